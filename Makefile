@@ -1,0 +1,31 @@
+# The two commands of the README: `make run` (the app with demo data, web, worker and beat) and `make test`.
+# Both create .venv and install the pinned requirements first. With DATABASE_URL / REDIS_URL unset they start an
+# embedded PostgreSQL and Redis under .data/ (see clinic/stack.py); with them set, they use those servers.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format clean-data
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check 'pip==26.3' 'setuptools==80.9.0' 'wheel==0.48.0'
+	# No build isolation: xstatic-bootstrap's sdist needs the pinned setuptools (<81) from the venv to build.
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-build-isolation -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m clinic.stack run
+
+test: $(STAMP)
+	$(BIN)/python -m clinic.stack test $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+clean-data:
+	rm -rf .data

@@ -1,0 +1,88 @@
+from datetime import date, time
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from clinic import demo_data as demo
+from clinic.models import User
+from clinic.roles import Role, assign_role, sync_role_groups
+from intake.models import Patient
+from scheduling.models import Clinician, Location, OpeningHours, Resource, WorkingHours
+
+
+def _time(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+class Command(BaseCommand):
+    help = "Load the demo clinic (one location, 6 chairs, a room, staff and 20 patients). Safe to run again."
+
+    @transaction.atomic
+    def handle(self, *args, **options) -> None:
+        sync_role_groups()
+        location, _ = Location.objects.update_or_create(
+            name=demo.LOCATION["name"], defaults={k: v for k, v in demo.LOCATION.items() if k != "name"}
+        )
+        OpeningHours.objects.filter(location=location).delete()
+        OpeningHours.objects.bulk_create(
+            OpeningHours(location=location, weekday=day, opens=_time(opens), closes=_time(closes))
+            for day, (opens, closes) in demo.OPENING_HOURS.items()
+        )
+        for name in demo.CHAIRS:
+            Resource.objects.update_or_create(
+                location=location, name=name, defaults={"kind": Resource.Kind.CHAIR}
+            )
+        for name in demo.ROOMS:
+            Resource.objects.update_or_create(
+                location=location, name=name, defaults={"kind": Resource.Kind.ROOM}
+            )
+
+        for email, full_name in demo.ADMINS:
+            self._person(email, full_name, Role.CLINIC_ADMIN)
+        for email, full_name in demo.FRONT_DESK:
+            self._person(email, full_name, Role.FRONT_DESK)
+        for email, full_name, credentials, on_call, hours in demo.CLINICIANS:
+            user = self._person(email, full_name, Role.CLINICIAN)
+            clinician, _ = Clinician.objects.update_or_create(
+                user=user, defaults={"credentials": credentials, "is_on_call": on_call}
+            )
+            clinician.locations.add(location)
+            WorkingHours.objects.filter(clinician=clinician, location=location).delete()
+            WorkingHours.objects.bulk_create(
+                WorkingHours(
+                    clinician=clinician,
+                    location=location,
+                    weekday=day,
+                    starts=_time(starts),
+                    ends=_time(ends),
+                )
+                for day, (starts, ends) in hours.items()
+            )
+
+        for index, (first, last, born) in enumerate(demo.PATIENTS):
+            email = demo.patient_email(first, last)
+            user = None
+            if index < demo.PATIENT_LOGIN_COUNT:
+                user = self._person(email, f"{first} {last}", Role.PATIENT)
+            Patient.objects.update_or_create(
+                email=email,
+                defaults={
+                    "user": user,
+                    "location": location,
+                    "legal_first_name": first,
+                    "legal_last_name": last,
+                    "date_of_birth": date.fromisoformat(born),
+                },
+            )
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo clinic ready: {location.name}, {len(demo.PATIENTS)} patients.")
+        )
+
+    def _person(self, email: str, full_name: str, role: Role) -> User:
+        user, created = User.objects.get_or_create(email=email, defaults={"full_name": full_name})
+        if created:
+            user.set_password(demo.DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        assign_role(user=user, role=role)
+        return user

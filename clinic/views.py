@@ -1,0 +1,32 @@
+from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from clinic.health import run_checks
+from clinic.roles import ROLE_HOME_URLS
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    """Sign in with an email address, in whatever case it is typed."""
+
+    def clean_username(self) -> str:
+        return self.cleaned_data["username"].strip().lower()
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The front door: the public page for visitors, each role's own home for people signed in."""
+    if not request.user.is_authenticated:
+        return render(request, "clinic/landing.html")
+    role = request.user.role
+    if role is None:
+        return render(request, "clinic/no_role.html", status=403)
+    return redirect(ROLE_HOME_URLS[role])
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    healthy, results = run_checks()
+    return JsonResponse({"status": "ok" if healthy else "down", **results}, status=200 if healthy else 503)

@@ -1,0 +1,129 @@
+"""The run command, as a person uses it: it comes up with the demo clinic, a second run reuses the data, and
+Ctrl-C stops every process it started."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+from django.db import connection
+
+from tests.conftest import BASE_DIR, _database_url, free_port
+
+
+def _descendants(root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _run_until_ready(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, set[int]]:
+    with log_path.open("wb") as log:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "clinic.stack", "run"], env=env, cwd=BASE_DIR, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + 180
+    while b"clinic: ready" not in log_path.read_bytes():
+        assert launcher.poll() is None, log_path.read_text()
+        assert time.monotonic() < deadline, "not ready in time:\n" + log_path.read_text()
+        time.sleep(0.5)
+    return launcher, _descendants(launcher.pid)
+
+
+def _interrupt(launcher: subprocess.Popen, started: set[int], log_path: Path) -> None:
+    launcher.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal delivers to the launcher
+    assert launcher.wait(60) == 0, log_path.read_text()
+    deadline = time.monotonic() + 10
+    while (left := {pid for pid in started if _alive(pid)}) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"processes left behind: {left}"
+
+
+@pytest.mark.slow
+def test_run_command_serves_the_demo_reuses_its_data_and_ctrl_c_leaves_nothing_behind(tmp_path):
+    name = f"clinic_stack_{uuid.uuid4().hex[:8]}"
+    settings_dict = {**connection.settings_dict, "NAME": name}
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}},
+        "DATABASE_URL": _database_url(settings_dict),
+        "PORT": str(port),
+        "CLINIC_DATA_DIR": str(tmp_path / "data"),
+    }
+    try:
+        counts = []
+        for attempt in (1, 2):
+            log_path = tmp_path / f"run{attempt}.log"
+            launcher, started = _run_until_ready(env, log_path)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:  # noqa: S310
+                assert response.status == 200
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=10) as response:  # noqa: S310
+                assert b"Sign in" in response.read()
+            assert "front.desk@example.org" in log_path.read_text()
+            counts.append(_count_rows(settings_dict))
+            _interrupt(launcher, started, log_path)
+        assert counts[0] == counts[1]
+        assert counts[0]["patients"] == 20
+        assert (tmp_path / "data" / "secret_key").exists()
+    finally:
+        _drop_database(settings_dict)
+
+
+def _connect(settings_dict: dict, dbname: str):
+    return psycopg2.connect(
+        dbname=dbname, user=settings_dict["USER"] or "postgres", host=settings_dict["HOST"] or None,
+        port=settings_dict["PORT"] or None, password=settings_dict["PASSWORD"] or None,
+    )  # fmt: skip
+
+
+def _count_rows(settings_dict: dict) -> dict[str, int]:
+    conn = _connect(settings_dict, settings_dict["NAME"])
+    try:
+        with conn.cursor() as cur:
+            result = {}
+            for key, table in (
+                ("users", "clinic_user"),
+                ("patients", "intake_patient"),
+                ("chairs", "scheduling_resource"),
+            ):
+                cur.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 (fixed table names)
+                result[key] = cur.fetchone()[0]
+            return result
+    finally:
+        conn.close()
+
+
+def _drop_database(settings_dict: dict) -> None:
+    conn = _connect(settings_dict, "postgres")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{settings_dict["NAME"]}" WITH (FORCE)')
+    finally:
+        conn.close()

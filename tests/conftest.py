@@ -1,0 +1,234 @@
+"""Shared personas and real services for the tests.
+
+Personas: `patient` and `second_patient` (who must never see the first one's data), `front_desk`, `clinician`,
+`clinic_admin`. Real things: an SMTP server on localhost (`smtp_server`), a Celery worker process
+(`celery_worker`) consuming from the same Redis as the tests and writing to the test database.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PASSWORD = "a-long-test-password-42"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def make_user(db):
+    from clinic.models import User
+    from clinic.roles import assign_role
+
+    def make(role, email: str | None = None, full_name: str = "Test Person", password: str = PASSWORD):
+        user = User.objects.create_user(
+            email=email or f"{role.value}-{uuid.uuid4().hex[:8]}@example.org",
+            password=password,
+            full_name=full_name,
+        )
+        assign_role(user=user, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def patient(make_user):
+    from clinic.roles import Role
+
+    return make_user(Role.PATIENT, email="pat.one@example.org", full_name="Pat One")
+
+
+@pytest.fixture
+def second_patient(make_user):
+    from clinic.roles import Role
+
+    return make_user(Role.PATIENT, email="sam.two@example.org", full_name="Sam Two")
+
+
+@pytest.fixture
+def front_desk(make_user):
+    from clinic.roles import Role
+
+    return make_user(Role.FRONT_DESK, email="desk@example.org", full_name="Fran Desk")
+
+
+@pytest.fixture
+def clinician(make_user):
+    from clinic.roles import Role
+
+    return make_user(Role.CLINICIAN, email="doc@example.org", full_name="Casey Doc")
+
+
+@pytest.fixture
+def clinic_admin(make_user):
+    from clinic.roles import Role
+
+    return make_user(Role.CLINIC_ADMIN, email="boss@example.org", full_name="Ada Admin")
+
+
+# --- A real SMTP server on localhost ---------------------------------------------------------------------------
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def wait_for(self, count: int = 1, timeout: float = 10.0) -> list[Message]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.messages) >= count:
+                    return list(self.messages)
+            time.sleep(0.05)
+        with self.lock:
+            raise AssertionError(f"expected {count} email(s) within {timeout} s, got {len(self.messages)}")
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """aiosmtpd on a free localhost port; Django's SMTP backend is pointed at it for the test."""
+    from aiosmtpd.controller import Controller
+
+    server = SmtpServer(host="127.0.0.1", port=free_port())
+
+    class Handler:
+        async def handle_DATA(self, smtp, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+            with server.lock:
+                server.messages.append(message_from_bytes(envelope.content))
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname=server.host, port=server.port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = server.host
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = False
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+# --- A real Celery worker --------------------------------------------------------------------------------------
+
+
+def worker_env(**extra: str) -> dict[str, str]:
+    """The environment for a child process that must use the test database (not the development one)."""
+    from django.db import connection
+
+    env = dict(os.environ)
+    db = connection.settings_dict
+    env["DATABASE_URL"] = _database_url(db)
+    env.update(extra)
+    return env
+
+
+def _database_url(db: dict) -> str:
+    from urllib.parse import quote
+
+    host = db.get("HOST") or ""
+    host = quote(host, safe="") if host.startswith("/") else host
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    auth = quote(db.get("USER") or "postgres", safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_worker(
+    tmp_path: Path, *, name: str = "test", concurrency: int = 1, extra_env=None
+) -> WorkerProcess:
+    log_path = tmp_path / f"worker-{name}.log"
+    args = [
+        str(Path(sys.executable).parent / "celery"), "-A", "clinic", "worker",
+        "--loglevel", "INFO", "--concurrency", str(concurrency), "--pool", "prefork",
+        "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--without-mingle", "--without-gossip",
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            args, env=worker_env(**(extra_env or {})), cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    worker = WorkerProcess(process=process, log_path=log_path)
+    from clinic.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the Celery worker exited at start-up:\n{worker.log()}")
+        if any(name in host for reply in app.control.ping(timeout=0.5) for host in reply):
+            return worker
+    stop_worker(worker)
+    raise AssertionError(f"the Celery worker did not answer a ping within 60 s:\n{worker.log()}")
+
+
+def stop_worker(worker: WorkerProcess) -> None:
+    import signal
+
+    if worker.process.poll() is None:
+        os.killpg(worker.process.pid, signal.SIGTERM)
+        try:
+            worker.process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.process.pid, signal.SIGKILL)
+            worker.process.wait(5)
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path):
+    """A real worker process on the test database. Tests using it commit their data (transactional_db)."""
+    _purge_queue()
+    worker = start_worker(tmp_path)
+    try:
+        yield worker
+    finally:
+        stop_worker(worker)
+
+
+def _purge_queue() -> None:
+    from clinic.celery import app
+
+    app.control.purge()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache_prefix(settings):
+    """Each test gets its own cache namespace in the shared Redis, so rate limits and caches never leak."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"},
+    }
+    yield
+
+
+def pytest_configure(config):
+    assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), "the tests need PostgreSQL"
