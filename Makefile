@@ -8,10 +8,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint format clean-data
 
+# No build isolation: xstatic-bootstrap's sdist needs the pinned setuptools (<81) from the venv to build.
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check 'pip==26.3' 'setuptools==80.9.0' 'wheel==0.48.0'
-	# No build isolation: xstatic-bootstrap's sdist needs the pinned setuptools (<81) from the venv to build.
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-build-isolation -r requirements-dev.txt
 	touch $(STAMP)
 

@@ -64,7 +64,9 @@ def test_a_missing_or_unreachable_service_gives_one_clear_line(env, names):
 
 def test_unreachable_redis_gives_one_clear_line():
     code = "from django.core.cache import cache; cache.get('anything')"
-    result = manage("shell", "--no-imports", "-c", code, env={**PRODUCTION_ENV, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    result = manage(
+        "shell", "--no-imports", "-c", code, env={**PRODUCTION_ENV, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0
