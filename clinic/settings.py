@@ -245,6 +245,23 @@ CLINIC_CRISIS_TEXT = os.environ.get(
     "or call 911 or go to the nearest emergency department.",
 )
 
+# Links in emails and SMS sent by workers, which have no request to build them from.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+CLINIC_EMERGENCY_NUMBER = os.environ.get("CLINIC_EMERGENCY_NUMBER", "911")
+
+# --- Intake (clinic policy; defaults from the clinical reference) --------------------------------------------
+INTAKE_SELF_REGISTRATION = env_bool("INTAKE_SELF_REGISTRATION", False)
+INTAKE_INVITATION_DAYS = env_int("INTAKE_INVITATION_DAYS", 7)
+INTAKE_CONSENT_VERSION = os.environ.get("INTAKE_CONSENT_VERSION", "2026-11")
+INTAKE_PHONE_REGION = os.environ.get("INTAKE_PHONE_REGION", "US")
+# Which questionnaire joins the baseline (PHQ-9, GAD-7, C-SSRS) for which reason for care.
+INTAKE_INSTRUMENTS_BY_REASON = {"pcl5": ("ptsd",), "ocir": ("ocd",)}
+# PCL-5 "probable PTSD" cut-off: the VA gives 31-33 depending on the population (clinical reference 1.3).
+INTAKE_PCL5_PROBABLE_CUTOFF = env_int("INTAKE_PCL5_PROBABLE_CUTOFF", 33)
+INTAKE_OCIR_OCD_CUTOFF = env_int("INTAKE_OCIR_OCD_CUTOFF", 21)
+# Benzodiazepine dose above which ketamine's effect may be blunted (Andrashko 2020, mg/day diazepam-equivalent).
+INTAKE_BENZODIAZEPINE_BLUNTING_MG = env_int("INTAKE_BENZODIAZEPINE_BLUNTING_MG", 8)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

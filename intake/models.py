@@ -1,10 +1,16 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 
 class Patient(models.Model):
     """A person in the clinic's care. Their sign-in account is created when they accept an invitation."""
+
+    class ReminderChannel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "Text message (SMS)"
+        BOTH = "both", "Email and text message"
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="patient"
@@ -17,7 +23,21 @@ class Patient(models.Model):
     preferred_name = models.CharField(max_length=100, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
     email = models.EmailField()
+    email_verified_at = models.DateTimeField(null=True, blank=True)
     phone = models.CharField(max_length=32, blank=True, help_text="E.164, for example +16175550100.")
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    emergency_contact_name = models.CharField(max_length=200, blank=True)
+    emergency_contact_phone = models.CharField(max_length=32, blank=True)
+    emergency_contact_relationship = models.CharField(max_length=100, blank=True)
+    reminder_channel = models.CharField(
+        max_length=10, choices=ReminderChannel.choices, default=ReminderChannel.EMAIL
+    )
+    # Consent to text messages is recorded with its time: no SMS is ever sent without it.
+    sms_consent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -38,3 +58,160 @@ class Patient(models.Model):
     def initials(self) -> str:
         """What notifications may carry instead of a name."""
         return f"{self.legal_first_name[:1]}{self.legal_last_name[:1]}".upper()
+
+
+class Invitation(models.Model):
+    """An emailed, signed, expiring, single-use link with which a patient sets their password."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    nonce = models.CharField(max_length=32, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")), name="invitation_expires_later"
+            )
+        ]
+
+
+class Intake(models.Model):
+    """The intake a patient is filling in. Every step is saved here as they go (save and resume)."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        SUBMITTED = "submitted", "Submitted"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="intakes")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.IN_PROGRESS)
+    # {step key: the cleaned answers of that step, JSON-safe}; only valid steps are ever stored.
+    answers = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(status="in_progress"),
+                name="intake_one_in_progress_per_patient",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="in_progress", submitted_at__isnull=True)
+                | Q(status="submitted", submitted_at__isnull=False),
+                name="intake_submitted_has_time",
+            ),
+        ]
+
+
+class ConsentRecord(models.Model):
+    """A patient's e-signature on one version of the consent text."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
+    version = models.CharField(max_length=40)
+    text_sha256 = models.CharField(max_length=64)
+    typed_name = models.CharField(max_length=200)
+    agreed_at = models.DateTimeField()
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "-agreed_at"], name="consent_patient_idx")]
+
+
+class IntakeSubmission(models.Model):
+    """An immutable snapshot: the answers as submitted, with the scores and findings computed from them.
+
+    The database refuses UPDATE and DELETE on this table (migration 0003): a correction is a new submission.
+    """
+
+    class Kind(models.TextChoices):
+        INTAKE = "intake", "Intake"
+        RESCREEN = "rescreen", "Pre-session re-screen"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="submissions")
+    intake = models.OneToOneField(
+        Intake, null=True, blank=True, on_delete=models.PROTECT, related_name="submission"
+    )
+    consent = models.ForeignKey(
+        ConsentRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField()
+    answers = models.JSONField()
+    instrument_versions = models.JSONField(default=dict)
+    scores = models.JSONField(default=dict)  # {instrument code: score.as_dict()}
+    findings = models.JSONField(default=list)  # [finding as dict], most serious first
+    trd = models.JSONField(null=True, blank=True)
+    bmi = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    cssrs_risk = models.CharField(max_length=10, blank=True)
+    phq9_item9 = models.PositiveSmallIntegerField(null=True, blank=True)
+    has_hard_stop = models.BooleanField(default=False)
+    is_urgent = models.BooleanField(default=False)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["patient", "-submitted_at"], name="submission_patient_idx"),
+            models.Index(fields=["kind", "-submitted_at"], name="submission_kind_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.submitted_at:%Y-%m-%d}"
+
+
+class InstrumentResponse(models.Model):
+    """One questionnaire as answered in a submission, with its score: the rows that score trends read."""
+
+    submission = models.ForeignKey(IntakeSubmission, on_delete=models.PROTECT, related_name="responses")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="instrument_responses")
+    instrument = models.CharField(max_length=40)
+    version = models.CharField(max_length=10)
+    answers = models.JSONField()
+    score = models.JSONField()
+    total = models.PositiveSmallIntegerField(null=True, blank=True)
+    band = models.CharField(max_length=30, blank=True)
+    answered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "instrument"], name="response_one_per_instrument"),
+        ]
+        indexes = [models.Index(fields=["patient", "instrument", "answered_at"], name="response_trend_idx")]
+
+
+class UrgentAlert(models.Model):
+    """A positive suicide-risk screen. It stays open until a clinician acknowledges it with a note."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="urgent_alerts")
+    submission = models.OneToOneField(IntakeSubmission, on_delete=models.PROTECT, related_name="urgent_alert")
+    reasons = models.JSONField(default=list)  # e.g. ["C-SSRS high risk", "PHQ-9 item 9 answered 2"]
+    created_at = models.DateTimeField()
+    notified_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledgement_note = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(acknowledged_at__isnull=True), name="alert_open_idx"
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(acknowledged_at__isnull=True)
+                | (Q(acknowledged_by__isnull=False) & ~Q(acknowledgement_note="")),
+                name="alert_acknowledged_with_note",
+            )
+        ]

@@ -1,0 +1,48 @@
+"""The intake's steps, in order. Which questionnaires are asked depends on the reasons for care (a setting)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    title: str
+    instrument: str | None = None  # the instrument code for questionnaire steps
+
+
+CONTACT = Step("contact", "Contact details")
+REASONS = Step("reasons", "Reason for care")
+MEDICAL = Step("medical", "Medical history")
+MEDICATIONS = Step("medications", "Medicines and allergies")
+TREATMENT = Step("treatment", "Treatment history")
+BODY = Step("body", "Height and weight")
+PHQ9 = Step("phq9", "Mood (PHQ-9)", "phq9")
+GAD7 = Step("gad7", "Anxiety (GAD-7)", "gad7")
+PCL5 = Step("pcl5", "Stress after trauma (PCL-5)", "pcl5")
+OCIR = Step("ocir", "Obsessions and compulsions (OCI-R)", "ocir")
+CSSRS = Step("cssrs", "Safety questions (C-SSRS)", "cssrs")
+CONSENT = Step("consent", "Consent and signature")
+
+ALL_STEPS = (CONTACT, REASONS, MEDICAL, MEDICATIONS, TREATMENT, BODY, PHQ9, GAD7, PCL5, OCIR, CSSRS, CONSENT)
+STEPS_BY_KEY = {step.key: step for step in ALL_STEPS}
+
+
+def steps_for(answers: Mapping[str, Any]) -> list[Step]:
+    """The steps this patient answers: PCL-5 and OCI-R only for the reasons for care that call for them."""
+    reasons = set((answers.get("reasons") or {}).get("reasons", []))
+    wanted = settings.INTAKE_INSTRUMENTS_BY_REASON
+    return [
+        step
+        for step in ALL_STEPS
+        if step.instrument not in wanted or reasons.intersection(wanted[step.instrument])
+    ]
+
+
+def instrument_codes_for(answers: Mapping[str, Any]) -> list[str]:
+    return [step.instrument for step in steps_for(answers) if step.instrument]
