@@ -80,6 +80,9 @@ class Invitation(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"Invitation {self.pk} ({'accepted' if self.accepted_at else 'open'})"
+
 
 class Intake(models.Model):
     """The intake a patient is filling in. Every step is saved here as they go (save and resume)."""
@@ -110,6 +113,9 @@ class Intake(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"Intake {self.pk} ({self.get_status_display()})"
+
 
 class ConsentRecord(models.Model):
     """A patient's e-signature on one version of the consent text."""
@@ -124,6 +130,9 @@ class ConsentRecord(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["patient", "-agreed_at"], name="consent_patient_idx")]
+
+    def __str__(self) -> str:
+        return f"Consent {self.version} signed {self.agreed_at:%Y-%m-%d}"
 
 
 class IntakeSubmission(models.Model):
@@ -186,6 +195,9 @@ class InstrumentResponse(models.Model):
         ]
         indexes = [models.Index(fields=["patient", "instrument", "answered_at"], name="response_trend_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.instrument} v{self.version} of {self.answered_at:%Y-%m-%d}"
+
 
 class UrgentAlert(models.Model):
     """A positive suicide-risk screen. It stays open until a clinician acknowledges it with a note."""
@@ -215,3 +227,6 @@ class UrgentAlert(models.Model):
                 name="alert_acknowledged_with_note",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"Urgent alert {self.pk} ({'acknowledged' if self.acknowledged_at else 'open'})"
