@@ -1,0 +1,592 @@
+"""Free appointment slots for one treatment type at one clinic location.
+
+Pure: no Django, no ORM, no clock. The caller reads the bookings once (a couple of queries for a month),
+passes them in as plain spans, and passes ``now``. Booking itself is guarded by the database's exclusion
+constraint (engineering guide §2); this module only says what *looks* free, so an offered slot can still lose
+a race.
+
+Time rules (engineering guide §4), decided here once:
+
+- Every instant in and out is an aware datetime. Spans are normalised to UTC; slots are returned in UTC.
+- Opening hours and clinician hours are local wall-clock times at the location (``LocationDay.tz``).
+- Slot starts lie on the local wall-clock grid: the start of each opening window, then every
+  ``slot_step_minutes`` of wall-clock time. A clinic open 08:00-17:00 offers 08:00, 08:15, ... local on every
+  day of the year, whatever the UTC offset.
+- DST spring-forward (America/New_York 2027-03-14, 02:00 -> 03:00): a wall-clock start that does not exist
+  (02:00-02:59) is skipped, never shifted onto a time that is already on the grid.
+- DST fall-back (America/New_York 2027-11-07, 02:00 -> 01:00): an ambiguous wall-clock start (01:00-01:59)
+  means its first occurrence (``fold=0``, still EDT). The repeated hour is not offered a second time.
+- Durations are elapsed time: a 120-minute chair span is 120 real minutes even when it crosses a transition,
+  and it must end by the opening window's closing instant. Window bounds that fall in a gap or an overlap
+  follow PEP 495 with ``fold=0`` (the offset before the transition), which is what
+  ``datetime.combine(..., tzinfo=tz)`` and Django's ``make_aware`` do too, so the whole app agrees on what
+  "opens at 02:30" means on such a day.
+- All spans are half-open ``[start, end)``: a chair busy [09:00, 11:00) is free again at 11:00.
+
+Speed (engineering guide §6): each busy list is sorted and merged once, then every candidate is checked with
+one ``bisect`` per chair, clinician and patient, never a scan of all busy spans. The wall-clock grid is
+integer arithmetic on days without a DST change; zoneinfo is consulted per start only on transition days.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_right
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "LocationDay",
+    "ResourceKind",
+    "Slot",
+    "Span",
+    "TreatmentShape",
+    "WeeklyHours",
+    "find_slots",
+    "nearest_alternatives",
+    "next_available",
+]
+
+ResourceKind = Literal["chair", "room"]
+# Weekday (0 = Monday ... 6 = Sunday) -> local wall-clock (opens, closes) windows on that weekday.
+WeeklyHours = Mapping[int, Sequence[tuple[time, time]]]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_ORDINAL = _EPOCH.date().toordinal()
+_MICROSECOND = timedelta(microseconds=1)
+_MINUTE_US = 60_000_000
+_DAY_US = 24 * 60 * _MINUTE_US
+_ONE_DAY = timedelta(days=1)
+_NO_SPANS: Mapping[int, Sequence[Span]] = MappingProxyType({})
+_WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open stretch of time ``[start, end)`` between two aware instants, held in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        for name, moment in (("start", self.start), ("end", self.end)):
+            if not isinstance(moment, datetime):
+                raise TypeError(f"Span {name} must be a datetime, got {type(moment).__name__}")
+            if moment.utcoffset() is None:
+                raise ValueError(f"Span {name} must be timezone-aware, got naive {moment.isoformat()}")
+        if self.end == self.start:
+            raise ValueError(f"Span is zero-length: start and end are both {self.start.isoformat()}")
+        if self.end < self.start:
+            raise ValueError(
+                f"Span is reversed: end {self.end.isoformat()} is before start {self.start.isoformat()}"
+            )
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
+        object.__setattr__(self, "end", self.end.astimezone(UTC))
+
+    def overlaps(self, other: Span) -> bool:
+        # Half-open: [09:00, 11:00) and [11:00, 13:00) do not overlap.
+        return self.start < other.end and other.start < self.end
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TreatmentShape:
+    """How long a treatment type holds its chair or room, and when within that it needs a clinician.
+
+    E.g. IV ketamine: chair 120 min, clinician from minute 15 for the 45-minute dosing window; a consultation:
+    room 60 min with the clinician for all 60. The clinician's hold is one contiguous window inside the chair
+    span.
+    """
+
+    chair_minutes: int
+    resource_kind: ResourceKind
+    clinician_offset_minutes: int
+    clinician_minutes: int
+
+    def __post_init__(self) -> None:
+        if self.resource_kind not in ("chair", "room"):
+            raise ValueError(f"resource_kind must be 'chair' or 'room', got {self.resource_kind!r}")
+        if self.chair_minutes <= 0:
+            raise ValueError(f"chair_minutes must be positive, got {self.chair_minutes}")
+        if self.clinician_minutes <= 0:
+            raise ValueError(f"clinician_minutes must be positive, got {self.clinician_minutes}")
+        if self.clinician_offset_minutes < 0:
+            raise ValueError(
+                f"clinician_offset_minutes must not be negative, got {self.clinician_offset_minutes}"
+            )
+        if self.clinician_offset_minutes + self.clinician_minutes > self.chair_minutes:
+            raise ValueError(
+                f"the clinician window (minute {self.clinician_offset_minutes} for "
+                f"{self.clinician_minutes} min) must lie inside the {self.chair_minutes}-minute "
+                f"{self.resource_kind} span"
+            )
+
+    def chair_span(self, start: datetime) -> Span:
+        """The span the chair or room is held for a session starting at ``start``."""
+        return Span(start, start + timedelta(minutes=self.chair_minutes))
+
+    def clinician_span(self, start: datetime) -> Span:
+        """The span the clinician is held for a session starting at ``start`` (a separate allocation row)."""
+        clinician_start = start + timedelta(minutes=self.clinician_offset_minutes)
+        return Span(clinician_start, clinician_start + timedelta(minutes=self.clinician_minutes))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocationDay:
+    """A location's calendar: its zone, weekly opening hours (local wall-clock) and closures.
+
+    ``closures`` holds whole local dates (holidays) and/or spans (a half-day staff meeting). Windows that
+    overlap or touch on one weekday are treated as one opening window, so a session may run across the join.
+    """
+
+    tz: ZoneInfo
+    opening_hours: WeeklyHours
+    closures: Sequence[date | Span] = ()
+
+    def __post_init__(self) -> None:
+        _merged_weekly_hours(self.opening_hours, owner="opening_hours")
+        for closure in self.closures:
+            # datetime is a subclass of date: a bare instant is neither a day nor a span, so refuse it.
+            if isinstance(closure, datetime) or not isinstance(closure, date | Span):
+                raise TypeError(f"a closure must be a date or a Span, got {closure!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A bookable start: the chair/room span ``[start, end)``, which chair/room and which clinician.
+
+    The clinician's own hold is ``TreatmentShape.clinician_span(start)``.
+    """
+
+    start: datetime
+    end: datetime
+    resource_id: int
+    clinician_id: int
+
+
+class _BusyIndex:
+    """Busy spans of one chair, clinician or patient: sorted and merged once, then checked with one bisect."""
+
+    __slots__ = ("_ends", "_starts")
+
+    def __init__(self, spans: Sequence[Span]) -> None:
+        starts: list[datetime] = []
+        ends: list[datetime] = []
+        # Span holds UTC datetimes, and datetimes sharing a tzinfo compare as plain fields in C: cheaper than
+        # converting thousands of busy spans to numbers when only a few thousand candidates get checked.
+        for start, end in sorted((span.start, span.end) for span in spans):
+            # Merging touching spans too is safe: a candidate overlaps the union iff it overlaps a part.
+            if ends and start <= ends[-1]:
+                if end > ends[-1]:
+                    ends[-1] = end
+            else:
+                starts.append(start)
+                ends.append(end)
+        # Merged spans are disjoint, so their ends are sorted too and one bisect finds the only busy span that
+        # can overlap a candidate.
+        self._starts = starts
+        self._ends = ends
+
+    def is_free(self, start: datetime, end: datetime) -> bool:
+        i = bisect_right(self._ends, start)  # first busy span that ends after the candidate starts
+        return i == len(self._ends) or self._starts[i] >= end
+
+
+class _LocalDay:
+    """Converts local wall-clock times (microseconds after local midnight) on one date to UTC microseconds."""
+
+    __slots__ = ("_base", "_day", "_steady", "_tz")
+
+    def __init__(self, day: date, tz: ZoneInfo) -> None:
+        self._day = day
+        self._tz = tz
+        offset = datetime.combine(day, time(0), tzinfo=tz).utcoffset()
+        offset_next = datetime.combine(day + _ONE_DAY, time(0), tzinfo=tz).utcoffset()
+        # Same offset at both midnights: no transition today, so the conversion is plain arithmetic. Otherwise
+        # (2027-03-14, 2027-11-07 in New York) every time goes through zoneinfo.
+        self._steady = offset == offset_next
+        self._base = (day.toordinal() - _EPOCH_ORDINAL) * _DAY_US - (offset or timedelta(0)) // _MICROSECOND
+
+    def bound(self, wall: int) -> int:
+        """A window bound as a UTC instant, PEP 495 fold=0 (gap: offset before the jump; overlap: first)."""
+        if self._steady:
+            return self._base + wall
+        return _to_us(self._local(wall))
+
+    def start(self, wall: int) -> int | None:
+        """A grid start as a UTC instant, or None when that wall-clock time does not exist today."""
+        if self._steady:
+            return self._base + wall
+        local = self._local(wall)
+        utc = local.astimezone(UTC)
+        # A time in the spring-forward gap does not survive the round trip (02:30 comes back as 03:30).
+        if utc.astimezone(self._tz).replace(tzinfo=None) != local.replace(tzinfo=None):
+            return None
+        return _to_us(utc)
+
+    def _local(self, wall: int) -> datetime:
+        seconds, microsecond = divmod(wall, 1_000_000)
+        minutes, second = divmod(seconds, 60)
+        hour, minute = divmod(minutes, 60)
+        return datetime.combine(self._day, time(hour, minute, second, microsecond), tzinfo=self._tz)
+
+
+@dataclass(slots=True, kw_only=True)
+class _Clinician:
+    clinician_id: int
+    weekly: dict[int, list[tuple[int, int]]]
+    unavailable: _BusyIndex  # time off and bookings: for a free check they are the same thing
+
+
+@dataclass(slots=True, kw_only=True)
+class _Query:
+    tz: ZoneInfo
+    opening: dict[int, list[tuple[int, int]]]
+    closed_dates: frozenset[date]
+    closure_spans: _BusyIndex
+    resources: list[tuple[int, _BusyIndex]]
+    clinicians: list[_Clinician]
+    patient: _BusyIndex
+    chair: timedelta
+    clinician_offset: timedelta
+    clinician_length: timedelta
+    step_us: int
+    earliest_us: int
+    date_from: date
+    date_to: date
+
+
+def find_slots(
+    *,
+    shape: TreatmentShape,
+    location: LocationDay,
+    resources: Sequence[int],
+    resource_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
+    clinicians: Sequence[int],
+    clinician_hours: Mapping[int, WeeklyHours],
+    clinician_time_off: Mapping[int, Sequence[Span]] = _NO_SPANS,
+    clinician_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
+    patient_busy: Sequence[Span] = (),
+    date_from: date,
+    date_to: date,
+    now: datetime,
+    slot_step_minutes: int = 15,
+    min_notice_minutes: int = 0,
+    one_per_start: bool = True,
+) -> list[Slot]:
+    """Every free slot for ``shape`` at ``location`` on local dates ``date_from``..``date_to`` (inclusive).
+
+    A slot exists when the whole chair span lies inside one opening window of its local day, the day is not
+    closed and the span overlaps no closure span, the chair/room is free for the whole span, some clinician is
+    working (inside their local hours, not on time off) and free for the clinician window, the patient is free
+    for the whole span, and it starts no earlier than ``now + min_notice_minutes``.
+
+    With ``one_per_start`` (the default) each start gives one slot: the lowest-id free chair/room with the
+    lowest-id free clinician. Otherwise every free (resource, clinician) pair is returned. Either way the
+    result is sorted by start, then resource id, then clinician id. A clinician missing from
+    ``clinician_hours`` never works; busy spans of ids not in ``resources``/``clinicians`` are ignored.
+    """
+    query = _prepare(
+        shape=shape,
+        location=location,
+        resources=resources,
+        resource_busy=resource_busy,
+        clinicians=clinicians,
+        clinician_hours=clinician_hours,
+        clinician_time_off=clinician_time_off,
+        clinician_busy=clinician_busy,
+        patient_busy=patient_busy,
+        date_from=date_from,
+        date_to=date_to,
+        now=now,
+        slot_step_minutes=slot_step_minutes,
+        min_notice_minutes=min_notice_minutes,
+    )
+    return list(_iter_slots(query, one_per_start=one_per_start))
+
+
+def next_available(
+    *,
+    shape: TreatmentShape,
+    location: LocationDay,
+    resources: Sequence[int],
+    resource_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
+    clinicians: Sequence[int],
+    clinician_hours: Mapping[int, WeeklyHours],
+    clinician_time_off: Mapping[int, Sequence[Span]] = _NO_SPANS,
+    clinician_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
+    patient_busy: Sequence[Span] = (),
+    date_from: date,
+    date_to: date,
+    now: datetime,
+    slot_step_minutes: int = 15,
+    min_notice_minutes: int = 0,
+) -> Slot | None:
+    """The earliest free slot (lowest-id chair and clinician) in the date range, or None.
+
+    Stops at the first slot, so it is cheap even over a long range.
+    """
+    query = _prepare(
+        shape=shape,
+        location=location,
+        resources=resources,
+        resource_busy=resource_busy,
+        clinicians=clinicians,
+        clinician_hours=clinician_hours,
+        clinician_time_off=clinician_time_off,
+        clinician_busy=clinician_busy,
+        patient_busy=patient_busy,
+        date_from=date_from,
+        date_to=date_to,
+        now=now,
+        slot_step_minutes=slot_step_minutes,
+        min_notice_minutes=min_notice_minutes,
+    )
+    return next(_iter_slots(query, one_per_start=True), None)
+
+
+def nearest_alternatives(
+    requested_start: datetime,
+    *,
+    shape: TreatmentShape,
+    location: LocationDay,
+    resources: Sequence[int],
+    resource_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
+    clinicians: Sequence[int],
+    clinician_hours: Mapping[int, WeeklyHours],
+    clinician_time_off: Mapping[int, Sequence[Span]] = _NO_SPANS,
+    clinician_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
+    patient_busy: Sequence[Span] = (),
+    date_from: date,
+    date_to: date,
+    now: datetime,
+    slot_step_minutes: int = 15,
+    min_notice_minutes: int = 0,
+    limit: int = 3,
+) -> list[Slot]:
+    """Up to ``limit`` free slots (one per start) nearest to ``requested_start`` by absolute time distance.
+
+    Ties go to the earlier slot (09:45 before 10:15 for a 10:00 request). If ``requested_start`` is itself
+    free it comes first, at distance zero. Only the dates ``date_from``..``date_to`` are searched.
+    """
+    if requested_start.utcoffset() is None:
+        raise ValueError(f"requested_start must be timezone-aware, got naive {requested_start.isoformat()}")
+    if limit < 0:
+        raise ValueError(f"limit must not be negative, got {limit}")
+    query = _prepare(
+        shape=shape,
+        location=location,
+        resources=resources,
+        resource_busy=resource_busy,
+        clinicians=clinicians,
+        clinician_hours=clinician_hours,
+        clinician_time_off=clinician_time_off,
+        clinician_busy=clinician_busy,
+        patient_busy=patient_busy,
+        date_from=date_from,
+        date_to=date_to,
+        now=now,
+        slot_step_minutes=slot_step_minutes,
+        min_notice_minutes=min_notice_minutes,
+    )
+    return heapq.nsmallest(
+        limit,
+        _iter_slots(query, one_per_start=True),
+        key=lambda slot: (abs(slot.start - requested_start), slot.start),
+    )
+
+
+def _prepare(
+    *,
+    shape: TreatmentShape,
+    location: LocationDay,
+    resources: Sequence[int],
+    resource_busy: Mapping[int, Sequence[Span]],
+    clinicians: Sequence[int],
+    clinician_hours: Mapping[int, WeeklyHours],
+    clinician_time_off: Mapping[int, Sequence[Span]],
+    clinician_busy: Mapping[int, Sequence[Span]],
+    patient_busy: Sequence[Span],
+    date_from: date,
+    date_to: date,
+    now: datetime,
+    slot_step_minutes: int,
+    min_notice_minutes: int,
+) -> _Query:
+    if now.utcoffset() is None:
+        raise ValueError(f"now must be timezone-aware, got naive {now.isoformat()}")
+    if isinstance(date_from, datetime) or isinstance(date_to, datetime):
+        raise TypeError("date_from and date_to are local dates, not datetimes")
+    if date_to < date_from:
+        raise ValueError(f"date_to {date_to.isoformat()} is before date_from {date_from.isoformat()}")
+    if slot_step_minutes <= 0:
+        raise ValueError(f"slot_step_minutes must be positive, got {slot_step_minutes}")
+    if min_notice_minutes < 0:
+        raise ValueError(f"min_notice_minutes must not be negative, got {min_notice_minutes}")
+
+    closed_dates = frozenset(closure for closure in location.closures if not isinstance(closure, Span))
+    closure_spans = [closure for closure in location.closures if isinstance(closure, Span)]
+    clinician_rows = [
+        _Clinician(
+            clinician_id=clinician_id,
+            weekly=_merged_weekly_hours(
+                clinician_hours.get(clinician_id, {}), owner=f"clinician {clinician_id} hours"
+            ),
+            unavailable=_BusyIndex(
+                [*clinician_time_off.get(clinician_id, ()), *clinician_busy.get(clinician_id, ())]
+            ),
+        )
+        for clinician_id in sorted(set(clinicians))
+    ]
+    return _Query(
+        tz=location.tz,
+        opening=_merged_weekly_hours(location.opening_hours, owner="opening_hours"),
+        closed_dates=closed_dates,
+        closure_spans=_BusyIndex(closure_spans),
+        resources=[
+            (resource_id, _BusyIndex(resource_busy.get(resource_id, ())))
+            for resource_id in sorted(set(resources))
+        ],
+        clinicians=[row for row in clinician_rows if row.weekly],
+        patient=_BusyIndex(patient_busy),
+        chair=timedelta(minutes=shape.chair_minutes),
+        clinician_offset=timedelta(minutes=shape.clinician_offset_minutes),
+        clinician_length=timedelta(minutes=shape.clinician_minutes),
+        step_us=slot_step_minutes * _MINUTE_US,
+        earliest_us=_to_us(now) + min_notice_minutes * _MINUTE_US,
+        date_from=date_from,
+        date_to=date_to,
+    )
+
+
+def _iter_slots(query: _Query, *, one_per_start: bool) -> Iterator[Slot]:
+    """Slots in order of start, then resource id, then clinician id (the grid increases in UTC, see below)."""
+    if not query.resources or not query.clinicians:
+        return
+    day = query.date_from
+    while day <= query.date_to:
+        windows = query.opening.get(day.weekday())
+        if windows and day not in query.closed_dates:
+            yield from _slots_on_day(query, day, windows, one_per_start=one_per_start)
+        day += _ONE_DAY
+
+
+def _slots_on_day(
+    query: _Query, day: date, windows: list[tuple[int, int]], *, one_per_start: bool
+) -> Iterator[Slot]:
+    local_day = _LocalDay(day, query.tz)
+    weekday = day.weekday()
+    working_today = [
+        (
+            row.clinician_id,
+            [(_from_us(local_day.bound(a)), _from_us(local_day.bound(b))) for a, b in row.weekly[weekday]],
+            row.unavailable,
+        )
+        for row in query.clinicians
+        if weekday in row.weekly
+    ]
+    if not working_today:
+        return
+    chair = query.chair
+    clinician_offset = query.clinician_offset
+    clinician_length = query.clinician_length
+    step_us = query.step_us
+    earliest_us = query.earliest_us
+    chair_us = query.chair // _MICROSECOND
+    closure_free = query.closure_spans.is_free
+    patient_free = query.patient.is_free
+    resources = query.resources
+
+    # Windows are merged and sorted, and fold=0 keeps wall-clock order in UTC order (the repeated hour is
+    # never revisited), so starts come out increasing and a span that overruns closing ends the window.
+    for opens_wall, closes_wall in windows:
+        opens_at = local_day.bound(opens_wall)
+        closes_at = local_day.bound(closes_wall)
+        wall = opens_wall
+        while wall < closes_wall:
+            start_us = local_day.start(wall)
+            wall += step_us
+            if start_us is None or start_us < opens_at:
+                # Not a real time today (spring-forward gap), or before an opening time that itself fell in
+                # the gap and so moved forward by the gap's length.
+                continue
+            if start_us + chair_us > closes_at:
+                break
+            if start_us < earliest_us:
+                continue
+            start = _from_us(start_us)
+            end = start + chair
+            if not closure_free(start, end) or not patient_free(start, end):
+                continue
+            clinician_start = start + clinician_offset
+            clinician_end = clinician_start + clinician_length
+            free_clinicians: list[int] = []
+            for clinician_id, shifts, unavailable in working_today:
+                for shift_start, shift_end in shifts:
+                    if shift_start <= clinician_start and clinician_end <= shift_end:
+                        if unavailable.is_free(clinician_start, clinician_end):
+                            free_clinicians.append(clinician_id)
+                        break
+                if free_clinicians and one_per_start:
+                    break
+            if not free_clinicians:
+                continue
+            free_resources: list[int] = []
+            if one_per_start:
+                for resource_id, busy in resources:
+                    if busy.is_free(start, end):
+                        free_resources.append(resource_id)
+                        break
+            else:
+                free_resources = [resource_id for resource_id, busy in resources if busy.is_free(start, end)]
+            for resource_id in free_resources:
+                for clinician_id in free_clinicians:
+                    yield Slot(start, end, resource_id, clinician_id)
+
+
+def _merged_weekly_hours(hours: WeeklyHours, *, owner: str) -> dict[int, list[tuple[int, int]]]:
+    """Weekday -> sorted, merged (opens, closes) windows as microseconds after local midnight."""
+    merged: dict[int, list[tuple[int, int]]] = {}
+    for weekday, windows in hours.items():
+        if not isinstance(weekday, int) or not 0 <= weekday <= 6:
+            raise ValueError(f"{owner}: weekday must be 0 (Mon) to 6 (Sun), got {weekday!r}")
+        day_windows: list[tuple[int, int]] = []
+        for opens, closes in sorted(_window_us(window, weekday=weekday, owner=owner) for window in windows):
+            if day_windows and opens <= day_windows[-1][1]:
+                day_windows[-1] = (day_windows[-1][0], max(day_windows[-1][1], closes))
+            else:
+                day_windows.append((opens, closes))
+        if day_windows:
+            merged[weekday] = day_windows
+    return merged
+
+
+def _window_us(window: tuple[time, time], *, weekday: int, owner: str) -> tuple[int, int]:
+    opens, closes = window
+    for moment in (opens, closes):
+        if not isinstance(moment, time):
+            raise TypeError(f"{owner}: hours must be datetime.time values, got {moment!r}")
+        if moment.tzinfo is not None:
+            raise ValueError(f"{owner}: hours are local wall-clock times; drop the tzinfo from {moment!r}")
+    if closes <= opens:
+        # A window past midnight would belong to two local days; split it at midnight instead.
+        raise ValueError(
+            f"{owner}: on {_WEEKDAY_NAMES[weekday]} the window {opens.isoformat()}-{closes.isoformat()} "
+            "must close after it opens, on the same day"
+        )
+    return _wall_us(opens), _wall_us(closes)
+
+
+def _wall_us(moment: time) -> int:
+    return ((moment.hour * 60 + moment.minute) * 60 + moment.second) * 1_000_000 + moment.microsecond
+
+
+def _to_us(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _from_us(microseconds: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=microseconds)
