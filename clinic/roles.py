@@ -95,7 +95,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
 ROLE_HOME_URLS = {
     Role.PATIENT: "intake:portal",
     Role.FRONT_DESK: "scheduling:today",
-    Role.CLINICIAN: "intake:review_queue",
+    Role.CLINICIAN: "review:queue",
     Role.CLINIC_ADMIN: "admin:index",
 }
 

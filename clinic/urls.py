@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("intake.urls")),
+    path("review/", include("intake.review_urls")),
     path("front-desk/", include("scheduling.urls")),
     path("admin/", admin.site.urls),
 ]

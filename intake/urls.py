@@ -6,5 +6,12 @@ app_name = "intake"
 
 urlpatterns = [
     path("patient/", views.portal, name="portal"),
-    path("review/", views.review_queue, name="review_queue"),
+    path("patient/intake/", views.intake_start, name="start"),
+    path("patient/intake/<int:pk>/review/", views.intake_review, name="review"),
+    path("patient/intake/<int:pk>/<slug:step>/", views.intake_step, name="step"),
+    path("patient/submissions/<int:pk>/", views.intake_submitted, name="submitted"),
+    path("patient/rescreen/", views.rescreen, name="rescreen"),
+    path("invite/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    path("register/", views.register, name="register"),
+    path("staff/patients/invite/", views.invite, name="invite"),
 ]

@@ -1,17 +1,471 @@
+"""Patient-facing intake pages. Views parse and render; every change goes through intake.services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import ValidationError
+from django.forms import BaseFormSet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
 from clinic.access import role_required
 from clinic.roles import Role
+from intake import forms, services
+from intake.instruments import load_instrument
+from intake.models import Intake, IntakeSubmission
+from intake.selectors import intake_for_user, patient_for_user, submission_for_user
+from intake.steps import STEPS_BY_KEY, Step, steps_for
+
+BLANK_ROWS = 2
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    # REMOTE_ADDR is the proxy's address behind a load balancer; SECURE_PROXY_SSL_HEADER deployments set the
+    # real one in X-Forwarded-For, which only the trusted proxy can write.
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+# --- The patient's home ------------------------------------------------------------------------------------------
 
 
 @role_required(Role.PATIENT)
 def portal(request: HttpRequest) -> HttpResponse:
-    """The patient's home: their intake and their appointments (filled in by the intake and scheduling issues)."""
-    return render(request, "intake/portal.html")
+    patient = patient_for_user(request.user)
+    intake = Intake.objects.filter(patient=patient, status=Intake.Status.IN_PROGRESS).first()
+    latest = (
+        IntakeSubmission.objects.filter(patient=patient, kind=IntakeSubmission.Kind.INTAKE)
+        .order_by("-submitted_at")
+        .only("pk", "submitted_at", "is_urgent")
+        .first()
+    )
+    progress = _progress(intake, None) if intake else None
+    return render(
+        request,
+        "intake/portal.html",
+        {"patient": patient, "intake": intake, "latest": latest, "progress": progress},
+    )
 
 
-@role_required(Role.CLINICIAN)
-def review_queue(request: HttpRequest) -> HttpResponse:
-    """The clinician's home: submitted intakes awaiting a decision (filled in by the clinician-review issue)."""
-    return render(request, "intake/review_queue.html")
+@role_required(Role.PATIENT)
+def intake_start(request: HttpRequest) -> HttpResponse:
+    """Start, or resume at the first unfinished step (on any device: the draft lives on the server)."""
+    patient = patient_for_user(request.user)
+    if (
+        request.method == "POST"
+        or not IntakeSubmission.objects.filter(patient=patient, kind="intake").exists()
+    ):
+        intake = services.current_intake(patient=patient, now=timezone.now())
+    else:
+        intake = Intake.objects.filter(patient=patient, status=Intake.Status.IN_PROGRESS).first()
+        if intake is None:
+            return redirect("intake:portal")
+    missing = services.missing_steps(intake)
+    if not missing:
+        return redirect("intake:review", pk=intake.pk)
+    return redirect("intake:step", pk=intake.pk, step=missing[0])
+
+
+# --- Steps -------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class StepForms:
+    """The form of one step, with its list of rows where the step has one (medicines, antidepressant trials)."""
+
+    form: forms.StepForm
+    formset: BaseFormSet | None = None
+    rows_key: str = ""
+    row_fields: tuple[str, ...] = ()
+    notice: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def is_valid(self) -> bool:
+        valid = self.form.is_valid()
+        if self.formset is not None:
+            valid = self.formset.is_valid() and valid
+        return valid
+
+    def answers(self) -> dict[str, Any]:
+        answers = self.form.answers()
+        if self.formset is not None:
+            answers[self.rows_key] = [
+                row.answers()
+                for row in self.formset.forms
+                if row.cleaned_data and row.cleaned_data.get(self.row_fields[0])
+            ]
+        return answers
+
+    @property
+    def error_count(self) -> int:
+        count = len(self.form.errors)
+        if self.formset is not None and self.formset.is_bound:
+            count += sum(len(errors) for errors in self.formset.errors) + len(self.formset.non_form_errors())
+        return count
+
+
+def build_step(step: Step, intake: Intake, data=None, *, extra_rows: int = 0) -> StepForms:
+    saved = intake.answers.get(step.key)
+    initial = saved if saved is not None else intake.answers.get("_prefill", {}).get(step.key, {})
+    today = timezone.localdate()
+    if step.key == "contact":
+        return StepForms(forms.ContactForm(data, initial=initial, today=today))
+    if step.key == "reasons":
+        return StepForms(forms.ReasonsForm(data, initial=initial))
+    if step.key == "medical":
+        return StepForms(forms.MedicalHistoryForm(data, initial=initial))
+    if step.key == "medications":
+        rows = initial.get("items", [])
+        formset = _formset(forms.MedicationFormSet, "items", data, rows, extra_rows)
+        return StepForms(forms.MedicationsForm(data, initial=initial), formset, "items", ("name",))
+    if step.key == "treatment":
+        rows = initial.get("trials", [])
+        formset = _formset(forms.AntidepressantTrialFormSet, "trials", data, rows, extra_rows)
+        return StepForms(forms.TreatmentHistoryForm(data, initial=initial), formset, "trials", ("drug",))
+    if step.key == "body":
+        return StepForms(forms.BodyForm(data, initial=initial or {"units": "us"}))
+    if step.key == "consent":
+        contact = intake.answers.get("contact", {})
+        legal_name = f"{contact.get('legal_first_name', '')} {contact.get('legal_last_name', '')}".strip()
+        consent_initial = initial if initial.get("version") == settings.INTAKE_CONSENT_VERSION else {}
+        form = forms.ConsentForm(data, initial=consent_initial, legal_name=legal_name)
+        return StepForms(form, extra={"consent_text": services.consent_text(), "legal_name": legal_name})
+    definition = load_instrument(step.instrument)
+    return StepForms(
+        forms.InstrumentForm(data, initial=initial, definition=definition), extra={"definition": definition}
+    )
+
+
+def _formset(formset_class, prefix: str, data, rows: list[dict], extra_rows: int):
+    if data is not None:
+        return formset_class(data, prefix=prefix)
+    initial = [*rows, *([{}] * (BLANK_ROWS + extra_rows))]
+    return formset_class(initial=initial, prefix=prefix)
+
+
+def _progress(intake: Intake, current: Step | None) -> dict[str, Any]:
+    steps = steps_for(intake.answers)
+    done = sum(1 for step in steps if step.key in intake.answers)
+    number = steps.index(current) + 1 if current in steps else done
+    return {
+        "steps": steps,
+        "number": number,
+        "total": len(steps),
+        "done": done,
+        "percent": round(100 * done / len(steps)),
+        "current": current,
+    }
+
+
+@role_required(Role.PATIENT)
+@require_http_methods(["GET", "POST"])
+def intake_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    intake = intake_for_user(request.user, pk)
+    if intake.status != Intake.Status.IN_PROGRESS:
+        messages.info(request, "Your intake has been submitted; it can no longer be changed.")
+        return redirect("intake:portal")
+    steps = steps_for(intake.answers)
+    current = STEPS_BY_KEY.get(step)
+    if current is None or current not in steps:
+        messages.info(request, "That step is not part of your intake.")
+        return redirect(
+            "intake:step",
+            pk=intake.pk,
+            step=services.missing_steps(intake)[0] if services.missing_steps(intake) else steps[0].key,
+        )
+
+    extra_rows = _int(request.GET.get("rows"), 0, 20)
+    if request.method == "GET":
+        page = build_step(current, intake, extra_rows=extra_rows)
+        return _render_step(request, intake, current, page)
+
+    page = build_step(current, intake, request.POST)
+    if current.instrument == "cssrs" and isinstance(page.form, forms.InstrumentForm):
+        revealed = _revealed_follow_ups(page.form, request.POST)
+        if revealed:
+            # Answering yes to question 2 opens questions 3 to 5 (Columbia's branching): show them, keep the
+            # answers given, and only then ask for the missing ones.
+            page = build_step(current, intake)
+            page.form = forms.InstrumentForm(
+                initial=_posted(request.POST), definition=page.extra["definition"]
+            )
+            page.notice = (
+                "Thank you. Because of your answer to question 2, please answer questions 3 to 5 too."
+            )
+            return _render_step(request, intake, current, page)
+    if not page.is_valid():
+        return _render_step(request, intake, current, page, status=400)
+
+    if current.key == "consent":
+        services.sign_consent(
+            intake=intake,
+            typed_name=page.form.cleaned_data["typed_name"],
+            now=timezone.now(),
+            ip_address=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+    else:
+        services.save_intake_step(
+            intake=intake, step_key=current.key, answers=page.answers(), now=timezone.now()
+        )
+    intake.refresh_from_db(fields=["answers"])
+
+    action = request.POST.get("action", "next")
+    if action == "add_row":
+        url = reverse("intake:step", kwargs={"pk": intake.pk, "step": current.key})
+        return redirect(f"{url}?rows={extra_rows + 3}")
+    if action == "save_exit":
+        messages.success(request, "Saved. You can come back and finish at any time, on any device.")
+        return redirect("intake:portal")
+    steps = steps_for(intake.answers)
+    index = steps.index(current) if current in steps else 0
+    if action == "back":
+        return redirect("intake:step", pk=intake.pk, step=steps[max(index - 1, 0)].key)
+    if index + 1 < len(steps):
+        return redirect("intake:step", pk=intake.pk, step=steps[index + 1].key)
+    return redirect("intake:review", pk=intake.pk)
+
+
+def _int(raw: str | None, lowest: int, highest: int) -> int:
+    try:
+        return min(max(int(raw or lowest), lowest), highest)
+    except ValueError:
+        return lowest
+
+
+def _posted(post) -> dict[str, str]:
+    return {key: value for key, value in post.items() if key not in {"csrfmiddlewaretoken", "action"}}
+
+
+def _revealed_follow_ups(form: forms.InstrumentForm, post) -> bool:
+    """True when the posted answers open follow-up questions that were not on the page the patient saw."""
+    return any(
+        item.shown_if is not None and item.key in form.fields and item.key not in post
+        for item in form.definition.items
+    )
+
+
+def _render_step(request, intake: Intake, step: Step, page: StepForms, status: int = 200) -> HttpResponse:
+    template = {
+        "medications": "intake/step_rows.html",
+        "treatment": "intake/step_rows.html",
+        "consent": "intake/step_consent.html",
+    }.get(step.key, "intake/step_instrument.html" if step.instrument else "intake/step.html")
+    return render(
+        request,
+        template,
+        {
+            "intake": intake,
+            "step": step,
+            "page": page,
+            "form": page.form,
+            "progress": _progress(intake, step),
+        },
+        status=status,
+    )
+
+
+# --- Review and submit --------------------------------------------------------------------------------------------
+
+
+@role_required(Role.PATIENT)
+@require_http_methods(["GET", "POST"])
+def intake_review(request: HttpRequest, pk: int) -> HttpResponse:
+    intake = intake_for_user(request.user, pk)
+    if intake.status != Intake.Status.IN_PROGRESS:
+        return redirect("intake:submitted", pk=intake.submission.pk)
+    missing = services.missing_steps(intake)
+    if request.method == "POST":
+        try:
+            submission = services.submit_intake(
+                intake=intake, now=timezone.now(), ip_address=client_ip(request)
+            )
+        except services.IntakeError as exc:
+            messages.error(request, str(exc))
+        else:
+            return redirect("intake:submitted", pk=submission.pk)
+    sections = [
+        {
+            "step": step,
+            "rows": describe_step(step, intake.answers.get(step.key)),
+            "missing": step.key in missing,
+        }
+        for step in steps_for(intake.answers)
+    ]
+    return render(
+        request,
+        "intake/review.html",
+        {"intake": intake, "sections": sections, "missing": missing, "progress": _progress(intake, None)},
+    )
+
+
+def describe_step(step: Step, answers: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The saved answers of a step as (question, answer) pairs in the patient's own words."""
+    if answers is None:
+        return []
+    if step.instrument:
+        definition = load_instrument(step.instrument)
+        return [
+            (item.text, definition.item(item.key).option_label(answers[item.key]))
+            for item in definition.items
+            if answers.get(item.key) is not None
+        ]
+    if step.key == "consent":
+        return [("Signed as", answers.get("typed_name", "")), ("Consent version", answers.get("version", ""))]
+    form = build_step(step, Intake(answers={step.key: answers})).form
+    rows = []
+    for name, bound in form.fields.items():
+        value = answers.get(name)
+        if value in (None, "", [], False) and name != "sms_consent":
+            continue
+        choices = dict(getattr(bound, "choices", []) or [])
+        if isinstance(value, list):
+            shown = ", ".join(str(choices.get(v, v)) for v in value)
+        elif isinstance(value, bool):
+            shown = "Yes" if value else "No"
+        else:
+            shown = str(choices.get(value, value))
+        rows.append((str(bound.label), shown))
+    for row in answers.get("items", []):
+        dose = f", {row['dose_mg']} mg" if row.get("dose_mg") else ""
+        times = f", {row['times_per_day']} times a day" if row.get("times_per_day") else ""
+        rows.append(("Medicine", f"{row['name']}{dose}{times}"))
+    for row in answers.get("trials", []):
+        improvement = dict((code, label) for code, label, _ in forms.IMPROVEMENT_CHOICES).get(
+            row.get("improvement"), ""
+        )
+        rows.append(("Antidepressant", f"{row['drug']}: {row.get('weeks')} weeks, {improvement.lower()}"))
+    return rows
+
+
+@role_required(Role.PATIENT)
+def intake_submitted(request: HttpRequest, pk: int) -> HttpResponse:
+    submission = submission_for_user(request.user, pk)
+    context = {
+        "submission": submission,
+        "crisis_text": settings.CLINIC_CRISIS_TEXT,
+        "emergency_number": settings.CLINIC_EMERGENCY_NUMBER,
+    }
+    return render(request, "intake/submitted.html", context)
+
+
+# --- Re-screen before a session -----------------------------------------------------------------------------------
+
+
+@role_required(Role.PATIENT)
+@require_http_methods(["GET", "POST"])
+def rescreen(request: HttpRequest) -> HttpResponse:
+    patient = patient_for_user(request.user)
+    definitions = [load_instrument("phq9"), load_instrument("cssrs_since_last_visit")]
+    data = request.POST if request.method == "POST" else None
+    form_list = [forms.InstrumentForm(data, definition=d, prefix=d.code) for d in definitions]
+    notice = ""
+    if data is not None:
+        cssrs_form = form_list[1]
+        if any(
+            item.shown_if is not None and item.key in cssrs_form.fields and f"{d.code}-{item.key}" not in data
+            for d in definitions[1:]
+            for item in d.items
+        ):
+            initial = {
+                k.split("-", 1)[1]: v for k, v in data.items() if k.startswith(definitions[1].code + "-")
+            }
+            form_list = [
+                forms.InstrumentForm(data, definition=definitions[0], prefix=definitions[0].code),
+                forms.InstrumentForm(initial=initial, definition=definitions[1], prefix=definitions[1].code),
+            ]
+            form_list[0].is_valid()
+            notice = "Thank you. Because of your answer to question 2, please answer questions 3 to 5 too."
+        elif all(form.is_valid() for form in form_list):
+            try:
+                submission = services.submit_rescreen(
+                    patient=patient,
+                    answers={d.code: f.answers() for d, f in zip(definitions, form_list, strict=True)},
+                    now=timezone.now(),
+                    ip_address=client_ip(request),
+                )
+            except services.IntakeError as exc:
+                messages.error(request, str(exc))
+            else:
+                return redirect("intake:submitted", pk=submission.pk)
+    status = 400 if data is not None and not notice and any(form.errors for form in form_list) else 200
+    return render(
+        request,
+        "intake/rescreen.html",
+        {"forms": list(zip(definitions, form_list, strict=True)), "notice": notice},
+        status=status,
+    )
+
+
+# --- Invitations and registration ---------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    checked = services.check_invitation(token=token, now=timezone.now())
+    if checked.problem:
+        status = 404 if checked.invitation is None else 410
+        return render(request, "intake/invitation_problem.html", {"problem": checked.problem}, status=status)
+    form = forms.SetPasswordForInvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.accept_invitation(
+                token=token, password=form.cleaned_data["password1"], now=timezone.now()
+            )
+        except ValidationError as exc:
+            form.add_error("password1", exc)
+        except services.IntakeError as exc:
+            return render(request, "intake/invitation_problem.html", {"problem": str(exc)}, status=410)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome. Your account is ready; let's start your intake.")
+            return redirect("intake:start")
+    return render(
+        request,
+        "intake/accept_invitation.html",
+        {"form": form, "invitation": checked.invitation},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    if not settings.INTAKE_SELF_REGISTRATION:
+        return render(request, "intake/register_closed.html", status=404)
+    form = forms.SelfRegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.register_patient(**form.cleaned_data, now=timezone.now())
+        return render(request, "intake/register_done.html", {"email": form.cleaned_data["email"]})
+    return render(request, "intake/register.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@role_required(Role.FRONT_DESK, Role.CLINIC_ADMIN)
+@require_http_methods(["GET", "POST"])
+def invite(request: HttpRequest) -> HttpResponse:
+    """Front desk creates a patient and the app emails them their invitation."""
+    form = forms.InvitePatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        from scheduling.models import Location
+
+        try:
+            services.invite_patient(
+                created_by=request.user, location=Location.objects.filter(is_active=True).first(),
+                now=timezone.now(), **form.cleaned_data,
+            )  # fmt: skip
+        except services.IntakeError as exc:
+            form.add_error("email", str(exc))
+        else:
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            return redirect("intake:invite")
+    return render(request, "intake/invite.html", {"form": form}, status=400 if form.errors else 200)

@@ -232,3 +232,23 @@ def _isolated_cache_prefix(settings):
 
 def pytest_configure(config):
     assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), "the tests need PostgreSQL"
+
+
+@pytest.fixture
+def mailing_worker(transactional_db, tmp_path, smtp_server, live_server):
+    """A real Celery worker whose emails go to `smtp_server` and whose links point at `live_server`."""
+    _purge_queue()
+    worker = start_worker(
+        tmp_path,
+        name="mail",
+        extra_env={
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": smtp_server.host,
+            "EMAIL_PORT": str(smtp_server.port),
+            "SITE_URL": live_server.url,
+        },
+    )
+    try:
+        yield worker
+    finally:
+        stop_worker(worker)

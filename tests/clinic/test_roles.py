@@ -37,8 +37,8 @@ def test_wrong_password_is_refused_with_a_message_and_no_session(client, clinici
 @pytest.mark.parametrize(
     ("role", "forbidden"),
     [
-        (Role.PATIENT, ["intake:review_queue", "scheduling:today"]),
-        (Role.FRONT_DESK, ["intake:review_queue", "intake:portal"]),
+        (Role.PATIENT, ["review:queue", "scheduling:today"]),
+        (Role.FRONT_DESK, ["review:queue", "intake:portal"]),
         (Role.CLINICIAN, ["intake:portal", "scheduling:today"]),
     ],
 )

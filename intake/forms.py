@@ -1,0 +1,514 @@
+"""The intake's step forms. Each turns its cleaned data into JSON-safe answers (`answers()`) for the draft, and is
+rebuilt from those answers when the patient comes back (`initial`). Rules live in rules.py and scoring.py."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import phonenumbers
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from intake import rules
+from intake.instruments import InstrumentDefinition
+
+YES_NO_UNSURE = [("yes", "Yes"), ("no", "No"), ("unsure", "Not sure")]
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def normalise_phone(value: str, *, field_label: str) -> str:
+    """A phone number as E.164, or a message the patient can act on."""
+    try:
+        number = phonenumbers.parse(value, settings.INTAKE_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(
+            f"Enter {field_label} with its area code, for example (617) 555-0100."
+        ) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            f"{field_label.capitalize()} does not look like a real number. Please check it."
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class StepForm(forms.Form):
+    """Bootstrap classes and accessible error wiring for every step form."""
+
+    template_name = "intake/_form_fields.html"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple | forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            else:
+                widget.attrs.setdefault("class", "form-control")
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                attrs["aria-invalid"] = "true"
+                attrs["aria-describedby"] = f"{self[name].auto_id}_error"
+
+    def answers(self) -> dict[str, Any]:
+        return {name: _json_safe(value) for name, value in self.cleaned_data.items()}
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+class ContactForm(StepForm):
+    legal_first_name = forms.CharField(label="Legal first name", max_length=100)
+    legal_last_name = forms.CharField(label="Legal last name", max_length=100)
+    preferred_name = forms.CharField(
+        label="Name you like to be called (optional)", max_length=100, required=False
+    )
+    date_of_birth = forms.DateField(
+        label="Date of birth", widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"})
+    )
+    phone = forms.CharField(
+        label="Mobile phone", max_length=32, widget=forms.TextInput(attrs={"autocomplete": "tel"})
+    )
+    email = forms.EmailField(label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    address_line1 = forms.CharField(label="Street address", max_length=200)
+    address_line2 = forms.CharField(label="Apartment, suite, etc. (optional)", max_length=200, required=False)
+    city = forms.CharField(label="City", max_length=100)
+    state = forms.CharField(label="State", max_length=100)
+    postal_code = forms.CharField(label="ZIP code", max_length=20)
+    emergency_contact_name = forms.CharField(label="Emergency contact: name", max_length=200)
+    emergency_contact_relationship = forms.CharField(
+        label="Emergency contact: relationship to you", max_length=100
+    )
+    emergency_contact_phone = forms.CharField(label="Emergency contact: phone", max_length=32)
+    reminder_channel = forms.ChoiceField(
+        label="How should we remind you of appointments?",
+        choices=[("email", "Email"), ("sms", "Text message (SMS)"), ("both", "Email and text message")],
+        widget=forms.RadioSelect,
+    )
+    sms_consent = forms.BooleanField(
+        label="I agree to receive appointment text messages from the clinic at this number. "
+        "They never contain medical details. Message and data rates may apply; reply STOP to end them.",
+        required=False,
+    )
+
+    def __init__(self, *args: Any, today: date | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today or timezone.localdate()
+
+    def clean_date_of_birth(self) -> date:
+        born = self.cleaned_data["date_of_birth"]
+        if born > self.today:
+            raise ValidationError("Your date of birth cannot be in the future.")
+        if born.year < 1900:
+            raise ValidationError("Please check the year of your date of birth.")
+        if age_on(born, self.today) < rules.MIN_AGE_YEARS:
+            # A hard stop: ketamine and esketamine treatment here is for adults (SPRAVATO is not approved under 18).
+            raise ValidationError(
+                "We can only treat adults aged 18 or over, so we cannot continue your intake online. "
+                "Please call the clinic and we will help you find the right care."
+            )
+        return born
+
+    def clean_phone(self) -> str:
+        return normalise_phone(self.cleaned_data["phone"], field_label="your phone number")
+
+    def clean_emergency_contact_phone(self) -> str:
+        return normalise_phone(
+            self.cleaned_data["emergency_contact_phone"], field_label="your emergency contact's number"
+        )
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("reminder_channel") in {"sms", "both"} and not cleaned.get("sms_consent"):
+            self.add_error("sms_consent", "To get text reminders, tick this box; or choose email reminders.")
+        return cleaned
+
+
+REASONS_FOR_CARE = [
+    ("depression", "Depression"),
+    ("ptsd", "PTSD or trauma"),
+    ("ocd", "Obsessive-compulsive disorder (OCD)"),
+    ("anxiety", "Anxiety"),
+    ("suicidal_thoughts", "Thoughts of suicide or of not wanting to be alive"),
+    ("other", "Something else"),
+]
+
+
+class ReasonsForm(StepForm):
+    reasons = forms.MultipleChoiceField(
+        label="What would you like help with? Choose all that apply.",
+        choices=REASONS_FOR_CARE,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one reason, or 'Something else' and tell us about it."},
+    )
+    other_reason = forms.CharField(label="If something else, tell us briefly", max_length=500, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "other" in cleaned.get("reasons", []) and not cleaned.get("other_reason", "").strip():
+            self.add_error("other_reason", "Tell us briefly what else you would like help with.")
+        return cleaned
+
+
+class MedicalHistoryForm(StepForm):
+    """Each condition of the rule table, answered yes / no / not sure (clinical reference 2.5 and 4.2)."""
+
+    LIVER_SEVERITY = [
+        ("", "Choose one"),
+        ("A", "Mild (Child-Pugh A)"),
+        ("B", "Moderate (Child-Pugh B)"),
+        ("C", "Severe (Child-Pugh C)"),
+        ("unknown", "I don't know"),
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for condition in rules.MEDICAL_HISTORY_CONDITIONS:
+            self.fields[condition.code] = forms.ChoiceField(
+                label=condition.label, choices=YES_NO_UNSURE, widget=forms.RadioSelect
+            )
+        self.fields["liver_severity"] = forms.ChoiceField(
+            label="If you have liver disease: how severe has a doctor said it is?",
+            choices=self.LIVER_SEVERITY,
+            required=False,
+        )
+        self.fields["pregnant"] = forms.ChoiceField(
+            label="Are you pregnant, or could you be?",
+            choices=[*YES_NO_UNSURE, ("not_applicable", "Does not apply to me")],
+            widget=forms.RadioSelect,
+        )
+        self.fields["breastfeeding"] = forms.ChoiceField(
+            label="Are you breastfeeding?", choices=[*YES_NO, ("not_applicable", "Does not apply to me")],
+            widget=forms.RadioSelect,
+        )  # fmt: skip
+        self.fields["other_conditions"] = forms.CharField(
+            label="Any other medical conditions, surgeries or hospital stays we should know about? (optional)",
+            widget=forms.Textarea(attrs={"rows": 3}),
+            max_length=2000,
+            required=False,
+        )
+
+
+MEDICATION_CLASS_CHOICES = [("", "Not sure / none of these")] + [
+    (medication.code, f"{medication.label} (e.g. {medication.examples})")
+    for medication in rules.MEDICATION_CLASSES
+]
+
+
+class MedicationForm(StepForm):
+    """One row of the medication list."""
+
+    name = forms.CharField(label="Medicine", max_length=120, required=False)
+    dose_mg = forms.DecimalField(
+        label="Dose (mg)",
+        min_value=Decimal("0"),
+        max_value=Decimal("10000"),
+        decimal_places=2,
+        required=False,
+    )
+    times_per_day = forms.DecimalField(
+        label="Times a day", min_value=Decimal("0"), max_value=Decimal("24"), decimal_places=1, required=False
+    )
+    medication_class = forms.ChoiceField(
+        label="Kind of medicine", choices=MEDICATION_CLASS_CHOICES, required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not cleaned.get("name") and (
+            cleaned.get("dose_mg") is not None or cleaned.get("medication_class")
+        ):
+            self.add_error("name", "Enter the medicine's name, or clear this row.")
+        if cleaned.get("medication_class") == "benzodiazepine" and cleaned.get("dose_mg") is None:
+            self.add_error("dose_mg", "Enter the dose of this medicine in mg: the clinician needs it.")
+        return cleaned
+
+
+class MedicationsForm(StepForm):
+    allergies = forms.CharField(
+        label="Allergies to medicines, foods or anything else (write 'none' if none)",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    allergy_ketamine = forms.ChoiceField(
+        label="Have you ever had an allergic reaction to ketamine or esketamine (Spravato)?",
+        choices=YES_NO_UNSURE,
+        widget=forms.RadioSelect,
+    )
+
+
+MedicationFormSet = forms.formset_factory(
+    MedicationForm, extra=0, max_num=40, absolute_max=40, validate_max=True
+)
+
+
+IMPROVEMENT_CHOICES = [
+    # The TRD rule counts a trial as failed below 25 % improvement (EU-PEARL consensus, clinical reference 4.1).
+    # Patients cannot be expected to give a percentage, so each answer stands for a representative value.
+    ("none", "No better at all", 0),
+    ("little", "A little better (less than a quarter)", 15),
+    ("some", "Somewhat better (a quarter to a half)", 35),
+    ("much", "Much better (half or more)", 60),
+    ("unsure", "Not sure", None),
+]
+IMPROVEMENT_PERCENT = {code: pct for code, _, pct in IMPROVEMENT_CHOICES}
+
+
+class AntidepressantTrialForm(StepForm):
+    drug = forms.CharField(label="Antidepressant", max_length=120, required=False)
+    highest_dose_mg = forms.DecimalField(
+        label="Highest daily dose (mg)",
+        min_value=Decimal("0"),
+        max_value=Decimal("10000"),
+        decimal_places=2,
+        required=False,
+    )
+    weeks = forms.IntegerField(label="Weeks taken", min_value=0, max_value=1000, required=False)
+    adherent = forms.ChoiceField(
+        label="Taken as prescribed?", choices=[("", "Choose"), *YES_NO], required=False
+    )
+    improvement = forms.ChoiceField(
+        label="How much better did you feel?",
+        choices=[("", "Choose")] + [(code, label) for code, label, _ in IMPROVEMENT_CHOICES],
+        required=False,
+    )
+    current_episode = forms.BooleanField(label="During this current episode", required=False, initial=True)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("drug"):
+            for name in ("weeks", "adherent", "improvement"):
+                if cleaned.get(name) in (None, ""):
+                    self.add_error(name, "Please answer this for each antidepressant you list.")
+        elif any(
+            cleaned.get(name) not in (None, "", False)
+            for name in ("highest_dose_mg", "weeks", "adherent", "improvement")
+        ):
+            self.add_error("drug", "Enter the antidepressant's name, or clear this row.")
+        return cleaned
+
+
+AntidepressantTrialFormSet = forms.formset_factory(
+    AntidepressantTrialForm, extra=0, max_num=30, absolute_max=30, validate_max=True
+)
+
+
+class TreatmentHistoryForm(StepForm):
+    ect = forms.ChoiceField(
+        label="Have you had ECT (electroconvulsive therapy)?", choices=YES_NO, widget=forms.RadioSelect
+    )
+    ect_sessions = forms.IntegerField(
+        label="If yes, about how many sessions?", min_value=0, max_value=500, required=False
+    )
+    tms = forms.ChoiceField(
+        label="Have you had TMS (transcranial magnetic stimulation)?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+    )
+    prior_ketamine = forms.ChoiceField(
+        label="Have you had ketamine treatment before (infusion, injection or tablets)?", choices=YES_NO,
+        widget=forms.RadioSelect,
+    )  # fmt: skip
+    prior_esketamine = forms.ChoiceField(
+        label="Have you had esketamine (Spravato) nasal spray before?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+    )
+    prior_ketamine_details = forms.CharField(
+        label="If yes: how many sessions, did it help, and were there side effects? (optional)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        required=False,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("ect") == "no" and cleaned.get("ect_sessions"):
+            self.add_error("ect_sessions", "Leave this blank if you have not had ECT.")
+        return cleaned
+
+
+class BodyForm(StepForm):
+    """Height and weight: the IV dose is weight-based, and BMI is shown to the clinician."""
+
+    units = forms.ChoiceField(
+        label="Units", choices=[("us", "Feet, inches and pounds"), ("metric", "Centimetres and kilograms")],
+        widget=forms.RadioSelect, initial="us",
+    )  # fmt: skip
+    height_ft = forms.IntegerField(label="Height: feet", min_value=3, max_value=8, required=False)
+    height_in = forms.DecimalField(
+        label="Height: inches", min_value=0, max_value=Decimal("11.9"), decimal_places=1, required=False
+    )
+    weight_lb = forms.DecimalField(
+        label="Weight: pounds", min_value=60, max_value=800, decimal_places=1, required=False
+    )
+    height_cm = forms.DecimalField(
+        label="Height: centimetres", min_value=100, max_value=250, decimal_places=1, required=False
+    )
+    weight_kg = forms.DecimalField(
+        label="Weight: kilograms", min_value=30, max_value=350, decimal_places=1, required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("units") == "us":
+            for name in ("height_ft", "weight_lb"):
+                if cleaned.get(name) is None and name not in self.errors:
+                    self.add_error(name, "Please fill this in.")
+            if self.errors:
+                return cleaned
+            inches = Decimal(cleaned["height_ft"]) * 12 + (cleaned.get("height_in") or Decimal(0))
+            cleaned["height_cm"] = (inches * Decimal("2.54")).quantize(Decimal("0.1"))
+            cleaned["weight_kg"] = (cleaned["weight_lb"] * Decimal("0.45359237")).quantize(Decimal("0.1"))
+        else:
+            for name in ("height_cm", "weight_kg"):
+                if cleaned.get(name) is None and name not in self.errors:
+                    self.add_error(name, "Please fill this in.")
+        if not self.errors and not (100 <= cleaned["height_cm"] <= 250 and 30 <= cleaned["weight_kg"] <= 350):
+            raise ValidationError(
+                "Please check your height and weight: they are outside the range we can accept."
+            )
+        return cleaned
+
+
+class InstrumentForm(StepForm):
+    """A questionnaire built from its definition file: one labelled radio group per question.
+
+    Branching (C-SSRS: questions 3 to 5 only after a yes to question 2) is applied on the server: an item is shown
+    and required only when the answer it depends on has been given, so the page works without JavaScript.
+    """
+
+    def __init__(self, *args: Any, definition: InstrumentDefinition, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.definition = definition
+        self.hidden_items: list[str] = []
+        for item in definition.items:
+            if item.shown_if is not None:
+                parent = _encode(item.shown_if.equals)
+                if self.is_bound:
+                    given = self.data.get(self.add_prefix(item.shown_if.item), "")
+                else:
+                    given = _encode(self.initial.get(item.shown_if.item, ""))
+                if str(given) != parent:
+                    self.hidden_items.append(item.key)
+                    continue
+            label = f"{item.number}. {item.text}" if item.number else item.text
+            self.fields[item.key] = forms.ChoiceField(
+                label=label,
+                choices=[(_encode(option.value), option.label) for option in item.options],
+                widget=forms.RadioSelect,
+                required=item.required,
+                help_text=item.help_text,
+                error_messages={"required": "Please choose an answer to this question."},
+            )
+        self.initial = {key: _encode(value) for key, value in self.initial.items() if value is not None}
+
+    @property
+    def newly_shown(self) -> bool:
+        """True when this answer revealed follow-up questions the patient has not seen yet."""
+        return any(
+            item.shown_if is not None and item.key in self.fields and not self.data.get(item.key)
+            for item in self.definition.items
+        )
+
+    def answers(self) -> dict[str, Any]:
+        decoded: dict[str, Any] = {}
+        for item in self.definition.items:
+            raw = self.cleaned_data.get(item.key)
+            decoded[item.key] = None if raw in (None, "") else _decode(raw, item.values)
+        return decoded
+
+
+def _encode(value: Any) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return str(value)
+
+
+def _decode(raw: str, values: tuple[Any, ...]) -> Any:
+    for value in values:
+        if _encode(value) == raw:
+            return value
+    raise ValidationError("That is not one of the answers.")
+
+
+class ConsentForm(StepForm):
+    typed_name = forms.CharField(label="Type your full legal name to sign", max_length=200)
+    agree = forms.BooleanField(
+        label="I have read the consent above and I agree to it.",
+        error_messages={"required": "Tick this box to agree, or call the clinic if you have questions."},
+    )
+
+    def __init__(self, *args: Any, legal_name: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.legal_name = legal_name
+
+    def clean_typed_name(self) -> str:
+        typed = " ".join(self.cleaned_data["typed_name"].split())
+        if self.legal_name and typed.casefold() != " ".join(self.legal_name.split()).casefold():
+            raise ValidationError(f"Type your name exactly as on the contact step: {self.legal_name}.")
+        return typed
+
+
+class InvitePatientForm(forms.Form):
+    legal_first_name = forms.CharField(label="Legal first name", max_length=100)
+    legal_last_name = forms.CharField(label="Legal last name", max_length=100)
+    email = forms.EmailField(label="Email address")
+    date_of_birth = forms.DateField(
+        label="Date of birth (optional)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+
+class SetPasswordForInvitationForm(forms.Form):
+    password1 = forms.CharField(
+        label="Choose a password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label="Type it again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
+            self.add_error("password2", "The two passwords are not the same.")
+        return cleaned
+
+
+class SelfRegistrationForm(InvitePatientForm):
+    date_of_birth = forms.DateField(label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean_date_of_birth(self) -> date:
+        born = self.cleaned_data["date_of_birth"]
+        if age_on(born, timezone.localdate()) < rules.MIN_AGE_YEARS:
+            raise ValidationError(
+                "We can only treat adults aged 18 or over. Please call the clinic and we will help you find care."
+            )
+        return born

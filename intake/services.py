@@ -1,0 +1,497 @@
+"""Every change of intake state, one function each: called by views, commands and tasks alike."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core import signing
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from clinic.models import User
+from clinic.roles import Role, assign_role
+from intake import medications, rules, scoring
+from intake.instruments import load_instrument
+from intake.models import (
+    ConsentRecord,
+    InstrumentResponse,
+    Intake,
+    IntakeSubmission,
+    Invitation,
+    Patient,
+    UrgentAlert,
+)
+from intake.steps import STEPS_BY_KEY, steps_for
+
+INVITATION_SALT = "intake.invitation"
+
+
+class IntakeError(Exception):
+    """Something the person can put right; the message says how."""
+
+
+# --- Getting in ---------------------------------------------------------------------------------------------------
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return signing.dumps({"n": invitation.nonce}, salt=INVITATION_SALT, compress=True)
+
+
+@transaction.atomic
+def invite_patient(
+    *,
+    created_by: User | None,
+    legal_first_name: str,
+    legal_last_name: str,
+    email: str,
+    date_of_birth=None,
+    location=None,
+    now: datetime,
+) -> Invitation:
+    """Create (or find) the patient and email them a signed, single-use invitation that expires."""
+    email = email.strip().lower()
+    patient = Patient.objects.filter(email__iexact=email).first()
+    if patient is not None and patient.user_id is not None:
+        raise IntakeError(
+            "This email address already has an account. The patient can sign in or reset their password."
+        )
+    if patient is None:
+        patient = Patient.objects.create(
+            legal_first_name=legal_first_name.strip(),
+            legal_last_name=legal_last_name.strip(),
+            email=email,
+            date_of_birth=date_of_birth,
+            location=location,
+            created_at=now,
+        )
+    invitation = Invitation.objects.create(
+        patient=patient,
+        email=email,
+        nonce=secrets.token_hex(16),
+        created_by=created_by,
+        created_at=now,
+        expires_at=now + timedelta(days=settings.INTAKE_INVITATION_DAYS),
+    )
+    from intake.tasks import send_invitation_email
+
+    transaction.on_commit(lambda: send_invitation_email.delay(invitation.pk))
+    return invitation
+
+
+@dataclass(frozen=True)
+class InvitationCheck:
+    invitation: Invitation | None
+    problem: str  # empty when the invitation can be used
+
+
+def check_invitation(*, token: str, now: datetime) -> InvitationCheck:
+    try:
+        nonce = signing.loads(token, salt=INVITATION_SALT)["n"]
+    except (signing.BadSignature, KeyError, TypeError):
+        return InvitationCheck(None, "This invitation link is not valid. Please check you copied all of it.")
+    invitation = Invitation.objects.select_related("patient").filter(nonce=nonce).first()
+    if invitation is None:
+        return InvitationCheck(None, "This invitation link is not valid. Please check you copied all of it.")
+    if invitation.accepted_at is not None:
+        return InvitationCheck(invitation, "This invitation has been used already. Please sign in instead.")
+    if invitation.expires_at <= now:
+        return InvitationCheck(
+            invitation, "This invitation has expired. Please ask the clinic to send a new one."
+        )
+    return InvitationCheck(invitation, "")
+
+
+@transaction.atomic
+def accept_invitation(*, token: str, password: str, now: datetime) -> User:
+    """Create the patient's account from a valid invitation; following the emailed link verifies the email."""
+    checked = check_invitation(token=token, now=now)
+    if checked.problem:
+        raise IntakeError(checked.problem)
+    invitation = Invitation.objects.select_for_update().get(pk=checked.invitation.pk)
+    if invitation.accepted_at is not None:  # a second tab won the race
+        raise IntakeError("This invitation has been used already. Please sign in instead.")
+    patient = Patient.objects.select_for_update().get(pk=invitation.patient_id)
+    if patient.user_id is not None:
+        raise IntakeError("This email address already has an account. Please sign in instead.")
+    user = User(email=invitation.email, full_name=patient.full_name)
+    validate_password(password, user)
+    user.set_password(password)
+    user.save()
+    assign_role(user=user, role=Role.PATIENT)
+    patient.user = user
+    patient.email_verified_at = now
+    patient.save(update_fields=["user", "email_verified_at"])
+    invitation.accepted_at = now
+    invitation.save(update_fields=["accepted_at"])
+    return user
+
+
+@transaction.atomic
+def register_patient(
+    *, legal_first_name: str, legal_last_name: str, email: str, date_of_birth, now: datetime
+) -> None:
+    """Self-registration (when the clinic allows it). It answers the same whether or not the email is known, so
+    the page cannot be used to find out who is a patient; a known patient gets a sign-in reminder instead."""
+    if not settings.INTAKE_SELF_REGISTRATION:
+        raise IntakeError("This clinic does not take online registrations. Please call the clinic.")
+    existing = Patient.objects.filter(email__iexact=email).first()
+    if existing is not None and existing.user_id is not None:
+        from intake.tasks import send_account_exists_email
+
+        transaction.on_commit(lambda: send_account_exists_email.delay(existing.pk))
+        return
+    invite_patient(
+        created_by=None,
+        legal_first_name=legal_first_name,
+        legal_last_name=legal_last_name,
+        email=email,
+        date_of_birth=date_of_birth,
+        now=now,
+    )
+
+
+# --- Filling in ---------------------------------------------------------------------------------------------------
+
+
+def current_intake(*, patient: Patient, now: datetime) -> Intake:
+    """The patient's intake in progress, started if there is none (the partial unique index keeps it to one)."""
+    intake = Intake.objects.filter(patient=patient, status=Intake.Status.IN_PROGRESS).first()
+    if intake is not None:
+        return intake
+    with transaction.atomic():
+        intake, _ = Intake.objects.get_or_create(
+            patient=patient,
+            status=Intake.Status.IN_PROGRESS,
+            defaults={"started_at": now, "updated_at": now, "answers": _prefill(patient)},
+        )
+    return intake
+
+
+def _prefill(patient: Patient) -> dict[str, Any]:
+    """What the clinic already knows goes into the contact step, for the patient to check."""
+    contact = {
+        "legal_first_name": patient.legal_first_name,
+        "legal_last_name": patient.legal_last_name,
+        "email": patient.email,
+    }
+    if patient.date_of_birth:
+        contact["date_of_birth"] = patient.date_of_birth.isoformat()
+    return {"_prefill": {"contact": contact}}
+
+
+@transaction.atomic
+def save_intake_step(*, intake: Intake, step_key: str, answers: dict[str, Any], now: datetime) -> Intake:
+    """Save one valid step of the draft. Only the step's own answers change; nothing else is written."""
+    if step_key not in STEPS_BY_KEY:
+        raise IntakeError("There is no such step.")
+    intake = Intake.objects.select_for_update().get(pk=intake.pk)
+    if intake.status != Intake.Status.IN_PROGRESS:
+        raise IntakeError("This intake has been submitted already; it can no longer be changed.")
+    intake.answers = {**intake.answers, step_key: answers}
+    intake.updated_at = now
+    intake.save(update_fields=["answers", "updated_at"])
+    return intake
+
+
+def consent_text(version: str | None = None) -> str:
+    return render_to_string(f"intake/consent/{version or settings.INTAKE_CONSENT_VERSION}.html")
+
+
+@transaction.atomic
+def sign_consent(
+    *, intake: Intake, typed_name: str, now: datetime, ip_address: str | None, user_agent: str
+) -> ConsentRecord:
+    """Record the e-signature on the current consent version (text hash, typed name, time, IP)."""
+    version = settings.INTAKE_CONSENT_VERSION
+    record = ConsentRecord.objects.create(
+        patient=intake.patient,
+        version=version,
+        text_sha256=hashlib.sha256(consent_text(version).encode()).hexdigest(),
+        typed_name=typed_name,
+        agreed_at=now,
+        ip_address=ip_address,
+        user_agent=user_agent[:400],
+    )
+    save_intake_step(
+        intake=intake,
+        step_key="consent",
+        answers={"typed_name": typed_name, "agree": True, "version": version, "consent_id": record.pk},
+        now=now,
+    )
+    return record
+
+
+def current_consent(patient: Patient) -> ConsentRecord | None:
+    """The patient's signature on the consent version in force; a new version needs a new signature."""
+    return (
+        ConsentRecord.objects.filter(patient=patient, version=settings.INTAKE_CONSENT_VERSION)
+        .order_by("-agreed_at")
+        .first()
+    )
+
+
+def missing_steps(intake: Intake) -> list[str]:
+    answers = intake.answers
+    missing = [step.key for step in steps_for(answers) if step.key not in answers]
+    if "consent" not in missing and answers["consent"].get("version") != settings.INTAKE_CONSENT_VERSION:
+        missing.append("consent")
+    return missing
+
+
+# --- Submitting ---------------------------------------------------------------------------------------------------
+
+
+def _cutoffs(code: str) -> dict[str, Any]:
+    if code == "pcl5":
+        return {"probable_cutoff": settings.INTAKE_PCL5_PROBABLE_CUTOFF}
+    if code == "ocir":
+        return {"ocd_cutoff": settings.INTAKE_OCIR_OCD_CUTOFF}
+    return {}
+
+
+def score_answers(codes: list[str], answers: dict[str, Any]) -> dict[str, scoring.Score]:
+    """Score each questionnaire; a ScoringError (tampered or incomplete answers) becomes an IntakeError."""
+    scores = {}
+    for code in codes:
+        try:
+            scores[code] = scoring.score_instrument(code, answers.get(code) or {}, **_cutoffs(code))
+        except scoring.ScoringError as exc:
+            raise IntakeError(f"{load_instrument(code).short_title}: {exc.message}") from exc
+    return scores
+
+
+def intake_facts(answers: dict[str, Any], *, today, cssrs_risk: str | None) -> rules.IntakeFacts:
+    from datetime import date
+
+    from intake.forms import age_on
+
+    medical = answers.get("medical", {})
+    condition_codes = {condition.code for condition in rules.MEDICAL_HISTORY_CONDITIONS}
+    rows = answers.get("medications", {}).get("items", [])
+    classes = {medications.medication_class(row["name"], row.get("medication_class", "")) for row in rows}
+    benzo_rows = [
+        row
+        for row in rows
+        if medications.medication_class(row["name"], row.get("medication_class", "")) == "benzodiazepine"
+    ]
+    benzo_mg: Decimal | None = None
+    if benzo_rows:
+        doses = [
+            medications.diazepam_equivalent_mg_per_day(
+                row["name"], _decimal(row.get("dose_mg")), _decimal(row.get("times_per_day"))
+            )
+            for row in benzo_rows
+        ]
+        benzo_mg = None if any(dose is None for dose in doses) else sum(doses, Decimal(0))
+    born = answers.get("contact", {}).get("date_of_birth")
+    pregnant = medical.get("pregnant")
+    breastfeeding = medical.get("breastfeeding")
+    return rules.IntakeFacts(
+        medical_history={code: medical[code] for code in condition_codes if code in medical},
+        age_years=age_on(date.fromisoformat(born), today) if born else None,
+        medications=frozenset(classes - {""}),
+        benzodiazepine_diazepam_mg_per_day=float(benzo_mg) if benzo_mg is not None else None,
+        allergy_ketamine=answers.get("medications", {}).get("allergy_ketamine"),
+        pregnant=None if pregnant is None else ("no" if pregnant == "not_applicable" else pregnant),
+        breastfeeding=None
+        if breastfeeding is None
+        else ("no" if breastfeeding == "not_applicable" else breastfeeding),
+        child_pugh=medical.get("liver_severity")
+        if medical.get("liver_severity") in ("A", "B", "C")
+        else None,
+        cssrs_risk=cssrs_risk,
+    )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value))
+
+
+def urgent_reasons(scores: dict[str, scoring.Score]) -> list[str]:
+    """A high C-SSRS risk or any PHQ-9 item 9 answer of 1 or more needs a clinician now (clinical reference 1.1, 1.6)."""
+    reasons = []
+    for code in ("cssrs", "cssrs_since_last_visit"):
+        if code in scores and scores[code].risk == "high":
+            reasons.append("C-SSRS: high risk")
+    phq9 = scores.get("phq9")
+    if phq9 is not None and phq9.item9_flag:
+        reasons.append("PHQ-9 item 9 (thoughts of death or self-harm) answered above 'Not at all'")
+    return reasons
+
+
+def _record_submission(
+    *,
+    kind: str,
+    patient: Patient,
+    answers: dict[str, Any],
+    scores: dict[str, scoring.Score],
+    now: datetime,
+    ip_address: str | None,
+    intake: Intake | None = None,
+    consent: ConsentRecord | None = None,
+    findings: list[dict] | None = None,
+    trd: dict | None = None,
+    bmi: Decimal | None = None,
+) -> IntakeSubmission:
+    reasons = urgent_reasons(scores)
+    cssrs = scores.get("cssrs") or scores.get("cssrs_since_last_visit")
+    findings = findings or []
+    submission = IntakeSubmission.objects.create(
+        kind=kind,
+        patient=patient,
+        intake=intake,
+        consent=consent,
+        submitted_at=now,
+        answers=answers,
+        instrument_versions={code: load_instrument(code).version for code in scores},
+        scores={code: score.as_dict() for code, score in scores.items()},
+        findings=findings,
+        trd=trd,
+        bmi=bmi,
+        cssrs_risk=cssrs.risk if cssrs else "",
+        phq9_item9=(answers.get("phq9") or {}).get("item9"),
+        has_hard_stop=any(finding["severity"] == "hard_stop" for finding in findings),
+        is_urgent=bool(reasons),
+        ip_address=ip_address,
+    )
+    InstrumentResponse.objects.bulk_create(
+        InstrumentResponse(
+            submission=submission,
+            patient=patient,
+            instrument=code,
+            version=submission.instrument_versions[code],
+            answers=answers.get(code) or {},
+            score=score.as_dict(),
+            total=score.total,
+            band=score.band or "",
+            answered_at=now,
+        )
+        for code, score in scores.items()
+    )
+    if reasons:
+        alert = UrgentAlert.objects.create(
+            patient=patient, submission=submission, reasons=reasons, created_at=now
+        )
+        from intake.tasks import notify_urgent_alert
+
+        transaction.on_commit(lambda: notify_urgent_alert.delay(alert.pk))
+    return submission
+
+
+@transaction.atomic
+def submit_intake(*, intake: Intake, now: datetime, ip_address: str | None) -> IntakeSubmission:
+    """Freeze the intake into an immutable submission with its scores, findings, TRD result and BMI."""
+    intake = Intake.objects.select_for_update().select_related("patient").get(pk=intake.pk)
+    if intake.status != Intake.Status.IN_PROGRESS:
+        raise IntakeError("This intake has been submitted already.")
+    if missing := missing_steps(intake):
+        titles = ", ".join(STEPS_BY_KEY[key].title for key in missing)
+        raise IntakeError(f"Please complete these steps first: {titles}.")
+    consent = current_consent(intake.patient)
+    if consent is None or consent.pk != intake.answers["consent"].get("consent_id"):
+        raise IntakeError("Please sign the current consent before submitting.")
+
+    answers = {key: value for key, value in intake.answers.items() if not key.startswith("_")}
+    applicable = {step.key for step in steps_for(answers)}
+    answers = {key: value for key, value in answers.items() if key in applicable}
+    codes = [step.instrument for step in steps_for(answers) if step.instrument]
+    scores = score_answers(codes, answers)
+    today = timezone.localdate(now)
+    facts = intake_facts(answers, today=today, cssrs_risk=scores["cssrs"].risk)
+    if facts.age_years is not None and facts.age_years < rules.MIN_AGE_YEARS:
+        raise IntakeError("We can only treat adults aged 18 or over. Please call the clinic.")
+    findings = [
+        finding.__dict__.copy()
+        for finding in rules.evaluate(
+            facts, benzodiazepine_blunting_mg=settings.INTAKE_BENZODIAZEPINE_BLUNTING_MG
+        )
+    ]
+    trials = [
+        rules.AntidepressantTrial(
+            drug=row["drug"],
+            weeks=row["weeks"],
+            adherent=row["adherent"] == "yes",
+            improvement_pct=_improvement(row["improvement"]),
+            current_episode=bool(row.get("current_episode", True)),
+        )
+        for row in answers.get("treatment", {}).get("trials", [])
+    ]
+    trd = rules.treatment_resistant_depression(trials)
+    body = answers["body"]
+    bmi = rules.bmi(Decimal(str(body["height_cm"])), Decimal(str(body["weight_kg"])))
+
+    submission = _record_submission(
+        kind=IntakeSubmission.Kind.INTAKE,
+        patient=intake.patient,
+        intake=intake,
+        consent=consent,
+        answers=answers,
+        scores=scores,
+        now=now,
+        ip_address=ip_address,
+        findings=findings,
+        trd={
+            "is_trd": trd.is_trd,
+            "failed_trials": [trial.drug for trial in trd.failed_trials],
+            "reasons": list(trd.reasons),
+        },
+        bmi=bmi,
+    )
+    _update_patient_contact(intake.patient, answers["contact"], now=now)
+    intake.status = Intake.Status.SUBMITTED
+    intake.submitted_at = now
+    intake.updated_at = now
+    intake.save(update_fields=["status", "submitted_at", "updated_at"])
+    return submission
+
+
+def _improvement(code: str) -> float | None:
+    from intake.forms import IMPROVEMENT_PERCENT
+
+    pct = IMPROVEMENT_PERCENT.get(code)
+    return None if pct is None else float(pct)
+
+
+def _update_patient_contact(patient: Patient, contact: dict[str, Any], *, now: datetime) -> None:
+    from datetime import date
+
+    fields = [
+        "legal_first_name", "legal_last_name", "preferred_name", "phone", "address_line1", "address_line2", "city",
+        "state", "postal_code", "emergency_contact_name", "emergency_contact_phone", "emergency_contact_relationship",
+        "reminder_channel",
+    ]  # fmt: skip
+    for name in fields:
+        setattr(patient, name, contact.get(name, "") or "")
+    patient.date_of_birth = date.fromisoformat(contact["date_of_birth"])
+    wants_sms = contact.get("reminder_channel") in {"sms", "both"} and contact.get("sms_consent")
+    if wants_sms and patient.sms_consent_at is None:
+        patient.sms_consent_at = now
+    elif not wants_sms:
+        patient.sms_consent_at = None
+    patient.save(update_fields=[*fields, "date_of_birth", "sms_consent_at"])
+
+
+@transaction.atomic
+def submit_rescreen(
+    *, patient: Patient, answers: dict[str, Any], now: datetime, ip_address: str | None = None
+) -> IntakeSubmission:
+    """The short pre-session form: PHQ-9 and the C-SSRS "since last visit". High risk raises an urgent alert."""
+    codes = ["phq9", "cssrs_since_last_visit"]
+    answers = {code: answers.get(code) or {} for code in codes}
+    scores = score_answers(codes, answers)
+    return _record_submission(
+        kind=IntakeSubmission.Kind.RESCREEN,
+        patient=patient,
+        answers=answers,
+        scores=scores,
+        now=now,
+        ip_address=ip_address,
+    )
