@@ -20,7 +20,9 @@ def notify_on_call(*, alert_id: int) -> None:
         if alert is None or alert.notified_at is not None or alert.acknowledged_at is not None:
             return
         recipients = list(
-            Clinician.objects.filter(is_on_call=True, user__is_active=True).values_list("user__email", flat=True)
+            Clinician.objects.filter(is_on_call=True, user__is_active=True).values_list(
+                "user__email", flat=True
+            )
         )
         if recipients:
             send_mail(
