@@ -49,18 +49,31 @@ def make_user(db):
     return make
 
 
+def _patient_with_record(make_user, email: str, first: str, last: str, born):
+    from clinic.roles import Role
+    from intake.models import Patient
+
+    user = make_user(Role.PATIENT, email=email, full_name=f"{first} {last}")
+    Patient.objects.create(
+        user=user, legal_first_name=first, legal_last_name=last, email=email, date_of_birth=born
+    )
+    return user
+
+
 @pytest.fixture
 def patient(make_user):
-    from clinic.roles import Role
+    """Pat One: a patient with an account and a patient record (`patient.patient`)."""
+    from datetime import date
 
-    return make_user(Role.PATIENT, email="pat.one@example.org", full_name="Pat One")
+    return _patient_with_record(make_user, "pat.one@example.org", "Pat", "One", date(1985, 4, 12))
 
 
 @pytest.fixture
 def second_patient(make_user):
-    from clinic.roles import Role
+    """Sam Two: another patient, who must never see Pat One's data."""
+    from datetime import date
 
-    return make_user(Role.PATIENT, email="sam.two@example.org", full_name="Sam Two")
+    return _patient_with_record(make_user, "sam.two@example.org", "Sam", "Two", date(1979, 11, 3))
 
 
 @pytest.fixture

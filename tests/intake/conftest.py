@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -154,17 +152,12 @@ def fill_intake(client, intake: Intake, **overrides) -> None:
 
 @pytest.fixture
 def patient_record(patient) -> Patient:
-    return Patient.objects.create(
-        user=patient, legal_first_name="Pat", legal_last_name="One", email=patient.email,
-        date_of_birth=date(1985, 4, 12),
-    )  # fmt: skip
+    return patient.patient
 
 
 @pytest.fixture
 def second_patient_record(second_patient) -> Patient:
-    return Patient.objects.create(
-        user=second_patient, legal_first_name="Sam", legal_last_name="Two", email=second_patient.email
-    )
+    return second_patient.patient
 
 
 @pytest.fixture

@@ -269,7 +269,10 @@ def test_every_intake_page_stays_within_its_query_budget(
         post_step(patient_client, intake, "gad7", ratings(7, 2) | {"functional": "very"})
 
 
-def test_patient_without_a_record_gets_404(client, patient):
-    client.force_login(patient)
+def test_patient_account_without_a_record_gets_404(client, make_user):
+    from clinic.roles import Role
+
+    user = make_user(Role.PATIENT)
+    client.force_login(user)
     assert client.get(reverse("intake:portal")).status_code == 404
-    assert not Patient.objects.exists()
+    assert not Patient.objects.filter(user=user).exists()

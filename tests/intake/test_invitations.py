@@ -101,7 +101,6 @@ def test_a_weak_password_is_explained_and_creates_no_account(
 def test_inviting_an_address_that_has_an_account_is_refused(
     client, front_desk, patient, db, django_capture_on_commit_callbacks
 ):
-    Patient.objects.create(user=patient, legal_first_name="Pat", legal_last_name="One", email=patient.email)
     response = _invite(client, front_desk, django_capture_on_commit_callbacks, email=patient.email.upper())
     assert response.status_code == 400 and b"already has an account" in response.content
     assert not Invitation.objects.exists()
@@ -123,7 +122,6 @@ def test_self_registration_when_allowed_sends_an_invitation_and_does_not_reveal_
     client, settings, smtp_server, eager_celery, patient, django_capture_on_commit_callbacks
 ):
     settings.INTAKE_SELF_REGISTRATION = True
-    Patient.objects.create(user=patient, legal_first_name="Pat", legal_last_name="One", email=patient.email)
     form = {"legal_first_name": "Ola", "legal_last_name": "Self", "date_of_birth": "1991-01-01"}
     with django_capture_on_commit_callbacks(execute=True):
         new = client.post(reverse("intake:register"), {**form, "email": "ola@example.org"})
