@@ -67,3 +67,45 @@ class User(AbstractBaseUser, PermissionsMixin):
     def role(self) -> Role | None:
         """The person's role, read once per request from their groups (the groups are the source of truth)."""
         return role_of(self)
+
+
+class AuditEvent(models.Model):
+    """One change to a row of patient data, written by a database trigger (clinic/audit.py), so changes made
+    through the ORM, a queryset update() or raw SQL are all recorded. The database refuses to change or delete
+    these rows."""
+
+    occurred_at = models.DateTimeField()
+    table_name = models.CharField(max_length=80)
+    row_pk = models.CharField(max_length=40)
+    action = models.CharField(max_length=6)  # INSERT, UPDATE or DELETE
+    patient_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_ip = models.GenericIPAddressField(null=True, blank=True)
+    context = models.CharField(max_length=120, blank=True)  # "web GET /path" or "task:name"; never PHI
+    old_data = models.JSONField(null=True, blank=True)  # for UPDATE: only the columns that changed
+    new_data = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient_id", "occurred_at"], name="audit_patient_time_idx")]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.table_name} {self.row_pk} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RecordView(models.Model):
+    """A staff member looked at a patient's record (who, when, what, from where). Append-only, like AuditEvent."""
+
+    occurred_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="+")
+    patient_id = models.BigIntegerField(db_index=True)
+    what = models.CharField(max_length=120)
+    path = models.CharField(max_length=300)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["patient_id", "occurred_at"], name="recordview_patient_time_idx")]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} viewed patient {self.patient_id} ({self.what})"

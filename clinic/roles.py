@@ -63,6 +63,8 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "scheduling.change_appointment",
     ),
     Role.CLINIC_ADMIN: (
+        "clinic.view_auditevent",
+        "clinic.view_recordview",
         "clinic.view_user",
         "clinic.add_user",
         "clinic.change_user",

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from clinic.access import role_required
+from clinic.audit import client_ip
 from clinic.roles import Role
 from intake import forms, services
 from intake.instruments import load_instrument
@@ -25,16 +26,6 @@ from intake.selectors import intake_for_user, patient_for_user, submission_for_u
 from intake.steps import STEPS_BY_KEY, Step, steps_for
 
 BLANK_ROWS = 2
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR is the proxy's address behind a load balancer; SECURE_PROXY_SSL_HEADER deployments set the
-    # real one in X-Forwarded-For, which only the trusted proxy can write.
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 # --- The patient's home ------------------------------------------------------------------------------------------

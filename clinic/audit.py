@@ -1,0 +1,190 @@
+"""The audit trail: database triggers record every change to patient data, and staff views are logged.
+
+Why triggers: a queryset update(), a bulk_create or raw SQL never calls Model.save(), so only the database sees
+every change. Who made the change reaches the trigger through two session settings, `clinic.actor_id` and
+`clinic.context`, set just before the first write of a request (AuditContextMiddleware) or of a task, and reset
+after it: read-only requests cost nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+
+from django.conf import settings
+from django.db import connection, connections
+from django.http import HttpRequest
+
+# Table -> the column holding the patient's id ("id" for the patient table itself). A table that does not exist
+# yet is skipped, so an app's table joins the trail when its migration creates it.
+AUDITED_TABLES: dict[str, str] = {
+    "intake_patient": "id",
+    "intake_invitation": "patient_id",
+    "intake_intake": "patient_id",
+    "intake_consentrecord": "patient_id",
+    "intake_intakesubmission": "patient_id",
+    "intake_instrumentresponse": "patient_id",
+    "intake_urgentalert": "patient_id",
+    "intake_eligibilitydecision": "patient_id",
+    "intake_clinicianrating": "patient_id",
+    "scheduling_appointment": "patient_id",
+    "scheduling_treatmentseries": "patient_id",
+    "scheduling_remsenrollment": "patient_id",
+    "scheduling_waitlistentry": "patient_id",
+    "scheduling_checkin": "patient_id",
+    "scheduling_vitalsign": "patient_id",
+    "scheduling_doserecord": "patient_id",
+}
+
+AUDIT_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION clinic_audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    old_row jsonb;
+    new_row jsonb;
+    patient_column text := TG_ARGV[0];
+BEGIN
+    IF TG_OP <> 'INSERT' THEN old_row := to_jsonb(OLD); END IF;
+    IF TG_OP <> 'DELETE' THEN new_row := to_jsonb(NEW); END IF;
+    IF TG_OP = 'UPDATE' THEN
+        -- Keep only what changed, on both sides: a saved intake step must not copy every other answer again.
+        SELECT jsonb_object_agg(n.key, n.value) INTO new_row
+            FROM jsonb_each(to_jsonb(NEW)) n WHERE NOT (old_row @> jsonb_build_object(n.key, n.value));
+        IF new_row IS NULL THEN RETURN NULL; END IF;  -- nothing changed
+        SELECT jsonb_object_agg(o.key, o.value) INTO old_row
+            FROM jsonb_each(to_jsonb(OLD)) o WHERE new_row ? o.key;
+    END IF;
+    INSERT INTO clinic_auditevent
+        (occurred_at, table_name, row_pk, action, patient_id, actor_id, actor_ip, context, old_data, new_data)
+    VALUES (
+        clock_timestamp(), TG_TABLE_NAME,
+        coalesce(to_jsonb(NEW) ->> 'id', to_jsonb(OLD) ->> 'id'), TG_OP,
+        coalesce(to_jsonb(NEW) ->> patient_column, to_jsonb(OLD) ->> patient_column)::bigint,
+        nullif(current_setting('clinic.actor_id', true), '')::bigint,
+        nullif(current_setting('clinic.actor_ip', true), '')::inet,
+        coalesce(nullif(current_setting('clinic.context', true), ''), 'database: ' || session_user),
+        old_row, new_row
+    );
+    RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION clinic_forbid_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% rows are an append-only record and cannot be changed or deleted', TG_TABLE_NAME
+        USING ERRCODE = 'integrity_constraint_violation';
+END;
+$$;
+"""
+
+
+def install_audit_triggers(using: str = "default") -> list[str]:
+    """(Re)attach the audit trigger to every audited table that exists. Idempotent; run after every migrate."""
+    installed = []
+    with connections[using].cursor() as cursor:
+        cursor.execute(AUDIT_FUNCTION)
+        for table in ("clinic_auditevent", "clinic_recordview"):
+            cursor.execute(
+                f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION clinic_forbid_change()"
+            )
+        existing = set(connections[using].introspection.table_names(cursor))
+        for table, patient_column in AUDITED_TABLES.items():
+            if table in existing:
+                cursor.execute(
+                    f"CREATE OR REPLACE TRIGGER {table}_audit AFTER INSERT OR UPDATE OR DELETE ON {table} "
+                    f"FOR EACH ROW EXECUTE FUNCTION clinic_audit_row('{patient_column}')"
+                )
+                installed.append(table)
+    return installed
+
+
+def audit_triggers_after_migrate(using: str = "default", **kwargs) -> None:
+    install_audit_triggers(using)
+
+
+# --- Who is acting --------------------------------------------------------------------------------------------
+
+_state = threading.local()
+WRITES = ("INSERT", "UPDATE", "DELETE", "WITH")
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """Where a request came from. Behind the TLS proxy (SECURE_PROXY_SSL_HEADER set) REMOTE_ADDR is the proxy, and
+    the last X-Forwarded-For entry is the one that proxy wrote."""
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _tag_writes(actor_id: int | None, actor_ip: str | None, context: Callable[[], str]):
+    """A cursor wrapper that names the actor on the connection before each write. It runs on the raw cursor, so it
+    is not counted as one of the page's queries, and before every write rather than the first, because a rolled-back
+    transaction also rolls back a setting made inside it."""
+
+    def wrapper(execute, sql, params, many, ctx):
+        if sql.lstrip()[:6].upper().startswith(WRITES):
+            ctx["cursor"].cursor.execute(
+                "SELECT set_config('clinic.actor_id', %s, false), set_config('clinic.actor_ip', %s, false), "
+                "set_config('clinic.context', %s, false)",
+                [str(actor_id or ""), actor_ip or "", context()[:120]],
+            )
+            _state.wrote = True
+        return execute(sql, params, many, ctx)
+
+    return wrapper
+
+
+@contextlib.contextmanager
+def acting_as(
+    *, actor_id: int | None, actor_ip: str | None, context: str | Callable[[], str]
+) -> Iterator[None]:
+    """Every write in the block is attributed to this actor in the audit trail."""
+    describe = context if callable(context) else (lambda: context)
+    _state.wrote = False
+    try:
+        with connection.execute_wrapper(_tag_writes(actor_id, actor_ip, describe)):
+            yield
+    finally:
+        if getattr(_state, "wrote", False) and connection.connection is not None:
+            # Pooled connections outlive the request: the next one must not inherit this actor.
+            with contextlib.suppress(Exception), connection.connection.cursor() as raw:
+                raw.execute(
+                    "SELECT set_config('clinic.actor_id', '', false), set_config('clinic.actor_ip', '', false), "
+                    "set_config('clinic.context', '', false)"
+                )
+        _state.wrote = False
+
+
+class AuditContextMiddleware:
+    """Attribute the request's writes to the signed-in user (after AuthenticationMiddleware)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        user = getattr(request, "user", None)
+        actor_id = user.pk if user is not None and user.is_authenticated else None
+
+        def context() -> str:
+            # The route's name, not the path: paths carry ids, and this column must never carry PHI.
+            match = request.resolver_match
+            return f"web {request.method} {match.view_name if match else ''}".strip()
+
+        with acting_as(actor_id=actor_id, actor_ip=client_ip(request), context=context):
+            return self.get_response(request)
+
+
+def record_patient_view(request: HttpRequest, *, patient_id: int, what: str) -> None:
+    """Log that a staff member opened a patient's record."""
+    from clinic.models import RecordView
+
+    RecordView.objects.create(
+        user=request.user,
+        patient_id=patient_id,
+        what=what[:120],
+        path=request.path[:300],
+        ip_address=client_ip(request),
+    )
