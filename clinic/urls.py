@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from clinic import views
+from clinic.security import keep_alive, rate_limited
 
 admin.site.site_header = "Clinic administration"
 admin.site.site_title = "Clinic administration"
@@ -12,11 +13,20 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=views.EmailAuthenticationForm, redirect_authenticated_user=True
+        rate_limited("login")(
+            auth_views.LoginView.as_view(
+                authentication_form=views.EmailAuthenticationForm, redirect_authenticated_user=True
+            )
         ),
         name="login",
     ),
+    path(
+        "accounts/password_reset/",
+        rate_limited("password_reset")(auth_views.PasswordResetView.as_view()),
+        name="password_reset",
+    ),
+    path("accounts/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
+    path("accounts/keep-alive/", keep_alive, name="keep_alive"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("intake.urls")),
     path("review/", include("intake.review_urls")),

@@ -1,8 +1,12 @@
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from clinic.health import run_checks
 from clinic.roles import ROLE_HOME_URLS
@@ -30,3 +34,15 @@ def home(request: HttpRequest) -> HttpResponse:
 def healthz(request: HttpRequest) -> JsonResponse:
     healthy, results = run_checks()
     return JsonResponse({"status": "ok" if healthy else "down", **results}, status=200 if healthy else 503)
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    """End every session of this person, on every device, this one included."""
+    from clinic.models import User
+
+    User.objects.filter(pk=request.user.pk).update(session_epoch=F("session_epoch") + 1)
+    logout(request)
+    messages.success(request, "You have been signed out on every device.")
+    return redirect("login")

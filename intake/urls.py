@@ -1,5 +1,6 @@
 from django.urls import path
 
+from clinic.security import rate_limited
 from intake import views
 
 app_name = "intake"
@@ -11,7 +12,11 @@ urlpatterns = [
     path("patient/intake/<int:pk>/<slug:step>/", views.intake_step, name="step"),
     path("patient/submissions/<int:pk>/", views.intake_submitted, name="submitted"),
     path("patient/rescreen/", views.rescreen, name="rescreen"),
-    path("invite/<str:token>/", views.accept_invitation, name="accept_invitation"),
-    path("register/", views.register, name="register"),
+    path(
+        "invite/<str:token>/",
+        rate_limited("invitation", methods=("GET", "POST"))(views.accept_invitation),
+        name="accept_invitation",
+    ),
+    path("register/", rate_limited("register")(views.register), name="register"),
     path("staff/patients/invite/", views.invite, name="invite"),
 ]

@@ -1,0 +1,130 @@
+"""Sign-in protection: lockout, password length by role, staff session limits and rate limits on public pages."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+
+from axes.backends import AxesStandaloneBackend
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from clinic.audit import client_ip
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """django-axes' lockout check. It needs the request to know who is asking; an authentication without one
+    (a management command, the test client's login()) is not a sign-in attempt from the web and is not counted."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def axes_username(request: HttpRequest, credentials: dict | None) -> str:
+    """Count failures per email address, whatever case it was typed in."""
+    raw = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(raw).strip().lower()
+
+
+class RoleMinimumLengthValidator:
+    """Staff hold many patients' records: their passwords must be longer than patients' (issue 6: 12 characters)."""
+
+    def __init__(self, patient_min_length: int = 10, staff_min_length: int = 12) -> None:
+        self.patient_min_length = patient_min_length
+        self.staff_min_length = staff_min_length
+
+    def _minimum(self, user) -> int:
+        role = getattr(user, "role", None) if user is not None and getattr(user, "pk", None) else None
+        is_staff = (role is not None and role.is_staff_role) or getattr(user, "is_staff", False)
+        return self.staff_min_length if is_staff else self.patient_min_length
+
+    def validate(self, password: str, user=None) -> None:
+        minimum = self._minimum(user)
+        if len(password) < minimum:
+            raise ValidationError(
+                f"This password is too short. It must contain at least {minimum} characters.",
+                code="password_too_short",
+            )
+
+    def get_help_text(self) -> str:
+        return (
+            f"Your password must contain at least {self.patient_min_length} characters "
+            f"({self.staff_min_length} for clinic staff)."
+        )
+
+
+# --- Staff sessions ---------------------------------------------------------------------------------------------
+
+SESSION_STARTED = "staff_session_started"
+SESSION_SEEN = "staff_session_seen"
+
+
+class StaffSessionMiddleware:
+    """Staff sessions end after STAFF_SESSION_IDLE_MINUTES without a request and after STAFF_SESSION_MAX_HOURS in
+    all. The last-seen time is written at most once a minute, so ordinary pages cost no session write."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        role = user.role if user.is_authenticated else None
+        if role is not None and role.is_staff_role:
+            now = time.time()
+            session = request.session
+            started = session.get(SESSION_STARTED)
+            seen = session.get(SESSION_SEEN, started)
+            idle_limit = settings.STAFF_SESSION_IDLE_MINUTES * 60
+            if started is None:
+                session[SESSION_STARTED] = session[SESSION_SEEN] = now
+            elif now - seen > idle_limit or now - started > settings.STAFF_SESSION_MAX_HOURS * 3600:
+                why = (
+                    "were inactive for a while"
+                    if now - seen > idle_limit
+                    else "reached the session time limit"
+                )
+                logout(request)
+                messages.info(request, f"You were signed out because you {why}. Please sign in again.")
+                return redirect_to_login(request.get_full_path())
+            elif now - seen > 60:
+                session[SESSION_SEEN] = now
+            request.staff_idle_seconds = idle_limit
+        return self.get_response(request)
+
+
+def keep_alive(request: HttpRequest) -> HttpResponse:
+    """Called by the idle warning's "Stay signed in" button."""
+    if request.user.is_authenticated:
+        request.session[SESSION_SEEN] = time.time()
+    return HttpResponse(status=204)
+
+
+# --- Rate limits on public pages ----------------------------------------------------------------------------------
+
+
+def rate_limited(scope: str, *, methods: tuple[str, ...] = ("POST",)) -> Callable:
+    """At most PUBLIC_RATE_LIMIT_PER_HOUR requests an hour from one address to this page, counted in Redis."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method in methods:
+                window = int(time.time() // 3600)
+                key = f"rate:{scope}:{client_ip(request)}:{window}"
+                cache.add(key, 0, timeout=3600)
+                if cache.incr(key) > settings.PUBLIC_RATE_LIMIT_PER_HOUR:
+                    return render(request, "clinic/rate_limited.html", status=429)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
