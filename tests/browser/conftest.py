@@ -52,7 +52,9 @@ def new_page(browser, live_server):
         contexts.append(context)
         page = context.new_page()
         # The CSP stays on in these tests: anything it blocks is a defect of the page.
-        page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+        page.on(
+            "console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None
+        )
         return page
 
     yield make
