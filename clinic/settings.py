@@ -298,6 +298,14 @@ CLINIC_CRISIS_TEXT = os.environ.get(
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CLINIC_EMERGENCY_NUMBER = os.environ.get("CLINIC_EMERGENCY_NUMBER", "911")
 
+# What a patient's "download my data" contains: one section per app, each a function patient -> (title, data).
+PATIENT_EXPORT_SECTIONS = [
+    "intake.export.details_section",
+    "intake.export.intake_section",
+    "intake.export.consent_section",
+    "intake.export.alerts_section",
+]
+
 # --- Intake (clinic policy; defaults from the clinical reference) --------------------------------------------
 INTAKE_SELF_REGISTRATION = env_bool("INTAKE_SELF_REGISTRATION", False)
 INTAKE_INVITATION_DAYS = env_int("INTAKE_INVITATION_DAYS", 7)

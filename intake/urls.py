@@ -12,6 +12,8 @@ urlpatterns = [
     path("patient/intake/<int:pk>/<slug:step>/", views.intake_step, name="step"),
     path("patient/submissions/<int:pk>/", views.intake_submitted, name="submitted"),
     path("patient/rescreen/", views.rescreen, name="rescreen"),
+    path("patient/my-data/", views.my_data, name="my_data"),
+    path("patient/my-data.<str:fmt>", views.my_data_download, name="my_data_download"),
     path(
         "invite/<str:token>/",
         rate_limited("invitation", methods=("GET", "POST"))(views.accept_invitation),

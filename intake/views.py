@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.forms import BaseFormSet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -397,6 +397,32 @@ def rescreen(request: HttpRequest) -> HttpResponse:
         {"forms": list(zip(definitions, form_list, strict=True)), "notice": notice},
         status=status,
     )
+
+
+# --- The patient's own data ----------------------------------------------------------------------------------
+
+
+@role_required(Role.PATIENT)
+def my_data(request: HttpRequest) -> HttpResponse:
+    return render(request, "intake/my_data.html", {"patient": patient_for_user(request.user)})
+
+
+@role_required(Role.PATIENT)
+def my_data_download(request: HttpRequest, fmt: str) -> HttpResponse:
+    """Everything the clinic holds about the signed-in patient, as JSON or PDF."""
+    from intake.export import export_json, export_pdf
+
+    if fmt not in ("json", "pdf"):
+        raise Http404("No such format.")
+    patient = patient_for_user(request.user)
+    stamp = timezone.localdate().isoformat()
+    if fmt == "json":
+        response = HttpResponse(export_json(patient), content_type="application/json; charset=utf-8")
+    else:
+        response = HttpResponse(export_pdf(patient), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="my-clinic-record-{stamp}.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- Invitations and registration ---------------------------------------------------------------------------------

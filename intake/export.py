@@ -1,0 +1,137 @@
+"""Everything the clinic holds about a patient, for the patient to download (JSON and PDF).
+
+The export is built from sections (settings.PATIENT_EXPORT_SECTIONS), each a function patient -> (title, data), so
+each app contributes what it stores. Internal bookkeeping (row ids of other people, password hashes) is left out.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from intake.models import ConsentRecord, Intake, IntakeSubmission, Patient, UrgentAlert
+
+PATIENT_FIELDS = [
+    "legal_first_name", "legal_last_name", "preferred_name", "date_of_birth", "email", "email_verified_at", "phone",
+    "address_line1", "address_line2", "city", "state", "postal_code", "emergency_contact_name",
+    "emergency_contact_phone", "emergency_contact_relationship", "reminder_channel", "sms_consent_at", "created_at",
+]  # fmt: skip
+
+
+def details_section(patient: Patient) -> tuple[str, Any]:
+    return "Your details", {name: getattr(patient, name) for name in PATIENT_FIELDS}
+
+
+def intake_section(patient: Patient) -> tuple[str, Any]:
+    drafts = [
+        {"status": intake.status, "started_at": intake.started_at, "updated_at": intake.updated_at,
+         "answers": {k: v for k, v in intake.answers.items() if not k.startswith("_")}}
+        for intake in Intake.objects.filter(patient=patient, status=Intake.Status.IN_PROGRESS)
+    ]  # fmt: skip
+    submissions = [
+        {
+            "kind": s.get_kind_display(),
+            "submitted_at": s.submitted_at,
+            "answers": s.answers,
+            "questionnaire_versions": s.instrument_versions,
+            "scores": s.scores,
+            "findings_for_your_clinician": s.findings,
+            "treatment_resistant_depression": s.trd,
+            "bmi": s.bmi,
+        }
+        for s in IntakeSubmission.objects.filter(patient=patient).order_by("submitted_at")
+    ]
+    return "Intake and screenings", {"intake_in_progress": drafts, "submissions": submissions}
+
+
+def consent_section(patient: Patient) -> tuple[str, Any]:
+    return "Consents you signed", [
+        {"version": c.version, "signed_as": c.typed_name, "signed_at": c.agreed_at, "from_address": c.ip_address,
+         "text_sha256": c.text_sha256}
+        for c in ConsentRecord.objects.filter(patient=patient).order_by("agreed_at")
+    ]  # fmt: skip
+
+
+def alerts_section(patient: Patient) -> tuple[str, Any]:
+    return "Safety alerts", [
+        {"raised_at": a.created_at, "reasons": a.reasons, "acknowledged_at": a.acknowledged_at,
+         "what_was_done": a.acknowledgement_note}
+        for a in UrgentAlert.objects.filter(patient=patient).order_by("created_at")
+    ]  # fmt: skip
+
+
+def build_export(patient: Patient) -> dict[str, Any]:
+    sections = [import_string(path)(patient) for path in settings.PATIENT_EXPORT_SECTIONS]
+    return {
+        "clinic": settings.CLINIC_NAME,
+        "exported_at": timezone.now(),
+        "sections": {title: data for title, data in sections},
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return timezone.localtime(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def export_json(patient: Patient) -> str:
+    return json.dumps(build_export(patient), default=_plain, indent=2, ensure_ascii=False)
+
+
+def export_pdf(patient: Patient) -> bytes:
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib.pagesizes import letter
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+
+    styles = getSampleStyleSheet()
+    data = json.loads(export_json(patient))
+    story = [
+        Paragraph(escape(f"{data['clinic']}: everything we hold about {patient.full_name}"), styles["Title"]),
+        Paragraph(escape(f"Exported {data['exported_at']}"), styles["Normal"]),
+        Spacer(1, 12),
+    ]
+
+    def emit(value: Any, depth: int) -> None:
+        style = styles["Normal"]
+        indent = "&nbsp;" * 4 * depth
+        if isinstance(value, dict):
+            for key, item in value.items():
+                label = escape(str(key).replace("_", " ").capitalize())
+                if isinstance(item, dict | list) and item:
+                    story.append(Paragraph(f"{indent}<b>{label}</b>", style))
+                    emit(item, depth + 1)
+                else:
+                    shown = "" if item in (None, "", [], {}) else escape(str(item))
+                    story.append(Paragraph(f"{indent}<b>{label}:</b> {shown}", style))
+        elif isinstance(value, list):
+            for number, item in enumerate(value, start=1):
+                story.append(Paragraph(f"{indent}<b>{number}.</b>", style))
+                emit(item, depth + 1)
+        else:
+            story.append(Paragraph(f"{indent}{escape(str(value))}", style))
+
+    for title, section in data["sections"].items():
+        story.append(Paragraph(escape(title), styles["Heading2"]))
+        if section in ([], {}, None):
+            story.append(Paragraph("Nothing recorded.", styles["Normal"]))
+        else:
+            emit(section, 0)
+        story.append(Spacer(1, 8))
+
+    buffer = io.BytesIO()
+    SimpleDocTemplate(buffer, pagesize=letter, title="Your clinic record", author=data["clinic"]).build(story)
+    return buffer.getvalue()
