@@ -3,6 +3,7 @@ import json
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import F
 from django.http import HttpResponse
 
 from clinic.models import AuditEvent, RecordView, User
@@ -24,6 +25,20 @@ class UserAdmin(BaseUserAdmin):
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "password1", "password2")}),
     )
     filter_horizontal = ("groups",)
+    actions = ["reset_two_step", "sign_out_everywhere"]
+
+    @admin.action(description="Reset two-step sign-in (lost phone) and sign out everywhere")
+    def reset_two_step(self, request, queryset):
+        from clinic.mfa import reset_second_factor
+
+        for user in queryset:
+            reset_second_factor(user=user)
+        self.message_user(request, f"Two-step sign-in reset for {queryset.count()} account(s).")
+
+    @admin.action(description="Sign out on every device")
+    def sign_out_everywhere(self, request, queryset):
+        queryset.update(session_epoch=F("session_epoch") + 1)
+        self.message_user(request, f"{queryset.count()} account(s) signed out everywhere.")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +87,7 @@ MIDDLEWARE = [
     "clinic.audit.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "clinic.security.StaffSessionMiddleware",
+    "clinic.mfa.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -204,6 +208,10 @@ AXES_CLIENT_IP_CALLABLE = "clinic.audit.client_ip"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
+# Staff sign in with a second factor (TOTP app, with recovery codes); patients may turn it on.
+STAFF_MFA_REQUIRED = env_bool("STAFF_MFA_REQUIRED", True)
+OTP_TOTP_ISSUER = os.environ.get("CLINIC_NAME", "Harbor Ketamine Clinic")
+
 # Staff sessions end after idle minutes (with a warning shortly before) and after an absolute limit.
 STAFF_SESSION_IDLE_MINUTES = env_int("STAFF_SESSION_IDLE_MINUTES", 15)
 STAFF_SESSION_MAX_HOURS = env_int("STAFF_SESSION_MAX_HOURS", 12)
@@ -305,6 +313,17 @@ PATIENT_EXPORT_SECTIONS = [
     "intake.export.consent_section",
     "intake.export.alerts_section",
 ]
+
+# --- Clinician review (clinic policy) ---------------------------------------------------------------------------
+# Clinicians see only their locations' patients (and patients with no location, so no alert is ever missed).
+REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS = env_bool("REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS", False)
+# An urgent alert nobody has acknowledged after this long is escalated to the clinic admins (once).
+REVIEW_ALERT_ESCALATION_MINUTES = env_int("REVIEW_ALERT_ESCALATION_MINUTES", 15)
+# Measurement-based care (clinical reference 4.3): response is this fraction drop from baseline; remission below /
+# at most these totals. MADRS remission is <= 12 in the esketamine programme; some ketamine trials use <= 10.
+REVIEW_RESPONSE_DROP = os.environ.get("REVIEW_RESPONSE_DROP", "0.5")
+REVIEW_PHQ9_REMISSION_BELOW = env_int("REVIEW_PHQ9_REMISSION_BELOW", 5)
+REVIEW_MADRS_REMISSION_AT_MOST = env_int("REVIEW_MADRS_REMISSION_AT_MOST", 12)
 
 # --- Intake (clinic policy; defaults from the clinical reference) --------------------------------------------
 INTAKE_SELF_REGISTRATION = env_bool("INTAKE_SELF_REGISTRATION", False)

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from clinic import views
+from clinic import mfa, views
 from clinic.security import keep_alive, rate_limited
 
 admin.site.site_header = "Clinic administration"
@@ -27,6 +27,8 @@ urlpatterns = [
     ),
     path("accounts/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
     path("accounts/keep-alive/", keep_alive, name="keep_alive"),
+    path("accounts/two-step/setup/", mfa.setup, name="mfa_setup"),
+    path("accounts/two-step/", mfa.verify, name="mfa_verify"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("intake.urls")),
     path("review/", include("intake.review_urls")),

@@ -265,3 +265,51 @@ def mailing_worker(transactional_db, tmp_path, smtp_server, live_server):
         yield worker
     finally:
         stop_worker(worker)
+
+
+@pytest.fixture(autouse=True)
+def _test_logins_include_the_second_step(monkeypatch):
+    """The test client's login() and force_login() sign a person in fully, which for staff includes the second
+    step (a confirmed authenticator, verified in the session). The tests of the second step itself go through the
+    sign-in form, which this does not touch."""
+    from django.test import Client
+
+    original_force_login, original_login = Client.force_login, Client.login
+
+    def verify(client, user) -> None:
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        role = user.role if user is not None else None
+        if role is None or not role.is_staff_role:
+            return
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    def force_login(self, user, backend=None):
+        original_force_login(self, user, backend)
+        verify(self, user)
+
+    def login(self, **credentials):
+        signed_in = original_login(self, **credentials)
+        if signed_in:
+            from clinic.models import User
+
+            verify(self, User.objects.get(pk=self.session["_auth_user_id"]))
+        return signed_in
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+    monkeypatch.setattr(Client, "login", login)
+
+
+def totp_code(user) -> str:
+    """The code the person's authenticator app shows now."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user).latest("id")
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"

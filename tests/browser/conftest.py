@@ -6,7 +6,6 @@ skipped with that reason. axe-core comes inside the axe-playwright-python wheel,
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -29,8 +28,6 @@ PHONE = {"width": 360, "height": 780}
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium); .ci/run installs it")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make are still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -40,8 +37,11 @@ def browser():
 
 
 @pytest.fixture
-def new_page(browser, live_server):
+def new_page(browser, live_server, monkeypatch):
     """Pages in fresh browser contexts (a fresh context is a fresh device: no cookies), phone-sized by default."""
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are still synchronous.
+    # Only for this test: a child process (the deploy check) must never inherit it.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     contexts = []
 
     violations: list[str] = []
@@ -83,8 +83,33 @@ def assert_accessible(page) -> None:
 
 
 def sign_in(page, email: str, password: str) -> None:
+    """Sign in through the form; staff then set up or pass the second step, reading the key the setup page shows
+    into an "authenticator" (the TOTP algorithm), as a person with an app would."""
     page.goto("/accounts/login/")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+    if "/accounts/two-step/setup/" in page.url:
+        assert_accessible(page)
+        key = page.locator("#mfa-key").inner_text()
+        page.get_by_label("Code from your app", exact=True).fill(_authenticator_code(key))
+        page.get_by_role("button", name="Confirm").click()
+        page.get_by_role("heading", name="Two-step sign-in is on").wait_for()
+        page.get_by_role("link", name="I have saved them, continue").click()
+        page.wait_for_load_state()
+    elif "/accounts/two-step/" in page.url:
+        from clinic.models import User
+        from tests.conftest import totp_code
+
+        page.get_by_label("Code from your app", exact=True).fill(totp_code(User.objects.get(email=email)))
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_load_state()
+
+
+def _authenticator_code(base32_key: str) -> str:
+    from base64 import b32decode
+
+    from django_otp.oath import totp
+
+    return f"{totp(b32decode(base32_key)):06d}"
