@@ -314,6 +314,16 @@ PATIENT_EXPORT_SECTIONS = [
     "intake.export.alerts_section",
 ]
 
+# --- Reminders (clinic policy) ------------------------------------------------------------------------------------
+# Before each appointment, besides the confirmation at booking. Whole days are calendar days at the same local time.
+REMINDER_OFFSETS = env_list("REMINDER_OFFSETS", "72h,24h,2h")
+REMINDER_QUIET_HOURS = os.environ.get("REMINDER_QUIET_HOURS", "21:00-08:00")  # no SMS inside, local time
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "scheduling.sms.FileSmsBackend")
+SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(BASE_DIR / ".data" / "sms.jsonl"))
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+
 # --- Clinician review (clinic policy) ---------------------------------------------------------------------------
 # Clinicians see only their locations' patients (and patients with no location, so no alert is ever missed).
 REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS = env_bool("REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS", False)
