@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from scheduling.models import Clinician, Closure, Location, OpeningHours, Resource, WorkingHours
+from scheduling.models import (
+    Appointment,
+    Clinician,
+    ClinicianTimeOff,
+    Closure,
+    Location,
+    OpeningHours,
+    RemsEnrollment,
+    Resource,
+    TreatmentType,
+    WorkingHours,
+)
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -29,12 +40,60 @@ class WorkingHoursInline(admin.TabularInline):
     extra = 0
 
 
+class ClinicianTimeOffInline(admin.TabularInline):
+    model = ClinicianTimeOff
+    extra = 0
+
+
 @admin.register(Clinician)
 class ClinicianAdmin(admin.ModelAdmin):
     list_display = ("__str__", "is_on_call")
     filter_horizontal = ("locations",)
     raw_id_fields = ("user",)
-    inlines = [WorkingHoursInline]
+    inlines = [WorkingHoursInline, ClinicianTimeOffInline]
 
 
 admin.site.register(Resource)
+
+
+@admin.register(TreatmentType)
+class TreatmentTypeAdmin(admin.ModelAdmin):
+    """Durations are clinic policy: the clinic admin sets them here (issue 8, set-up)."""
+
+    list_display = (
+        "label", "modality", "resource_kind", "chair_minutes", "clinician_offset_minutes", "clinician_minutes",
+        "discharge_minutes", "is_active",
+    )  # fmt: skip
+    list_filter = ("modality", "is_active")
+
+
+@admin.register(ClinicianTimeOff)
+class ClinicianTimeOffAdmin(admin.ModelAdmin):
+    list_display = ("clinician", "starts_at", "ends_at", "reason")
+    list_filter = ("clinician",)
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    """Read-only: every booking change goes through scheduling.services (the allocation rows must follow)."""
+
+    list_display = ("start_at", "location", "resource", "clinician", "treatment_type", "status")
+    list_filter = ("location", "status", "treatment_type")
+    date_hierarchy = "start_at"
+    list_select_related = ("location", "resource", "clinician__user", "treatment_type")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RemsEnrollment)
+class RemsEnrollmentAdmin(admin.ModelAdmin):
+    list_display = ("patient", "enrolled_on", "rems_patient_id", "recorded_at")
+    raw_id_fields = ("patient",)
+    readonly_fields = ("recorded_by", "recorded_at")

@@ -1,9 +1,13 @@
 import zoneinfo
 
 from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import BigIntegerRangeField, DateTimeRangeField, RangeOperators
+from django.contrib.postgres.indexes import GistIndex
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q, Value
+from django.db.models.lookups import GreaterThan
 
 WEEKDAYS = [
     (0, "Monday"),
@@ -129,3 +133,473 @@ class WorkingHours(models.Model):
 
     def __str__(self) -> str:
         return f"{self.clinician} {self.get_weekday_display()} {self.starts:%H:%M}-{self.ends:%H:%M}"
+
+
+# --- Treatments, bookings and the allocation table --------------------------------------------------------------
+
+
+class TreatmentType(models.Model):
+    """What a session is, and how long it holds each resource. Every duration is clinic data, not code.
+
+    The chair (or room) is held for ``chair_minutes`` from the start. The clinician is held from
+    ``clinician_offset_minutes`` after the start for ``clinician_minutes`` (the dosing window), and, when
+    ``discharge_minutes`` is set, again for the last ``discharge_minutes`` of the chair span (Spravato's
+    discharge assessment, clinical reference 3.3). In between they are free to dose someone else.
+    """
+
+    class Modality(models.TextChoices):
+        # The values are intake.eligibility.Modality's, so the gate can be asked with modality directly.
+        IV_KETAMINE = "iv", "IV ketamine"
+        SPRAVATO = "spravato", "Spravato (esketamine)"
+        CONSULTATION = "consultation", "Consultation"
+
+    code = models.SlugField(max_length=40, unique=True)
+    label = models.CharField(max_length=120)
+    modality = models.CharField(max_length=20, choices=Modality.choices)
+    resource_kind = models.CharField(max_length=10, choices=Resource.Kind.choices)
+    chair_minutes = models.PositiveSmallIntegerField(
+        help_text="How long the chair or room is held, check-in to discharge."
+    )
+    clinician_offset_minutes = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Minutes after the start when the clinician is needed (after check-in and vitals).",
+    )
+    clinician_minutes = models.PositiveSmallIntegerField(
+        help_text="How long the clinician is held for dosing."
+    )
+    discharge_minutes = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Minutes at the end the clinician is held again for the discharge check (0: none).",
+    )
+    dose_mg = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Spravato: 56 or 84 mg. Empty for weight-based IV dosing."
+    )
+    preparation = models.TextField(blank=True, help_text="What the patient is told to do before the session.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["modality", "label"]
+        constraints = [
+            models.CheckConstraint(condition=Q(chair_minutes__gt=0), name="treatment_chair_minutes_positive"),
+            models.CheckConstraint(
+                condition=Q(clinician_minutes__gt=0), name="treatment_clinician_minutes_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    chair_minutes__gte=F("clinician_offset_minutes")
+                    + F("clinician_minutes")
+                    + F("discharge_minutes")
+                ),
+                name="treatment_clinician_inside_chair_span",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ClinicianTimeOff(models.Model):
+    """A stretch when a clinician works nowhere (leave, training). Availability and booking both honour it."""
+
+    clinician = models.ForeignKey(Clinician, on_delete=models.CASCADE, related_name="time_off")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name_plural = "clinician time off"
+        ordering = ["clinician", "starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="time_off_ends_after_starts")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clinician} off {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M} UTC"
+
+
+class RemsEnrollment(models.Model):
+    """The patient's SPRAVATO REMS enrolment (Patient Enrollment Form), required before the first treatment."""
+
+    patient = models.OneToOneField("intake.Patient", on_delete=models.CASCADE, related_name="rems_enrollment")
+    enrolled_on = models.DateField()
+    rems_patient_id = models.CharField("REMS patient ID", max_length=40, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "REMS enrolment"
+
+    def __str__(self) -> str:
+        return f"REMS enrolment of patient {self.patient_id} on {self.enrolled_on:%Y-%m-%d}"
+
+
+class TreatmentSeries(models.Model):
+    """A course booked together from a template (IV induction, Spravato induction); its sessions are appointments."""
+
+    patient = models.ForeignKey("intake.Patient", on_delete=models.PROTECT, related_name="treatment_series")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    treatment_type = models.ForeignKey(TreatmentType, on_delete=models.PROTECT, related_name="+")
+    template_code = models.CharField(max_length=40)
+    label = models.CharField(max_length=160)
+    weekdays = models.CharField(max_length=20, help_text="Chosen weekdays, 0 = Monday, comma separated.")
+    local_time = models.TimeField(help_text="Wall-clock start at the location, kept across DST changes.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "treatment series"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Appointment(models.Model):
+    """One session. Its resources are held by its Allocation rows; the exclusion constraints are the guarantee."""
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        CONFIRMED = "confirmed", "Confirmed"
+        CHECKED_IN = "checked_in", "Checked in"
+        IN_SESSION = "in_session", "In session"
+        RECOVERING = "recovering", "Recovering"
+        DISCHARGED = "discharged", "Discharged"
+        CANCELLED = "cancelled", "Cancelled"
+        NO_SHOW = "no_show", "No-show"
+
+    patient = models.ForeignKey("intake.Patient", on_delete=models.PROTECT, related_name="appointments")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
+    treatment_type = models.ForeignKey(TreatmentType, on_delete=models.PROTECT, related_name="appointments")
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="appointments")
+    clinician = models.ForeignKey(Clinician, on_delete=models.PROTECT, related_name="appointments")
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
+    series = models.ForeignKey(
+        TreatmentSeries, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
+    series_index = models.PositiveSmallIntegerField(null=True, blank=True)
+    series_note = models.CharField(max_length=200, blank=True)
+    cancellation_reason = models.CharField(max_length=300, blank=True)
+    late_cancellation = models.BooleanField(default=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    session_started_at = models.DateTimeField(null=True, blank=True)
+    recovery_started_at = models.DateTimeField(null=True, blank=True)
+    discharged_at = models.DateTimeField(null=True, blank=True)
+    no_show_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start_at", "resource_id"]
+        indexes = [
+            models.Index(fields=["location", "start_at"], name="appointment_location_start_idx"),
+            models.Index(fields=["patient", "start_at"], name="appointment_patient_start_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_at__gt=F("start_at")), name="appointment_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | ~Q(cancellation_reason=""),
+                name="appointment_cancellation_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["series", "series_index"],
+                condition=Q(series__isnull=False),
+                name="appointment_series_index_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.treatment_type} for patient {self.patient_id} at {self.start_at:%Y-%m-%d %H:%M} UTC"
+
+    ACTIVE_STATUSES = frozenset(
+        {Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN, Status.IN_SESSION, Status.RECOVERING}
+    )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def local_start(self):
+        return self.start_at.astimezone(self.location.tz)
+
+    @property
+    def local_end(self):
+        return self.end_at.astimezone(self.location.tz)
+
+
+def _one_point(column: str) -> Func:
+    # GiST has no operator class for plain integers without btree_gist (absent from the embedded PostgreSQL),
+    # but it has one for ranges: an id compared as the one-point range [id, id] works on every server.
+    return Func(F(column), F(column), Value("[]"), function="int8range", output_field=BigIntegerRangeField())
+
+
+class Allocation(models.Model):
+    """One resource held by one appointment for one span: the chair or room, the clinician, or the patient.
+
+    Exactly one of resource / clinician / patient is set. Three exclusion constraints (one per kind) make an
+    overlapping active hold impossible, whatever the application does: engineering guide section 2.
+    """
+
+    class Kind(models.TextChoices):
+        RESOURCE = "resource", "Chair or room"
+        CLINICIAN = "clinician", "Clinician"
+        PATIENT = "patient", "Patient"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="allocations")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    clinician = models.ForeignKey(
+        Clinician, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    patient = models.ForeignKey(
+        "intake.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    span = DateTimeRangeField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        indexes = [GistIndex(fields=["span"], name="allocation_span_gist", condition=Q(active=True))]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="resource", resource__isnull=False, clinician__isnull=True, patient__isnull=True)
+                    | Q(
+                        kind="clinician", resource__isnull=True, clinician__isnull=False, patient__isnull=True
+                    )
+                    | Q(kind="patient", resource__isnull=True, clinician__isnull=True, patient__isnull=False)
+                ),
+                name="allocation_holds_exactly_one_thing",
+            ),
+            # An empty range overlaps nothing, so it would slip past the exclusion constraints: refuse it, and
+            # refuse open-ended spans too. Reversed bounds never get this far (PostgreSQL refuses the range).
+            models.CheckConstraint(
+                condition=Q(span__isempty=False, span__lower_inf=False, span__upper_inf=False)
+                & GreaterThan(
+                    Func(F("span"), function="upper", output_field=models.DateTimeField()),
+                    Func(F("span"), function="lower", output_field=models.DateTimeField()),
+                ),
+                name="allocation_span_not_empty",
+            ),
+            ExclusionConstraint(
+                name="allocation_resource_not_double_booked",
+                expressions=[
+                    (_one_point("resource"), RangeOperators.EQUAL),
+                    ("span", RangeOperators.OVERLAPS),
+                ],
+                condition=Q(active=True, resource__isnull=False),
+            ),
+            ExclusionConstraint(
+                name="allocation_clinician_not_double_booked",
+                expressions=[
+                    (_one_point("clinician"), RangeOperators.EQUAL),
+                    ("span", RangeOperators.OVERLAPS),
+                ],
+                condition=Q(active=True, clinician__isnull=False),
+            ),
+            ExclusionConstraint(
+                name="allocation_patient_not_double_booked",
+                expressions=[
+                    (_one_point("patient"), RangeOperators.EQUAL),
+                    ("span", RangeOperators.OVERLAPS),
+                ],
+                condition=Q(active=True, patient__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for appointment {self.appointment_id}"
+
+
+# --- The day of the session -------------------------------------------------------------------------------------
+
+
+class SessionRecord(models.Model):
+    """What happens on the day: the check-in checklist, the dose, the clinician's scores, discharge, REMS form.
+
+    Written only through scheduling.services; each part records who and when.
+    """
+
+    class Route(models.TextChoices):
+        IV = "iv", "Intravenous infusion"
+        INTRANASAL = "intranasal", "Intranasal (nasal spray)"
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE, related_name="session_record")
+    # Check-in checklist
+    escort_name = models.CharField("escort or driver's name", max_length=120, blank=True)
+    escort_phone = models.CharField("escort or driver's phone", max_length=32, blank=True)
+    escort_confirmed_at = models.DateTimeField(null=True, blank=True)
+    fasting_confirmed_at = models.DateTimeField(null=True, blank=True)
+    checklist_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A pre-dose BP above 180/100 is a hard stop: only a clinician's recorded override lets the session start.
+    bp_override_reason = models.TextField(blank=True)
+    bp_override_at = models.DateTimeField(null=True, blank=True)
+    bp_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Dose record
+    drug = models.CharField(max_length=80, blank=True)
+    dose_mg = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    dose_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=3, null=True, blank=True)
+    route = models.CharField(max_length=12, choices=Route.choices, blank=True)
+    lot_number = models.CharField(max_length=40, blank=True)
+    dose_started_at = models.DateTimeField(null=True, blank=True)
+    dose_ended_at = models.DateTimeField(null=True, blank=True)
+    dose_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Clinician's observation scores (dissociation: CADSS total 0-92; sedation: MOAA/S 0-5, 5 = awake)
+    dissociation_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    sedation_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    scores_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Discharge
+    escort_present_at_discharge = models.BooleanField(default=False)
+    # SPRAVATO REMS Patient Monitoring Form, due within 7 days of the session (clinical reference 3.3)
+    rems_form_submitted_at = models.DateTimeField(null=True, blank=True)
+    rems_form_submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dose_ended_at__isnull=True)
+                | Q(dose_started_at__isnull=True)
+                | Q(dose_ended_at__gte=F("dose_started_at")),
+                name="session_dose_ends_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(sedation_score__isnull=True) | Q(sedation_score__lte=5),
+                name="session_sedation_0_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(dissociation_score__isnull=True) | Q(dissociation_score__lte=92),
+                name="session_dissociation_0_92",
+            ),
+            models.CheckConstraint(
+                condition=Q(bp_override_at__isnull=True) | ~Q(bp_override_reason=""),
+                name="session_bp_override_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session record of appointment {self.appointment_id}"
+
+    @property
+    def checklist_complete(self) -> bool:
+        return bool(self.escort_confirmed_at and self.fasting_confirmed_at and self.escort_name)
+
+    @property
+    def dose_recorded(self) -> bool:
+        return bool(self.dose_mg and self.dose_started_at and self.lot_number)
+
+
+class VitalSigns(models.Model):
+    """One set of vitals: before dosing, at about 40 minutes, before discharge (REMS form; clinical ref. 3.1, 3.3)."""
+
+    class Phase(models.TextChoices):
+        PRE_DOSE = "pre_dose", "Before dosing"
+        AT_40_MIN = "at_40_min", "About 40 minutes after dosing"
+        PRE_DISCHARGE = "pre_discharge", "Before discharge"
+        OTHER = "other", "Other check"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="vitals")
+    phase = models.CharField(max_length=20, choices=Phase.choices)
+    systolic = models.PositiveSmallIntegerField("systolic BP (mmHg)")
+    diastolic = models.PositiveSmallIntegerField("diastolic BP (mmHg)")
+    heart_rate = models.PositiveSmallIntegerField("heart rate (beats/min)")
+    spo2 = models.PositiveSmallIntegerField("SpO2 (%)")
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "vital signs"
+        ordering = ["appointment", "recorded_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(systolic__range=(40, 300)), name="vitals_systolic_plausible"),
+            models.CheckConstraint(
+                condition=Q(diastolic__range=(20, 200)), name="vitals_diastolic_plausible"
+            ),
+            models.CheckConstraint(
+                condition=Q(systolic__gt=F("diastolic")), name="vitals_systolic_above_diastolic"
+            ),
+            models.CheckConstraint(
+                condition=Q(heart_rate__range=(20, 250)), name="vitals_heart_rate_plausible"
+            ),
+            models.CheckConstraint(condition=Q(spo2__range=(50, 100)), name="vitals_spo2_plausible"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_phase_display()}: {self.systolic}/{self.diastolic}"
+
+
+# --- Waitlist ---------------------------------------------------------------------------------------------------
+
+
+class WaitlistEntry(models.Model):
+    """A patient who wants an earlier session. Front desk sees matching free slots and may email an offer."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        OFFERED = "offered", "Offer sent"
+        BOOKED = "booked", "Booked"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    patient = models.ForeignKey("intake.Patient", on_delete=models.CASCADE, related_name="waitlist_entries")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    treatment_type = models.ForeignKey(TreatmentType, on_delete=models.PROTECT, related_name="+")
+    # The session the patient would like to bring forward (optional); a match must start before it.
+    current_appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="waitlist_entries"
+    )
+    earliest_date = models.DateField(help_text="The first day the patient can come.")
+    latest_date = models.DateField(help_text="The last day that is still worth offering.")
+    notes = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.WAITING)
+    offered_start = models.DateTimeField(null=True, blank=True)
+    offered_at = models.DateTimeField(null=True, blank=True)
+    offer_sent_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "waitlist entries"
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(latest_date__gte=F("earliest_date")), name="waitlist_dates_in_order"
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "treatment_type"],
+                condition=Q(status__in=["waiting", "offered"]),
+                name="waitlist_one_open_entry_per_treatment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Waitlist entry {self.pk} ({self.get_status_display()})"

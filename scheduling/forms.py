@@ -1,0 +1,307 @@
+"""Front-desk forms. They parse and explain; the services decide (and the database guarantees)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from crispy_forms.helper import FormHelper
+from django import forms
+
+from scheduling import series
+from scheduling.models import WEEKDAYS, Location, TreatmentType, VitalSigns
+
+
+def _helper() -> FormHelper:
+    helper = FormHelper()
+    helper.form_tag = False  # templates write the <form>, its method and its buttons
+    helper.disable_csrf = True
+    return helper
+
+
+class PatientSearchForm(forms.Form):
+    # Searched by POST, so a patient's name never lands in a URL or an access log (engineering guide 5).
+    q = forms.CharField(
+        label="Name, email or phone",
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class DayForm(forms.Form):
+    location = forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True), empty_label=None)
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class SlotSearchForm(forms.Form):
+    """Step 1 of booking: what, where and which day; the page then lists the free times."""
+
+    treatment_type = forms.ModelChoiceField(
+        label="Treatment", queryset=TreatmentType.objects.filter(is_active=True), empty_label=None
+    )
+    location = forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True), empty_label=None)
+    date = forms.DateField(label="Day", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class SlotChoiceForm(forms.Form):
+    """Step 2: one of the offered times (start, chair or room, clinician)."""
+
+    # A plain field shown as radio buttons: a time that was offered but got taken meanwhile must still reach the
+    # service, which answers with what is taken and the nearest free times (not "select a valid choice").
+    slot = forms.CharField(
+        label="Free times",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose one of the free times listed."},
+    )
+    notes = forms.CharField(label="Note for the care team (optional)", required=False, max_length=500,
+                            widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+
+    def __init__(self, *args, options=(), location=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.options = {option.key: option for option in options}
+        tz = location.tz if location else UTC
+        self.fields["slot"].widget.choices = [
+            (
+                option.key,
+                f"{option.start.astimezone(tz):%H:%M}–{option.end.astimezone(tz):%H:%M %Z} · "
+                f"{option.resource_name} · {option.clinician_name}",
+            )
+            for option in options
+        ]
+        self.helper = _helper()
+
+    def clean_slot(self):
+        key = self.cleaned_data["slot"]
+        start, resource_id, clinician_id = parse_slot_key(key)
+        return {"start": start, "resource_id": resource_id, "clinician_id": clinician_id}
+
+
+def parse_slot_key(key: str) -> tuple[datetime, int, int]:
+    try:
+        start_text, resource_text, clinician_text = key.split("|")
+        start = datetime.fromisoformat(start_text)
+        if start.utcoffset() is None:
+            raise ValueError
+        return start, int(resource_text), int(clinician_text)
+    except ValueError:
+        raise forms.ValidationError("Choose one of the free times listed.") from None
+
+
+class SeriesForm(forms.Form):
+    template = forms.ChoiceField(label="Course")
+    treatment_type = forms.ModelChoiceField(
+        label="Treatment", queryset=TreatmentType.objects.filter(is_active=True).exclude(modality="consultation"),
+        empty_label=None,
+    )  # fmt: skip
+    location = forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True), empty_label=None)
+    start_date = forms.DateField(label="First week starting", widget=forms.DateInput(attrs={"type": "date"}))
+    weekdays = forms.TypedMultipleChoiceField(
+        label="Days of the week",
+        choices=WEEKDAYS,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="IV induction: choose 3 (e.g. Monday, Wednesday, Friday). Spravato induction: choose 2.",
+    )
+    local_time = forms.TimeField(
+        label="Start time (clinic's local time)", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].choices = [(t.code, t.label) for t in series.TEMPLATES.values()]
+        self.helper = _helper()
+
+    def clean(self):
+        cleaned = super().clean()
+        template = series.TEMPLATES.get(cleaned.get("template", ""))
+        treatment_type = cleaned.get("treatment_type")
+        if template and treatment_type:
+            from scheduling.selectors import TEMPLATE_MODALITY
+
+            if TEMPLATE_MODALITY.get(template.modality) != treatment_type.modality:
+                self.add_error(
+                    "treatment_type", f"{template.label} is not a course of {treatment_type.label}."
+                )
+        weekdays = cleaned.get("weekdays")
+        if template and weekdays:
+            try:
+                series.check_series_weekdays(template, weekdays)
+            except ValueError as exc:
+                self.add_error("weekdays", str(exc))
+        cleaned["template_obj"] = template
+        return cleaned
+
+
+class CancelForm(forms.Form):
+    REASONS = [
+        ("", "Choose a reason"),
+        ("Patient request", "Patient request"),
+        ("Patient unwell", "Patient unwell"),
+        ("No escort or driver", "No escort or driver"),
+        ("Clinical decision", "Clinical decision"),
+        ("Clinic closure or staffing", "Clinic closure or staffing"),
+        ("Other", "Other (say below)"),
+    ]
+    reason = forms.ChoiceField(label="Reason", choices=REASONS)
+    details = forms.CharField(label="Details (optional)", required=False, max_length=250,
+                              widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("reason") == "Other" and not cleaned.get("details", "").strip():
+            self.add_error("details", "Say why the session is cancelled.")
+        return cleaned
+
+    @property
+    def reason_text(self) -> str:
+        reason, details = self.cleaned_data["reason"], self.cleaned_data.get("details", "").strip()
+        return f"{reason}: {details}" if details else reason
+
+
+class RemsForm(forms.Form):
+    enrolled_on = forms.DateField(
+        label="Date of the Patient Enrollment Form", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    rems_patient_id = forms.CharField(label="REMS patient ID (optional)", required=False, max_length=40)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+# --- The day of the session -------------------------------------------------------------------------------------
+
+
+class _PrefixedForm(forms.Form):
+    """Several forms share the session page, so each has a prefix (and so unique element ids)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", self.prefix_name)
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+
+class ChecklistForm(_PrefixedForm):
+    prefix_name = "checklist"
+    escort_name = forms.CharField(label="Escort or driver's name", max_length=120, required=False)
+    escort_phone = forms.CharField(label="Escort or driver's phone", max_length=32, required=False)
+    escort_confirmed = forms.BooleanField(
+        label="Escort or driver confirmed: they will take the patient home", required=False
+    )
+    fasting_confirmed = forms.BooleanField(
+        label="Fasting confirmed (Spravato: no food for 2 h, no drinks for 30 min; IV: the clinic's NPO rules)",
+        required=False,
+    )
+
+
+class VitalsForm(_PrefixedForm):
+    prefix_name = "vitals"
+    phase = forms.ChoiceField(label="When", choices=VitalSigns.Phase.choices)
+    systolic = forms.IntegerField(label="Systolic BP (mmHg)", min_value=40, max_value=300)
+    diastolic = forms.IntegerField(label="Diastolic BP (mmHg)", min_value=20, max_value=200)
+    heart_rate = forms.IntegerField(label="Heart rate (beats per minute)", min_value=20, max_value=250)
+    spo2 = forms.IntegerField(label="SpO2 (%)", min_value=50, max_value=100)
+
+    def clean(self):
+        cleaned = super().clean()
+        systolic, diastolic = cleaned.get("systolic"), cleaned.get("diastolic")
+        if systolic is not None and diastolic is not None and systolic <= diastolic:
+            self.add_error("systolic", "Systolic BP must be higher than diastolic BP.")
+        return cleaned
+
+
+class OverrideForm(_PrefixedForm):
+    prefix_name = "override"
+    reason = forms.CharField(
+        label="Why it is safe to proceed (clinician)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+    )
+
+
+class DoseForm(_PrefixedForm):
+    prefix_name = "dose"
+    drug = forms.CharField(label="Drug (leave empty for the usual one)", required=False, max_length=80)
+    dose_mg = forms.DecimalField(label="Dose (mg)", min_value=0, max_digits=6, decimal_places=1)
+    weight_kg = forms.DecimalField(
+        label="Weight (kg), needed for IV", required=False, min_value=0, max_digits=5, decimal_places=1
+    )
+    lot_number = forms.CharField(label="Lot number", max_length=40)
+    started_at = forms.TimeField(
+        label="Started at (clinic's local time)", widget=forms.TimeInput(attrs={"type": "time"})
+    )
+    ended_at = forms.TimeField(
+        label="Ended at (optional)", required=False, widget=forms.TimeInput(attrs={"type": "time"})
+    )
+
+
+class ScoresForm(_PrefixedForm):
+    prefix_name = "scores"
+    dissociation_score = forms.IntegerField(
+        label="Dissociation (CADSS total, 0-92)", required=False, min_value=0, max_value=92
+    )
+    sedation_score = forms.IntegerField(
+        label="Sedation (MOAA/S, 0-5, 5 = awake)", required=False, min_value=0, max_value=5
+    )
+
+
+class DischargeForm(_PrefixedForm):
+    prefix_name = "discharge"
+    escort_present = forms.BooleanField(
+        label="The escort or driver is here to take the patient home",
+        error_messages={"required": "Confirm the escort or driver is here before discharge."},
+    )
+
+
+# --- Waitlist ---------------------------------------------------------------------------------------------------
+
+
+class WaitlistForm(forms.Form):
+    treatment_type = forms.ModelChoiceField(
+        label="Treatment", queryset=TreatmentType.objects.filter(is_active=True), empty_label=None
+    )
+    location = forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True), empty_label=None)
+    earliest_date = forms.DateField(label="Can come from", widget=forms.DateInput(attrs={"type": "date"}))
+    latest_date = forms.DateField(label="Until", widget=forms.DateInput(attrs={"type": "date"}))
+    current_appointment = forms.ModelChoiceField(
+        label="Session to bring forward (optional)",
+        queryset=None,
+        required=False,
+        empty_label="None: a new session",
+    )
+    notes = forms.CharField(label="Notes (optional)", required=False, max_length=300)
+
+    def __init__(self, *args, patient=None, upcoming=(), **kwargs):
+        kwargs.setdefault("prefix", "waitlist")
+        super().__init__(*args, **kwargs)
+        from scheduling.models import Appointment
+
+        self.fields["current_appointment"].queryset = Appointment.objects.filter(
+            pk__in=[a.pk for a in upcoming]
+        )
+        self.fields["current_appointment"].label_from_instance = lambda a: (
+            f"{a.start_at.astimezone(a.location.tz):%a %d %b %Y, %H:%M %Z} · {a.treatment_type.label}"
+        )
+        self.helper = _helper()
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("earliest_date"), cleaned.get("latest_date")
+        if first and last and last < first:
+            self.add_error("latest_date", "The last day must be on or after the first day.")
+        return cleaned

@@ -1,0 +1,1257 @@
+"""Every change to an appointment: one function per action, keyword-only arguments, one transaction each.
+
+Views, admin actions, commands and tasks all come through here. The rules that protect patients and chairs are
+checked here with friendly messages, but the guarantee against double-booking is the database's: each
+appointment holds its chair or room, its clinician and its patient as Allocation rows, and the exclusion
+constraints refuse an overlapping active hold (SQLSTATE 23P01), which becomes a ``BookingConflict``.
+
+"24 hours before" (the late-cancellation window) is elapsed time, not wall-clock time: a patient who cancels at
+09:00 on Saturday 13 March 2027 for 09:00 on Sunday 14 March (New York springs forward overnight) is 24
+wall-clock hours but only 23 real hours ahead, so the cancellation is late. Elapsed time is what the clinic loses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.utils import timezone
+
+from clinic.roles import Role
+from intake.eligibility import booking_eligibility
+from intake.models import Patient
+from scheduling import selectors, series, session_rules
+from scheduling.models import (
+    Allocation,
+    Appointment,
+    Clinician,
+    ClinicianTimeOff,
+    Closure,
+    Location,
+    OpeningHours,
+    RemsEnrollment,
+    Resource,
+    SessionRecord,
+    TreatmentSeries,
+    TreatmentType,
+    VitalSigns,
+    WaitlistEntry,
+    WorkingHours,
+)
+
+EXCLUSION_VIOLATION = "23P01"
+DEFAULT_LATE_CANCEL_HOURS = 24
+
+Status = Appointment.Status
+
+
+# --- Outcomes front desk must hear about ----------------------------------------------------------------------
+
+
+class SchedulingError(Exception):
+    """A booking rule said no. ``message`` is written for front desk; ``field`` names the form field, if any."""
+
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class BookingRefused(SchedulingError):
+    """A gate refused the booking: eligibility, REMS, the past, opening hours, a closure, a bad span."""
+
+
+class InvalidTransition(SchedulingError):
+    """The appointment is not in a state that allows this step (for example discharging a booked session)."""
+
+    status_code = 409
+
+    def __init__(self, message: str, *, field: str | None = None, blockers: Sequence[str] = ()) -> None:
+        super().__init__(message, field=field)
+        self.blockers = list(blockers)
+
+
+class BookingConflict(SchedulingError):
+    """Something the session needs is already held at that time. Names it, and offers the nearest free starts."""
+
+    status_code = 409
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        taken: str,
+        taken_kind: str,
+        alternatives: Sequence[selectors.SlotOption] = (),
+        session_index: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.taken = taken
+        self.taken_kind = taken_kind
+        self.alternatives = list(alternatives)
+        self.session_index = session_index
+
+
+# --- Helpers --------------------------------------------------------------------------------------------------
+
+
+def late_cancel_hours() -> int:
+    return int(getattr(settings, "SCHEDULING_LATE_CANCEL_HOURS", DEFAULT_LATE_CANCEL_HOURS))
+
+
+def format_local(moment: datetime, location: Location) -> str:
+    """An unambiguous local time with its zone, e.g. 'Mon 3 Mar 2027, 09:00 EST' (engineering guide 8)."""
+    local = moment.astimezone(location.tz)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M %Z}"
+
+
+@dataclass(frozen=True)
+class SessionHolds:
+    """What one session holds, as half-open spans: the chair/room and patient for all of it, the clinician for
+    the dosing window and (Spravato) again for the discharge check."""
+
+    start: datetime
+    end: datetime
+    clinician_spans: tuple[tuple[datetime, datetime], ...]
+
+
+def session_holds(
+    treatment_type: TreatmentType, start: datetime, end: datetime | None = None
+) -> SessionHolds:
+    """The spans a session holds. ``end`` may extend the chair time (e.g. longer observation); never shorten
+    it below the clinician's windows. Zero-length and reversed spans are refused here with a message."""
+    if start.utcoffset() is None or (end is not None and end.utcoffset() is None):
+        raise BookingRefused("Times must include their time zone.", field="start")
+    start = start.astimezone(UTC)
+    end = (start + timedelta(minutes=treatment_type.chair_minutes)) if end is None else end.astimezone(UTC)
+    if end == start:
+        raise BookingRefused("The session has no length: it must end after it starts.", field="end")
+    if end < start:
+        raise BookingRefused("The session ends before it starts: check the start and end times.", field="end")
+    dosing_start = start + timedelta(minutes=treatment_type.clinician_offset_minutes)
+    dosing_end = dosing_start + timedelta(minutes=treatment_type.clinician_minutes)
+    spans = [(dosing_start, dosing_end)]
+    if treatment_type.discharge_minutes:
+        discharge_start = end - timedelta(minutes=treatment_type.discharge_minutes)
+        if discharge_start < dosing_end:
+            raise BookingRefused(
+                f"The session is too short for {treatment_type.label}: it needs at least "
+                f"{treatment_type.clinician_offset_minutes + treatment_type.clinician_minutes + treatment_type.discharge_minutes}"
+                " minutes.",
+                field="end",
+            )
+        spans.append((discharge_start, end))
+    elif dosing_end > end:
+        raise BookingRefused(
+            f"The session is too short for {treatment_type.label}: the clinician's dosing window ends after it.",
+            field="end",
+        )
+    return SessionHolds(start=start, end=end, clinician_spans=tuple(spans))
+
+
+def _inside_local_windows(
+    start: datetime, end: datetime, *, tz, day: date, windows: Sequence[tuple[time, time]]
+) -> bool:
+    # Window bounds are read with fold=0, the rule scheduling.availability uses, so both agree on DST days.
+    return any(
+        datetime.combine(day, opens, tzinfo=tz) <= start and end <= datetime.combine(day, closes, tzinfo=tz)
+        for opens, closes in windows
+    )
+
+
+def _check_resource(resource: Resource, *, location: Location, treatment_type: TreatmentType) -> None:
+    if resource.location_id != location.pk or not resource.is_active:
+        raise BookingRefused(f"{resource.name} is not in use at {location.name}.", field="resource")
+    if resource.kind != treatment_type.resource_kind:
+        raise BookingRefused(
+            f"{treatment_type.label} needs a {Resource.Kind(treatment_type.resource_kind).label.lower()}, "
+            f"not {resource.name}.",
+            field="resource",
+        )
+
+
+def _check_gates(
+    *,
+    patient: Patient,
+    treatment_type: TreatmentType,
+    location: Location,
+    resource: Resource,
+    clinician: Clinician,
+    holds: SessionHolds,
+    now: datetime,
+) -> None:
+    """Every rule a booking must pass before it may hold anything. Raises BookingRefused with a message."""
+    tz = location.tz
+    local_start = holds.start.astimezone(tz)
+    day = local_start.date()
+    when = format_local(holds.start, location)
+
+    if not treatment_type.is_active:
+        raise BookingRefused(f"{treatment_type.label} is no longer offered.", field="treatment_type")
+    if not location.is_active:
+        raise BookingRefused(f"{location.name} is not taking bookings.", field="location")
+    if holds.start < now:
+        raise BookingRefused(f"{when} is in the past: choose a time from now on.", field="start")
+    _check_resource(resource, location=location, treatment_type=treatment_type)
+
+    closure = Closure.objects.filter(location=location, date=day).values_list("reason", flat=True).first()
+    if closure is not None:
+        because = f" ({closure})" if closure else ""
+        raise BookingRefused(
+            f"{location.name} is closed on {local_start:%a} {day.day} {local_start:%b %Y}{because}.",
+            field="start",
+        )
+    opening = list(
+        OpeningHours.objects.filter(location=location, weekday=day.weekday()).values_list("opens", "closes")
+    )
+    if not _inside_local_windows(holds.start, holds.end, tz=tz, day=day, windows=opening):
+        hours = ", ".join(f"{o:%H:%M}-{c:%H:%M}" for o, c in opening) or "closed all day"
+        raise BookingRefused(
+            f"{when} to {holds.end.astimezone(tz):%H:%M} is outside opening hours on {local_start:%A}s ({hours}).",
+            field="start",
+        )
+
+    if not clinician.locations.filter(pk=location.pk).exists():
+        raise BookingRefused(f"{clinician} does not work at {location.name}.", field="clinician")
+    shifts = list(
+        WorkingHours.objects.filter(
+            clinician=clinician, location=location, weekday=day.weekday()
+        ).values_list("starts", "ends")
+    )
+    for span_start, span_end in holds.clinician_spans:
+        if not _inside_local_windows(span_start, span_end, tz=tz, day=day, windows=shifts):
+            raise BookingRefused(
+                f"{clinician} is not working at {span_start.astimezone(tz):%H:%M} on {local_start:%A}s.",
+                field="clinician",
+            )
+        if ClinicianTimeOff.objects.filter(
+            clinician=clinician, starts_at__lt=span_end, ends_at__gt=span_start
+        ).exists():
+            raise BookingRefused(f"{clinician} is on time off then.", field="clinician")
+
+    eligibility = booking_eligibility(patient=patient, modality=treatment_type.modality, now=now)
+    if not eligibility.allowed:
+        raise BookingRefused(
+            f"{patient.full_name} cannot be booked for {treatment_type.label}: {eligibility.reason}"
+        )
+    if treatment_type.modality == TreatmentType.Modality.SPRAVATO:
+        enrolment = (
+            RemsEnrollment.objects.filter(patient=patient).values_list("enrolled_on", flat=True).first()
+        )
+        if enrolment is None:
+            raise BookingRefused(
+                f"{patient.full_name} has no Spravato REMS enrolment on record: record the Patient Enrollment "
+                "Form before booking a Spravato session."
+            )
+        if enrolment > day:
+            raise BookingRefused(
+                f"{patient.full_name}'s REMS enrolment starts {enrolment:%a} {enrolment.day} {enrolment:%b %Y}, "
+                "after this session."
+            )
+
+
+def _allocation_rows(appointment: Appointment, holds: SessionHolds) -> list[Allocation]:
+    span = DateTimeTZRange(holds.start, holds.end, "[)")
+    rows = [
+        Allocation(
+            appointment=appointment,
+            kind=Allocation.Kind.RESOURCE,
+            resource_id=appointment.resource_id,
+            span=span,
+        ),
+        Allocation(
+            appointment=appointment,
+            kind=Allocation.Kind.PATIENT,
+            patient_id=appointment.patient_id,
+            span=span,
+        ),
+    ]
+    rows += [
+        Allocation(
+            appointment=appointment,
+            kind=Allocation.Kind.CLINICIAN,
+            clinician_id=appointment.clinician_id,
+            span=DateTimeTZRange(lo, hi, "[)"),
+        )
+        for lo, hi in holds.clinician_spans
+    ]
+    return rows
+
+
+def _is_exclusion_violation(exc: IntegrityError) -> bool:
+    return getattr(exc.__cause__, "pgcode", None) == EXCLUSION_VIOLATION
+
+
+def _conflict(
+    exc: IntegrityError,
+    *,
+    patient: Patient,
+    treatment_type: TreatmentType,
+    location: Location,
+    resource: Resource,
+    clinician: Clinician,
+    holds: SessionHolds,
+    now: datetime,
+    ignore_appointment: Appointment | None = None,
+    session_index: int | None = None,
+    with_alternatives: bool = True,
+) -> BookingConflict:
+    """Turn an exclusion violation into a message naming what is taken, with the nearest free starts."""
+    constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") or ""
+    when = format_local(holds.start, location)
+    if "clinician" in constraint:
+        taken, kind = str(clinician), "clinician"
+        message = f"{clinician} is already with another patient during this session's dosing or discharge time ({when})."
+    elif "patient" in constraint:
+        taken, kind = patient.full_name, "patient"
+        message = f"{patient.full_name} already has another session at that time ({when})."
+    else:
+        taken, kind = resource.name, "resource"
+        message = f"{resource.name} is already booked at {when}."
+    prefix = f"Session {session_index}: " if session_index else ""
+    alternatives = (
+        selectors.nearest_alternatives(
+            location=location,
+            treatment_type=treatment_type,
+            requested_start=holds.start,
+            now=now,
+            patient=patient,
+            ignore_appointment=ignore_appointment,
+            resource_id=resource.pk if kind == "resource" else None,
+            clinician_id=clinician.pk if kind == "clinician" else None,
+        )
+        if with_alternatives
+        else []
+    )
+    if alternatives:
+        message += (
+            " Nearest free: "
+            + "; ".join(
+                f"{format_local(o.start, location)} ({o.resource_name}, {o.clinician_name})"
+                for o in alternatives
+            )
+            + "."
+        )
+    return BookingConflict(
+        prefix + message, taken=taken, taken_kind=kind, alternatives=alternatives, session_index=session_index
+    )
+
+
+def _pick_resources(
+    *,
+    patient: Patient,
+    treatment_type: TreatmentType,
+    location: Location,
+    start: datetime,
+    resource: Resource | None,
+    clinician: Clinician | None,
+    now: datetime,
+    ignore_appointment: Appointment | None = None,
+) -> tuple[Resource, Clinician]:
+    """Fill in a free chair/room and clinician when front desk left them to the system."""
+    if resource is not None and clinician is not None:
+        return resource, clinician  # the gates check both
+    if resource is not None:
+        _check_resource(resource, location=location, treatment_type=treatment_type)
+    if clinician is not None and not clinician.locations.filter(pk=location.pk).exists():
+        raise BookingRefused(f"{clinician} does not work at {location.name}.", field="clinician")
+    option = selectors.free_option_at(
+        location=location,
+        treatment_type=treatment_type,
+        start=start,
+        now=now,
+        patient=patient,
+        ignore_appointment=ignore_appointment,
+        resource_id=resource.pk if resource else None,
+        clinician_id=clinician.pk if clinician else None,
+    )
+    if option is None:
+        alternatives = selectors.nearest_alternatives(
+            location=location,
+            treatment_type=treatment_type,
+            requested_start=start,
+            now=now,
+            patient=patient,
+            ignore_appointment=ignore_appointment,
+        )
+        when = format_local(start, location)
+        if resource or clinician:
+            what = resource.name if resource else str(clinician)
+            message = f"{what} is not free for {treatment_type.label} at {when}."
+        else:
+            what = Resource.Kind(treatment_type.resource_kind).label
+            message = f"No {what.lower()} and clinician are free for {treatment_type.label} at {when}."
+        if alternatives:
+            message += (
+                " Nearest free: " + "; ".join(format_local(o.start, location) for o in alternatives) + "."
+            )
+        raise BookingConflict(
+            message,
+            taken=what,
+            taken_kind="resource" if resource or not clinician else "clinician",
+            alternatives=alternatives,
+        )
+    resource = resource or Resource.objects.get(pk=option.resource_id)
+    clinician = clinician or Clinician.objects.select_related("user").get(pk=option.clinician_id)
+    return resource, clinician
+
+
+# --- Booking --------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def book_appointment(
+    *,
+    patient: Patient,
+    treatment_type: TreatmentType,
+    location: Location,
+    start: datetime,
+    booked_by,
+    resource: Resource | None = None,
+    clinician: Clinician | None = None,
+    end: datetime | None = None,
+    notes: str = "",
+    now: datetime | None = None,
+    series: TreatmentSeries | None = None,
+    series_index: int | None = None,
+    series_note: str = "",
+    with_alternatives: bool = True,
+) -> Appointment:
+    """Book one session. Leave ``resource`` / ``clinician`` out to take the first free ones at ``start``.
+
+    Raises BookingRefused (a gate said no) or BookingConflict (something is taken; nothing was written).
+    """
+    now = now or timezone.now()
+    holds = session_holds(treatment_type, start, end)
+    resource, clinician = _pick_resources(
+        patient=patient,
+        treatment_type=treatment_type,
+        location=location,
+        start=holds.start,
+        resource=resource,
+        clinician=clinician,
+        now=now,
+    )
+    _check_gates(
+        patient=patient,
+        treatment_type=treatment_type,
+        location=location,
+        resource=resource,
+        clinician=clinician,
+        holds=holds,
+        now=now,
+    )
+    appointment = Appointment(
+        patient=patient,
+        location=location,
+        treatment_type=treatment_type,
+        resource=resource,
+        clinician=clinician,
+        start_at=holds.start,
+        end_at=holds.end,
+        status=Status.BOOKED,
+        series=series,
+        series_index=series_index,
+        series_note=series_note,
+        notes=notes,
+        created_by=booked_by,
+    )
+    try:
+        # A savepoint, so that after a conflict the transaction can still read the alternatives.
+        with transaction.atomic():
+            appointment.save()
+            Allocation.objects.bulk_create(_allocation_rows(appointment, holds))
+    except IntegrityError as exc:
+        if not _is_exclusion_violation(exc):
+            raise
+        raise _conflict(
+            exc,
+            patient=patient,
+            treatment_type=treatment_type,
+            location=location,
+            resource=resource,
+            clinician=clinician,
+            holds=holds,
+            now=now,
+            session_index=series_index if series else None,
+            with_alternatives=with_alternatives,
+        ) from None
+    return appointment
+
+
+@dataclass(frozen=True)
+class SeriesSessionChoice:
+    """One session of a confirmed series proposal. Chair/room and clinician may be left to the system."""
+
+    index: int
+    start: datetime
+    resource_id: int | None = None
+    clinician_id: int | None = None
+    note: str = ""
+
+
+@transaction.atomic
+def book_series(
+    *,
+    patient: Patient,
+    treatment_type: TreatmentType,
+    location: Location,
+    template_code: str,
+    weekdays: Sequence[int],
+    local_time: time,
+    sessions: Sequence[SeriesSessionChoice],
+    booked_by,
+    now: datetime | None = None,
+) -> TreatmentSeries:
+    """Book every session of a confirmed proposal, or none: one conflict rolls the whole series back."""
+    now = now or timezone.now()
+    template = series.TEMPLATES.get(template_code)
+    if template is None:
+        raise BookingRefused("Unknown treatment series template.", field="template")
+    if selectors.TEMPLATE_MODALITY.get(template.modality) != treatment_type.modality:
+        raise BookingRefused(
+            f"{template.label} is not a course of {treatment_type.label}.", field="treatment_type"
+        )
+    if not sessions:
+        raise BookingRefused("The series has no sessions to book.")
+    if len({s.index for s in sessions}) != len(sessions):
+        raise BookingRefused("Each session of the series may be booked once.")
+    treatment_series = TreatmentSeries.objects.create(
+        patient=patient,
+        location=location,
+        treatment_type=treatment_type,
+        template_code=template.code,
+        label=template.label,
+        weekdays=",".join(str(d) for d in sorted(weekdays)),
+        local_time=local_time,
+        created_by=booked_by,
+    )
+    resources = Resource.objects.in_bulk([s.resource_id for s in sessions if s.resource_id])
+    clinicians = Clinician.objects.select_related("user").in_bulk(
+        [s.clinician_id for s in sessions if s.clinician_id]
+    )
+    for session in sorted(sessions, key=lambda s: s.start):
+        try:
+            book_appointment(
+                patient=patient,
+                treatment_type=treatment_type,
+                location=location,
+                start=session.start,
+                booked_by=booked_by,
+                resource=resources.get(session.resource_id) if session.resource_id else None,
+                clinician=clinicians.get(session.clinician_id) if session.clinician_id else None,
+                now=now,
+                series=treatment_series,
+                series_index=session.index,
+                series_note=session.note,
+            )
+        except SchedulingError as exc:
+            if not exc.message.startswith("Session "):
+                exc.message = (
+                    f"Session {session.index} ({format_local(session.start, location)}): {exc.message}"
+                )
+                exc.args = (exc.message,)
+            raise
+    return treatment_series
+
+
+@transaction.atomic
+def reschedule_appointment(
+    *,
+    appointment: Appointment,
+    start: datetime,
+    rescheduled_by,
+    resource: Resource | None = None,
+    clinician: Clinician | None = None,
+    end: datetime | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Move one session (the rest of its series stays). Keeps the chair and clinician unless told otherwise,
+    falling back to any free ones when front desk leaves them out. The patient must confirm again."""
+    now = now or timezone.now()
+    appointment = (
+        Appointment.objects.select_for_update()
+        .select_related("patient", "location", "treatment_type", "resource", "clinician__user")
+        .get(pk=appointment.pk)
+    )
+    if appointment.status not in (Status.BOOKED, Status.CONFIRMED):
+        raise InvalidTransition(
+            f"A session that is {appointment.get_status_display().lower()} cannot be moved."
+        )
+    treatment_type, location, patient = appointment.treatment_type, appointment.location, appointment.patient
+    if end is None and appointment.end_at - appointment.start_at != timedelta(
+        minutes=treatment_type.chair_minutes
+    ):
+        end = start + (appointment.end_at - appointment.start_at)  # keep an extended session extended
+    holds = session_holds(treatment_type, start, end)
+    if resource is None and clinician is None:
+        # Keep the patient's chair and clinician when they are free at the new time.
+        same = selectors.free_option_at(
+            location=location,
+            treatment_type=treatment_type,
+            start=holds.start,
+            now=now,
+            patient=patient,
+            ignore_appointment=appointment,
+            resource_id=appointment.resource_id,
+            clinician_id=appointment.clinician_id,
+        )
+        if same is not None:
+            resource, clinician = appointment.resource, appointment.clinician
+    resource, clinician = _pick_resources(
+        patient=patient,
+        treatment_type=treatment_type,
+        location=location,
+        start=holds.start,
+        resource=resource,
+        clinician=clinician,
+        now=now,
+        ignore_appointment=appointment,
+    )
+    _check_gates(
+        patient=patient,
+        treatment_type=treatment_type,
+        location=location,
+        resource=resource,
+        clinician=clinician,
+        holds=holds,
+        now=now,
+    )
+    try:
+        with transaction.atomic():
+            Allocation.objects.filter(appointment=appointment, active=True).update(active=False)
+            appointment.resource = resource
+            appointment.clinician = clinician
+            appointment.start_at = holds.start
+            appointment.end_at = holds.end
+            appointment.status = Status.BOOKED
+            appointment.confirmed_at = None
+            appointment.save(
+                update_fields=[
+                    "resource",
+                    "clinician",
+                    "start_at",
+                    "end_at",
+                    "status",
+                    "confirmed_at",
+                    "updated_at",
+                ]
+            )
+            Allocation.objects.bulk_create(_allocation_rows(appointment, holds))
+    except IntegrityError as exc:
+        if not _is_exclusion_violation(exc):
+            raise
+        raise _conflict(
+            exc,
+            patient=patient,
+            treatment_type=treatment_type,
+            location=location,
+            resource=resource,
+            clinician=clinician,
+            holds=holds,
+            now=now,
+            ignore_appointment=appointment,
+        ) from None
+    return appointment
+
+
+def _release(appointment: Appointment) -> None:
+    Allocation.objects.filter(appointment=appointment, active=True).update(active=False)
+
+
+def _locked(appointment: Appointment) -> Appointment:
+    return (
+        Appointment.objects.select_for_update()
+        .select_related("patient", "location", "treatment_type", "resource", "clinician__user")
+        .get(pk=appointment.pk)
+    )
+
+
+@transaction.atomic
+def cancel_appointment(
+    *, appointment: Appointment, reason: str, cancelled_by, now: datetime | None = None
+) -> Appointment:
+    """Cancel with a reason; inside the notice window (SCHEDULING_LATE_CANCEL_HOURS, elapsed hours) it is
+    marked late. The chair, clinician and patient are free again at once."""
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise BookingRefused("Give a reason for the cancellation.", field="reason")
+    appointment = _locked(appointment)
+    if appointment.status not in (Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN):
+        raise InvalidTransition(
+            f"A session that is {appointment.get_status_display().lower()} cannot be cancelled."
+        )
+    appointment.status = Status.CANCELLED
+    appointment.cancellation_reason = reason[:300]
+    appointment.cancelled_at = now
+    appointment.cancelled_by = cancelled_by
+    appointment.late_cancellation = appointment.start_at - now < timedelta(hours=late_cancel_hours())
+    appointment.save(
+        update_fields=[
+            "status", "cancellation_reason", "cancelled_at", "cancelled_by", "late_cancellation", "updated_at",
+        ]
+    )  # fmt: skip
+    _release(appointment)
+    return appointment
+
+
+@transaction.atomic
+def mark_no_show(*, appointment: Appointment, marked_by, now: datetime | None = None) -> Appointment:
+    """The patient did not come. Only once the session should have started; frees the chair for the rest."""
+    now = now or timezone.now()
+    appointment = _locked(appointment)
+    if appointment.status not in (Status.BOOKED, Status.CONFIRMED):
+        raise InvalidTransition(
+            f"A session that is {appointment.get_status_display().lower()} cannot be marked as a no-show."
+        )
+    if now < appointment.start_at:
+        raise InvalidTransition("A session cannot be marked as a no-show before its start time.")
+    appointment.status = Status.NO_SHOW
+    appointment.no_show_at = now
+    appointment.save(update_fields=["status", "no_show_at", "updated_at"])
+    _release(appointment)
+    return appointment
+
+
+# --- The session's states ---------------------------------------------------------------------------------------
+
+# to-state -> (allowed from-states, timestamp field). Cancelled and no-show have their own services above.
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    Status.CONFIRMED: (frozenset({Status.BOOKED}), "confirmed_at"),
+    Status.CHECKED_IN: (frozenset({Status.BOOKED, Status.CONFIRMED}), "checked_in_at"),
+    Status.IN_SESSION: (frozenset({Status.CHECKED_IN}), "session_started_at"),
+    Status.RECOVERING: (frozenset({Status.IN_SESSION}), "recovery_started_at"),
+    Status.DISCHARGED: (frozenset({Status.RECOVERING}), "discharged_at"),
+}
+# How soon before its start a session may be checked in (a patient arriving early).
+CHECK_IN_EARLIEST = timedelta(hours=2)
+
+
+def _transition(appointment: Appointment, to: str, *, now: datetime, guard=None) -> Appointment:
+    """Move the (re-read, locked) appointment to ``to``; ``guard(locked_row)`` may refuse with a message."""
+    appointment = _locked(appointment)
+    allowed_from, stamp = TRANSITIONS[to]
+    if appointment.treatment_type.modality == TreatmentType.Modality.CONSULTATION and to == Status.DISCHARGED:
+        allowed_from = allowed_from | {Status.IN_SESSION}  # a consultation has no recovery
+    if appointment.status not in allowed_from:
+        raise InvalidTransition(
+            f"This session is {appointment.get_status_display().lower()}: it cannot be marked "
+            f"{Status(to).label.lower()}. Allowed next: {next_steps_text(appointment)}."
+        )
+    if guard is not None:
+        guard(appointment)
+    appointment.status = to
+    setattr(appointment, stamp, now)
+    appointment.save(update_fields=["status", stamp, "updated_at"])
+    return appointment
+
+
+def next_steps(appointment: Appointment) -> list[str]:
+    """The states this appointment may move to next (what the buttons offer)."""
+    steps = [
+        to
+        for to, (allowed_from, _) in TRANSITIONS.items()
+        if appointment.status in allowed_from
+        or (
+            to == Status.DISCHARGED
+            and appointment.status == Status.IN_SESSION
+            and appointment.treatment_type.modality == TreatmentType.Modality.CONSULTATION
+        )
+    ]
+    if appointment.status in (Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN):
+        steps.append(Status.CANCELLED)
+    if appointment.status in (Status.BOOKED, Status.CONFIRMED):
+        steps.append(Status.NO_SHOW)
+    return steps
+
+
+def next_steps_text(appointment: Appointment) -> str:
+    return (
+        ", ".join(Status(s).label.lower() for s in next_steps(appointment))
+        or "nothing (the session is closed)"
+    )
+
+
+@transaction.atomic
+def confirm_appointment(
+    *, appointment: Appointment, confirmed_by, now: datetime | None = None
+) -> Appointment:
+    return _transition(appointment, Status.CONFIRMED, now=now or timezone.now())
+
+
+@transaction.atomic
+def check_in(*, appointment: Appointment, checked_in_by, now: datetime | None = None) -> Appointment:
+    now = now or timezone.now()
+
+    def not_too_early(locked: Appointment) -> None:
+        if locked.start_at - now > CHECK_IN_EARLIEST:
+            raise InvalidTransition("Check-in opens 2 hours before the session starts.")
+
+    return _transition(appointment, Status.CHECKED_IN, now=now, guard=not_too_early)
+
+
+@transaction.atomic
+def start_session(*, appointment: Appointment, started_by, now: datetime | None = None) -> Appointment:
+    """Dosing starts. Refused, with every reason listed, until the check-in checklist, the re-screen and the
+    pre-dose vitals allow it (scheduling.session_rules)."""
+    now = now or timezone.now()
+
+    def may_start(locked: Appointment) -> None:
+        blockers = session_rules.start_blockers(selectors.start_facts(locked, starter=started_by, now=now))
+        if blockers:
+            raise InvalidTransition("Dosing cannot start yet. " + " ".join(blockers), blockers=blockers)
+
+    return _transition(appointment, Status.IN_SESSION, now=now, guard=may_start)
+
+
+@transaction.atomic
+def start_recovery(*, appointment: Appointment, by, now: datetime | None = None) -> Appointment:
+    return _transition(appointment, Status.RECOVERING, now=now or timezone.now())
+
+
+@transaction.atomic
+def discharge(
+    *,
+    appointment: Appointment,
+    discharged_by,
+    now: datetime | None = None,
+    escort_present: bool | None = None,
+) -> Appointment:
+    """Discharge, only when its criteria are met: dose and pre-discharge vitals recorded, escort here, and for
+    Spravato at least 120 minutes of observation after the dose (REMS)."""
+    now = now or timezone.now()
+    if escort_present is not None:
+        record = _session_record(appointment)
+        record.escort_present_at_discharge = escort_present
+        record.save(update_fields=["escort_present_at_discharge"])
+
+    def may_leave(locked: Appointment) -> None:
+        blockers = session_rules.discharge_blockers(selectors.discharge_facts(locked, now=now))
+        if blockers:
+            raise InvalidTransition(
+                "The patient cannot be discharged yet. " + " ".join(blockers), blockers=blockers
+            )
+
+    return _transition(appointment, Status.DISCHARGED, now=now, guard=may_leave)
+
+
+# --- The day of the session -------------------------------------------------------------------------------------
+
+
+def _session_record(appointment: Appointment) -> SessionRecord:
+    record, _ = SessionRecord.objects.select_for_update().get_or_create(appointment_id=appointment.pk)
+    return record
+
+
+def _require_status(appointment: Appointment, allowed: set[str], doing: str) -> None:
+    if appointment.status not in allowed:
+        raise InvalidTransition(
+            f"This session is {appointment.get_status_display().lower()}: {doing} is not possible now."
+        )
+
+
+def _require_clinician(user, doing: str) -> None:
+    if user is None or getattr(user, "role", None) is not Role.CLINICIAN:
+        raise SessionRefused(f"Only a clinician can {doing}.")
+
+
+class SessionRefused(SchedulingError):
+    """A session-day record was refused (missing or implausible values, wrong person)."""
+
+
+@transaction.atomic
+def record_check_in_checklist(
+    *,
+    appointment: Appointment,
+    escort_name: str,
+    escort_phone: str,
+    escort_confirmed: bool,
+    fasting_confirmed: bool,
+    recorded_by,
+    now: datetime | None = None,
+) -> SessionRecord:
+    """The check-in checklist: who drives the patient home (named, with a phone, confirmed) and fasting."""
+    now = now or timezone.now()
+    appointment = _locked(appointment)
+    _require_status(appointment, {Status.CHECKED_IN}, "the check-in checklist")
+    escort_name, escort_phone = escort_name.strip(), escort_phone.strip()
+    if escort_confirmed and not (escort_name and escort_phone):
+        raise SessionRefused(
+            "Give the escort or driver's name and phone before confirming them.", field="escort_name"
+        )
+    record = _session_record(appointment)
+    record.escort_name = escort_name[:120]
+    record.escort_phone = escort_phone[:32]
+    record.escort_confirmed_at = (record.escort_confirmed_at or now) if escort_confirmed else None
+    record.fasting_confirmed_at = (record.fasting_confirmed_at or now) if fasting_confirmed else None
+    record.checklist_by = recorded_by
+    record.save(
+        update_fields=[
+            "escort_name",
+            "escort_phone",
+            "escort_confirmed_at",
+            "fasting_confirmed_at",
+            "checklist_by",
+        ]
+    )
+    return record
+
+
+VITALS_LIMITS = {"systolic": (40, 300), "diastolic": (20, 200), "heart_rate": (20, 250), "spo2": (50, 100)}
+VITALS_NAMES = {
+    "systolic": "Systolic BP",
+    "diastolic": "Diastolic BP",
+    "heart_rate": "Heart rate",
+    "spo2": "SpO2",
+}
+
+
+@transaction.atomic
+def record_vitals(
+    *,
+    appointment: Appointment,
+    phase: str,
+    systolic: int,
+    diastolic: int,
+    heart_rate: int,
+    spo2: int,
+    recorded_by,
+    now: datetime | None = None,
+) -> VitalSigns:
+    """One set of vitals. A pre-dose BP over 140/90 is flagged for the clinician; over 180/100 is a hard stop."""
+    now = now or timezone.now()
+    appointment = _locked(appointment)
+    _require_status(
+        appointment, {Status.CHECKED_IN, Status.IN_SESSION, Status.RECOVERING}, "recording vital signs"
+    )
+    values = {"systolic": systolic, "diastolic": diastolic, "heart_rate": heart_rate, "spo2": spo2}
+    for name, value in values.items():
+        low, high = VITALS_LIMITS[name]
+        if not isinstance(value, int) or not low <= value <= high:
+            raise SessionRefused(
+                f"{VITALS_NAMES[name]} must be a whole number from {low} to {high}.", field=name
+            )
+    if systolic <= diastolic:
+        raise SessionRefused("Systolic BP must be higher than diastolic BP.", field="systolic")
+    if phase not in VitalSigns.Phase.values:
+        raise SessionRefused("Choose when these vitals were taken.", field="phase")
+    return VitalSigns.objects.create(
+        appointment=appointment, phase=phase, recorded_at=now, recorded_by=recorded_by, **values
+    )
+
+
+@transaction.atomic
+def override_bp_hard_stop(
+    *, appointment: Appointment, reason: str, clinician_user, now: datetime | None = None
+) -> SessionRecord:
+    """A clinician accepts a pre-dose BP above 180/100 and says why; the session may then start."""
+    now = now or timezone.now()
+    _require_clinician(clinician_user, "override a blood-pressure hard stop")
+    reason = (reason or "").strip()
+    if not reason:
+        raise SessionRefused("Say why it is safe to proceed.", field="reason")
+    appointment = _locked(appointment)
+    _require_status(appointment, {Status.CHECKED_IN}, "a blood-pressure override")
+    record = _session_record(appointment)
+    record.bp_override_reason = reason
+    record.bp_override_at = now
+    record.bp_override_by = clinician_user
+    record.save(update_fields=["bp_override_reason", "bp_override_at", "bp_override_by"])
+    return record
+
+
+@transaction.atomic
+def record_dose(
+    *,
+    appointment: Appointment,
+    dose_mg: Decimal,
+    lot_number: str,
+    started_at: datetime,
+    recorded_by,
+    ended_at: datetime | None = None,
+    weight_kg: Decimal | None = None,
+    drug: str = "",
+) -> SessionRecord:
+    """The dose record. IV: weight and mg/kg are kept (dose = mg/kg x weight). Spravato: 56 or 84 mg."""
+    _require_clinician(recorded_by, "record the dose")
+    appointment = _locked(appointment)
+    _require_status(appointment, {Status.IN_SESSION, Status.RECOVERING}, "recording the dose")
+    modality = appointment.treatment_type.modality
+    dose_mg = Decimal(dose_mg)
+    if dose_mg <= 0:
+        raise SessionRefused("The dose must be more than 0 mg.", field="dose_mg")
+    if not lot_number.strip():
+        raise SessionRefused("Give the lot number.", field="lot_number")
+    if ended_at is not None and ended_at < started_at:
+        raise SessionRefused("The dose cannot end before it starts.", field="ended_at")
+    record = _session_record(appointment)
+    if modality == TreatmentType.Modality.IV_KETAMINE:
+        if not weight_kg or Decimal(weight_kg) <= 0:
+            raise SessionRefused("Give the patient's weight in kg for an IV dose.", field="weight_kg")
+        record.weight_kg = Decimal(weight_kg)
+        record.dose_mg_per_kg = (dose_mg / record.weight_kg).quantize(Decimal("0.001"))
+        record.route = SessionRecord.Route.IV
+        record.drug = drug.strip() or "Ketamine hydrochloride"
+    elif modality == TreatmentType.Modality.SPRAVATO:
+        if int(dose_mg) not in session_rules.SPRAVATO_DOSES_MG or dose_mg != int(dose_mg):
+            raise SessionRefused(
+                "A Spravato dose is 56 mg (2 devices) or 84 mg (3 devices).", field="dose_mg"
+            )
+        record.weight_kg = Decimal(weight_kg) if weight_kg else None
+        record.dose_mg_per_kg = None
+        record.route = SessionRecord.Route.INTRANASAL
+        record.drug = drug.strip() or "Esketamine (Spravato) nasal spray"
+    else:
+        raise SessionRefused("A consultation has no dose.")
+    record.dose_mg = dose_mg
+    record.lot_number = lot_number.strip()[:40]
+    record.dose_started_at = started_at
+    record.dose_ended_at = ended_at
+    record.dose_recorded_by = recorded_by
+    record.save()
+    return record
+
+
+@transaction.atomic
+def record_observation_scores(
+    *, appointment: Appointment, dissociation_score: int | None, sedation_score: int | None, recorded_by
+) -> SessionRecord:
+    """The clinician's dissociation (CADSS 0-92) and sedation (MOAA/S 0-5) scores."""
+    _require_clinician(recorded_by, "record dissociation and sedation scores")
+    appointment = _locked(appointment)
+    _require_status(appointment, {Status.IN_SESSION, Status.RECOVERING}, "recording scores")
+    if dissociation_score is not None and not 0 <= dissociation_score <= 92:
+        raise SessionRefused("The dissociation score (CADSS) is from 0 to 92.", field="dissociation_score")
+    if sedation_score is not None and not 0 <= sedation_score <= 5:
+        raise SessionRefused("The sedation score (MOAA/S) is from 0 to 5.", field="sedation_score")
+    record = _session_record(appointment)
+    record.dissociation_score = dissociation_score
+    record.sedation_score = sedation_score
+    record.scores_recorded_by = recorded_by
+    record.save(update_fields=["dissociation_score", "sedation_score", "scores_recorded_by"])
+    return record
+
+
+@transaction.atomic
+def mark_rems_form_submitted(
+    *, appointment: Appointment, submitted_by, now: datetime | None = None
+) -> SessionRecord:
+    """The SPRAVATO REMS Patient Monitoring Form for this session was sent (due within 7 days)."""
+    now = now or timezone.now()
+    appointment = _locked(appointment)
+    if appointment.treatment_type.modality != TreatmentType.Modality.SPRAVATO:
+        raise SessionRefused("Only Spravato sessions have a REMS monitoring form.")
+    _require_status(appointment, {Status.DISCHARGED}, "the REMS monitoring form")
+    record = _session_record(appointment)
+    record.rems_form_submitted_at = now
+    record.rems_form_submitted_by = submitted_by
+    record.save(update_fields=["rems_form_submitted_at", "rems_form_submitted_by"])
+    return record
+
+
+# --- REMS -----------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_rems_enrollment(
+    *, patient: Patient, enrolled_on: date, rems_patient_id: str = "", recorded_by
+) -> RemsEnrollment:
+    """Record (or correct) the patient's SPRAVATO REMS Patient Enrollment Form."""
+    enrolment, _ = RemsEnrollment.objects.update_or_create(
+        patient=patient,
+        defaults={
+            "enrolled_on": enrolled_on,
+            "rems_patient_id": rems_patient_id.strip(),
+            "recorded_by": recorded_by,
+        },
+    )
+    return enrolment
+
+
+# --- Waitlist ---------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_to_waitlist(
+    *,
+    patient: Patient,
+    location: Location,
+    treatment_type: TreatmentType,
+    earliest_date: date,
+    latest_date: date,
+    added_by,
+    current_appointment: Appointment | None = None,
+    notes: str = "",
+) -> WaitlistEntry:
+    """Put a patient on the waitlist for an earlier session of one treatment at one location."""
+    if latest_date < earliest_date:
+        raise BookingRefused("The last day must be on or after the first day.", field="latest_date")
+    if current_appointment is not None and current_appointment.patient_id != patient.pk:
+        raise BookingRefused("That appointment belongs to another patient.", field="current_appointment")
+    try:
+        with transaction.atomic():
+            return WaitlistEntry.objects.create(
+                patient=patient,
+                location=location,
+                treatment_type=treatment_type,
+                earliest_date=earliest_date,
+                latest_date=latest_date,
+                current_appointment=current_appointment,
+                notes=notes.strip()[:300],
+                created_by=added_by,
+            )
+    except IntegrityError:
+        raise BookingRefused(
+            f"{patient.full_name} is already on the waitlist for {treatment_type.label}."
+        ) from None
+
+
+def _locked_entry(entry: WaitlistEntry) -> WaitlistEntry:
+    return (
+        WaitlistEntry.objects.select_for_update(of=("self",))
+        .select_related("patient", "location", "treatment_type", "current_appointment")
+        .get(pk=entry.pk)
+    )
+
+
+@transaction.atomic
+def send_waitlist_offer(
+    *, entry: WaitlistEntry, start: datetime, offered_by, now: datetime | None = None
+) -> WaitlistEntry:
+    """Offer a free start to a waitlisted patient by email (sent by a worker once this commits). Nothing is held:
+    the first to book the time gets it, so the offer says to call."""
+    now = now or timezone.now()
+    entry = _locked_entry(entry)
+    if entry.status not in (WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED):
+        raise InvalidTransition(f"This waitlist entry is {entry.get_status_display().lower()}.")
+    option = selectors.free_option_at(
+        location=entry.location,
+        treatment_type=entry.treatment_type,
+        start=start,
+        now=now,
+        patient=entry.patient,
+        ignore_appointment=entry.current_appointment,
+    )
+    if option is None:
+        raise BookingConflict(
+            f"{format_local(start, entry.location)} is no longer free.", taken="time", taken_kind="resource"
+        )
+    entry.status = WaitlistEntry.Status.OFFERED
+    entry.offered_start = option.start
+    entry.offered_at = now
+    entry.offer_sent_at = None
+    entry.save(update_fields=["status", "offered_start", "offered_at", "offer_sent_at"])
+    from scheduling.tasks import send_waitlist_offer_email
+
+    transaction.on_commit(lambda: send_waitlist_offer_email.delay(entry.pk))
+    return entry
+
+
+def deliver_waitlist_offer(*, entry_id: int) -> bool:
+    """Send the offer email once (called by the task). No treatment or diagnosis in it: a time, a place, a phone."""
+    from django.core.mail import send_mail
+
+    with transaction.atomic():
+        entry = (
+            WaitlistEntry.objects.select_for_update()
+            .select_related("patient", "location")
+            .filter(pk=entry_id, status=WaitlistEntry.Status.OFFERED, offer_sent_at__isnull=True)
+            .first()
+        )
+        if entry is None or entry.offered_start is None:
+            return False
+        location = entry.location
+        call = (
+            f" Call us on {location.phone} to take it." if location.phone else " Call the clinic to take it."
+        )
+        send_mail(
+            subject=f"An earlier appointment is free at {location.name}",
+            message=(
+                f"Hello {entry.patient.preferred_name or entry.patient.legal_first_name},\n\n"
+                f"An earlier appointment time is free at {location.name}: "
+                f"{format_local(entry.offered_start, location)}.{call} "
+                "It is not held for you: the first person to book it gets it.\n\n"
+                f"{settings.CLINIC_NAME}"
+            ),
+            from_email=None,
+            recipient_list=[entry.patient.email],
+        )
+        entry.offer_sent_at = timezone.now()
+        entry.save(update_fields=["offer_sent_at"])
+    return True
+
+
+@transaction.atomic
+def book_from_waitlist(
+    *, entry: WaitlistEntry, start: datetime, booked_by, now: datetime | None = None
+) -> Appointment:
+    """Book the waitlisted patient at ``start``: their current session moves there, or a new one is booked."""
+    now = now or timezone.now()
+    entry = _locked_entry(entry)
+    if entry.status not in (WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED):
+        raise InvalidTransition(f"This waitlist entry is {entry.get_status_display().lower()}.")
+    current = entry.current_appointment
+    if current is not None and current.status in (Status.BOOKED, Status.CONFIRMED):
+        appointment = reschedule_appointment(
+            appointment=current, start=start, rescheduled_by=booked_by, now=now
+        )
+    else:
+        appointment = book_appointment(
+            patient=entry.patient,
+            treatment_type=entry.treatment_type,
+            location=entry.location,
+            start=start,
+            booked_by=booked_by,
+            now=now,
+        )
+    entry.status = WaitlistEntry.Status.BOOKED
+    entry.save(update_fields=["status"])
+    return appointment
+
+
+@transaction.atomic
+def withdraw_from_waitlist(*, entry: WaitlistEntry, withdrawn_by) -> WaitlistEntry:
+    entry = _locked_entry(entry)
+    entry.status = WaitlistEntry.Status.WITHDRAWN
+    entry.save(update_fields=["status"])
+    return entry
+
+
+__all__ = [
+    "BookingConflict",
+    "BookingRefused",
+    "InvalidTransition",
+    "SchedulingError",
+    "SeriesSessionChoice",
+    "book_appointment",
+    "book_series",
+    "cancel_appointment",
+    "check_in",
+    "confirm_appointment",
+    "discharge",
+    "mark_no_show",
+    "SessionRefused",
+    "add_to_waitlist",
+    "book_from_waitlist",
+    "deliver_waitlist_offer",
+    "send_waitlist_offer",
+    "withdraw_from_waitlist",
+    "mark_rems_form_submitted",
+    "override_bp_hard_stop",
+    "record_check_in_checklist",
+    "record_dose",
+    "record_observation_scores",
+    "record_rems_enrollment",
+    "record_vitals",
+    "reschedule_appointment",
+    "start_recovery",
+    "start_session",
+]
