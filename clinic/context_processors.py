@@ -7,8 +7,14 @@ from clinic.roles import Role
 def clinic(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     role = user.role if user is not None and user.is_authenticated else None
-    return {
+    context = {
         "clinic_name": settings.CLINIC_NAME,
         "user_role": role.value if role else "",
         "Role": Role,
     }
+    if role is Role.CLINICIAN:
+        # Open urgent alerts and the queue size for the navigation and the alert banner (lazy: two queries).
+        from intake.review_selectors import ReviewNavigation
+
+        context["review_nav"] = ReviewNavigation(user)
+    return context

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -230,3 +231,134 @@ class UrgentAlert(models.Model):
 
     def __str__(self) -> str:
         return f"Urgent alert {self.pk} ({'acknowledged' if self.acknowledged_at else 'open'})"
+
+
+# --- Clinician review: eligibility decisions and clinician-rated scores ------------------------------------------
+# Both tables are append-only: the database refuses UPDATE and DELETE (migration 0004). A change of mind is a new
+# decision that supersedes the current one; a mistyped rating is corrected by a new rating that replaces it.
+
+_BLANK = r"^\s*$"
+
+
+class EligibilityDecision(models.Model):
+    """A clinician's signed decision on whether, and with what, a patient may be treated. Booking reads it."""
+
+    class Outcome(models.TextChoices):
+        ELIGIBLE = "eligible", "Eligible"
+        NOT_ELIGIBLE = "not_eligible", "Not eligible"
+        MORE_INFO_NEEDED = "more_info_needed", "More information needed"
+
+    class Modality(models.TextChoices):
+        IV = "iv", "IV ketamine"
+        SPRAVATO = "spravato", "Spravato (esketamine)"
+        BOTH = "both", "IV ketamine and Spravato"
+        NONE = "none", "No treatment"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="eligibility_decisions")
+    # The intake the clinician reviewed: a newer intake goes back to the queue, whatever was decided before.
+    submission = models.ForeignKey(
+        IntakeSubmission,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="eligibility_decisions",
+    )
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    modality = models.CharField(max_length=10, choices=Modality.choices, default=Modality.NONE)
+    reason = models.TextField(blank=True, help_text="Why. Required when the patient is not eligible.")
+    message_to_patient = models.TextField(
+        blank=True,
+        help_text="What the patient reads in their portal. Required when more information is needed.",
+    )
+    reopened_steps = ArrayField(models.CharField(max_length=30), default=list, blank=True)
+    # Codes of the hard-stop findings this decision clears; each needs the written justification below.
+    overridden_findings = ArrayField(models.CharField(max_length=60), default=list, blank=True)
+    override_justification = models.TextField(blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "-decided_at"], name="decision_patient_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome="eligible", modality__in=["iv", "spravato", "both"])
+                | Q(outcome__in=["not_eligible", "more_info_needed"], modality="none"),
+                name="decision_outcome_matches_modality",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome="not_eligible") | ~Q(reason__regex=_BLANK),
+                name="decision_not_eligible_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome="more_info_needed") | ~Q(message_to_patient__regex=_BLANK),
+                name="decision_more_info_has_message",
+            ),
+            models.CheckConstraint(
+                condition=Q(reopened_steps=[]) | Q(outcome="more_info_needed"),
+                name="decision_reopens_only_for_more_info",
+            ),
+            models.CheckConstraint(
+                condition=Q(overridden_findings=[]) | ~Q(override_justification__regex=_BLANK),
+                name="decision_override_has_justification",
+            ),
+            # With supersedes one-to-one, one first decision per patient keeps each patient's history one line.
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(supersedes__isnull=True),
+                name="decision_one_first_per_patient",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Eligibility decision {self.pk} ({self.get_outcome_display()})"
+
+    @property
+    def allows(self) -> frozenset[str]:
+        """The treatment modalities this decision clears ("iv", "spravato")."""
+        if self.outcome != self.Outcome.ELIGIBLE:
+            return frozenset()
+        return (
+            frozenset({"iv", "spravato"})
+            if self.modality == self.Modality.BOTH
+            else frozenset({self.modality})
+        )
+
+
+class ClinicianRating(models.Model):
+    """A clinician-administered scale's total (MADRS, Y-BOCS), entered with its date and rater."""
+
+    class Scale(models.TextChoices):
+        MADRS = "madrs", "MADRS"
+        YBOCS = "ybocs", "Y-BOCS"
+
+    # Highest possible total of each scale (clinical reference 1.5 and 1.8) [V].
+    MAXIMUM = {"madrs": 60, "ybocs": 40}
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="clinician_ratings")
+    scale = models.CharField(max_length=10, choices=Scale.choices)
+    total = models.PositiveSmallIntegerField()
+    rated_on = models.DateField()
+    rater = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+    # A plain id: intake does not depend on scheduling, and a rating outlives any change to the appointment.
+    appointment_id = models.BigIntegerField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    corrects = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrected_by"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "scale", "rated_on"], name="rating_trend_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scale="madrs", total__gte=0, total__lte=60)
+                | Q(scale="ybocs", total__gte=0, total__lte=40),
+                name="rating_total_in_scale_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scale_display()} {self.total} on {self.rated_on:%Y-%m-%d}"

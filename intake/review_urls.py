@@ -1,3 +1,5 @@
+"""Clinician review pages, mounted at /review/ (namespace "review"). No URL carries clinical detail: ids only."""
+
 from django.urls import path
 
 from intake import review_views
@@ -6,4 +8,11 @@ app_name = "review"
 
 urlpatterns = [
     path("", review_views.queue, name="queue"),
+    path("alerts/", review_views.alerts, name="alerts"),
+    path("alerts/<int:pk>/", review_views.alert, name="alert"),
+    path("patients/<int:pk>/", review_views.patient, name="patient"),
+    path("patients/<int:pk>/submissions/<int:submission_pk>/", review_views.patient, name="submission"),
+    path("patients/<int:pk>/decision/", review_views.decide, name="decide"),
+    path("patients/<int:pk>/trends/", review_views.patient_trends, name="trends"),
+    path("patients/<int:pk>/ratings/new/", review_views.add_rating, name="add_rating"),
 ]
