@@ -32,9 +32,13 @@ AUDITED_TABLES: dict[str, str] = {
     "scheduling_treatmentseries": "patient_id",
     "scheduling_remsenrollment": "patient_id",
     "scheduling_waitlistentry": "patient_id",
-    "scheduling_checkin": "patient_id",
-    "scheduling_vitalsign": "patient_id",
-    "scheduling_doserecord": "patient_id",
+    # Rows about a session name the patient through their appointment.
+    "scheduling_sessionrecord": "appointment:appointment_id",
+    "scheduling_vitalsigns": "appointment:appointment_id",
+}
+# Tables with a patient column that are deliberately not audited, and why.
+NOT_AUDITED = {
+    "scheduling_allocation": "mirrors its appointment's times (audited there); written three times per booking",
 }
 
 AUDIT_FUNCTION = r"""
@@ -43,6 +47,7 @@ DECLARE
     old_row jsonb;
     new_row jsonb;
     patient_column text := TG_ARGV[0];
+    patient bigint;
 BEGIN
     IF TG_OP <> 'INSERT' THEN old_row := to_jsonb(OLD); END IF;
     IF TG_OP <> 'DELETE' THEN new_row := to_jsonb(NEW); END IF;
@@ -54,12 +59,18 @@ BEGIN
         SELECT jsonb_object_agg(o.key, o.value) INTO old_row
             FROM jsonb_each(to_jsonb(OLD)) o WHERE new_row ? o.key;
     END IF;
+    IF patient_column LIKE 'appointment:%' THEN
+        SELECT a.patient_id INTO patient FROM scheduling_appointment a WHERE a.id = coalesce(
+            to_jsonb(NEW) ->> substr(patient_column, 13), to_jsonb(OLD) ->> substr(patient_column, 13))::bigint;
+    ELSE
+        patient := coalesce(to_jsonb(NEW) ->> patient_column, to_jsonb(OLD) ->> patient_column)::bigint;
+    END IF;
     INSERT INTO clinic_auditevent
         (occurred_at, table_name, row_pk, action, patient_id, actor_id, actor_ip, context, old_data, new_data)
     VALUES (
         clock_timestamp(), TG_TABLE_NAME,
         coalesce(to_jsonb(NEW) ->> 'id', to_jsonb(OLD) ->> 'id'), TG_OP,
-        coalesce(to_jsonb(NEW) ->> patient_column, to_jsonb(OLD) ->> patient_column)::bigint,
+        patient,
         nullif(current_setting('clinic.actor_id', true), '')::bigint,
         nullif(current_setting('clinic.actor_ip', true), '')::inet,
         coalesce(nullif(current_setting('clinic.context', true), ''), 'database: ' || session_user),

@@ -312,7 +312,13 @@ PATIENT_EXPORT_SECTIONS = [
     "intake.export.intake_section",
     "intake.export.consent_section",
     "intake.export.alerts_section",
+    "intake.export.decisions_section",
+    "scheduling.selectors.export_section",
 ]
+
+# --- Scheduling (clinic policy) -----------------------------------------------------------------------------------
+# A cancellation this many hours or fewer before the session is marked late and front desk is told.
+SCHEDULING_LATE_CANCEL_HOURS = env_int("SCHEDULING_LATE_CANCEL_HOURS", 24)
 
 # --- Reminders (clinic policy) ------------------------------------------------------------------------------------
 # Before each appointment, besides the confirmation at booking. Whole days are calendar days at the same local time.

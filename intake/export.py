@@ -67,6 +67,16 @@ def alerts_section(patient: Patient) -> tuple[str, Any]:
     ]  # fmt: skip
 
 
+def decisions_section(patient: Patient) -> tuple[str, Any]:
+    from intake.models import EligibilityDecision
+
+    return "Treatment decisions", [
+        {"decided_at": d.decided_at, "outcome": d.get_outcome_display(), "treatment": d.get_modality_display(),
+         "reason": d.reason, "message_to_you": d.message_to_patient}
+        for d in EligibilityDecision.objects.filter(patient=patient).order_by("decided_at")
+    ]  # fmt: skip
+
+
 def build_export(patient: Patient) -> dict[str, Any]:
     sections = [import_string(path)(patient) for path in settings.PATIENT_EXPORT_SECTIONS]
     return {

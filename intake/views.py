@@ -41,12 +41,19 @@ def portal(request: HttpRequest) -> HttpResponse:
         .only("pk", "submitted_at", "is_urgent")
         .first()
     )
+    from intake.review_selectors import open_information_request
+    from scheduling.selectors import upcoming_appointments_for_patient
+
     progress = _progress(intake, None) if intake else None
-    return render(
-        request,
-        "intake/portal.html",
-        {"patient": patient, "intake": intake, "latest": latest, "progress": progress},
-    )
+    context = {
+        "patient": patient,
+        "intake": intake,
+        "latest": latest,
+        "progress": progress,
+        "information_request": open_information_request(patient),
+        "appointments": upcoming_appointments_for_patient(patient),
+    }
+    return render(request, "intake/portal.html", context)
 
 
 @role_required(Role.PATIENT)

@@ -24,10 +24,14 @@ CHROMIUM_ARGS = [
 PHONE = {"width": 360, "height": 780}
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture
+def browser(monkeypatch):
+    """One Chromium per test. Playwright's sync API runs an event loop in this thread while it is open, which
+    Django would take for async code: the variable below lets the test's own ORM calls through, and both end with
+    the test, so no later test (or child process, like the deploy check) runs with them."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium); .ci/run installs it")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -37,11 +41,8 @@ def browser():
 
 
 @pytest.fixture
-def new_page(browser, live_server, monkeypatch):
+def new_page(live_server, browser):
     """Pages in fresh browser contexts (a fresh context is a fresh device: no cookies), phone-sized by default."""
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are still synchronous.
-    # Only for this test: a child process (the deploy check) must never inherit it.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     contexts = []
 
     violations: list[str] = []
