@@ -353,6 +353,9 @@ def serve(children: Children, port: str) -> None:
     say(f"demo logins (password for all: {DEMO_PASSWORD}):")
     for role, email in demo_logins():
         say(f"  {role:<14} {email}")
+    if children.env.get("STAFF_MFA_REQUIRED", "1") not in {"0", "false", "no", "off"}:
+        say("staff set up two-step sign-in at first sign-in (any authenticator app);")
+        say("for a quick look without one: STAFF_MFA_REQUIRED=0 make run")
     while True:
         if dead := children.dead():
             raise StackError(f"{', '.join(dead)} stopped unexpectedly; stopping the rest")
