@@ -313,3 +313,17 @@ def totp_code(user) -> str:
 
     device = TOTPDevice.objects.filter(user=user).latest("id")
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_connections_before_the_test_database_is_dropped(django_db_setup, django_db_blocker):
+    """pytest-django's live server lives for the whole session and its thread still holds a connection when the
+    test database is dropped; end such connections first, so the drop succeeds."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
