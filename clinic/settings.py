@@ -319,6 +319,8 @@ PATIENT_EXPORT_SECTIONS = [
 # --- Scheduling (clinic policy) -----------------------------------------------------------------------------------
 # A cancellation this many hours or fewer before the session is marked late and front desk is told.
 SCHEDULING_LATE_CANCEL_HOURS = env_int("SCHEDULING_LATE_CANCEL_HOURS", 24)
+# Patients cleared for treatment may book their own sessions from the free times availability offers.
+SCHEDULING_PATIENT_SELF_BOOKING = env_bool("SCHEDULING_PATIENT_SELF_BOOKING", False)
 
 # --- Reminders (clinic policy) ------------------------------------------------------------------------------------
 # Before each appointment, besides the confirmation at booking. Whole days are calendar days at the same local time.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -42,8 +43,16 @@ def portal(request: HttpRequest) -> HttpResponse:
         .first()
     )
     from intake.review_selectors import open_information_request
+    from scheduling.patient_services import CANCEL_REASONS
     from scheduling.selectors import upcoming_appointments_for_patient
+    from scheduling.services import late_cancel_hours
 
+    now = timezone.now()
+    appointments = upcoming_appointments_for_patient(patient, now=now)
+    for appointment in appointments:
+        # The pre-session check-in opens 24 hours before; inside the notice window a cancellation is late.
+        appointment.checkin_open = appointment.start_at - now <= timedelta(hours=24)
+        appointment.cancel_is_late = appointment.start_at - now < timedelta(hours=late_cancel_hours())
     progress = _progress(intake, None) if intake else None
     context = {
         "patient": patient,
@@ -51,7 +60,10 @@ def portal(request: HttpRequest) -> HttpResponse:
         "latest": latest,
         "progress": progress,
         "information_request": open_information_request(patient),
-        "appointments": upcoming_appointments_for_patient(patient),
+        "appointments": appointments,
+        "cancel_reasons": list(CANCEL_REASONS.items()),
+        "late_cancel_hours": late_cancel_hours(),
+        "self_booking": settings.SCHEDULING_PATIENT_SELF_BOOKING,
     }
     return render(request, "intake/portal.html", context)
 

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from scheduling import patient_views
+
+app_name = "my_appointments"
+
+urlpatterns = [
+    path("book/", patient_views.book, name="book"),
+    path("<int:pk>/<slug:action>/", patient_views.appointment_action, name="action"),
+]

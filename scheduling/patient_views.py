@@ -1,0 +1,124 @@
+"""The patient's own appointments: confirm, cancel, ask to move, book (when the clinic allows it)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from clinic.access import role_required
+from clinic.roles import Role
+from intake.eligibility import booking_eligibility
+from intake.selectors import patient_for_user
+from scheduling import patient_services, selectors, services
+from scheduling.models import TreatmentType
+
+
+@role_required(Role.PATIENT)
+@require_POST
+def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    appointment = selectors.appointment_for_user(request.user, pk)
+    now = timezone.now()
+    try:
+        if action == "confirm":
+            patient_services.confirm_by_patient(appointment=appointment, user=request.user, now=now)
+            messages.success(request, "Thank you: your appointment is confirmed.")
+        elif action == "cancel":
+            done = patient_services.cancel_by_patient(
+                appointment=appointment,
+                user=request.user,
+                reason_code=request.POST.get("reason", ""),
+                now=now,
+            )
+            note = (
+                " It was inside the notice window, so the clinic has been told."
+                if done.late_cancellation
+                else ""
+            )
+            messages.success(request, "Your appointment is cancelled." + note)
+        elif action == "reschedule":
+            patient_services.ask_to_reschedule(appointment=appointment, user=request.user, now=now)
+            messages.success(request, "We have told the front desk: they will contact you with a new time.")
+        else:
+            raise Http404("No such action.")
+    except services.SchedulingError as exc:
+        messages.error(request, exc.message)
+        return redirect("intake:portal")
+    return redirect("intake:portal")
+
+
+def _parse_start(raw: str) -> datetime | None:
+    try:
+        start = datetime.fromisoformat(raw)
+    except (TypeError, ValueError):
+        return None
+    return start if start.tzinfo is not None else None
+
+
+@role_required(Role.PATIENT)
+@require_http_methods(["GET", "POST"])
+def book(request: HttpRequest) -> HttpResponse:
+    """Book a maintenance session from the free times availability offers (when the clinic allows it)."""
+    if not settings.SCHEDULING_PATIENT_SELF_BOOKING:
+        raise Http404("Online booking is not offered.")
+    patient = patient_for_user(request.user)
+    now = timezone.now()
+    location = patient.location or _default_location()
+    types = [
+        t
+        for t in TreatmentType.objects.filter(is_active=True).exclude(modality="consultation")
+        if booking_eligibility(patient=patient, modality=t.modality, now=now).allowed
+    ]
+    chosen = next(
+        (
+            t
+            for t in types
+            if str(t.pk) == request.POST.get("treatment_type", request.GET.get("treatment_type"))
+        ),
+        None,
+    )
+    status = 200
+    if request.method == "POST" and chosen is not None:
+        start = _parse_start(request.POST.get("start", ""))
+        if start is None:
+            messages.error(request, "Choose one of the free times.")
+            status = 400
+        else:
+            try:
+                patient_services.book_by_patient(
+                    patient=patient,
+                    user=request.user,
+                    treatment_type=chosen,
+                    location=location,
+                    start=start,
+                    now=now,
+                )
+            except services.SchedulingError as exc:
+                messages.error(request, exc.message)
+                status = 409 if isinstance(exc, services.BookingConflict) else 400
+            else:
+                messages.success(request, "Your session is booked. You will get a confirmation.")
+                return redirect("intake:portal")
+    elif request.method == "POST":
+        messages.error(request, "Choose a treatment you are cleared for.")
+        status = 400
+    slots = []
+    if chosen is not None and location is not None:
+        today = now.astimezone(location.tz).date()
+        slots = selectors.available_slots(
+            location=location, treatment_type=chosen, date_from=today + timedelta(days=1),
+            date_to=today + timedelta(days=14), now=now, patient=patient,
+        )[:60]  # fmt: skip
+    context = {"types": types, "chosen": chosen, "slots": slots, "location": location}
+    return render(request, "scheduling/patient_book.html", context, status=status)
+
+
+def _default_location():
+    from scheduling.models import Location
+
+    return Location.objects.filter(is_active=True).order_by("pk").first()
