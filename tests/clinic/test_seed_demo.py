@@ -28,6 +28,38 @@ def test_demo_clinic_is_complete_and_loading_it_twice_duplicates_nothing(db):
     assert location.time_zone == "America/New_York"
 
 
+def test_the_demo_opens_on_a_working_day_and_a_second_load_adds_nothing(db):
+    from intake.models import EligibilityDecision, IntakeSubmission, UrgentAlert
+    from scheduling.models import Appointment
+
+    call_command("seed_demo")
+    story = _story()
+    call_command("seed_demo")
+    assert _story() == story
+    assert story["intakes"] == 6 and story["rescreens"] == 1
+    assert story["open_alerts"] == 1 and story["decisions"] == 3
+    assert story["appointments"] >= 4
+    # Two intakes wait for a clinician; the queue is not empty on the first morning.
+    decided = set(EligibilityDecision.objects.values_list("patient_id", flat=True))
+    waiting = IntakeSubmission.objects.filter(kind="intake").exclude(patient_id__in=decided)
+    assert waiting.count() == 3
+    assert UrgentAlert.objects.get().patient.legal_first_name == "Gus"
+    assert Appointment.objects.filter(status="booked").count() == story["appointments"]
+
+
+def _story() -> dict[str, int]:
+    from intake.models import EligibilityDecision, IntakeSubmission, UrgentAlert
+    from scheduling.models import Appointment
+
+    return {
+        "intakes": IntakeSubmission.objects.filter(kind="intake").count(),
+        "rescreens": IntakeSubmission.objects.filter(kind="rescreen").count(),
+        "open_alerts": UrgentAlert.objects.filter(acknowledged_at__isnull=True).count(),
+        "decisions": EligibilityDecision.objects.count(),
+        "appointments": Appointment.objects.count(),
+    }
+
+
 def test_every_demo_login_signs_in_to_its_role(client, db):
     call_command("seed_demo")
     for label, email in demo_logins():

@@ -75,8 +75,24 @@ class Command(BaseCommand):
                     "date_of_birth": date.fromisoformat(born),
                 },
             )
+        from django.utils import timezone
+
+        from clinic.demo_clinical import tell_the_story
+
+        patients = [
+            Patient.objects.get(email=demo.patient_email(first, last)) for first, last, _ in demo.PATIENTS
+        ]
+        told = tell_the_story(
+            location=location,
+            clinician_user=User.objects.get(email=demo.CLINICIANS[0][0]),
+            front_desk_user=User.objects.get(email=demo.FRONT_DESK[0][0]),
+            patients=patients,
+            now=timezone.now(),
+        )
         self.stdout.write(
-            self.style.SUCCESS(f"Demo clinic ready: {location.name}, {len(demo.PATIENTS)} patients.")
+            self.style.SUCCESS(
+                f"Demo clinic ready: {location.name}, {len(demo.PATIENTS)} patients ({told} new intakes this run)."
+            )
         )
 
     def _person(self, email: str, full_name: str, role: Role) -> User:
