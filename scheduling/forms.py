@@ -114,7 +114,8 @@ class SeriesForm(forms.Form):
         help_text="IV induction: choose 3 (e.g. Monday, Wednesday, Friday). Spravato induction: choose 2.",
     )
     local_time = forms.TimeField(
-        label="Start time (clinic's local time)", widget=forms.TimeInput(attrs={"type": "time"})
+        label="Start time (clinic's local time)",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
 
     def __init__(self, *args, **kwargs):
@@ -243,10 +244,13 @@ class DoseForm(_PrefixedForm):
     )
     lot_number = forms.CharField(label="Lot number", max_length=40)
     started_at = forms.TimeField(
-        label="Started at (clinic's local time)", widget=forms.TimeInput(attrs={"type": "time"})
+        label="Started at (clinic's local time)",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
     ended_at = forms.TimeField(
-        label="Ended at (optional)", required=False, widget=forms.TimeInput(attrs={"type": "time"})
+        label="Ended at (optional)",
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
 
 
