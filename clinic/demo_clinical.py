@@ -65,13 +65,16 @@ def _answers(patient, phq9: tuple[int, ...], reasons: list[str]) -> dict[str, di
 
 
 def _business_day_at(location, *, business_days_ahead: int, hour: int, now: datetime) -> datetime:
+    """`hour` local on the n-th business day from today (0: today, if it is one and the hour is still ahead)."""
     day = timezone.localdate(now, location.tz)
+    start = datetime.combine(day, time(hour), tzinfo=location.tz)
     left = business_days_ahead
-    while left > 0:
+    while left > 0 or day.weekday() >= 5 or start <= now + timedelta(hours=1):
         day += timedelta(days=1)
         if day.weekday() < 5:
-            left -= 1
-    return datetime.combine(day, time(hour), tzinfo=location.tz)
+            left = max(left - 1, 0)
+        start = datetime.combine(day, time(hour), tzinfo=location.tz)
+    return start
 
 
 def tell_the_story(*, location, clinician_user, front_desk_user, patients: list, now: datetime) -> int:
@@ -130,8 +133,9 @@ def tell_the_story(*, location, clinician_user, front_desk_user, patients: list,
             )
         code = "spravato-56" if modality == "spravato" else "iv-ketamine"
         treatment_type = TreatmentType.objects.get(code=code)
-        # Each cleared patient: two sessions, two business days apart, at mid-day hours when two clinicians work.
-        for business_days_ahead in (1, 3):
+        # Each cleared patient: a session today when the clinic is open (so the day view is busy), another two
+        # business days later, at mid-day hours when two clinicians work.
+        for business_days_ahead in (0, 2):
             start = _business_day_at(
                 location, business_days_ahead=business_days_ahead, hour=10 + 2 * (told % 3), now=now
             )
