@@ -570,6 +570,9 @@ class DaySchedule:
     rows: list[DayRow]
     closed_reason: str | None
     row_minutes: int
+    # Cancelled and no-show sessions of the day, late cancellations marked: front desk must see them, though
+    # they no longer hold a chair (their cell may already hold a new booking).
+    cancelled: list[Appointment]
 
 
 def day_schedule(
@@ -631,6 +634,7 @@ def day_schedule(
         rows=rows,
         closed_reason=closed_reason,
         row_minutes=row_minutes,
+        cancelled=[a for a in appointments if a.status in ("cancelled", "no_show")],
     )
 
 

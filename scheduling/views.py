@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import role_required
+from clinic.audit import record_patient_view
 from clinic.roles import Role
 from scheduling import selectors, series, services
 from scheduling.forms import (
@@ -178,6 +179,7 @@ def patient_search(request: HttpRequest) -> HttpResponse:
 @role_required(*DESK)
 def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = selectors.patient_for_booking(request.user, patient_id)
+    record_patient_view(request, patient_id=patient.pk, what="front-desk patient page")
     appointments = selectors.patient_appointments(patient)
     now = timezone.now()
     rems = RemsEnrollment.objects.filter(patient=patient).first()
@@ -485,6 +487,7 @@ def _confirm_series(request, patient, now: datetime) -> HttpResponse:
 @role_required(*STAFF)
 def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = selectors.appointment_for_user(request.user, pk)
+    record_patient_view(request, patient_id=appointment.patient_id, what="appointment")
     siblings = (
         list(appointment.series.appointments.select_related("resource").order_by("series_index"))
         if appointment.series_id
@@ -758,6 +761,7 @@ def _next_vitals_phase(appointment: Appointment, day) -> str:
 @role_required(*STAFF)
 def session_day(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = selectors.appointment_for_user(request.user, pk)
+    record_patient_view(request, patient_id=appointment.patient_id, what="session day")
     return _render_session(request, appointment)
 
 
@@ -895,6 +899,7 @@ def rems_forms_due(request: HttpRequest) -> HttpResponse:
 def session_summary(request: HttpRequest, pk: int) -> HttpResponse:
     """A printable summary of one session: what the REMS Patient Monitoring Form asks for."""
     appointment = selectors.appointment_for_user(request.user, pk)
+    record_patient_view(request, patient_id=appointment.patient_id, what="session summary")
     day = selectors.session_day(appointment, user=request.user, now=timezone.now())
     return render(
         request,

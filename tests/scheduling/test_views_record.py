@@ -1,0 +1,39 @@
+"""Front desk's pages log who looked at which patient, and the day view shows the day's cancellations."""
+
+from django.urls import reverse
+
+from clinic.models import RecordView
+from scheduling import services
+from tests.scheduling.conftest import A_WEDNESDAY, NOW, local, make_patient
+
+
+def test_opening_a_patient_or_an_appointment_is_logged(client, front_desk, clinic, book):
+    patient = make_patient()
+    appointment = book(patient, local(A_WEDNESDAY, 9))
+    client.force_login(front_desk)
+    client.get(reverse("scheduling:patient_detail", args=[patient.pk]), REMOTE_ADDR="10.2.3.4")
+    client.get(reverse("scheduling:appointment_detail", args=[appointment.pk]))
+    views = list(RecordView.objects.filter(patient_id=patient.pk).order_by("id"))
+    assert [(v.user, v.what) for v in views] == [
+        (front_desk, "front-desk patient page"),
+        (front_desk, "appointment"),
+    ]
+    assert views[0].ip_address == "10.2.3.4"
+
+
+def test_the_day_view_lists_the_days_cancellations_with_late_ones_marked(client, front_desk, clinic, book):
+    early, late = make_patient(first="Early"), make_patient(first="Latecomer")
+    first = book(early, local(A_WEDNESDAY, 9), chair=0)
+    second = book(late, local(A_WEDNESDAY, 9), chair=1, clinician=1)
+    services.cancel_appointment(appointment=first, reason="Unwell", cancelled_by=front_desk, now=NOW)
+    services.cancel_appointment(
+        appointment=second, reason="No driver", cancelled_by=front_desk, now=local(A_WEDNESDAY, 7)
+    )
+    client.force_login(front_desk)
+    page = client.get(
+        reverse("scheduling:day"), {"location": clinic.location.pk, "date": A_WEDNESDAY.isoformat()}
+    )
+    html = page.content.decode()
+    assert "Cancelled and no-shows on this day" in html
+    assert "Early" in html and "Latecomer" in html
+    assert html.count("late cancellation") == 1 and "No driver" in html
