@@ -38,6 +38,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField("email address", unique=True)
     full_name = models.CharField(max_length=200, blank=True)
+    mobile_phone = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Staff: E.164 mobile number for urgent alerts by text, e.g. +16175550100.",
+    )
     is_staff = models.BooleanField(
         "may use the Django admin", default=False, help_text="Clinic admins only; set by the role."
     )

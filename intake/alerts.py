@@ -119,9 +119,29 @@ def notify_on_call(*, alert_id: int, now: datetime | None = None) -> bool:
                 recipients=recipients,
                 subject=f"Urgent: a patient screening needs a clinician now ({alert.patient.initials})",
             )
+            _text(alert, recipients)
         alert.notified_at = now or timezone.now()
         alert.save(update_fields=["notified_at"])
         return bool(recipients)
+
+
+def _text(alert: UrgentAlert, emails: list[str]) -> None:
+    """Also text the people just emailed who gave a mobile number (staff accounts): initials and a sign-in link,
+    one SMS segment, no clinical detail. The email has gone already, so a refused text is logged, not retried."""
+    from clinic.models import User
+    from scheduling.sms import SmsError, get_sms_backend
+
+    phones = (
+        User.objects.filter(email__in=emails, is_active=True)
+        .exclude(mobile_phone="")
+        .values_list("pk", "mobile_phone")
+    )
+    body = f"{settings.CLINIC_NAME}: urgent, a patient ({alert.patient.initials}) needs a clinician now. Sign in: {settings.SITE_URL}{reverse('review:alerts')}"
+    for user_id, phone in phones:
+        try:
+            get_sms_backend().send(to=phone, body=body, idempotency_key=f"alert-{alert.pk}-{user_id}")
+        except SmsError:
+            logger.warning("Could not text user %s about urgent alert %s.", user_id, alert.pk)
 
 
 # --- Acknowledging ----------------------------------------------------------------------------------------------

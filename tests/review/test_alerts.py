@@ -257,3 +257,25 @@ def test_a_high_risk_rescreen_emails_the_on_call_clinician_within_a_minute(
         alert.refresh_from_db()
     assert alert.notified_at is not None
     assert "intake.tasks.notify_urgent_alert" in mail_worker.log()
+
+
+def test_an_on_call_clinician_with_a_mobile_number_is_also_texted_without_clinical_detail(
+    clinician, on_call, smtp_server, settings, tmp_path, make_user
+):
+    import json
+
+    settings.SMS_BACKEND = "scheduling.sms.FileSmsBackend"
+    settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
+    clinician.mobile_phone = "+16175550188"
+    clinician.save(update_fields=["mobile_phone"])
+    patient = make_patient(first="Quinn", last="Harper")
+    rescreen(patient, now=NOW, high=True)
+    alert = UrgentAlert.objects.get()
+    notify_on_call(alert_id=alert.pk, now=NOW)
+    smtp_server.wait_for(1)
+    (text,) = [json.loads(line) for line in (tmp_path / "sms.jsonl").read_text().splitlines()]
+    assert text["to"] == "+16175550188" and text["key"] == f"alert-{alert.pk}-{clinician.pk}"
+    assert "QH" in text["body"] and "/review/alerts/" in text["body"]
+    for word in ("Quinn", "Harper", "suicid", "C-SSRS", "PHQ"):
+        assert word not in text["body"]
+    assert len(text["body"]) <= 160
