@@ -77,3 +77,22 @@ def diazepam_equivalent_mg_per_day(
         return None
     daily = dose_mg * (times_per_day if times_per_day is not None else Decimal(1))
     return (daily * Decimal(10) / per_10mg).quantize(Decimal("0.1"))
+
+
+# The SPRAVATO REMS Patient Monitoring Form asks about these concomitant medicines (clinical reference 3.3).
+REMS_CONCOMITANT = {
+    "benzodiazepine": "Benzodiazepines",
+    "cns_depressant": "Sedative-hypnotics and other CNS depressants",
+    "opioid": "Opioids",
+    "stimulant": "Psychostimulants",
+}
+
+
+def rems_concomitant(answers: dict) -> dict[str, list[str]]:
+    """The patient's listed medicines in each REMS category (category label -> medicine names)."""
+    found: dict[str, list[str]] = {label: [] for label in REMS_CONCOMITANT.values()}
+    for row in (answers.get("medications") or {}).get("items", []):
+        code = medication_class(row.get("name", ""), row.get("medication_class", ""))
+        if code in REMS_CONCOMITANT:
+            found[REMS_CONCOMITANT[code]].append(row["name"])
+    return found

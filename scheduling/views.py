@@ -901,11 +901,30 @@ def session_summary(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = selectors.appointment_for_user(request.user, pk)
     record_patient_view(request, patient_id=appointment.patient_id, what="session summary")
     day = selectors.session_day(appointment, user=request.user, now=timezone.now())
-    return render(
-        request,
-        "scheduling/session_summary.html",
-        {"appointment": appointment, "location": appointment.location, "day": day, "record": day.record},
+    from intake.medications import rems_concomitant
+    from intake.models import IntakeSubmission
+
+    # The REMS form asks for concomitant medicines: those on the patient's latest intake before the session.
+    latest = (
+        IntakeSubmission.objects.filter(
+            patient_id=appointment.patient_id,
+            kind=IntakeSubmission.Kind.INTAKE,
+            submitted_at__lte=appointment.start_at,
+        )
+        .order_by("-submitted_at")
+        .only("answers")
+        .first()
     )
+    started, ended = appointment.checked_in_at, appointment.discharged_at
+    context = {
+        "appointment": appointment,
+        "location": appointment.location,
+        "day": day,
+        "record": day.record,
+        "concomitant": rems_concomitant(latest.answers) if latest else None,
+        "duration_minutes": int((ended - started).total_seconds() // 60) if started and ended else None,
+    }
+    return render(request, "scheduling/session_summary.html", context)
 
 
 # --- Waitlist ---------------------------------------------------------------------------------------------------

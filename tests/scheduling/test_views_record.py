@@ -1,5 +1,7 @@
 """Front desk's pages log who looked at which patient, and the day view shows the day's cancellations."""
 
+from datetime import timedelta
+
 from django.urls import reverse
 
 from clinic.models import RecordView
@@ -37,3 +39,29 @@ def test_the_day_view_lists_the_days_cancellations_with_late_ones_marked(client,
     assert "Cancelled and no-shows on this day" in html
     assert "Early" in html and "Latecomer" in html
     assert html.count("late cancellation") == 1 and "No driver" in html
+
+
+def test_the_session_summary_carries_the_rems_forms_concomitant_medicines(client, clinician, clinic, book):
+    from intake.models import IntakeSubmission
+
+    patient = make_patient()
+    appointment = book(
+        patient, local(A_WEDNESDAY, 9)
+    )  # booked on the reviewed intake; a newer one lists medicines
+    earlier = IntakeSubmission.objects.filter(patient=patient).latest("submitted_at")
+    answers = {
+        "medications": {
+            "items": [{"name": "Xanax", "medication_class": ""}, {"name": "oxycodone"}, {"name": "aspirin"}]
+        }
+    }
+    IntakeSubmission.objects.create(
+        kind="intake",
+        patient=patient,
+        submitted_at=earlier.submitted_at + timedelta(minutes=1),
+        answers=answers,
+        findings=[],
+    )
+    client.force_login(clinician)
+    html = client.get(reverse("scheduling:session_summary", args=[appointment.pk])).content.decode()
+    assert "Benzodiazepines: Xanax" in html and "Opioids: oxycodone" in html
+    assert "Psychostimulants: none listed" in html and "aspirin" not in html
