@@ -331,6 +331,18 @@ SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(BASE_DIR / ".data" / "sms.js
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+# Delivery (the outbox, engineering guide 3): attempts before a reminder is "failed" and shown to front desk;
+# how long a claimed reminder may stay "sending" before the reaper takes it back; the first retry's delay (doubling
+# after each failure, at most an hour).
+REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5)
+REMINDER_STUCK_SECONDS = env_int("REMINDER_STUCK_SECONDS", 600)
+REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 60)
+# The one beat entry (UTC): claim due reminders every minute. Far-future work is never an eta/countdown.
+CELERY_BEAT_SCHEDULE["scheduling-sweep-reminders"] = {
+    "task": "scheduling.tasks.sweep_reminders",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
 
 # --- Clinician review (clinic policy) ---------------------------------------------------------------------------
 # Clinicians see only their locations' patients (and patients with no location, so no alert is ever missed).

@@ -34,5 +34,6 @@ urlpatterns = [
     path("review/", include("intake.review_urls")),
     path("front-desk/", include("scheduling.urls")),
     path("patient/appointments/", include("scheduling.patient_urls")),
+    path("r/", include("scheduling.reminder_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -97,3 +97,30 @@ class RemsEnrollmentAdmin(admin.ModelAdmin):
     list_display = ("patient", "enrolled_on", "rems_patient_id", "recorded_at")
     raw_id_fields = ("patient",)
     readonly_fields = ("recorded_by", "recorded_at")
+
+
+from scheduling.models import Reminder, ReminderDelivery  # noqa: E402 (appended with the reminders)
+
+
+class ReminderDeliveryInline(admin.TabularInline):
+    model = ReminderDelivery
+    fk_name = "reminder"
+    extra = 0
+    can_delete = False
+    readonly_fields = ["attempted_at", "channel", "kind", "outcome", "provider_id", "error"]
+    exclude = ["appointment"]
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    list_display = ["appointment", "channel", "kind", "sequence", "due_at", "status", "attempts"]
+    list_filter = ["status", "channel", "kind"]
+    readonly_fields = [
+        "appointment",
+        "planned_start_at",
+        "claimed_at",
+        "sent_at",
+        "provider_id",
+        "last_error",
+    ]
+    inlines = [ReminderDeliveryInline]

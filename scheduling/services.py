@@ -25,7 +25,7 @@ from django.utils import timezone
 from clinic.roles import Role
 from intake.eligibility import booking_eligibility
 from intake.models import Patient
-from scheduling import selectors, series, session_rules
+from scheduling import reminders, selectors, series, session_rules
 from scheduling.models import (
     Allocation,
     Appointment,
@@ -483,6 +483,7 @@ def book_appointment(
             session_index=series_index if series else None,
             with_alternatives=with_alternatives,
         ) from None
+    reminders.plan_reminders_for(appointment, now=now)  # the outbox rows, in this transaction
     return appointment
 
 
@@ -659,6 +660,7 @@ def reschedule_appointment(
             now=now,
             ignore_appointment=appointment,
         ) from None
+    reminders.plan_reminders_for(appointment, now=now)  # void the old time's reminders, plan the update
     return appointment
 
 
@@ -700,6 +702,7 @@ def cancel_appointment(
         ]
     )  # fmt: skip
     _release(appointment)
+    reminders.plan_reminders_for(appointment, now=now)  # nothing more is sent but the calendar CANCEL
     return appointment
 
 
@@ -784,7 +787,10 @@ def next_steps_text(appointment: Appointment) -> str:
 def confirm_appointment(
     *, appointment: Appointment, confirmed_by, now: datetime | None = None
 ) -> Appointment:
-    return _transition(appointment, Status.CONFIRMED, now=now or timezone.now())
+    now = now or timezone.now()
+    appointment = _transition(appointment, Status.CONFIRMED, now=now)
+    reminders.plan_reminders_for(appointment, now=now)
+    return appointment
 
 
 @transaction.atomic
@@ -979,8 +985,11 @@ def record_dose(
     ended_at: datetime | None = None,
     weight_kg: Decimal | None = None,
     drug: str = "",
+    now: datetime | None = None,
 ) -> SessionRecord:
-    """The dose record. IV: weight and mg/kg are kept (dose = mg/kg x weight). Spravato: 56 or 84 mg."""
+    """The dose record. IV: weight and mg/kg are kept (dose = mg/kg x weight). Spravato: 56 or 84 mg.
+    A dose is recorded as given: not in the future, and not before this session began."""
+    now = now or timezone.now()
     _require_clinician(recorded_by, "record the dose")
     appointment = _locked(appointment)
     _require_status(appointment, {Status.IN_SESSION, Status.RECOVERING}, "recording the dose")
@@ -992,6 +1001,14 @@ def record_dose(
         raise SessionRefused("Give the lot number.", field="lot_number")
     if ended_at is not None and ended_at < started_at:
         raise SessionRefused("The dose cannot end before it starts.", field="ended_at")
+    # A few minutes' grace for a clock on the wall that differs from the server's.
+    grace = timedelta(minutes=5)
+    if started_at > now + grace or (ended_at is not None and ended_at > now + grace):
+        raise SessionRefused(
+            "Record the dose once it is given: its times cannot be in the future.", field="started_at"
+        )
+    if appointment.session_started_at and started_at < appointment.session_started_at - timedelta(minutes=30):
+        raise SessionRefused("The dose cannot start before this session began.", field="started_at")
     record = _session_record(appointment)
     if modality == TreatmentType.Modality.IV_KETAMINE:
         if not weight_kg or Decimal(weight_kg) <= 0:

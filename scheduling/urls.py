@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scheduling import views
+from scheduling import reminder_urls, views
 
 app_name = "scheduling"
 
@@ -33,4 +33,5 @@ urlpatterns = [
     path("waitlist/", views.waitlist, name="waitlist"),
     path("waitlist/<int:pk>/", views.waitlist_action, name="waitlist_action"),
     path("patients/<int:patient_id>/waitlist/", views.waitlist_add, name="waitlist_add"),
+    *reminder_urls.front_desk_urlpatterns,
 ]

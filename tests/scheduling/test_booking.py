@@ -315,7 +315,7 @@ def test_the_session_runs_through_its_states_in_order(clinic, book, front_desk, 
     services.start_session(appointment=appointment, started_by=front_desk, now=at)
     services.record_dose(
         appointment=appointment, dose_mg=Decimal("35"), weight_kg=Decimal("70"), lot_number="K123",
-        started_at=at, recorded_by=clinician,
+        started_at=at, recorded_by=clinician, now=at,
     )  # fmt: skip
     services.start_recovery(appointment=appointment, by=front_desk, now=at + timedelta(minutes=45))
     services.record_vitals(
@@ -348,6 +348,7 @@ def test_spravato_discharge_waits_for_120_minutes_of_observation(clinic, book, f
         lot_number="S-1",
         started_at=dosed,
         recorded_by=clinician,
+        now=dosed,
     )
     services.start_recovery(appointment=appointment, by=front_desk, now=dosed + timedelta(minutes=20))
     services.record_vitals(

@@ -146,15 +146,25 @@ def test_the_dose_record_rules(clinic, book, front_desk, clinician):
     services.start_session(appointment=iv, started_by=front_desk, now=BEFORE)
     with pytest.raises(services.SessionRefused, match="Only a clinician"):
         services.record_dose(
-            appointment=iv, dose_mg=Decimal(35), lot_number="L", started_at=BEFORE, recorded_by=front_desk
+            appointment=iv,
+            dose_mg=Decimal(35),
+            lot_number="L",
+            started_at=BEFORE,
+            recorded_by=front_desk,
+            now=BEFORE,
         )
     with pytest.raises(services.SessionRefused, match="weight"):
         services.record_dose(
-            appointment=iv, dose_mg=Decimal(35), lot_number="L", started_at=BEFORE, recorded_by=clinician
+            appointment=iv,
+            dose_mg=Decimal(35),
+            lot_number="L",
+            started_at=BEFORE,
+            recorded_by=clinician,
+            now=BEFORE,
         )
     record = services.record_dose(
         appointment=iv, dose_mg=Decimal("41.0"), weight_kg=Decimal("82"), lot_number="L1", started_at=BEFORE,
-        ended_at=BEFORE + timedelta(minutes=40), recorded_by=clinician,
+        ended_at=BEFORE + timedelta(minutes=40), recorded_by=clinician, now=BEFORE + timedelta(minutes=45),
     )  # fmt: skip
     assert record.dose_mg_per_kg == Decimal("0.500")
     assert record.route == "iv"
@@ -171,6 +181,7 @@ def test_the_dose_record_rules(clinic, book, front_desk, clinician):
             lot_number="S",
             started_at=BEFORE,
             recorded_by=clinician,
+            now=BEFORE,
         )
     assert (
         services.record_dose(
@@ -179,6 +190,7 @@ def test_the_dose_record_rules(clinic, book, front_desk, clinician):
             lot_number="S",
             started_at=BEFORE,
             recorded_by=clinician,
+            now=BEFORE,
         ).route
         == "intranasal"
     )
@@ -211,7 +223,12 @@ def test_rems_monitoring_forms_due_list(clinic, book, front_desk, clinician):
     ready_to_dose(appointment, by=front_desk, now=dosed)
     services.start_session(appointment=appointment, started_by=front_desk, now=dosed)
     services.record_dose(
-        appointment=appointment, dose_mg=Decimal(56), lot_number="S", started_at=dosed, recorded_by=clinician
+        appointment=appointment,
+        dose_mg=Decimal(56),
+        lot_number="S",
+        started_at=dosed,
+        recorded_by=clinician,
+        now=dosed,
     )
     services.start_recovery(appointment=appointment, by=front_desk, now=dosed + timedelta(minutes=10))
     services.record_vitals(
@@ -286,8 +303,8 @@ def test_a_session_day_from_check_in_to_discharge_through_the_pages(
         assert appointment.status == "in_session"
         client.post(
             reverse("scheduling:session_dose", args=[appointment.pk]),
-            {"dose-dose_mg": "35", "dose-weight_kg": "70", "dose-lot_number": "K-22", "dose-started_at": "08:55",
-             "dose-ended_at": "09:35", "dose-drug": ""},
+            {"dose-dose_mg": "35", "dose-weight_kg": "70", "dose-lot_number": "K-22", "dose-started_at": "08:52",
+             "dose-ended_at": "", "dose-drug": ""},  # recorded as the infusion starts: no end time yet
         )  # fmt: skip
         client.post(
             reverse("scheduling:session_scores", args=[appointment.pk]),
@@ -328,3 +345,23 @@ def test_session_pages_are_404_for_patients(client, clinic, book, patient):
     for name in ["scheduling:session_day", "scheduling:session_summary"]:
         assert client.get(reverse(name, args=[appointment.pk])).status_code == 404
     assert client.get(reverse("scheduling:rems_forms_due")).status_code == 404
+
+
+def test_a_dose_cannot_be_recorded_in_the_future_or_before_the_session(clinic, book, front_desk, clinician):
+    iv = book(make_patient(), NINE)
+    ready_to_dose(iv, by=front_desk, now=BEFORE)
+    services.start_session(appointment=iv, started_by=front_desk, now=BEFORE)
+    dose = {
+        "appointment": iv,
+        "dose_mg": Decimal(35),
+        "weight_kg": Decimal(70),
+        "lot_number": "L",
+        "recorded_by": clinician,
+    }
+    with pytest.raises(services.SessionRefused, match="cannot be in the future"):
+        services.record_dose(**dose, started_at=BEFORE + timedelta(minutes=30), now=BEFORE)
+    with pytest.raises(services.SessionRefused, match="before this session began"):
+        services.record_dose(**dose, started_at=BEFORE - timedelta(hours=2), now=BEFORE)
+    assert services.record_dose(
+        **dose, started_at=BEFORE + timedelta(minutes=2), now=BEFORE
+    ).dose_mg == Decimal(35)

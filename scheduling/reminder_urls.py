@@ -1,0 +1,23 @@
+"""Two sets of routes. ``urlpatterns``: the patient's reminder links, included from clinic/urls.py at ``r/``
+(namespace ``reminder_links``). ``front_desk_urlpatterns``: added to scheduling/urls.py under /front-desk/."""
+
+from django.urls import path
+
+from clinic.security import rate_limited
+from scheduling import reminder_views
+
+app_name = "reminder_links"
+
+urlpatterns = [
+    # Public (no sign-in), so rate-limited per address like the other public pages.
+    path(
+        "<str:token>/",
+        rate_limited("reminder_link", methods=("GET", "POST"))(reminder_views.reminder_link),
+        name="link",
+    ),
+]
+
+front_desk_urlpatterns = [
+    path("reminders/failed/", reminder_views.failed_reminders, name="failed_reminders"),
+    path("reminders/<int:pk>/resend/", reminder_views.resend_reminder, name="resend_reminder"),
+]

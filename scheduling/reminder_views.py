@@ -1,0 +1,94 @@
+"""The patient's reminder links (no sign-in: the signed link is the key) and front desk's failed reminders."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from clinic.access import role_required
+from clinic.roles import Role
+from scheduling import reminders
+from scheduling.models import Location, Reminder
+from scheduling.patient_services import CANCEL_REASONS
+from scheduling.services import SchedulingError, format_local
+
+DESK = (Role.FRONT_DESK, Role.CLINIC_ADMIN)
+ACTIONS = {"confirm", "cancel", "reschedule"}
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def reminder_link(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows the choice (mail scanners follow links: a GET never changes anything); POST acts."""
+    now = timezone.now()
+    try:
+        reminder, link_action = reminders.reminder_for_link(token, now=now)
+    except reminders.LinkRefused as exc:
+        return render(request, "scheduling/reminders/link_refused.html", {"message": exc.message}, status=410)
+    appointment = reminder.appointment
+    context = {
+        "appointment": appointment,
+        "location": appointment.location,
+        "when": format_local(appointment.start_at, appointment.location),
+        "link_action": link_action,
+        "offers_confirm": link_action in ("confirm", "manage"),
+        "offers_cancel": link_action in ("cancel", "manage"),
+        "reasons": CANCEL_REASONS.items(),
+    }
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in ACTIONS:
+            context["error"] = "Choose what you would like to do."
+            return render(request, "scheduling/reminders/link.html", context, status=400)
+        if action == "cancel" and request.POST.get("reason") not in CANCEL_REASONS:
+            context["error"] = "Choose a reason for cancelling."
+            return render(request, "scheduling/reminders/link.html", context, status=400)
+        try:
+            appointment = reminders.use_reminder_link(
+                token=token, action=action, now=now, reason_code=request.POST.get("reason", "")
+            )
+        except reminders.LinkRefused as exc:
+            return render(
+                request, "scheduling/reminders/link_refused.html", {"message": exc.message}, status=410
+            )
+        return render(
+            request,
+            "scheduling/reminders/link_done.html",
+            {**context, "appointment": appointment, "action": action},
+        )
+    return render(request, "scheduling/reminders/link.html", context)
+
+
+@role_required(*DESK)
+def failed_reminders(request: HttpRequest) -> HttpResponse:
+    location = None
+    if request.GET.get("location", "").isdigit():
+        location = Location.objects.filter(pk=int(request.GET["location"])).first()
+    rows = list(reminders.failed_reminders(location)[:200])
+    return render(
+        request,
+        "scheduling/reminders/failed.html",
+        {
+            "reminders": rows,
+            "location": location,
+            "locations": Location.objects.filter(is_active=True),
+            "max_attempts": reminders.max_attempts(),
+        },
+    )
+
+
+@role_required(*DESK)
+@require_POST
+def resend_reminder(request: HttpRequest, pk: int) -> HttpResponse:
+    reminder = get_object_or_404(Reminder, pk=pk)
+    try:
+        reminders.resend_reminder(reminder=reminder, resent_by=request.user, now=timezone.now())
+    except SchedulingError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The reminder will be sent again within a minute.")
+    return redirect("scheduling:failed_reminders")
