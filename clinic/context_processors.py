@@ -9,6 +9,7 @@ def clinic(request: HttpRequest) -> dict:
     role = user.role if user is not None and user.is_authenticated else None
     context = {
         "clinic_name": settings.CLINIC_NAME,
+        "self_registration": settings.INTAKE_SELF_REGISTRATION,
         "user_role": role.value if role else "",
         "Role": Role,
     }

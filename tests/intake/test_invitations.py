@@ -163,3 +163,9 @@ def test_the_invitation_email_travels_through_a_real_worker_and_smtp(
     (message,) = smtp_server.wait_for(1, timeout=60)
     body = message.get_payload(0).get_payload(decode=True).decode()
     assert live_server.url + "/invite/" in body
+
+
+def test_the_public_page_links_registration_only_when_the_clinic_allows_it(client, settings, db):
+    assert b"/register/" not in client.get("/").content
+    settings.INTAKE_SELF_REGISTRATION = True
+    assert b"/register/" in client.get("/").content
