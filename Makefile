@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format clean-data
+.PHONY: run test bench lint format clean-data
 
 # No build isolation: xstatic-bootstrap's sdist needs the pinned setuptools (<81) from the venv to build.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -20,6 +20,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m clinic.stack test $(ARGS)
+
+# Benchmarks (issue 7): seeds clinic_bench_s1 / _s10 on DATABASE_URL's server and measures; see bench/README.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -1,0 +1,318 @@
+"""The in-process parts of the benchmark, run by bench/run.py against a seeded bench database.
+
+python -m bench.measure prepare      -> sessions and intake fixtures for the page load test (JSON)
+python -m bench.measure booking      -> 50 clients booking the same slots: ORM service vs raw SQL (JSON)
+python -m bench.measure availability -> a month of availability at the 12-chair location (JSON)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import threading
+import time as clock
+from datetime import UTC, datetime, time, timedelta
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.sessions.backends.cached_db import SessionStore  # noqa: E402
+from django.db import OperationalError, connection, connections  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
+
+from bench.seed import PASSWORD, TZ_NAME, plan  # noqa: E402
+from clinic.models import User  # noqa: E402
+from clinic.security import SESSION_SEEN, SESSION_STARTED  # noqa: E402
+from intake.models import Intake, Patient  # noqa: E402
+from scheduling.models import Allocation, Appointment, Clinician, Location, Resource, TreatmentType  # noqa: E402
+
+lock = threading.Lock()
+BOOKING_CLIENTS = 50
+BOOKING_SLOTS = 30
+PAGE_CLIENTS = 20
+
+
+def _session_for(user: User, *, staff: bool) -> str:
+    store = SessionStore()
+    store["_auth_user_id"] = str(user.pk)
+    store["_auth_user_backend"] = next(
+        b for b in settings.AUTHENTICATION_BACKENDS if b.endswith("ModelBackend")
+    )
+    store["_auth_user_hash"] = user.get_session_auth_hash()
+    if staff:
+        store[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=user, confirmed=True).persistent_id
+        store[SESSION_STARTED] = store[SESSION_SEEN] = clock.time()
+    else:
+        store["mfa_not_needed"] = True
+    store.create()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
+def prepare() -> dict:
+    """A front-desk and a clinician session, and PAGE_CLIENTS patients each with an intake in progress."""
+    from django.contrib.auth.models import Group
+
+    desk = User.objects.get(email="desk@bench.invalid")
+    location = Location.objects.order_by("pk").first()
+    clinician = Clinician.objects.filter(locations=location).order_by("pk").first()
+    patient_group = Group.objects.get(name="Patient")
+    intakes = []
+    patients = list(Patient.objects.filter(location=location).order_by("pk")[: PAGE_CLIENTS + 1])
+    for patient in patients[1:]:
+        user = patient.user
+        if user is None:
+            user = User.objects.create_user(
+                email=patient.email, password=PASSWORD, full_name=patient.full_name
+            )
+            user.groups.add(patient_group)
+            patient.user = user
+            patient.save(update_fields=["user"])
+        intake, _ = Intake.objects.get_or_create(patient=patient, status=Intake.Status.IN_PROGRESS)
+        intakes.append({"intake": intake.pk, "cookie": _session_for(user, staff=False)})
+    today = timezone.now().astimezone(location.tz).date()
+    return {
+        "desk_cookie": _session_for(desk, staff=True),
+        "clinician_cookie": _session_for(clinician.user, staff=True),
+        "location": location.pk,
+        "today": today.isoformat(),
+        "trend_patient": patients[0].pk,
+        "intakes": intakes,
+    }
+
+
+# --- Booking ---------------------------------------------------------------------------------------------------
+
+
+def _slots(scale: int, first_offset: int) -> list[datetime]:
+    """BOOKING_SLOTS starts after the seeded days, three a day (08:00, 11:00, 14:00 local): no two overlap."""
+    import zoneinfo
+
+    tz = zoneinfo.ZoneInfo(TZ_NAME)
+    last = datetime.fromisoformat(str(plan(scale)["last_day"])).date()
+    out = []
+    for j in range(BOOKING_SLOTS):
+        day = last + timedelta(days=first_offset + j // 3)
+        out.append(datetime.combine(day, time(8, 0), tz).astimezone(UTC) + timedelta(minutes=180 * (j % 3)))
+    return out
+
+
+def _run_clients(work) -> float:
+    barrier = threading.Barrier(BOOKING_CLIENTS)
+    errors: list[BaseException] = []
+
+    def target(i: int) -> None:
+        try:
+            barrier.wait()
+            work(i)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=target, args=(i,)) for i in range(BOOKING_CLIENTS)]
+    t0 = clock.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return clock.perf_counter() - t0
+
+
+def _check(appointment_ids: list[int], starts: list[datetime], resource_id: int) -> dict:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT start_at, count(*) FROM scheduling_appointment WHERE resource_id = %s AND start_at = ANY(%s) "
+            "AND status <> 'cancelled' GROUP BY start_at",
+            [resource_id, starts],
+        )
+        per_slot = dict(cur.fetchall())
+        cur.execute(
+            "SELECT count(*) FROM scheduling_allocation a JOIN scheduling_allocation b ON a.id < b.id "
+            "AND a.active AND b.active AND a.span && b.span AND (a.resource_id = b.resource_id "
+            "OR a.clinician_id = b.clinician_id OR a.patient_id = b.patient_id) "
+            "WHERE a.appointment_id = ANY(%s)",
+            [appointment_ids],
+        )
+        overlaps = cur.fetchone()[0]
+    winners = [per_slot.get(s, 0) for s in starts]
+    return {
+        "slots": len(starts),
+        "slots_with_one_winner": sum(1 for w in winners if w == 1),
+        "double_bookings": sum(max(0, w - 1) for w in winners),
+        "overlapping_allocations": overlaps,
+        "correct": all(w == 1 for w in winners) and overlaps == 0,
+    }
+
+
+def booking(scale: int) -> dict:
+    from scheduling import services
+
+    location = Location.objects.order_by("pk").first()
+    iv = TreatmentType.objects.get(code="iv-ketamine")
+    chairs = list(Resource.objects.filter(location=location).order_by("name")[:2])
+    clinicians = list(Clinician.objects.filter(locations=location).order_by("pk")[:2])
+    desk = User.objects.get(email="desk@bench.invalid")
+    # Cleared patients (every tenth waits for review), one per client.
+    patients = [
+        p
+        for p in Patient.objects.filter(eligibility_decisions__isnull=False).order_by("pk")[
+            : BOOKING_CLIENTS * 2
+        ]
+    ][:BOOKING_CLIENTS]
+    result: dict = {"clients": BOOKING_CLIENTS}
+    # A rerun on the same database starts from free slots again.
+    Appointment.objects.filter(start_at__gte=_slots(scale, 10)[0]).delete()
+    deadlocks = {"service": 0, "raw_sql": 0}
+
+    # 1. The service: every client tries every slot on the same chair with the same clinician, in the same order.
+    starts = _slots(scale, 10)
+    won: list[list[int]] = [[] for _ in range(BOOKING_CLIENTS)]
+    attempts = [0] * BOOKING_CLIENTS
+
+    def orm_client(i: int) -> None:
+        for start in starts:
+            attempts[i] += 1
+            try:
+                appt = services.book_appointment(
+                    patient=patients[i],
+                    treatment_type=iv,
+                    location=location,
+                    start=start,
+                    booked_by=desk,
+                    resource=chairs[0],
+                    clinician=clinicians[0],
+                    with_alternatives=False,
+                )
+                won[i].append(appt.pk)
+            except services.SchedulingError:
+                pass
+            except OperationalError as exc:
+                # Two inserts that conflict on an exclusion constraint can wait for each other: PostgreSQL
+                # aborts one with a deadlock. The service does not turn it into a conflict (a 500 at the desk).
+                if getattr(exc.__cause__, "pgcode", None) != "40P01":
+                    raise
+                with lock:
+                    deadlocks["service"] += 1
+
+    elapsed = _run_clients(orm_client)
+    ids = [pk for w in won for pk in w]
+    result["service"] = {
+        "attempts": sum(attempts),
+        "seconds": round(elapsed, 2),
+        "attempts_per_s": round(sum(attempts) / elapsed, 1),
+        "bookings": len(ids),
+        "deadlock_errors": deadlocks["service"],
+        **_check(ids, starts, chairs[0].pk),
+    }
+
+    # 2. Raw psycopg: the same rows (appointment + chair, patient and clinician allocations), one transaction each.
+    raw_starts = _slots(scale, 40)
+    raw_won: list[list[int]] = [[] for _ in range(BOOKING_CLIENTS)]
+    raw_attempts = [0] * BOOKING_CLIENTS
+    now = timezone.now()
+
+    def raw_client(i: int) -> None:
+        conn = connections["default"]
+        conn.ensure_connection()
+        pg = conn.connection
+        pg.autocommit = False
+        with pg.cursor() as cur:
+            for start in raw_starts:
+                raw_attempts[i] += 1
+                end = start + timedelta(minutes=iv.chair_minutes)
+                dose = start + timedelta(minutes=iv.clinician_offset_minutes)
+                try:
+                    cur.execute(
+                        "INSERT INTO scheduling_appointment (patient_id, location_id, treatment_type_id, "
+                        "resource_id, clinician_id, start_at, end_at, status, series_note, cancellation_reason, "
+                        "late_cancellation, notes, created_by_id, created_at, updated_at) VALUES "
+                        "(%s,%s,%s,%s,%s,%s,%s,'booked','','',false,'',%s,%s,%s) RETURNING id",
+                        [patients[i].pk, location.pk, iv.pk, chairs[1].pk, clinicians[1].pk, start, end,
+                         desk.pk, now, now],
+                    )  # fmt: skip
+                    aid = cur.fetchone()[0]
+                    cur.execute(
+                        "INSERT INTO scheduling_allocation (appointment_id, kind, resource_id, clinician_id, "
+                        "patient_id, span, active) VALUES "
+                        "(%s,'resource',%s,NULL,NULL,tstzrange(%s,%s,'[)'),true),"
+                        "(%s,'patient',NULL,NULL,%s,tstzrange(%s,%s,'[)'),true),"
+                        "(%s,'clinician',NULL,%s,NULL,tstzrange(%s,%s,'[)'),true)",
+                        [aid, chairs[1].pk, start, end, aid, patients[i].pk, start, end,
+                         aid, clinicians[1].pk, dose, dose + timedelta(minutes=iv.clinician_minutes)],
+                    )  # fmt: skip
+                    pg.commit()
+                    raw_won[i].append(aid)
+                except Exception as exc:  # noqa: BLE001 - an exclusion violation is the expected loss
+                    pg.rollback()
+                    if getattr(exc, "pgcode", None) == "40P01":
+                        with lock:
+                            deadlocks["raw_sql"] += 1
+                    elif getattr(exc, "pgcode", None) != "23P01":
+                        raise
+        pg.autocommit = True
+
+    elapsed = _run_clients(raw_client)
+    raw_ids = [pk for w in raw_won for pk in w]
+    result["raw_sql"] = {
+        "attempts": sum(raw_attempts),
+        "seconds": round(elapsed, 2),
+        "attempts_per_s": round(sum(raw_attempts) / elapsed, 1),
+        "bookings": len(raw_ids),
+        "deadlock_errors": deadlocks["raw_sql"],
+        **_check(raw_ids, raw_starts, chairs[1].pk),
+    }
+    result["ratio"] = round(result["service"]["attempts_per_s"] / result["raw_sql"]["attempts_per_s"], 3)
+    return result
+
+
+# --- Availability ---------------------------------------------------------------------------------------------
+
+
+def availability(repeats: int = 7) -> dict:
+    from scheduling.selectors import available_slots
+
+    location = Location.objects.order_by("pk").first()
+    chairs = Resource.objects.filter(location=location, kind="chair", is_active=True).count()
+    iv = TreatmentType.objects.get(code="iv-ketamine")
+    now = timezone.now()
+    first = now.astimezone(location.tz).date() + timedelta(days=1)
+    last = first + timedelta(days=29)
+    available_slots(location=location, treatment_type=iv, date_from=first, date_to=last, now=now)  # warm
+    times, queries, slots = [], 0, 0
+    for _ in range(repeats):
+        with CaptureQueriesContext(connection) as ctx:
+            t0 = clock.perf_counter()
+            found = available_slots(
+                location=location, treatment_type=iv, date_from=first, date_to=last, now=now
+            )
+            times.append(clock.perf_counter() - t0)
+        queries, slots = len(ctx.captured_queries), len(found)
+    booked = Appointment.objects.filter(location=location, start_at__date__gte=first).count()
+    return {
+        "chairs": chairs,
+        "days": 30,
+        "median_ms": round(statistics.median(times) * 1000, 1),
+        "min_ms": round(min(times) * 1000, 1),
+        "queries": queries,
+        "free_slots": slots,
+        "booked_in_range_or_later": booked,
+        "repeats": repeats,
+    }
+
+
+if __name__ == "__main__":
+    what = sys.argv[1]
+    scale = int(os.environ.get("SCALE", "1"))
+    out = {"prepare": prepare, "booking": lambda: booking(scale), "availability": availability}[what]()
+    print(json.dumps(out, default=str))
+    _ = Allocation  # imported for readers: the table the overlap check reads

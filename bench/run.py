@@ -1,0 +1,359 @@
+"""Issue 7's benchmark, one command: `make bench` (= .venv/bin/python -m bench.run).
+
+For each scale factor (default 1 and 10): create the database clinic_bench_s<SCALE> (dropped first), migrate, seed
+(bench/seed.py), start gunicorn (3 sync workers) with the same environment, then measure:
+
+- pages under load: p50, p95 and requests/s at 20 clients for 15 s each (bench/loadgen.py, its own process),
+  beside a trivial view on the same server (bench/urls.py);
+- booking: 50 clients booking the same 30 slots through scheduling.services.book_appointment, and raw SQL
+  inserting the same rows (bench/measure.py), with the correctness check;
+- availability: a month at the 12-chair location, median time and query count;
+- the reminder drain (bench/reminder_drain.py, written separately), when present.
+
+Then the growth table (SCALE 1 vs 10) and PASS/MISS against the issue's targets. Writes bench/results/<ts>.md/json.
+
+Environment: DATABASE_URL (a server and a superuser: the database name in it is replaced), REDIS_URL (db 7 by
+default), BENCH_SCALES ("1,10"), BENCH_DURATION (15), BENCH_SKIP_DRAIN=1 to skip the reminder drain,
+BENCH_REUSE=1 to keep an already seeded
+clinic_bench_s<SCALE> from an earlier run (migrated again, not reseeded), BENCH_DRAIN_COUNT (10000) and BENCH_DRAIN_TIMEOUT (900 s) for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE = Path(__file__).resolve().parent.parent
+PY = str(BASE / ".venv" / "bin" / "python")
+GUNICORN = str(BASE / ".venv" / "bin" / "gunicorn")
+RESULTS = BASE / "bench" / "results"
+
+PAGE_P95_MS = 150
+PAGE_RPS_SHARE = 0.40
+BOOKING_SHARE = 0.30
+AVAIL_MS = 50
+AVAIL_QUERIES = 3
+DRAIN_SHARE = 0.50
+GROWTH_MAX = 2.0
+
+
+def log(msg: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", flush=True)
+
+
+def bench_redis_url() -> str:
+    """BENCH_REDIS_URL, else REDIS_URL's server with database 7 (never 0-6), else the local server's db 7."""
+    if os.environ.get("BENCH_REDIS_URL"):
+        return os.environ["BENCH_REDIS_URL"]
+    given = os.environ.get("REDIS_URL", "")
+    if given.startswith("redis://"):
+        return urlunsplit(urlsplit(given)._replace(path="/7"))
+    return "redis://127.0.0.1:6379/7"
+
+
+def env_for(scale: int) -> dict:
+    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    parts = urlsplit(server)
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=urlunsplit(parts._replace(path=f"/clinic_bench_s{scale}")),
+        REDIS_URL=bench_redis_url(),
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        SECRET_KEY=os.environ.get(
+            "SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+        ),
+        DEBUG="0",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        SECURE_HSTS_SECONDS="0",
+        STAFF_SESSION_IDLE_MINUTES="120",
+        PUBLIC_RATE_LIMIT_PER_HOUR="1000000",
+        LOG_LEVEL="WARNING",
+        SCALE=str(scale),
+        PYTHONPATH=str(BASE),
+    )
+    return env
+
+
+def sh(args: list[str], env: dict, timeout: int = 1800) -> str:
+    done = subprocess.run(args, env=env, cwd=BASE, capture_output=True, text=True, timeout=timeout)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def last_json(out: str) -> dict:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def create_database(scale: int, env: dict) -> None:
+    name = f"clinic_bench_s{scale}"
+    admin = urlunsplit(urlsplit(env["DATABASE_URL"])._replace(path="/postgres"))
+    script = (
+        "import psycopg2,sys; c=psycopg2.connect(sys.argv[1]); c.autocommit=True; k=c.cursor(); "
+        f"k.execute('DROP DATABASE IF EXISTS {name} WITH (FORCE)'); k.execute('CREATE DATABASE {name}')"
+    )
+    sh([PY, "-c", script, admin], env)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(env: dict) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [GUNICORN, "clinic.wsgi:application", "--workers", "3", "--worker-class", "sync",
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "60"],
+        env=env, cwd=BASE,
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/trivial", timeout=2) as r:
+                if r.status == 200:
+                    return proc, port
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("gunicorn did not answer")
+
+
+def load(env: dict, port: int, clients: list[dict], duration: int) -> dict:
+    spec = {"host": "127.0.0.1", "port": port, "duration": duration, "clients": clients}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(spec, fh)
+    try:
+        return last_json(sh([PY, "-m", "bench.loadgen", fh.name], env, timeout=duration + 180))
+    finally:
+        os.unlink(fh.name)
+
+
+def pages(env: dict, duration: int) -> dict:
+    fx = last_json(sh([PY, "-m", "bench.measure", "prepare"], env))
+    proc, port = start_gunicorn(env)
+    try:
+        n = len(fx["intakes"])
+        desk, clin = fx["desk_cookie"], fx["clinician_cookie"]
+        scenarios = {
+            "trivial view (baseline)": [{"method": "GET", "path": "/bench/trivial", "cookie": clin}] * n,
+            "intake step submit (POST)": [
+                {
+                    "method": "POST",
+                    "path": f"/patient/intake/{i['intake']}/phq9/",
+                    "form_from": f"/patient/intake/{i['intake']}/phq9/",
+                    "cookie": i["cookie"],
+                }
+                for i in fx["intakes"]
+            ],
+            "front-desk day view": [
+                {
+                    "method": "GET",
+                    "path": f"/front-desk/day/?location={fx['location']}&date={fx['today']}",
+                    "cookie": desk,
+                }
+            ]
+            * n,  # fmt: skip
+            "clinician review queue": [{"method": "GET", "path": "/review/", "cookie": clin}] * n,
+            "patient trend page": [
+                {"method": "GET", "path": f"/review/patients/{fx['trend_patient']}/trends/", "cookie": clin}
+            ]
+            * n,
+        }
+        out = {}
+        for name, clients in scenarios.items():
+            log(f"  load: {name}")
+            out[name] = load(env, port, clients, duration)
+            log(f"    {out[name]}")
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def drain(env: dict) -> dict | None:
+    script = BASE / "bench" / "reminder_drain.py"
+    if not script.exists() or os.environ.get("BENCH_SKIP_DRAIN") == "1":
+        return None
+    denv = dict(env, DJANGO_SETTINGS_MODULE="clinic.settings")
+    try:
+        count = os.environ.get("BENCH_DRAIN_COUNT", "10000")
+        out = sh(
+            [PY, str(script), "--count", count],
+            denv,
+            timeout=int(os.environ.get("BENCH_DRAIN_TIMEOUT", "900")),
+        )
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        return {"error": str(exc)[-500:]}
+    figures: dict = {"output": out.strip().splitlines()[-4:]}
+    for line in out.splitlines():
+        if line.startswith("ratio outbox / plain loop:"):
+            figures["ratio"] = float(line.split(":")[1])
+    return figures
+
+
+def run_scale(scale: int, duration: int) -> dict:
+    env = env_for(scale)
+    log(f"SCALE={scale}: database clinic_bench_s{scale}")
+    saved = RESULTS / f".seed_s{scale}.json"
+    reuse = os.environ.get("BENCH_REUSE") == "1" and saved.exists()
+    if not reuse:
+        create_database(scale, env)
+    t0 = time.monotonic()
+    sh([PY, "manage.py", "migrate", "-v0"], env)
+    log(f"  migrated in {time.monotonic() - t0:.1f}s")
+    if reuse:
+        seed = json.loads(saved.read_text())
+        log(f"  reusing the seeded database (BENCH_REUSE=1; seeded in {seed['seed_seconds']}s)")
+    else:
+        seed = json.loads(_seed(env))
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps(seed))
+        log(f"  seeded in {seed['seed_seconds']}s")
+    result = {"scale": scale, "seed": seed, "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    log("  availability")
+    result["availability"] = last_json(sh([PY, "-m", "bench.measure", "availability"], env))
+    log(f"    {result['availability']}")
+    log("  booking (50 clients)")
+    result["booking"] = last_json(sh([PY, "-m", "bench.measure", "booking"], env))
+    log(f"    {result['booking']}")
+    result["pages"] = pages(env, duration)
+    return result
+
+
+def _seed(env: dict) -> str:
+    out = sh([PY, "-m", "bench.seed", env["SCALE"]], env, timeout=3600)
+    body = out[out.index("{") :]
+    return json.dumps(json.loads(body))
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def report(results: list[dict], drained: dict | None) -> str:
+    lines = [f"# Benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", ""]
+    lines.append(
+        f"Machine: {os.cpu_count()} CPUs. gunicorn 3 sync workers; 20 page clients; 50 booking clients."
+    )
+    for r in results:
+        s = r["scale"]
+        seed = r["seed"]
+        lines += [
+            "",
+            f"## SCALE={s} (measured {r['measured_at']})",
+            "",
+            f"Seed: {seed['locations']} locations, {seed['patients']:,} patients, {seed['appointments']:,} "
+            f"appointments ({seed['first_day']} to {seed['last_day']}) in {seed['seed_seconds']} s.",
+            "",
+            "| Page (20 clients) | p50 ms | p95 ms | req/s | share of trivial | statuses | p95 < 150 ms | >= 40 % |",
+            "|---|---:|---:|---:|---:|---|---|---|",
+        ]
+        base = r["pages"]["trivial view (baseline)"]["rps"]
+        for name, f in r["pages"].items():
+            share = f["rps"] / base if base else 0
+            f["share"] = round(share, 3)
+            lines.append(
+                f"| {name} | {f['p50_ms']} | {f['p95_ms']} | {f['rps']} | {share:.0%} | {f['statuses']} | "
+                f"{verdict(f['p95_ms'] < PAGE_P95_MS)} | "
+                f"{'-' if name.startswith('trivial') else verdict(share >= PAGE_RPS_SHARE)} |"
+            )
+        b = r["booking"]
+        lines += [
+            "",
+            "| Booking (50 clients, 30 slots) | attempts | s | attempts/s | bookings | correct | double | overlaps | deadlock errors |",
+            "|---|---:|---:|---:|---:|---|---:|---:|---:|",
+        ]
+        for key, label in (("service", "book_appointment"), ("raw_sql", "raw psycopg2 (baseline)")):
+            x = b[key]
+            lines.append(
+                f"| {label} | {x['attempts']} | {x['seconds']} | {x['attempts_per_s']} | {x['bookings']} | "
+                f"{x['correct']} | {x['double_bookings']} | {x['overlapping_allocations']} | {x['deadlock_errors']} |"
+            )
+        lines.append(
+            f"\nBooking rate / raw: {b['ratio']:.0%} (target >= 30 %): {verdict(b['ratio'] >= BOOKING_SHARE)}; "
+            f"zero double bookings: {verdict(b['service']['correct'])}"
+        )
+        a = r["availability"]
+        lines.append(
+            f"\nAvailability, {a['days']} days, {a['chairs']} chairs: median {a['median_ms']} ms "
+            f"(target < 50: {verdict(a['median_ms'] < AVAIL_MS)}), {a['queries']} queries "
+            f"(target <= 3: {verdict(a['queries'] <= AVAIL_QUERIES)}), {a['free_slots']} free slots."
+        )
+    if drained:
+        lines += [
+            "",
+            "## Reminder drain (bench/reminder_drain.py)",
+            "",
+            "```",
+            *drained.get("output", []),
+            "```",
+        ]
+        if "ratio" in drained:
+            lines.append(
+                f"Ratio {drained['ratio']:.2f} (target >= 0.50): {verdict(drained['ratio'] >= DRAIN_SHARE)}"
+            )
+        elif "error" in drained:
+            lines.append(f"Failed: {drained['error']}")
+    if len(results) >= 2:
+        lo, hi = results[0], results[-1]
+        lines += [
+            "",
+            f"## Growth: SCALE={lo['scale']} vs SCALE={hi['scale']} (worse-by factor; target <= 2)",
+            "",
+            f"| Figure | SCALE={lo['scale']} | SCALE={hi['scale']} | worse by | verdict |",
+            "|---|---:|---:|---:|---|",
+        ]
+
+        def row(label, a, b, higher_is_better=False):
+            worse = (a / b if b else float("inf")) if higher_is_better else (b / a if a else float("inf"))
+            lines.append(f"| {label} | {a} | {b} | {worse:.2f}x | {verdict(worse <= GROWTH_MAX)} |")
+
+        for name in lo["pages"]:
+            row(f"{name} p95 ms", lo["pages"][name]["p95_ms"], hi["pages"][name]["p95_ms"])
+            row(f"{name} req/s", lo["pages"][name]["rps"], hi["pages"][name]["rps"], True)
+            if not name.startswith("trivial"):
+                # Normalised by the trivial view of the same run: robust to a busier machine in one of the runs.
+                row(
+                    f"{name} share of trivial req/s",
+                    lo["pages"][name]["share"],
+                    hi["pages"][name]["share"],
+                    True,
+                )
+        row("booking attempts/s", lo["booking"]["service"]["attempts_per_s"],
+            hi["booking"]["service"]["attempts_per_s"], True)  # fmt: skip
+        row("availability median ms", lo["availability"]["median_ms"], hi["availability"]["median_ms"])
+        row("availability queries", lo["availability"]["queries"], hi["availability"]["queries"])
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    scales = [int(s) for s in os.environ.get("BENCH_SCALES", "1,10").split(",") if s.strip()]
+    duration = int(os.environ.get("BENCH_DURATION", "15"))
+    results = [run_scale(s, duration) for s in scales]
+    log("reminder drain")
+    drained = drain(env_for(scales[0]))
+    text = report(results, drained)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"{stamp}.md").write_text(text)
+    (RESULTS / f"{stamp}.json").write_text(
+        json.dumps({"results": results, "reminder_drain": drained}, indent=1, default=str)
+    )
+    print(text)
+    log(f"wrote bench/results/{stamp}.md and .json")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

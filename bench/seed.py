@@ -1,0 +1,493 @@
+"""Seed a clinic network at a scale factor, fast: COPY into the real tables, with times that never overlap.
+
+SCALE=10 is issue 7's full set: 10 locations, 100 chairs (+2 at the first location, which has 12 for the
+availability figure), 50 clinicians with working hours, 100,000 patients each with a submitted intake (PHQ-9 and
+GAD-7 responses) and, for 9 in 10, an eligibility decision, and 500,000 IV appointments with their 1,500,000
+allocations. SCALE=1 is a tenth (1 location). Each location has the same depth of history (about 4.5 years, the last
+60 days in the future), so growth measures table size, not a busier day.
+
+Schedule: 10 chairs and 5 clinicians a location; chairs 1-5 start at 08:00 local, 6-10 at 09:00; three sessions a
+chair a day (+0, +180, +360 min, 120 min each); clinician k doses chairs k and k+5 ([start+15, start+60)), so no two
+of a clinician's windows overlap. Appointment a goes to patient a % patients: one patient's sessions are ~333 days
+apart.
+
+The audit triggers (clinic/audit.py) fire on inserts into audited tables; they are switched off for the bulk COPY
+with ``SET session_replication_role = replica`` (PostgreSQL superuser needed). That also skips FK checks during the
+COPY: the ids are generated consistently here.
+
+    DJANGO_SETTINGS_MODULE=bench.settings DATABASE_URL=... REDIS_URL=... .venv/bin/python -m bench.seed 1
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import time as clock
+import zoneinfo
+from datetime import UTC, date, datetime, time, timedelta
+
+CHAIRS_PER_LOCATION = 10
+CLINICIANS_PER_LOCATION = 5
+SESSIONS_PER_CHAIR = 3
+SESSION_OFFSETS_MIN = (0, 180, 360)
+PATIENTS_PER_SCALE = 10_000
+APPOINTMENTS_PER_SCALE = 50_000
+FUTURE_DAYS = 60
+TZ_NAME = "America/New_York"
+PASSWORD = "bench-password-2026"  # noqa: S105 (bench accounts on a throwaway database)
+
+
+def plan(scale: int) -> dict:
+    locations = max(1, scale)
+    patients = PATIENTS_PER_SCALE * scale
+    appointments = APPOINTMENTS_PER_SCALE * scale
+    per_day = locations * CHAIRS_PER_LOCATION * SESSIONS_PER_CHAIR
+    days = -(-appointments // per_day)
+    today = datetime.now(zoneinfo.ZoneInfo(TZ_NAME)).date()
+    first_day = today - timedelta(days=days - FUTURE_DAYS)
+    return {
+        "scale": scale,
+        "locations": locations,
+        "patients": patients,
+        "appointments": appointments,
+        "days": days,
+        "first_day": first_day,
+        "last_day": first_day + timedelta(days=days - 1),
+    }
+
+
+def _columns(cursor, table: str) -> list[tuple[str, str, bool, bool]]:
+    cursor.execute(
+        "SELECT column_name, data_type, is_nullable = 'YES', column_default IS NOT NULL "
+        "FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+        [table],
+    )
+    return cursor.fetchall()
+
+
+_BLANK = {
+    "character varying": "",
+    "text": "",
+    "boolean": "f",
+    "integer": "0",
+    "smallint": "0",
+    "bigint": "0",
+    "jsonb": "{}",
+    "ARRAY": "{}",
+}
+
+
+def _esc(value) -> str:
+    if value is None:
+        return r"\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    text = value if isinstance(value, str) else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def copy_rows(cursor, table: str, rows, given: list[str]) -> int:
+    """COPY ``rows`` (tuples in the order of ``given``) into ``table``; every other NOT NULL column gets its
+    blank value (empty text, false, 0, {}), so the seed keeps working when a column is added."""
+    cols = _columns(cursor, table)
+    missing = [
+        (name, _BLANK[dtype])
+        for name, dtype, nullable, has_default in cols
+        if name not in given and not nullable and not has_default
+    ]
+    names = given + [name for name, _ in missing]
+    tail = "".join("\t" + _esc(v) for _, v in missing)
+    buf = io.StringIO()
+    count = 0
+    for row in rows:
+        buf.write("\t".join(_esc(v) for v in row) + tail + "\n")
+        count += 1
+        if buf.tell() > 16_000_000:
+            buf.seek(0)
+            cursor.copy_expert(f"COPY {table} ({', '.join(names)}) FROM STDIN", buf)
+            buf = io.StringIO()
+    buf.seek(0)
+    cursor.copy_expert(f"COPY {table} ({', '.join(names)}) FROM STDIN", buf)
+    return count
+
+
+def _reset_sequence(cursor, table: str) -> None:
+    cursor.execute(
+        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 1))"
+    )
+
+
+def _score_dicts():
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    from intake.scoring import score_gad7, score_phq9
+
+    out = []
+    for level in range(4):
+        phq = [level] * 8 + [0]
+        gad = [level] * 7
+        out.append(
+            (
+                json.dumps(score_phq9(phq).as_dict(), cls=DjangoJSONEncoder),
+                score_phq9(phq).total,
+                str(score_phq9(phq).band),
+                json.dumps(score_gad7(gad).as_dict(), cls=DjangoJSONEncoder),
+                score_gad7(gad).total,
+                str(score_gad7(gad).band),
+                phq,
+                gad,
+            )
+        )
+    return out
+
+
+def seeded(scale: int) -> bool:
+    from intake.models import Patient
+
+    return Patient.objects.filter(email=f"p{PATIENTS_PER_SCALE * scale}@bench.invalid").exists()
+
+
+def seed(scale: int, *, log=print) -> dict:
+    """Seed the current database (empty, migrated). Returns the plan with timings and the ids run.py needs."""
+    from django.contrib.auth.models import Group
+    from django.db import connection, transaction
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from clinic.models import User
+    from scheduling.models import (
+        Clinician,
+        Location,
+        OpeningHours,
+        Resource,
+        TreatmentType,
+        WorkingHours,
+    )
+
+    p = plan(scale)
+    started = clock.monotonic()
+    tz = zoneinfo.ZoneInfo(TZ_NAME)
+    groups = {g.name: g for g in Group.objects.all()}
+    iv = TreatmentType.objects.get(code="iv-ketamine")
+
+    with transaction.atomic():
+        # Small tables through the ORM (the audit triggers stay on for them: a handful of rows).
+        locations, chairs, clinicians = [], [], []
+        for li in range(p["locations"]):
+            loc = Location.objects.create(name=f"Bench clinic {li + 1:02d}", time_zone=TZ_NAME)
+            locations.append(loc)
+            n_chairs = CHAIRS_PER_LOCATION + (2 if li == 0 else 0)
+            chairs.append(
+                [
+                    Resource.objects.create(location=loc, kind="chair", name=f"Chair {c + 1:02d}")
+                    for c in range(n_chairs)
+                ]
+            )
+            OpeningHours.objects.bulk_create(
+                OpeningHours(location=loc, weekday=wd, opens=time(7, 0), closes=time(20, 0))
+                for wd in range(7)
+            )
+            loc_clinicians = []
+            for ci in range(CLINICIANS_PER_LOCATION):
+                user = User.objects.create_user(
+                    email=f"clinician{li + 1:02d}.{ci + 1}@bench.invalid",
+                    password=PASSWORD,
+                    full_name=f"Clinician {li + 1}-{ci + 1}",
+                )
+                user.groups.add(groups["Clinician"])
+                clinician = Clinician.objects.create(user=user, credentials="MD")
+                clinician.locations.add(loc)
+                WorkingHours.objects.bulk_create(
+                    WorkingHours(
+                        clinician=clinician, location=loc, weekday=wd, starts=time(7, 0), ends=time(20, 0)
+                    )
+                    for wd in range(7)
+                )
+                TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+                loc_clinicians.append(clinician)
+            clinicians.append(loc_clinicians)
+        desk = User.objects.create_user(email="desk@bench.invalid", password=PASSWORD, full_name="Front Desk")
+        desk.groups.add(groups["Front desk"])
+        TOTPDevice.objects.create(user=desk, name="bench", confirmed=True)
+        decider_id = clinicians[0][0].user_id
+    log(f"  small tables: {clock.monotonic() - started:.1f}s")
+
+    scores = _score_dicts()
+    now = datetime.now(UTC)
+    n_pat = p["patients"]
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL session_replication_role = replica")
+        t0 = clock.monotonic()
+        loc_ids = [loc.id for loc in locations]
+        base = now - timedelta(days=5 * 365)
+
+        def patient_rows():
+            for n in range(1, n_pat + 1):
+                yield (
+                    n,
+                    loc_ids[n % len(loc_ids)],
+                    f"Pat{n}",
+                    f"Bench{n % 997:03d}",
+                    f"p{n}@bench.invalid",
+                    "email",
+                    base,
+                    date(1960 + n % 40, 1 + n % 12, 1 + n % 28),
+                )
+
+        copy_rows(
+            cur,
+            "intake_patient",
+            patient_rows(),
+            [
+                "id",
+                "location_id",
+                "legal_first_name",
+                "legal_last_name",
+                "email",
+                "reminder_channel",
+                "created_at",
+                "date_of_birth",
+            ],
+        )
+
+        def when(n):
+            return base + timedelta(minutes=n % (4 * 365 * 24 * 60))
+
+        copy_rows(
+            cur,
+            "intake_intake",
+            ((n, n, "submitted", "{}", when(n), when(n), when(n)) for n in range(1, n_pat + 1)),
+            ["id", "patient_id", "status", "answers", "started_at", "updated_at", "submitted_at"],
+        )
+
+        def submission_rows():
+            for n in range(1, n_pat + 1):
+                s = scores[n % 4]
+                yield (
+                    n,
+                    "intake",
+                    n,
+                    n,
+                    when(n),
+                    json.dumps({"phq9": {"items": s[6]}, "gad7": {"items": s[7]}}),
+                    '{"phq9": "1", "gad7": "1"}',
+                    '{"phq9": ' + s[0] + ', "gad7": ' + s[3] + "}",
+                    "[]",
+                    "low",
+                    0,
+                    False,
+                    False,
+                )
+
+        copy_rows(
+            cur,
+            "intake_intakesubmission",
+            submission_rows(),
+            [
+                "id",
+                "kind",
+                "patient_id",
+                "intake_id",
+                "submitted_at",
+                "answers",
+                "instrument_versions",
+                "scores",
+                "findings",
+                "cssrs_risk",
+                "phq9_item9",
+                "has_hard_stop",
+                "is_urgent",
+            ],
+        )
+
+        def response_rows():
+            rid = 0
+            for n in range(1, n_pat + 1):
+                s = scores[n % 4]
+                for code, score, total, band, items in (
+                    ("phq9", s[0], s[1], s[2], s[6]),
+                    ("gad7", s[3], s[4], s[5], s[7]),
+                ):
+                    rid += 1
+                    yield (rid, n, n, code, "1", json.dumps({"items": items}), score, total, band, when(n))
+
+        copy_rows(
+            cur,
+            "intake_instrumentresponse",
+            response_rows(),
+            [
+                "id",
+                "submission_id",
+                "patient_id",
+                "instrument",
+                "version",
+                "answers",
+                "score",
+                "total",
+                "band",
+                "answered_at",
+            ],
+        )
+
+        # 9 in 10 patients are cleared for both treatments; every tenth waits in the clinicians' queue.
+        copy_rows(
+            cur,
+            "intake_eligibilitydecision",
+            (
+                (n, n, n, "eligible", "both", "", decider_id, when(n) + timedelta(days=1))
+                for n in range(1, n_pat + 1)
+                if n % 10
+            ),
+            [
+                "id",
+                "patient_id",
+                "submission_id",
+                "outcome",
+                "modality",
+                "reason",
+                "decided_by_id",
+                "decided_at",
+            ],
+        )
+        t1 = clock.monotonic()
+        log(f"  patients, intakes, submissions, responses, decisions: {t1 - t0:.1f}s")
+
+        # Appointments and allocations.
+        per_loc_day = CHAIRS_PER_LOCATION * SESSIONS_PER_CHAIR
+        n_loc = len(locations)
+        day_starts = {}
+        for d in range(p["days"]):
+            day = p["first_day"] + timedelta(days=d)
+            day_starts[d] = (
+                datetime.combine(day, time(8, 0), tz).astimezone(UTC),
+                datetime.combine(day, time(9, 0), tz).astimezone(UTC),
+            )
+        chair_ids = [[r.id for r in chairs[li]] for li in range(n_loc)]
+        clin_ids = [[c.id for c in clinicians[li]] for li in range(n_loc)]
+        created = now - timedelta(days=30)
+
+        appointment_cols = [
+            "id",
+            "patient_id",
+            "location_id",
+            "treatment_type_id",
+            "resource_id",
+            "clinician_id",
+            "start_at",
+            "end_at",
+            "status",
+            "late_cancellation",
+            "created_at",
+            "updated_at",
+            "discharged_at",
+        ]
+        allocation_cols = [
+            "id",
+            "appointment_id",
+            "kind",
+            "resource_id",
+            "clinician_id",
+            "patient_id",
+            "span",
+        ]
+
+        def slots():
+            for a in range(p["appointments"]):
+                d, r = divmod(a, n_loc * per_loc_day)
+                li, k = divmod(r, per_loc_day)
+                chair, session = divmod(k, SESSIONS_PER_CHAIR)
+                at8, at9 = day_starts[d]
+                start = (at8 if chair < 5 else at9) + timedelta(minutes=SESSION_OFFSETS_MIN[session])
+                yield (
+                    a + 1,
+                    (a % n_pat) + 1,
+                    loc_ids[li],
+                    chair_ids[li][chair],
+                    clin_ids[li][chair % 5],
+                    start,
+                )
+
+        def fmt_range(lo, hi):
+            return f'["{lo.isoformat()}","{hi.isoformat()}")'
+
+        def appointment_rows():
+            for aid, pid, lid, rid, cid, start in slots():
+                end = start + timedelta(minutes=iv.chair_minutes)
+                past = end < now
+                yield (
+                    aid,
+                    pid,
+                    lid,
+                    iv.id,
+                    rid,
+                    cid,
+                    start,
+                    end,
+                    "discharged" if past else "booked",
+                    False,
+                    created,
+                    created,
+                    end if past else None,
+                )
+
+        def allocation_rows():
+            for aid, pid, _lid, rid, cid, start in slots():
+                end = start + timedelta(minutes=iv.chair_minutes)
+                dose = start + timedelta(minutes=iv.clinician_offset_minutes)
+                span = fmt_range(start, end)
+                base_id = (aid - 1) * 3
+                yield (base_id + 1, aid, "resource", rid, None, None, span)
+                yield (base_id + 2, aid, "patient", None, None, pid, span)
+                yield (
+                    base_id + 3,
+                    aid,
+                    "clinician",
+                    None,
+                    cid,
+                    None,
+                    fmt_range(dose, dose + timedelta(minutes=iv.clinician_minutes)),
+                )
+
+        copy_rows(cur, "scheduling_appointment", appointment_rows(), appointment_cols)
+        t2 = clock.monotonic()
+        log(f"  appointments: {t2 - t1:.1f}s")
+        copy_rows(cur, "scheduling_allocation", allocation_rows(), allocation_cols)
+        t3 = clock.monotonic()
+        log(f"  allocations (exclusion constraints checked): {t3 - t2:.1f}s")
+        for table in (
+            "intake_patient",
+            "intake_intake",
+            "intake_intakesubmission",
+            "intake_instrumentresponse",
+            "intake_eligibilitydecision",
+            "scheduling_appointment",
+            "scheduling_allocation",
+        ):
+            _reset_sequence(cur, table)
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    p["seed_seconds"] = round(clock.monotonic() - started, 1)
+    p["location_ids"] = loc_ids
+    p["first_day"] = p["first_day"].isoformat()
+    p["last_day"] = p["last_day"].isoformat()
+    log(f"  seeded SCALE={scale} in {p['seed_seconds']}s")
+    return p
+
+
+def main() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    django.setup()
+    scale = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("SCALE", "1"))
+    if seeded(scale):
+        print(f"SCALE={scale} already seeded")
+        return
+    print(json.dumps(seed(scale), default=str, indent=1))
+
+
+if __name__ == "__main__":
+    main()
