@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
@@ -45,6 +45,9 @@ from scheduling.models import (
 )
 
 EXCLUSION_VIOLATION = "23P01"
+# Two bookings inserting clashing rows at the same moment can wait on each other; PostgreSQL then aborts one with a
+# deadlock. For the person whose booking was aborted it is the same outcome as a conflict: someone else got there.
+DEADLOCK_DETECTED = "40P01"
 DEFAULT_LATE_CANCEL_HOURS = 24
 
 Status = Appointment.Status
@@ -285,12 +288,12 @@ def _allocation_rows(appointment: Appointment, holds: SessionHolds) -> list[Allo
     return rows
 
 
-def _is_exclusion_violation(exc: IntegrityError) -> bool:
-    return getattr(exc.__cause__, "pgcode", None) == EXCLUSION_VIOLATION
+def _is_exclusion_violation(exc: IntegrityError | OperationalError) -> bool:
+    return getattr(exc.__cause__, "pgcode", None) in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED)
 
 
 def _conflict(
-    exc: IntegrityError,
+    exc: IntegrityError | OperationalError,
     *,
     patient: Patient,
     treatment_type: TreatmentType,
@@ -468,7 +471,7 @@ def book_appointment(
         with transaction.atomic():
             appointment.save()
             Allocation.objects.bulk_create(_allocation_rows(appointment, holds))
-    except IntegrityError as exc:
+    except (IntegrityError, OperationalError) as exc:
         if not _is_exclusion_violation(exc):
             raise
         raise _conflict(
@@ -646,7 +649,7 @@ def reschedule_appointment(
                 ]
             )
             Allocation.objects.bulk_create(_allocation_rows(appointment, holds))
-    except IntegrityError as exc:
+    except (IntegrityError, OperationalError) as exc:
         if not _is_exclusion_violation(exc):
             raise
         raise _conflict(

@@ -250,3 +250,59 @@ def test_random_book_cancel_reschedule_never_double_books(db, front_desk):
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         ),
     )
+
+
+def test_a_real_deadlock_from_postgresql_is_treated_as_a_booking_clash(transactional_db):
+    """Two bookings whose inserts wait on each other end in a PostgreSQL deadlock (SQLSTATE 40P01) for one of them;
+    the booking service must answer that person as a conflict, not a 500. Here a real deadlock is made with two
+    connections locking two rows in opposite order, and the service's classifier must recognise it."""
+    import psycopg2
+    from django.db import OperationalError
+
+    from scheduling.services import _is_exclusion_violation
+
+    db = connection.settings_dict
+    params = {
+        "dbname": db["NAME"],
+        "user": db["USER"] or "postgres",
+        "host": db["HOST"] or None,
+        "port": db["PORT"] or None,
+    }
+    setup = psycopg2.connect(**params)
+    setup.autocommit = True
+    with setup.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE deadlock_probe (id int PRIMARY KEY, v int); INSERT INTO deadlock_probe VALUES (1, 0), (2, 0)"
+        )
+    first, second = psycopg2.connect(**params), psycopg2.connect(**params)
+    errors: list[Exception] = []
+    try:
+        a, b = first.cursor(), second.cursor()
+        a.execute("UPDATE deadlock_probe SET v = 1 WHERE id = 1")
+        b.execute("UPDATE deadlock_probe SET v = 1 WHERE id = 2")
+
+        def cross(conn, cursor, row):
+            # The side PostgreSQL aborts rolls back at once, releasing its lock so the other side can finish.
+            try:
+                cursor.execute("UPDATE deadlock_probe SET v = 2 WHERE id = %s", [row])
+            except psycopg2.Error as exc:
+                errors.append(exc)
+                conn.rollback()
+
+        waiter = threading.Thread(target=cross, args=(first, a, 2))
+        waiter.start()
+        cross(second, b, 1)
+        waiter.join(30)
+        assert not waiter.is_alive()
+    finally:
+        for conn in (first, second):
+            conn.rollback()
+            conn.close()
+        with setup.cursor() as cur:
+            cur.execute("DROP TABLE deadlock_probe")
+        setup.close()
+    (deadlock,) = errors
+    assert deadlock.pgcode == "40P01"
+    wrapped = OperationalError(str(deadlock))
+    wrapped.__cause__ = deadlock
+    assert _is_exclusion_violation(wrapped)
