@@ -1,15 +1,15 @@
 """The audit trail: database triggers record every change to patient data, and staff views are logged.
 
 Why triggers: a queryset update(), a bulk_create or raw SQL never calls Model.save(), so only the database sees
-every change. Who made the change reaches the trigger through two session settings, `clinic.actor_id` and
-`clinic.context`, set just before the first write of a request (AuditContextMiddleware) or of a task, and reset
-after it: read-only requests cost nothing.
+every change. Who made the change reaches the trigger through settings local to the transaction,
+`clinic.actor_id`, `clinic.actor_ip` and `clinic.context`, sent in the same round trip as each write of a request
+(AuditContextMiddleware) or of a task: read-only requests cost nothing, a write costs no extra round trip, and
+nothing outlives its transaction, so a pooled connection never carries one request's actor into the next.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
@@ -116,7 +116,6 @@ def audit_triggers_after_migrate(using: str = "default", **kwargs) -> None:
 
 # --- Who is acting --------------------------------------------------------------------------------------------
 
-_state = threading.local()
 WRITES = ("INSERT", "UPDATE", "DELETE", "WITH")
 
 
@@ -130,19 +129,30 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def _tag_writes(actor_id: int | None, actor_ip: str | None, context: Callable[[], str]):
-    """A cursor wrapper that names the actor on the connection before each write. It runs on the raw cursor, so it
-    is not counted as one of the page's queries, and before every write rather than the first, because a rolled-back
-    transaction also rolls back a setting made inside it."""
+TAG_SQL = (
+    "SELECT set_config('clinic.actor_id', %s, true), set_config('clinic.actor_ip', %s, true), "
+    "set_config('clinic.context', %s, true); "
+)
+
+
+def _tag_writes(actor_id: int | None, actor_ip: str | None, context: Callable[[], str], wrote: list[bool]):
+    """A cursor wrapper that names the actor in front of each write, in the same statement string.
+
+    PostgreSQL runs a multi-statement query string as one transaction, so the settings (local to the transaction)
+    are seen by the write's trigger and vanish with the transaction; inside an atomic block they last until it ends,
+    and every write sets them again, so a rolled-back savepoint cannot lose them. The cursor reports the write's
+    own result (the last statement's), so RETURNING and row counts are unchanged."""
 
     def wrapper(execute, sql, params, many, ctx):
         if sql.lstrip()[:6].upper().startswith(WRITES):
-            ctx["cursor"].cursor.execute(
-                "SELECT set_config('clinic.actor_id', %s, false), set_config('clinic.actor_ip', %s, false), "
-                "set_config('clinic.context', %s, false)",
-                [str(actor_id or ""), actor_ip or "", context()[:120]],
+            tag = (
+                ctx["cursor"]
+                .cursor.mogrify(TAG_SQL, [str(actor_id or ""), actor_ip or "", context()[:120]])
+                .decode()
             )
-            _state.wrote = True
+            # With parameters, psycopg2 interpolates the whole string: a literal % in the tag must be doubled.
+            sql = (tag.replace("%", "%%") if params is not None else tag) + sql
+            wrote[0] = True
         return execute(sql, params, many, ctx)
 
     return wrapper
@@ -154,19 +164,15 @@ def acting_as(
 ) -> Iterator[None]:
     """Every write in the block is attributed to this actor in the audit trail."""
     describe = context if callable(context) else (lambda: context)
-    _state.wrote = False
+    wrote = [False]
     try:
-        with connection.execute_wrapper(_tag_writes(actor_id, actor_ip, describe)):
+        with connection.execute_wrapper(_tag_writes(actor_id, actor_ip, describe, wrote)):
             yield
     finally:
-        if getattr(_state, "wrote", False) and connection.connection is not None:
-            # Pooled connections outlive the request: the next one must not inherit this actor.
+        if wrote[0] and connection.in_atomic_block and connection.connection is not None:
+            # The block ended inside a transaction that goes on: later writes in it are not this actor's.
             with contextlib.suppress(Exception), connection.connection.cursor() as raw:
-                raw.execute(
-                    "SELECT set_config('clinic.actor_id', '', false), set_config('clinic.actor_ip', '', false), "
-                    "set_config('clinic.context', '', false)"
-                )
-        _state.wrote = False
+                raw.execute(TAG_SQL, ["", "", ""])
 
 
 class AuditContextMiddleware:

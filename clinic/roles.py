@@ -135,7 +135,9 @@ ROLE_HOME_URLS = {
 def role_of(user: "User") -> Role | None:
     if not user.is_authenticated:
         return None
-    names = set(user.groups.values_list("name", flat=True))
+    # Read with the user by clinic.security.ClinicModelBackend when it signed them in; else one query.
+    preloaded = user.__dict__.get("role_groups")
+    names = set(preloaded if preloaded is not None else user.groups.values_list("name", flat=True))
     # A person should hold one role; if someone was given two, the more privileged one decides their home page.
     for role in (Role.CLINIC_ADMIN, Role.CLINICIAN, Role.FRONT_DESK, Role.PATIENT):
         if role.group_name in names:

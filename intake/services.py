@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -187,17 +188,26 @@ def _prefill(patient: Patient) -> dict[str, Any]:
     return {"_prefill": {"contact": contact}}
 
 
-@transaction.atomic
 def save_intake_step(*, intake: Intake, step_key: str, answers: dict[str, Any], now: datetime) -> Intake:
-    """Save one valid step of the draft. Only the step's own answers change; nothing else is written."""
+    """Save one valid step of the draft. Only the step's own answers change; nothing else is written.
+
+    One statement: the step's key is merged into the stored answers by the database (jsonb ||), only while the
+    intake is in progress, so two tabs saving different steps never lose each other's work, and a submitted intake
+    is never changed. ``intake.answers`` is refreshed from the row as written."""
     if step_key not in STEPS_BY_KEY:
         raise IntakeError("There is no such step.")
-    intake = Intake.objects.select_for_update().get(pk=intake.pk)
-    if intake.status != Intake.Status.IN_PROGRESS:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE intake_intake SET answers = answers || %s::jsonb, updated_at = %s "
+            "WHERE id = %s AND status = %s RETURNING answers",
+            [json.dumps({step_key: answers}), now, intake.pk, Intake.Status.IN_PROGRESS],
+        )
+        row = cursor.fetchone()
+    if row is None:
         raise IntakeError("This intake has been submitted already; it can no longer be changed.")
-    intake.answers = {**intake.answers, step_key: answers}
+    stored = row[0]
+    intake.answers = json.loads(stored) if isinstance(stored, str) else stored
     intake.updated_at = now
-    intake.save(update_fields=["answers", "updated_at"])
     return intake
 
 

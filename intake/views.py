@@ -226,10 +226,9 @@ def intake_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
             user_agent=request.headers.get("user-agent", ""),
         )
     else:
-        services.save_intake_step(
+        intake = services.save_intake_step(
             intake=intake, step_key=current.key, answers=page.answers(), now=timezone.now()
         )
-    intake.refresh_from_db(fields=["answers"])
 
     action = request.POST.get("action", "next")
     if action == "add_row":
@@ -464,7 +463,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         except services.IntakeError as exc:
             return render(request, "intake/invitation_problem.html", {"problem": str(exc)}, status=410)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="clinic.security.ClinicModelBackend")
             messages.success(request, "Welcome. Your account is ready; let's start your intake.")
             return redirect("intake:start")
     return render(
