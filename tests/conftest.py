@@ -327,3 +327,11 @@ def _end_stray_connections_before_the_test_database_is_dropped(django_db_setup, 
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture
+def patient_records(patient, front_desk):
+    """The first patient with a record of every kind (tests/records.py)."""
+    from tests.records import make_patient_records
+
+    return make_patient_records(patient, front_desk)

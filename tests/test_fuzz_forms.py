@@ -6,24 +6,13 @@ its HTML declares, plus stray ones. "Writes nothing" is read from the audit trai
 every change to patient data."""
 
 import re
-from datetime import timedelta
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clinic.models import AuditEvent
-from tests.review.conftest import rescreen
-from tests.scheduling.conftest import (
-    A_WEDNESDAY,
-    NOW,
-    Clinic,
-    build_clinic,
-    clear_for_treatment,
-    give_cleared_intake,
-    local,
-)
+from tests.records import PatientRecords, app_routes
 
 GARBAGE = st.one_of(
     st.text(max_size=30),
@@ -34,29 +23,17 @@ GARBAGE = st.one_of(
 SKIP_PAGES = ("/accounts/logout/", "/accounts/sign-out-everywhere/")
 
 
-def _pages(ids: dict[str, int]) -> list[str]:
+def _pages(records: PatientRecords) -> list[str]:
+    """Every page, object ids filled with the patient's own records (so staff and the patient see real pages)."""
     found = []
-
-    def walk(patterns, prefix=""):
-        for pattern in patterns:
-            route = prefix + str(pattern.pattern)
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern) and not route.startswith(("admin/", "^")):
-                kind = (
-                    "appointment"
-                    if "appointments/" in route
-                    else "patient"
-                    if "patients/" in route
-                    else "other"
-                )
-                path = re.sub(r"<int:submission_pk>", str(ids["submission"]), route)
-                path = re.sub(r"<int:\w+>", str(ids.get(kind, ids["appointment"])), path)
-                path = re.sub(r"<slug:step>", "contact", path)
-                if "<" not in path:
-                    found.append("/" + path)
-
-    walk(get_resolver().url_patterns)
+    for route in app_routes():
+        patient_page = "patients/" in route and "appointments/" not in route
+        kind_id = records.patient_id if patient_page else records.appointment_id
+        path = re.sub(r"<int:submission_pk>", str(records.submission_id), route)
+        path = re.sub(r"<int:\w+>", str(kind_id), path)
+        path = re.sub(r"<slug:step>", "contact", path)
+        if "<" not in path:
+            found.append(path)
     return found
 
 
@@ -65,27 +42,9 @@ def _post_fields(html: str) -> list[list[str]]:
     return [sorted(set(re.findall(r'name="([^"]+)"', form)) - {"csrfmiddlewaretoken"}) for form in forms]
 
 
-@pytest.fixture
-def world(patient, front_desk):
-    from intake.services import current_intake
-    from scheduling import services
-
-    record = patient.patient
-    clinic = Clinic(*build_clinic())
-    give_cleared_intake(record)
-    clear_for_treatment(record)
-    appointment = services.book_appointment(
-        patient=record, treatment_type=clinic.iv, location=clinic.location, start=local(A_WEDNESDAY, 9),
-        booked_by=front_desk, now=NOW,
-    )  # fmt: skip
-    submission = rescreen(record, now=NOW + timedelta(days=3), high=True)
-    current_intake(patient=record, now=NOW)
-    return {"patient": record.pk, "appointment": appointment.pk, "submission": submission.pk}
-
-
-def _forms_on_pages(client, ids: dict[str, int]) -> list[tuple[str, list[str]]]:
+def _forms_on_pages(client, records: PatientRecords) -> list[tuple[str, list[str]]]:
     targets = []
-    for path in _pages(ids):
+    for path in _pages(records):
         if path.startswith(SKIP_PAGES):
             continue
         page = client.get(path)
@@ -96,10 +55,10 @@ def _forms_on_pages(client, ids: dict[str, int]) -> list[tuple[str, list[str]]]:
 
 @pytest.mark.parametrize("role_fixture", ["patient", "front_desk", "clinician", "clinic_admin"])
 def test_garbage_into_every_form_never_500s_and_a_refusal_writes_nothing(
-    client, request, world, role_fixture
+    client, request, patient_records, role_fixture
 ):
     client.force_login(request.getfixturevalue(role_fixture))
-    targets = _forms_on_pages(client, world)
+    targets = _forms_on_pages(client, patient_records)
     assert len(targets) >= 3, "expected forms to fuzz"
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
