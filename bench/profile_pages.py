@@ -1,6 +1,11 @@
 """Profile one request of each measured page in-process: time, query count, the slowest queries and cProfile.
 
-DJANGO_SETTINGS_MODULE=bench.settings DATABASE_URL=.../clinic_bench_s1 ... python -m bench.profile_pages
+DJANGO_SETTINGS_MODULE=bench.settings DATABASE_URL=.../clinic_bench_s1 ... python -m bench.profile_pages [page ...]
+
+Pages: day, queue, trends, intake_get, and the other clinician pages (patient, decide, alerts, queue_filtered),
+which carry the same navigation badge. PROFILE_ALL_QUERIES=1 lists every query (not only the five slowest);
+PROFILE_REPEAT=n adds the median time of n more requests; PROFILE_ALL_CODE=1 shows cProfile for all code (Django and templates too), not only the project's;
+PROFILE_SORT=tottime sorts it by own time.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ import cProfile
 import io
 import os
 import pstats
+import statistics
 import sys
 import time
 
@@ -70,11 +76,22 @@ def main() -> None:
         return
     fx = measure.prepare()
     pages = {
+        "trivial": (fx["clinician_cookie"], "/bench/trivial"),  # the middleware alone, for comparison
         "day": (fx["desk_cookie"], f"/front-desk/day/?location={fx['location']}&date={fx['today']}"),
         "queue": (fx["clinician_cookie"], "/review/"),
         "trends": (fx["clinician_cookie"], f"/review/patients/{fx['trend_patient']}/trends/"),
         "intake_get": (fx["intakes"][0]["cookie"], f"/patient/intake/{fx['intakes'][0]['intake']}/phq9/"),
+        "patient": (fx["clinician_cookie"], f"/review/patients/{fx['trend_patient']}/"),
+        "decide": (fx["clinician_cookie"], f"/review/patients/{fx['trend_patient']}/decision/"),
+        "alerts": (fx["clinician_cookie"], "/review/alerts/"),
+        "queue_filtered": (fx["clinician_cookie"], "/review/?reason=ptsd&finding=aneurysm"),
     }
+    repeat = int(os.environ.get("PROFILE_REPEAT", "0"))
+    all_queries = os.environ.get("PROFILE_ALL_QUERIES") == "1"
+    code_filter = (
+        "" if os.environ.get("PROFILE_ALL_CODE") == "1" else r"/work/main/(clinic|intake|scheduling)"
+    )
+    sort_key = os.environ.get("PROFILE_SORT", "cumulative")
     only = sys.argv[1:] or list(pages)
     for name in only:
         cookie, path = pages[name]
@@ -86,21 +103,27 @@ def main() -> None:
             t0 = time.perf_counter()
             resp = client.get(path)
             ms = (time.perf_counter() - t0) * 1000
-        sql_ms = sum(float(q["time"]) for q in ctx.captured_queries) * 1000
+        queries = list(ctx.captured_queries)  # read now: each request of the test client clears the log
+        sql_ms = sum(float(q["time"]) for q in queries) * 1000
+        timings = []
+        for _ in range(repeat):  # the median of several requests: the machine is shared, one timing is noise
+            t0 = time.perf_counter()
+            client.get(path)
+            timings.append((time.perf_counter() - t0) * 1000)
+        median = f", median of {repeat}: {statistics.median(timings):.1f} ms" if repeat else ""
         print(
-            f"\n=== {name} {path}: {resp.status_code}, {ms:.0f} ms, {len(ctx.captured_queries)} queries "
-            f"({sql_ms:.0f} ms in SQL, {ms - sql_ms:.0f} ms in Python: views, forms, templates)"
+            f"\n=== {name} {path}: {resp.status_code}, {ms:.0f} ms, {len(queries)} queries "
+            f"({sql_ms:.0f} ms in SQL, {ms - sql_ms:.0f} ms in Python: views, forms, templates){median}"
         )
-        for q in sorted(ctx.captured_queries, key=lambda q: -float(q["time"]))[:5]:
+        shown = queries if all_queries else sorted(queries, key=lambda q: -float(q["time"]))[:5]
+        for q in shown:
             print(f"  {q['time']}s  {q['sql'][:300]}")
         prof = cProfile.Profile()
         prof.enable()
         client.get(path)
         prof.disable()
         out = io.StringIO()
-        pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(
-            r"/work/main/(clinic|intake|scheduling)", 25
-        )
+        pstats.Stats(prof, stream=out).sort_stats(sort_key).print_stats(code_filter, 25)
         print("\n".join(out.getvalue().splitlines()[-32:]))
 
 

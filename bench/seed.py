@@ -467,6 +467,10 @@ def seed(scale: int, *, log=print) -> dict:
             "scheduling_allocation",
         ):
             _reset_sequence(cur, table)
+    # The COPY ran with triggers off, so the review queue (kept by triggers) is built from the rows now.
+    from intake.review_selectors import rebuild_review_queue
+
+    log(f"  review queue: {rebuild_review_queue():,} intakes waiting")
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
     p["seed_seconds"] = round(clock.monotonic() - started, 1)

@@ -38,6 +38,7 @@ AUDITED_TABLES: dict[str, str] = {
 }
 # Tables with a patient column that are deliberately not audited, and why.
 NOT_AUDITED = {
+    "intake_reviewqueueentry": "derived: kept by triggers from submissions, decisions and alerts (all audited)",
     "scheduling_allocation": "mirrors its appointment's times (audited there); written three times per booking",
 }
 

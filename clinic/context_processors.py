@@ -14,8 +14,9 @@ def clinic(request: HttpRequest) -> dict:
         "Role": Role,
     }
     if role is Role.CLINICIAN:
-        # Open urgent alerts and the queue size for the navigation and the alert banner (lazy: two queries).
-        from intake.review_selectors import ReviewNavigation
+        # Open urgent alerts and the queue size for the navigation and the alert banner (lazy: two queries, fewer
+        # when the view read them already).
+        from intake.review_selectors import review_navigation
 
-        context["review_nav"] = ReviewNavigation(user)
+        context["review_nav"] = review_navigation(request)
     return context

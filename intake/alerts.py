@@ -160,6 +160,7 @@ def acknowledge_alert(*, alert_id: int, acknowledged_by, note: str, now: datetim
             field="note",
         )
     # A compare-and-swap: two clinicians acknowledging at once cannot both win, nor overwrite each other's note.
+    # The review queue re-sorts the patient by a database trigger in this transaction (migration 0005).
     claimed = UrgentAlert.objects.filter(pk=alert_id, acknowledged_at__isnull=True).update(
         acknowledged_at=now, acknowledged_by=acknowledged_by, acknowledgement_note=note
     )

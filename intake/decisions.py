@@ -147,6 +147,7 @@ def record_decision(
     else:
         raise DecisionError("Choose an outcome.", field="outcome")
 
+    # A database trigger takes the intake decided on out of the review queue in this transaction (migration 0005).
     decision = EligibilityDecision.objects.create(
         patient=patient,
         submission=submission,

@@ -362,3 +362,46 @@ class ClinicianRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_scale_display()} {self.total} on {self.rated_on:%Y-%m-%d}"
+
+
+class ReviewQueueEntry(models.Model):
+    """An intake waiting for an eligibility decision: the review queue, one row per waiting intake.
+
+    Derived rows, written only by database triggers (migration 0005) in the transaction of the write that changes
+    the queue, whatever makes it (services, admin, bulk inserts): a new intake replaces the patient's older entry,
+    a decision on the intake removes it, an urgent alert raised or acknowledged sets ``open_alert_at``, a patient
+    moving location moves their entry. Each row carries the sort keys (indexed, so a page of the queue is one index
+    range scan with a LIMIT), the location (for the access filter) and the keys the filters match, so neither the
+    page nor its count reads the submissions table. ``intake.review_selectors.rebuild_review_queue`` recomputes
+    every row from the source tables, for data loaded with the triggers off.
+    """
+
+    submission = models.OneToOneField(
+        IntakeSubmission, primary_key=True, on_delete=models.CASCADE, related_name="queue_entry"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    location = models.ForeignKey(
+        "scheduling.Location", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Copies of the (immutable) submission's sort and filter keys.
+    submitted_at = models.DateTimeField()
+    has_hard_stop = models.BooleanField()
+    reasons = models.JSONField(null=True, blank=True)  # answers -> reasons -> reasons, as submitted
+    finding_keys = models.JSONField(default=list)  # [{"code": ..., "modality": ...}] of each finding
+    # The patient's oldest unacknowledged urgent alert (from an intake or a re-screen), else null.
+    open_alert_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # The queue's order: open alerts (oldest first), then hard stops, then the longest waiting.
+            models.Index(
+                models.F("open_alert_at").asc(nulls_last=True),
+                models.F("has_hard_stop").desc(),
+                models.F("submitted_at").asc(),
+                models.F("submission_id").asc(),
+                name="review_queue_order_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Review queue entry for submission {self.submission_id}"

@@ -5,7 +5,9 @@ Every review page fetches its patient through ``patient_for_clinician`` (or an a
 ``REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS`` is on, a clinician sees only patients of the locations they work at, plus
 patients not yet assigned to any location, so that nobody's suicide-risk alert can fall between two clinics.
 
-The queue is one count and one page query however many patients there are.
+The queue is one count and one page query however many patients there are, both on the ``ReviewQueueEntry`` table
+that database triggers keep (migration 0005); neither grows with the number of submissions. The one write here,
+``rebuild_review_queue``, recomputes that table for data loaded with the triggers off.
 """
 
 from __future__ import annotations
@@ -16,12 +18,11 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
-from django.db.models.fields.json import KeyTransform
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.http import Http404
 
 from clinic.roles import Role
-from intake.models import EligibilityDecision, IntakeSubmission, Patient, UrgentAlert
+from intake.models import EligibilityDecision, IntakeSubmission, Patient, ReviewQueueEntry, UrgentAlert
 
 QUEUE_PAGE_SIZE = 25
 BANNER_ALERT_LIMIT = 5
@@ -33,8 +34,12 @@ def restricts_to_locations() -> bool:
 
 def patient_zone(patient: Patient) -> tzinfo:
     """The zone the patient's times are shown in: their location's, else the clinic default."""
-    location = patient.location if patient.location_id else None
-    return ZoneInfo(location.time_zone if location else settings.TIME_ZONE)
+    return zone_of(patient.location.time_zone if patient.location_id else None)
+
+
+def zone_of(location_time_zone: str | None) -> tzinfo:
+    """A location's zone by its name, or the clinic default for a patient with no location."""
+    return ZoneInfo(location_time_zone or settings.TIME_ZONE)
 
 
 # --- Access gate ------------------------------------------------------------------------------------------------
@@ -136,57 +141,54 @@ class QueueFilters:
     finding: str = ""  # a rule code (intake.rules.DEFAULT_RULES)
 
 
-def review_queue(user, filters: QueueFilters | None = None) -> QuerySet[IntakeSubmission]:
+def review_queue(user, filters: QueueFilters | None = None) -> QuerySet[ReviewQueueEntry]:
     """Each visible patient's latest intake that no decision has answered yet, most urgent first: open urgent
     alerts (oldest alert first), then hard-stop findings, then the longest waiting.
 
     A decision answers the intake it was made on; a newer intake goes back into the queue, and so does a patient
     asked for more information once they resubmit.
+
+    The rows come from ``ReviewQueueEntry``, which database triggers keep equal to that definition (see the model
+    and migration 0005): a page is an index range scan with a LIMIT, and the count reads only the queue.
     """
     filters = filters or QueueFilters()
-    newer = IntakeSubmission.objects.filter(
-        kind=IntakeSubmission.Kind.INTAKE,
-        patient=OuterRef("patient"),
-        submitted_at__gt=OuterRef("submitted_at"),
-    )
-    decided = EligibilityDecision.objects.filter(submission=OuterRef("pk"))
-    oldest_open_alert = (
-        UrgentAlert.objects.filter(patient=OuterRef("patient"), acknowledged_at__isnull=True)
-        .order_by("created_at")
-        .values("created_at")[:1]
-    )
-    queryset = (
-        IntakeSubmission.objects.filter(kind=IntakeSubmission.Kind.INTAKE)
-        .filter(visible_patient_filter(user, via="patient__"))
-        .filter(~Exists(newer), ~Exists(decided))
-    )
+    # The entry carries its patient's location, so the patient filter applies to it as it is (via="").
+    queryset = ReviewQueueEntry.objects.filter(visible_patient_filter(user))
     if filters.reason:
-        queryset = queryset.filter(answers__reasons__reasons__contains=[filters.reason])
+        queryset = queryset.filter(reasons__contains=[filters.reason])
     if filters.modality:
         queryset = queryset.filter(
-            Q(findings__contains=[{"modality": filters.modality}])
-            | Q(findings__contains=[{"modality": "both"}])
+            Q(finding_keys__contains=[{"modality": filters.modality}])
+            | Q(finding_keys__contains=[{"modality": "both"}])
         )
     if filters.finding:
-        queryset = queryset.filter(findings__contains=[{"code": filters.finding}])
+        queryset = queryset.filter(finding_keys__contains=[{"code": filters.finding}])
     return (
-        queryset.select_related("patient__location")
-        .defer("answers", "trd")
-        .annotate(
-            open_alert_at=Subquery(oldest_open_alert),
-            reasons_for_care=KeyTransform("reasons", KeyTransform("reasons", "answers")),
-        )
-        .order_by(
+        queryset.select_related("submission", "patient__location")
+        .defer("submission__answers", "submission__trd")
+        .order_by(  # the order of review_queue_order_idx, column for column
             F("open_alert_at").asc(nulls_last=True),
             F("has_hard_stop").desc(),
             "submitted_at",
-            "pk",
+            "submission_id",
         )
     )
 
 
 def queue_count(user) -> int:
-    return review_queue(user).count() if _is_clinician(user) else 0
+    return ReviewQueueEntry.objects.filter(visible_patient_filter(user)).count() if _is_clinician(user) else 0
+
+
+def rebuild_review_queue() -> int:
+    """Recompute every review-queue entry from the submissions, decisions, alerts and patients; returns how many
+    intakes wait. The triggers keep the queue as data is written; this is for data loaded with them switched off
+    (bench/seed.py's COPY) or a repair, safe while the clinic works: writes that change the queue wait while it runs
+    (about a second for 100,000 patients), then apply on top."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT intake_rebuild_review_queue()")
+        return cursor.fetchone()[0]
 
 
 # --- Decisions --------------------------------------------------------------------------------------------------
@@ -235,7 +237,7 @@ def open_information_request(patient: Patient) -> EligibilityDecision | None:
 
 class ReviewNavigation:
     """The clinician's counts for the navigation and the urgent-alert banner, read lazily: two queries, only on
-    pages that show them."""
+    pages that show them, and none when the page's view read the same figures already (``already_read``)."""
 
     def __init__(self, user) -> None:
         self.user = user
@@ -247,3 +249,18 @@ class ReviewNavigation:
     @cached_property
     def queue_count(self) -> int:
         return queue_count(self.user)
+
+    def already_read(self, *, queue_count: int | None = None, alerts: OpenAlerts | None = None) -> None:
+        """Figures the view has just read for this user; ``alerts`` may hold more than the banner shows."""
+        if queue_count is not None:
+            self.__dict__["queue_count"] = queue_count
+        if alerts is not None:
+            self.__dict__["alerts"] = OpenAlerts(alerts.alerts[:BANNER_ALERT_LIMIT], alerts.total)
+
+
+def review_navigation(request) -> ReviewNavigation:
+    """The request's one ReviewNavigation: the view and the context processor share it."""
+    navigation = getattr(request, "_review_navigation", None)
+    if navigation is None or navigation.user is not request.user:
+        navigation = request._review_navigation = ReviewNavigation(request.user)
+    return navigation

@@ -354,6 +354,8 @@ def _record_submission(
     reasons = urgent_reasons(scores)
     cssrs = scores.get("cssrs") or scores.get("cssrs_since_last_visit")
     findings = findings or []
+    # The review queue follows this insert (an intake) and the alert's below by database triggers, in this
+    # transaction (ReviewQueueEntry, migration 0005): nothing to write here.
     submission = IntakeSubmission.objects.create(
         kind=kind,
         patient=patient,

@@ -294,3 +294,37 @@ def test_entering_and_correcting_a_rating_on_the_page(client, clinician, frozen_
     assert (
         client.get(url + f"?corrects={first.pk}").status_code == 404
     )  # corrected already: correct the newer one
+
+
+def test_a_long_course_costs_the_same_queries_and_every_score_is_in_its_table(
+    client, clinician, course, django_assert_max_num_queries, frozen_clock
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(clinician)
+    url = reverse("review:trends", args=[course.pk])
+    with CaptureQueriesContext(connection) as short:
+        assert client.get(url).status_code == 200
+    # Forty more re-screens (each a PHQ-9) and ten more MADRS ratings, all after the third session.
+    for n in range(40):
+        rescreen(
+            course, now=NOW - timedelta(days=5) + timedelta(hours=2 * n), items=(1, 1, 0, 0, 0, 0, 0, 0, 0)
+        )
+    for n in range(10):
+        record_clinician_rating(
+            patient=course, rater=clinician, scale="madrs", total=10 + n, rated_on=(NOW - timedelta(days=4)).date(),
+            now=NOW,
+        )  # fmt: skip
+    with django_assert_max_num_queries(len(short.captured_queries)):
+        response = client.get(url)
+    html = response.content.decode()
+    assert "44 PHQ-9 scores from" in html  # intake, three re-screens before sessions, and the forty
+    assert "12 MADRS scores from" in html
+    assert html.count("After 3 sessions (T3)") >= 50
+    assert "Fri 26 Feb 2027, 10:00 EST" in html  # the first of the forty, in the clinic's zone
+    latest = ClinicianRating.objects.filter(patient=course).latest("pk")
+    assert (
+        f'href="{reverse("review:add_rating", args=[course.pk])}?corrects={latest.pk}">Correct'
+        '<span class="visually-hidden"> the MADRS rating of 27 Feb 2027</span>'
+    ) in html
