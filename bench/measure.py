@@ -216,50 +216,74 @@ def booking(scale: int) -> dict:
     }
 
     # 2. Raw psycopg: the same rows (appointment + chair, patient and clinician allocations), one transaction each.
+    # Its allocation insert waits on a clashing booking in flight as the service's does (services.HOLD_ATTEMPTS):
+    # first at most services.HOLD_LOCK_TIMEOUT, then once more, queued behind the other second tries for the same
+    # chair, clinician or patient, as long as it takes. Without that, losers that wait on each other deadlock and
+    # sit out PostgreSQL's one-second deadlock_timeout, which made this baseline anywhere from 35 to 1,800
+    # bookings a second from one run to the next.
     raw_starts = _slots(scale, 40)
     raw_won: list[list[int]] = [[] for _ in range(BOOKING_CLIENTS)]
     raw_attempts = [0] * BOOKING_CLIENTS
+    retries = {"raw_sql": 0}
     now = timezone.now()
 
     def raw_client(i: int) -> None:
         conn = connections["default"]
         conn.ensure_connection()
         pg = conn.connection
+        with pg.cursor() as cur:
+            cur.execute("SET lock_timeout = %s", [services.HOLD_LOCK_TIMEOUT])  # once, for this connection
         pg.autocommit = False
         with pg.cursor() as cur:
+            queue_keys = services.hold_queue_keys(
+                resource_id=chairs[1].pk, clinician_id=clinicians[1].pk, patient_id=patients[i].pk
+            )
             for start in raw_starts:
                 raw_attempts[i] += 1
                 end = start + timedelta(minutes=iv.chair_minutes)
                 dose = start + timedelta(minutes=iv.clinician_offset_minutes)
-                try:
-                    cur.execute(
-                        "INSERT INTO scheduling_appointment (patient_id, location_id, treatment_type_id, "
-                        "resource_id, clinician_id, start_at, end_at, status, series_note, cancellation_reason, "
-                        "late_cancellation, notes, created_by_id, created_at, updated_at) VALUES "
-                        "(%s,%s,%s,%s,%s,%s,%s,'booked','','',false,'',%s,%s,%s) RETURNING id",
-                        [patients[i].pk, location.pk, iv.pk, chairs[1].pk, clinicians[1].pk, start, end,
-                         desk.pk, now, now],
-                    )  # fmt: skip
-                    aid = cur.fetchone()[0]
-                    cur.execute(
-                        "INSERT INTO scheduling_allocation (appointment_id, kind, resource_id, clinician_id, "
-                        "patient_id, span, active) VALUES "
-                        "(%s,'resource',%s,NULL,NULL,tstzrange(%s,%s,'[)'),true),"
-                        "(%s,'patient',NULL,NULL,%s,tstzrange(%s,%s,'[)'),true),"
-                        "(%s,'clinician',NULL,%s,NULL,tstzrange(%s,%s,'[)'),true)",
-                        [aid, chairs[1].pk, start, end, aid, patients[i].pk, start, end,
-                         aid, clinicians[1].pk, dose, dose + timedelta(minutes=iv.clinician_minutes)],
-                    )  # fmt: skip
-                    pg.commit()
-                    raw_won[i].append(aid)
-                except Exception as exc:  # noqa: BLE001 - an exclusion violation is the expected loss
-                    pg.rollback()
-                    if getattr(exc, "pgcode", None) == "40P01":
-                        with lock:
-                            deadlocks["raw_sql"] += 1
-                    elif getattr(exc, "pgcode", None) != "23P01":
-                        raise
+                for attempt in range(1, services.HOLD_ATTEMPTS + 1):
+                    try:
+                        cur.execute(
+                            "INSERT INTO scheduling_appointment (patient_id, location_id, treatment_type_id, "
+                            "resource_id, clinician_id, start_at, end_at, status, series_note, cancellation_reason, "
+                            "late_cancellation, notes, created_by_id, created_at, updated_at) VALUES "
+                            "(%s,%s,%s,%s,%s,%s,%s,'booked','','',false,'',%s,%s,%s) RETURNING id",
+                            [patients[i].pk, location.pk, iv.pk, chairs[1].pk, clinicians[1].pk, start, end,
+                             desk.pk, now, now],
+                        )  # fmt: skip
+                        aid = cur.fetchone()[0]
+                        if attempt > 1:  # the second try queues, then waits for the clash to end
+                            cur.execute("SET LOCAL lock_timeout = 0")
+                            cur.execute(services.HOLD_QUEUE_SQL, [queue_keys])
+                        cur.execute(
+                            "INSERT INTO scheduling_allocation (appointment_id, kind, resource_id, clinician_id, "
+                            "patient_id, span, active) VALUES "
+                            "(%s,'resource',%s,NULL,NULL,tstzrange(%s,%s,'[)'),true),"
+                            "(%s,'patient',NULL,NULL,%s,tstzrange(%s,%s,'[)'),true),"
+                            "(%s,'clinician',NULL,%s,NULL,tstzrange(%s,%s,'[)'),true)",
+                            [aid, chairs[1].pk, start, end, aid, patients[i].pk, start, end,
+                             aid, clinicians[1].pk, dose, dose + timedelta(minutes=iv.clinician_minutes)],
+                        )  # fmt: skip
+                        pg.commit()
+                        raw_won[i].append(aid)
+                        break
+                    except Exception as exc:  # noqa: BLE001 - an exclusion violation is the expected loss
+                        pg.rollback()
+                        code = getattr(exc, "pgcode", None)
+                        if code == "40P01":
+                            with lock:
+                                deadlocks["raw_sql"] += 1
+                        if code in ("40P01", "55P03") and attempt < services.HOLD_ATTEMPTS:
+                            with lock:
+                                retries["raw_sql"] += 1
+                            continue
+                        if code not in ("23P01", "40P01", "55P03"):
+                            raise
+                        break
         pg.autocommit = True
+        with pg.cursor() as cur:
+            cur.execute("RESET lock_timeout")
 
     elapsed = _run_clients(raw_client)
     raw_ids = [pk for w in raw_won for pk in w]
@@ -269,6 +293,7 @@ def booking(scale: int) -> dict:
         "attempts_per_s": round(sum(raw_attempts) / elapsed, 1),
         "bookings": len(raw_ids),
         "deadlock_errors": deadlocks["raw_sql"],
+        "lock_wait_retries": retries["raw_sql"],
         **_check(raw_ids, raw_starts, chairs[1].pk),
     }
     result["ratio"] = round(result["service"]["attempts_per_s"] / result["raw_sql"]["attempts_per_s"], 3)

@@ -1,4 +1,5 @@
 import zoneinfo
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -8,6 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.db.models.lookups import GreaterThan
+
+# No session holds anything for longer than this. Schedule reads rely on it: the sessions overlapping a day are
+# those starting at most this long before it, which keeps the day view an index range scan (not all history).
+MAX_SESSION_LENGTH = timedelta(hours=24)
 
 WEEKDAYS = [
     (0, "Monday"),
@@ -182,6 +187,10 @@ class TreatmentType(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(chair_minutes__gt=0), name="treatment_chair_minutes_positive"),
             models.CheckConstraint(
+                condition=Q(chair_minutes__lte=MAX_SESSION_LENGTH // timedelta(minutes=1)),
+                name="treatment_chair_minutes_at_most_a_day",
+            ),
+            models.CheckConstraint(
                 condition=Q(clinician_minutes__gt=0), name="treatment_clinician_minutes_positive"
             ),
             models.CheckConstraint(
@@ -312,6 +321,10 @@ class Appointment(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(end_at__gt=F("start_at")), name="appointment_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_at__lte=F("start_at") + MAX_SESSION_LENGTH),
+                name="appointment_at_most_a_day_long",
             ),
             models.CheckConstraint(
                 condition=~Q(status="cancelled") | ~Q(cancellation_reason=""),

@@ -1,12 +1,14 @@
 """Reads for scheduling: the per-object access gate, availability fed from a few queries, and the schedule views.
 
 Availability is computed by the pure ``scheduling.availability`` and ``scheduling.series`` modules. This module
-loads what they need in a fixed number of queries whatever the date range (location hours and closures,
-chairs, clinicians' hours, time off and every active allocation in the range: six queries), never one per slot.
+loads what they need in a fixed number of queries whatever the date range (the location's calendar in one row:
+hours, closures, chairs, clinicians' hours and time off; then every active allocation in the range: two
+queries), never one per slot.
 """
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -14,14 +16,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef, Q, QuerySet
+from django.db.models.functions import JSONObject
 from django.http import Http404
 from django.utils import timezone
 
 from clinic.roles import Role
+from intake import eligibility as intake_eligibility
 from intake.models import Patient
 from scheduling import availability, series, session_rules
 from scheduling.models import (
+    MAX_SESSION_LENGTH,
     Allocation,
     Appointment,
     Clinician,
@@ -78,6 +84,85 @@ def patient_for_booking(user, pk: int) -> Patient:
         return Patient.objects.select_related("location").get(pk=pk)
     except (Patient.DoesNotExist, ValueError, TypeError):
         raise Http404("No such patient.") from None
+
+
+# --- The booking gate -------------------------------------------------------------------------------------------
+
+# Everything the booking rules read about the location, the clinician and the patient (REMS enrolment, and
+# intake's eligibility facts, whose query intake owns), in one round trip. Written as SQL: booking is the hot path
+# of issue 7 (fifty desks racing for the same slots), and the ORM's compile of these subqueries cost ten times
+# their execution.
+BOOKING_FACTS_SQL = f"""
+SELECT
+    (SELECT reason FROM scheduling_closure WHERE location_id = %(location)s AND date = %(day)s),
+    ARRAY(SELECT ARRAY[opens, closes] FROM scheduling_openinghours
+           WHERE location_id = %(location)s AND weekday = %(weekday)s ORDER BY opens, id),
+    EXISTS(SELECT 1 FROM scheduling_clinician_locations
+            WHERE clinician_id = %(clinician)s AND location_id = %(location)s),
+    ARRAY(SELECT ARRAY[starts, ends] FROM scheduling_workinghours
+           WHERE clinician_id = %(clinician)s AND location_id = %(location)s AND weekday = %(weekday)s
+           ORDER BY starts, id),
+    ARRAY(SELECT ARRAY[starts_at, ends_at] FROM scheduling_cliniciantimeoff
+           WHERE clinician_id = %(clinician)s AND starts_at < %(until)s AND ends_at > %(since)s
+           ORDER BY starts_at, id),
+    (SELECT enrolled_on FROM scheduling_remsenrollment WHERE patient_id = %(patient)s),
+    eligibility.*
+FROM ({intake_eligibility.FACTS_SQL}) AS eligibility
+"""  # noqa: S608 - composed of constant SQL only; every value is a query parameter
+
+
+@dataclass(frozen=True)
+class BookingFacts:
+    """What the booking gates check, for one location's local day, one clinician and one patient."""
+
+    closure_reason: str | None  # None: open that day; "" closed with no reason given
+    opening_hours: list[tuple[time, time]]
+    clinician_works_here: bool
+    clinician_hours: list[tuple[time, time]]
+    clinician_time_off: list[availability.Span]
+    rems_enrolled_on: date | None
+    eligibility: intake_eligibility.EligibilityFacts
+
+
+def booking_facts(
+    *,
+    location_id: int,
+    clinician_id: int,
+    patient_id: int,
+    day: date,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+) -> BookingFacts:
+    """One query: the location's closure and hours on ``day``, the clinician's link to the location, their hours
+    that weekday and time off overlapping ``[since, until)``, the patient's REMS enrolment date and their
+    eligibility facts as of ``now``."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            BOOKING_FACTS_SQL,
+            {
+                "location": location_id,
+                "clinician": clinician_id,
+                "patient": patient_id,
+                "day": day,
+                "weekday": day.weekday(),
+                "since": since,
+                "until": until,
+                "now": now,
+            },
+        )
+        closure, opening, works_here, shifts, time_off, enrolled_on, *facts = cursor.fetchone()
+    return BookingFacts(
+        closure_reason=closure,
+        opening_hours=[(opens, closes) for opens, closes in opening],
+        clinician_works_here=works_here,
+        clinician_hours=[(starts, ends) for starts, ends in shifts],
+        clinician_time_off=[availability.Span(starts, ends) for starts, ends in time_off],
+        rems_enrolled_on=enrolled_on,
+        eligibility=intake_eligibility.facts_from_row(facts),
+    )
 
 
 # --- Availability -------------------------------------------------------------------------------------------
@@ -178,15 +263,51 @@ class AvailabilityInputs:
         return not any(span.start < end and start < span.end for span in taken)
 
 
-def location_day(location: Location) -> availability.LocationDay:
-    """A location's zone, weekly hours and closures as the pure core wants them (two queries)."""
-    weekly: dict[int, list[tuple[time, time]]] = defaultdict(list)
-    for weekday, opens, closes in OpeningHours.objects.filter(location=location).values_list(
-        "weekday", "opens", "closes"
-    ):
-        weekly[weekday].append((opens, closes))
-    closures = list(Closure.objects.filter(location=location).values_list("date", flat=True))
-    return availability.LocationDay(tz=location.tz, opening_hours=dict(weekly), closures=closures)
+def _location_calendar(
+    location: Location, treatment_type: TreatmentType, *, date_from: date, date_to: date, busy_from, busy_to
+) -> dict:
+    """Opening hours, closures, chairs or rooms, clinicians' hours and time off: one query, one row of arrays."""
+    here = OuterRef("pk")
+
+    def rows(queryset, **fields):
+        return ArraySubquery(queryset.values(row=JSONObject(**fields)))
+
+    return (
+        Location.objects.filter(pk=location.pk)
+        .values(
+            weekly=rows(
+                OpeningHours.objects.filter(location=here), weekday="weekday", opens="opens", closes="closes"
+            ),
+            closed_days=ArraySubquery(
+                Closure.objects.filter(
+                    location=here, date__range=(date_from - timedelta(days=1), date_to + timedelta(days=1))
+                ).values("date")
+            ),
+            held=rows(
+                Resource.objects.filter(location=here, kind=treatment_type.resource_kind, is_active=True),
+                id="id",
+                name="name",
+            ),
+            shifts=rows(
+                WorkingHours.objects.filter(location=here, clinician__locations=here),
+                clinician="clinician_id",
+                weekday="weekday",
+                starts="starts",
+                ends="ends",
+                name="clinician__user__full_name",
+                credentials="clinician__credentials",
+            ),
+            time_off=rows(
+                ClinicianTimeOff.objects.filter(
+                    clinician__locations=here, starts_at__lt=busy_to, ends_at__gt=busy_from
+                ),
+                clinician="clinician_id",
+                starts="starts_at",
+                ends="ends_at",
+            ),
+        )
+        .get()
+    )
 
 
 def load_availability_inputs(
@@ -198,7 +319,8 @@ def load_availability_inputs(
     patient: Patient | None = None,
     ignore_appointment: Appointment | None = None,
 ) -> AvailabilityInputs:
-    """Six queries whatever the range: hours, closures, chairs, clinicians' hours, time off, allocations.
+    """Two queries whatever the range: the location's calendar (hours, closures, chairs, clinicians' hours and
+    time off, as arrays in one row) and the active allocations of those chairs, clinicians and the patient.
 
     ``ignore_appointment``'s own holds are left out, so a session can be moved to a time overlapping itself.
     """
@@ -206,27 +328,32 @@ def load_availability_inputs(
     range_start = datetime.combine(date_from, time(0), tzinfo=tz) - timedelta(days=1)
     range_end = datetime.combine(date_to + timedelta(days=1), time(0), tzinfo=tz) + timedelta(days=1)
 
-    loc_day = location_day(location)
-    resource_names = dict(
-        Resource.objects.filter(
-            location=location, kind=treatment_type.resource_kind, is_active=True
-        ).values_list("id", "name")
+    calendar = _location_calendar(
+        location,
+        treatment_type,
+        date_from=date_from,
+        date_to=date_to,
+        busy_from=range_start,
+        busy_to=range_end,
     )
+    weekly: dict[int, list[tuple[time, time]]] = defaultdict(list)
+    for row in calendar["weekly"]:
+        weekly[row["weekday"]].append((time.fromisoformat(row["opens"]), time.fromisoformat(row["closes"])))
+    loc_day = availability.LocationDay(tz=tz, opening_hours=dict(weekly), closures=calendar["closed_days"])
+    resource_names = {row["id"]: row["name"] for row in calendar["held"]}
     clinician_hours: dict[int, dict[int, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
     clinician_names: dict[int, str] = {}
-    for row in WorkingHours.objects.filter(location=location, clinician__locations=location).values(
-        "clinician_id", "weekday", "starts", "ends", "clinician__user__full_name", "clinician__credentials"
-    ):
-        clinician_hours[row["clinician_id"]][row["weekday"]].append((row["starts"], row["ends"]))
-        name = row["clinician__user__full_name"] or f"Clinician {row['clinician_id']}"
-        credentials = row["clinician__credentials"]
-        clinician_names[row["clinician_id"]] = f"{name}, {credentials}" if credentials else name
-
+    for row in calendar["shifts"]:
+        clinician_hours[row["clinician"]][row["weekday"]].append(
+            (time.fromisoformat(row["starts"]), time.fromisoformat(row["ends"]))
+        )
+        name = row["name"] or f"Clinician {row['clinician']}"
+        clinician_names[row["clinician"]] = f"{name}, {row['credentials']}" if row["credentials"] else name
     time_off: dict[int, list[availability.Span]] = defaultdict(list)
-    for clinician_id, starts_at, ends_at in ClinicianTimeOff.objects.filter(
-        clinician_id__in=clinician_names, starts_at__lt=range_end, ends_at__gt=range_start
-    ).values_list("clinician_id", "starts_at", "ends_at"):
-        time_off[clinician_id].append(availability.Span(starts_at, ends_at))
+    for row in calendar["time_off"]:
+        time_off[row["clinician"]].append(
+            availability.Span(datetime.fromisoformat(row["starts"]), datetime.fromisoformat(row["ends"]))
+        )
 
     holders = Q(resource_id__in=resource_names) | Q(clinician_id__in=clinician_names)
     if patient is not None:
@@ -540,64 +667,209 @@ def local_day_bounds(location: Location, day: date) -> tuple[datetime, datetime]
 
 
 def appointments_between(location: Location, start: datetime, end: datetime) -> QuerySet[Appointment]:
+    """Sessions at ``location`` overlapping ``[start, end)``.
+
+    No session is longer than MAX_SESSION_LENGTH (a check constraint), so one overlapping ``start`` began less
+    than that before it: the lower bound keeps this an index range scan instead of a walk through all history.
+    """
     return (
-        Appointment.objects.filter(location=location, start_at__lt=end, end_at__gt=start)
+        Appointment.objects.filter(
+            location=location,
+            start_at__gt=start - MAX_SESSION_LENGTH,
+            start_at__lt=end,
+            end_at__gt=start,
+        )
         .select_related("patient", "treatment_type", "resource", "clinician__user")
         .order_by("start_at", "resource__name")
     )
 
 
-@dataclass
-class DayCell:
-    """One cell of the day grid: an appointment starting in this row (spanning ``rows``), or empty."""
+STATUS_LABELS = dict(Appointment.Status.choices)
 
-    appointment: Appointment | None = None
+
+@dataclass(frozen=True, slots=True)
+class DayEntry:
+    """One session on the day view, as the page shows it (plain data: no model instances to build)."""
+
+    pk: int
+    status: str
+    start_at: datetime
+    end_at: datetime
+    times: str  # local "09:00–11:00"
+    resource_id: int
+    resource_name: str
+    patient_name: str
+    treatment_label: str
+    clinician_name: str
+    late_cancellation: bool
+    cancellation_reason: str
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in Appointment.ACTIVE_STATUSES
+
+    @property
+    def start_label(self) -> str:
+        return self.times.partition("–")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class DayColumn:
+    pk: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DayCell:
+    """One cell of the day grid: a session starting in this row (spanning ``rows``), or empty."""
+
+    entry: DayEntry | None = None
     rows: int = 1
 
 
-@dataclass
+EMPTY_CELL = DayCell()
+
+
+@dataclass(slots=True)
 class DayRow:
     at: datetime
-    cells: list[DayCell | None]  # None: covered by an appointment that started in an earlier row
+    label: str  # local "HH:MM"
+    hour_start: bool
+    cells: list[DayCell | None]  # None: covered by a session that started in an earlier row
 
 
 @dataclass
 class DaySchedule:
     location: Location
     day: date
-    resources: list[Resource]
-    appointments: list[Appointment]
+    resources: list[DayColumn]
+    appointments: list[DayEntry]
     rows: list[DayRow]
     closed_reason: str | None
     row_minutes: int
     # Cancelled and no-show sessions of the day, late cancellations marked: front desk must see them, though
     # they no longer hold a chair (their cell may already hold a new booking).
-    cancelled: list[Appointment]
+    cancelled: list[DayEntry]
+
+
+# The day view is issue 7's busiest page, so it reads in one round trip, written as SQL (the ORM would spend more
+# compiling it than PostgreSQL spends running it; each further round trip cost more than the rows it brought).
+# The sessions overlapping the day, with the patient's name: the same bounds as ``appointments_between`` (a session
+# overlapping the day started less than MAX_SESSION_LENGTH before it), so an index range scan on
+# (location, start_at) whatever the history, as one JSON array. With them: the day's closure and opening hours, the
+# location's chairs and rooms (inactive ones too: a past session may have used one), the treatment types' labels
+# and the names of the day's clinicians (as Clinician.__str__). Joining those to every session instead cost more in
+# planning than the query itself.
+DAY_SQL = """
+WITH day AS MATERIALIZED (
+    SELECT a.id, a.status, a.start_at, a.end_at, a.resource_id, a.treatment_type_id, a.clinician_id,
+           p.legal_first_name, p.legal_last_name, a.late_cancellation, a.cancellation_reason
+      FROM scheduling_appointment a
+      JOIN intake_patient p ON p.id = a.patient_id
+     WHERE a.location_id = %(location)s
+       AND a.start_at > %(earliest)s AND a.start_at < %(end)s AND a.end_at > %(start)s
+)
+SELECT
+    (SELECT json_agg(json_build_array(id, status, start_at, end_at, resource_id, treatment_type_id, clinician_id,
+                                      legal_first_name, legal_last_name, late_cancellation, cancellation_reason)
+                     ORDER BY start_at, id)
+       FROM day)::text,
+    (SELECT reason FROM scheduling_closure WHERE location_id = %(location)s AND date = %(day)s),
+    ARRAY(SELECT ARRAY[opens, closes] FROM scheduling_openinghours
+           WHERE location_id = %(location)s AND weekday = %(weekday)s ORDER BY opens, id),
+    ARRAY(SELECT id FROM scheduling_resource WHERE location_id = %(location)s ORDER BY kind, name, id),
+    ARRAY(SELECT name FROM scheduling_resource WHERE location_id = %(location)s ORDER BY kind, name, id),
+    ARRAY(SELECT is_active FROM scheduling_resource WHERE location_id = %(location)s ORDER BY kind, name, id),
+    ARRAY(SELECT id FROM scheduling_treatmenttype ORDER BY id),
+    ARRAY(SELECT label FROM scheduling_treatmenttype ORDER BY id),
+    ARRAY(SELECT id FROM scheduling_clinician WHERE id IN (SELECT clinician_id FROM day) ORDER BY id),
+    ARRAY(SELECT COALESCE(NULLIF(u.full_name, ''), u.email) || COALESCE(', ' || NULLIF(c.credentials, ''), '')
+            FROM scheduling_clinician c JOIN clinic_user u ON u.id = c.user_id
+           WHERE c.id IN (SELECT clinician_id FROM day) ORDER BY c.id)
+"""
+
+
+def _clock(local: datetime) -> str:
+    """'09:05': what ``f"{local:%H:%M}"`` gives, without strftime (a hundred times per day view)."""
+    return f"{local.hour:02d}:{local.minute:02d}"
 
 
 def day_schedule(
     location: Location, day: date, *, row_minutes: int = 15, include_cancelled: bool = False
 ) -> DaySchedule:
-    """The day view: chairs and rooms as columns, local time as rows (four queries)."""
+    """The day view: chairs and rooms as columns, local time as rows (one query).
+
+    A session running past midnight shows on both days, clipped to the day's rows.
+    """
+    from django.db import connection
+
     tz = location.tz
-    resources = list(Resource.objects.filter(location=location, is_active=True).order_by("kind", "name"))
     day_start, day_end = local_day_bounds(location, day)
-    appointments = list(appointments_between(location, day_start, day_end))
-    hours = list(OpeningHours.objects.filter(location=location, weekday=day.weekday()).order_by("opens"))
-    closure = Closure.objects.filter(location=location, date=day).values_list("reason", flat=True).first()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            DAY_SQL,
+            {
+                "location": location.pk,
+                "earliest": day_start - MAX_SESSION_LENGTH,
+                "start": day_start,
+                "end": day_end,
+                "day": day,
+                "weekday": day.weekday(),
+            },
+        )
+        (
+            sessions, closure, hours, resource_ids, resource_names, resource_active, type_ids, type_labels,
+            clinician_ids, clinician_names,
+        ) = cursor.fetchone()  # fmt: skip
+    resources = [
+        DayColumn(pk, name)
+        for pk, name, active in zip(resource_ids, resource_names, resource_active, strict=True)
+        if active
+    ]
+    resource_name = dict(zip(resource_ids, resource_names, strict=True))
+    type_label = dict(zip(type_ids, type_labels, strict=True))
+    clinician_name = dict(zip(clinician_ids, clinician_names, strict=True))
+    entries = []
+    for row in json.loads(sessions or "[]"):
+        pk, status, starts, ends, resource_id, type_id, clinician_id, given, family, late, reason = row
+        start_at, end_at = datetime.fromisoformat(starts), datetime.fromisoformat(ends)
+        entries.append(
+            DayEntry(
+                pk=pk,
+                status=status,
+                start_at=start_at,
+                end_at=end_at,
+                times=f"{_clock(start_at.astimezone(tz))}–{_clock(end_at.astimezone(tz))}",
+                resource_id=resource_id,
+                resource_name=resource_name.get(resource_id, ""),
+                patient_name=f"{given} {family}",  # as Patient.full_name
+                treatment_label=type_label.get(type_id, ""),
+                clinician_name=clinician_name.get(clinician_id, ""),
+                late_cancellation=late,
+                cancellation_reason=reason,
+            )
+        )
+    entries.sort(key=lambda entry: (entry.start_at, entry.resource_name))
     closed_reason = None if closure is None else (closure or "Closed")
 
-    shown = [a for a in appointments if include_cancelled or a.is_active or a.status == "discharged"]
-    # Rows run from opening to closing, widened to show any session outside them.
+    shown = [
+        e for e in entries if include_cancelled or e.is_active or e.status == Appointment.Status.DISCHARGED
+    ]
+    # Rows run from opening to closing, widened to show any session outside them (within the day).
     if hours:
-        first = datetime.combine(day, hours[0].opens, tzinfo=tz)
-        last = datetime.combine(day, max(h.closes for h in hours), tzinfo=tz)
+        first = datetime.combine(day, hours[0][0], tzinfo=tz)
+        last = datetime.combine(day, max(closes for _, closes in hours), tzinfo=tz)
     else:
         first = datetime.combine(day, time(8), tzinfo=tz)
         last = datetime.combine(day, time(18), tzinfo=tz)
-    for appointment in shown:
-        first = min(first, appointment.start_at.astimezone(tz))
-        last = max(last, appointment.end_at.astimezone(tz))
+    for entry in shown:
+        first = min(first, entry.start_at.astimezone(tz))
+        last = max(last, entry.end_at.astimezone(tz))
+    first, last = max(first, day_start.astimezone(tz)), min(last, day_end.astimezone(tz))
     step = timedelta(minutes=row_minutes)
     # Floor the first row to the grid, in absolute time (DST days keep 15-minute rows).
     first = first.replace(minute=first.minute - first.minute % row_minutes, second=0, microsecond=0)
@@ -609,23 +881,31 @@ def day_schedule(
         at += step
 
     column = {resource.pk: i for i, resource in enumerate(resources)}
-    grid: list[list[DayCell | None]] = [[DayCell() for _ in resources] for _ in row_starts]
-    for appointment in shown:
-        col = column.get(appointment.resource_id)
-        if col is None:
+    grid: list[list[DayCell | None]] = [[EMPTY_CELL] * len(resources) for _ in row_starts]
+    for entry in shown:
+        col = column.get(entry.resource_id)
+        if col is None or not row_starts:
             continue
-        start_row = next((i for i, r in enumerate(row_starts) if r + step > appointment.start_at), None)
-        if start_row is None or grid[start_row][col] is None or grid[start_row][col].appointment:
+        # Rows are a fixed step apart in absolute time: the row an entry starts in is arithmetic.
+        start_row = max(0, (entry.start_at - row_starts[0]) // step)
+        if start_row >= len(row_starts):
+            continue
+        cell = grid[start_row][col]
+        if cell is None or cell.entry:
             continue  # two shown sessions in one cell cannot happen for active ones (the constraint)
         end_row = start_row
-        while end_row + 1 < len(row_starts) and row_starts[end_row + 1] < appointment.end_at:
-            if grid[end_row + 1][col] is None or grid[end_row + 1][col].appointment:
+        while end_row + 1 < len(row_starts) and row_starts[end_row + 1] < entry.end_at:
+            below = grid[end_row + 1][col]
+            if below is None or below.entry:
                 break
             end_row += 1
-        grid[start_row][col] = DayCell(appointment=appointment, rows=end_row - start_row + 1)
+        grid[start_row][col] = DayCell(entry=entry, rows=end_row - start_row + 1)
         for r in range(start_row + 1, end_row + 1):
             grid[r][col] = None
-    rows = [DayRow(at=row_start, cells=cells) for row_start, cells in zip(row_starts, grid, strict=True)]
+    rows = []
+    for row_start, cells in zip(row_starts, grid, strict=True):
+        local = row_start.astimezone(tz)
+        rows.append(DayRow(at=row_start, label=_clock(local), hour_start=local.minute == 0, cells=cells))
     return DaySchedule(
         location=location,
         day=day,
@@ -634,7 +914,9 @@ def day_schedule(
         rows=rows,
         closed_reason=closed_reason,
         row_minutes=row_minutes,
-        cancelled=[a for a in appointments if a.status in ("cancelled", "no_show")],
+        cancelled=[
+            e for e in entries if e.status in (Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW)
+        ],
     )
 
 

@@ -18,22 +18,20 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.utils import timezone
 
 from clinic.roles import Role
-from intake.eligibility import booking_eligibility
+from intake.eligibility import decide as decide_eligibility
 from intake.models import Patient
 from scheduling import reminders, selectors, series, session_rules
 from scheduling.models import (
+    MAX_SESSION_LENGTH,
     Allocation,
     Appointment,
     Clinician,
-    ClinicianTimeOff,
-    Closure,
     Location,
-    OpeningHours,
     RemsEnrollment,
     Resource,
     SessionRecord,
@@ -41,13 +39,25 @@ from scheduling.models import (
     TreatmentType,
     VitalSigns,
     WaitlistEntry,
-    WorkingHours,
 )
 
 EXCLUSION_VIOLATION = "23P01"
 # Two bookings inserting clashing rows at the same moment can wait on each other; PostgreSQL then aborts one with a
 # deadlock. For the person whose booking was aborted it is the same outcome as a conflict: someone else got there.
 DEADLOCK_DETECTED = "40P01"
+LOCK_NOT_AVAILABLE = "55P03"
+# An insert that meets another booking's clashing hold still in flight waits for that booking to end. When
+# several lose together they wait on each other too, and PostgreSQL only breaks such a cycle after
+# deadlock_timeout (a second by default; only a superuser may lower it). So a booking tries twice:
+# - first with a short lock_timeout (HOLD_LOCK_TIMEOUT) on its insert: uncontended, it never waits at all;
+# - then, if that wait ran out (or deadlocked), in a fresh transaction queued behind every other such second try
+#   for the same chair, clinician or patient (transaction-scoped advisory locks, taken in one order), waiting as
+#   long as it takes. Second tries never wait on each other's holds, and a first try that waits on one gives up
+#   in HOLD_LOCK_TIMEOUT, so every clash is decided without the deadlock wait and none is left without a winner.
+# The locks only order the waiting: whether the time is free is still the exclusion constraints' answer.
+HOLD_LOCK_TIMEOUT = "50ms"
+HOLD_ATTEMPTS = 2
+HOLD_QUEUE_KINDS = {"resource": 1, "clinician": 2, "patient": 3}
 DEFAULT_LATE_CANCEL_HOURS = 24
 
 Status = Appointment.Status
@@ -138,6 +148,8 @@ def session_holds(
         raise BookingRefused("The session has no length: it must end after it starts.", field="end")
     if end < start:
         raise BookingRefused("The session ends before it starts: check the start and end times.", field="end")
+    if end - start > MAX_SESSION_LENGTH:
+        raise BookingRefused("A session cannot last longer than 24 hours.", field="end")
     dosing_start = start + timedelta(minutes=treatment_type.clinician_offset_minutes)
     dosing_end = dosing_start + timedelta(minutes=treatment_type.clinician_minutes)
     spans = [(dosing_start, dosing_end)]
@@ -204,16 +216,24 @@ def _check_gates(
         raise BookingRefused(f"{when} is in the past: choose a time from now on.", field="start")
     _check_resource(resource, location=location, treatment_type=treatment_type)
 
-    closure = Closure.objects.filter(location=location, date=day).values_list("reason", flat=True).first()
-    if closure is not None:
-        because = f" ({closure})" if closure else ""
+    first_hold = min(start for start, _ in holds.clinician_spans)
+    last_hold = max(end for _, end in holds.clinician_spans)
+    facts = selectors.booking_facts(
+        location_id=location.pk,
+        clinician_id=clinician.pk,
+        patient_id=patient.pk,
+        day=day,
+        since=first_hold,
+        until=last_hold,
+        now=now,
+    )
+    if facts.closure_reason is not None:
+        because = f" ({facts.closure_reason})" if facts.closure_reason else ""
         raise BookingRefused(
             f"{location.name} is closed on {local_start:%a} {day.day} {local_start:%b %Y}{because}.",
             field="start",
         )
-    opening = list(
-        OpeningHours.objects.filter(location=location, weekday=day.weekday()).values_list("opens", "closes")
-    )
+    opening = facts.opening_hours
     if not _inside_local_windows(holds.start, holds.end, tz=tz, day=day, windows=opening):
         hours = ", ".join(f"{o:%H:%M}-{c:%H:%M}" for o, c in opening) or "closed all day"
         raise BookingRefused(
@@ -221,33 +241,24 @@ def _check_gates(
             field="start",
         )
 
-    if not clinician.locations.filter(pk=location.pk).exists():
+    if not facts.clinician_works_here:
         raise BookingRefused(f"{clinician} does not work at {location.name}.", field="clinician")
-    shifts = list(
-        WorkingHours.objects.filter(
-            clinician=clinician, location=location, weekday=day.weekday()
-        ).values_list("starts", "ends")
-    )
     for span_start, span_end in holds.clinician_spans:
-        if not _inside_local_windows(span_start, span_end, tz=tz, day=day, windows=shifts):
+        if not _inside_local_windows(span_start, span_end, tz=tz, day=day, windows=facts.clinician_hours):
             raise BookingRefused(
                 f"{clinician} is not working at {span_start.astimezone(tz):%H:%M} on {local_start:%A}s.",
                 field="clinician",
             )
-        if ClinicianTimeOff.objects.filter(
-            clinician=clinician, starts_at__lt=span_end, ends_at__gt=span_start
-        ).exists():
+        if any(off.start < span_end and span_start < off.end for off in facts.clinician_time_off):
             raise BookingRefused(f"{clinician} is on time off then.", field="clinician")
 
-    eligibility = booking_eligibility(patient=patient, modality=treatment_type.modality, now=now)
+    eligibility = decide_eligibility(facts.eligibility, modality=treatment_type.modality, patient=patient)
     if not eligibility.allowed:
         raise BookingRefused(
             f"{patient.full_name} cannot be booked for {treatment_type.label}: {eligibility.reason}"
         )
     if treatment_type.modality == TreatmentType.Modality.SPRAVATO:
-        enrolment = (
-            RemsEnrollment.objects.filter(patient=patient).values_list("enrolled_on", flat=True).first()
-        )
+        enrolment = facts.rems_enrolled_on
         if enrolment is None:
             raise BookingRefused(
                 f"{patient.full_name} has no Spravato REMS enrolment on record: record the Patient Enrollment "
@@ -260,36 +271,128 @@ def _check_gates(
             )
 
 
-def _allocation_rows(appointment: Appointment, holds: SessionHolds) -> list[Allocation]:
+def _allocation_rows(appointment: Appointment, holds: SessionHolds) -> list[tuple]:
+    """The appointment's holds as (kind, resource, clinician, patient, span) rows: chair or room and patient for
+    the whole session, the clinician for each of their windows."""
     span = DateTimeTZRange(holds.start, holds.end, "[)")
-    rows = [
-        Allocation(
-            appointment=appointment,
-            kind=Allocation.Kind.RESOURCE,
-            resource_id=appointment.resource_id,
-            span=span,
-        ),
-        Allocation(
-            appointment=appointment,
-            kind=Allocation.Kind.PATIENT,
-            patient_id=appointment.patient_id,
-            span=span,
+    return [
+        (Allocation.Kind.RESOURCE, appointment.resource_id, None, None, span),
+        (Allocation.Kind.PATIENT, None, None, appointment.patient_id, span),
+        *(
+            (Allocation.Kind.CLINICIAN, None, appointment.clinician_id, None, DateTimeTZRange(lo, hi, "[)"))
+            for lo, hi in holds.clinician_spans
         ),
     ]
-    rows += [
-        Allocation(
-            appointment=appointment,
-            kind=Allocation.Kind.CLINICIAN,
-            clinician_id=appointment.clinician_id,
-            span=DateTimeTZRange(lo, hi, "[)"),
-        )
-        for lo, hi in holds.clinician_spans
-    ]
-    return rows
+
+
+# The holds' insert is where a booking that loses the race spends its attempt, and bulk_create cost more CPU than
+# the round trip itself (issue 7: fifty desks after one slot), so it is written as SQL: one row per hold.
+HOLDS_INSERT_SQL = (
+    "INSERT INTO scheduling_allocation (appointment_id, kind, resource_id, clinician_id, patient_id, span, active) "
+    "VALUES "
+)
+HOLD_ROW_SQL = "(%s, %s, %s, %s, %s, %s, true)"
+
+
+def _insert_holds(cursor, appointment: Appointment, holds: SessionHolds) -> None:
+    rows = _allocation_rows(appointment, holds)
+    cursor.execute(
+        HOLDS_INSERT_SQL + ", ".join([HOLD_ROW_SQL] * len(rows)),
+        [value for row in rows for value in (appointment.pk, *row)],
+    )
 
 
 def _is_exclusion_violation(exc: IntegrityError | OperationalError) -> bool:
     return getattr(exc.__cause__, "pgcode", None) in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED)
+
+
+class _Taken(Exception):
+    """An exclusion constraint refused a hold (or the wait for another booking's hold ran out: ``undecided``).
+    Raised inside the booking's transaction so that it rolls back; the conflict (and its alternatives, which need
+    queries) is built once the transaction is gone."""
+
+    def __init__(self, error: IntegrityError | OperationalError, *, undecided: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.undecided = undecided
+        # A reschedule's appointment and new holds, as read inside the rolled-back transaction.
+        self.moving: Appointment | None = None
+        self.holds: SessionHolds | None = None
+
+
+# Before the holds' insert: the caller's lock_timeout (to be put back after the insert), the short one for the
+# insert (SET LOCAL: a rollback undoes it), and for a new appointment its id from the sequence.
+SHORT_LOCK_WAIT_SQL = "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)"
+SHORT_LOCK_WAIT_AND_ID_SQL = (
+    "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true), "
+    "nextval(pg_get_serial_sequence('scheduling_appointment', 'id'))"
+)
+NEW_ID_SQL = "SELECT nextval(pg_get_serial_sequence('scheduling_appointment', 'id'))"
+# A second try's place in the queue: one advisory lock per thing it holds, taken in the order of the keys.
+HOLD_QUEUE_SQL = "SELECT pg_advisory_xact_lock(key) FROM unnest(%s::bigint[]) AS key"
+
+
+def hold_queue_keys(*, resource_id: int, clinician_id: int, patient_id: int) -> list[int]:
+    """Advisory lock keys for a second try's chair or room, clinician and patient (the kind in the top byte),
+    sorted: every second try takes its locks in the same order, so second tries never deadlock."""
+    held = [
+        (HOLD_QUEUE_KINDS["resource"], resource_id),
+        (HOLD_QUEUE_KINDS["clinician"], clinician_id),
+        (HOLD_QUEUE_KINDS["patient"], patient_id),
+    ]
+    return sorted((kind << 56) | pk for kind, pk in held)
+
+
+def _hold(
+    appointment: Appointment,
+    holds: SessionHolds,
+    *,
+    short_wait: bool,
+    update_fields: Sequence[str] | None = None,
+) -> None:
+    """Save the appointment and insert its allocation rows: the exclusion constraints decide, not a read.
+
+    A new appointment's holds go in first, under an id taken from the appointment's sequence, and the appointment
+    row after them (the foreign key is checked at commit: Django makes every PostgreSQL foreign key DEFERRABLE
+    INITIALLY DEFERRED). A booking that loses the race then stops at its first write, before it has inserted
+    (and had audited) an appointment that is rolled back anyway: when fifty desks want one slot, forty-nine lose.
+    ``short_wait``: the insert waits at most HOLD_LOCK_TIMEOUT for a clashing booking in flight; otherwise it
+    first queues behind other second tries for the same things (see HOLD_ATTEMPTS) and then waits as needed.
+    """
+    new = update_fields is None
+    try:
+        with connection.cursor() as cursor:
+            if not short_wait:
+                keys = hold_queue_keys(
+                    resource_id=appointment.resource_id,
+                    clinician_id=appointment.clinician_id,
+                    patient_id=appointment.patient_id,
+                )
+                cursor.execute(HOLD_QUEUE_SQL, [keys])
+                cursor.fetchall()
+            if new and short_wait:
+                cursor.execute(SHORT_LOCK_WAIT_AND_ID_SQL, [HOLD_LOCK_TIMEOUT])
+                lock_timeout, _, appointment.pk = cursor.fetchone()
+            elif new:
+                cursor.execute(NEW_ID_SQL)
+                (appointment.pk,) = cursor.fetchone()
+            elif short_wait:
+                cursor.execute(SHORT_LOCK_WAIT_SQL, [HOLD_LOCK_TIMEOUT])
+                lock_timeout, _ = cursor.fetchone()
+            if not new:
+                Allocation.objects.filter(appointment=appointment, active=True).update(active=False)
+                appointment.save(update_fields=update_fields)
+            _insert_holds(cursor, appointment, holds)
+            if short_wait:
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
+        if new:
+            appointment.save(force_insert=True)
+    except (IntegrityError, OperationalError) as exc:
+        code = getattr(exc.__cause__, "pgcode", None)
+        if not (_is_exclusion_violation(exc) or code == LOCK_NOT_AVAILABLE):
+            raise
+        # The constraint's refusal is final; a wait that deadlocked or ran out has not been decided yet.
+        raise _Taken(exc, undecided=code != EXCLUSION_VIOLATION) from exc
 
 
 def _conflict(
@@ -409,7 +512,6 @@ def _pick_resources(
 # --- Booking --------------------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def book_appointment(
     *,
     patient: Patient,
@@ -430,64 +532,68 @@ def book_appointment(
     """Book one session. Leave ``resource`` / ``clinician`` out to take the first free ones at ``start``.
 
     Raises BookingRefused (a gate said no) or BookingConflict (something is taken; nothing was written).
+    One transaction: one read for every gate (``selectors.booking_facts``), the holds, the appointment and its
+    reminder rows. A conflict rolls it back first and reads the alternatives after, so no savepoint is needed.
     """
     now = now or timezone.now()
     holds = session_holds(treatment_type, start, end)
-    resource, clinician = _pick_resources(
-        patient=patient,
-        treatment_type=treatment_type,
-        location=location,
-        start=holds.start,
-        resource=resource,
-        clinician=clinician,
-        now=now,
-    )
-    _check_gates(
-        patient=patient,
-        treatment_type=treatment_type,
-        location=location,
-        resource=resource,
-        clinician=clinician,
-        holds=holds,
-        now=now,
-    )
-    appointment = Appointment(
-        patient=patient,
-        location=location,
-        treatment_type=treatment_type,
-        resource=resource,
-        clinician=clinician,
-        start_at=holds.start,
-        end_at=holds.end,
-        status=Status.BOOKED,
-        series=series,
-        series_index=series_index,
-        series_note=series_note,
-        notes=notes,
-        created_by=booked_by,
-    )
-    try:
-        # A savepoint, so that after a conflict the transaction can still read the alternatives.
-        with transaction.atomic():
-            appointment.save()
-            Allocation.objects.bulk_create(_allocation_rows(appointment, holds))
-    except (IntegrityError, OperationalError) as exc:
-        if not _is_exclusion_violation(exc):
-            raise
-        raise _conflict(
-            exc,
-            patient=patient,
-            treatment_type=treatment_type,
-            location=location,
-            resource=resource,
-            clinician=clinician,
-            holds=holds,
-            now=now,
-            session_index=series_index if series else None,
-            with_alternatives=with_alternatives,
-        ) from None
-    reminders.plan_reminders_for(appointment, now=now)  # the outbox rows, in this transaction
-    return appointment
+    asked_resource, asked_clinician = resource, clinician
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with transaction.atomic():
+                resource, clinician = _pick_resources(
+                    patient=patient,
+                    treatment_type=treatment_type,
+                    location=location,
+                    start=holds.start,
+                    resource=asked_resource,
+                    clinician=asked_clinician,
+                    now=now,
+                )
+                _check_gates(
+                    patient=patient,
+                    treatment_type=treatment_type,
+                    location=location,
+                    resource=resource,
+                    clinician=clinician,
+                    holds=holds,
+                    now=now,
+                )
+                appointment = Appointment(
+                    patient=patient,
+                    location=location,
+                    treatment_type=treatment_type,
+                    resource=resource,
+                    clinician=clinician,
+                    start_at=holds.start,
+                    end_at=holds.end,
+                    status=Status.BOOKED,
+                    series=series,
+                    series_index=series_index,
+                    series_note=series_note,
+                    notes=notes,
+                    created_by=booked_by,
+                )
+                _hold(appointment, holds, short_wait=attempt < HOLD_ATTEMPTS)
+                reminders.plan_reminders_for(appointment, now=now)  # the outbox rows, in this transaction
+            return appointment
+        except _Taken as taken:
+            if taken.undecided and attempt < HOLD_ATTEMPTS:
+                continue  # another booking's clashing hold was still in flight: ask again
+            raise _conflict(
+                taken.error,
+                patient=patient,
+                treatment_type=treatment_type,
+                location=location,
+                resource=resource,
+                clinician=clinician,
+                holds=holds,
+                now=now,
+                session_index=series_index if series else None,
+                with_alternatives=with_alternatives,
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -566,7 +672,6 @@ def book_series(
     return treatment_series
 
 
-@transaction.atomic
 def reschedule_appointment(
     *,
     appointment: Appointment,
@@ -578,8 +683,53 @@ def reschedule_appointment(
     now: datetime | None = None,
 ) -> Appointment:
     """Move one session (the rest of its series stays). Keeps the chair and clinician unless told otherwise,
-    falling back to any free ones when front desk leaves them out. The patient must confirm again."""
+    falling back to any free ones when front desk leaves them out. The patient must confirm again.
+
+    One transaction, as ``book_appointment``: a conflict rolls it back, then the alternatives are read."""
     now = now or timezone.now()
+    asked_resource, asked_clinician, asked_end = resource, clinician, end
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return _move(
+                appointment=appointment,
+                start=start,
+                resource=asked_resource,
+                clinician=asked_clinician,
+                end=asked_end,
+                now=now,
+                short_wait=attempt < HOLD_ATTEMPTS,
+            )
+        except _Taken as taken:
+            if taken.undecided and attempt < HOLD_ATTEMPTS:
+                continue  # another booking's clashing hold was still in flight: ask again
+            moving = taken.moving
+            raise _conflict(
+                taken.error,
+                patient=moving.patient,
+                treatment_type=moving.treatment_type,
+                location=moving.location,
+                resource=moving.resource,
+                clinician=moving.clinician,
+                holds=taken.holds,
+                now=now,
+                ignore_appointment=moving,
+            ) from None
+
+
+@transaction.atomic
+def _move(
+    *,
+    appointment: Appointment,
+    start: datetime,
+    resource: Resource | None,
+    clinician: Clinician | None,
+    end: datetime | None,
+    now: datetime,
+    short_wait: bool,
+) -> Appointment:
+    """One attempt of ``reschedule_appointment``, in its own transaction."""
     appointment = (
         Appointment.objects.select_for_update()
         .select_related("patient", "location", "treatment_type", "resource", "clinician__user")
@@ -628,41 +778,30 @@ def reschedule_appointment(
         holds=holds,
         now=now,
     )
+    appointment.resource = resource
+    appointment.clinician = clinician
+    appointment.start_at = holds.start
+    appointment.end_at = holds.end
+    appointment.status = Status.BOOKED
+    appointment.confirmed_at = None
     try:
-        with transaction.atomic():
-            Allocation.objects.filter(appointment=appointment, active=True).update(active=False)
-            appointment.resource = resource
-            appointment.clinician = clinician
-            appointment.start_at = holds.start
-            appointment.end_at = holds.end
-            appointment.status = Status.BOOKED
-            appointment.confirmed_at = None
-            appointment.save(
-                update_fields=[
-                    "resource",
-                    "clinician",
-                    "start_at",
-                    "end_at",
-                    "status",
-                    "confirmed_at",
-                    "updated_at",
-                ]
-            )
-            Allocation.objects.bulk_create(_allocation_rows(appointment, holds))
-    except (IntegrityError, OperationalError) as exc:
-        if not _is_exclusion_violation(exc):
-            raise
-        raise _conflict(
-            exc,
-            patient=patient,
-            treatment_type=treatment_type,
-            location=location,
-            resource=resource,
-            clinician=clinician,
-            holds=holds,
-            now=now,
-            ignore_appointment=appointment,
-        ) from None
+        _hold(
+            appointment,
+            holds,
+            short_wait=short_wait,
+            update_fields=[
+                "resource",
+                "clinician",
+                "start_at",
+                "end_at",
+                "status",
+                "confirmed_at",
+                "updated_at",
+            ],
+        )
+    except _Taken as taken:
+        taken.moving, taken.holds = appointment, holds  # what the conflict names, once this has rolled back
+        raise
     reminders.plan_reminders_for(appointment, now=now)  # void the old time's reminders, plan the update
     return appointment
 

@@ -1,9 +1,13 @@
 """Times in the location's zone, with the zone named, and status shown in words as well as colour."""
 
+import functools
 from datetime import date, datetime
+from html import escape
 
 from django import template
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -59,4 +63,102 @@ def status_badge(appointment) -> str:
         '<span class="badge appt-badge appt-{}">{}</span>',
         appointment.status,
         appointment.get_status_display(),
+    )
+
+
+@functools.cache
+def _reversed(name: str, script_prefix: str, args: tuple = ()) -> str:
+    return reverse(name, args=args)
+
+
+@register.simple_tag
+def nav_url(name: str) -> str:
+    """``{% url name %}`` for a URL without arguments, reversed once per process (and script prefix): the schedule
+    pages' navigation is on the busiest page, where reversing it every time cost as much as the page's own rows."""
+    return _reversed(name, get_script_prefix())
+
+
+def _detail_links() -> tuple[str, str]:
+    """The appointment detail URL as (before, after) around the id: one reverse() for every link on a page."""
+    before, _, after = _reversed("scheduling:appointment_detail", get_script_prefix(), (0,)).rpartition("/0/")
+    return f"{before}/", f"/{after}"
+
+
+@register.simple_tag
+def day_list_items(schedule) -> str:
+    """The day's sessions as list items in time order (the small-screen view of ``selectors.DaySchedule``).
+
+    Built as strings, like ``day_grid_rows``: one pass instead of a template loop per session. Texts are escaped
+    (``html.escape``: what Django's escape does, without its lazy-string wrapper, which cost more than the rest).
+    """
+    before, after = _detail_links()
+    return mark_safe(  # noqa: S308 - every interpolated text is escaped or our own
+        "".join(
+            f'<li class="mb-2"><a class="appt appt-{escape(e.status)}" href="{before}{e.pk}{after}">'
+            f"<strong>{e.times}</strong> {escape(e.resource_name)} · {escape(e.patient_name)}<br>"
+            f"{escape(e.treatment_label)} · {escape(e.clinician_name)} · "
+            f'<span class="fw-semibold">{escape(e.status_label)}</span></a></li>\n'
+            for e in schedule.appointments
+        )
+    )
+
+
+@register.simple_tag
+def day_grid_rows(schedule) -> str:
+    """The day grid's table rows (``selectors.DaySchedule.rows``), built here in one pass.
+
+    A day is about 40 rows by a dozen chairs; looping over those cells in template language cost more than the
+    rest of the page together (issue 7), so the rows are joined as strings. Every text is escaped.
+    """
+    before, after = _detail_links()
+    out = []
+    for index, row in enumerate(schedule.rows):
+        label = (
+            row.label if row.hour_start or index == 0 else f'<span class="visually-hidden">{row.label}</span>'
+        )
+        out.append('<tr class="hour-start">' if row.hour_start else "<tr>")
+        out.append(f'<th scope="row">{label}</th>')
+        for cell in row.cells:
+            if cell is None:
+                continue  # covered by a session from an earlier row
+            entry = cell.entry
+            if entry is None:
+                out.append("<td></td>")
+                continue
+            span = f' rowspan="{cell.rows}"' if cell.rows > 1 else ""
+            late = " (late)" if entry.late_cancellation else ""
+            out.append(
+                f'<td{span}><a class="appt appt-{escape(entry.status)}" href="{before}{entry.pk}{after}">'
+                f"<strong>{entry.times}</strong><br>{escape(entry.patient_name)}<br>"
+                f'{escape(entry.treatment_label)}<br><span class="fw-semibold">{escape(entry.status_label)}</span>{late}</a></td>'
+            )
+        out.append("</tr>\n")
+    return mark_safe("".join(out))  # noqa: S308 - every interpolated text above is escaped or our own
+
+
+@register.simple_tag
+def location_options(locations, chosen) -> str:
+    """The picker's <option>s, the chosen location selected (a tag: on the busiest pages a template loop cost more)."""
+    chosen_pk = getattr(chosen, "pk", None)
+    return mark_safe(  # noqa: S308 - the names are escaped, the ids are integers
+        "".join(
+            f'<option value="{int(loc.pk)}"{" selected" if loc.pk == chosen_pk else ""}>{escape(loc.name)}</option>'
+            for loc in locations
+        )
+    )
+
+
+@register.simple_tag
+@functools.cache
+def status_legend() -> str:
+    """What each status colour means, every status named in words (the same on every page: built once)."""
+    from scheduling.models import Appointment
+
+    items = "".join(
+        f'<li><span class="badge appt-badge appt-{value}">{escape(label)}</span></li>'
+        for value, label in Appointment.Status.choices
+    )
+    return mark_safe(  # noqa: S308 - our own status values and labels, escaped
+        '<h2 class="visually-hidden">Status colours</h2>\n'
+        f'<ul class="legend small mb-3" aria-label="Status colours">\n  {items}\n</ul>\n'
     )

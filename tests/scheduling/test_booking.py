@@ -400,7 +400,8 @@ def test_availability_is_a_fixed_number_of_queries(clinic, book, django_assert_m
     for day in range(10):
         book(make_patient(), local(A_WEDNESDAY + timedelta(days=day), 9))
     iv = clinic.iv
-    with django_assert_max_num_queries(6):
+    # The location's calendar (hours, closures, chairs, clinicians' hours and time off) and the allocations.
+    with django_assert_max_num_queries(2):
         slots = selectors.available_slots(
             location=clinic.location, treatment_type=iv, date_from=A_WEDNESDAY,
             date_to=A_WEDNESDAY + timedelta(days=30), now=NOW,
