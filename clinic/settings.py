@@ -329,6 +329,8 @@ REMINDER_OFFSETS = env_list("REMINDER_OFFSETS", "72h,24h,2h")
 REMINDER_QUIET_HOURS = os.environ.get("REMINDER_QUIET_HOURS", "21:00-08:00")  # no SMS inside, local time
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "scheduling.sms.FileSmsBackend")
 SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(BASE_DIR / ".data" / "sms.jsonl"))
+# Seconds the SMS provider may take to answer; after the request left, no answer is an unknown outcome (no retry).
+SMS_TIMEOUT = env_int("SMS_TIMEOUT", 10)
 TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")

@@ -1,6 +1,7 @@
 """Thin tasks: they take ids, re-read state and call a service (engineering guide 1)."""
 
 from celery import shared_task
+from celery.signals import worker_process_shutdown, worker_shutdown
 
 
 @shared_task(acks_late=True)
@@ -12,7 +13,7 @@ def send_waitlist_offer_email(entry_id: int) -> None:
 
 @shared_task(acks_late=True)
 def sweep_reminders() -> int:
-    """Celery beat, every minute: reap stuck reminders, claim the due ones, enqueue one send each."""
+    """Celery beat, every minute: reap stuck reminders, claim the due ones, enqueue their sends in batches."""
     from django.utils import timezone
 
     from scheduling import reminders
@@ -21,7 +22,25 @@ def sweep_reminders() -> int:
 
 
 @shared_task(acks_late=True)
+def send_reminders(reminder_ids: list[int]) -> dict[str, int]:
+    """A batch of claimed reminders (scheduling.reminders.send_batches), each sent at most once."""
+    from scheduling import reminders
+
+    return reminders.deliver_reminders(reminder_ids=reminder_ids)
+
+
+@shared_task(acks_late=True)
 def send_reminder(reminder_id: int) -> str:
+    """One claimed reminder: kept for task messages queued before the sweep sent batches."""
     from scheduling import reminders
 
     return reminders.deliver_reminder(reminder_id=reminder_id)
+
+
+@worker_process_shutdown.connect  # a prefork pool's child process
+@worker_shutdown.connect  # the worker itself (where a solo pool runs its tasks)
+def _close_reminder_mail_connection(**kwargs) -> None:
+    """A worker process keeps its SMTP connection open between reminders: close it (QUIT) when the process ends."""
+    from scheduling import reminders
+
+    reminders.close_mail_connection()

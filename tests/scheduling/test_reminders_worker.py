@@ -29,13 +29,14 @@ STUCK = timedelta(minutes=11)  # past REMINDER_STUCK_SECONDS (10 min): the reape
 
 @dataclass
 class Inbox:
-    """aiosmtpd whose answer the test controls: accept, refuse with 554, or hold the first message."""
+    """aiosmtpd whose answer the test controls: accept, answer every message with `refuse_with` (a 4xx or 5xx
+    reply), or hold the first message."""
 
     host: str = "127.0.0.1"
     port: int = field(default_factory=free_port)
     messages: list[Message] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    refuse: bool = False
+    refuse_with: str = ""
     hold_first: bool = False
     delay: float = 0.0
     holding: threading.Event = field(default_factory=threading.Event)
@@ -48,8 +49,8 @@ class Inbox:
             async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
                 if inbox.delay:
                     await asyncio.sleep(inbox.delay)
-                if inbox.refuse:
-                    return "554 Transaction failed: mailbox refuses reminders"
+                if inbox.refuse_with:
+                    return inbox.refuse_with
                 if inbox.hold_first and not inbox.holding.is_set():
                     inbox.holding.set()
                     while not inbox.release.is_set():
@@ -122,7 +123,7 @@ def shared_worker(shared_inbox, django_db_setup, django_db_blocker, tmp_path_fac
 def worker(shared_worker, shared_inbox, transactional_db):
     with shared_inbox.lock:
         shared_inbox.messages.clear()
-    shared_inbox.refuse = False
+    shared_inbox.refuse_with = ""
     if shared_worker.process.poll() is not None:
         raise AssertionError(f"the shared worker died:\n{shared_worker.log()}")
     return shared_worker
@@ -276,7 +277,9 @@ def test_a_message_that_always_fails_is_failed_at_the_cap_and_listed_for_front_d
     inbox = shared_inbox
     from scheduling.models import Reminder, ReminderDelivery
 
-    inbox.refuse = True
+    # A temporary refusal (4xx) every time: retried with backoff until the cap. (A permanent 5xx is failed at
+    # once: test_reminders_smtp.py.)
+    inbox.refuse_with = "451 4.3.0 Mailbox busy, try again later"
     appointment = book(make_patient(first="Casey"), local(WEDNESDAY, 10))
     reminder = Reminder.objects.get(appointment=appointment, kind="confirmation")
     now = NOW
@@ -286,7 +289,8 @@ def test_a_message_that_always_fails_is_failed_at_the_cap_and_listed_for_front_d
         now += timedelta(hours=1)
     reminder.refresh_from_db()
     assert (reminder.status, reminder.attempts) == ("failed", 5)
-    assert "554" in reminder.last_error
+    assert "451 4.3.0 Mailbox busy" in reminder.last_error
+    assert "Gave up after 5 attempts" in reminder.last_error
     outcomes = list(ReminderDelivery.objects.filter(reminder=reminder).values_list("outcome", flat=True))
     assert sorted(outcomes) == ["failed"] * 4 + ["gave_up"]
     assert sweep(now) == []  # failed stays failed
@@ -298,7 +302,7 @@ def test_a_message_that_always_fails_is_failed_at_the_cap_and_listed_for_front_d
     detail = client.get(f"/front-desk/appointments/{appointment.pk}/")
     assert b"Failed, gave up" in detail.content
 
-    inbox.refuse = False
+    inbox.refuse_with = ""
     assert client.post(f"/front-desk/reminders/{reminder.pk}/resend/").status_code == 302
     assert len(sweep(now)) == 1
     settle()
