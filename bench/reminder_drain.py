@@ -15,12 +15,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,12 +34,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
 class Inbox:
     def __init__(self) -> None:
         self.count = 0
+        self.ids: list[bytes] = []  # each message's Message-ID, to tell a second copy from a second message
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        found = MESSAGE_ID.search(envelope.content)
         with self.lock:
             self.count += 1
+            self.ids.append(found.group(1) if found else b"")
         return "250 OK"
+
+
+MESSAGE_ID = re.compile(rb"(?im)^Message-ID:\s*(\S+)")
 
 
 def free_port() -> int:
@@ -239,6 +247,10 @@ def main() -> None:
         sent = mine.filter(status="sent").count()
         print(f"outbox, {args.workers} workers:    {sent / drained:8.1f} reminders/s ({drained:.1f} s, {sent} sent, "
               f"{inbox.count - sent_by_loop} received)")  # fmt: skip
+        drain_ids = inbox.ids[sent_by_loop:]
+        copies = Counter(drain_ids)
+        print(f"distinct messages received: {len(copies)}; second copies: {len(drain_ids) - len(copies)} "
+              f"(of {sum(1 for n in copies.values() if n > 1)} reminders)")  # fmt: skip
         print(f"ratio outbox / plain loop: {(sent / drained) / (len(ids) / baseline):.2f}")
     finally:
         for process in workers:
