@@ -53,33 +53,22 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _location(request: HttpRequest, among: list[Location] | None = None) -> Location:
+def _location(request: HttpRequest, among: list[Location]) -> Location:
     """The location asked for (404 if unknown or inactive), else the first by name. ``among``: the active
-    locations already read for the page's picker, so that no second query is needed."""
+    locations, read once for the page's picker (``_locations()``), so that no second query is needed."""
     raw = request.GET.get("location") or request.POST.get("location")
-    if among is not None:
-        if not raw:
-            if not among:
-                raise Http404("No clinic location is set up yet.")
-            return among[0]
-        try:
-            pk = int(raw)
-        except ValueError:
-            raise Http404("No such location.") from None
-        for location in among:
-            if location.pk == pk:
-                return location
-        raise Http404("No such location.")
-    locations = Location.objects.filter(is_active=True)
-    if raw:
-        try:
-            return locations.get(pk=int(raw))
-        except (ValueError, Location.DoesNotExist):
-            raise Http404("No such location.") from None
-    location = locations.order_by("name").first()
-    if location is None:
-        raise Http404("No clinic location is set up yet.")
-    return location
+    if not raw:
+        if not among:
+            raise Http404("No clinic location is set up yet.")
+        return among[0]
+    try:
+        pk = int(raw)
+    except ValueError:
+        raise Http404("No such location.") from None
+    for location in among:
+        if location.pk == pk:
+            return location
+    raise Http404("No such location.")
 
 
 def _day(request: HttpRequest, location: Location, key: str = "date") -> date:
@@ -156,12 +145,13 @@ def day_view(request: HttpRequest) -> HttpResponse:
 
 @role_required(*STAFF)
 def week_view(request: HttpRequest) -> HttpResponse:
-    location = _location(request)
+    locations = _locations()
+    location = _location(request, among=locations)
     day = _day(request, location, key="start")
     week_start = day - timedelta(days=day.weekday())
     context = {
         "location": location,
-        "locations": _locations(),
+        "locations": locations,
         "week_start": week_start,
         "week_end": week_start + timedelta(days=6),
         "days": selectors.week_schedule(location, week_start),
@@ -174,7 +164,8 @@ def week_view(request: HttpRequest) -> HttpResponse:
 @role_required(*DESK)
 def unconfirmed(request: HttpRequest) -> HttpResponse:
     """Tomorrow's sessions the patient has not confirmed yet: front desk's call list."""
-    location = _location(request)
+    locations = _locations()
+    location = _location(request, among=locations)
     day = (
         _day(request, location)
         if request.GET.get("date")
@@ -184,7 +175,7 @@ def unconfirmed(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "scheduling/unconfirmed.html",
-        {"location": location, "locations": _locations(), "day": day, "appointments": appointments},
+        {"location": location, "locations": locations, "day": day, "appointments": appointments},
     )
 
 
@@ -907,7 +898,8 @@ def rems_form_submitted(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*STAFF)
 def rems_forms_due(request: HttpRequest) -> HttpResponse:
-    location = _location(request)
+    locations = _locations()
+    location = _location(request, among=locations)
     now = timezone.now()
     rows = [
         {"appointment": a, "due": due, "overdue": due < now, "days_left": (due - now).days}
@@ -916,7 +908,7 @@ def rems_forms_due(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "scheduling/rems_forms_due.html",
-        {"location": location, "locations": _locations(), "rows": rows, "date_value": None},
+        {"location": location, "locations": locations, "rows": rows, "date_value": None},
     )
 
 
@@ -989,12 +981,13 @@ def waitlist_add(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 @role_required(*DESK)
 def waitlist(request: HttpRequest) -> HttpResponse:
-    location = _location(request)
+    locations = _locations()
+    location = _location(request, among=locations)
     matches = selectors.waitlist_matches(location, now=timezone.now())
     return render(
         request,
         "scheduling/waitlist.html",
-        {"location": location, "locations": _locations(), "matches": matches},
+        {"location": location, "locations": locations, "matches": matches},
     )
 
 
