@@ -1,7 +1,23 @@
+from functools import cache
+
 from django.conf import settings
 from django.http import HttpRequest
+from django.templatetags.static import static
 
+from clinic.navigation import NavItems
 from clinic.roles import Role
+
+
+@cache
+def assets() -> dict[str, str]:
+    """The addresses of the files every page loads (hashed names from the static manifest: fixed for the process)."""
+    return {
+        "bootstrap_css": static("bootstrap/css/bootstrap.min.css"),
+        "clinic_css": static("css/clinic.css"),
+        "mark": static("img/mark.svg"),
+        "bootstrap_js": static("bootstrap/js/bootstrap.bundle.min.js"),
+        "clinic_js": static("js/clinic.js"),
+    }
 
 
 def clinic(request: HttpRequest) -> dict:
@@ -12,10 +28,12 @@ def clinic(request: HttpRequest) -> dict:
         "self_registration": settings.INTAKE_SELF_REGISTRATION,
         "user_role": role.value if role else "",
         "Role": Role,
+        "assets": assets(),
+        "nav_items": NavItems(request, role),
     }
     if role is Role.CLINICIAN:
-        # Open urgent alerts and the queue size for the navigation and the alert banner (lazy: two queries, fewer
-        # when the view read them already).
+        # Open urgent alerts and the queue size for the navigation and the alert banner (lazy: one query, two when
+        # alerts are open, none when the view read them already).
         from intake.review_selectors import review_navigation
 
         context["review_nav"] = review_navigation(request)
