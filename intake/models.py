@@ -405,3 +405,20 @@ class ReviewQueueEntry(models.Model):
 
     def __str__(self) -> str:
         return f"Review queue entry for submission {self.submission_id}"
+
+
+class ReviewQueueCount(models.Model):
+    """How many intakes wait at each location: the review queue's size for the navigation badge, without counting
+    its rows on every clinician page.
+
+    Derived, written only by statement-level triggers on ``ReviewQueueEntry`` (migration 0006): each statement that
+    enters, removes or moves entries adds its net change per location, in its own transaction. ``location_key`` is
+    the location's id, or 0 for patients with no location yet. ``rebuild_review_queue`` recomputes it with the
+    entries.
+    """
+
+    location_key = models.BigIntegerField(primary_key=True)
+    waiting = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.waiting} waiting at location {self.location_key or 'none'}"

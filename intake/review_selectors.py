@@ -5,22 +5,28 @@ Every review page fetches its patient through ``patient_for_clinician`` (or an a
 ``REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS`` is on, a clinician sees only patients of the locations they work at, plus
 patients not yet assigned to any location, so that nobody's suicide-risk alert can fall between two clinics.
 
-The queue is one count and one page query however many patients there are, both on the ``ReviewQueueEntry`` table
-that database triggers keep (migration 0005); neither grows with the number of submissions. The one write here,
-``rebuild_review_queue``, recomputes that table for data loaded with the triggers off.
+The queue is one page query on the ``ReviewQueueEntry`` table that database triggers keep (migration 0005), and its
+size is a sum over ``ReviewQueueCount``, per-location counts the triggers keep too (0006); neither grows with the
+number of submissions. The one write here, ``rebuild_review_queue``, recomputes both for data loaded with the
+triggers off.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Window
+from django.db import connection, transaction
+from django.db.models import BooleanField, Count, F, Q, QuerySet, Window
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 
+from clinic.db import execute_prepared
 from clinic.roles import Role
 from intake.models import EligibilityDecision, IntakeSubmission, Patient, ReviewQueueEntry, UrgentAlert
 
@@ -141,6 +147,36 @@ class QueueFilters:
     finding: str = ""  # a rule code (intake.rules.DEFAULT_RULES)
 
 
+# The queue's access rule and filters as SQL over intake_reviewqueueentry: the one definition, used by the page and
+# its count (written out: on the clinician's home page, building them with the ORM cost more than running them) and
+# by review_queue(). REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS: the clinician's locations, and patients with none.
+_MY_LOCATIONS = (
+    "SELECT places.location_id FROM scheduling_clinician_locations places"
+    " JOIN scheduling_clinician clinician ON clinician.id = places.clinician_id WHERE clinician.user_id = %s"
+)
+# The order of review_queue_order_idx, column for column ({t}: the table's name or alias).
+_QUEUE_ORDER = "{t}.open_alert_at ASC NULLS LAST, {t}.has_hard_stop DESC, {t}.submitted_at, {t}.submission_id"
+
+
+def _queue_where(user, filters: QueueFilters) -> tuple[str, list]:
+    """A condition on ``intake_reviewqueueentry`` for the entries this clinician may see that match ``filters``."""
+    entry = "intake_reviewqueueentry"
+    clauses, params = [], []
+    if restricts_to_locations():  # the entry carries its patient's location
+        clauses.append(f"({entry}.location_id IS NULL OR {entry}.location_id IN ({_MY_LOCATIONS}))")
+        params.append(user.pk)
+    if filters.reason:
+        clauses.append(f"{entry}.reasons @> %s::jsonb")
+        params.append(json.dumps([filters.reason]))
+    if filters.modality:  # a finding that concerns this treatment, or both
+        clauses.append(f"({entry}.finding_keys @> %s::jsonb OR {entry}.finding_keys @> %s::jsonb)")
+        params += [json.dumps([{"modality": filters.modality}]), json.dumps([{"modality": "both"}])]
+    if filters.finding:
+        clauses.append(f"{entry}.finding_keys @> %s::jsonb")
+        params.append(json.dumps([{"code": filters.finding}]))
+    return " AND ".join(clauses) or "TRUE", params
+
+
 def review_queue(user, filters: QueueFilters | None = None) -> QuerySet[ReviewQueueEntry]:
     """Each visible patient's latest intake that no decision has answered yet, most urgent first: open urgent
     alerts (oldest alert first), then hard-stop findings, then the longest waiting.
@@ -149,24 +185,18 @@ def review_queue(user, filters: QueueFilters | None = None) -> QuerySet[ReviewQu
     asked for more information once they resubmit.
 
     The rows come from ``ReviewQueueEntry``, which database triggers keep equal to that definition (see the model
-    and migration 0005): a page is an index range scan with a LIMIT, and the count reads only the queue.
+    and migration 0005): a page is an index range scan with a LIMIT. The queue page reads its rows with
+    ``queue_page`` (the same condition and order, written out).
     """
-    filters = filters or QueueFilters()
-    # The entry carries its patient's location, so the patient filter applies to it as it is (via="").
-    queryset = ReviewQueueEntry.objects.filter(visible_patient_filter(user))
-    if filters.reason:
-        queryset = queryset.filter(reasons__contains=[filters.reason])
-    if filters.modality:
-        queryset = queryset.filter(
-            Q(finding_keys__contains=[{"modality": filters.modality}])
-            | Q(finding_keys__contains=[{"modality": "both"}])
-        )
-    if filters.finding:
-        queryset = queryset.filter(finding_keys__contains=[{"code": filters.finding}])
+    if not _is_clinician(user):
+        return ReviewQueueEntry.objects.none()
+    where, params = _queue_where(user, filters or QueueFilters())
     return (
-        queryset.select_related("submission", "patient__location")
+        # constant SQL from _queue_where; every value is a parameter
+        ReviewQueueEntry.objects.filter(RawSQL(where, params, output_field=BooleanField()))  # noqa: S611
+        .select_related("submission", "patient__location")
         .defer("submission__answers", "submission__trd")
-        .order_by(  # the order of review_queue_order_idx, column for column
+        .order_by(
             F("open_alert_at").asc(nulls_last=True),
             F("has_hard_stop").desc(),
             "submitted_at",
@@ -175,8 +205,111 @@ def review_queue(user, filters: QueueFilters | None = None) -> QuerySet[ReviewQu
     )
 
 
+@dataclass(frozen=True)
+class QueueRow:
+    """What a row of the queue page shows, read as plain values."""
+
+    submission_id: int
+    patient_id: int
+    open_alert_at: datetime | None
+    reasons: Any  # the reason codes as submitted (a list, normally)
+    submitted_at: datetime
+    phq9_version: str | None
+    phq9: Any  # the PHQ-9 score dict, or None
+    findings: Any  # the submission's findings (a list of dicts, normally)
+    cssrs_risk: str
+    first_name: str
+    last_name: str
+    date_of_birth: date | None
+    location_name: str | None
+    time_zone: str | None
+
+
+_PAGE_SQL = """
+SELECT entry.submission_id, entry.patient_id, entry.open_alert_at, entry.reasons, entry.submitted_at,
+       submission.instrument_versions ->> 'phq9', submission.scores -> 'phq9', submission.findings,
+       submission.cssrs_risk, patient.legal_first_name, patient.legal_last_name, patient.date_of_birth,
+       location.name, location.time_zone
+FROM (
+    SELECT * FROM intake_reviewqueueentry WHERE {where}
+    ORDER BY {inner_order} LIMIT %s OFFSET %s
+) entry
+JOIN intake_intakesubmission submission ON submission.id = entry.submission_id
+JOIN intake_patient patient ON patient.id = entry.patient_id
+LEFT JOIN scheduling_location location ON location.id = patient.location_id
+ORDER BY {outer_order}
+"""
+
+
+def queue_page(user, filters: QueueFilters, *, offset: int, limit: int = QUEUE_PAGE_SIZE) -> list[QueueRow]:
+    """One page of ``review_queue``: the entries picked on the queue's index first, then joined to what a row
+    shows (joined before the OFFSET, a late page would read every waiting submission to skip the earlier ones)."""
+    if not _is_clinician(user):
+        return []
+    where, params = _queue_where(user, filters)
+    sql = _PAGE_SQL.format(
+        where=where,
+        inner_order=_QUEUE_ORDER.format(t="intake_reviewqueueentry"),
+        outer_order=_QUEUE_ORDER.format(t="entry"),
+    )
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, "review_queue_page", sql, [*params, limit, offset])
+        rows = cursor.fetchall()
+    return [
+        QueueRow(*row[:3], _json(row[3]), row[4], row[5], _json(row[6]), _json(row[7]), *row[8:])
+        for row in rows
+    ]
+
+
+def _json(value: Any) -> Any:
+    """A jsonb value from a raw cursor: Django's connection hands jsonb over as text, for JSONField to decode."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def queue_size(user, filters: QueueFilters) -> int:
+    """How many entries ``review_queue`` holds: for the unfiltered queue, the kept counts (``queue_count``)."""
+    if not any(filters.__dict__.values()):
+        return queue_count(user)
+    if not _is_clinician(user):
+        return 0
+    where, params = _queue_where(user, filters)
+    with connection.cursor() as cursor:
+        sql = f"SELECT count(*) FROM intake_reviewqueueentry WHERE {where}"  # noqa: S608 (as above)
+        execute_prepared(cursor, "review_queue_size", sql, params)
+        return cursor.fetchone()[0]
+
+
 def queue_count(user) -> int:
-    return ReviewQueueEntry.objects.filter(visible_patient_filter(user)).count() if _is_clinician(user) else 0
+    """How many intakes wait that this clinician may see (the unfiltered queue's size)."""
+    return navigation_counts(user)[0]
+
+
+# The clinician navigation's two figures in one round trip: the queue's size from the per-location counts the
+# triggers keep (migration 0006; a few rows, not one per waiting intake) and the open urgent alerts (a partial index
+# holds only the open ones). Written out, not built by the ORM: it runs on every clinician page.
+_COUNTS_SQL = """
+SELECT COALESCE((SELECT sum(waiting) FROM intake_reviewqueuecount {counts_where}), 0),
+       (SELECT count(*) FROM intake_urgentalert alert {alerts_join} WHERE alert.acknowledged_at IS NULL {alerts_where})
+"""
+_COUNTS_ALL = _COUNTS_SQL.format(counts_where="", alerts_join="", alerts_where="")
+_COUNTS_MINE = _COUNTS_SQL.format(
+    counts_where=f"WHERE location_key = 0 OR location_key IN ({_MY_LOCATIONS})",
+    alerts_join="JOIN intake_patient patient ON patient.id = alert.patient_id",
+    alerts_where=f"AND (patient.location_id IS NULL OR patient.location_id IN ({_MY_LOCATIONS}))",
+)
+
+
+def navigation_counts(user) -> tuple[int, int]:
+    """(intakes waiting, open urgent alerts) that this clinician may see: one query; (0, 0) for anyone else."""
+    if not _is_clinician(user):
+        return 0, 0
+    with connection.cursor() as cursor:
+        if restricts_to_locations():
+            execute_prepared(cursor, "review_counts", _COUNTS_MINE, [user.pk, user.pk])
+        else:
+            execute_prepared(cursor, "review_counts", _COUNTS_ALL)
+        waiting, alerts = cursor.fetchone()
+    return int(waiting), int(alerts)
 
 
 def rebuild_review_queue() -> int:
@@ -184,11 +317,11 @@ def rebuild_review_queue() -> int:
     intakes wait. The triggers keep the queue as data is written; this is for data loaded with them switched off
     (bench/seed.py's COPY) or a repair, safe while the clinic works: writes that change the queue wait while it runs
     (about a second for 100,000 patients), then apply on top."""
-    from django.db import connection, transaction
-
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT intake_rebuild_review_queue()")
-        return cursor.fetchone()[0]
+        entered = cursor.fetchone()[0]
+        cursor.execute("SELECT intake_recount_review_queue()")  # the navigation's per-location counts (0006)
+        return entered
 
 
 # --- Decisions --------------------------------------------------------------------------------------------------
@@ -232,30 +365,124 @@ def open_information_request(patient: Patient) -> EligibilityDecision | None:
     return None if answered else decision
 
 
+# --- Score trends -------------------------------------------------------------------------------------------------
+
+# A patient's started treatment sessions (checked in or later, IV ketamine or Spravato): what "T<n>" counts.
+_STARTED_STATUSES = ["checked_in", "in_session", "recovering", "discharged"]
+_TREATMENT_MODALITIES = ["iv", "spravato"]
+_SESSIONS_SQL = """
+SELECT appointment.start_at, appointment.id FROM scheduling_appointment appointment
+JOIN scheduling_treatmenttype treatment ON treatment.id = appointment.treatment_type_id
+WHERE appointment.patient_id = %s AND appointment.status = ANY(%s) AND treatment.modality = ANY(%s)
+"""
+# The trend page's three reads in one round trip: the sessions, the self-rated totals (with whether they came with
+# an intake or a re-screen) and the clinician ratings nobody corrected (with the rater's name).
+_TRENDS_SQL = f"""
+SELECT 0 AS part, session.start_at AS at, session.id, NULL::text AS code, NULL::int AS total, NULL::text AS band,
+       NULL::text AS kind, NULL::date AS rated_on, NULL::bigint AS appointment_id, NULL::text AS rater
+FROM ({_SESSIONS_SQL}) session
+UNION ALL
+SELECT 1, response.answered_at, response.id, response.instrument, response.total, response.band, submission.kind,
+       NULL, NULL, NULL
+FROM intake_instrumentresponse response
+JOIN intake_intakesubmission submission ON submission.id = response.submission_id
+WHERE response.patient_id = %s AND response.instrument = ANY(%s)
+UNION ALL
+SELECT 2, rating.recorded_at, rating.id, rating.scale, rating.total, NULL, NULL, rating.rated_on,
+       rating.appointment_id, COALESCE(NULLIF(rater.full_name, ''), rater.email)
+FROM intake_clinicianrating rating
+JOIN clinic_user rater ON rater.id = rating.rater_id
+WHERE rating.patient_id = %s
+  AND NOT EXISTS (SELECT 1 FROM intake_clinicianrating later WHERE later.corrects_id = rating.id)
+ORDER BY part, rated_on, at, id
+"""  # noqa: S608 - composed of constant SQL only; every value is a query parameter
+TREND_INSTRUMENTS = ["phq9", "gad7", "pcl5", "ocir"]
+
+
+@dataclass(frozen=True)
+class TrendResponse:
+    instrument: str
+    total: int | None
+    band: str
+    answered_at: datetime
+    submission_kind: str  # "intake" or "rescreen"
+
+
+@dataclass(frozen=True)
+class TrendRating:
+    pk: int
+    scale: str
+    total: int
+    rated_on: date
+    recorded_at: datetime
+    appointment_id: int | None
+    rater: str  # the rater's name (their email when they have none), as User.__str__ says it
+
+
+@dataclass(frozen=True)
+class TrendInputs:
+    sessions: list[tuple[datetime, int]]  # (start, appointment id) of each started session, in order
+    responses: list[TrendResponse]  # oldest first
+    ratings: list[TrendRating]  # by the day rated, then when recorded
+
+
+def treatment_starts(patient_id: int) -> list[tuple[datetime, int]]:
+    """Start time and id of each treatment session the patient has started, in order (one query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SESSIONS_SQL + " ORDER BY appointment.start_at, appointment.id",
+            [patient_id, _STARTED_STATUSES, _TREATMENT_MODALITIES],
+        )
+        return [(start, pk) for start, pk in cursor.fetchall()]
+
+
+def trend_inputs(patient_id: int) -> TrendInputs:
+    """What the score-trend page draws, in one query."""
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            "review_trends",
+            _TRENDS_SQL,
+            [patient_id, _STARTED_STATUSES, _TREATMENT_MODALITIES, patient_id, TREND_INSTRUMENTS, patient_id],
+        )
+        rows = cursor.fetchall()
+    inputs = TrendInputs([], [], [])
+    for part, at, pk, code, total, band, kind, rated_on, appointment_id, rater in rows:
+        if part == 0:
+            inputs.sessions.append((at, pk))
+        elif part == 1:
+            inputs.responses.append(TrendResponse(code, total, band, at, kind))
+        else:
+            inputs.ratings.append(TrendRating(pk, code, total, rated_on, at, appointment_id, rater))
+    return inputs
+
+
 # --- Navigation -------------------------------------------------------------------------------------------------
 
 
 class ReviewNavigation:
-    """The clinician's counts for the navigation and the urgent-alert banner, read lazily: two queries, only on
-    pages that show them, and none when the page's view read the same figures already (``already_read``)."""
+    """The clinician's counts for the navigation and the urgent-alert banner, read lazily, only on pages that show
+    them: one query for both counts, and a second for the banner's alerts only when some are open. None when the
+    page's view read the same figures already (``already_read``)."""
 
     def __init__(self, user) -> None:
         self.user = user
 
     @cached_property
+    def _counts(self) -> tuple[int, int]:
+        return navigation_counts(self.user)
+
+    @cached_property
     def alerts(self) -> OpenAlerts:
-        return open_alerts(self.user)
+        return open_alerts(self.user) if self._counts[1] else OpenAlerts([], 0)
 
     @cached_property
     def queue_count(self) -> int:
-        return queue_count(self.user)
+        return self._counts[0]
 
-    def already_read(self, *, queue_count: int | None = None, alerts: OpenAlerts | None = None) -> None:
-        """Figures the view has just read for this user; ``alerts`` may hold more than the banner shows."""
-        if queue_count is not None:
-            self.__dict__["queue_count"] = queue_count
-        if alerts is not None:
-            self.__dict__["alerts"] = OpenAlerts(alerts.alerts[:BANNER_ALERT_LIMIT], alerts.total)
+    def already_read(self, *, alerts: OpenAlerts) -> None:
+        """The open alerts the view has just read for this user (it may hold more than the banner shows)."""
+        self.__dict__["alerts"] = OpenAlerts(alerts.alerts[:BANNER_ALERT_LIMIT], alerts.total)
 
 
 def review_navigation(request) -> ReviewNavigation:

@@ -22,12 +22,12 @@ from django.core.paginator import Paginator
 from django.forms.utils import flatatt
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods
 
 from clinic.access import role_required
@@ -36,7 +36,7 @@ from intake import medications, rules, scoring, trends
 from intake.alerts import AlertError, acknowledge_alert
 from intake.decisions import DecisionError, hard_stops_for, record_clinician_rating, record_decision
 from intake.instruments import UnknownInstrumentError, load_instrument, same_value
-from intake.models import ClinicianRating, EligibilityDecision, InstrumentResponse, IntakeSubmission, Patient
+from intake.models import ClinicianRating, EligibilityDecision, IntakeSubmission, Patient
 from intake.review_selectors import (
     QUEUE_PAGE_SIZE,
     QueueFilters,
@@ -47,9 +47,12 @@ from intake.review_selectors import (
     open_alerts,
     patient_for_clinician,
     patient_zone,
+    queue_page,
+    queue_size,
     recently_acknowledged_alerts,
     review_navigation,
-    review_queue,
+    treatment_starts,
+    trend_inputs,
     zone_of,
 )
 from intake.steps import ALL_STEPS, STEPS_BY_KEY
@@ -807,81 +810,117 @@ def _age(born: date | None, today: date) -> int | None:
 # --- Queue ------------------------------------------------------------------------------------------------------
 
 
-# What a row of the queue page shows, read as plain values (no model instances: a quarter of the page's time).
-QUEUE_ROW_VALUES = (
-    "open_alert_at",
-    "reasons",
-    "submission__submitted_at",
-    "submission__instrument_versions",
-    "submission__scores",
-    "submission__findings",
-    "submission__cssrs_risk",
-    "patient_id",
-    "patient__legal_first_name",
-    "patient__legal_last_name",
-    "patient__date_of_birth",
-    "patient__location__name",
-    "patient__location__time_zone",
-)
-
-
 @role_required(Role.CLINICIAN)
 def queue(request: HttpRequest) -> HttpResponse:
     """The clinician's home: submitted intakes awaiting a decision, most urgent first."""
     form = QueueFilterForm(request.GET or None)
     filters = QueueFilters(**form.cleaned_data) if form.is_bound and form.is_valid() else QueueFilters()
     filtered = any(filters.__dict__.values())
-    waiting = review_queue(request.user, filters)
-    paginator = Paginator(waiting, QUEUE_PAGE_SIZE)  # its count reads the queue table alone
-    page = paginator.get_page(request.GET.get("page"))
-    # The page's entries are picked on the queue's own index first, then joined to what a row shows: joined before
-    # the OFFSET, a late page would read every waiting submission to skip the earlier ones.
-    entries = waiting.filter(pk__in=page.object_list.values("pk")).values(*QUEUE_ROW_VALUES)
-    if not filtered:  # the navigation shows the same number: read it once
-        review_navigation(request).already_read(queue_count=paginator.count)
+    # The whole queue's size is the navigation's badge (read once, from the kept counts); a filtered one is counted.
+    size = review_navigation(request).queue_count if not filtered else queue_size(request.user, filters)
+    page = Paginator(range(size), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    entries = queue_page(request.user, filters, offset=page.start_index() - 1 if size else 0)
     reasons = dict(_reasons_for_care())
     now = timezone.now()
     today = timezone.localdate(now)
-    # Every text of a row is made here: the template only places it (25 rows of filters cost more than the query).
+    # Each row's markup is made here (_QUEUE_ROW): 25 rows through the template engine cost more than the query.
     rows = []
     for entry in entries:
-        zone = zone_of(entry["patient__location__time_zone"])
-        submitted_at = entry["submission__submitted_at"]
-        findings = [f for f in entry["submission__findings"] or [] if isinstance(f, dict)]
-        age = _age(entry["patient__date_of_birth"], today)
-        cssrs_risk = entry["submission__cssrs_risk"]
+        zone = zone_of(entry.time_zone)
+        findings = [f for f in entry.findings or [] if isinstance(f, dict)]
+        age = _age(entry.date_of_birth, today)
+        about = [
+            *([f"{age} years"] if age is not None else []),
+            entry.location_name or "No location yet",
+            f"submitted {_moment(entry.submitted_at, zone)}, waiting {_waited(entry.submitted_at, now)}",
+        ]
+        badges = [
+            *(
+                [
+                    (
+                        "badge-risk-high",
+                        f"Urgent alert open since {_moment(entry.open_alert_at, zone, year=False)}",
+                    )
+                ]
+                if entry.open_alert_at
+                else []
+            ),
+            *(
+                ("badge-risk-high", f"Hard stop: {f.get('label')}")
+                for f in findings
+                if f.get("severity") == "hard_stop"
+            ),
+        ]
+        to_review = sum(1 for f in findings if f.get("severity") == "review")
+        if to_review:
+            badges.append(
+                ("badge-risk-moderate", f"{to_review} finding{'' if to_review == 1 else 's'} to review")
+            )
+        cssrs = RISK_WORDS.get(entry.cssrs_risk) if entry.cssrs_risk else None
         rows.append(
-            {
-                "href": _patient_href(get_script_prefix(), entry["patient_id"]),
-                "name": f"{entry['patient__legal_first_name']} {entry['patient__legal_last_name']}",
-                "about": " · ".join(
-                    [
-                        *([f"{age} years"] if age is not None else []),
-                        entry["patient__location__name"] or "No location yet",
-                        f"submitted {_moment(submitted_at, zone)}, waiting {timesince(submitted_at, now)}",
-                    ]
-                ),
-                "alert_since": _moment(entry["open_alert_at"], zone, year=False)
-                if entry["open_alert_at"]
+            _QUEUE_ROW.format(
+                href=escape(_patient_href(get_script_prefix(), entry.patient_id)),
+                name=escape(f"{entry.first_name} {entry.last_name}"),
+                about=escape(" · ".join(about)),
+                badges=_QUEUE_BADGES.format(
+                    "".join(_QUEUE_BADGE.format(kind, escape(text)) for kind, text in badges)
+                )
+                if badges
                 else "",
-                "hard_stops": [f.get("label") for f in findings if f.get("severity") == "hard_stop"],
-                "review_count": sum(1 for f in findings if f.get("severity") == "review"),
-                "reasons": ", ".join(reasons.get(code, code) for code in _codes(entry["reasons"])) or "—",
-                "phq9": _phq9_words(
-                    (entry["submission__scores"] or {}).get("phq9"),
-                    (entry["submission__instrument_versions"] or {}).get("phq9"),
-                ),
-                "cssrs": RISK_WORDS.get(cssrs_risk, ("", ""))[0] if cssrs_risk else "",
-                "cssrs_badge": RISK_WORDS.get(cssrs_risk, ("", "badge-risk-none"))[1],
-            }
+                reasons=escape(", ".join(reasons.get(code, code) for code in _codes(entry.reasons)) or "—"),
+                phq9=escape(_phq9_words(entry.phq9, entry.phq9_version)),
+                cssrs=_QUEUE_CSSRS.format(cssrs[1], escape(cssrs[0])) if cssrs else "—",
+            )
         )
     query = request.GET.copy()
     query.pop("page", None)
+    if form.errors:
+        filter_html = _queue_filter_html(form, filtered)
+    else:  # the same few choices on every load: made once per choice (the form is a quarter of the page's time)
+        filter_html = _cached_queue_filter_html(get_script_prefix(), filters, filtered)
     return render(
         request,
         "review/queue.html",
-        {"form": form, "page": page, "rows": rows, "filtered": filtered, "query": query.urlencode()},
+        {
+            "filter_html": filter_html,
+            "page": page,
+            "rows_html": mark_safe("".join(rows)),  # noqa: S308 - every value in it was escaped above
+            "filtered": filtered,
+            "query": query.urlencode(),
+        },
     )
+
+
+# One row of the queue page (review/queue.html places them). Every value put in is escaped first.
+_QUEUE_ROW = """  <li class="card card-calm mb-3">
+    <div class="card-body">
+      <h2 class="h5 mb-1"><a href="{href}">{name}</a></h2>
+      <p class="small text-body-secondary mb-2">{about}</p>
+{badges}      <dl class="row small mb-0">
+        <dt class="col-5 col-sm-3">Reason for care</dt><dd class="col-7 col-sm-9">{reasons}</dd>
+        <dt class="col-5 col-sm-3">PHQ-9</dt><dd class="col-7 col-sm-9">{phq9}</dd>
+        <dt class="col-5 col-sm-3">C-SSRS</dt><dd class="col-7 col-sm-9">{cssrs}</dd>
+      </dl>
+    </div>
+  </li>
+"""
+_QUEUE_BADGES = """      <ul class="list-inline mb-2">{}</ul>
+"""
+_QUEUE_BADGE = '<li class="list-inline-item mb-1"><span class="badge text-wrap text-start {}">{}</span></li>'
+_QUEUE_CSSRS = '<span class="badge text-wrap text-start {}">{}</span>'
+
+
+def _queue_filter_html(form: QueueFilterForm, filtered: bool) -> str:
+    return render_to_string("review/_queue_filters.html", {"form": form, "filtered": filtered})
+
+
+@lru_cache(maxsize=256)
+def _cached_queue_filter_html(script_prefix: str, filters: QueueFilters, filtered: bool) -> str:
+    """The filter form showing valid ``filters``, which are all it depends on (and the URL prefix, as reverse()
+    does). Cleaned values are the choices' own keys, so the form bound to them renders what was asked for."""
+    form = QueueFilterForm({name: value for name, value in filters.__dict__.items() if value})
+    form.is_valid()
+    return _queue_filter_html(form, filtered)
 
 
 @lru_cache(maxsize=4096)
@@ -897,6 +936,48 @@ def _moment(moment: datetime, zone, *, year: bool = True) -> str:
     local = moment.astimezone(zone)
     day = f"{local:%a} {local.day} {local:%b %Y}" if year else f"{local:%a} {local.day} {local:%b}"
     return f"{day}, {local:%H:%M %Z}"
+
+
+_WAIT_UNITS = ("year", "month", "week", "day", "hour", "minute")
+_WAIT_SECONDS = (7 * 86400, 86400, 3600, 60)
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February as timesince counts it
+
+
+def _waited(then: datetime, now: datetime) -> str:
+    """How long since ``then``: what Django's ``timesince`` says ("1\xa0month, 2\xa0weeks"; up to two adjacent
+    units, years and months by the calendar), computed the same way without its translation machinery, which was
+    most of the queue rows' cost."""
+    now = now.astimezone(then.tzinfo)
+    delta = now - then
+    if delta.days * 86400 + delta.seconds <= 0:  # microseconds aside
+        return "0\xa0minutes"
+    months = (now.year - then.year) * 12 + (now.month - then.month)
+    if then.day > now.day or (then.day == now.day and then.time() > now.time()):
+        months -= 1
+    pivot = then
+    if months:
+        year, month = divmod(then.month - 1 + months, 12)
+        pivot = then.replace(
+            year=then.year + year,
+            month=month + 1,
+            day=min(_MONTH_DAYS[month], then.day),
+            microsecond=0,
+        )
+    remaining = (now - pivot).total_seconds()
+    counts = [*divmod(months, 12)]
+    for size in _WAIT_SECONDS:
+        count = int(remaining // size)
+        counts.append(count)
+        remaining -= size * count
+    parts: list[str] = []
+    for unit, count in zip(_WAIT_UNITS, counts, strict=True):
+        if count:
+            parts.append(f"{count}\xa0{unit}{'' if count == 1 else 's'}")
+            if len(parts) == 2:
+                break
+        elif parts:
+            break  # adjacent units only: "2 weeks, 3 hours" is not said
+    return ", ".join(parts) or "0\xa0minutes"
 
 
 def _codes(value: Any) -> list[str]:
@@ -1199,30 +1280,6 @@ def rating_band(scale: str, total: int) -> str:
     return [label for lower, label in RATING_BANDS[scale] if total >= lower][-1]
 
 
-def _treatment_starts(patient: Patient) -> list[tuple[datetime, int]]:
-    """Start time and id of each treatment session the patient has started, in order (one query)."""
-    from scheduling.models import Appointment, TreatmentType
-
-    started = [
-        Appointment.Status.CHECKED_IN,
-        Appointment.Status.IN_SESSION,
-        Appointment.Status.RECOVERING,
-        Appointment.Status.DISCHARGED,
-    ]
-    return list(
-        Appointment.objects.filter(
-            patient=patient,
-            status__in=started,
-            treatment_type__modality__in=[
-                TreatmentType.Modality.IV_KETAMINE,
-                TreatmentType.Modality.SPRAVATO,
-            ],
-        )
-        .order_by("start_at")
-        .values_list("start_at", "pk")
-    )
-
-
 @role_required(Role.CLINICIAN)
 def patient_trends(request: HttpRequest, pk: int) -> HttpResponse:
     """PHQ-9, GAD-7, PCL-5, OCI-R and the clinician-rated MADRS and Y-BOCS over time, marked by treatment count,
@@ -1230,18 +1287,13 @@ def patient_trends(request: HttpRequest, pk: int) -> HttpResponse:
     person = patient_for_clinician(request.user, pk)
     _log_view(request, person, "review: score trends")
     zone = patient_zone(person)
-    sessions = _treatment_starts(person)
+    inputs = trend_inputs(person.pk)
+    sessions = inputs.sessions
     starts = [start for start, _ in sessions]
     session_index = {appointment_id: index for index, (_, appointment_id) in enumerate(sessions)}
     observations: dict[str, list[tuple[trends.Observation, Any]]] = {}
-    responses = (
-        InstrumentResponse.objects.filter(patient=person, instrument__in=["phq9", "gad7", "pcl5", "ocir"])
-        .only("instrument", "total", "band", "answered_at", "submission_id")
-        .annotate(kind=_submission_kind())
-        .order_by("answered_at")
-    )
     scales = trend_scales()
-    for response in responses:
+    for response in inputs.responses:
         if response.total is None:
             continue
         band = ""
@@ -1256,18 +1308,13 @@ def patient_trends(request: HttpRequest, pk: int) -> HttpResponse:
                     when=response.answered_at.astimezone(zone),
                     total=response.total,
                     treatments_before=bisect_left(starts, response.answered_at),
-                    source="Intake" if response.kind == "intake" else "Re-screen",
+                    source="Intake" if response.submission_kind == "intake" else "Re-screen",
                     band=band,
                 ),
                 None,
             )
         )
-    ratings = (
-        ClinicianRating.objects.filter(patient=person, corrected_by__isnull=True)
-        .select_related("rater")
-        .order_by("rated_on", "recorded_at")
-    )
-    for rating in ratings:
+    for rating in inputs.ratings:
         if rating.appointment_id in session_index:
             before = session_index[rating.appointment_id]
         else:
@@ -1292,22 +1339,18 @@ def patient_trends(request: HttpRequest, pk: int) -> HttpResponse:
         pairs = sorted(observations[code], key=lambda pair: pair[0].when)
         trend = trends.build_trend(scale, [obs for obs, _ in pairs], outcome_definition(code))
         rating_for = {id(obs): rating for obs, rating in pairs}
-        charts.append(
-            {
-                "trend": trend,
-                "svg": mark_safe(trends.trend_chart_svg(trend, chart_id=f"chart-{code}")),  # noqa: S308 - every text in it is escaped
-                "rows": [
-                    _trend_row(point, scale, rating_for.get(id(point.observation)), correct_url)
-                    for point in trend.points
-                ],
-            }
-        )
+        svg = trends.trend_chart_svg(trend, chart_id=f"chart-{code}")  # every text in it is escaped
+        rows = [
+            _trend_row(point, scale, rating_for.get(id(point.observation)), correct_url)
+            for point in trend.points
+        ]
+        charts.append(_trend_section(trend, svg, rows))
     return render(
         request,
         "review/trends.html",
         {
             "patient": person,
-            "charts": charts,
+            "charts_html": mark_safe("".join(charts)),  # noqa: S308 - every value in it is escaped
             "session_count": len(sessions),
             "missing": [scale.title for code, scale in scales.items() if code not in observations],
             **_zone_context(person),
@@ -1315,11 +1358,9 @@ def patient_trends(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _trend_row(
-    point: trends.TrendPoint, scale: trends.Scale, rating: Any, correct_url: str
-) -> dict[str, Any]:
-    """One line of a trend's table, its words made here: a course of treatment has dozens of scores, and the
-    template's date filters and tags per line cost more than the rest of the page."""
+def _trend_row(point: trends.TrendPoint, scale: trends.Scale, rating: Any, correct_url: str) -> str:
+    """One line of a trend's table: a course of treatment has dozens of scores, and the template's date filters and
+    tags per line cost more than the rest of the page."""
     obs = point.observation
     when = obs.when  # already in the patient's zone
     before = obs.treatments_before
@@ -1329,24 +1370,109 @@ def _trend_row(
         sessions = "Before the first session (T0)"
     else:
         sessions = f"After {before} session{'s' if before != 1 else ''} (T{before})"
-    return {
-        "when": f"{when:%a} {when.day} {when:%b %Y}"
-        + ("" if scale.clinician_rated else f", {when:%H:%M %Z}"),
-        "sessions": sessions,
-        "source": obs.source,
-        "correct_href": f"{correct_url}?corrects={rating.pk}" if rating is not None else "",
-        "correct_what": f"the {scale.title} rating of {when.day} {when:%b %Y}",
-        "total": f"{obs.total} of {scale.maximum}",
-        "band": obs.band,
-        "drop": point.drop_percent or "—",
-        "status": trends.status_words(point),
-    }
+    correct = ""
+    if rating is not None:
+        correct = _TREND_CORRECT.format(
+            href=escape(f"{correct_url}?corrects={rating.pk}"),
+            what=escape(f"the {scale.title} rating of {when.day} {when:%b %Y}"),
+        )
+    status = trends.status_words(point)
+    return _TREND_ROW.format(
+        when=escape(
+            f"{when:%a} {when.day} {when:%b %Y}" + ("" if scale.clinician_rated else f", {when:%H:%M %Z}")
+        ),
+        sessions=escape(sessions),
+        source=escape(obs.source),
+        correct=correct,
+        total=escape(f"{obs.total} of {scale.maximum}"),
+        band=f'<br><span class="text-body-secondary">{escape(obs.band)}</span>' if obs.band else "",
+        drop=escape(point.drop_percent or "—"),
+        status=f"<br><strong>{escape(status)}</strong>" if status else "",
+    )
 
 
-def _submission_kind():
-    from django.db.models import F
+# A trend's section of the page, and a line of its table (patient_trends places them). Every value put in is
+# escaped first, or is markup made here.
+_TREND_SECTION = """
+<section class="card card-calm mb-4" aria-labelledby="trend-{code}-title"><div class="card-body">
+  <h2 id="trend-{code}-title" class="h4">{title}{rated}</h2>
+  <ul class="list-inline mb-2">
+    {baseline}{latest}<li class="list-inline-item">{response}</li>
+    {remission}
+  </ul>
+  <p class="small text-body-secondary">{definitions} Baseline: the last score before the first treatment session.</p>
+  <div class="row g-3">
+    <div class="col-12 col-xl-7">{svg}</div>
+    <div class="col-12 col-xl-5">
+      <div class="table-responsive" tabindex="0" role="region" aria-label="{title} scores">
+      <table class="table table-sm small align-top">
+        <caption>{title} scores, oldest first</caption>
+        <thead><tr><th scope="col">When</th><th scope="col">Total</th><th scope="col">From baseline</th></tr></thead>
+        <tbody>
+{rows}        </tbody>
+      </table>
+      </div>
+    </div>
+  </div>
+</div></section>
+"""
+_TREND_ROW = """          <tr>
+            <th scope="row">{when}<br>
+              <span class="fw-normal">{sessions}</span><br>
+              <span class="fw-normal text-body-secondary">{source}</span>{correct}</th>
+            <td>{total}{band}</td>
+            <td>{drop}{status}</td>
+          </tr>
+"""
+_TREND_CORRECT = (
+    '<br><a class="fw-normal" href="{href}">Correct<span class="visually-hidden"> {what}</span></a>'
+)
+_BADGE = '<span class="badge text-wrap text-start {}">{}</span>'
 
-    return F("submission__kind")
+
+def _trend_section(trend: trends.Trend, svg: str, rows: list[str]) -> str:
+    """A scale's card: baseline and latest with the outcome badges, the chart, and the same scores as a table."""
+    scale, baseline, latest = trend.scale, trend.baseline, trend.latest
+    baseline_html = latest_html = ""
+    if baseline:
+        baseline_html = (
+            f'<li class="list-inline-item">Baseline <strong>{baseline.observation.total}</strong> on '
+            f"{_day(baseline.observation.when)}.</li>"
+        )
+    if latest:
+        since = f" ({escape(latest.drop_percent)} from baseline)" if latest.drop_percent else ""
+        latest_html = (
+            f'<li class="list-inline-item">Latest <strong>{latest.observation.total}</strong> on '
+            f"{_day(latest.observation.when)}{since}.</li>"
+        )
+    if latest and latest.response:
+        response = _BADGE.format("badge-risk-none", "In response")
+    elif trend.first_response:
+        response = _BADGE.format("badge-risk-low", "Responded earlier, not now")
+    else:
+        response = _BADGE.format("badge-risk-low", "No response yet")
+    remission = ""
+    if trend.definition.remission_threshold is not None:
+        in_remission = latest is not None and latest.remission and not latest.is_baseline
+        remission = '<li class="list-inline-item">{}</li>'.format(
+            _BADGE.format("badge-risk-none", "In remission")
+            if in_remission
+            else _BADGE.format("badge-risk-low", "Not in remission")
+        )
+    return _TREND_SECTION.format(
+        code=escape(scale.code),
+        title=escape(scale.title),
+        rated=' <span class="h6 text-body-secondary">(clinician-rated)</span>'
+        if scale.clinician_rated
+        else "",
+        baseline=baseline_html,
+        latest=latest_html,
+        response=response,
+        remission=remission,
+        definitions=escape(f"{trend.definition.response_text} {trend.definition.remission_text}"),
+        svg=svg,
+        rows="".join(rows),
+    )
 
 
 @role_required(Role.CLINICIAN)
@@ -1369,7 +1495,7 @@ def add_rating(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if corrects is None:
             raise Http404("No such rating.")
-    sessions = _treatment_starts(person)
+    sessions = treatment_starts(person.pk)
     choices = [
         (appointment_id, f"Session {index}: {start.astimezone(zone):%a} {start.astimezone(zone).day} "
          f"{start.astimezone(zone):%b %Y, %H:%M %Z}")

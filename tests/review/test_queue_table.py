@@ -3,6 +3,8 @@ the real services, and a random run of all of them checked against the queue's d
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -10,14 +12,27 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from intake.alerts import acknowledge_alert
 from intake.decisions import record_decision
-from intake.models import EligibilityDecision, IntakeSubmission, ReviewQueueEntry, UrgentAlert
-from intake.review_selectors import QueueFilters, queue_count, rebuild_review_queue, review_queue
+from intake.models import (
+    EligibilityDecision,
+    IntakeSubmission,
+    ReviewQueueCount,
+    ReviewQueueEntry,
+    UrgentAlert,
+)
+from intake.review_selectors import (
+    QueueFilters,
+    queue_count,
+    queue_page,
+    queue_size,
+    rebuild_review_queue,
+    review_queue,
+)
 from intake.services import save_intake_step, submit_intake
 from tests.review.conftest import (
     HARD_STOP,
@@ -63,6 +78,18 @@ def defined_queue() -> list[tuple]:
         .values_list(
             "pk", "patient_id", "patient__location_id", "open_alert_at", "has_hard_stop", "submitted_at"
         )
+    )
+
+
+def kept_counts() -> dict[int, int]:
+    """The navigation's per-location queue sizes as the triggers keep them (location 0: none yet), zeros left out."""
+    return {key: n for key, n in ReviewQueueCount.objects.values_list("location_key", "waiting") if n}
+
+
+def counted_entries() -> dict[int, int]:
+    """The same, counted from the entries."""
+    return dict(
+        Counter(where or 0 for where in ReviewQueueEntry.objects.values_list("location_id", flat=True))
     )
 
 
@@ -209,6 +236,7 @@ def test_moving_a_patient_moves_their_entry_between_restricted_queues(
     unassigned.save(update_fields=["location"])
     assert names(review_queue(clinician)) == ["Moving"]
     assert queue_count(clinician) == 1
+    assert kept_counts() == counted_entries() == {location.pk: 1, other_location.pk: 2}
     # Unrestricted, everyone is there.
     settings.REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS = False
     assert queue_count(clinician) == 3
@@ -221,7 +249,12 @@ def test_the_filters_match_a_real_intake(clinician):
     make_intake(plain, at=NOW - timedelta(days=1), findings=[REVIEW_FLAG], reasons=["anxiety"])
 
     def matching(**filters) -> list[str]:
-        return names(review_queue(clinician, QueueFilters(**filters)))
+        """The matches in order; the page's own read and its count agree with review_queue."""
+        chosen = QueueFilters(**filters)
+        found = names(review_queue(clinician, chosen))
+        assert [row.first_name for row in queue_page(clinician, chosen, offset=0)] == found
+        assert queue_size(clinician, chosen) == len(found)
+        return found
 
     assert matching(reason="ocd") == ["Alex"]
     assert matching(reason="anxiety") == ["Plain"]
@@ -243,43 +276,68 @@ def test_the_rebuild_recomputes_exactly_what_the_triggers_keep(clinician, locati
     kept = kept_queue()
     assert kept == defined_queue() and len(kept) == 3
 
+    assert kept_counts() == counted_entries() == {0: 2, location.pk: 1}
+
     # Data written with the triggers off (as bench/seed.py's COPY does): the queue is out of date until rebuilt.
     with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute("DELETE FROM intake_reviewqueueentry")
-    assert queue_count(clinician) == 0
+        cursor.execute("UPDATE intake_reviewqueuecount SET waiting = 40")
+        cursor.execute("SET LOCAL session_replication_role = origin")
+    assert kept_queue() == [] and queue_count(clinician) == 80
     assert rebuild_review_queue() == 3
     assert kept_queue() == kept
+    assert kept_counts() == counted_entries() == {0: 2, location.pk: 1} and queue_count(clinician) == 3
 
 
 # --- Pages --------------------------------------------------------------------------------------------------------
 
 
-def test_clinician_pages_count_the_queue_from_its_table_once(
+def test_clinician_pages_read_the_queue_size_from_the_kept_counts_once(
     client, clinician, on_call, location, frozen_clock
 ):
     for n in range(3):
         make_intake(make_patient(first=f"Waiting{n}", location=location), at=NOW - timedelta(days=n + 1))
     client.force_login(clinician)
 
-    def queue_counts(url: str) -> list[str]:
+    def reads(url: str) -> tuple[str, list[str], list[str]]:
+        """The page, its reads of the kept counts, and its counts of entries (one by one)."""
         with CaptureQueriesContext(connection) as queries:
-            assert client.get(url).status_code == 200
-        return [
-            q["sql"]
-            for q in queries.captured_queries
-            if "COUNT(" in q["sql"] and "reviewqueueentry" in q["sql"]
-        ]
+            response = client.get(url)
+        assert response.status_code == 200
+        sqls = [q["sql"] for q in queries.captured_queries]
+        return (
+            response.content.decode(),
+            [sql for sql in sqls if "clinic_review_counts_" in sql],
+            [
+                sql
+                for sql in sqls
+                if "clinic_review_queue_size_" in sql
+                or ("COUNT(" in sql.upper() and "reviewqueueentry" in sql)
+            ],
+        )
 
-    # The queue page's count is the navigation's too; no page reads the submissions to count the queue.
-    [count] = queue_counts(reverse("review:queue"))
-    assert 'FROM "intake_reviewqueueentry"' in count and "intake_intakesubmission" not in count
+    # The queue page's size is the navigation's: one read of the counts (with the open alerts), no counting.
+    html, counts, counted = reads(reverse("review:queue"))
+    assert len(counts) == 1 and counted == []
+    assert "3 intakes waiting." in html and '3<span class="visually-hidden"> waiting</span>' in html
     someone = ReviewQueueEntry.objects.first().patient_id
     for url in (reverse("review:alerts"), reverse("review:patient", args=[someone])):
-        [count] = queue_counts(url)
-        assert "intake_intakesubmission" not in count, url
-    filtered = queue_counts(reverse("review:queue") + "?reason=depression")
-    assert len(filtered) == 2  # the filtered count, and the navigation's whole queue
-    assert all("intake_intakesubmission" not in sql for sql in filtered)
+        html, counts, counted = reads(url)
+        assert len(counts) == 1 and counted == [], url
+        assert '3<span class="visually-hidden"> waiting</span>' in html, url
+    # A filtered queue counts its matches on the queue table (never the submissions); the badge is still the whole.
+    html, counts, counted = reads(reverse("review:queue") + "?reason=depression")
+    assert len(counts) == 1 and len(counted) == 1
+    assert "that match" in html and '3<span class="visually-hidden"> waiting</span>' in html
+    # What those statements are (prepared on this connection by this test or an earlier one).
+    names = [re.search(r"EXECUTE (\w+)", sql).group(1) for sql in counts + counted]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements WHERE name = ANY(%s)", [names])
+        statements = dict(cursor.fetchall())
+    counts_sql, size_sql = statements[names[0]], statements[names[1]]
+    assert "FROM intake_reviewqueuecount" in counts_sql and "reviewqueueentry" not in counts_sql
+    assert "FROM intake_reviewqueueentry" in size_sql and "intake_intakesubmission" not in size_sql
 
 
 def test_the_queue_page_shows_what_it_did(client, clinician, on_call, location, frozen_clock):
@@ -394,6 +452,9 @@ class QueueMachine(RuleBasedStateMachine):
     @invariant()
     def the_table_is_the_queue(self):
         assert kept_queue() == defined_queue()
+        page = queue_page(self.clinician, QueueFilters(), offset=0)
+        assert [row.submission_id for row in page] == [entry[0] for entry in kept_queue()]
+        assert kept_counts() == counted_entries()
 
 
 def test_the_queue_table_follows_every_transition(db, clinician, location, other_location):
@@ -509,3 +570,49 @@ def test_a_rebuild_while_the_clinic_works_loses_no_change(transactional_db, clin
     assert failures == []
     assert waiting(patient) == [newer[0].pk]
     assert kept_queue() == defined_queue()
+    assert kept_counts() == counted_entries() == {0: 1}
+
+
+def test_intakes_submitted_at_once_at_one_location_are_all_counted(transactional_db, clinician, location):
+    """Eight intakes commit at the same moment at one location (its count row created by the first): the kept count
+    is eight, as the entries are, and the navigation shows it."""
+    import threading
+
+    patients = [make_patient(first=f"Rush{n}", location=location) for n in range(8)]
+    start, failures = threading.Barrier(len(patients)), []
+
+    def submit(patient):
+        try:
+            with transaction.atomic():
+                start.wait(10)
+                make_intake(patient, at=NOW - timedelta(hours=1))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(patient,)) for patient in patients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert failures == []
+    assert kept_counts() == counted_entries() == {location.pk: 8}
+    assert queue_count(clinician) == 8
+
+
+@given(
+    st.integers(min_value=-120, max_value=800 * 86400),
+    st.integers(min_value=0, max_value=999_999),
+    st.integers(min_value=0, max_value=400 * 86400),
+)
+@settings(max_examples=500, deadline=None)
+def test_waiting_times_read_as_djangos_timesince(seconds, microseconds, later):
+    """The queue's "waiting ..." is what Django's timesince says, months and years by the calendar included."""
+    from django.utils.timesince import timesince
+
+    from intake.review_views import _waited
+
+    now = NOW + timedelta(seconds=later, microseconds=microseconds // 3)
+    then = now - timedelta(seconds=seconds, microseconds=microseconds)
+    assert _waited(then, now) == timesince(then, now)
