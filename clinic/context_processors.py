@@ -17,6 +17,8 @@ def assets() -> dict[str, str]:
         "mark": static("img/mark.svg"),
         "bootstrap_js": static("bootstrap/js/bootstrap.bundle.min.js"),
         "clinic_js": static("js/clinic.js"),
+        "scheduling_css": static("scheduling/scheduling.css"),
+        "scheduling_js": static("scheduling/scheduling.js"),
     }
 
 

@@ -21,24 +21,46 @@ from django.db import connection
 
 
 @lru_cache(maxsize=256)
-def _statement(label: str, sql: str) -> tuple[str, str, int]:
+def _statement(label: str, sql: str) -> tuple[str, str, tuple[str, ...] | int]:
     """The statement's name (the label and a digest of its text, so two shapes never share one), its PREPARE text
-    with numbered parameters, and how many parameters it takes."""
-    if "%%" in sql or "%(" in sql:
-        raise ValueError("execute_prepared takes %s placeholders only, and no literal %.")
-    count = sql.count("%s")
-    numbers = iter(range(1, count + 1))
-    numbered = re.sub(r"%s", lambda _: f"${next(numbers)}", sql)
+    with numbered parameters, and what it takes: the names of its ``%(name)s`` parameters in $-number order, or the
+    count of its ``%s`` ones."""
+    if "%%" in sql:
+        raise ValueError("execute_prepared takes no literal %.")
+    names: list[str] = []
+    if "%(" in sql:
+
+        def number(match: re.Match) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        numbered = re.sub(r"%\((\w+)\)s", number, sql)
+        if "%s" in numbered:
+            raise ValueError("execute_prepared takes %s or %(name)s placeholders, not both.")
+        takes: tuple[str, ...] | int = tuple(names)
+    else:
+        count = sql.count("%s")
+        numbers = iter(range(1, count + 1))
+        numbered = re.sub(r"%s", lambda _: f"${next(numbers)}", sql)
+        takes = count
     name = f"clinic_{label}_{hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:10]}"
-    return name, f"PREPARE {name} AS {numbered}", count
+    return name, f"PREPARE {name} AS {numbered}", takes
 
 
-def execute_prepared(cursor, label: str, sql: str, params: list | tuple = ()) -> None:
-    """Run ``sql`` (``%s`` placeholders, a read) on ``cursor`` as a prepared statement of its connection; read the
-    rows from the cursor as usual. ``label`` names it in logs and pg_stat_statements."""
-    name, prepare, count = _statement(label, sql)
-    if len(params) != count:
-        raise ValueError(f"{label}: {count} parameters expected, {len(params)} given.")
+def execute_prepared(cursor, label: str, sql: str, params: list | tuple | dict = ()) -> None:
+    """Run ``sql`` (a read, with ``%s`` or ``%(name)s`` placeholders) on ``cursor`` as a prepared statement of its
+    connection; read the rows from the cursor as usual. ``label`` names it in logs and pg_stat_statements."""
+    name, prepare, takes = _statement(label, sql)
+    if isinstance(takes, tuple):
+        if not isinstance(params, dict) or not set(takes) <= set(params):
+            raise ValueError(f"{label}: the parameters {', '.join(takes)} are expected.")
+        params = [params[key] for key in takes]
+        count = len(takes)
+    else:
+        count = takes
+        if len(params) != count:
+            raise ValueError(f"{label}: {count} parameters expected, {len(params)} given.")
     raw = connection.connection  # the psycopg2 connection the cursor is on (Django reconnects with a new one)
     state = getattr(connection, "_clinic_prepared", None)
     if state is None or state[0] is not raw:

@@ -22,6 +22,7 @@ from django.db.models.functions import JSONObject
 from django.http import Http404
 from django.utils import timezone
 
+from clinic.db import execute_prepared
 from clinic.roles import Role
 from intake import eligibility as intake_eligibility
 from intake.models import Patient
@@ -140,7 +141,9 @@ def booking_facts(
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_prepared(
+            cursor,
+            "booking_facts",
             BOOKING_FACTS_SQL,
             {
                 "location": location_id,
@@ -810,7 +813,9 @@ def day_schedule(
     tz = location.tz
     day_start, day_end = local_day_bounds(location, day)
     with connection.cursor() as cursor:
-        cursor.execute(
+        execute_prepared(
+            cursor,
+            "day_schedule",
             DAY_SQL,
             {
                 "location": location.pk,

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import role_required
 from clinic.audit import record_patient_view
+from clinic.db import execute_prepared
 from clinic.roles import Role
 from scheduling import selectors, series, services
 from scheduling.forms import (
@@ -109,7 +110,7 @@ ACTIVE_LOCATIONS_SQL = "SELECT id, name, time_zone FROM scheduling_location WHER
 
 def _locations() -> list[Location]:
     with connection.cursor() as cursor:
-        cursor.execute(ACTIVE_LOCATIONS_SQL)
+        execute_prepared(cursor, "active_locations", ACTIVE_LOCATIONS_SQL)
         rows = cursor.fetchall()
     return [Location.from_db(connection.alias, ["id", "name", "time_zone"], row) for row in rows]
 

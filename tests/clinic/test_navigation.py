@@ -84,3 +84,33 @@ def test_the_clinician_sees_the_queue_size_and_open_alerts_in_words(client, clin
         (text.split(" ")[0], text) for _, text, _ in nav(client.get(reverse("review:queue")).content.decode())
     )
     assert links["Urgent"] == "Urgent alerts 1 open"
+
+
+def schedule_nav(html: str) -> list[tuple[str, bool]]:
+    """(words, marked current) of each link of the schedule pages' own navigation."""
+    block = html[html.index('aria-label="Front desk"') :]
+    block = block[: block.index("</nav>")]
+    return [
+        (words, "aria-current" in attrs)
+        for attrs, words in re.findall(r'<a class="nav-link([^>]*)>([^<]+)</a>', block)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (
+            "front_desk",
+            ["Today", "Day", "Week", "Tomorrow: unconfirmed", "Waitlist", "REMS forms due", "Find a patient"],
+        ),
+        ("clinician", ["Day", "Week"]),
+    ],
+)
+def test_the_schedule_pages_have_their_own_links_by_role(client, db, request, role, expected):
+    from scheduling.models import Location
+
+    Location.objects.create(name="Harbor", time_zone="America/New_York")
+    client.force_login(request.getfixturevalue(role))
+    links = schedule_nav(client.get(reverse("scheduling:week")).content.decode())
+    assert [words for words, _ in links] == expected
+    assert [words for words, current in links if current] == ["Week"]

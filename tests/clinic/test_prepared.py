@@ -52,5 +52,15 @@ def test_a_failed_first_run_does_not_break_the_next(transactional_db):
 def test_a_statement_is_checked_before_it_runs():
     with pytest.raises(ValueError, match="2 parameters expected"):
         execute_prepared(None, "test_series", SQL, [1])
-    with pytest.raises(ValueError, match="placeholders only"):
+    with pytest.raises(ValueError, match="no literal %"):
         execute_prepared(None, "test_literal", "SELECT '100%%'", [])
+    with pytest.raises(ValueError, match="the parameters low, high are expected"):
+        execute_prepared(None, "test_named", "SELECT %(low)s::int, %(high)s::int", {"low": 1})
+
+
+def test_named_parameters_are_numbered_once_each(transactional_db):
+    sql = "SELECT n FROM generate_series(%(low)s::int, %(high)s::int) AS n WHERE n <> %(low)s ORDER BY n"
+    for _ in range(2):  # prepared, then executed
+        with connection.cursor() as cursor:
+            execute_prepared(cursor, "test_named", sql, {"high": 4, "low": 1, "unused": "ignored"})
+            assert [row[0] for row in cursor.fetchall()] == [2, 3, 4]
