@@ -1,6 +1,7 @@
 """A small HTTP load generator: N threads, keep-alive connections, a fixed duration. Run in its own process.
 
     python -m bench.loadgen SPEC.json   ->  prints one JSON object: p50/p95/mean ms, requests/s, status counts
+                                            (and every latency, sorted, when the spec says "latencies": true)
 
 SPEC: {"host", "port", "duration", "clients": [{"method", "path", "cookie", "form_from": path or null}]}.
 A client with ``form_from`` first GETs that page, takes its CSRF token and the first choice of every radio group,
@@ -129,6 +130,7 @@ def run(spec: dict) -> dict:
         "mean_ms": round(statistics.fmean(every) * 1000, 1),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "failures": failures[:3],
+        **({"latencies_ms": [round(x * 1000, 2) for x in every]} if spec.get("latencies") else {}),
     }
 
 
