@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -68,13 +68,49 @@ def visible_patient_filter(user, *, via: str = "") -> Q:
 
 
 def patient_for_clinician(user, pk) -> Patient:
-    """The patient if this clinician may review them, else 404 (patients, front desk and admins included)."""
+    """The patient if this clinician may review them, else 404 (patients, front desk and admins included).
+
+    The patient with their location, as ``select_related("location")`` reads them, in one prepared statement: every
+    page of a patient's record starts here."""
     if not _is_clinician(user):
         raise Http404("No such patient.")
     try:
-        return Patient.objects.select_related("location").filter(visible_patient_filter(user)).get(pk=pk)
-    except (Patient.DoesNotExist, ValueError, TypeError):
+        pk = int(pk)
+    except (ValueError, TypeError):
         raise Http404("No such patient.") from None
+    from scheduling.models import Location
+
+    patient_columns = [field.attname for field in Patient._meta.concrete_fields]
+    location_columns = [field.attname for field in Location._meta.concrete_fields]
+    restricted = restricts_to_locations()
+    sql = _patient_gate_sql(tuple(patient_columns), tuple(location_columns), restricted)
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, "review_patient", sql, [pk, user.pk] if restricted else [pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404("No such patient.")
+    patient = Patient.from_db(connection.alias, patient_columns, row[: len(patient_columns)])
+    location = None
+    if patient.location_id is not None:
+        location = Location.from_db(connection.alias, location_columns, row[len(patient_columns) :])
+    Patient.location.field.set_cached_value(patient, location)
+    return patient
+
+
+@lru_cache(maxsize=4)
+def _patient_gate_sql(
+    patient_columns: tuple[str, ...], location_columns: tuple[str, ...], restricted: bool
+) -> str:
+    columns = [f"patient.{name}" for name in patient_columns] + [
+        f"location.{name}" for name in location_columns
+    ]
+    where = "patient.id = %s"
+    if restricted:  # visible_patient_filter, written out
+        where += f" AND (patient.location_id IS NULL OR patient.location_id IN ({_MY_LOCATIONS}))"
+    return (
+        f"SELECT {', '.join(columns)} FROM intake_patient patient"  # noqa: S608 - column names from the models
+        f" LEFT JOIN scheduling_location location ON location.id = patient.location_id WHERE {where}"
+    )
 
 
 def alert_for_clinician(user, pk) -> UrgentAlert:

@@ -13,6 +13,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from fractions import Fraction
 from functools import cache, lru_cache
+from html import escape as text_escape  # Django's escape without its lazy-string wrapper (same output)
 from typing import Any
 
 from django import forms
@@ -25,7 +26,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
@@ -128,6 +129,9 @@ class PlainSelect(forms.Select):
         return format_html(
             '<select name="{}"{}>{}</select>', name, flatatt(self.build_attrs(self.attrs, attrs)), options
         )
+
+
+QUEUE_FILTER_NAMES = ("reason", "modality", "finding")
 
 
 class QueueFilterForm(ReviewForm):
@@ -813,8 +817,9 @@ def _age(born: date | None, today: date) -> int | None:
 @role_required(Role.CLINICIAN)
 def queue(request: HttpRequest) -> HttpResponse:
     """The clinician's home: submitted intakes awaiting a decision, most urgent first."""
-    form = QueueFilterForm(request.GET or None)
-    filters = QueueFilters(**form.cleaned_data) if form.is_bound and form.is_valid() else QueueFilters()
+    # The form is built only when a filter was asked for: the plain queue (the common case) needs only its markup.
+    form = QueueFilterForm(request.GET) if any(name in request.GET for name in QUEUE_FILTER_NAMES) else None
+    filters = QueueFilters(**form.cleaned_data) if form is not None and form.is_valid() else QueueFilters()
     filtered = any(filters.__dict__.values())
     # The whole queue's size is the navigation's badge (read once, from the kept counts); a filtered one is counted.
     size = review_navigation(request).queue_count if not filtered else queue_size(request.user, filters)
@@ -859,22 +864,24 @@ def queue(request: HttpRequest) -> HttpResponse:
         cssrs = RISK_WORDS.get(entry.cssrs_risk) if entry.cssrs_risk else None
         rows.append(
             _QUEUE_ROW.format(
-                href=escape(_patient_href(get_script_prefix(), entry.patient_id)),
-                name=escape(f"{entry.first_name} {entry.last_name}"),
-                about=escape(" · ".join(about)),
+                href=text_escape(_patient_href(get_script_prefix(), entry.patient_id)),
+                name=text_escape(f"{entry.first_name} {entry.last_name}"),
+                about=text_escape(" · ".join(about)),
                 badges=_QUEUE_BADGES.format(
-                    "".join(_QUEUE_BADGE.format(kind, escape(text)) for kind, text in badges)
+                    "".join(_QUEUE_BADGE.format(kind, text_escape(text)) for kind, text in badges)
                 )
                 if badges
                 else "",
-                reasons=escape(", ".join(reasons.get(code, code) for code in _codes(entry.reasons)) or "—"),
-                phq9=escape(_phq9_words(entry.phq9, entry.phq9_version)),
-                cssrs=_QUEUE_CSSRS.format(cssrs[1], escape(cssrs[0])) if cssrs else "—",
+                reasons=text_escape(
+                    ", ".join(reasons.get(code, code) for code in _codes(entry.reasons)) or "—"
+                ),
+                phq9=text_escape(_phq9_words(entry.phq9, entry.phq9_version)),
+                cssrs=_QUEUE_CSSRS.format(cssrs[1], text_escape(cssrs[0])) if cssrs else "—",
             )
         )
     query = request.GET.copy()
     query.pop("page", None)
-    if form.errors:
+    if form is not None and form.errors:
         filter_html = _queue_filter_html(form, filtered)
     else:  # the same few choices on every load: made once per choice (the form is a quarter of the page's time)
         filter_html = _cached_queue_filter_html(get_script_prefix(), filters, filtered)
@@ -1373,21 +1380,21 @@ def _trend_row(point: trends.TrendPoint, scale: trends.Scale, rating: Any, corre
     correct = ""
     if rating is not None:
         correct = _TREND_CORRECT.format(
-            href=escape(f"{correct_url}?corrects={rating.pk}"),
-            what=escape(f"the {scale.title} rating of {when.day} {when:%b %Y}"),
+            href=text_escape(f"{correct_url}?corrects={rating.pk}"),
+            what=text_escape(f"the {scale.title} rating of {when.day} {when:%b %Y}"),
         )
     status = trends.status_words(point)
     return _TREND_ROW.format(
-        when=escape(
+        when=text_escape(
             f"{when:%a} {when.day} {when:%b %Y}" + ("" if scale.clinician_rated else f", {when:%H:%M %Z}")
         ),
-        sessions=escape(sessions),
-        source=escape(obs.source),
+        sessions=text_escape(sessions),
+        source=text_escape(obs.source),
         correct=correct,
-        total=escape(f"{obs.total} of {scale.maximum}"),
-        band=f'<br><span class="text-body-secondary">{escape(obs.band)}</span>' if obs.band else "",
-        drop=escape(point.drop_percent or "—"),
-        status=f"<br><strong>{escape(status)}</strong>" if status else "",
+        total=text_escape(f"{obs.total} of {scale.maximum}"),
+        band=f'<br><span class="text-body-secondary">{text_escape(obs.band)}</span>' if obs.band else "",
+        drop=text_escape(point.drop_percent or "—"),
+        status=f"<br><strong>{text_escape(status)}</strong>" if status else "",
     )
 
 
@@ -1440,7 +1447,7 @@ def _trend_section(trend: trends.Trend, svg: str, rows: list[str]) -> str:
             f"{_day(baseline.observation.when)}.</li>"
         )
     if latest:
-        since = f" ({escape(latest.drop_percent)} from baseline)" if latest.drop_percent else ""
+        since = f" ({text_escape(latest.drop_percent)} from baseline)" if latest.drop_percent else ""
         latest_html = (
             f'<li class="list-inline-item">Latest <strong>{latest.observation.total}</strong> on '
             f"{_day(latest.observation.when)}{since}.</li>"
@@ -1460,8 +1467,8 @@ def _trend_section(trend: trends.Trend, svg: str, rows: list[str]) -> str:
             else _BADGE.format("badge-risk-low", "Not in remission")
         )
     return _TREND_SECTION.format(
-        code=escape(scale.code),
-        title=escape(scale.title),
+        code=text_escape(scale.code),
+        title=text_escape(scale.title),
         rated=' <span class="h6 text-body-secondary">(clinician-rated)</span>'
         if scale.clinician_rated
         else "",
@@ -1469,7 +1476,7 @@ def _trend_section(trend: trends.Trend, svg: str, rows: list[str]) -> str:
         latest=latest_html,
         response=response,
         remission=remission,
-        definitions=escape(f"{trend.definition.response_text} {trend.definition.remission_text}"),
+        definitions=text_escape(f"{trend.definition.response_text} {trend.definition.remission_text}"),
         svg=svg,
         rows="".join(rows),
     )
