@@ -63,8 +63,11 @@ def _badge(kind: str, navigation) -> str:
     return ""
 
 
-_CURRENT = '<li class="nav-item"><a class="nav-link active" aria-current="page" href="'
-_OTHER = '<li class="nav-item"><a class="nav-link" href="'
+def nav_item(href: str, words: str, *, current: bool, after: str = "") -> str:
+    """A navigation link as an ``<li>`` (``href`` and ``words`` already escaped), marked for screen readers when it
+    is the page shown. The main navigation and the schedule pages' own use it."""
+    mark = ' active" aria-current="page' if current else ""
+    return f'<li class="nav-item"><a class="nav-link{mark}" href="{href}">{words}{after}</a></li>'
 
 
 class NavItems:
@@ -86,8 +89,8 @@ class NavItems:
             navigation = review_navigation(self.request)
         items = []
         for name, href, marks, badge, words in _links(get_script_prefix(), self.role):
-            link = _CURRENT if marks and name == here else _OTHER
-            items.append(f'{link}{href}">{words}{_badge(badge, navigation) if badge else ""}</a></li>')
+            after = _badge(badge, navigation) if badge else ""
+            items.append(nav_item(href, words, current=marks and name == here, after=after))
         return mark_safe("\n".join(items))  # noqa: S308 - addresses and words escaped in _links, badges are numbers
 
     __str__ = __html__

@@ -403,9 +403,19 @@ def open_information_request(patient: Patient) -> EligibilityDecision | None:
 
 # --- Score trends -------------------------------------------------------------------------------------------------
 
-# A patient's started treatment sessions (checked in or later, IV ketamine or Spravato): what "T<n>" counts.
-_STARTED_STATUSES = ["checked_in", "in_session", "recovering", "discharged"]
-_TREATMENT_MODALITIES = ["iv", "spravato"]
+
+@lru_cache(maxsize=1)
+def _session_kinds() -> tuple[list[str], list[str]]:
+    """What "T<n>" counts: sessions checked in or later, of IV ketamine or Spravato (the statuses and treatments)."""
+    from scheduling.models import Appointment, TreatmentType
+
+    statuses = [Appointment.Status.CHECKED_IN, Appointment.Status.IN_SESSION, Appointment.Status.RECOVERING,
+                Appointment.Status.DISCHARGED]  # fmt: skip
+    modalities = [TreatmentType.Modality.IV_KETAMINE, TreatmentType.Modality.SPRAVATO]
+    return [status.value for status in statuses], [modality.value for modality in modalities]
+
+
+# A patient's started treatment sessions: their statuses and treatments are the second and third parameters.
 _SESSIONS_SQL = """
 SELECT appointment.start_at, appointment.id FROM scheduling_appointment appointment
 JOIN scheduling_treatmenttype treatment ON treatment.id = appointment.treatment_type_id
@@ -467,7 +477,7 @@ def treatment_starts(patient_id: int) -> list[tuple[datetime, int]]:
     with connection.cursor() as cursor:
         cursor.execute(
             _SESSIONS_SQL + " ORDER BY appointment.start_at, appointment.id",
-            [patient_id, _STARTED_STATUSES, _TREATMENT_MODALITIES],
+            [patient_id, *_session_kinds()],
         )
         return [(start, pk) for start, pk in cursor.fetchall()]
 
@@ -479,7 +489,7 @@ def trend_inputs(patient_id: int) -> TrendInputs:
             cursor,
             "review_trends",
             _TRENDS_SQL,
-            [patient_id, _STARTED_STATUSES, _TREATMENT_MODALITIES, patient_id, TREND_INSTRUMENTS, patient_id],
+            [patient_id, *_session_kinds(), patient_id, TREND_INSTRUMENTS, patient_id],
         )
         rows = cursor.fetchall()
     inputs = TrendInputs([], [], [])

@@ -9,6 +9,8 @@ from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from clinic.navigation import nav_item
+
 register = template.Library()
 
 
@@ -195,11 +197,8 @@ def _schedule_nav(script_prefix: str, desk: bool, here: str) -> str:
     for name, words, desk_only in SCHEDULE_LINKS:
         if desk_only and not desk:
             continue
-        current = ' active" aria-current="page' if name == here else ""
         href = escape(reverse(f"scheduling:{name}"))
-        items.append(
-            f'    <li class="nav-item"><a class="nav-link{current}" href="{href}">{escape(words)}</a></li>'
-        )
+        items.append("    " + nav_item(href, escape(words), current=name == here))
     return mark_safe(  # noqa: S308 - our own words and reversed URLs, escaped
         '<nav class="no-print mb-3" aria-label="Front desk">\n  <ul class="nav nav-pills flex-wrap gap-1">\n'
         + "\n".join(items)
