@@ -3,9 +3,9 @@
 PostgreSQL plans every statement it is sent. For the clinician pages' few written-out queries (a UNION of three
 reads, a page of the queue joined to three tables) planning took longer than running them, on every request.
 ``execute_prepared`` sends ``PREPARE`` the first time a connection runs a statement (in the same round trip as its
-first ``EXECUTE``), then only ``EXECUTE``; PostgreSQL switches such a statement to a cached generic plan after a few
-runs when that plan is no worse. A statement lasts as long as its connection (Django keeps connections for
-``CONN_MAX_AGE``), whatever happens to transactions on it.
+first ``EXECUTE``), then only ``EXECUTE``; with ``generic=True`` each run uses the statement's generic plan (see
+``_GENERIC``). A statement lasts as long as its connection (Django keeps connections for ``CONN_MAX_AGE``),
+whatever happens to transactions on it.
 
 Not for use behind a pooler in transaction mode (PgBouncer before 1.21), where the next statement may reach another
 server connection: this app connects to PostgreSQL directly.
@@ -18,6 +18,15 @@ import re
 from functools import lru_cache
 
 from django.db import connection
+
+# generic=True: the run uses the statement's generic plan, made once. By default PostgreSQL plans a prepared statement
+# again on every run while it estimates the generic plan dearer than a custom one, which it did for the day view's
+# statement: a millisecond of planning each time to arrive at the same plan. Only for statements whose best plan does
+# not depend on the values (key and range lookups); not for a LIMIT/OFFSET given as a parameter, whose generic plan
+# sorts the whole table (seen: the queue page went from 2 to 20 ms). SET LOCAL in the same query string lasts for
+# that string's implicit transaction (or to the end of the caller's transaction inside an atomic block), then the
+# connection is back to its default.
+_GENERIC = "SET LOCAL plan_cache_mode = force_generic_plan; "
 
 
 @lru_cache(maxsize=256)
@@ -48,7 +57,9 @@ def _statement(label: str, sql: str) -> tuple[str, str, tuple[str, ...] | int]:
     return name, f"PREPARE {name} AS {numbered}", takes
 
 
-def execute_prepared(cursor, label: str, sql: str, params: list | tuple | dict = ()) -> None:
+def execute_prepared(
+    cursor, label: str, sql: str, params: list | tuple | dict = (), *, generic: bool = False
+) -> None:
     """Run ``sql`` (a read, with ``%s`` or ``%(name)s`` placeholders) on ``cursor`` as a prepared statement of its
     connection; read the rows from the cursor as usual. ``label`` names it in logs and pg_stat_statements."""
     name, prepare, takes = _statement(label, sql)
@@ -67,6 +78,8 @@ def execute_prepared(cursor, label: str, sql: str, params: list | tuple | dict =
         state = connection._clinic_prepared = (raw, set(), set())
     _, prepared, uncertain = state
     run = f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
+    if generic:
+        run = _GENERIC + run
     if name in uncertain:  # an earlier first run failed: was its PREPARE kept? (PREPARE is not transactional)
         cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_prepared_statements WHERE name = %s)", [name])
         if cursor.fetchone()[0]:

@@ -85,7 +85,7 @@ def patient_for_clinician(user, pk) -> Patient:
     restricted = restricts_to_locations()
     sql = _patient_gate_sql(tuple(patient_columns), tuple(location_columns), restricted)
     with connection.cursor() as cursor:
-        execute_prepared(cursor, "review_patient", sql, [pk, user.pk] if restricted else [pk])
+        execute_prepared(cursor, "review_patient", sql, [pk, user.pk] if restricted else [pk], generic=True)
         row = cursor.fetchone()
     if row is None:
         raise Http404("No such patient.")
@@ -490,6 +490,7 @@ def trend_inputs(patient_id: int) -> TrendInputs:
             "review_trends",
             _TRENDS_SQL,
             [patient_id, *_session_kinds(), patient_id, TREND_INSTRUMENTS, patient_id],
+            generic=True,  # lookups by patient: one plan fits all
         )
         rows = cursor.fetchall()
     inputs = TrendInputs([], [], [])

@@ -825,6 +825,7 @@ def day_schedule(
                 "day": day,
                 "weekday": day.weekday(),
             },
+            generic=True,  # one plan fits every location and day
         )
         (
             sessions, closure, hours, resource_ids, resource_names, resource_active, type_ids, type_labels,

@@ -14,7 +14,7 @@ SQL = "SELECT %s::int + n FROM generate_series(1, %s::int) AS n ORDER BY n"
 
 def run(first: int, upto) -> list[int]:
     with connection.cursor() as cursor:
-        execute_prepared(cursor, "test_series", SQL, [first, upto])
+        execute_prepared(cursor, "test_series", SQL, [first, upto], generic=True)
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -34,9 +34,14 @@ def test_prepared_once_per_connection_then_only_executed(transactional_db):
     assert len(first.captured_queries) == 1 and first.captured_queries[0]["sql"].startswith(
         "PREPARE clinic_test_"
     )
-    assert [q["sql"].split("(")[0] for q in later.captured_queries] == [
-        prepared_here()[0].join(["EXECUTE ", ""])
-    ] * 2
+    name = prepared_here()[0]
+    assert len(later.captured_queries) == 2
+    assert all(f"EXECUTE {name}(" in q["sql"] and "PREPARE" not in q["sql"] for q in later.captured_queries)
+    with (
+        connection.cursor() as cursor
+    ):  # the generic-plan setting was local to each statement's own transaction
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "auto"
     connection.close()  # a new connection prepares it again
     assert run(1, 1) == [2] and len(prepared_here()) == 1
 
