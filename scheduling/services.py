@@ -450,6 +450,41 @@ def _conflict(
     )
 
 
+def _choose_and_check(
+    *,
+    patient: Patient,
+    treatment_type: TreatmentType,
+    location: Location,
+    holds: SessionHolds,
+    resource: Resource | None,
+    clinician: Clinician | None,
+    now: datetime,
+    ignore_appointment: Appointment | None = None,
+) -> tuple[Resource, Clinician]:
+    """The chair or room and the clinician for a booking or a move (the free ones when not given), once every gate
+    has said yes: both paths ask the same questions in the same order."""
+    resource, clinician = _pick_resources(
+        patient=patient,
+        treatment_type=treatment_type,
+        location=location,
+        start=holds.start,
+        resource=resource,
+        clinician=clinician,
+        now=now,
+        ignore_appointment=ignore_appointment,
+    )
+    _check_gates(
+        patient=patient,
+        treatment_type=treatment_type,
+        location=location,
+        resource=resource,
+        clinician=clinician,
+        holds=holds,
+        now=now,
+    )
+    return resource, clinician
+
+
 def _pick_resources(
     *,
     patient: Patient,
@@ -543,22 +578,13 @@ def book_appointment(
         attempt += 1
         try:
             with transaction.atomic():
-                resource, clinician = _pick_resources(
+                resource, clinician = _choose_and_check(
                     patient=patient,
                     treatment_type=treatment_type,
                     location=location,
-                    start=holds.start,
+                    holds=holds,
                     resource=asked_resource,
                     clinician=asked_clinician,
-                    now=now,
-                )
-                _check_gates(
-                    patient=patient,
-                    treatment_type=treatment_type,
-                    location=location,
-                    resource=resource,
-                    clinician=clinician,
-                    holds=holds,
                     now=now,
                 )
                 appointment = Appointment(
@@ -730,11 +756,7 @@ def _move(
     short_wait: bool,
 ) -> Appointment:
     """One attempt of ``reschedule_appointment``, in its own transaction."""
-    appointment = (
-        Appointment.objects.select_for_update()
-        .select_related("patient", "location", "treatment_type", "resource", "clinician__user")
-        .get(pk=appointment.pk)
-    )
+    appointment = _locked(appointment)
     if appointment.status not in (Status.BOOKED, Status.CONFIRMED):
         raise InvalidTransition(
             f"A session that is {appointment.get_status_display().lower()} cannot be moved."
@@ -759,24 +781,15 @@ def _move(
         )
         if same is not None:
             resource, clinician = appointment.resource, appointment.clinician
-    resource, clinician = _pick_resources(
+    resource, clinician = _choose_and_check(
         patient=patient,
         treatment_type=treatment_type,
         location=location,
-        start=holds.start,
+        holds=holds,
         resource=resource,
         clinician=clinician,
         now=now,
         ignore_appointment=appointment,
-    )
-    _check_gates(
-        patient=patient,
-        treatment_type=treatment_type,
-        location=location,
-        resource=resource,
-        clinician=clinician,
-        holds=holds,
-        now=now,
     )
     appointment.resource = resource
     appointment.clinician = clinician
