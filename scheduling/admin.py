@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from scheduling.forms import ClinicianTimeOffForm, ClosureForm
 from scheduling.models import (
     Appointment,
     Clinician,
@@ -21,6 +22,7 @@ class OpeningHoursInline(admin.TabularInline):
 
 class ClosureInline(admin.TabularInline):
     model = Closure
+    form = ClosureForm
     extra = 0
 
 
@@ -42,6 +44,7 @@ class WorkingHoursInline(admin.TabularInline):
 
 class ClinicianTimeOffInline(admin.TabularInline):
     model = ClinicianTimeOff
+    form = ClinicianTimeOffForm
     extra = 0
 
 
@@ -69,8 +72,21 @@ class TreatmentTypeAdmin(admin.ModelAdmin):
 
 @admin.register(ClinicianTimeOff)
 class ClinicianTimeOffAdmin(admin.ModelAdmin):
+    """Refused over booked sessions, which the error lists (scheduling.forms, migration 0008)."""
+
+    form = ClinicianTimeOffForm
     list_display = ("clinician", "starts_at", "ends_at", "reason")
     list_filter = ("clinician",)
+
+
+@admin.register(Closure)
+class ClosureAdmin(admin.ModelAdmin):
+    """Closures across locations (also inline on each location). Refused on a day with booked sessions."""
+
+    form = ClosureForm
+    list_display = ("location", "date", "reason")
+    list_filter = ("location",)
+    date_hierarchy = "date"
 
 
 @admin.register(Appointment)

@@ -8,7 +8,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 
 from scheduling import series
-from scheduling.models import WEEKDAYS, Location, TreatmentType, VitalSigns
+from scheduling.models import WEEKDAYS, ClinicianTimeOff, Closure, Location, TreatmentType, VitalSigns
 
 
 def _helper() -> FormHelper:
@@ -308,4 +308,74 @@ class WaitlistForm(forms.Form):
         first, last = cleaned.get("earliest_date"), cleaned.get("latest_date")
         if first and last and last < first:
             self.add_error("latest_date", "The last day must be on or after the first day.")
+        return cleaned
+
+
+# --- Calendar changes (the admin's time off and closures) ---------------------------------------------------------
+
+SESSIONS_LISTED = 8
+
+
+def _refuse_if_sessions(sessions, *, lead: str) -> None:
+    """Raise '<lead> 3 sessions booked then: Wed 3 Mar 2027, 10:00 EST Ann Lee (Chair 1); …' if there are any."""
+    from scheduling.services import format_local
+
+    total = sessions.count()
+    if not total:
+        return
+    listed = "; ".join(
+        f"{format_local(a.start_at, a.location)} {a.patient.full_name} ({a.resource.name})"
+        for a in sessions[:SESSIONS_LISTED]
+    )
+    more = f" and {total - SESSIONS_LISTED} more" if total > SESSIONS_LISTED else ""
+    raise forms.ValidationError(
+        f"{lead} {total} session{'s' if total != 1 else ''} booked then: {listed}{more}. Reschedule or cancel "
+        "them first (front desk, day view), then save this again."
+    )
+
+
+class ClinicianTimeOffForm(forms.ModelForm):
+    """Time off is refused over booked sessions, which are listed (migration 0008's guard says the same, later)."""
+
+    class Meta:
+        model = ClinicianTimeOff
+        fields = ["clinician", "starts_at", "ends_at", "reason"]
+
+    def clean(self):
+        from scheduling import selectors, services
+
+        cleaned = super().clean()
+        starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", "Time off must end after it starts.")
+        # In the clinician's page (an inline) the clinician is the page's, not a field.
+        clinician = cleaned.get("clinician") or getattr(self.instance, "clinician", None)
+        if self.errors or clinician is None or clinician.pk is None or not (starts and ends):
+            return cleaned
+        services.lock_calendar("clinician", clinician.pk)
+        _refuse_if_sessions(
+            selectors.sessions_held_by_clinician(clinician.pk, starts, ends), lead=f"{clinician} has"
+        )
+        return cleaned
+
+
+class ClosureForm(forms.ModelForm):
+    """A closure is refused on a day with booked sessions, which are listed (migration 0008's guard, later)."""
+
+    class Meta:
+        model = Closure
+        fields = ["location", "date", "reason"]
+
+    def clean(self):
+        from scheduling import selectors, services
+
+        cleaned = super().clean()
+        day = cleaned.get("date")
+        location = cleaned.get("location") or getattr(self.instance, "location", None)
+        if self.errors or location is None or location.pk is None or day is None:
+            return cleaned
+        services.lock_calendar("location", location.pk)
+        _refuse_if_sessions(
+            selectors.sessions_held_at_location_on(location, day), lead=f"{location.name} has"
+        )
         return cleaned

@@ -87,6 +87,34 @@ def patient_for_booking(user, pk: int) -> Patient:
         raise Http404("No such patient.") from None
 
 
+# --- Sessions in the way of a calendar change --------------------------------------------------------------------
+
+
+def _held(holds: Q) -> QuerySet:
+    return (
+        Appointment.objects.filter(
+            pk__in=Allocation.objects.filter(holds, active=True).values("appointment_id")
+        )
+        .select_related("patient", "location", "resource")
+        .order_by("start_at", "pk")
+    )
+
+
+def sessions_held_by_clinician(clinician_id: int, starts_at: datetime, ends_at: datetime) -> QuerySet:
+    """Sessions whose clinician holds overlap ``[starts_at, ends_at)``: what time off there would collide with
+    (the same question as migration 0008's guard)."""
+    return _held(Q(clinician_id=clinician_id, span__overlap=(starts_at, ends_at)))
+
+
+def sessions_held_at_location_on(location: Location, day: date) -> QuerySet:
+    """Sessions holding one of the location's chairs or rooms during its local ``day``: what a closure that day
+    would collide with."""
+    tz = location.tz
+    day_start = datetime.combine(day, time(0), tzinfo=tz)
+    day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    return _held(Q(resource__location_id=location.pk, span__overlap=(day_start, day_end)))
+
+
 # --- The booking gate -------------------------------------------------------------------------------------------
 
 # Everything the booking rules read about the location, the clinician and the patient (REMS enrolment, and

@@ -56,6 +56,13 @@ LOCK_NOT_AVAILABLE = "55P03"
 #   in HOLD_LOCK_TIMEOUT, so every clash is decided without the deadlock wait and none is left without a winner.
 # The locks only order the waiting: whether the time is free is still the exclusion constraints' answer.
 HOLD_LOCK_TIMEOUT = "50ms"
+# The calendar guards (migration 0008): a hold in a clinician's time off or on a location's closed day is refused
+# by the database too, and so is time off or a closure over holds, whoever saved first.
+CHECK_VIOLATION = "23514"
+HOLD_IN_TIME_OFF = "allocation_clinician_not_on_time_off"
+HOLD_ON_CLOSURE = "allocation_location_not_closed"
+TIME_OFF_OVER_HOLDS = "time_off_clear_of_bookings"
+CLOSURE_OVER_HOLDS = "closure_clear_of_bookings"
 HOLD_ATTEMPTS = 2
 HOLD_QUEUE_KINDS = {"resource": 1, "clinician": 2, "patient": 3}
 DEFAULT_LATE_CANCEL_HOURS = 24
@@ -332,6 +339,19 @@ NEW_ID_SQL = "SELECT nextval(pg_get_serial_sequence('scheduling_appointment', 'i
 HOLD_QUEUE_SQL = "SELECT pg_advisory_xact_lock(key) FROM unnest(%s::bigint[]) AS key"
 
 
+# The calendar guards' advisory locks (migration 0008): a hold shares its clinician's and its location's, a change of
+# time off or closures takes it alone. Kinds 1-3 are the hold queue's.
+CALENDAR_LOCK_KINDS = {"clinician": 4, "location": 5}
+
+
+def lock_calendar(kind: str, pk: int) -> None:
+    """Take the calendar guard's lock on one clinician or location alone, until the transaction ends: bookings in
+    flight have ended (so a read after this sees their holds) and new ones wait. The calendar forms call it before
+    they list the sessions in the way, so their answer still holds when the row is saved."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [(CALENDAR_LOCK_KINDS[kind] << 56) | pk])
+
+
 def hold_queue_keys(*, resource_id: int, clinician_id: int, patient_id: int) -> list[int]:
     """Advisory lock keys for a second try's chair or room, clinician and patient (the kind in the top byte),
     sorted: every second try takes its locks in the same order, so second tries never deadlock."""
@@ -389,10 +409,24 @@ def _hold(
             appointment.save(force_insert=True)
     except (IntegrityError, OperationalError) as exc:
         code = getattr(exc.__cause__, "pgcode", None)
+        if code == CHECK_VIOLATION and (refusal := _calendar_refusal(exc, appointment)) is not None:
+            raise refusal from exc
         if not (_is_exclusion_violation(exc) or code == LOCK_NOT_AVAILABLE):
             raise
         # The constraint's refusal is final; a wait that deadlocked or ran out has not been decided yet.
         raise _Taken(exc, undecided=code != EXCLUSION_VIOLATION) from exc
+
+
+def _calendar_refusal(exc: IntegrityError, appointment: Appointment) -> BookingRefused | None:
+    """The database's calendar guard refused a hold: time off or a closure was saved while this booking was being
+    checked (the rules' own read, a moment before, did not see it yet)."""
+    constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") or ""
+    when = format_local(appointment.start_at, appointment.location)
+    if constraint == HOLD_IN_TIME_OFF:
+        return BookingRefused(f"{appointment.clinician} is on time off then ({when}).", field="clinician")
+    if constraint == HOLD_ON_CLOSURE:
+        return BookingRefused(f"{appointment.location.name} is closed that day ({when}).", field="start")
+    return None
 
 
 def _conflict(

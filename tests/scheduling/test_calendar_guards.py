@@ -1,0 +1,291 @@
+"""Time off and closures against booked sessions (migration 0008 and the admin's calendar forms).
+
+Time off over a clinician's booked sessions, or a closure on a day with sessions, is refused with the sessions
+listed; the database refuses it too, and refuses a hold in time off or on a closed day, whichever was saved first
+and even when both are saved at the same moment (real threads, each with its own connection).
+"""
+
+from __future__ import annotations
+
+import threading
+import time as clock
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, connections, transaction
+from django.forms import inlineformset_factory
+from django.urls import reverse
+
+from scheduling import services
+from scheduling.forms import ClinicianTimeOffForm
+from scheduling.models import Appointment, Clinician, ClinicianTimeOff, Closure
+from tests.scheduling.conftest import A_WEDNESDAY, NOW, NY, Clinic, build_clinic, local, make_patient
+
+A_THURSDAY = A_WEDNESDAY + timedelta(days=1)
+
+
+def _admin_datetime(prefix: str, moment) -> dict:
+    """The admin's split date/time widget, in the project's time zone (New York, as the test clinic)."""
+    moment = moment.astimezone(NY)
+    return {f"{prefix}_0": moment.date().isoformat(), f"{prefix}_1": moment.strftime("%H:%M:%S")}
+
+
+def _constraint(error: IntegrityError) -> str:
+    return error.__cause__.diag.constraint_name
+
+
+# --- The admin says which sessions are in the way -------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_time_off_over_booked_sessions_is_refused_with_the_sessions_listed(
+    client, clinic_admin, clinic, book
+):
+    booked = book(make_patient(first="Noor", last="Haddad"), local(A_WEDNESDAY, 10))
+    client.force_login(clinic_admin)
+    url = reverse("admin:scheduling_cliniciantimeoff_add")
+    doctor = clinic.clinicians[0]
+
+    response = client.post(
+        url,
+        {
+            "clinician": doctor.pk,
+            **_admin_datetime("starts_at", local(A_WEDNESDAY, 8)),
+            **_admin_datetime("ends_at", local(A_WEDNESDAY, 18)),
+            "reason": "Sick",
+        },
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"{doctor} has 1 session booked then" in page
+    assert "Wed 3 Mar 2027, 10:00 EST Noor Haddad (Chair 1)" in page
+    assert "Reschedule or cancel them first" in page
+    assert not ClinicianTimeOff.objects.exists()
+    assert Appointment.objects.get(pk=booked.pk).status == Appointment.Status.BOOKED
+
+    # The next day is clear: saved.
+    response = client.post(
+        url,
+        {
+            "clinician": doctor.pk,
+            **_admin_datetime("starts_at", local(A_THURSDAY, 8)),
+            **_admin_datetime("ends_at", local(A_THURSDAY, 18)),
+            "reason": "Training",
+        },
+    )
+    assert response.status_code == 302
+    assert ClinicianTimeOff.objects.get().reason == "Training"
+
+
+@pytest.mark.django_db
+def test_time_off_that_ends_before_it_starts_is_a_clear_error(client, clinic_admin, clinic):
+    client.force_login(clinic_admin)
+    response = client.post(
+        reverse("admin:scheduling_cliniciantimeoff_add"),
+        {
+            "clinician": clinic.clinicians[0].pk,
+            **_admin_datetime("starts_at", local(A_WEDNESDAY, 12)),
+            **_admin_datetime("ends_at", local(A_WEDNESDAY, 9)),
+        },
+    )
+    assert response.status_code == 200
+    assert "Time off must end after it starts." in response.content.decode()
+    assert not ClinicianTimeOff.objects.exists()
+
+
+@pytest.mark.django_db
+def test_time_off_on_the_clinicians_own_page_is_checked_too(clinic, book):
+    """The clinician's admin page edits time off inline, without a clinician field: the same form, the same check."""
+    book(make_patient(), local(A_WEDNESDAY, 10))
+    doctor = clinic.clinicians[0]
+    TimeOffFormSet = inlineformset_factory(
+        Clinician, ClinicianTimeOff, form=ClinicianTimeOffForm, fields=["starts_at", "ends_at", "reason"]
+    )
+    data = {
+        "time_off-TOTAL_FORMS": "1",
+        "time_off-INITIAL_FORMS": "0",
+        "time_off-0-starts_at": local(A_WEDNESDAY, 9).isoformat(),
+        "time_off-0-ends_at": local(A_WEDNESDAY, 11).isoformat(),
+    }
+    formset = TimeOffFormSet(data, instance=doctor, prefix="time_off")
+    assert not formset.is_valid()
+    assert "1 session booked then" in str(formset.non_form_errors() or formset.forms[0].non_field_errors())
+
+    data["time_off-0-starts_at"] = local(A_WEDNESDAY, 11).isoformat()  # after the dosing window
+    data["time_off-0-ends_at"] = local(A_WEDNESDAY, 12).isoformat()
+    formset = TimeOffFormSet(data, instance=doctor, prefix="time_off")
+    assert formset.is_valid(), formset.errors
+    formset.save()
+    assert ClinicianTimeOff.objects.filter(clinician=doctor).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_closure_on_a_day_with_sessions_is_refused_with_them_listed(client, clinic_admin, clinic, book):
+    book(make_patient(first="Iris", last="Okafor"), local(A_WEDNESDAY, 15), chair=2)
+    client.force_login(clinic_admin)
+    url = reverse("admin:scheduling_closure_add")
+
+    response = client.post(
+        url, {"location": clinic.location.pk, "date": A_WEDNESDAY.isoformat(), "reason": "x"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"{clinic.location.name} has 1 session booked then" in page
+    assert "Wed 3 Mar 2027, 15:00 EST Iris Okafor (Chair 3)" in page
+    assert not Closure.objects.exists()
+
+    response = client.post(
+        url, {"location": clinic.location.pk, "date": A_THURSDAY.isoformat(), "reason": "Audit"}
+    )
+    assert response.status_code == 302
+    assert Closure.objects.get().date == A_THURSDAY
+
+
+@pytest.mark.django_db
+def test_a_cancelled_session_is_not_in_the_way(clinic, book, front_desk):
+    appointment = book(make_patient(), local(A_WEDNESDAY, 10))
+    services.cancel_appointment(
+        appointment=appointment, reason="Patient unwell", cancelled_by=front_desk, now=NOW
+    )
+    ClinicianTimeOff.objects.create(
+        clinician=clinic.clinicians[0], starts_at=local(A_WEDNESDAY, 8), ends_at=local(A_WEDNESDAY, 18)
+    )
+    Closure.objects.create(location=clinic.location, date=A_WEDNESDAY)
+
+
+# --- The database refuses what the forms would -----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_time_off_or_a_closure_over_booked_sessions(clinic, book):
+    book(make_patient(), local(A_WEDNESDAY, 10), clinician=1)  # clinician held 10:15-11:00
+    with pytest.raises(IntegrityError, match="has sessions booked") as refused, transaction.atomic():
+        ClinicianTimeOff.objects.create(
+            clinician=clinic.clinicians[1],
+            starts_at=local(A_WEDNESDAY, 10, 45),
+            ends_at=local(A_WEDNESDAY, 13),
+        )
+    assert _constraint(refused.value) == services.TIME_OFF_OVER_HOLDS
+    with pytest.raises(IntegrityError, match="has sessions booked") as refused, transaction.atomic():
+        Closure.objects.create(location=clinic.location, date=A_WEDNESDAY)
+    assert _constraint(refused.value) == services.CLOSURE_OVER_HOLDS
+    assert not ClinicianTimeOff.objects.exists()
+    assert not Closure.objects.exists()
+    # Touching is not overlapping: time off from the end of the dosing window is fine.
+    ClinicianTimeOff.objects.create(
+        clinician=clinic.clinicians[1], starts_at=local(A_WEDNESDAY, 11), ends_at=local(A_WEDNESDAY, 13)
+    )
+
+
+# --- At the same moment: real threads, each with its own connection --------------------------------------------
+
+
+def _in_thread(target) -> tuple[threading.Thread, dict]:
+    """Run ``target`` in a thread with its own database connection; its result or exception lands in the dict."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = target()
+        except BaseException as exc:  # noqa: BLE001 - the test reads it
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def _book(clinic, front_desk, *, patient, start, chair=0):
+    return services.book_appointment(
+        patient=patient,
+        treatment_type=clinic.iv,
+        location=clinic.location,
+        start=start,
+        resource=clinic.chairs[chair],
+        clinician=clinic.clinicians[0],
+        booked_by=front_desk,
+        now=NOW,
+    )
+
+
+def _held_open(write) -> tuple[threading.Thread, dict, object]:
+    """Run ``write`` in a transaction of its own thread and keep that transaction open until ``commit()``."""
+    written, committed = threading.Event(), threading.Event()
+
+    def run():
+        with transaction.atomic():
+            result = write()
+            written.set()
+            committed.wait(10)
+        return result
+
+    thread, outcome = _in_thread(run)
+    assert written.wait(10), outcome
+    return thread, outcome, committed.set
+
+
+# What each calendar change writes, and what a booking refused by it hears (message, form field).
+CALENDAR_CHANGES = {
+    "time off": (
+        lambda clinic: ClinicianTimeOff.objects.create(
+            clinician=clinic.clinicians[0], starts_at=local(A_WEDNESDAY, 8), ends_at=local(A_WEDNESDAY, 18)
+        ),
+        "is on time off then",
+        "clinician",
+    ),
+    "closure": (
+        lambda clinic: Closure.objects.create(location=clinic.location, date=A_WEDNESDAY, reason="Flood"),
+        "is closed that day",
+        "start",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", CALENDAR_CHANGES)
+@pytest.mark.django_db(transaction=True)
+def test_a_booking_meeting_a_calendar_change_in_flight_waits_and_is_refused(front_desk, change):
+    write, message, field = CALENDAR_CHANGES[change]
+    clinic = Clinic(*build_clinic(chairs=2, clinicians=1))
+    patient = make_patient()
+    admin_thread, admin_outcome, commit = _held_open(lambda: write(clinic))
+    desk_thread, desk_outcome = _in_thread(
+        lambda: _book(clinic, front_desk, patient=patient, start=local(A_WEDNESDAY, 10))
+    )
+    clock.sleep(0.5)
+    assert desk_thread.is_alive(), "the booking should wait for the calendar change in flight"
+    commit()
+    admin_thread.join(10)
+    desk_thread.join(10)
+
+    assert "error" not in admin_outcome
+    error = desk_outcome.get("error")
+    assert isinstance(error, services.BookingRefused), desk_outcome
+    assert message in error.message
+    assert error.field == field
+    assert not Appointment.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_time_off_or_a_closure_meeting_a_booking_in_flight_waits_and_is_refused(front_desk):
+    clinic = Clinic(*build_clinic(chairs=2, clinicians=1))
+    patient = make_patient()
+    desk_thread, desk_outcome, commit = _held_open(
+        lambda: _book(clinic, front_desk, patient=patient, start=local(A_WEDNESDAY, 10))
+    )
+    changes = [_in_thread(lambda write=write: write(clinic)) for write, _, _ in CALENDAR_CHANGES.values()]
+    clock.sleep(0.5)
+    assert all(thread.is_alive() for thread, _ in changes), "calendar changes should wait for the booking"
+    commit()
+    desk_thread.join(10)
+    for thread, _ in changes:
+        thread.join(10)
+
+    assert isinstance(desk_outcome.get("result"), Appointment), desk_outcome
+    refusals = [outcome.get("error") for _, outcome in changes]
+    assert all(isinstance(error, IntegrityError) for error in refusals), refusals
+    assert [_constraint(e) for e in refusals] == [services.TIME_OFF_OVER_HOLDS, services.CLOSURE_OVER_HOLDS]
+    assert Appointment.objects.filter(status=Appointment.Status.BOOKED).count() == 1
+    assert not ClinicianTimeOff.objects.exists()
+    assert not Closure.objects.exists()
