@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from scheduling.forms import ClinicianTimeOffForm, ClosureForm
+from scheduling.forms import ClinicianTimeOffForm, ClosureForm, OpeningHoursFormSet, WorkingHoursFormSet
 from scheduling.models import (
     Appointment,
     Clinician,
@@ -17,6 +17,7 @@ from scheduling.models import (
 
 class OpeningHoursInline(admin.TabularInline):
     model = OpeningHours
+    formset = OpeningHoursFormSet
     extra = 0
 
 
@@ -39,6 +40,7 @@ class LocationAdmin(admin.ModelAdmin):
 
 class WorkingHoursInline(admin.TabularInline):
     model = WorkingHours
+    formset = WorkingHoursFormSet
     extra = 0
 
 

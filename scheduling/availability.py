@@ -259,6 +259,18 @@ class _Query:
     date_to: date
 
 
+def inside_local_windows(
+    start: datetime, end: datetime, *, tz: ZoneInfo, day: date, windows: Sequence[tuple[time, time]]
+) -> bool:
+    """Whether ``[start, end)`` lies inside one of ``day``'s local wall-clock windows: the booking rule for opening
+    and working hours, also asked of upcoming sessions when the hours change. Window bounds are read with fold=0,
+    the rule the slot search uses, so both agree on DST days."""
+    return any(
+        datetime.combine(day, opens, tzinfo=tz) <= start and end <= datetime.combine(day, closes, tzinfo=tz)
+        for opens, closes in windows
+    )
+
+
 def find_slots(
     *,
     shape: TreatmentShape,

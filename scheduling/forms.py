@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, datetime
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
 
 from scheduling import series
 from scheduling.models import WEEKDAYS, ClinicianTimeOff, Closure, Location, TreatmentType, VitalSigns
@@ -316,11 +319,12 @@ class WaitlistForm(forms.Form):
 SESSIONS_LISTED = 8
 
 
-def _refuse_if_sessions(sessions, *, lead: str) -> None:
-    """Raise '<lead> 3 sessions booked then: Wed 3 Mar 2027, 10:00 EST Ann Lee (Chair 1); …' if there are any."""
+def _refuse_if_sessions(sessions, *, lead: str, then: str = "booked then") -> None:
+    """Raise '<lead> 3 sessions <then>: Wed 3 Mar 2027, 10:00 EST Ann Lee (Chair 1); …' if there are any.
+    ``sessions``: a queryset or a list."""
     from scheduling.services import format_local
 
-    total = sessions.count()
+    total = len(sessions) if isinstance(sessions, list) else sessions.count()
     if not total:
         return
     listed = "; ".join(
@@ -329,7 +333,7 @@ def _refuse_if_sessions(sessions, *, lead: str) -> None:
     )
     more = f" and {total - SESSIONS_LISTED} more" if total > SESSIONS_LISTED else ""
     raise forms.ValidationError(
-        f"{lead} {total} session{'s' if total != 1 else ''} booked then: {listed}{more}. Reschedule or cancel "
+        f"{lead} {total} session{'s' if total != 1 else ''} {then}: {listed}{more}. Reschedule or cancel "
         "them first (front desk, day view), then save this again."
     )
 
@@ -346,12 +350,16 @@ class ClinicianTimeOffForm(forms.ModelForm):
 
         cleaned = super().clean()
         starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
-        if starts and ends and ends <= starts:
-            self.add_error("ends_at", "Time off must end after it starts.")
         # In the clinician's page (an inline) the clinician is the page's, not a field.
         clinician = cleaned.get("clinician") or getattr(self.instance, "clinician", None)
-        if self.errors or clinician is None or clinician.pk is None or not (starts and ends):
-            return cleaned
+        if (
+            self.errors
+            or clinician is None
+            or clinician.pk is None
+            or not (starts and ends)
+            or ends <= starts
+        ):
+            return cleaned  # reversed times: the model's constraint says "Time off must end after it starts."
         services.lock_calendar("clinician", clinician.pk)
         _refuse_if_sessions(
             selectors.sessions_held_by_clinician(clinician.pk, starts, ends), lead=f"{clinician} has"
@@ -379,3 +387,59 @@ class ClosureForm(forms.ModelForm):
             selectors.sessions_held_at_location_on(location, day), lead=f"{location.name} has"
         )
         return cleaned
+
+
+class _WeeklyHoursFormSet(BaseInlineFormSet):
+    """A page's weekly hours (a location's opening hours, a clinician's working hours), judged as a whole once
+    every row is valid: the new hours must still hold every upcoming session booked in the old ones."""
+
+    start_field = end_field = ""
+
+    def windows(self) -> dict:
+        kept: dict = defaultdict(list)
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or data.get(self.start_field) is None:
+                continue
+            kept[self.key(data)].append((data[self.start_field], data[self.end_field]))
+        return kept
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors) or self.instance.pk is None:
+            return
+        self.refuse_if_sessions_outside(self.windows(), now=timezone.now())
+
+
+class OpeningHoursFormSet(_WeeklyHoursFormSet):
+    start_field, end_field = "opens", "closes"
+
+    def key(self, data: dict) -> int:
+        return data["weekday"]
+
+    def refuse_if_sessions_outside(self, windows: dict, *, now) -> None:
+        from scheduling import selectors
+
+        location = self.instance
+        _refuse_if_sessions(
+            selectors.sessions_outside_opening_hours(location, windows, now=now),
+            lead=f"These hours would leave {location.name} closed for",
+            then="booked",
+        )
+
+
+class WorkingHoursFormSet(_WeeklyHoursFormSet):
+    start_field, end_field = "starts", "ends"
+
+    def key(self, data: dict) -> tuple[int, int]:
+        return (data["location"].pk, data["weekday"])
+
+    def refuse_if_sessions_outside(self, windows: dict, *, now) -> None:
+        from scheduling import selectors
+
+        clinician = self.instance
+        _refuse_if_sessions(
+            selectors.sessions_outside_working_hours(clinician.pk, windows, now=now),
+            lead=f"These hours would leave {clinician} off duty for",
+            then="booked",
+        )

@@ -60,7 +60,9 @@ class OpeningHours(models.Model):
         ordering = ["location", "weekday", "opens"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(closes__gt=F("opens")), name="opening_hours_closes_after_opens"
+                condition=Q(closes__gt=F("opens")),
+                name="opening_hours_closes_after_opens",
+                violation_error_message="Closing time must be after opening time.",
             ),
             models.CheckConstraint(condition=Q(weekday__lte=6), name="opening_hours_weekday_range"),
         ]
@@ -132,7 +134,11 @@ class WorkingHours(models.Model):
         verbose_name_plural = "working hours"
         ordering = ["clinician", "weekday", "starts"]
         constraints = [
-            models.CheckConstraint(condition=Q(ends__gt=F("starts")), name="working_hours_ends_after_starts"),
+            models.CheckConstraint(
+                condition=Q(ends__gt=F("starts")),
+                name="working_hours_ends_after_starts",
+                violation_error_message="Working hours must end after they start.",
+            ),
             models.CheckConstraint(condition=Q(weekday__lte=6), name="working_hours_weekday_range"),
         ]
 
@@ -185,13 +191,20 @@ class TreatmentType(models.Model):
     class Meta:
         ordering = ["modality", "label"]
         constraints = [
-            models.CheckConstraint(condition=Q(chair_minutes__gt=0), name="treatment_chair_minutes_positive"),
+            models.CheckConstraint(
+                condition=Q(chair_minutes__gt=0),
+                name="treatment_chair_minutes_positive",
+                violation_error_message="The chair or room must be held for at least a minute.",
+            ),
             models.CheckConstraint(
                 condition=Q(chair_minutes__lte=MAX_SESSION_LENGTH // timedelta(minutes=1)),
                 name="treatment_chair_minutes_at_most_a_day",
+                violation_error_message="A session can hold its chair or room for a day at most.",
             ),
             models.CheckConstraint(
-                condition=Q(clinician_minutes__gt=0), name="treatment_clinician_minutes_positive"
+                condition=Q(clinician_minutes__gt=0),
+                name="treatment_clinician_minutes_positive",
+                violation_error_message="The clinician must be held for at least a minute.",
             ),
             models.CheckConstraint(
                 condition=Q(
@@ -200,6 +213,10 @@ class TreatmentType(models.Model):
                     + F("discharge_minutes")
                 ),
                 name="treatment_clinician_inside_chair_span",
+                violation_error_message=(
+                    "The clinician's offset, dosing and discharge minutes together must fit inside the chair or "
+                    "room minutes."
+                ),
             ),
         ]
 
@@ -219,7 +236,11 @@ class ClinicianTimeOff(models.Model):
         verbose_name_plural = "clinician time off"
         ordering = ["clinician", "starts_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="time_off_ends_after_starts")
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="time_off_ends_after_starts",
+                violation_error_message="Time off must end after it starts.",
+            )
         ]
 
     def __str__(self) -> str:

@@ -115,6 +115,49 @@ def sessions_held_at_location_on(location: Location, day: date) -> QuerySet:
     return _held(Q(resource__location_id=location.pk, span__overlap=(day_start, day_end)))
 
 
+def sessions_outside_opening_hours(
+    location: Location, windows: dict[int, list[tuple[time, time]]], *, now: datetime
+) -> list[Appointment]:
+    """Upcoming sessions at the location (from ``now``) that new weekly opening ``windows`` (weekday -> local
+    windows) would not hold, by the booking rule's own test."""
+    tz = location.tz
+    outside = []
+    for session in _held(Q(resource__location_id=location.pk)).filter(start_at__gte=now):
+        day = session.start_at.astimezone(tz).date()
+        if not availability.inside_local_windows(
+            session.start_at, session.end_at, tz=tz, day=day, windows=windows.get(day.weekday(), [])
+        ):
+            outside.append(session)
+    return outside
+
+
+def sessions_outside_working_hours(
+    clinician_id: int, windows: dict[tuple[int, int], list[tuple[time, time]]], *, now: datetime
+) -> list[Appointment]:
+    """Upcoming sessions (from ``now``) whose holds of this clinician new weekly working ``windows`` ((location id,
+    weekday) -> local windows) would not hold, by the booking rule's own test (each hold inside one window of the
+    session's local day)."""
+    holds = (
+        Allocation.objects.filter(clinician_id=clinician_id, active=True, appointment__start_at__gte=now)
+        .select_related("appointment__location", "appointment__patient", "appointment__resource")
+        .order_by("appointment__start_at", "appointment_id")
+    )
+    outside: dict[int, Appointment] = {}
+    for hold in holds:
+        session = hold.appointment
+        tz = session.location.tz
+        day = session.start_at.astimezone(tz).date()
+        if not availability.inside_local_windows(
+            hold.span.lower,
+            hold.span.upper,
+            tz=tz,
+            day=day,
+            windows=windows.get((session.location_id, day.weekday()), []),
+        ):
+            outside.setdefault(session.pk, session)
+    return list(outside.values())
+
+
 # --- The booking gate -------------------------------------------------------------------------------------------
 
 # Everything the booking rules read about the location, the clinician and the patient (REMS enrolment, and

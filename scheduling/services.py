@@ -25,7 +25,7 @@ from django.utils import timezone
 from clinic.roles import Role
 from intake.eligibility import decide as decide_eligibility
 from intake.models import Patient
-from scheduling import reminders, selectors, series, session_rules
+from scheduling import availability, reminders, selectors, series, session_rules
 from scheduling.models import (
     MAX_SESSION_LENGTH,
     Allocation,
@@ -178,16 +178,6 @@ def session_holds(
     return SessionHolds(start=start, end=end, clinician_spans=tuple(spans))
 
 
-def _inside_local_windows(
-    start: datetime, end: datetime, *, tz, day: date, windows: Sequence[tuple[time, time]]
-) -> bool:
-    # Window bounds are read with fold=0, the rule scheduling.availability uses, so both agree on DST days.
-    return any(
-        datetime.combine(day, opens, tzinfo=tz) <= start and end <= datetime.combine(day, closes, tzinfo=tz)
-        for opens, closes in windows
-    )
-
-
 def _check_resource(resource: Resource, *, location: Location, treatment_type: TreatmentType) -> None:
     if resource.location_id != location.pk or not resource.is_active:
         raise BookingRefused(f"{resource.name} is not in use at {location.name}.", field="resource")
@@ -241,7 +231,7 @@ def _check_gates(
             field="start",
         )
     opening = facts.opening_hours
-    if not _inside_local_windows(holds.start, holds.end, tz=tz, day=day, windows=opening):
+    if not availability.inside_local_windows(holds.start, holds.end, tz=tz, day=day, windows=opening):
         hours = ", ".join(f"{o:%H:%M}-{c:%H:%M}" for o, c in opening) or "closed all day"
         raise BookingRefused(
             f"{when} to {holds.end.astimezone(tz):%H:%M} is outside opening hours on {local_start:%A}s ({hours}).",
@@ -251,7 +241,9 @@ def _check_gates(
     if not facts.clinician_works_here:
         raise BookingRefused(f"{clinician} does not work at {location.name}.", field="clinician")
     for span_start, span_end in holds.clinician_spans:
-        if not _inside_local_windows(span_start, span_end, tz=tz, day=day, windows=facts.clinician_hours):
+        if not availability.inside_local_windows(
+            span_start, span_end, tz=tz, day=day, windows=facts.clinician_hours
+        ):
             raise BookingRefused(
                 f"{clinician} is not working at {span_start.astimezone(tz):%H:%M} on {local_start:%A}s.",
                 field="clinician",

@@ -12,6 +12,7 @@ import time as clock
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import IntegrityError, connections, transaction
 from django.forms import inlineformset_factory
 from django.urls import reverse
@@ -22,6 +23,11 @@ from scheduling.models import Appointment, Clinician, ClinicianTimeOff, Closure
 from tests.scheduling.conftest import A_WEDNESDAY, NOW, NY, Clinic, build_clinic, local, make_patient
 
 A_THURSDAY = A_WEDNESDAY + timedelta(days=1)
+
+
+def freeze_now(moment=NOW):
+    """The forms judge "upcoming" by the real clock: hold it at the tests' NOW (or ``moment``)."""
+    return time_machine.travel(moment, tick=False)
 
 
 def _admin_datetime(prefix: str, moment) -> dict:
@@ -289,3 +295,144 @@ def test_time_off_or_a_closure_meeting_a_booking_in_flight_waits_and_is_refused(
     assert Appointment.objects.filter(status=Appointment.Status.BOOKED).count() == 1
     assert not ClinicianTimeOff.objects.exists()
     assert not Closure.objects.exists()
+
+
+# --- Weekly hours that would leave booked sessions outside them -------------------------------------------------
+
+
+def _admin_formset(inline_class, parent_model, parent, user, rows, *, change=None, delete=()):
+    """The admin's own inline formset for ``parent`` (as its change page builds it), bound to the existing
+    ``rows`` with ``change`` (row index -> field values) applied and the ``delete`` indexes ticked."""
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/")
+    request.user = user
+    FormSet = inline_class(parent_model, admin.site).get_formset(request, parent)
+    prefix = FormSet.get_default_prefix()
+    data = {f"{prefix}-TOTAL_FORMS": str(len(rows)), f"{prefix}-INITIAL_FORMS": str(len(rows))}
+    for i, row in enumerate(rows):
+        values = {"id": row.pk, **{f: getattr(row, f) for f in ("weekday", "opens", "closes", "starts", "ends")
+                                   if hasattr(row, f)}}  # fmt: skip
+        if hasattr(row, "location_id") and parent_model is Clinician:
+            values["location"] = row.location_id
+        values.update((change or {}).get(i, {}))
+        for name, value in values.items():
+            data[f"{prefix}-{i}-{name}"] = value.strftime("%H:%M") if hasattr(value, "strftime") else value
+        if i in delete:
+            data[f"{prefix}-{i}-DELETE"] = "on"
+    return FormSet(data, instance=parent, prefix=prefix)
+
+
+def _errors(formset) -> str:
+    return " ".join(str(e) for e in formset.non_form_errors())
+
+
+@pytest.mark.django_db
+def test_opening_hours_that_would_shut_out_booked_sessions_are_refused(clinic, book, clinic_admin):
+    from datetime import time
+
+    from scheduling.admin import OpeningHoursInline
+    from scheduling.models import Location, OpeningHours
+
+    book(make_patient(first="Lena", last="Park"), local(A_WEDNESDAY, 15), chair=1)
+    rows = list(OpeningHours.objects.filter(location=clinic.location).order_by("weekday"))
+    wednesday = next(i for i, row in enumerate(rows) if row.weekday == A_WEDNESDAY.weekday())
+
+    def formset(**kwargs):
+        return _admin_formset(OpeningHoursInline, Location, clinic.location, clinic_admin, rows, **kwargs)
+
+    with freeze_now():
+        shorter = formset(change={wednesday: {"closes": time(12)}})
+        assert not shorter.is_valid()
+        assert f"These hours would leave {clinic.location.name} closed for 1 session booked" in _errors(
+            shorter
+        )
+        assert "Wed 3 Mar 2027, 15:00 EST Lena Park (Chair 2)" in _errors(shorter)
+
+        gone = formset(delete={wednesday})
+        assert not gone.is_valid()
+        assert "closed for 1 session booked" in _errors(gone)
+
+        still_open = formset(change={wednesday: {"opens": time(9), "closes": time(17)}})
+        assert still_open.is_valid(), _errors(still_open)
+        still_open.save()
+    assert OpeningHours.objects.get(pk=rows[wednesday].pk).closes == time(17)
+
+
+@pytest.mark.django_db
+def test_working_hours_that_would_leave_a_booked_session_without_its_clinician_are_refused(
+    clinic, book, clinic_admin
+):
+    from datetime import time
+
+    from scheduling.admin import WorkingHoursInline
+    from scheduling.models import WorkingHours
+
+    doctor = clinic.clinicians[0]
+    book(make_patient(first="Omar", last="Said"), local(A_WEDNESDAY, 10))  # doctor held 10:15-11:00
+    rows = list(WorkingHours.objects.filter(clinician=doctor).order_by("weekday"))
+    wednesday = next(i for i, row in enumerate(rows) if row.weekday == A_WEDNESDAY.weekday())
+
+    def formset(**kwargs):
+        return _admin_formset(WorkingHoursInline, Clinician, doctor, clinic_admin, rows, **kwargs)
+
+    with freeze_now():
+        later = formset(change={wednesday: {"starts": time(10, 30)}})
+        assert not later.is_valid()
+        assert f"These hours would leave {doctor} off duty for 1 session booked" in _errors(later)
+        assert "Omar Said" in _errors(later)
+
+        # Still covering the dosing window (the chair's two hours need not be inside the clinician's hours).
+        covering = formset(change={wednesday: {"starts": time(10, 15), "ends": time(11)}})
+        assert covering.is_valid(), _errors(covering)
+        covering.save()
+    assert WorkingHours.objects.get(pk=rows[wednesday].pk).starts == time(10, 15)
+
+
+@pytest.mark.django_db
+def test_hours_for_sessions_already_past_are_not_in_the_way(clinic, book, clinic_admin):
+    from datetime import time
+
+    from scheduling.admin import OpeningHoursInline
+    from scheduling.models import Location, OpeningHours
+
+    book(make_patient(), local(A_WEDNESDAY, 15))
+    rows = list(OpeningHours.objects.filter(location=clinic.location).order_by("weekday"))
+    wednesday = next(i for i, row in enumerate(rows) if row.weekday == A_WEDNESDAY.weekday())
+    with freeze_now(local(A_THURSDAY, 9)):
+        formset = _admin_formset(
+            OpeningHoursInline, Location, clinic.location, clinic_admin, rows,
+            change={wednesday: {"closes": time(12)}},
+        )  # fmt: skip
+        assert formset.is_valid(), _errors(formset)
+
+
+@pytest.mark.django_db
+def test_set_up_mistakes_get_plain_messages(clinic, clinic_admin):
+    from datetime import time
+
+    from django.contrib import admin
+    from django.forms.models import model_to_dict
+    from django.test import RequestFactory
+
+    from scheduling.admin import OpeningHoursInline
+    from scheduling.models import Location, OpeningHours, TreatmentType
+
+    rows = list(OpeningHours.objects.filter(location=clinic.location).order_by("weekday"))
+    backwards = _admin_formset(
+        OpeningHoursInline, Location, clinic.location, clinic_admin, rows,
+        change={0: {"opens": time(18), "closes": time(8)}},
+    )  # fmt: skip
+    assert not backwards.is_valid()
+    assert "Closing time must be after opening time." in str(backwards.errors)
+
+    request = RequestFactory().post("/")
+    request.user = clinic_admin
+    iv = clinic.iv
+    TypeForm = admin.site._registry[TreatmentType].get_form(request, iv)
+    data = {**model_to_dict(iv), "clinician_minutes": iv.chair_minutes + 1}
+    form = TypeForm(data, instance=iv)
+    assert not form.is_valid()
+    assert "must fit inside the chair or room minutes" in str(form.errors)
+    assert TreatmentType.objects.get(pk=iv.pk).clinician_minutes == clinic.iv.clinician_minutes
