@@ -11,7 +11,15 @@ from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
 from scheduling import series
-from scheduling.models import WEEKDAYS, ClinicianTimeOff, Closure, Location, TreatmentType, VitalSigns
+from scheduling.models import (
+    WEEKDAYS,
+    Clinician,
+    ClinicianTimeOff,
+    Closure,
+    Location,
+    TreatmentType,
+    VitalSigns,
+)
 
 
 def _helper() -> FormHelper:
@@ -41,6 +49,34 @@ class DayForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper()
+
+
+class CoverForm(forms.Form):
+    """Which clinician is away, and when (local dates, both included): the cover page lists their sessions."""
+
+    clinician = forms.ModelChoiceField(
+        label="Clinician away",
+        queryset=Clinician.objects.select_related("user").order_by("user__full_name", "pk"),
+        empty_label="Choose a clinician",
+    )
+    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To (included)", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = _helper()
+
+    def clean(self):
+        from scheduling.selectors import COVER_MAX_DAYS
+
+        cleaned = super().clean()
+        first, last = cleaned.get("date_from"), cleaned.get("date_to")
+        if first and last:
+            if last < first:
+                self.add_error("date_to", "The last day cannot be before the first.")
+            elif (last - first).days >= COVER_MAX_DAYS:
+                self.add_error("date_to", f"Arrange cover for {COVER_MAX_DAYS} days at most at a time.")
+        return cleaned
 
 
 class SlotSearchForm(forms.Form):
@@ -319,7 +355,13 @@ class WaitlistForm(forms.Form):
 SESSIONS_LISTED = 8
 
 
-def _refuse_if_sessions(sessions, *, lead: str, then: str = "booked then") -> None:
+def _refuse_if_sessions(
+    sessions,
+    *,
+    lead: str,
+    then: str = "booked then",
+    first: str = "Reschedule or cancel them first (front desk, day view)",
+) -> None:
     """Raise '<lead> 3 sessions <then>: Wed 3 Mar 2027, 10:00 EST Ann Lee (Chair 1); …' if there are any.
     ``sessions``: a queryset or a list."""
     from scheduling.services import format_local
@@ -333,8 +375,7 @@ def _refuse_if_sessions(sessions, *, lead: str, then: str = "booked then") -> No
     )
     more = f" and {total - SESSIONS_LISTED} more" if total > SESSIONS_LISTED else ""
     raise forms.ValidationError(
-        f"{lead} {total} session{'s' if total != 1 else ''} {then}: {listed}{more}. Reschedule or cancel "
-        "them first (front desk, day view), then save this again."
+        f"{lead} {total} session{'s' if total != 1 else ''} {then}: {listed}{more}. {first}, then save this again."
     )
 
 
@@ -362,7 +403,9 @@ class ClinicianTimeOffForm(forms.ModelForm):
             return cleaned  # reversed times: the model's constraint says "Time off must end after it starts."
         services.lock_calendar("clinician", clinician.pk)
         _refuse_if_sessions(
-            selectors.sessions_held_by_clinician(clinician.pk, starts, ends), lead=f"{clinician} has"
+            selectors.sessions_held_by_clinician(clinician.pk, starts, ends),
+            lead=f"{clinician} has",
+            first="Hand them to a colleague (front desk: Clinician cover), reschedule or cancel them first",
         )
         return cleaned
 

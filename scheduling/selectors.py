@@ -1039,6 +1039,76 @@ def unconfirmed_appointments(location: Location, day: date) -> QuerySet[Appointm
     return appointments_between(location, start, end).filter(status=Appointment.Status.BOOKED)
 
 
+# --- Cover for an absent clinician ------------------------------------------------------------------------------
+
+COVER_MAX_DAYS = 31
+
+
+@dataclass(frozen=True)
+class CoverRow:
+    """One of the absent clinician's sessions and the colleague proposed to take it (None: nobody is free)."""
+
+    appointment: Appointment
+    cover: Clinician | None
+
+
+def cover_plan(*, clinician: Clinician, date_from: date, date_to: date, now: datetime) -> list[CoverRow]:
+    """The clinician's upcoming booked or confirmed sessions on local dates ``date_from``..``date_to`` (at every
+    location they work), each with the first colleague (lowest id) who works there then, is not on time off and is
+    free for exactly the session's clinician holds, at the same time and in the same chair or room: the slot
+    search's own answer, with the session itself left out."""
+    earliest = datetime.combine(date_from - timedelta(days=1), time(0), tzinfo=UTC)
+    latest = datetime.combine(date_to + timedelta(days=2), time(0), tzinfo=UTC)
+    sessions = (
+        Appointment.objects.filter(
+            clinician=clinician,
+            status__in=(Appointment.Status.BOOKED, Appointment.Status.CONFIRMED),
+            start_at__gte=max(now, earliest),
+            start_at__lt=latest,
+        )
+        .select_related("location", "patient", "resource", "treatment_type")
+        .order_by("start_at", "pk")
+    )
+    colleagues: dict[int, list[int]] = {}
+    names = {}
+    rows = []
+    for session in sessions:
+        day = session.start_at.astimezone(session.location.tz).date()
+        if not date_from <= day <= date_to:
+            continue
+        if session.location_id not in colleagues:
+            others = list(
+                Clinician.objects.filter(locations=session.location_id)
+                .exclude(pk=clinician.pk)
+                .select_related("user")
+                .order_by("pk")
+            )
+            colleagues[session.location_id] = [c.pk for c in others]
+            names.update((c.pk, c) for c in others)
+        cover = None
+        if colleagues[session.location_id]:
+            inputs = load_availability_inputs(
+                location=session.location,
+                treatment_type=session.treatment_type,
+                date_from=day,
+                date_to=day,
+                patient=session.patient,
+                ignore_appointment=session,
+            )
+            options = _free_options(
+                inputs,
+                date_from=day,
+                date_to=day,
+                now=now,
+                resource_ids=[session.resource_id],
+                clinician_ids=colleagues[session.location_id],
+            )
+            match = next((o for o in options if o.start == session.start_at), None)
+            cover = names[match.clinician_id] if match is not None else None
+        rows.append(CoverRow(appointment=session, cover=cover))
+    return rows
+
+
 def search_patients(query: str, *, limit: int = 25) -> list[Patient]:
     """Patients whose name, email or phone matches every word of ``query`` (case-insensitive)."""
     words = [word for word in query.split() if word][:5]

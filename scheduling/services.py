@@ -12,10 +12,11 @@ wall-clock hours but only 23 real hours ahead, so the cancellation is late. Elap
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -68,6 +69,7 @@ HOLD_QUEUE_KINDS = {"resource": 1, "clinician": 2, "patient": 3}
 DEFAULT_LATE_CANCEL_HOURS = 24
 
 Status = Appointment.Status
+T = TypeVar("T")
 
 
 # --- Outcomes front desk must hear about ----------------------------------------------------------------------
@@ -317,6 +319,19 @@ class _Taken(Exception):
         # A reschedule's appointment and new holds, as read inside the rolled-back transaction.
         self.moving: Appointment | None = None
         self.holds: SessionHolds | None = None
+
+
+def _until_decided(attempt: Callable[[bool], T]) -> T:
+    """Run ``attempt(short_wait)``, one try of a change of holds in its own transaction, until it is decided: a
+    first try whose wait for another booking's clashing hold ran out (or deadlocked) is tried once more, queued
+    behind the other second tries (see HOLD_ATTEMPTS). A decided clash is raised as ``_Taken``."""
+    for number in range(1, HOLD_ATTEMPTS + 1):
+        try:
+            return attempt(number < HOLD_ATTEMPTS)
+        except _Taken as taken:
+            if not taken.undecided or number == HOLD_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 # Before the holds' insert: the caller's lock_timeout (to be put back after the insert), the short one for the
@@ -598,54 +613,53 @@ def book_appointment(
     """
     now = now or timezone.now()
     holds = session_holds(treatment_type, start, end)
-    asked_resource, asked_clinician = resource, clinician
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            with transaction.atomic():
-                resource, clinician = _choose_and_check(
-                    patient=patient,
-                    treatment_type=treatment_type,
-                    location=location,
-                    holds=holds,
-                    resource=asked_resource,
-                    clinician=asked_clinician,
-                    now=now,
-                )
-                appointment = Appointment(
-                    patient=patient,
-                    location=location,
-                    treatment_type=treatment_type,
-                    resource=resource,
-                    clinician=clinician,
-                    start_at=holds.start,
-                    end_at=holds.end,
-                    status=Status.BOOKED,
-                    series=series,
-                    series_index=series_index,
-                    series_note=series_note,
-                    notes=notes,
-                    created_by=booked_by,
-                )
-                _hold(appointment, holds, short_wait=attempt < HOLD_ATTEMPTS)
-                reminders.plan_reminders_for(appointment, now=now)  # the outbox rows, in this transaction
-            return appointment
-        except _Taken as taken:
-            if taken.undecided and attempt < HOLD_ATTEMPTS:
-                continue  # another booking's clashing hold was still in flight: ask again
-            raise _conflict(
-                taken.error,
+    chosen: dict[str, Resource | Clinician] = {}  # the chair and clinician of the latest try, for a conflict
+
+    def attempt(short_wait: bool) -> Appointment:
+        with transaction.atomic():
+            chosen["resource"], chosen["clinician"] = _choose_and_check(
                 patient=patient,
                 treatment_type=treatment_type,
                 location=location,
+                holds=holds,
                 resource=resource,
                 clinician=clinician,
-                holds=holds,
                 now=now,
-                session_index=series_index if series else None,
-                with_alternatives=with_alternatives,
-            ) from None
+            )
+            appointment = Appointment(
+                patient=patient,
+                location=location,
+                treatment_type=treatment_type,
+                resource=chosen["resource"],
+                clinician=chosen["clinician"],
+                start_at=holds.start,
+                end_at=holds.end,
+                status=Status.BOOKED,
+                series=series,
+                series_index=series_index,
+                series_note=series_note,
+                notes=notes,
+                created_by=booked_by,
+            )
+            _hold(appointment, holds, short_wait=short_wait)
+            reminders.plan_reminders_for(appointment, now=now)  # the outbox rows, in this transaction
+        return appointment
+
+    try:
+        return _until_decided(attempt)
+    except _Taken as taken:
+        raise _conflict(
+            taken.error,
+            patient=patient,
+            treatment_type=treatment_type,
+            location=location,
+            resource=chosen["resource"],
+            clinician=chosen["clinician"],
+            holds=holds,
+            now=now,
+            session_index=series_index if series else None,
+            with_alternatives=with_alternatives,
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -739,35 +753,36 @@ def reschedule_appointment(
 
     One transaction, as ``book_appointment``: a conflict rolls it back, then the alternatives are read."""
     now = now or timezone.now()
-    asked_resource, asked_clinician, asked_end = resource, clinician, end
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return _move(
+    try:
+        return _until_decided(
+            lambda short_wait: _move(
                 appointment=appointment,
                 start=start,
-                resource=asked_resource,
-                clinician=asked_clinician,
-                end=asked_end,
+                resource=resource,
+                clinician=clinician,
+                end=end,
                 now=now,
-                short_wait=attempt < HOLD_ATTEMPTS,
+                short_wait=short_wait,
             )
-        except _Taken as taken:
-            if taken.undecided and attempt < HOLD_ATTEMPTS:
-                continue  # another booking's clashing hold was still in flight: ask again
-            moving = taken.moving
-            raise _conflict(
-                taken.error,
-                patient=moving.patient,
-                treatment_type=moving.treatment_type,
-                location=moving.location,
-                resource=moving.resource,
-                clinician=moving.clinician,
-                holds=taken.holds,
-                now=now,
-                ignore_appointment=moving,
-            ) from None
+        )
+    except _Taken as taken:
+        raise _moving_conflict(taken, now=now) from None
+
+
+def _moving_conflict(taken: _Taken, *, now: datetime) -> BookingConflict:
+    """A move's (or a hand-over's) decided clash, named from the appointment as its rolled-back try read it."""
+    moving = taken.moving
+    return _conflict(
+        taken.error,
+        patient=moving.patient,
+        treatment_type=moving.treatment_type,
+        location=moving.location,
+        resource=moving.resource,
+        clinician=moving.clinician,
+        holds=taken.holds,
+        now=now,
+        ignore_appointment=moving,
+    )
 
 
 @transaction.atomic
@@ -842,6 +857,55 @@ def _move(
         taken.moving, taken.holds = appointment, holds  # what the conflict names, once this has rolled back
         raise
     reminders.plan_reminders_for(appointment, now=now)  # void the old time's reminders, plan the update
+    return appointment
+
+
+def reassign_clinician(
+    *, appointment: Appointment, clinician: Clinician, now: datetime | None = None
+) -> Appointment:
+    """Give a session to another clinician at the same time, in the same chair or room: cover for a colleague who
+    is away. Every gate is asked again for the new clinician (works here, on shift, not on time off, free). The
+    patient's confirmation stands and the reminders are unchanged: they name the time and place, not the
+    clinician. One transaction a try, as ``reschedule_appointment``."""
+    now = now or timezone.now()
+    try:
+        return _until_decided(
+            lambda short_wait: _reassign(
+                appointment=appointment, clinician=clinician, now=now, short_wait=short_wait
+            )
+        )
+    except _Taken as taken:
+        raise _moving_conflict(taken, now=now) from None
+
+
+@transaction.atomic
+def _reassign(
+    *, appointment: Appointment, clinician: Clinician, now: datetime, short_wait: bool
+) -> Appointment:
+    """One attempt of ``reassign_clinician``."""
+    appointment = _locked(appointment)
+    if appointment.status not in (Status.BOOKED, Status.CONFIRMED):
+        raise InvalidTransition(
+            f"A session that is {appointment.get_status_display().lower()} cannot be handed to another clinician."
+        )
+    if appointment.clinician_id == clinician.pk:
+        raise BookingRefused(f"{clinician} already has this session.", field="clinician")
+    holds = session_holds(appointment.treatment_type, appointment.start_at, appointment.end_at)
+    _, appointment.clinician = _choose_and_check(
+        patient=appointment.patient,
+        treatment_type=appointment.treatment_type,
+        location=appointment.location,
+        holds=holds,
+        resource=appointment.resource,
+        clinician=clinician,
+        now=now,
+        ignore_appointment=appointment,
+    )
+    try:
+        _hold(appointment, holds, short_wait=short_wait, update_fields=["clinician", "updated_at"])
+    except _Taken as taken:
+        taken.moving, taken.holds = appointment, holds  # what the conflict names, once this has rolled back
+        raise
     return appointment
 
 

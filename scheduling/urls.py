@@ -9,6 +9,7 @@ urlpatterns = [
     path("day/", views.day_view, name="day"),
     path("week/", views.week_view, name="week"),
     path("unconfirmed/", views.unconfirmed, name="unconfirmed"),
+    path("cover/", views.cover, name="cover"),
     path("patients/", views.patient_search, name="patient_search"),
     path("patients/<int:patient_id>/", views.patient_detail, name="patient_detail"),
     path("patients/<int:patient_id>/book/", views.book, name="book"),

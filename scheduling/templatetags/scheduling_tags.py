@@ -174,6 +174,7 @@ SCHEDULE_LINKS = (
     ("week", "Week", False),
     ("unconfirmed", "Tomorrow: unconfirmed", True),
     ("waitlist", "Waitlist", True),
+    ("cover", "Clinician cover", True),
     ("rems_forms_due", "REMS forms due", True),
     ("patient_search", "Find a patient", True),
 )

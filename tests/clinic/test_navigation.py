@@ -101,7 +101,16 @@ def schedule_nav(html: str) -> list[tuple[str, bool]]:
     [
         (
             "front_desk",
-            ["Today", "Day", "Week", "Tomorrow: unconfirmed", "Waitlist", "REMS forms due", "Find a patient"],
+            [
+                "Today",
+                "Day",
+                "Week",
+                "Tomorrow: unconfirmed",
+                "Waitlist",
+                "Clinician cover",
+                "REMS forms due",
+                "Find a patient",
+            ],
         ),
         ("clinician", ["Day", "Week"]),
     ],

@@ -65,7 +65,7 @@ def test_time_off_over_booked_sessions_is_refused_with_the_sessions_listed(
     page = response.content.decode()
     assert f"{doctor} has 1 session booked then" in page
     assert "Wed 3 Mar 2027, 10:00 EST Noor Haddad (Chair 1)" in page
-    assert "Reschedule or cancel them first" in page
+    assert "Hand them to a colleague (front desk: Clinician cover), reschedule or cancel them first" in page
     assert not ClinicianTimeOff.objects.exists()
     assert Appointment.objects.get(pk=booked.pk).status == Appointment.Status.BOOKED
 
