@@ -40,12 +40,27 @@ def browser(monkeypatch):
         browser.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_as_in_production():
+    """pytest-django's live server answers /static/ itself, through the static finders, which know the source files
+    but not the hashed names the pages link (the manifest storage of DEBUG=0): every stylesheet and script was a
+    404 and the journeys ran unstyled and without JavaScript. Let the requests through to the app instead, where
+    WhiteNoise serves the collected files (``make test`` collects them first), as in production."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandlerMixin
+
+    patcher = pytest.MonkeyPatch()
+    patcher.setattr(StaticFilesHandlerMixin, "_should_handle", lambda self, path: False)
+    yield
+    patcher.undo()
+
+
 @pytest.fixture
 def new_page(live_server, browser):
     """Pages in fresh browser contexts (a fresh context is a fresh device: no cookies), phone-sized by default."""
     contexts = []
 
     violations: list[str] = []
+    unserved: list[str] = []
 
     def make(viewport=PHONE):
         context = browser.new_context(viewport=viewport, base_url=live_server.url)
@@ -56,12 +71,20 @@ def new_page(live_server, browser):
         page.on(
             "console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None
         )
+        # Every stylesheet, script and image the pages link must load: the journeys run on the real assets.
+        page.on(
+            "response",
+            lambda r: (
+                unserved.append(f"{r.status} {r.url}") if "/static/" in r.url and r.status >= 400 else None
+            ),
+        )
         return page
 
     yield make
     for context in contexts:
         context.close()
     assert not violations, f"Content Security Policy violations: {violations}"
+    assert not unserved, f"static files not served: {unserved}"
 
 
 def _axe_source() -> str:
