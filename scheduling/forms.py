@@ -71,6 +71,10 @@ class CoverForm(forms.Form):
 
         cleaned = super().clean()
         first, last = cleaned.get("date_from"), cleaned.get("date_to")
+        for name, day in (("date_from", first), ("date_to", last)):
+            if day and _far_from_today(day):
+                self.add_error(name, f"Choose a day within {CALENDAR_YEARS} years of today.")
+                first = last = None
         if first and last:
             if last < first:
                 self.add_error("date_to", "The last day cannot be before the first.")
@@ -352,6 +356,14 @@ class WaitlistForm(forms.Form):
 
 # --- Calendar changes (the admin's time off and closures) ---------------------------------------------------------
 
+CALENDAR_YEARS = 10  # how far from today a closure or a cover range may lie (a typo such as 9999 is refused)
+
+
+def _far_from_today(day) -> bool:
+    today = timezone.localdate()
+    return abs(day.year - today.year) > CALENDAR_YEARS
+
+
 SESSIONS_LISTED = 8
 
 
@@ -399,8 +411,13 @@ class ClinicianTimeOffForm(forms.ModelForm):
             or clinician.pk is None
             or not (starts and ends)
             or ends <= starts
+            or (self.instance.pk and not self.has_changed())
+            or cleaned.get("DELETE")
         ):
-            return cleaned  # reversed times: the model's constraint says "Time off must end after it starts."
+            # Reversed times: the model's constraint says "Time off must end after it starts". An unchanged row
+            # (the clinician's page cleans every one on each save) is not saved again, nor a deleted one: neither
+            # is checked.
+            return cleaned
         services.lock_calendar("clinician", clinician.pk)
         _refuse_if_sessions(
             selectors.sessions_held_by_clinician(clinician.pk, starts, ends),
@@ -423,7 +440,16 @@ class ClosureForm(forms.ModelForm):
         cleaned = super().clean()
         day = cleaned.get("date")
         location = cleaned.get("location") or getattr(self.instance, "location", None)
-        if self.errors or location is None or location.pk is None or day is None:
+        if day is not None and _far_from_today(day):
+            self.add_error("date", f"Choose a day within {CALENDAR_YEARS} years of today.")
+        if (
+            self.errors
+            or location is None
+            or location.pk is None
+            or day is None
+            or (self.instance.pk and not self.has_changed())  # unchanged: not saved, not checked
+            or cleaned.get("DELETE")
+        ):
             return cleaned
         services.lock_calendar("location", location.pk)
         _refuse_if_sessions(
@@ -449,8 +475,8 @@ class _WeeklyHoursFormSet(BaseInlineFormSet):
 
     def clean(self) -> None:
         super().clean()
-        if any(self.errors) or self.instance.pk is None:
-            return
+        if any(self.errors) or self.instance.pk is None or not self.has_changed():
+            return  # nothing new to judge (a save of the page's other fields)
         self.refuse_if_sessions_outside(self.windows(), now=timezone.now())
 
 

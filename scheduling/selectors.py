@@ -122,7 +122,7 @@ def sessions_outside_opening_hours(
     windows) would not hold, by the booking rule's own test."""
     tz = location.tz
     outside = []
-    for session in _held(Q(resource__location_id=location.pk)).filter(start_at__gte=now):
+    for session in _held(Q(resource__location_id=location.pk, span__startswith__gte=now)):
         day = session.start_at.astimezone(tz).date()
         if not availability.inside_local_windows(
             session.start_at, session.end_at, tz=tz, day=day, windows=windows.get(day.weekday(), [])

@@ -62,6 +62,9 @@ CREATE TRIGGER scheduling_hold_calendar_check
 
 CREATE OR REPLACE FUNCTION scheduling_time_off_check() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF NEW.ends_at <= NEW.starts_at THEN
+        RETURN NEW;  -- no range to compare: the check constraint time_off_ends_after_starts refuses the row
+    END IF;
     PERFORM pg_advisory_xact_lock((4::bigint << 56) | NEW.clinician_id);
     IF EXISTS (
         SELECT 1 FROM scheduling_allocation

@@ -40,7 +40,7 @@ def browser(monkeypatch):
         browser.close()
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def _static_files_as_in_production():
     """pytest-django's live server answers /static/ itself, through the static finders, which know the source files
     but not the hashed names the pages link (the manifest storage of DEBUG=0): every stylesheet and script was a

@@ -436,3 +436,34 @@ def test_set_up_mistakes_get_plain_messages(clinic, clinic_admin):
     assert not form.is_valid()
     assert "must fit inside the chair or room minutes" in str(form.errors)
     assert TreatmentType.objects.get(pk=iv.pk).clinician_minutes == clinic.iv.clinician_minutes
+
+
+@pytest.mark.django_db
+def test_calendar_dates_far_from_today_are_refused_plainly(client, clinic_admin, clinic):
+    client.force_login(clinic_admin)
+    response = client.post(
+        reverse("admin:scheduling_closure_add"), {"location": clinic.location.pk, "date": "9999-12-31"}
+    )
+    assert response.status_code == 200
+    assert "Choose a day within 10 years of today." in response.content.decode()
+    assert not Closure.objects.exists()
+
+
+@pytest.mark.django_db
+def test_reversed_time_off_is_the_constraints_refusal_not_a_range_error(clinic):
+    with pytest.raises(IntegrityError) as refused, transaction.atomic():
+        ClinicianTimeOff.objects.create(
+            clinician=clinic.clinicians[0], starts_at=local(A_WEDNESDAY, 12), ends_at=local(A_WEDNESDAY, 9)
+        )
+    assert _constraint(refused.value) == "time_off_ends_after_starts"
+
+
+@pytest.mark.django_db
+def test_a_location_time_zone_must_be_known_to_python_and_to_the_database():
+    from django.core.exceptions import ValidationError
+
+    from scheduling.models import Location
+
+    Location(name="Harbor North", time_zone="America/Chicago").full_clean()  # both know it
+    with pytest.raises(ValidationError, match="is not an IANA time zone"):
+        Location(name="Olympus", time_zone="Mars/Olympus_Mons").full_clean()

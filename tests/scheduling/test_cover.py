@@ -158,6 +158,11 @@ def test_bad_input_on_the_cover_page_changes_nothing(client, clinic, book, front
     )
     assert backwards.status_code == 400
     assert "The last day cannot be before the first." in backwards.content.decode()
+    far = client.get(
+        url, {"clinician": clinic.clinicians[0].pk, "date_from": "9999-12-01", "date_to": "9999-12-31"}
+    )
+    assert far.status_code == 400
+    assert "Choose a day within 10 years of today." in far.content.decode()
     too_long = _page(client, clinic, date_to="2027-06-30")
     assert too_long.status_code == 400
     assert "31 days at most" in too_long.content.decode()
@@ -170,7 +175,7 @@ def test_bad_input_on_the_cover_page_changes_nothing(client, clinic, book, front
         url,
         {
             **base,
-            "session": [theirs.pk, 999999, mine.pk],
+            "session": [theirs.pk, 999999, "9" * 30, "x", mine.pk],
             f"cover-{theirs.pk}": clinic.clinicians[1].pk,
             "cover-999999": clinic.clinicians[1].pk,
             f"cover-{mine.pk}": "nobody",
