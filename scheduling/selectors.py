@@ -319,21 +319,19 @@ class AvailabilityInputs:
         minutes = self.treatment_type.discharge_minutes
         if not minutes:
             return True
-        start, end = slot.end - timedelta(minutes=minutes), slot.end
+        return self.clinician_free(slot.clinician_id, slot.end - timedelta(minutes=minutes), slot.end)
+
+    def clinician_free(
+        self, clinician_id: int, start: datetime, end: datetime, *, day: date | None = None
+    ) -> bool:
+        """Whether the clinician could hold ``[start, end)``: inside one of their working windows here on the local
+        ``day`` (by default the start's), not on time off and not holding anything else."""
         tz = self.location_day.tz
-        local_start = start.astimezone(tz)
-        hours = self.clinician_hours.get(slot.clinician_id, {}).get(local_start.weekday(), ())
-        inside = any(
-            datetime.combine(local_start.date(), opens, tzinfo=tz) <= start
-            and end <= datetime.combine(local_start.date(), closes, tzinfo=tz)
-            for opens, closes in hours
-        )
-        if not inside:
+        day = day or start.astimezone(tz).date()
+        hours = self.clinician_hours.get(clinician_id, {}).get(day.weekday(), ())
+        if not availability.inside_local_windows(start, end, tz=tz, day=day, windows=hours):
             return False
-        taken = [
-            *self.clinician_time_off.get(slot.clinician_id, ()),
-            *self.clinician_busy.get(slot.clinician_id, ()),
-        ]
+        taken = [*self.clinician_time_off.get(clinician_id, ()), *self.clinician_busy.get(clinician_id, ())]
         return not any(span.start < end and start < span.end for span in taken)
 
 
@@ -1054,13 +1052,15 @@ class CoverRow:
 
 def cover_plan(*, clinician: Clinician, date_from: date, date_to: date, now: datetime) -> list[CoverRow]:
     """The clinician's upcoming booked or confirmed sessions on local dates ``date_from``..``date_to`` (at every
-    location they work), each with the first colleague (lowest id) who works there then, is not on time off and is
-    free for exactly the session's clinician holds, at the same time and in the same chair or room: the slot
-    search's own answer, with the session itself left out."""
+    location they work), each with the first colleague (lowest id) who could hold exactly the session's clinician
+    spans as they are held now: on shift at that location, not on time off, holding nothing else then. Only the
+    clinician changes hands, so the chair and the patient are not asked about. A few queries whatever the range:
+    the sessions, their clinician holds, and each location's calendar once."""
     earliest = datetime.combine(date_from - timedelta(days=1), time(0), tzinfo=UTC)
     latest = datetime.combine(date_to + timedelta(days=2), time(0), tzinfo=UTC)
-    sessions = (
-        Appointment.objects.filter(
+    sessions = [
+        session
+        for session in Appointment.objects.filter(
             clinician=clinician,
             status__in=(Appointment.Status.BOOKED, Appointment.Status.CONFIRMED),
             start_at__gte=max(now, earliest),
@@ -1068,45 +1068,36 @@ def cover_plan(*, clinician: Clinician, date_from: date, date_to: date, now: dat
         )
         .select_related("location", "patient", "resource", "treatment_type")
         .order_by("start_at", "pk")
-    )
-    colleagues: dict[int, list[int]] = {}
-    names = {}
-    rows = []
+        if date_from <= session.start_at.astimezone(session.location.tz).date() <= date_to
+    ]
+    spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for appointment_id, span in Allocation.objects.filter(
+        appointment_id__in=[session.pk for session in sessions], kind=Allocation.Kind.CLINICIAN, active=True
+    ).values_list("appointment_id", "span"):
+        spans[appointment_id].append((span.lower, span.upper))
+    calendars: dict[int, AvailabilityInputs] = {}
+    proposed: dict[int, int | None] = {}
     for session in sessions:
-        day = session.start_at.astimezone(session.location.tz).date()
-        if not date_from <= day <= date_to:
-            continue
-        if session.location_id not in colleagues:
-            others = list(
-                Clinician.objects.filter(locations=session.location_id)
-                .exclude(pk=clinician.pk)
-                .select_related("user")
-                .order_by("pk")
-            )
-            colleagues[session.location_id] = [c.pk for c in others]
-            names.update((c.pk, c) for c in others)
-        cover = None
-        if colleagues[session.location_id]:
-            inputs = load_availability_inputs(
+        if session.location_id not in calendars:
+            calendars[session.location_id] = load_availability_inputs(
                 location=session.location,
                 treatment_type=session.treatment_type,
-                date_from=day,
-                date_to=day,
-                patient=session.patient,
-                ignore_appointment=session,
+                date_from=date_from,
+                date_to=date_to,
             )
-            options = _free_options(
-                inputs,
-                date_from=day,
-                date_to=day,
-                now=now,
-                resource_ids=[session.resource_id],
-                clinician_ids=colleagues[session.location_id],
-            )
-            match = next((o for o in options if o.start == session.start_at), None)
-            cover = names[match.clinician_id] if match is not None else None
-        rows.append(CoverRow(appointment=session, cover=cover))
-    return rows
+        calendar = calendars[session.location_id]
+        day = session.start_at.astimezone(session.location.tz).date()
+        proposed[session.pk] = next(
+            (
+                colleague
+                for colleague in sorted(calendar.clinician_hours)
+                if colleague != clinician.pk
+                and all(calendar.clinician_free(colleague, lo, hi, day=day) for lo, hi in spans[session.pk])
+            ),
+            None,
+        )
+    colleagues = Clinician.objects.select_related("user").in_bulk([pk for pk in proposed.values() if pk])
+    return [CoverRow(appointment=session, cover=colleagues.get(proposed[session.pk])) for session in sessions]
 
 
 def search_patients(query: str, *, limit: int = 25) -> list[Patient]:

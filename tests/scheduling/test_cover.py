@@ -198,3 +198,17 @@ def test_only_front_desk_and_clinic_admins_arrange_cover(client, clinic, clinici
         assert client.get(url).status_code == 404
     client.force_login(clinic_admin)
     assert client.get(url).status_code == 200
+
+
+def test_the_plan_reads_the_holds_as_they_are_in_a_few_queries(clinic, book, django_assert_max_num_queries):
+    """A session off the slot grid (10:05) still finds cover; a whole day of sessions costs the same few queries."""
+    off_grid = book(make_patient(), local(A_WEDNESDAY, 10, 5), chair=0)
+    for hour, chair in ((8, 1), (12, 2), (14, 3), (16, 4)):
+        book(make_patient(), local(A_WEDNESDAY, hour), chair=chair)
+    with django_assert_max_num_queries(6):
+        rows = selectors.cover_plan(
+            clinician=clinic.clinicians[0], date_from=A_WEDNESDAY, date_to=A_WEDNESDAY, now=NOW
+        )
+    assert len(rows) == 5
+    assert next(row for row in rows if row.appointment.pk == off_grid.pk).cover == clinic.clinicians[1]
+    assert all(row.cover == clinic.clinicians[1] for row in rows)
