@@ -4,17 +4,23 @@ After the password, a staff member without a confirmed authenticator sets one up
 the app); with one, they type its current code or a recovery code. Until then every page but these redirects here.
 The session remembers the verified device (django_otp.login); removing a person's devices also raises their session
 epoch, which ends every session they have, so no per-request device query is needed.
+
+A password alone never changes what guards the account: once a person has a confirmed authenticator, setting up
+another needs a session that passed the second step and the password typed again, and a lost phone is reset only by
+a clinic admin. Every change to a person's authenticator or recovery codes is emailed to them.
 """
 
 from __future__ import annotations
 
 import io
 import secrets
+from base64 import b32encode
 from collections.abc import Callable
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.db.models import F
@@ -23,19 +29,25 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
-from django_otp import DEVICE_ID_SESSION_KEY, devices_for_user, match_token
+from django_otp import DEVICE_ID_SESSION_KEY, match_token
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp.util import random_hex
 
 from clinic.security import rate_limited
+from clinic.tasks import AccountChange, send_account_notice
 
 RECOVERY_CODES = 10
-# Pages a signed-in person may reach before the second step (URL names).
-OPEN_URL_NAMES = {"mfa_setup", "mfa_verify", "logout", "keep_alive", "healthz", "password_change"}
+# Pages a signed-in person may reach before the second step (URL names). Nothing here may change the account:
+# a session that has only the password must not be able to lock the owner out.
+OPEN_URL_NAMES = {"mfa_setup", "mfa_verify", "logout", "keep_alive", "healthz"}
 
 
 NOT_NEEDED = "mfa_not_needed"
+# The key of the authenticator being set up, kept in the session until a code confirms it, so that opening the
+# setup page writes nothing.
+PENDING_KEY = "mfa_pending_key"
 
 
 class SecondFactorMiddleware:
@@ -48,16 +60,30 @@ class SecondFactorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         session = request.session
-        if user.is_authenticated and not session.get(DEVICE_ID_SESSION_KEY) and not session.get(NOT_NEEDED):
+        if user.is_authenticated and not session.get(DEVICE_ID_SESSION_KEY):
+            # The role is read with the user (no query). The "not needed" mark is trusted only while the person
+            # holds no staff role, so a role given mid-session cannot inherit a patient's answer.
+            staff = user.role is not None and user.role.is_staff_role and settings.STAFF_MFA_REQUIRED
             path = request.path_info
-            if _resolve(path) not in OPEN_URL_NAMES and not path.startswith(settings.STATIC_URL):
-                has_device = user.totpdevice_set.filter(confirmed=True).exists()
-                staff = user.role is not None and user.role.is_staff_role and settings.STAFF_MFA_REQUIRED
+            if (staff or not session.get(NOT_NEEDED)) and (
+                _resolve(path) not in OPEN_URL_NAMES and not path.startswith(settings.STATIC_URL)
+            ):
+                has_device = has_confirmed_device(user)
                 if staff or has_device:
                     target = "mfa_verify" if has_device else "mfa_setup"
                     return redirect(f"{reverse(target)}?next={request.get_full_path()}")
                 session[NOT_NEEDED] = True
         return self.get_response(request)
+
+
+def has_confirmed_device(user) -> bool:
+    # Recovery codes are only ever issued with an authenticator, so the authenticator alone answers.
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def is_verified(request: HttpRequest) -> bool:
+    """This session passed the second step (django_otp.login remembered the device)."""
+    return bool(request.session.get(DEVICE_ID_SESSION_KEY))
 
 
 def _resolve(path: str) -> str | None:
@@ -102,19 +128,60 @@ def _qr_svg(url: str) -> str:
     return svg[svg.index("<svg") :]
 
 
+class ReplaceForm(CodeForm):
+    """Replacing an authenticator: the password again, then a code from the new app."""
+
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "class": "form-control"}),
+        help_text="Type your password again to replace the authenticator that protects your account.",
+    )
+    field_order = ["password", "code"]
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("That password is not right.")
+        return password
+
+
 @login_required
 @rate_limited("mfa", methods=("POST",))
 @require_http_methods(["GET", "POST"])
 def setup(request: HttpRequest) -> HttpResponse:
     """Add an authenticator: scan the QR code (or type the key), then confirm with a code it shows."""
     user = request.user
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
-    form = CodeForm(request.POST or None)
+    replacing = has_confirmed_device(user)
+    if replacing and not is_verified(request):
+        # Someone who knows only the password must not swap in their own authenticator.
+        messages.info(
+            request,
+            "Enter a code from your current authenticator first. "
+            "If you lost it, ask a clinic admin to reset your two-step sign-in.",
+        )
+        return redirect(f"{reverse('mfa_verify')}?next={reverse('mfa_setup')}")
+    key = request.session.get(PENDING_KEY)
+    if not key:
+        key = request.session[PENDING_KEY] = random_hex(20)
+    device = TOTPDevice(user=user, name="Authenticator app", key=key, confirmed=False)
+    form = ReplaceForm(request.POST or None, user=user) if replacing else CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # Saved on the first code typed, so django-otp's throttle counts wrong codes from then on.
+        device = TOTPDevice.objects.filter(user=user, key=key, confirmed=False).first() or device
+        if device.pk is None:
+            device.save()
         if device.verify_token(form.cleaned_data["code"]):
-            codes = _confirm(user, device)
+            codes = confirm_authenticator(user=user, device=device)
+            request.session.pop(PENDING_KEY, None)
+            if replacing:
+                # Other sessions passed the second step with the old authenticator: they end; this one stays.
+                user.refresh_from_db(fields=["session_epoch"])
+                update_session_auth_hash(request, user)
             otp_login(request, device)
             request.session.pop(NOT_NEEDED, None)
             return render(
@@ -123,13 +190,12 @@ def setup(request: HttpRequest) -> HttpResponse:
         form.add_error(
             "code", "That code did not match. Check the time on your phone and try the newest code."
         )
-    from base64 import b32encode
-
     return render(
         request,
         "registration/mfa_setup.html",
         {
             "form": form,
+            "replacing": replacing,
             "qr_svg": _qr_svg(device.config_url),
             "key": b32encode(device.bin_key).decode(),
             "next": _next_url(request),
@@ -139,15 +205,22 @@ def setup(request: HttpRequest) -> HttpResponse:
 
 
 @transaction.atomic
-def _confirm(user, device: TOTPDevice) -> list[str]:
-    """Confirm the new authenticator, retire older ones, and issue fresh recovery codes (shown once)."""
-    TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+def confirm_authenticator(*, user, device: TOTPDevice) -> list[str]:
+    """Confirm the new authenticator, retire older ones, and issue fresh recovery codes (shown once). Replacing
+    an authenticator ends the person's other sessions; either way they are told by email."""
+    replaced = TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()[0] > 0
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     StaticDevice.objects.filter(user=user).delete()
     static = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
     codes = [f"{secrets.token_hex(2)}-{secrets.token_hex(2)}" for _ in range(RECOVERY_CODES)]
     StaticToken.objects.bulk_create(StaticToken(device=static, token=code.replace("-", "")) for code in codes)
+    change = AccountChange.AUTHENTICATOR_REPLACED if replaced else AccountChange.AUTHENTICATOR_ADDED
+    if replaced:
+        from clinic.models import User
+
+        User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    transaction.on_commit(lambda: send_account_notice.delay(user.pk, change.value))
     return codes
 
 
@@ -155,7 +228,7 @@ def _confirm(user, device: TOTPDevice) -> list[str]:
 @rate_limited("mfa", methods=("POST",))
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest) -> HttpResponse:
-    if not any(True for _ in devices_for_user(request.user, confirmed=True)):
+    if not has_confirmed_device(request.user):
         return redirect(f"{reverse('mfa_setup')}?next={_next_url(request)}")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -188,3 +261,4 @@ def reset_second_factor(*, user) -> None:
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    transaction.on_commit(lambda: send_account_notice.delay(user.pk, AccountChange.SECOND_FACTOR_RESET.value))

@@ -72,9 +72,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
     def _get_session_auth_hash(self, secret=None) -> str:
+        # A session is bound to the password, the epoch and the role it began with: a change of any of them, made
+        # anywhere (the admin, a service, a shell), ends the person's sessions, so nothing a session learned
+        # under one role (such as "no second step needed") survives into another.
         key_salt = "clinic.models.User.get_session_auth_hash"
         return salted_hmac(
-            key_salt, f"{self.password}:{self.session_epoch}", secret=secret, algorithm="sha256"
+            key_salt, f"{self.password}:{self.session_epoch}:{self.role}", secret=secret, algorithm="sha256"
         ).hexdigest()
 
     @cached_property

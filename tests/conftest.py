@@ -143,6 +143,18 @@ def smtp_server(settings):
         controller.stop()
 
 
+@pytest.fixture
+def eager_celery():
+    """Tasks run in the calling process (used where the worker is not what is being tested)."""
+    from clinic.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+    app.conf.task_eager_propagates = False
+
+
 # --- A real Celery worker --------------------------------------------------------------------------------------
 
 
@@ -308,10 +320,23 @@ def _test_logins_include_the_second_step(monkeypatch):
 
 def totp_code(user) -> str:
     """The code the person's authenticator app shows now."""
-    from django_otp.oath import totp
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    device = TOTPDevice.objects.filter(user=user).latest("id")
+    return _code_for(TOTPDevice.objects.filter(user=user).latest("id"))
+
+
+def pending_totp_code(browser) -> str:
+    """The code an app shows for the key the setup page offered this browser (confirmed by nothing yet)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from clinic.mfa import PENDING_KEY
+
+    return _code_for(TOTPDevice(key=browser.session[PENDING_KEY]))
+
+
+def _code_for(device) -> str:
+    from django_otp.oath import totp
+
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"
 
 

@@ -171,15 +171,3 @@ def intake(patient_record) -> Intake:
 def patient_client(client, patient, patient_record):
     client.force_login(patient)
     return client
-
-
-@pytest.fixture
-def eager_celery():
-    """Tasks run in the calling process (used where the worker is not what is being tested)."""
-    from clinic.celery import app
-
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
-    yield
-    app.conf.task_always_eager = False
-    app.conf.task_eager_propagates = False
