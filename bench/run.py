@@ -1,7 +1,8 @@
 """Issue 7's benchmark, one command: `make bench` (= .venv/bin/python -m bench.run).
 
 For each scale factor (default 1 and 10): create the database clinic_bench_s<SCALE> (dropped first), migrate, seed
-(bench/seed.py), start gunicorn (3 sync workers) with the same environment, then measure:
+(bench/seed.py), check the seeded data (bench/seed_check.py; the run stops if it is wrong), start gunicorn (3 sync
+workers) with the same environment, then measure:
 
 - pages under load: p50, p95 and requests/s at 20 clients for 15 s each (bench/loadgen.py, its own process),
   beside a trivial view on the same server (bench/urls.py), in three turns each right after a turn of the trivial
@@ -273,6 +274,7 @@ def run_scale(scale: int, duration: int) -> dict:
         saved.write_text(json.dumps(seed))
         log(f"  seeded in {seed['seed_seconds']}s")
     result = {"scale": scale, "seed": seed, "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    result["seed_check"] = check_seed(scale, env)
     log("  availability")
     result["availability"] = last_json(sh([PY, "-m", "bench.measure", "availability"], env))
     log(f"    {result['availability']}")
@@ -281,6 +283,27 @@ def run_scale(scale: int, duration: int) -> dict:
     log(f"    {result['booking']}")
     result["pages"] = pages(env, duration)
     return result
+
+
+def check_seed(scale: int, env: dict) -> dict:
+    """bench/seed_check.py against the seeded (or reused) database; stops the run if the data is wrong, since
+    figures measured on a calendar whose sessions hold nothing would describe an empty clinic."""
+    log("  seed check")
+    done = subprocess.run(
+        [PY, "-m", "bench.seed_check", str(scale)],
+        env=env,
+        cwd=BASE,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if done.returncode:
+        sys.exit(
+            f"{done.stdout}{done.stderr}Not measuring: reseed clinic_bench_s{scale} (without BENCH_REUSE)."
+        )
+    for line in done.stdout.strip().splitlines()[:-1]:
+        log(f"    {line}")
+    return last_json(done.stdout)
 
 
 def _seed(env: dict) -> str:

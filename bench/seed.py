@@ -11,22 +11,30 @@ chair a day (+0, +180, +360 min, 120 min each); clinician k doses chairs k and k
 of a clinician's windows overlap. Appointment a goes to patient a % patients: one patient's sessions are ~333 days
 apart.
 
+Each session's holds (allocation rows) are written as ``scheduling.services`` books them: the same spans
+(``session_holds``), active unless the session is cancelled or a no-show. The exclusion constraints are not
+triggers, so they check every seeded hold; ``bench/seed_check.py`` proves the result before anything is measured.
+
 The audit triggers (clinic/audit.py) fire on inserts into audited tables; they are switched off for the bulk COPY
 with ``SET session_replication_role = replica`` (PostgreSQL superuser needed). That also skips FK checks during the
-COPY: the ids are generated consistently here.
+COPY (the ids are generated consistently here) and the calendar guards' triggers (scheduling migration 0008), which
+have nothing to refuse: the seed writes no time off and no closures.
 
     DJANGO_SETTINGS_MODULE=bench.settings DATABASE_URL=... REDIS_URL=... .venv/bin/python -m bench.seed 1
 """
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
 import time as clock
 import zoneinfo
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
+
+from bench.pgcopy import copy_rows, reset_sequence
 
 CHAIRS_PER_LOCATION = 10
 CLINICIANS_PER_LOCATION = 5
@@ -58,67 +66,147 @@ def plan(scale: int) -> dict:
     }
 
 
-def _columns(cursor, table: str) -> list[tuple[str, str, bool, bool]]:
-    cursor.execute(
-        "SELECT column_name, data_type, is_nullable = 'YES', column_default IS NOT NULL "
-        "FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
-        [table],
-    )
-    return cursor.fetchall()
+APPOINTMENT_COLUMNS = [
+    "id",
+    "patient_id",
+    "location_id",
+    "treatment_type_id",
+    "resource_id",
+    "clinician_id",
+    "start_at",
+    "end_at",
+    "status",
+    "late_cancellation",
+    "created_at",
+    "updated_at",
+    "discharged_at",
+]
+# Every column the booking service writes (scheduling.services.HOLDS_INSERT_SQL), ``active`` included: it has no
+# database default, and a hold left inactive protects nothing and is invisible to availability and the day view.
+ALLOCATION_COLUMNS = [
+    "id",
+    "appointment_id",
+    "kind",
+    "resource_id",
+    "clinician_id",
+    "patient_id",
+    "span",
+    "active",
+]
+# scheduling.services releases an appointment's holds when it is cancelled or marked a no-show, and only then: a
+# discharged session keeps its chair, clinician and patient held for the time it took.
+RELEASED_STATUSES = frozenset({"cancelled", "no_show"})
 
 
-_BLANK = {
-    "character varying": "",
-    "text": "",
-    "boolean": "f",
-    "integer": "0",
-    "smallint": "0",
-    "bigint": "0",
-    "jsonb": "{}",
-    "ARRAY": "{}",
-}
+class Session(NamedTuple):
+    """One seeded appointment: who, where and when, and its status."""
+
+    appointment_id: int
+    patient_id: int
+    location_id: int
+    resource_id: int
+    clinician_id: int
+    start: datetime
+    end: datetime
+    status: str
 
 
-def _esc(value) -> str:
-    if value is None:
-        return r"\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    text = value if isinstance(value, str) else str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+def sessions(
+    p: dict,
+    *,
+    now: datetime,
+    chair_minutes: int,
+    location_ids: list[int],
+    chair_ids: list[list[int]],
+    clinician_ids: list[list[int]],
+) -> Iterator[Session]:
+    """The plan's appointments in the layout of the module docstring: past sessions discharged, the rest booked."""
+    tz = zoneinfo.ZoneInfo(TZ_NAME)
+    per_loc_day = CHAIRS_PER_LOCATION * SESSIONS_PER_CHAIR
+    n_loc = len(location_ids)
+    day_starts = {}
+    for d in range(p["days"]):
+        day = p["first_day"] + timedelta(days=d)
+        day_starts[d] = (
+            datetime.combine(day, time(8, 0), tz).astimezone(UTC),
+            datetime.combine(day, time(9, 0), tz).astimezone(UTC),
+        )
+    length = timedelta(minutes=chair_minutes)
+    for a in range(p["appointments"]):
+        d, r = divmod(a, n_loc * per_loc_day)
+        li, k = divmod(r, per_loc_day)
+        chair, session = divmod(k, SESSIONS_PER_CHAIR)
+        at8, at9 = day_starts[d]
+        start = (at8 if chair < 5 else at9) + timedelta(minutes=SESSION_OFFSETS_MIN[session])
+        end = start + length
+        yield Session(
+            a + 1,
+            (a % p["patients"]) + 1,
+            location_ids[li],
+            chair_ids[li][chair],
+            clinician_ids[li][chair % 5],
+            start,
+            end,
+            "discharged" if end < now else "booked",
+        )
 
 
-def copy_rows(cursor, table: str, rows, given: list[str]) -> int:
-    """COPY ``rows`` (tuples in the order of ``given``) into ``table``; every other NOT NULL column gets its
-    blank value (empty text, false, 0, {}), so the seed keeps working when a column is added."""
-    cols = _columns(cursor, table)
-    missing = [
-        (name, _BLANK[dtype])
-        for name, dtype, nullable, has_default in cols
-        if name not in given and not nullable and not has_default
-    ]
-    names = given + [name for name, _ in missing]
-    tail = "".join("\t" + _esc(v) for _, v in missing)
-    buf = io.StringIO()
-    count = 0
-    for row in rows:
-        buf.write("\t".join(_esc(v) for v in row) + tail + "\n")
-        count += 1
-        if buf.tell() > 16_000_000:
-            buf.seek(0)
-            cursor.copy_expert(f"COPY {table} ({', '.join(names)}) FROM STDIN", buf)
-            buf = io.StringIO()
-    buf.seek(0)
-    cursor.copy_expert(f"COPY {table} ({', '.join(names)}) FROM STDIN", buf)
-    return count
+def appointment_rows(
+    seeded: Iterable[Session], *, treatment_type_id: int, created: datetime
+) -> Iterator[tuple]:
+    """The sessions as scheduling_appointment rows, in APPOINTMENT_COLUMNS order."""
+    for s in seeded:
+        yield (
+            s.appointment_id,
+            s.patient_id,
+            s.location_id,
+            treatment_type_id,
+            s.resource_id,
+            s.clinician_id,
+            s.start,
+            s.end,
+            s.status,
+            False,
+            created,
+            created,
+            s.end if s.status == "discharged" else None,
+        )
 
 
-def _reset_sequence(cursor, table: str) -> None:
-    cursor.execute(
-        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 1))"
-    )
+def span_text(lo: datetime, hi: datetime) -> str:
+    """A half-open tstzrange in COPY's text format, as the booking service's ``DateTimeTZRange(lo, hi, "[)")``."""
+    return f'["{lo.isoformat()}","{hi.isoformat()}")'
+
+
+def allocation_rows(seeded: Iterable[Session], treatment_type) -> Iterator[tuple]:
+    """Each session's holds as the booking service writes them, in ALLOCATION_COLUMNS order: the chair and the
+    patient for the whole session, the clinician for each of their windows (``session_holds``); active unless the
+    session's status is one the services release its holds for."""
+    from scheduling.services import session_holds
+
+    hold_id = 0
+    for s in seeded:
+        holds = session_holds(treatment_type, s.start, s.end)
+        active = s.status not in RELEASED_STATUSES
+        whole = span_text(holds.start, holds.end)
+        rows = [
+            ("resource", s.resource_id, None, None, whole),
+            ("patient", None, None, s.patient_id, whole),
+            *(
+                ("clinician", None, s.clinician_id, None, span_text(lo, hi))
+                for lo, hi in holds.clinician_spans
+            ),
+        ]
+        for kind, resource_id, clinician_id, patient_id, span in rows:
+            hold_id += 1
+            yield (hold_id, s.appointment_id, kind, resource_id, clinician_id, patient_id, span, active)
+
+
+def holds_per_session(treatment_type) -> int:
+    """How many holds one session of this treatment type has: chair, patient, and each clinician window."""
+    from scheduling.services import session_holds
+
+    return 2 + len(session_holds(treatment_type, datetime(2000, 1, 1, tzinfo=UTC)).clinician_spans)
 
 
 def _score_dicts():
@@ -169,7 +257,6 @@ def seed(scale: int, *, log=print) -> dict:
 
     p = plan(scale)
     started = clock.monotonic()
-    tz = zoneinfo.ZoneInfo(TZ_NAME)
     groups = {g.name: g for g in Group.objects.all()}
     iv = TreatmentType.objects.get(code="iv-ketamine")
 
@@ -356,105 +443,25 @@ def seed(scale: int, *, log=print) -> dict:
         log(f"  patients, intakes, submissions, responses, decisions: {t1 - t0:.1f}s")
 
         # Appointments and allocations.
-        per_loc_day = CHAIRS_PER_LOCATION * SESSIONS_PER_CHAIR
-        n_loc = len(locations)
-        day_starts = {}
-        for d in range(p["days"]):
-            day = p["first_day"] + timedelta(days=d)
-            day_starts[d] = (
-                datetime.combine(day, time(8, 0), tz).astimezone(UTC),
-                datetime.combine(day, time(9, 0), tz).astimezone(UTC),
-            )
-        chair_ids = [[r.id for r in chairs[li]] for li in range(n_loc)]
-        clin_ids = [[c.id for c in clinicians[li]] for li in range(n_loc)]
+        layout = {
+            "now": now,
+            "chair_minutes": iv.chair_minutes,
+            "location_ids": loc_ids,
+            "chair_ids": [[r.id for r in chairs[li]] for li in range(len(locations))],
+            "clinician_ids": [[c.id for c in clinicians[li]] for li in range(len(locations))],
+        }
         created = now - timedelta(days=30)
-
-        appointment_cols = [
-            "id",
-            "patient_id",
-            "location_id",
-            "treatment_type_id",
-            "resource_id",
-            "clinician_id",
-            "start_at",
-            "end_at",
-            "status",
-            "late_cancellation",
-            "created_at",
-            "updated_at",
-            "discharged_at",
-        ]
-        allocation_cols = [
-            "id",
-            "appointment_id",
-            "kind",
-            "resource_id",
-            "clinician_id",
-            "patient_id",
-            "span",
-        ]
-
-        def slots():
-            for a in range(p["appointments"]):
-                d, r = divmod(a, n_loc * per_loc_day)
-                li, k = divmod(r, per_loc_day)
-                chair, session = divmod(k, SESSIONS_PER_CHAIR)
-                at8, at9 = day_starts[d]
-                start = (at8 if chair < 5 else at9) + timedelta(minutes=SESSION_OFFSETS_MIN[session])
-                yield (
-                    a + 1,
-                    (a % n_pat) + 1,
-                    loc_ids[li],
-                    chair_ids[li][chair],
-                    clin_ids[li][chair % 5],
-                    start,
-                )
-
-        def fmt_range(lo, hi):
-            return f'["{lo.isoformat()}","{hi.isoformat()}")'
-
-        def appointment_rows():
-            for aid, pid, lid, rid, cid, start in slots():
-                end = start + timedelta(minutes=iv.chair_minutes)
-                past = end < now
-                yield (
-                    aid,
-                    pid,
-                    lid,
-                    iv.id,
-                    rid,
-                    cid,
-                    start,
-                    end,
-                    "discharged" if past else "booked",
-                    False,
-                    created,
-                    created,
-                    end if past else None,
-                )
-
-        def allocation_rows():
-            for aid, pid, _lid, rid, cid, start in slots():
-                end = start + timedelta(minutes=iv.chair_minutes)
-                dose = start + timedelta(minutes=iv.clinician_offset_minutes)
-                span = fmt_range(start, end)
-                base_id = (aid - 1) * 3
-                yield (base_id + 1, aid, "resource", rid, None, None, span)
-                yield (base_id + 2, aid, "patient", None, None, pid, span)
-                yield (
-                    base_id + 3,
-                    aid,
-                    "clinician",
-                    None,
-                    cid,
-                    None,
-                    fmt_range(dose, dose + timedelta(minutes=iv.clinician_minutes)),
-                )
-
-        copy_rows(cur, "scheduling_appointment", appointment_rows(), appointment_cols)
+        copy_rows(
+            cur,
+            "scheduling_appointment",
+            appointment_rows(sessions(p, **layout), treatment_type_id=iv.id, created=created),
+            APPOINTMENT_COLUMNS,
+        )
         t2 = clock.monotonic()
         log(f"  appointments: {t2 - t1:.1f}s")
-        copy_rows(cur, "scheduling_allocation", allocation_rows(), allocation_cols)
+        copy_rows(
+            cur, "scheduling_allocation", allocation_rows(sessions(p, **layout), iv), ALLOCATION_COLUMNS
+        )
         t3 = clock.monotonic()
         log(f"  allocations (exclusion constraints checked): {t3 - t2:.1f}s")
         for table in (
@@ -466,7 +473,7 @@ def seed(scale: int, *, log=print) -> dict:
             "scheduling_appointment",
             "scheduling_allocation",
         ):
-            _reset_sequence(cur, table)
+            reset_sequence(cur, table)
     # The COPY ran with triggers off, so the review queue (kept by triggers) is built from the rows now.
     from intake.review_selectors import rebuild_review_queue
 
