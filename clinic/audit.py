@@ -17,8 +17,9 @@ from django.db import connection, connections
 from django.http import HttpRequest
 from django.utils import timezone
 
-# Table -> the column holding the patient's id ("id" for the patient table itself). A table that does not exist
-# yet is skipped, so an app's table joins the trail when its migration creates it.
+# Table -> the column holding the patient's id ("id" for the patient table itself; "" for a table that names no
+# patient but decides who may see them). A table that does not exist yet is skipped, so an app's table joins the
+# trail when its migration creates it.
 AUDITED_TABLES: dict[str, str] = {
     "intake_patient": "id",
     "intake_invitation": "patient_id",
@@ -33,6 +34,10 @@ AUDITED_TABLES: dict[str, str] = {
     "scheduling_treatmentseries": "patient_id",
     "scheduling_remsenrollment": "patient_id",
     "scheduling_waitlistentry": "patient_id",
+    "scheduling_breakglassaccess": "patient_id",
+    # Who may see which location's patients (scheduling.access): clinicians' locations, front desk's assignments.
+    "scheduling_clinician_locations": "",
+    "scheduling_frontdeskassignment": "",
     # Rows about a session name the patient through their appointment.
     "scheduling_sessionrecord": "appointment:appointment_id",
     "scheduling_vitalsigns": "appointment:appointment_id",

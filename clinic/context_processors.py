@@ -36,7 +36,9 @@ def clinic(request: HttpRequest) -> dict:
     if role is Role.CLINICIAN:
         # Open urgent alerts and the queue size for the navigation and the alert banner (lazy: one query, two when
         # alerts are open, none when the view read them already).
-        from intake.review_selectors import review_navigation
+        from intake.review_selectors import restricts_to_locations, review_navigation
 
         context["review_nav"] = review_navigation(request)
+        # Where clinicians see only their locations, a 404 and the queue offer emergency access to another's patient.
+        context["locations_restricted"] = restricts_to_locations()
     return context

@@ -120,6 +120,11 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "scheduling.delete_cliniciantimeoff",
         "scheduling.view_appointment",
         "scheduling.view_remsenrollment",
+        "scheduling.view_frontdeskassignment",
+        "scheduling.add_frontdeskassignment",
+        "scheduling.change_frontdeskassignment",
+        "scheduling.delete_frontdeskassignment",
+        "scheduling.view_breakglassaccess",
     ),
 }
 

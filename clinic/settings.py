@@ -348,8 +348,12 @@ CELERY_BEAT_SCHEDULE["scheduling-sweep-reminders"] = {
 }
 
 # --- Clinician review (clinic policy) ---------------------------------------------------------------------------
-# Clinicians see only their locations' patients (and patients with no location, so no alert is ever missed).
+# Staff see only their own locations (scheduling.access): clinicians the locations they work at, front desk the ones
+# they are assigned to, in review and scheduling alike; clinic admins see all. Patients with no location stay visible
+# to clinicians, so no alert is ever missed. The name is older than the rule, which once covered review only.
 REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS = env_bool("REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS", False)
+# How long a clinician's emergency access to a patient of another location ("break the glass") lasts.
+BREAK_GLASS_HOURS = env_int("BREAK_GLASS_HOURS", 12)
 # An urgent alert nobody has acknowledged after this long is escalated to the clinic admins (once).
 REVIEW_ALERT_ESCALATION_MINUTES = env_int("REVIEW_ALERT_ESCALATION_MINUTES", 15)
 # Measurement-based care (clinical reference 4.3): response is this fraction drop from baseline; remission below /

@@ -1,9 +1,11 @@
 """Reads for the clinician review pages: the access gate, the review queue and the open urgent alerts.
 
 Every review page fetches its patient through ``patient_for_clinician`` (or an alert through
-``alert_for_clinician``): anyone else gets a 404, so a record's existence is never confirmed. When
-``REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS`` is on, a clinician sees only patients of the locations they work at, plus
-patients not yet assigned to any location, so that nobody's suicide-risk alert can fall between two clinics.
+``alert_for_clinician``): anyone else gets a 404, so a record's existence is never confirmed. Which patients a
+clinician may see is scheduling.access's rule, the one every gate asks: when ``REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS``
+is on, those of the locations they work at, plus patients not yet assigned to any location (so that nobody's
+suicide-risk alert can fall between two clinics); and, in the gates of one patient, those they opened in an emergency
+("break the glass") while that access lasts. The queue, the alert lists and the counts show their locations only.
 
 The queue is one page query on the ``ReviewQueueEntry`` table that database triggers keep (migration 0005), and its
 size is a sum over ``ReviewQueueCount``, per-location counts the triggers keep too (0006); neither grows with the
@@ -25,17 +27,16 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Count, F, Q, QuerySet, Window
 from django.db.models.expressions import RawSQL
 from django.http import Http404
+from django.utils import timezone
 
 from clinic.db import execute_prepared
 from clinic.roles import Role
 from intake.models import EligibilityDecision, IntakeSubmission, Patient, ReviewQueueEntry, UrgentAlert
+from scheduling import access
+from scheduling.access import GRANTED_PATIENTS_SQL, restricts_to_locations
 
 QUEUE_PAGE_SIZE = 25
 BANNER_ALERT_LIMIT = 5
-
-
-def restricts_to_locations() -> bool:
-    return bool(getattr(settings, "REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS", False))
 
 
 def patient_zone(patient: Patient) -> tzinfo:
@@ -55,16 +56,13 @@ def _is_clinician(user) -> bool:
     return bool(user is not None and user.is_authenticated and user.role is Role.CLINICIAN)
 
 
-def visible_patient_filter(user, *, via: str = "") -> Q:
-    """A Q over ``<via>`` (a path to a Patient, e.g. ``"patient__"``) for the patients ``user`` may review."""
+def visible_patient_filter(user, *, via: str = "", now: datetime | None = None) -> Q:
+    """A Q over ``<via>`` (a path to a Patient, e.g. ``"patient__"``) for the patients ``user`` may review: the
+    queue's and the alert lists' (their locations). With ``now``, also the patients they opened in an emergency
+    and may still see then (the gates of one patient or alert)."""
     if not _is_clinician(user):
         return Q(pk__in=[])
-    if not restricts_to_locations():
-        return Q()
-    from scheduling.models import Clinician
-
-    locations = Clinician.locations.through.objects.filter(clinician__user=user).values("location_id")
-    return Q(**{f"{via}location__isnull": True}) | Q(**{f"{via}location_id__in": locations})
+    return access.patient_filter(user, via=via, now=now)
 
 
 def patient_for_clinician(user, pk) -> Patient:
@@ -84,8 +82,9 @@ def patient_for_clinician(user, pk) -> Patient:
     location_columns = [field.attname for field in Location._meta.concrete_fields]
     restricted = restricts_to_locations()
     sql = _patient_gate_sql(tuple(patient_columns), tuple(location_columns), restricted)
+    params = [pk, user.pk, user.pk, timezone.now()] if restricted else [pk]
     with connection.cursor() as cursor:
-        execute_prepared(cursor, "review_patient", sql, [pk, user.pk] if restricted else [pk], generic=True)
+        execute_prepared(cursor, "review_patient", sql, params, generic=True)
         row = cursor.fetchone()
     if row is None:
         raise Http404("No such patient.")
@@ -105,8 +104,11 @@ def _patient_gate_sql(
         f"location.{name}" for name in location_columns
     ]
     where = "patient.id = %s"
-    if restricted:  # visible_patient_filter, written out
-        where += f" AND (patient.location_id IS NULL OR patient.location_id IN ({_MY_LOCATIONS}))"
+    if restricted:  # visible_patient_filter with an emergency access, written out
+        where += (
+            f" AND (patient.location_id IS NULL OR patient.location_id IN ({_MY_LOCATIONS})"
+            f" OR patient.id IN ({GRANTED_PATIENTS_SQL}))"
+        )
     return (
         f"SELECT {', '.join(columns)} FROM intake_patient patient"  # noqa: S608 - column names from the models
         f" LEFT JOIN scheduling_location location ON location.id = patient.location_id WHERE {where}"
@@ -120,7 +122,7 @@ def alert_for_clinician(user, pk) -> UrgentAlert:
     try:
         return (
             UrgentAlert.objects.select_related("patient__location", "acknowledged_by", "submission")
-            .filter(visible_patient_filter(user, via="patient__"))
+            .filter(visible_patient_filter(user, via="patient__", now=timezone.now()))
             .get(pk=pk)
         )
     except (UrgentAlert.DoesNotExist, ValueError, TypeError):
@@ -185,11 +187,9 @@ class QueueFilters:
 
 # The queue's access rule and filters as SQL over intake_reviewqueueentry: the one definition, used by the page and
 # its count (written out: on the clinician's home page, building them with the ORM cost more than running them) and
-# by review_queue(). REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS: the clinician's locations, and patients with none.
-_MY_LOCATIONS = (
-    "SELECT places.location_id FROM scheduling_clinician_locations places"
-    " JOIN scheduling_clinician clinician ON clinician.id = places.clinician_id WHERE clinician.user_id = %s"
-)
+# by review_queue(). REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS: the clinician's locations (scheduling.access's rule, as
+# SQL taking the user's id), and patients with none.
+_MY_LOCATIONS = access.STAFF_LOCATIONS_SQL
 # The order of review_queue_order_idx, column for column ({t}: the table's name or alias).
 _QUEUE_ORDER = "{t}.open_alert_at ASC NULLS LAST, {t}.has_hard_stop DESC, {t}.submitted_at, {t}.submission_id"
 

@@ -15,4 +15,5 @@ urlpatterns = [
     path("patients/<int:pk>/decision/", review_views.decide, name="decide"),
     path("patients/<int:pk>/trends/", review_views.patient_trends, name="trends"),
     path("patients/<int:pk>/ratings/new/", review_views.add_rating, name="add_rating"),
+    path("emergency-access/", review_views.break_glass, name="break_glass"),
 ]

@@ -57,6 +57,8 @@ from intake.review_selectors import (
     zone_of,
 )
 from intake.steps import ALL_STEPS, STEPS_BY_KEY
+from scheduling.access import AccessError, break_glass_duration, break_the_glass, restricts_to_locations
+from scheduling.models import BREAK_GLASS_MIN_REASON
 
 COMPARE_LIMIT = 6  # submissions side by side on the patient page
 SEVERITY_WORDS = {
@@ -105,6 +107,14 @@ class ReviewForm(forms.Form):
 
     def full_clean(self) -> None:
         super().full_clean()
+        self._describe_errors()
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        # A view adds the service's refusals after validation: their fields must be marked invalid too.
+        super().add_error(field, error)
+        self._describe_errors()
+
+    def _describe_errors(self) -> None:
         for name in self.errors:
             if name in self.fields:
                 attrs = self.fields[name].widget.attrs
@@ -167,6 +177,36 @@ class AcknowledgeForm(ReviewForm):
         if not note:
             raise forms.ValidationError("Write what was done before acknowledging the alert.")
         return note
+
+
+class BreakGlassForm(ReviewForm):
+    patient_number = forms.IntegerField(
+        label="Patient number",
+        min_value=1,
+        help_text="Shown on the patient's record pages: ask the clinic that looks after them.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        error_messages={
+            "required": "Enter the patient's number.",
+            "invalid": "A patient number is digits only.",
+            "min_value": "A patient number is 1 or more.",
+        },
+    )
+    reason = forms.CharField(
+        label="Why you need this patient's record now",
+        help_text=f"At least {BREAK_GLASS_MIN_REASON} characters, for example: came to this clinic in crisis, "
+        "their own clinic is closed. The clinic admins are told, with your name.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Say why you need this patient's record now."},
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if len(reason) < BREAK_GLASS_MIN_REASON:
+            raise forms.ValidationError(
+                f"Say why you need this patient's record now, in at least {BREAK_GLASS_MIN_REASON} characters."
+            )
+        return reason
 
 
 class DecisionForm(ReviewForm):
@@ -1085,6 +1125,57 @@ def alert(request: HttpRequest, pk: int) -> HttpResponse:
             "screening": screening,
             "next": _safe_next(request, fallback),
             **_zone_context(patient),
+        },
+        status=422 if request.method == "POST" and form.errors else 200,
+    )
+
+
+# --- Emergency access ("break the glass") --------------------------------------------------------------------
+
+
+@role_required(Role.CLINICIAN)
+@require_http_methods(["GET", "POST"])
+def break_glass(request: HttpRequest) -> HttpResponse:
+    """Open a patient of another location in an emergency: their number and a reason. Given at once, for
+    BREAK_GLASS_HOURS, recorded, and emailed to the clinic admins (scheduling.access.break_the_glass). A number
+    nobody has is said so, and nothing is written."""
+    from clinic.audit import client_ip
+
+    form = BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        pk = form.cleaned_data["patient_number"]
+        try:
+            granted = break_the_glass(
+                user=request.user,
+                patient_id=pk,
+                reason=form.cleaned_data["reason"],
+                now=timezone.now(),
+                ip_address=client_ip(request),
+            )
+        except AccessError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            if granted is None:
+                messages.info(
+                    request,
+                    "This patient is one you can see already: no emergency access was needed or recorded.",
+                )
+            else:
+                person = granted.patient
+                _log_view(request, person, "review: emergency access (break the glass)")
+                until = _moment(granted.expires_at, patient_zone(person))
+                messages.warning(
+                    request,
+                    f"Emergency access to {person.full_name} until {until}. The clinic admins are being emailed.",
+                )
+            return redirect("review:patient", pk=pk)
+    return render(
+        request,
+        "review/break_glass.html",
+        {
+            "form": form,
+            "hours": int(break_glass_duration().total_seconds() // 3600),
+            "restricted": restricts_to_locations(),
         },
         status=422 if request.method == "POST" and form.errors else 200,
     )

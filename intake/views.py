@@ -491,12 +491,14 @@ def invite(request: HttpRequest) -> HttpResponse:
     """Front desk creates a patient and the app emails them their invitation."""
     form = forms.InvitePatientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        from scheduling.models import Location
+        from scheduling.access import visible_locations
 
+        # The patient joins a location the inviter works at: where the clinic restricts staff to their locations,
+        # one elsewhere would vanish from the inviter's own search at once.
+        location = visible_locations(request.user).filter(is_active=True).order_by("pk").first()
         try:
             services.invite_patient(
-                created_by=request.user, location=Location.objects.filter(is_active=True).first(),
-                now=timezone.now(), **form.cleaned_data,
+                created_by=request.user, location=location, now=timezone.now(), **form.cleaned_data,
             )  # fmt: skip
         except services.IntakeError as exc:
             form.add_error("email", str(exc))

@@ -3,9 +3,11 @@ from django.contrib import admin
 from scheduling.forms import ClinicianTimeOffForm, ClosureForm, OpeningHoursFormSet, WorkingHoursFormSet
 from scheduling.models import (
     Appointment,
+    BreakGlassAccess,
     Clinician,
     ClinicianTimeOff,
     Closure,
+    FrontDeskAssignment,
     Location,
     OpeningHours,
     RemsEnrollment,
@@ -32,10 +34,57 @@ class ResourceInline(admin.TabularInline):
     extra = 0
 
 
+class FrontDeskAssignmentInline(admin.TabularInline):
+    model = FrontDeskAssignment
+    extra = 0
+    verbose_name_plural = "front-desk staff who work here"
+
+
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin):
     list_display = ("name", "time_zone", "is_active")
-    inlines = [OpeningHoursInline, ClosureInline, ResourceInline]
+    inlines = [OpeningHoursInline, ClosureInline, ResourceInline, FrontDeskAssignmentInline]
+
+
+@admin.register(FrontDeskAssignment)
+class FrontDeskAssignmentAdmin(admin.ModelAdmin):
+    """Where each front-desk person works: with REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS on, the only locations they
+    see (scheduling.access). Clinicians' locations are set on the clinician."""
+
+    list_display = ("user", "location")
+    list_filter = ("location",)
+    search_fields = ("user__email", "user__full_name")
+    list_select_related = ("user", "location")
+
+
+@admin.register(BreakGlassAccess)
+class BreakGlassAccessAdmin(admin.ModelAdmin):
+    """Every emergency access a clinician took to a patient of another location, with their reason: for the clinic
+    admins to check (they are emailed each one). Nobody edits these."""
+
+    list_display = ("created_at", "user", "patient", "expires_at", "admins_told_at")
+    list_filter = ("created_at",)
+    search_fields = ("=patient__id", "user__email", "user__full_name")
+    date_hierarchy = "created_at"
+    list_select_related = ("user", "patient")
+    readonly_fields = (
+        "user",
+        "patient",
+        "reason",
+        "created_at",
+        "expires_at",
+        "ip_address",
+        "admins_told_at",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class WorkingHoursInline(admin.TabularInline):

@@ -29,6 +29,13 @@ def _helper() -> FormHelper:
     return helper
 
 
+def _offer_locations(form: forms.Form, locations) -> None:
+    """Offer only ``locations`` (those the person may see: scheduling.access.visible_locations) that are open: a
+    location posted from outside them is refused like any unknown choice. The forms take ``locations`` as a
+    required keyword, so that no view can forget to say which."""
+    form.fields["location"].queryset = locations.filter(is_active=True)
+
+
 class PatientSearchForm(forms.Form):
     # Searched by POST, so a patient's name never lands in a URL or an access log (engineering guide 5).
     q = forms.CharField(
@@ -62,8 +69,12 @@ class CoverForm(forms.Form):
     date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To (included)", widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, clinicians, **kwargs):
+        """``clinicians``: those the person arranging cover may see (scheduling.access.visible_clinicians)."""
         super().__init__(*args, **kwargs)
+        self.fields["clinician"].queryset = clinicians.select_related("user").order_by(
+            "user__full_name", "pk"
+        )
         self.helper = _helper()
 
     def clean(self):
@@ -92,8 +103,9 @@ class SlotSearchForm(forms.Form):
     location = forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True), empty_label=None)
     date = forms.DateField(label="Day", widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, locations, **kwargs):
         super().__init__(*args, **kwargs)
+        _offer_locations(self, locations)
         self.helper = _helper()
 
 
@@ -161,9 +173,10 @@ class SeriesForm(forms.Form):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, locations, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["template"].choices = [(t.code, t.label) for t in series.TEMPLATES.values()]
+        _offer_locations(self, locations)
         self.helper = _helper()
 
     def clean(self):
@@ -333,9 +346,10 @@ class WaitlistForm(forms.Form):
     )
     notes = forms.CharField(label="Notes (optional)", required=False, max_length=300)
 
-    def __init__(self, *args, patient=None, upcoming=(), **kwargs):
+    def __init__(self, *args, locations, patient=None, upcoming=(), **kwargs):
         kwargs.setdefault("prefix", "waitlist")
         super().__init__(*args, **kwargs)
+        _offer_locations(self, locations)
         from scheduling.models import Appointment
 
         self.fields["current_appointment"].queryset = Appointment.objects.filter(

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import role_required
 from clinic.roles import Role
-from scheduling import reminders
-from scheduling.models import Location, Reminder
+from scheduling import access, reminders
+from scheduling.models import Reminder
 from scheduling.patient_services import CANCEL_REASONS
 from scheduling.services import SchedulingError, format_local
 
@@ -65,17 +65,23 @@ def reminder_link(request: HttpRequest, token: str) -> HttpResponse:
 
 @role_required(*DESK)
 def failed_reminders(request: HttpRequest) -> HttpResponse:
+    """Failed reminders of the sessions at the locations this person may see (scheduling.access)."""
+    theirs = access.visible_locations(request.user)
     location = None
     if request.GET.get("location", "").isdigit():
-        location = Location.objects.filter(pk=int(request.GET["location"])).first()
-    rows = list(reminders.failed_reminders(location)[:200])
+        location = theirs.filter(pk=int(request.GET["location"])).first()
+    rows = list(
+        reminders.failed_reminders(location).filter(
+            access.location_filter(request.user, "appointment__location")
+        )[:200]
+    )
     return render(
         request,
         "scheduling/reminders/failed.html",
         {
             "reminders": rows,
             "location": location,
-            "locations": Location.objects.filter(is_active=True),
+            "locations": theirs.filter(is_active=True),
             "max_attempts": reminders.max_attempts(),
         },
     )
@@ -84,7 +90,9 @@ def failed_reminders(request: HttpRequest) -> HttpResponse:
 @role_required(*DESK)
 @require_POST
 def resend_reminder(request: HttpRequest, pk: int) -> HttpResponse:
-    reminder = get_object_or_404(Reminder, pk=pk)
+    reminder = get_object_or_404(
+        Reminder.objects.filter(access.location_filter(request.user, "appointment__location")), pk=pk
+    )
     try:
         reminders.resend_reminder(reminder=reminder, resent_by=request.user, now=timezone.now())
     except SchedulingError as exc:

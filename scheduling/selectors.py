@@ -1,4 +1,6 @@
-"""Reads for scheduling: the per-object access gate, availability fed from a few queries, and the schedule views.
+"""Reads for scheduling: the per-object access gates, availability fed from a few queries, and the schedule views.
+
+Who may see which location, appointment and patient is scheduling.access's rule; the gates here apply it.
 
 Availability is computed by the pure ``scheduling.availability`` and ``scheduling.series`` modules. This module
 loads what they need in a fixed number of queries whatever the date range (the location's calendar in one row:
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -26,7 +28,8 @@ from clinic.db import execute_prepared
 from clinic.roles import Role
 from intake import eligibility as intake_eligibility
 from intake.models import Patient
-from scheduling import availability, series, session_rules
+from scheduling import access, availability, series, session_rules
+from scheduling.access import STAFF_ROLES
 from scheduling.models import (
     MAX_SESSION_LENGTH,
     Allocation,
@@ -45,7 +48,6 @@ from scheduling.models import (
     WorkingHours,
 )
 
-STAFF_ROLES = frozenset({Role.FRONT_DESK, Role.CLINICIAN, Role.CLINIC_ADMIN})
 SLOT_STEP_MINUTES = 15
 # How far around a taken time the nearest alternatives are looked for.
 ALTERNATIVES_WINDOW_DAYS = 7
@@ -57,7 +59,9 @@ ALTERNATIVES_WINDOW_DAYS = 7
 def appointment_for_user(user, pk: int) -> Appointment:
     """The appointment if this person may see it, else 404 (never 403: its existence is not confirmed).
 
-    Staff (front desk, clinicians, clinic admins) see every appointment; a patient sees only their own.
+    Staff see the appointments of the locations they may see (scheduling.access: every one, unless the clinic
+    restricts staff to their locations), and a clinician also those of a patient they opened in an emergency; a
+    patient sees only their own.
     """
     if not user.is_authenticated:
         raise Http404("No such appointment.")
@@ -66,7 +70,7 @@ def appointment_for_user(user, pk: int) -> Appointment:
     )
     role = user.role
     if role in STAFF_ROLES:
-        pass
+        queryset = queryset.filter(access.appointment_filter(user, now=timezone.now()))
     elif role is Role.PATIENT:
         queryset = queryset.filter(patient__user=user)
     else:
@@ -78,11 +82,16 @@ def appointment_for_user(user, pk: int) -> Appointment:
 
 
 def patient_for_booking(user, pk: int) -> Patient:
-    """A patient that front desk (or a clinician) may book for; 404 for anyone else."""
+    """A patient that front desk (or a clinician) may book for: one they may see (scheduling.access); 404 for
+    anyone else."""
     if not user.is_authenticated or user.role not in STAFF_ROLES:
         raise Http404("No such patient.")
     try:
-        return Patient.objects.select_related("location").get(pk=pk)
+        return (
+            Patient.objects.select_related("location")
+            .filter(access.patient_filter(user, now=timezone.now()))
+            .get(pk=pk)
+        )
     except (Patient.DoesNotExist, ValueError, TypeError):
         raise Http404("No such patient.") from None
 
@@ -1050,24 +1059,35 @@ class CoverRow:
     cover: Clinician | None
 
 
-def cover_plan(*, clinician: Clinician, date_from: date, date_to: date, now: datetime) -> list[CoverRow]:
+def cover_plan(
+    *,
+    clinician: Clinician,
+    date_from: date,
+    date_to: date,
+    now: datetime,
+    location_ids: Collection[int] | None = None,
+) -> list[CoverRow]:
     """The clinician's upcoming booked or confirmed sessions on local dates ``date_from``..``date_to`` (at every
-    location they work), each with the first colleague (lowest id) who could hold exactly the session's clinician
-    spans as they are held now: on shift at that location, not on time off, holding nothing else then. Only the
-    clinician changes hands, so the chair and the patient are not asked about. A few queries whatever the range:
-    the sessions, their clinician holds, and each location's calendar once."""
+    location they work, or only at ``location_ids``: those the person arranging cover may see), each with the first
+    colleague (lowest id) who could hold exactly the session's clinician spans as they are held now: on shift at
+    that location, not on time off, holding nothing else then. Only the clinician changes hands, so the chair and
+    the patient are not asked about. A few queries whatever the range: the sessions, their clinician holds, and
+    each location's calendar once."""
     earliest = datetime.combine(date_from - timedelta(days=1), time(0), tzinfo=UTC)
     latest = datetime.combine(date_to + timedelta(days=2), time(0), tzinfo=UTC)
+    sessions_of = Appointment.objects.filter(
+        clinician=clinician,
+        status__in=(Appointment.Status.BOOKED, Appointment.Status.CONFIRMED),
+        start_at__gte=max(now, earliest),
+        start_at__lt=latest,
+    )
+    if location_ids is not None:
+        sessions_of = sessions_of.filter(location_id__in=location_ids)
     sessions = [
         session
-        for session in Appointment.objects.filter(
-            clinician=clinician,
-            status__in=(Appointment.Status.BOOKED, Appointment.Status.CONFIRMED),
-            start_at__gte=max(now, earliest),
-            start_at__lt=latest,
-        )
-        .select_related("location", "patient", "resource", "treatment_type")
-        .order_by("start_at", "pk")
+        for session in sessions_of.select_related(
+            "location", "patient", "resource", "treatment_type"
+        ).order_by("start_at", "pk")
         if date_from <= session.start_at.astimezone(session.location.tz).date() <= date_to
     ]
     spans: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
@@ -1100,12 +1120,13 @@ def cover_plan(*, clinician: Clinician, date_from: date, date_to: date, now: dat
     return [CoverRow(appointment=session, cover=colleagues.get(proposed[session.pk])) for session in sessions]
 
 
-def search_patients(query: str, *, limit: int = 25) -> list[Patient]:
-    """Patients whose name, email or phone matches every word of ``query`` (case-insensitive)."""
+def search_patients(query: str, *, user, limit: int = 25) -> list[Patient]:
+    """Patients ``user`` may see (scheduling.access) whose name, email or phone matches every word of ``query``
+    (case-insensitive)."""
     words = [word for word in query.split() if word][:5]
     if not words:
         return []
-    queryset = Patient.objects.all()
+    queryset = Patient.objects.filter(access.patient_filter(user))
     for word in words:
         queryset = queryset.filter(
             Q(legal_first_name__icontains=word)

@@ -37,6 +37,21 @@ def send_reminder(reminder_id: int) -> str:
     return reminders.deliver_reminder(reminder_id=reminder_id)
 
 
+@shared_task(
+    bind=True,
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def tell_admins_of_break_glass(self, access_id: int) -> bool:
+    """Email the clinic admins that a clinician opened a patient of another location in an emergency (once)."""
+    from scheduling import access
+
+    return access.tell_clinic_admins(access_id=access_id)
+
+
 @worker_process_shutdown.connect  # a prefork pool's child process
 @worker_shutdown.connect  # the worker itself (where a solo pool runs its tasks)
 def _close_reminder_mail_connection(**kwargs) -> None:

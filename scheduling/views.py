@@ -2,7 +2,8 @@
 
 A booking conflict is an expected answer: the page is shown again with HTTP 409, what is taken and the nearest
 free times (JSON with 409 when the client asks for JSON). Records are fetched through the access gates in
-scheduling.selectors, so a page outside someone's reach is a 404.
+scheduling.selectors, so a page outside someone's reach is a 404. Which locations a person may see (the location
+pickers, the booking forms' choices, the lists) is scheduling.access's rule.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from clinic.access import role_required
 from clinic.audit import record_patient_view
 from clinic.db import execute_prepared
 from clinic.roles import Role
-from scheduling import selectors, series, services
+from scheduling import access, selectors, series, services
 from scheduling.forms import (
     CancelForm,
     ChecklistForm,
@@ -58,7 +59,8 @@ def _wants_json(request: HttpRequest) -> bool:
 
 def _location(request: HttpRequest, among: list[Location]) -> Location:
     """The location asked for (404 if unknown or inactive), else the first by name. ``among``: the active
-    locations, read once for the page's picker (``_locations()``), so that no second query is needed."""
+    locations this person may see, read once for the page's picker (``_locations(user)``), so that no second query
+    is needed."""
     raw = request.GET.get("location") or request.POST.get("location")
     if not raw:
         if not among:
@@ -104,15 +106,23 @@ def _conflict_payload(exc: services.SchedulingError, location: Location) -> dict
     return payload
 
 
-# The picker on every schedule page lists the active locations. Read as SQL (the day view is issue 7's busiest
-# page, and the ORM spent longer compiling this than PostgreSQL took to answer); the instances carry what the
-# pages use, the rest of a location's fields are deferred as with ``.only()``.
+# The picker on every schedule page lists the active locations the person may see (scheduling.access). Read as SQL
+# (the day view is issue 7's busiest page, and the ORM spent longer compiling this than PostgreSQL took to answer);
+# the instances carry what the pages use, the rest of a location's fields are deferred as with ``.only()``.
 ACTIVE_LOCATIONS_SQL = "SELECT id, name, time_zone FROM scheduling_location WHERE is_active ORDER BY name, id"
+THEIR_ACTIVE_LOCATIONS_SQL = (
+    "SELECT id, name, time_zone FROM scheduling_location"  # noqa: S608 - constant SQL; the user id is a parameter
+    f" WHERE is_active AND id IN ({access.STAFF_LOCATIONS_SQL}) ORDER BY name, id"
+)
 
 
-def _locations() -> list[Location]:
+def _locations(user) -> list[Location]:
+    """The active locations ``user`` may see, by name; any other one asked for is a 404 (``_location``)."""
     with connection.cursor() as cursor:
-        execute_prepared(cursor, "active_locations", ACTIVE_LOCATIONS_SQL)
+        if access.sees_every_location(user):
+            execute_prepared(cursor, "active_locations", ACTIVE_LOCATIONS_SQL)
+        else:
+            execute_prepared(cursor, "their_active_locations", THEIR_ACTIVE_LOCATIONS_SQL, [user.pk])
         rows = cursor.fetchall()
     return [Location.from_db(connection.alias, ["id", "name", "time_zone"], row) for row in rows]
 
@@ -128,9 +138,13 @@ def today(request: HttpRequest) -> HttpResponse:
 
 @role_required(*STAFF)
 def day_view(request: HttpRequest) -> HttpResponse:
-    locations = _locations()
+    locations = _locations(request.user)
     if not locations:
-        return render(request, "scheduling/no_location.html")
+        return render(
+            request,
+            "scheduling/no_location.html",
+            {"unassigned": not access.sees_every_location(request.user)},
+        )
     location = _location(request, among=locations)
     day = _day(request, location)
     schedule = selectors.day_schedule(location, day)
@@ -148,7 +162,7 @@ def day_view(request: HttpRequest) -> HttpResponse:
 
 @role_required(*STAFF)
 def week_view(request: HttpRequest) -> HttpResponse:
-    locations = _locations()
+    locations = _locations(request.user)
     location = _location(request, among=locations)
     day = _day(request, location, key="start")
     week_start = day - timedelta(days=day.weekday())
@@ -167,7 +181,7 @@ def week_view(request: HttpRequest) -> HttpResponse:
 @role_required(*DESK)
 def unconfirmed(request: HttpRequest) -> HttpResponse:
     """Tomorrow's sessions the patient has not confirmed yet: front desk's call list."""
-    locations = _locations()
+    locations = _locations(request.user)
     location = _location(request, among=locations)
     day = (
         _day(request, location)
@@ -191,7 +205,10 @@ def cover(request: HttpRequest) -> HttpResponse:
     """A clinician is away: their sessions in a range of days, each with a colleague free to take it, handed over
     in one go. Sessions nobody can take are left for rescheduling. Then time off can be recorded."""
     now = timezone.now()
-    form = CoverForm(request.POST if request.method == "POST" else (request.GET or None))
+    form = CoverForm(
+        request.POST if request.method == "POST" else (request.GET or None),
+        clinicians=access.visible_clinicians(request.user),
+    )
     if form.is_bound and not form.is_valid():
         return render(request, "scheduling/cover.html", {"form": form, "rows": None}, status=400)
     if request.method == "GET":
@@ -199,8 +216,9 @@ def cover(request: HttpRequest) -> HttpResponse:
         if form.is_bound:
             data = form.cleaned_data
             rows = selectors.cover_plan(
-                clinician=data["clinician"], date_from=data["date_from"], date_to=data["date_to"], now=now
-            )
+                clinician=data["clinician"], date_from=data["date_from"], date_to=data["date_to"], now=now,
+                location_ids=access.location_ids(request.user),
+            )  # fmt: skip
         return render(request, "scheduling/cover.html", {"form": form, "rows": rows})
 
     absent = form.cleaned_data["clinician"]
@@ -255,7 +273,7 @@ def patient_search(request: HttpRequest) -> HttpResponse:
     form = PatientSearchForm(request.POST or None)
     results = None
     if request.method == "POST" and form.is_valid():
-        results = selectors.search_patients(form.cleaned_data["q"])
+        results = selectors.search_patients(form.cleaned_data["q"], user=request.user)
     return render(request, "scheduling/patient_search.html", {"form": form, "results": results})
 
 
@@ -276,6 +294,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
             "rems": rems,
             "rems_form": RemsForm(initial={"enrolled_on": rems.enrolled_on if rems else None}),
             "waitlist_form": WaitlistForm(
+                locations=access.visible_locations(request.user),
                 patient=patient,
                 upcoming=[a for a in appointments if a.end_at > now and a.is_active],
                 initial={
@@ -343,7 +362,7 @@ def book(request: HttpRequest, patient_id: int) -> HttpResponse:
         else (request.GET if "treatment_type" in request.GET else None)
     )
     initial = {"date": (now + timedelta(days=1)).date(), "location": patient.location_id}
-    search = SlotSearchForm(data, initial=initial)
+    search = SlotSearchForm(data, initial=initial, locations=access.visible_locations(request.user))
     if not search.is_bound or not search.is_valid():
         return _slot_page(
             request, patient=patient, search=search, options=None, choice_form=None, location=None
@@ -471,7 +490,7 @@ def book_series(request: HttpRequest, patient_id: int) -> HttpResponse:
         "weekdays": [0, 2, 4],
         "local_time": time(9),
     }
-    form = SeriesForm(request.POST or None, initial=initial)
+    form = SeriesForm(request.POST or None, initial=initial, locations=access.visible_locations(request.user))
     if request.method == "GET" or not form.is_valid():
         return render(request, "scheduling/series_form.html", {"patient": patient, "form": form},
                       status=200 if request.method == "GET" else 400)  # fmt: skip
@@ -526,7 +545,8 @@ def _confirm_series(request, patient, now: datetime) -> HttpResponse:
             "weekdays": payload["weekdays"],
             "local_time": payload["local_time"],
             "start_date": payload["start_date"],
-        }
+        },
+        locations=access.visible_locations(request.user),
     )
     if not form.is_valid():
         messages.error(request, "That proposal no longer fits the clinic's set-up: propose the series again.")
@@ -965,7 +985,7 @@ def rems_form_submitted(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*STAFF)
 def rems_forms_due(request: HttpRequest) -> HttpResponse:
-    locations = _locations()
+    locations = _locations(request.user)
     location = _location(request, among=locations)
     now = timezone.now()
     rows = [
@@ -1020,7 +1040,9 @@ def waitlist_add(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = selectors.patient_for_booking(request.user, patient_id)
     now = timezone.now()
     upcoming = [a for a in selectors.patient_appointments(patient) if a.end_at > now and a.is_active]
-    form = WaitlistForm(request.POST, patient=patient, upcoming=upcoming)
+    form = WaitlistForm(
+        request.POST, locations=access.visible_locations(request.user), patient=patient, upcoming=upcoming
+    )
     if form.is_valid():
         try:
             services.add_to_waitlist(
@@ -1048,7 +1070,7 @@ def waitlist_add(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 @role_required(*DESK)
 def waitlist(request: HttpRequest) -> HttpResponse:
-    locations = _locations()
+    locations = _locations(request.user)
     location = _location(request, among=locations)
     matches = selectors.waitlist_matches(location, now=timezone.now())
     return render(
@@ -1059,8 +1081,13 @@ def waitlist(request: HttpRequest) -> HttpResponse:
 
 
 def _waitlist_entry(request: HttpRequest, pk: int) -> WaitlistEntry:
+    """A waitlist entry at a location this person may see, else 404."""
     try:
-        return WaitlistEntry.objects.select_related("location").get(pk=pk)
+        return (
+            WaitlistEntry.objects.select_related("location")
+            .filter(access.location_filter(request.user))
+            .get(pk=pk)
+        )
     except WaitlistEntry.DoesNotExist:
         raise Http404("No such waitlist entry.") from None
 
