@@ -35,6 +35,8 @@ AUDITED_TABLES: dict[str, str] = {
     "scheduling_remsenrollment": "patient_id",
     "scheduling_waitlistentry": "patient_id",
     "scheduling_breakglassaccess": "patient_id",
+    # Who holds which role: a role given or taken is recorded whoever made it, the admin's form or a shell.
+    "clinic_user_groups": "",
     # Who may see which location's patients (scheduling.access): clinicians' locations, front desk's assignments.
     "scheduling_clinician_locations": "",
     "scheduling_frontdeskassignment": "",
@@ -101,7 +103,7 @@ def install_audit_triggers(using: str = "default") -> list[str]:
     installed = []
     with connections[using].cursor() as cursor:
         cursor.execute(AUDIT_FUNCTION)
-        for table in ("clinic_auditevent", "clinic_recordview"):
+        for table in ("clinic_auditevent", "clinic_recordview", "clinic_accountevent"):
             cursor.execute(
                 f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION clinic_forbid_change()"

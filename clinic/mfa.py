@@ -13,7 +13,6 @@ a clinic admin. Every change to a person's authenticator or recovery codes is em
 from __future__ import annotations
 
 import io
-import secrets
 from base64 import b32encode
 from collections.abc import Callable
 
@@ -22,8 +21,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
-from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,10 +32,9 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
+from clinic.accounts import confirm_authenticator
 from clinic.security import rate_limited
-from clinic.tasks import AccountChange, send_account_notice
 
-RECOVERY_CODES = 10
 # Pages a signed-in person may reach before the second step (URL names). Nothing here may change the account:
 # a session that has only the password must not be able to lock the owner out.
 OPEN_URL_NAMES = {"mfa_setup", "mfa_verify", "logout", "keep_alive", "healthz"}
@@ -204,26 +200,6 @@ def setup(request: HttpRequest) -> HttpResponse:
     )
 
 
-@transaction.atomic
-def confirm_authenticator(*, user, device: TOTPDevice) -> list[str]:
-    """Confirm the new authenticator, retire older ones, and issue fresh recovery codes (shown once). Replacing
-    an authenticator ends the person's other sessions; either way they are told by email."""
-    replaced = TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()[0] > 0
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    StaticDevice.objects.filter(user=user).delete()
-    static = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
-    codes = [f"{secrets.token_hex(2)}-{secrets.token_hex(2)}" for _ in range(RECOVERY_CODES)]
-    StaticToken.objects.bulk_create(StaticToken(device=static, token=code.replace("-", "")) for code in codes)
-    change = AccountChange.AUTHENTICATOR_REPLACED if replaced else AccountChange.AUTHENTICATOR_ADDED
-    if replaced:
-        from clinic.models import User
-
-        User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
-    transaction.on_commit(lambda: send_account_notice.delay(user.pk, change.value))
-    return codes
-
-
 @login_required
 @rate_limited("mfa", methods=("POST",))
 @require_http_methods(["GET", "POST"])
@@ -251,14 +227,3 @@ def verify(request: HttpRequest) -> HttpResponse:
         {"form": form, "next": _next_url(request)},
         status=400 if form.errors else 200,
     )
-
-
-@transaction.atomic
-def reset_second_factor(*, user) -> None:
-    """For a person who lost their phone (clinic admin action): remove their devices and end their sessions."""
-    from clinic.models import User
-
-    TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
-    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
-    transaction.on_commit(lambda: send_account_notice.delay(user.pk, AccountChange.SECOND_FACTOR_RESET.value))

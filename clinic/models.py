@@ -126,3 +126,31 @@ class RecordView(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} viewed patient {self.patient_id} ({self.what})"
+
+
+class AccountEvent(models.Model):
+    """A change to who a person is in the clinic or to what guards their account: a role given or taken, superuser
+    status, an authenticator added, replaced or reset. Written by the services that make the change (each also
+    emails whom it concerns) and append-only, like the audit trail."""
+
+    class Change(models.TextChoices):
+        ROLE_CHANGED = "role_changed", "Role changed"
+        SUPERUSER_CHANGED = "superuser_changed", "Superuser status changed"
+        AUTHENTICATOR_ADDED = "authenticator_added", "Two-step sign-in turned on"
+        AUTHENTICATOR_REPLACED = "authenticator_replaced", "Authenticator replaced"
+        SECOND_FACTOR_RESET = "second_factor_reset", "Two-step sign-in reset by an admin"
+
+    occurred_at = models.DateTimeField(default=timezone.now)
+    account = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="account_events")
+    actor = models.ForeignKey(
+        "clinic.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    change = models.CharField(max_length=32, choices=Change.choices)
+    detail = models.CharField(max_length=200, blank=True)  # e.g. "Patient -> Clinician"; never PHI
+
+    class Meta:
+        indexes = [models.Index(fields=["account", "occurred_at"], name="accountevent_account_time_idx")]
+        default_permissions = ("view",)
+
+    def __str__(self) -> str:
+        return f"{self.get_change_display()} for {self.account_id} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"

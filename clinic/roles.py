@@ -86,6 +86,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.CLINIC_ADMIN: (
         "clinic.view_auditevent",
         "clinic.view_recordview",
+        "clinic.view_accountevent",
         "clinic.view_user",
         "clinic.add_user",
         "clinic.change_user",
@@ -180,8 +181,29 @@ def assign_role(*, user: "User", role: Role) -> None:
         sync_role_groups()
     user.groups.remove(*Group.objects.filter(name__in=GROUP_ROLES.keys()).exclude(name=role.group_name))
     user.groups.add(Group.objects.get(name=role.group_name))
-    is_staff = role is Role.CLINIC_ADMIN
+    _set_admin_access(user, role is Role.CLINIC_ADMIN)
+
+
+@transaction.atomic
+def remove_role(*, user: "User") -> None:
+    """Take every role from a person: they can sign in but reach nothing."""
+    from django.contrib.auth.models import Group
+
+    user.groups.remove(*Group.objects.filter(name__in=GROUP_ROLES.keys()))
+    _set_admin_access(user, False)
+
+
+def _set_admin_access(user: "User", is_staff: bool) -> None:
     if user.is_staff != is_staff:
         user.is_staff = is_staff
         user.save(update_fields=["is_staff"])
     user.__dict__.pop("role", None)
+
+
+def emails_of_role(role: Role) -> list[str]:
+    """The addresses of everyone active who holds ``role``."""
+    from clinic.models import User
+
+    return sorted(
+        set(User.objects.filter(is_active=True, groups__name=role.group_name).values_list("email", flat=True))
+    )

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 
 from clinic.audit import client_ip
 
@@ -81,6 +82,23 @@ class RoleMinimumLengthValidator:
             f"Your password must contain at least {self.patient_min_length} characters "
             f"({self.staff_min_length} for clinic staff)."
         )
+
+
+# --- Browser caches ----------------------------------------------------------------------------------------------
+
+
+class NoStoreMiddleware:
+    """Nothing the app renders is kept by the browser: pages, calendar files, PDFs and CSVs may all carry patient
+    data, and a shared or lost computer must not show them from its disk cache after sign-out. Static files are
+    served before this (WhiteNoise) and keep their long cache lifetimes."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        return response
 
 
 # --- Staff sessions ---------------------------------------------------------------------------------------------

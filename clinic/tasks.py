@@ -1,5 +1,3 @@
-from enum import StrEnum
-
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -13,45 +11,54 @@ def ping(token: str) -> str:
     return f"pong:{token}"
 
 
-class AccountChange(StrEnum):
-    """Changes to what guards a person's account. Each is emailed to them, so a change they did not make is seen."""
-
-    AUTHENTICATOR_ADDED = "authenticator_added"
-    AUTHENTICATOR_REPLACED = "authenticator_replaced"
-    SECOND_FACTOR_RESET = "second_factor_reset"
-
-    @property
-    def sentence(self) -> str:
-        return ACCOUNT_CHANGE_SENTENCES[self]
-
-
+# What the person is told for each change; the clinic admins are told of these too.
 ACCOUNT_CHANGE_SENTENCES = {
-    AccountChange.AUTHENTICATOR_ADDED: "Two-step sign-in was turned on for your account, and new recovery codes "
-    "were issued.",
-    AccountChange.AUTHENTICATOR_REPLACED: "The authenticator app for your account was replaced, and new recovery "
-    "codes were issued. Your other devices were signed out.",
-    AccountChange.SECOND_FACTOR_RESET: "A clinic admin reset the two-step sign-in of your account, and you were "
-    "signed out everywhere. You will set up an authenticator again when you next sign in.",
+    "authenticator_added": "Two-step sign-in was turned on for your account, and new recovery codes were issued.",
+    "authenticator_replaced": "The authenticator app for your account was replaced, and new recovery codes were "
+    "issued. Your other devices were signed out.",
+    "second_factor_reset": "A clinic admin reset the two-step sign-in of your account, and you were signed out "
+    "everywhere. You will set up an authenticator again when you next sign in.",
+    "role_changed": "Your role at the clinic was changed ({detail}), and you were signed out everywhere.",
+    "superuser_changed": "Superuser status was {detail} for your account, and you were signed out everywhere.",
 }
+TOLD_TO_ADMINS = {"second_factor_reset", "role_changed", "superuser_changed"}
 
 
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, max_retries=8)
-def send_account_notice(self, user_id: int, change: str) -> None:
-    """Tell a person that something guarding their account changed (no patient data, only what changed)."""
-    from clinic.models import User
+def send_account_notice(self, event_id: int) -> None:
+    """Tell the person whose account changed, and for role, superuser and reset changes the clinic admins too
+    (who changed what for whom; staff details only, never patient data)."""
+    from clinic.models import AccountEvent
+    from clinic.roles import Role, emails_of_role
 
-    user = User.objects.filter(pk=user_id).first()
-    if user is None or not user.email:
+    event = AccountEvent.objects.select_related("account", "actor").filter(pk=event_id).first()
+    if event is None:
         return
-    what = AccountChange(change)
+    account = event.account
     context = {
-        "name": user.get_short_name(),
-        "sentence": what.sentence,
+        "name": account.get_short_name(),
+        "sentence": ACCOUNT_CHANGE_SENTENCES[event.change].format(detail=event.detail),
         "link": settings.SITE_URL + reverse("login"),
         "clinic_name": settings.CLINIC_NAME,
     }
-    EmailMultiAlternatives(
-        subject=f"Security notice: your {settings.CLINIC_NAME} account changed",
-        body=render_to_string("clinic/email/account_change.txt", context),
-        to=[user.email],
-    ).send()
+    if account.email:
+        EmailMultiAlternatives(
+            subject=f"Security notice: your {settings.CLINIC_NAME} account changed",
+            body=render_to_string("clinic/email/account_change.txt", context),
+            to=[account.email],
+        ).send()
+    admins = [email for email in emails_of_role(Role.CLINIC_ADMIN) if email != account.email]
+    if event.change in TOLD_TO_ADMINS and admins:
+        EmailMultiAlternatives(
+            subject=f"Account change at {settings.CLINIC_NAME}: {event.get_change_display()}",
+            body=render_to_string(
+                "clinic/email/account_change_admins.txt",
+                {
+                    "event": event,
+                    "actor": event.actor.email if event.actor else "the system",
+                    "link": settings.SITE_URL + reverse("admin:clinic_accountevent_changelist"),
+                    "clinic_name": settings.CLINIC_NAME,
+                },
+            ),
+            to=admins,
+        ).send()

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from clinic.admin import LogsPatientViews
 from scheduling.forms import ClinicianTimeOffForm, ClosureForm, OpeningHoursFormSet, WorkingHoursFormSet
 from scheduling.models import (
     Appointment,
@@ -58,7 +59,7 @@ class FrontDeskAssignmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(BreakGlassAccess)
-class BreakGlassAccessAdmin(admin.ModelAdmin):
+class BreakGlassAccessAdmin(LogsPatientViews, admin.ModelAdmin):
     """Every emergency access a clinician took to a patient of another location, with their reason: for the clinic
     admins to check (they are emailed each one). Nobody edits these."""
 
@@ -141,7 +142,7 @@ class ClosureAdmin(admin.ModelAdmin):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(LogsPatientViews, admin.ModelAdmin):
     """Read-only: every booking change goes through scheduling.services (the allocation rows must follow)."""
 
     list_display = ("start_at", "location", "resource", "clinician", "treatment_type", "status")
@@ -160,7 +161,7 @@ class AppointmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(RemsEnrollment)
-class RemsEnrollmentAdmin(admin.ModelAdmin):
+class RemsEnrollmentAdmin(LogsPatientViews, admin.ModelAdmin):
     list_display = ("patient", "enrolled_on", "rems_patient_id", "recorded_at")
     raw_id_fields = ("patient",)
     readonly_fields = ("recorded_by", "recorded_at")
@@ -179,7 +180,8 @@ class ReminderDeliveryInline(admin.TabularInline):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(LogsPatientViews, admin.ModelAdmin):
+    patient_id_path = "appointment.patient_id"
     list_display = ["appointment", "channel", "kind", "sequence", "due_at", "status", "attempts"]
     list_filter = ["status", "channel", "kind"]
     readonly_fields = [

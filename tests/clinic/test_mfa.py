@@ -10,7 +10,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic.mfa import OPEN_URL_NAMES, reset_second_factor
+from clinic.accounts import reset_second_factor
+from clinic.mfa import OPEN_URL_NAMES
 from clinic.roles import Role
 from tests.conftest import PASSWORD, pending_totp_code, totp_code
 
@@ -129,7 +130,7 @@ def test_resetting_a_lost_phone_removes_devices_and_ends_sessions(clinician):
     browser = _password_only(clinician)
     _set_up(browser, clinician)
     assert browser.get(reverse("review:queue")).status_code == 200
-    reset_second_factor(user=clinician)
+    reset_second_factor(actor=None, user=clinician)
     assert (
         not TOTPDevice.objects.filter(user=clinician).exists()
         and not StaticDevice.objects.filter(user=clinician).exists()
@@ -210,7 +211,7 @@ def test_an_admin_reset_is_emailed_to_the_person(
 ):
     _set_up(_password_only(clinician), clinician)
     with django_capture_on_commit_callbacks(execute=True):
-        reset_second_factor(user=clinician)
+        reset_second_factor(actor=None, user=clinician)
     assert "reset the two-step sign-in" in smtp_server.wait_for(1)[-1].get_payload()
 
 

@@ -1,0 +1,110 @@
+"""Changes to who a person is in the clinic and to what guards their account: one write path for each.
+
+Every change writes an append-only AccountEvent and is emailed (on commit, from a task) to the person it concerns
+and, for roles, superuser status and resets, to the clinic admins, so a change nobody meant is seen quickly.
+Nobody changes their own role or superuser status, and only a superuser grants or removes superuser status: a
+clinic admin who could make themselves a clinician could read every patient's answers.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import transaction
+from django.db.models import F
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from clinic.models import AccountEvent, User
+from clinic.roles import Role, assign_role, remove_role
+from clinic.tasks import send_account_notice
+
+RECOVERY_CODES = 10
+
+
+class AccountChangeRefused(Exception):
+    """The change is not allowed for this actor; the message says why, in words for the person who tried."""
+
+
+def _refuse_self(actor: User | None, user: User, what: str) -> None:
+    if actor is not None and actor.pk == user.pk:
+        raise AccountChangeRefused(f"You cannot change your own {what}: ask another clinic admin.")
+
+
+@transaction.atomic
+def record_account_event(*, account: User, actor: User | None, change: str, detail: str = "") -> AccountEvent:
+    event = AccountEvent.objects.create(account=account, actor=actor, change=change, detail=detail[:200])
+    transaction.on_commit(lambda: send_account_notice.delay(event.pk))
+    return event
+
+
+@transaction.atomic
+def change_role(*, actor: User, user: User, role: Role | None) -> bool:
+    """Give ``user`` exactly ``role`` (or none); True when it changed. Changing a role ends the person's sessions
+    (the session hash includes the role)."""
+    _refuse_self(actor, user, "role")
+    before = user.role
+    if before == role:
+        return False
+    if role is None:
+        remove_role(user=user)
+    else:
+        assign_role(user=user, role=role)
+    detail = f"{before.group_name if before else 'No role'} -> {role.group_name if role else 'No role'}"
+    record_account_event(account=user, actor=actor, change=AccountEvent.Change.ROLE_CHANGED, detail=detail)
+    return True
+
+
+@transaction.atomic
+def set_superuser(*, actor: User, user: User, is_superuser: bool) -> bool:
+    """Grant or remove superuser status; only a superuser may, and never to themselves."""
+    if user.is_superuser == is_superuser:
+        return False
+    if not actor.is_superuser:
+        raise AccountChangeRefused("Only a superuser can grant or remove superuser status.")
+    _refuse_self(actor, user, "superuser status")
+    User.objects.filter(pk=user.pk).update(is_superuser=is_superuser, session_epoch=F("session_epoch") + 1)
+    user.is_superuser = is_superuser
+    record_account_event(
+        account=user,
+        actor=actor,
+        change=AccountEvent.Change.SUPERUSER_CHANGED,
+        detail="granted" if is_superuser else "removed",
+    )
+    return True
+
+
+@transaction.atomic
+def confirm_authenticator(*, user: User, device: TOTPDevice) -> list[str]:
+    """Confirm a new authenticator, retire older ones and issue fresh recovery codes (shown once). Replacing an
+    authenticator ends the person's other sessions."""
+    replaced = TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()[0] > 0
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    StaticDevice.objects.filter(user=user).delete()
+    static = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+    codes = [f"{secrets.token_hex(2)}-{secrets.token_hex(2)}" for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create(StaticToken(device=static, token=code.replace("-", "")) for code in codes)
+    if replaced:
+        User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    change = (
+        AccountEvent.Change.AUTHENTICATOR_REPLACED if replaced else AccountEvent.Change.AUTHENTICATOR_ADDED
+    )
+    record_account_event(account=user, actor=user, change=change)
+    return codes
+
+
+@transaction.atomic
+def reset_second_factor(*, actor: User | None, user: User) -> None:
+    """For a person who lost their phone: remove their devices and end their sessions. Done by another clinic
+    admin (never by the person: a password alone must not be enough to remove the second step)."""
+    _refuse_self(actor, user, "two-step sign-in")
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    record_account_event(account=user, actor=actor, change=AccountEvent.Change.SECOND_FACTOR_RESET)
+
+
+def sign_out_everywhere(*, users) -> None:
+    """End every session of these people, on every device (a queryset or a list of users)."""
+    User.objects.filter(pk__in=[user.pk for user in users]).update(session_epoch=F("session_epoch") + 1)
