@@ -1,10 +1,27 @@
-"""Turn a missing or unreachable PostgreSQL or Redis into one line that says what to set."""
+"""Errors said to people: a refused action in their own words (``Refused``), and a missing or unreachable
+PostgreSQL or Redis turned into one line that says what to set (``explain_service_errors``)."""
 
 import contextlib
 import os
 import sys
 from collections.abc import Iterator
 from urllib.parse import urlsplit
+
+
+class Refused(Exception):
+    """An action refused for a reason the person can act on, every app's one refusal family.
+
+    ``message`` is written for the person who tried; ``field`` names the form field it belongs next to (None: the
+    form as a whole); ``status_code`` is the HTTP answer an API caller gets. Subclasses exist only where callers
+    tell them apart (a conflict offers alternatives, a wrong state is a 409).
+    """
+
+    status_code = 400
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
 
 
 def _where(url: str) -> str:
