@@ -1,0 +1,52 @@
+"""Scheduling's models, one module per part of the clinic's day; every model is importable from here."""
+
+from scheduling.models.access import BREAK_GLASS_MIN_REASON, BreakGlassAccess, FrontDeskAssignment
+from scheduling.models.appointments import (
+    MAX_SESSION_LENGTH,
+    Allocation,
+    Appointment,
+    RemsEnrollment,
+    TreatmentSeries,
+    TreatmentType,
+)
+from scheduling.models.places import (
+    WEEKDAYS,
+    Clinician,
+    ClinicianTimeOff,
+    Closure,
+    Location,
+    OpeningHours,
+    Resource,
+    WorkingHours,
+    validate_time_zone,
+)
+from scheduling.models.reminders import Reminder, ReminderDelivery, ReminderLinkUse
+from scheduling.models.session_day import SessionRecord, VitalSigns
+from scheduling.models.waitlist import WaitlistEntry
+
+__all__ = [
+    "BREAK_GLASS_MIN_REASON",
+    "MAX_SESSION_LENGTH",
+    "WEEKDAYS",
+    "Allocation",
+    "Appointment",
+    "BreakGlassAccess",
+    "Clinician",
+    "ClinicianTimeOff",
+    "Closure",
+    "FrontDeskAssignment",
+    "Location",
+    "OpeningHours",
+    "Reminder",
+    "ReminderDelivery",
+    "ReminderLinkUse",
+    "RemsEnrollment",
+    "Resource",
+    "SessionRecord",
+    "TreatmentSeries",
+    "TreatmentType",
+    "VitalSigns",
+    "WaitlistEntry",
+    "WorkingHours",
+    "validate_time_zone",
+]

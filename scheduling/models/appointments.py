@@ -1,0 +1,307 @@
+"""Treatments, bookings and the allocation table: what a session is, the appointment, and the rows that hold its
+chair or room, clinician and patient (the exclusion constraints are the guarantee against double-booking)."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import BigIntegerRangeField, DateTimeRangeField, RangeOperators
+from django.contrib.postgres.indexes import GistIndex
+from django.db import models
+from django.db.models import F, Func, Q, Value
+from django.db.models.lookups import GreaterThan
+
+from scheduling.models.places import Clinician, Location, Resource
+
+# No session holds anything for longer than this. Schedule reads rely on it: the sessions overlapping a day are
+# those starting at most this long before it, which keeps the day view an index range scan (not all history).
+MAX_SESSION_LENGTH = timedelta(hours=24)
+
+
+class TreatmentType(models.Model):
+    """What a session is, and how long it holds each resource. Every duration is clinic data, not code.
+
+    The chair (or room) is held for ``chair_minutes`` from the start. The clinician is held from
+    ``clinician_offset_minutes`` after the start for ``clinician_minutes`` (the dosing window), and, when
+    ``discharge_minutes`` is set, again for the last ``discharge_minutes`` of the chair span (Spravato's
+    discharge assessment, clinical reference 3.3). In between they are free to dose someone else.
+    """
+
+    class Modality(models.TextChoices):
+        # The values are intake.eligibility.Modality's, so the gate can be asked with modality directly.
+        IV_KETAMINE = "iv", "IV ketamine"
+        SPRAVATO = "spravato", "Spravato (esketamine)"
+        CONSULTATION = "consultation", "Consultation"
+
+    code = models.SlugField(max_length=40, unique=True)
+    label = models.CharField(max_length=120)
+    modality = models.CharField(max_length=20, choices=Modality.choices)
+    resource_kind = models.CharField(max_length=10, choices=Resource.Kind.choices)
+    chair_minutes = models.PositiveSmallIntegerField(
+        help_text="How long the chair or room is held, check-in to discharge."
+    )
+    clinician_offset_minutes = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Minutes after the start when the clinician is needed (after check-in and vitals).",
+    )
+    clinician_minutes = models.PositiveSmallIntegerField(
+        help_text="How long the clinician is held for dosing."
+    )
+    discharge_minutes = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Minutes at the end the clinician is held again for the discharge check (0: none).",
+    )
+    dose_mg = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Spravato: 56 or 84 mg. Empty for weight-based IV dosing."
+    )
+    preparation = models.TextField(blank=True, help_text="What the patient is told to do before the session.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["modality", "label"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(chair_minutes__gt=0),
+                name="treatment_chair_minutes_positive",
+                violation_error_message="The chair or room must be held for at least a minute.",
+            ),
+            models.CheckConstraint(
+                condition=Q(chair_minutes__lte=MAX_SESSION_LENGTH // timedelta(minutes=1)),
+                name="treatment_chair_minutes_at_most_a_day",
+                violation_error_message="A session can hold its chair or room for a day at most.",
+            ),
+            models.CheckConstraint(
+                condition=Q(clinician_minutes__gt=0),
+                name="treatment_clinician_minutes_positive",
+                violation_error_message="The clinician must be held for at least a minute.",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    chair_minutes__gte=F("clinician_offset_minutes")
+                    + F("clinician_minutes")
+                    + F("discharge_minutes")
+                ),
+                name="treatment_clinician_inside_chair_span",
+                violation_error_message=(
+                    "The clinician's offset, dosing and discharge minutes together must fit inside the chair or "
+                    "room minutes."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class RemsEnrollment(models.Model):
+    """The patient's SPRAVATO REMS enrolment (Patient Enrollment Form), required before the first treatment."""
+
+    patient = models.OneToOneField("intake.Patient", on_delete=models.CASCADE, related_name="rems_enrollment")
+    enrolled_on = models.DateField()
+    rems_patient_id = models.CharField("REMS patient ID", max_length=40, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "REMS enrolment"
+
+    def __str__(self) -> str:
+        return f"REMS enrolment of patient {self.patient_id} on {self.enrolled_on:%Y-%m-%d}"
+
+
+class TreatmentSeries(models.Model):
+    """A course booked together from a template (IV induction, Spravato induction); its sessions are appointments."""
+
+    patient = models.ForeignKey("intake.Patient", on_delete=models.PROTECT, related_name="treatment_series")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    treatment_type = models.ForeignKey(TreatmentType, on_delete=models.PROTECT, related_name="+")
+    template_code = models.CharField(max_length=40)
+    label = models.CharField(max_length=160)
+    weekdays = models.CharField(max_length=20, help_text="Chosen weekdays, 0 = Monday, comma separated.")
+    local_time = models.TimeField(help_text="Wall-clock start at the location, kept across DST changes.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "treatment series"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Appointment(models.Model):
+    """One session. Its resources are held by its Allocation rows; the exclusion constraints are the guarantee."""
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        CONFIRMED = "confirmed", "Confirmed"
+        CHECKED_IN = "checked_in", "Checked in"
+        IN_SESSION = "in_session", "In session"
+        RECOVERING = "recovering", "Recovering"
+        DISCHARGED = "discharged", "Discharged"
+        CANCELLED = "cancelled", "Cancelled"
+        NO_SHOW = "no_show", "No-show"
+
+    patient = models.ForeignKey("intake.Patient", on_delete=models.PROTECT, related_name="appointments")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
+    treatment_type = models.ForeignKey(TreatmentType, on_delete=models.PROTECT, related_name="appointments")
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="appointments")
+    clinician = models.ForeignKey(Clinician, on_delete=models.PROTECT, related_name="appointments")
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
+    series = models.ForeignKey(
+        TreatmentSeries, null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
+    series_index = models.PositiveSmallIntegerField(null=True, blank=True)
+    series_note = models.CharField(max_length=200, blank=True)
+    cancellation_reason = models.CharField(max_length=300, blank=True)
+    late_cancellation = models.BooleanField(default=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    session_started_at = models.DateTimeField(null=True, blank=True)
+    recovery_started_at = models.DateTimeField(null=True, blank=True)
+    discharged_at = models.DateTimeField(null=True, blank=True)
+    no_show_at = models.DateTimeField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start_at", "resource_id"]
+        indexes = [
+            models.Index(fields=["location", "start_at"], name="appointment_location_start_idx"),
+            models.Index(fields=["patient", "start_at"], name="appointment_patient_start_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_at__gt=F("start_at")), name="appointment_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_at__lte=F("start_at") + MAX_SESSION_LENGTH),
+                name="appointment_at_most_a_day_long",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | ~Q(cancellation_reason=""),
+                name="appointment_cancellation_has_reason",
+            ),
+            models.UniqueConstraint(
+                fields=["series", "series_index"],
+                condition=Q(series__isnull=False),
+                name="appointment_series_index_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.treatment_type} for patient {self.patient_id} at {self.start_at:%Y-%m-%d %H:%M} UTC"
+
+    ACTIVE_STATUSES = frozenset(
+        {Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN, Status.IN_SESSION, Status.RECOVERING}
+    )
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def local_start(self):
+        return self.start_at.astimezone(self.location.tz)
+
+    @property
+    def local_end(self):
+        return self.end_at.astimezone(self.location.tz)
+
+
+def _one_point(column: str) -> Func:
+    # GiST has no operator class for plain integers without btree_gist (absent from the embedded PostgreSQL),
+    # but it has one for ranges: an id compared as the one-point range [id, id] works on every server.
+    return Func(F(column), F(column), Value("[]"), function="int8range", output_field=BigIntegerRangeField())
+
+
+class Allocation(models.Model):
+    """One resource held by one appointment for one span: the chair or room, the clinician, or the patient.
+
+    Exactly one of resource / clinician / patient is set. Three exclusion constraints (one per kind) make an
+    overlapping active hold impossible, whatever the application does: engineering guide section 2.
+    """
+
+    class Kind(models.TextChoices):
+        RESOURCE = "resource", "Chair or room"
+        CLINICIAN = "clinician", "Clinician"
+        PATIENT = "patient", "Patient"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="allocations")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    clinician = models.ForeignKey(
+        Clinician, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    patient = models.ForeignKey(
+        "intake.Patient", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    span = DateTimeRangeField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        indexes = [GistIndex(fields=["span"], name="allocation_span_gist", condition=Q(active=True))]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="resource", resource__isnull=False, clinician__isnull=True, patient__isnull=True)
+                    | Q(
+                        kind="clinician", resource__isnull=True, clinician__isnull=False, patient__isnull=True
+                    )
+                    | Q(kind="patient", resource__isnull=True, clinician__isnull=True, patient__isnull=False)
+                ),
+                name="allocation_holds_exactly_one_thing",
+            ),
+            # An empty range overlaps nothing, so it would slip past the exclusion constraints: refuse it, and
+            # refuse open-ended spans too. Reversed bounds never get this far (PostgreSQL refuses the range).
+            models.CheckConstraint(
+                condition=Q(span__isempty=False, span__lower_inf=False, span__upper_inf=False)
+                & GreaterThan(
+                    Func(F("span"), function="upper", output_field=models.DateTimeField()),
+                    Func(F("span"), function="lower", output_field=models.DateTimeField()),
+                ),
+                name="allocation_span_not_empty",
+            ),
+            ExclusionConstraint(
+                name="allocation_resource_not_double_booked",
+                expressions=[
+                    (_one_point("resource"), RangeOperators.EQUAL),
+                    ("span", RangeOperators.OVERLAPS),
+                ],
+                condition=Q(active=True, resource__isnull=False),
+            ),
+            ExclusionConstraint(
+                name="allocation_clinician_not_double_booked",
+                expressions=[
+                    (_one_point("clinician"), RangeOperators.EQUAL),
+                    ("span", RangeOperators.OVERLAPS),
+                ],
+                condition=Q(active=True, clinician__isnull=False),
+            ),
+            ExclusionConstraint(
+                name="allocation_patient_not_double_booked",
+                expressions=[
+                    (_one_point("patient"), RangeOperators.EQUAL),
+                    ("span", RangeOperators.OVERLAPS),
+                ],
+                condition=Q(active=True, patient__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for appointment {self.appointment_id}"

@@ -1,0 +1,173 @@
+"""Places, people and hours: locations with their zone, opening hours and closures, chairs and rooms, clinicians
+with their working hours and time off. Every weekly time is local wall-clock time at the location."""
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone such as America/New_York.")
+    # The database works out local days too (the calendar guards, migration 0008): its zone data must know the name.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = %s)", [value])
+        if not cursor.fetchone()[0]:
+            raise ValidationError(
+                f"The database server's time zone data does not know {value!r} yet: use another name for the "
+                "same zone, or update the server."
+            )
+
+
+class Location(models.Model):
+    """A clinic site. Its time zone is the one every time at this site is shown in."""
+
+    name = models.CharField(max_length=120, unique=True)
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class OpeningHours(models.Model):
+    """A location's weekly opening hours, in its local wall-clock time (a day may have several spans)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=WEEKDAYS)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        verbose_name_plural = "opening hours"
+        ordering = ["location", "weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes__gt=F("opens")),
+                name="opening_hours_closes_after_opens",
+                violation_error_message="Closing time must be after opening time.",
+            ),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="opening_hours_weekday_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class Closure(models.Model):
+    """A whole local day on which a location is closed (holiday, training day)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="closures")
+    date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["location", "date"]
+        constraints = [models.UniqueConstraint(fields=["location", "date"], name="closure_one_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.location} closed {self.date:%a %d %b %Y}"
+
+
+class Resource(models.Model):
+    """Something a session occupies: an infusion chair or a consultation room."""
+
+    class Kind(models.TextChoices):
+        CHAIR = "chair", "Infusion chair"
+        ROOM = "room", "Consultation room"
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="resources")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=60)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["location", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "name"], name="resource_name_unique_per_location")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.location})"
+
+
+class Clinician(models.Model):
+    """A prescriber or nurse who doses and observes patients."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="clinician")
+    credentials = models.CharField(max_length=40, blank=True, help_text="For example MD, NP, RN.")
+    locations = models.ManyToManyField(Location, related_name="clinicians")
+    is_on_call = models.BooleanField(default=False, help_text="Receives urgent suicide-risk alerts.")
+
+    def __str__(self) -> str:
+        name = self.user.full_name or self.user.email
+        return f"{name}, {self.credentials}" if self.credentials else name
+
+
+class WorkingHours(models.Model):
+    """A clinician's weekly working hours at one location, in the location's local wall-clock time."""
+
+    clinician = models.ForeignKey(Clinician, on_delete=models.CASCADE, related_name="working_hours")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    weekday = models.PositiveSmallIntegerField(choices=WEEKDAYS)
+    starts = models.TimeField()
+    ends = models.TimeField()
+
+    class Meta:
+        verbose_name_plural = "working hours"
+        ordering = ["clinician", "weekday", "starts"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends__gt=F("starts")),
+                name="working_hours_ends_after_starts",
+                violation_error_message="Working hours must end after they start.",
+            ),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="working_hours_weekday_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clinician} {self.get_weekday_display()} {self.starts:%H:%M}-{self.ends:%H:%M}"
+
+
+class ClinicianTimeOff(models.Model):
+    """A stretch when a clinician works nowhere (leave, training). Availability and booking both honour it."""
+
+    clinician = models.ForeignKey(Clinician, on_delete=models.CASCADE, related_name="time_off")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name_plural = "clinician time off"
+        ordering = ["clinician", "starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="time_off_ends_after_starts",
+                violation_error_message="Time off must end after it starts.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clinician} off {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M} UTC"
