@@ -43,9 +43,8 @@ def portal(request: HttpRequest) -> HttpResponse:
         .first()
     )
     from intake.review_selectors import open_information_request
-    from scheduling.patient_services import CANCEL_REASONS
     from scheduling.selectors import upcoming_appointments_for_patient
-    from scheduling.services import late_cancel_hours
+    from scheduling.services import CANCEL_REASONS, late_cancel_hours
 
     now = timezone.now()
     appointments = upcoming_appointments_for_patient(patient, now=now)

@@ -24,6 +24,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -31,7 +32,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.celery import app
 from clinic.roles import Role
+from intake.alerts import clinic_admin_emails
+from intake.models import Patient
+from scheduling.errors import AccessError
+from scheduling.local_time import format_local
 from scheduling.models import BREAK_GLASS_MIN_REASON, BreakGlassAccess, Clinician, Location
 
 logger = logging.getLogger(__name__)
@@ -44,6 +50,9 @@ STAFF_LOCATIONS_SQL = "SELECT location_id FROM scheduling_stafflocation WHERE us
 GRANTED_PATIENTS_SQL = (
     "SELECT patient_id FROM scheduling_breakglassaccess WHERE user_id = %s AND expires_at > %s"
 )
+# Enqueued by name: the task (scheduling.tasks) calls this module's tell_clinic_admins, so this module does not
+# import it. The task registers under this name.
+TELL_ADMINS_TASK = "scheduling.tasks.tell_admins_of_break_glass"
 
 
 def restricts_to_locations() -> bool:
@@ -132,15 +141,6 @@ def appointment_filter(user, *, now: datetime) -> Q:
 # --- Break the glass ------------------------------------------------------------------------------------------
 
 
-class AccessError(Exception):
-    """An emergency access that cannot be given as asked; the message says why (``field``: the form field)."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
 def break_glass_duration() -> timedelta:
     return timedelta(hours=getattr(settings, "BREAK_GLASS_HOURS", 12))
 
@@ -153,9 +153,6 @@ def break_the_glass(
     give; the clinic admins are emailed once it is committed. None when the patient is theirs to see already
     (nothing is recorded then). Raises AccessError, writing nothing, for anyone but a clinician, a reason shorter
     than ``BREAK_GLASS_MIN_REASON`` or a patient number nobody has."""
-    from intake.models import Patient
-    from scheduling.tasks import tell_admins_of_break_glass
-
     if _staff_role(user) is not Role.CLINICIAN:
         raise AccessError("Only a clinician can open a patient's record in an emergency.")
     reason = (reason or "").strip()
@@ -179,7 +176,7 @@ def break_the_glass(
         expires_at=now + break_glass_duration(),
         ip_address=ip_address,
     )
-    transaction.on_commit(lambda: tell_admins_of_break_glass.delay(access.pk))
+    transaction.on_commit(lambda: app.signature(TELL_ADMINS_TASK).delay(access.pk))
     return access
 
 
@@ -187,8 +184,6 @@ def tell_clinic_admins(*, access_id: int, now: datetime | None = None) -> bool:
     """Email every clinic admin about one emergency access, once; True when this call sent it. The email names the
     clinician and the patient's initials and links to the record in the clinic's admin (sign-in needed): the
     reason may hold clinical detail, so it stays in the app."""
-    from intake.alerts import clinic_admin_emails
-
     with transaction.atomic():
         access = (
             BreakGlassAccess.objects.select_for_update(of=("self",))
@@ -210,10 +205,6 @@ def tell_clinic_admins(*, access_id: int, now: datetime | None = None) -> bool:
 
 
 def _email_admins(access: BreakGlassAccess, recipients: list[str]) -> None:
-    from django.core.mail import send_mail
-
-    from scheduling.services import format_local
-
     location = access.patient.location
     zone_of = location or Location(name=settings.CLINIC_NAME, time_zone=settings.TIME_ZONE)
     context = {

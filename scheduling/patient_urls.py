@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scheduling import patient_views
+from scheduling.views import patient as patient_views
 
 app_name = "my_appointments"
 

@@ -4,7 +4,7 @@
 from django.urls import path
 
 from clinic.security import rate_limited
-from scheduling import reminder_views
+from scheduling.views import reminders as reminder_views
 
 app_name = "reminder_links"
 

@@ -9,14 +9,20 @@ deciding to)."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import requests
 from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, SSLError
 
 # One GSM-7 segment is 160 characters; anything longer is split and billed per 153-character part.
 SINGLE_SEGMENT = 160
@@ -75,9 +81,6 @@ class TwilioSmsBackend:
     Twilio's client has none by default, and a hung request would hold the reminder's worker)."""
 
     def __init__(self, http_client=None) -> None:
-        from twilio.http.http_client import TwilioHttpClient
-        from twilio.rest import Client
-
         self.client = Client(
             settings.TWILIO_ACCOUNT_SID,
             settings.TWILIO_AUTH_TOKEN,
@@ -86,9 +89,6 @@ class TwilioSmsBackend:
         self.sender = settings.TWILIO_FROM_NUMBER
 
     def send(self, *, to: str, body: str, idempotency_key: str) -> SmsResult:
-        import requests
-        from twilio.base.exceptions import TwilioException
-
         # Twilio's API takes no idempotency key: the reminder outbox's claim (one sender per reminder row) is what
         # keeps a retry from sending twice, and a request whose answer was lost is never retried (outcome unknown).
         try:
@@ -125,11 +125,6 @@ def _answered(exc) -> Exception:
 def _never_connected(exc) -> bool:
     """True when the request cannot have reached Twilio: no connection was made (refused, no route, no such host,
     a connect timeout, a certificate that did not verify)."""
-    import ssl
-
-    import requests
-    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError, SSLError
-
     if isinstance(exc, requests.ConnectTimeout):
         return True
     reason = exc.args[0] if exc.args else None

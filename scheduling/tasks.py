@@ -1,43 +1,44 @@
-"""Thin tasks: they take ids, re-read state and call a service (engineering guide 1)."""
+"""Thin tasks: they take ids, re-read state and call a service (engineering guide 1).
+
+The services enqueue these by name, once their change has committed (``SEND_OFFER_TASK``, ``SEND_TASK``,
+``TELL_ADMINS_TASK``): this module imports them, so they do not import it. The names are declared here too, so a
+renamed task cannot drift from the name its service sends. The beat schedule is in clinic/settings.py.
+"""
 
 from celery import shared_task
 from celery.signals import worker_process_shutdown, worker_shutdown
+from django.utils import timezone
+
+from scheduling import access, reminders, services
+from scheduling.reminders.outbox import SEND_TASK
+from scheduling.services.waitlist import SEND_OFFER_TASK
 
 
-@shared_task(acks_late=True)
+@shared_task(name=SEND_OFFER_TASK, acks_late=True)
 def send_waitlist_offer_email(entry_id: int) -> None:
-    from scheduling import services
-
     services.deliver_waitlist_offer(entry_id=entry_id)
 
 
 @shared_task(acks_late=True)
 def sweep_reminders() -> int:
     """Celery beat, every minute: reap stuck reminders, claim the due ones, enqueue their sends in batches."""
-    from django.utils import timezone
-
-    from scheduling import reminders
-
     return len(reminders.sweep_due_reminders(now=timezone.now()))
 
 
-@shared_task(acks_late=True)
+@shared_task(name=SEND_TASK, acks_late=True)
 def send_reminders(reminder_ids: list[int]) -> dict[str, int]:
     """A batch of claimed reminders (scheduling.reminders.send_batches), each sent at most once."""
-    from scheduling import reminders
-
     return reminders.deliver_reminders(reminder_ids=reminder_ids)
 
 
 @shared_task(acks_late=True)
 def send_reminder(reminder_id: int) -> str:
     """One claimed reminder: kept for task messages queued before the sweep sent batches."""
-    from scheduling import reminders
-
     return reminders.deliver_reminder(reminder_id=reminder_id)
 
 
 @shared_task(
+    name=access.TELL_ADMINS_TASK,
     bind=True,
     acks_late=True,
     autoretry_for=(OSError,),
@@ -47,8 +48,6 @@ def send_reminder(reminder_id: int) -> str:
 )
 def tell_admins_of_break_glass(self, access_id: int) -> bool:
     """Email the clinic admins that a clinician opened a patient of another location in an emergency (once)."""
-    from scheduling import access
-
     return access.tell_clinic_admins(access_id=access_id)
 
 
@@ -56,6 +55,4 @@ def tell_admins_of_break_glass(self, access_id: int) -> bool:
 @worker_shutdown.connect  # the worker itself (where a solo pool runs its tasks)
 def _close_reminder_mail_connection(**kwargs) -> None:
     """A worker process keeps its SMTP connection open between reminders: close it (QUIT) when the process ends."""
-    from scheduling import reminders
-
     reminders.close_mail_connection()

@@ -10,6 +10,9 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from clinic.navigation import nav_item
+from clinic.roles import Role
+from scheduling.local_time import format_in_zone
+from scheduling.models import Appointment
 
 register = template.Library()
 
@@ -23,8 +26,7 @@ def clinic_datetime(moment: datetime | None, location) -> str:
     """'Wed 3 Mar 2027, 09:00 EST' in the location's zone (engineering guide 8: unambiguous dates)."""
     if not moment:
         return ""
-    local = moment.astimezone(_tz(location))
-    return f"{local:%a} {local.day} {local:%b %Y, %H:%M %Z}"
+    return format_in_zone(moment, _tz(location))
 
 
 @register.filter
@@ -154,8 +156,6 @@ def location_options(locations, chosen) -> str:
 @functools.cache
 def status_legend() -> str:
     """What each status colour means, every status named in words (the same on every page: built once)."""
-    from scheduling.models import Appointment
-
     items = "".join(
         f'<li><span class="badge appt-badge appt-{value}">{escape(label)}</span></li>'
         for value, label in Appointment.Status.choices
@@ -184,8 +184,6 @@ SCHEDULE_LINKS = (
 def schedule_nav(context) -> str:
     """The schedule pages' navigation for the user's role, the page shown marked current: made once per role, page
     and URL prefix (through the template engine its comparisons and tags cost a tenth of the day view)."""
-    from clinic.roles import Role
-
     request = context["request"]
     match = getattr(request, "resolver_match", None)
     desk = getattr(request.user, "role", None) in (Role.FRONT_DESK, Role.CLINIC_ADMIN)

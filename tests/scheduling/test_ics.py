@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from scheduling.ics import appointment_ics
+from scheduling.reminders.content import appointment_ics
 
 NY = ZoneInfo("America/New_York")
 

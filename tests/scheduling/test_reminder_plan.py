@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduling.reminder_plan import (
+from scheduling.reminders.plan import (
     QuietHours,
     ReminderOffset,
     before_quiet_hours,

@@ -1,4 +1,4 @@
-"""Reminder rows: planned in the booking's transaction, claimed once, at the times reminder_plan.py documents.
+"""Reminder rows: planned in the booking's transaction, claimed once, at the times reminders/plan.py documents.
 
 These run in the test process against PostgreSQL; the worker pipeline is in test_reminders_worker.py.
 """

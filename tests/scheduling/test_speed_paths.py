@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from intake.eligibility import booking_eligibility
-from scheduling import selectors, services
+from scheduling import reminders, selectors, services
 from scheduling.models import Allocation, Appointment
 from tests.scheduling.conftest import (
     A_WEDNESDAY,
@@ -298,7 +298,7 @@ def test_a_desk_that_waits_for_a_slow_winner_gets_a_conflict_once_it_commits(fro
     first, second = make_patient(first="First"), make_patient(first="Second")
     start = local(A_WEDNESDAY, 9)
     holds_in = threading.Event()
-    plan = services.reminders.plan_reminders_for
+    plan = reminders.plan_reminders_for
 
     def slow_plan(appointment, *, now):
         if threading.current_thread().name == "slow-desk":
@@ -306,7 +306,7 @@ def test_a_desk_that_waits_for_a_slow_winner_gets_a_conflict_once_it_commits(fro
             time.sleep(0.5)  # the holds are in and not committed while the other desk books
         return plan(appointment, now=now)
 
-    monkeypatch.setattr(services.reminders, "plan_reminders_for", slow_plan)
+    monkeypatch.setattr(reminders, "plan_reminders_for", slow_plan)
     booked = {}
 
     def slow_desk() -> None:

@@ -259,7 +259,7 @@ def test_a_real_deadlock_from_postgresql_is_treated_as_a_booking_clash(transacti
     import psycopg2
     from django.db import OperationalError
 
-    from scheduling.services import _is_exclusion_violation
+    from scheduling.services.holds import _is_exclusion_violation
 
     db = connection.settings_dict
     params = {

@@ -10,13 +10,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import role_required
-from clinic.roles import Role
-from scheduling import access, reminders
+from scheduling import access, reminders, selectors, services
 from scheduling.models import Reminder
-from scheduling.patient_services import CANCEL_REASONS
-from scheduling.services import SchedulingError, format_local
+from scheduling.views.pages import DESK
 
-DESK = (Role.FRONT_DESK, Role.CLINIC_ADMIN)
 ACTIONS = {"confirm", "cancel", "reschedule"}
 
 
@@ -26,32 +23,32 @@ def reminder_link(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows the choice (mail scanners follow links: a GET never changes anything); POST acts."""
     now = timezone.now()
     try:
-        reminder, link_action = reminders.reminder_for_link(token, now=now)
-    except reminders.LinkRefused as exc:
+        reminder, link_action = selectors.reminder_for_link(token, now=now)
+    except services.LinkRefused as exc:
         return render(request, "scheduling/reminders/link_refused.html", {"message": exc.message}, status=410)
     appointment = reminder.appointment
     context = {
         "appointment": appointment,
         "location": appointment.location,
-        "when": format_local(appointment.start_at, appointment.location),
+        "when": services.format_local(appointment.start_at, appointment.location),
         "link_action": link_action,
         "offers_confirm": link_action in ("confirm", "manage"),
         "offers_cancel": link_action in ("cancel", "manage"),
-        "reasons": CANCEL_REASONS.items(),
+        "reasons": services.CANCEL_REASONS.items(),
     }
     if request.method == "POST":
         action = request.POST.get("action", "")
         if action not in ACTIONS:
             context["error"] = "Choose what you would like to do."
             return render(request, "scheduling/reminders/link.html", context, status=400)
-        if action == "cancel" and request.POST.get("reason") not in CANCEL_REASONS:
+        if action == "cancel" and request.POST.get("reason") not in services.CANCEL_REASONS:
             context["error"] = "Choose a reason for cancelling."
             return render(request, "scheduling/reminders/link.html", context, status=400)
         try:
-            appointment = reminders.use_reminder_link(
+            appointment = services.use_reminder_link(
                 token=token, action=action, now=now, reason_code=request.POST.get("reason", "")
             )
-        except reminders.LinkRefused as exc:
+        except services.LinkRefused as exc:
             return render(
                 request, "scheduling/reminders/link_refused.html", {"message": exc.message}, status=410
             )
@@ -71,7 +68,7 @@ def failed_reminders(request: HttpRequest) -> HttpResponse:
     if request.GET.get("location", "").isdigit():
         location = theirs.filter(pk=int(request.GET["location"])).first()
     rows = list(
-        reminders.failed_reminders(location).filter(
+        selectors.failed_reminders(location).filter(
             access.location_filter(request.user, "appointment__location")
         )[:200]
     )
@@ -94,8 +91,8 @@ def resend_reminder(request: HttpRequest, pk: int) -> HttpResponse:
         Reminder.objects.filter(access.location_filter(request.user, "appointment__location")), pk=pk
     )
     try:
-        reminders.resend_reminder(reminder=reminder, resent_by=request.user, now=timezone.now())
-    except SchedulingError as exc:
+        services.resend_reminder(reminder=reminder, resent_by=request.user, now=timezone.now())
+    except services.SchedulingError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, "The reminder will be sent again within a minute.")

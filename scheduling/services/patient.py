@@ -13,8 +13,13 @@ from django.db import transaction
 
 from clinic.models import User
 from clinic.roles import Role
-from scheduling import services
-from scheduling.models import Appointment, WaitlistEntry
+from scheduling import selectors
+from scheduling.errors import BookingRefused, InvalidTransition, LinkRefused, SchedulingError
+from scheduling.local_time import format_local
+from scheduling.models import Appointment, ReminderLinkUse, WaitlistEntry
+from scheduling.services.booking import book_appointment, cancel_appointment, late_cancel_hours
+from scheduling.services.session_day import confirm_appointment
+from scheduling.services.waitlist import add_to_waitlist
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +52,7 @@ def _tell_front_desk(subject: str, message: str) -> None:
 
 @transaction.atomic
 def confirm_by_patient(*, appointment: Appointment, user: User, now: datetime) -> Appointment:
-    return services.confirm_appointment(appointment=appointment, confirmed_by=user, now=now)
+    return confirm_appointment(appointment=appointment, confirmed_by=user, now=now)
 
 
 @transaction.atomic
@@ -55,15 +60,15 @@ def cancel_by_patient(
     *, appointment: Appointment, user: User, reason_code: str, now: datetime
 ) -> Appointment:
     if reason_code not in CANCEL_REASONS:
-        raise services.BookingRefused("Choose a reason for cancelling.", field="reason")
-    appointment = services.cancel_appointment(
+        raise BookingRefused("Choose a reason for cancelling.", field="reason")
+    appointment = cancel_appointment(
         appointment=appointment,
         reason=f"Cancelled online by the patient: {CANCEL_REASONS[reason_code]}",
         cancelled_by=user,
         now=now,
     )
     if appointment.late_cancellation:
-        when = services.format_local(appointment.start_at, appointment.location)
+        when = format_local(appointment.start_at, appointment.location)
         _tell_front_desk(
             "Late cancellation",
             f"A patient cancelled their {when} session at {appointment.location.name} online, inside the notice "
@@ -77,9 +82,9 @@ def cancel_by_patient(
 def ask_to_reschedule(*, appointment: Appointment, user: User, now: datetime) -> WaitlistEntry:
     """Put the patient on the waitlist to move this session (front desk sees it with matching free times)."""
     if appointment.status not in (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED):
-        raise services.InvalidTransition("Only a booked or confirmed session can be moved.")
+        raise InvalidTransition("Only a booked or confirmed session can be moved.")
     local_start = appointment.start_at.astimezone(appointment.location.tz).date()
-    entry = services.add_to_waitlist(
+    entry = add_to_waitlist(
         patient=appointment.patient,
         location=appointment.location,
         treatment_type=appointment.treatment_type,
@@ -89,7 +94,7 @@ def ask_to_reschedule(*, appointment: Appointment, user: User, now: datetime) ->
         current_appointment=appointment,
         notes="The patient asked online to move this session.",
     )
-    late = appointment.start_at - now < timedelta(hours=services.late_cancel_hours())
+    late = appointment.start_at - now < timedelta(hours=late_cancel_hours())
     _tell_front_desk(
         "A patient asked to move a session" + (" (inside the notice window)" if late else ""),
         f"A patient asked online to move their session at {appointment.location.name}. See the waitlist: "
@@ -105,8 +110,8 @@ def book_by_patient(
     """A patient books their own session (SCHEDULING_PATIENT_SELF_BOOKING), through the same booking service and
     gates as front desk: eligibility, REMS, opening hours, no double booking."""
     if not settings.SCHEDULING_PATIENT_SELF_BOOKING:
-        raise services.BookingRefused("Please call the clinic to book.")
-    return services.book_appointment(
+        raise BookingRefused("Please call the clinic to book.")
+    return book_appointment(
         patient=patient,
         treatment_type=treatment_type,
         location=location,
@@ -114,3 +119,44 @@ def book_by_patient(
         booked_by=user,
         now=now,
     )
+
+
+# --- A reminder's links -----------------------------------------------------------------------------------------
+
+# What each link may do: a confirm link confirms; a cancel link cancels or asks to move; an SMS carries one link
+# that does all three.
+LINK_ALLOWS = {
+    "confirm": {"confirm"},
+    "cancel": {"cancel", "reschedule"},
+    "manage": {"confirm", "cancel", "reschedule"},
+}
+
+
+@transaction.atomic
+def use_reminder_link(*, token: str, action: str, now: datetime, reason_code: str = "") -> Appointment:
+    """Confirm, cancel, or ask to move from a reminder's link, through the same services as the patient portal: a
+    late cancellation is marked late and front desk is emailed; a request to move puts the patient on the waitlist
+    against this session and front desk is emailed. Each link works once; every refusal is a ``LinkRefused``.
+    """
+    reminder, link_action = selectors.reminder_for_link(token, now=now)
+    if action not in LINK_ALLOWS[link_action]:
+        raise LinkRefused("This link is not valid for that. Please call the clinic.")
+    _, created = ReminderLinkUse.objects.get_or_create(
+        reminder=reminder, action=link_action, defaults={"used_at": now}
+    )
+    if not created:
+        raise LinkRefused("This link was already used.")
+    appointment = reminder.appointment
+    try:
+        if action == "confirm":
+            if appointment.status != Appointment.Status.CONFIRMED:
+                appointment = confirm_by_patient(appointment=appointment, user=None, now=now)
+        elif action == "cancel":
+            appointment = cancel_by_patient(
+                appointment=appointment, user=None, reason_code=reason_code, now=now
+            )
+        else:
+            ask_to_reschedule(appointment=appointment, user=None, now=now)
+    except SchedulingError as exc:
+        raise LinkRefused(exc.message) from None
+    return appointment

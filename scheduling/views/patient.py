@@ -15,7 +15,7 @@ from clinic.access import role_required
 from clinic.roles import Role
 from intake.eligibility import booking_eligibility
 from intake.selectors import patient_for_user
-from scheduling import patient_services, selectors, services
+from scheduling import selectors, services
 from scheduling.models import TreatmentType
 
 
@@ -26,10 +26,10 @@ def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
     now = timezone.now()
     try:
         if action == "confirm":
-            patient_services.confirm_by_patient(appointment=appointment, user=request.user, now=now)
+            services.confirm_by_patient(appointment=appointment, user=request.user, now=now)
             messages.success(request, "Thank you: your appointment is confirmed.")
         elif action == "cancel":
-            done = patient_services.cancel_by_patient(
+            done = services.cancel_by_patient(
                 appointment=appointment,
                 user=request.user,
                 reason_code=request.POST.get("reason", ""),
@@ -42,7 +42,7 @@ def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
             )
             messages.success(request, "Your appointment is cancelled." + note)
         elif action == "reschedule":
-            patient_services.ask_to_reschedule(appointment=appointment, user=request.user, now=now)
+            services.ask_to_reschedule(appointment=appointment, user=request.user, now=now)
             messages.success(request, "We have told the front desk: they will contact you with a new time.")
         else:
             raise Http404("No such action.")
@@ -68,7 +68,7 @@ def book(request: HttpRequest) -> HttpResponse:
         raise Http404("Online booking is not offered.")
     patient = patient_for_user(request.user)
     now = timezone.now()
-    location = patient.location or _default_location()
+    location = patient.location or selectors.first_active_location()
     types = [
         t
         for t in TreatmentType.objects.filter(is_active=True).exclude(modality="consultation")
@@ -90,7 +90,7 @@ def book(request: HttpRequest) -> HttpResponse:
             status = 400
         else:
             try:
-                patient_services.book_by_patient(
+                services.book_by_patient(
                     patient=patient,
                     user=request.user,
                     treatment_type=chosen,
@@ -116,9 +116,3 @@ def book(request: HttpRequest) -> HttpResponse:
         )[:60]  # fmt: skip
     context = {"types": types, "chosen": chosen, "slots": slots, "location": location}
     return render(request, "scheduling/patient_book.html", context, status=status)
-
-
-def _default_location():
-    from scheduling.models import Location
-
-    return Location.objects.filter(is_active=True).order_by("pk").first()

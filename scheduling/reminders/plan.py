@@ -16,7 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# The kinds of message besides the offsets ("72h", "24h", "2h"): the booking's confirmation, the update sent at a
+# reschedule instead of it, and the cancellation notice.
 CONFIRMATION = "confirmation"
+UPDATE = "update"
+CANCELLATION = "cancellation"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,211 @@
+"""What a reminder says: the email (text, HTML and a calendar file), the text message, and the signed links they
+carry. Calendar files (RFC 5545) carry the clinic's VTIMEZONE so calendars place them right across daylight-saving
+changes; a reschedule is the same UID with a higher SEQUENCE, a cancellation is METHOD:CANCEL.
+
+No clinical detail leaves the app in a calendar file or a text message (engineering guide 5): they name a time, a
+place and a link. The treatment's preparation instructions are in the email and the patient portal.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parseaddr
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress
+
+from scheduling.local_time import format_local
+from scheduling.models import Appointment, Reminder
+from scheduling.reminders.plan import CANCELLATION, CONFIRMATION, UPDATE
+from scheduling.sms import SINGLE_SEGMENT
+
+LINK_SALT = "scheduling.reminder-link"
+LINK_ACTIONS = {"c": "confirm", "x": "cancel", "m": "manage"}
+
+
+# --- Links ----------------------------------------------------------------------------------------------------
+
+
+def link_token(reminder: Reminder, action: str) -> str:
+    """Signed, carrying only the reminder id and the action (no PHI in the URL)."""
+    code = {v: k for k, v in LINK_ACTIONS.items()}[action]
+    # No timestamp: the link expires with the appointment, which is checked on use (and keeps an SMS short).
+    return signing.Signer(salt=LINK_SALT).sign_object([reminder.pk, code], compress=True)
+
+
+def read_link_token(token: str) -> tuple[int, str]:
+    """(reminder id, action); raises signing.BadSignature for anything forged or malformed."""
+    value = signing.Signer(salt=LINK_SALT).unsign_object(token)
+    if (
+        not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int))
+        or value[1] not in LINK_ACTIONS
+    ):
+        raise signing.BadSignature("malformed reminder link")
+    return value[0], LINK_ACTIONS[value[1]]
+
+
+def link_url(reminder: Reminder, action: str) -> str:
+    return settings.SITE_URL + reverse("reminder_links:link", args=[link_token(reminder, action)])
+
+
+# --- Email ----------------------------------------------------------------------------------------------------
+
+
+def _context(reminder: Reminder) -> dict:
+    appointment = reminder.appointment
+    return {
+        "reminder": reminder,
+        "appointment": appointment,
+        "patient": appointment.patient,
+        "location": appointment.location,
+        "when": format_local(appointment.start_at, appointment.location),
+        "treatment": appointment.treatment_type.label,
+        "preparation": appointment.treatment_type.preparation,
+        "clinic_name": settings.CLINIC_NAME,
+        "is_cancellation": reminder.kind == CANCELLATION,
+        "is_update": reminder.kind == UPDATE,
+        "is_confirmation": reminder.kind == CONFIRMATION,
+        "confirm_url": "" if reminder.kind == CANCELLATION else link_url(reminder, "confirm"),
+        "cancel_url": "" if reminder.kind == CANCELLATION else link_url(reminder, "cancel"),
+    }
+
+
+def calendar_file(reminder: Reminder, *, now: datetime) -> bytes:
+    appointment = reminder.appointment
+    location = appointment.location
+    host = settings.SITE_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "clinic.invalid"
+    return appointment_ics(
+        uid=f"appointment-{appointment.pk}@{host}",
+        sequence=reminder.sequence,
+        start=appointment.start_at,
+        end=appointment.end_at,
+        tzid=location.time_zone,
+        # Calendars sync to outside services: the event names the place, never the treatment (as in the
+        # front-desk .ics download); the preparation instructions stay in the email and the portal.
+        summary=f"Appointment at {location.name}",
+        location=", ".join(part for part in (location.name, location.address.replace("\n", ", ")) if part),
+        description="How to prepare is in your reminder email and in the patient portal.",
+        organizer_email=parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "no-reply@clinic.invalid",
+        now=now,
+        cancelled=reminder.kind == CANCELLATION,
+    )
+
+
+def reminder_email(reminder: Reminder, *, now: datetime) -> EmailMultiAlternatives:
+    context = _context(reminder)
+    subject = render_to_string("scheduling/email/reminder_subject.txt", context).strip()
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=render_to_string("scheduling/email/reminder.txt", context),
+        to=[reminder.appointment.patient.email],
+        # The reminder id and plan version make the message id: a receiving system that sees it twice can tell.
+        headers={"Message-ID": f"<reminder-{reminder.pk}-{reminder.sequence}@clinic.invalid>"},
+    )
+    message.attach_alternative(render_to_string("scheduling/email/reminder.html", context), "text/html")
+    method = "CANCEL" if reminder.kind == CANCELLATION else "REQUEST"
+    message.attach("appointment.ics", calendar_file(reminder, now=now), f"text/calendar; method={method}")
+    return message
+
+
+# --- Text messages --------------------------------------------------------------------------------------------
+
+
+def reminder_sms_text(reminder: Reminder) -> str:
+    """Short and with no clinical detail: who, when, where, one link (engineering guide 5)."""
+    appointment = reminder.appointment
+    when = format_local(appointment.start_at, appointment.location)
+    link = link_url(reminder, "manage")
+    place = appointment.location.name
+    candidates = [
+        f"{settings.CLINIC_NAME}: appointment {when} at {place}. Confirm or change: {link}",
+        f"Appointment {when} at {place}. Confirm or change: {link}",
+        f"{when} at {place}. Confirm/change: {link}",
+    ]
+    # One segment where possible: shed words until it fits, never the time, the place or the link.
+    text = next((c for c in candidates if len(c) <= SINGLE_SEGMENT), candidates[-1])
+    return text
+
+
+# --- Calendar files -------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _vtimezone(tzid: str, year: int) -> Timezone:
+    # Building VTIMEZONE walks the zone's transitions: cache it per zone and year (icalendar's advice).
+    first = date(year - 1, 1, 1)
+    last = date(year + 2, 1, 1)
+    return Timezone.from_tzinfo(ZoneInfo(tzid), first_date=first, last_date=last)
+
+
+def appointment_ics(
+    *,
+    uid: str,
+    sequence: int,
+    start: datetime,
+    end: datetime,
+    tzid: str,
+    summary: str,
+    location: str,
+    description: str,
+    organizer_email: str,
+    now: datetime,
+    cancelled: bool = False,
+) -> bytes:
+    if end <= start:
+        raise ValueError("An appointment must end after it starts.")
+    tz = ZoneInfo(tzid)
+    calendar = Calendar()
+    calendar.add("prodid", "-//Ketamine clinic//Appointments//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
+    calendar.add_component(_vtimezone(tzid, start.astimezone(tz).year))
+    event = Event()
+    event.add("uid", uid)
+    event.add("sequence", sequence)
+    event.add("dtstamp", now.astimezone(UTC))
+    event.add("dtstart", start.astimezone(tz))
+    event.add("dtend", end.astimezone(tz))
+    event.add("summary", summary)
+    event.add("location", location)
+    event.add("description", description)
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    event["organizer"] = vCalAddress(f"mailto:{organizer_email}")
+    if not cancelled:
+        alarm_before = timedelta(hours=2)
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", summary)
+        alarm.add("trigger", -alarm_before)
+        event.add_component(alarm)
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def appointment_download(appointment: Appointment, *, host: str, now: datetime) -> bytes:
+    """The .ics a patient or front desk downloads for one appointment (not a reminder's: no method, no alarm). It
+    names no treatment or diagnosis: calendars are synced to other services."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Clinic scheduling//EN")
+    calendar.add("version", "2.0")
+    event = Event()
+    event.add("uid", f"appointment-{appointment.pk}@{host}")
+    event.add("dtstamp", now)
+    event.add("dtstart", appointment.start_at)
+    event.add("dtend", appointment.end_at)
+    event.add("summary", f"Appointment at {appointment.location.name}")
+    if appointment.location.address:
+        event.add("location", appointment.location.address)
+    event.add(
+        "description",
+        "Your preparation instructions are in the patient portal. Call the clinic to change this appointment.",
+    )
+    event.add("status", "CANCELLED" if appointment.status == Appointment.Status.CANCELLED else "CONFIRMED")
+    calendar.add_component(event)
+    return calendar.to_ical()

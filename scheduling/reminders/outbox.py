@@ -1,0 +1,394 @@
+"""The reminder outbox (engineering guide section 3): reminders are rows, not timers.
+
+- ``plan_reminders_for`` runs inside every booking change (book, reschedule, cancel, confirm), in the same
+  transaction, so a rolled-back booking leaves no reminder behind and a committed one never lacks its plan.
+- ``sweep_due_reminders`` (Celery beat, every minute, UTC) claims due rows with FOR UPDATE SKIP LOCKED, marks them
+  ``sending`` and, once the claim has committed, hands their ids in small batches to the ``send_reminders`` task.
+  It also reaps rows left in ``sending`` by a dead worker.
+- ``deliver_reminders`` (the task's body) sends each reminder of its batch in a transaction of its own, holding the
+  row's lock while it sends, so two deliveries of the same task message (Celery redelivers after a lost worker or
+  a visibility timeout) cannot both send: the second finds the row locked, or no longer ``sending``. A worker
+  killed mid-send drops its connection, the lock goes with it, and the reaper returns the row to ``pending`` with
+  one more attempt; after REMINDER_MAX_ATTEMPTS it is ``failed`` and shown to front desk, who may resend it.
+- A failure is retried only when the message certainly did not arrive (``channels``): when the whole message
+  reached the mail server (or the SMS provider) and its answer did not come back, it may have been delivered, so
+  the reminder is ``failed`` at once with a reason that says so, and never sent again without a person deciding to.
+
+A reminder about an appointment that was cancelled, moved or has started is not sent (it is marked cancelled
+with a ``skipped`` delivery), except the cancellation notice itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from datetime import datetime, time, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from clinic.celery import app
+from scheduling.errors import InvalidTransition
+from scheduling.models import Appointment, Reminder, ReminderDelivery
+from scheduling.reminders.channels import (
+    CONTACT,
+    DeliveryFailed,
+    DeliveryRefused,
+    DeliveryUncertain,
+    send_email,
+    send_sms,
+)
+from scheduling.reminders.plan import (
+    CANCELLATION,
+    CONFIRMATION,
+    UPDATE,
+    QuietHours,
+    ReminderOffset,
+    plan_reminders,
+)
+
+logger = logging.getLogger(__name__)
+
+SENDABLE_APPOINTMENT = (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED)
+# Enqueued by name: the task (scheduling.tasks) calls this module's deliver_reminders, so this module does not
+# import it. The task registers under this name.
+SEND_TASK = "scheduling.tasks.send_reminders"
+
+
+# --- Settings ---------------------------------------------------------------------------------------------------
+
+
+def reminder_offsets() -> list[ReminderOffset]:
+    return [ReminderOffset.parse(text) for text in settings.REMINDER_OFFSETS if text.strip()]
+
+
+def quiet_hours() -> QuietHours:
+    starts, ends = settings.REMINDER_QUIET_HOURS.split("-")
+    return QuietHours(starts=time.fromisoformat(starts.strip()), ends=time.fromisoformat(ends.strip()))
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "REMINDER_MAX_ATTEMPTS", 5))
+
+
+def stuck_after() -> timedelta:
+    return timedelta(seconds=int(getattr(settings, "REMINDER_STUCK_SECONDS", 600)))
+
+
+def retry_backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8 ... minutes after each failed attempt, at most an hour."""
+    base = int(getattr(settings, "REMINDER_RETRY_BASE_SECONDS", 60))
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 3600))
+
+
+def channels_for(patient) -> list[str]:
+    """Email and/or SMS as the patient chose; SMS only with recorded consent and a number."""
+    chosen = patient.reminder_channel
+    channels = []
+    if chosen in ("email", "both") and patient.email:
+        channels.append(Reminder.Channel.EMAIL)
+    if chosen in ("sms", "both") and patient.sms_consent_at and patient.phone:
+        channels.append(Reminder.Channel.SMS)
+    return channels
+
+
+# --- Planning (inside the booking change's transaction) --------------------------------------------------------
+
+
+def plan_reminders_for(appointment: Appointment, *, now: datetime) -> list[Reminder]:
+    """Bring the appointment's reminder rows in line with its current state; returns the rows created.
+
+    Idempotent: called again with nothing changed (a confirmation, say) it writes nothing.
+    """
+    appointment = Appointment.objects.select_related("patient", "location").get(pk=appointment.pk)
+    rows = Reminder.objects.filter(appointment=appointment)
+    latest = rows.aggregate(latest=Max("sequence"))["latest"]
+
+    if appointment.status == Appointment.Status.CANCELLED:
+        # Pending rows only: a row being sent is locked by its worker, which will skip it (the appointment is
+        # cancelled). Waiting for that lock while holding the appointment's could deadlock with the worker.
+        rows.filter(status=Reminder.Status.PENDING).update(status=Reminder.Status.CANCELLED)
+        # A message that may have reached the patient (sent, or in flight) is followed by the CANCEL.
+        told = rows.filter(
+            channel=Reminder.Channel.EMAIL, status__in=[Reminder.Status.SENT, Reminder.Status.SENDING]
+        ).exclude(kind=CANCELLATION)
+        already = rows.filter(kind=CANCELLATION).exists()
+        if latest is None or already or not told.exists() or not appointment.patient.email:
+            return []
+        # The patient's calendar holds the event: take it out (METHOD:CANCEL with a higher SEQUENCE).
+        return [
+            Reminder.objects.create(
+                appointment=appointment,
+                channel=Reminder.Channel.EMAIL,
+                kind=CANCELLATION,
+                sequence=latest + 1,
+                planned_start_at=appointment.start_at,
+                due_at=now,
+            )
+        ]
+
+    if appointment.status not in SENDABLE_APPOINTMENT:
+        # Checked in, in session, no-show...: nothing left to remind about.
+        rows.filter(status=Reminder.Status.PENDING).update(status=Reminder.Status.CANCELLED)
+        return []
+
+    if latest is not None:
+        current = rows.filter(sequence=latest)
+        if not current.exclude(planned_start_at=appointment.start_at).exists():
+            return []  # planned for this start already
+        # Moved: the old time's pending reminders are void (one already claimed is skipped by its sender).
+        rows.filter(status=Reminder.Status.PENDING).update(status=Reminder.Status.CANCELLED)
+        sequence, first_kind = latest + 1, UPDATE
+    else:
+        sequence, first_kind = 0, CONFIRMATION
+
+    planned = plan_reminders(
+        start=appointment.start_at,
+        booked_at=now,
+        now=now,
+        tz=appointment.location.tz,
+        channels=channels_for(appointment.patient),
+        offsets=reminder_offsets(),
+        quiet=quiet_hours(),
+    )
+    return Reminder.objects.bulk_create(
+        Reminder(
+            appointment=appointment,
+            channel=item.channel,
+            kind=first_kind if item.kind == CONFIRMATION else item.kind,
+            sequence=sequence,
+            planned_start_at=appointment.start_at,
+            due_at=item.due_at,
+        )
+        for item in planned
+    )
+
+
+# --- The sweep (Celery beat, every minute) ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def reap_stuck_reminders(*, now: datetime) -> int:
+    """Rows left in ``sending`` by a worker that died: back to pending with one more attempt, or failed.
+
+    A live worker holds its row's lock while it sends, and SKIP LOCKED passes over it, so a slow send is never
+    reaped from under its sender."""
+    stuck = list(
+        Reminder.objects.select_for_update(skip_locked=True).filter(
+            status=Reminder.Status.SENDING, claimed_at__lt=now - stuck_after()
+        )
+    )
+    for reminder in stuck:
+        reminder.attempts += 1
+        reminder.claimed_at = None
+        reminder.last_error = "The worker sending this reminder stopped before it finished."[:500]
+        if reminder.attempts >= max_attempts():
+            reminder.status = Reminder.Status.FAILED
+        else:
+            reminder.status = Reminder.Status.PENDING
+            reminder.due_at = now
+        reminder.save(update_fields=["attempts", "claimed_at", "last_error", "status", "due_at"])
+    return len(stuck)
+
+
+# A send task takes a batch of claimed ids, so what each task costs (broker round trips, the worker's bookkeeping,
+# one read of the batch's rows) is paid once per batch rather than once per message. A small sweep is still spread
+# over several tasks, so that every worker gets a share and a lost task message holds back only a few reminders
+# (the reaper offers them again).
+SEND_BATCH = 25
+SPREAD_OVER = 8
+
+
+def send_batches(ids: list[int]) -> list[list[int]]:
+    size = max(1, min(SEND_BATCH, math.ceil(len(ids) / SPREAD_OVER)))
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+@transaction.atomic
+def sweep_due_reminders(*, now: datetime, limit: int = 500) -> list[int]:
+    """Claim due reminders (SKIP LOCKED: two beats never claim the same row) and enqueue their sends in batches."""
+    reap_stuck_reminders(now=now)
+    ids = list(
+        Reminder.objects.select_for_update(skip_locked=True)
+        .filter(status=Reminder.Status.PENDING, due_at__lte=now)
+        .order_by("due_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if ids:
+        Reminder.objects.filter(pk__in=ids).update(status=Reminder.Status.SENDING, claimed_at=now)
+        transaction.on_commit(lambda: _enqueue(app.signature(SEND_TASK), send_batches(ids)))
+    return ids
+
+
+def _enqueue(task, batches: list[list[int]]) -> None:
+    for number, batch in enumerate(batches):
+        try:
+            task.delay(batch)
+        except Exception:  # noqa: BLE001 (the broker is down: the rows are claimed, and the reaper re-offers them)
+            left = sum(len(rest) for rest in batches[number:])
+            logger.warning("could not enqueue %s reminder send(s); the reaper will retry them", left)
+            return
+
+
+# --- Sending (the task's body) ---------------------------------------------------------------------------------
+
+
+def _skip_reason(reminder: Reminder, appointment: Appointment, now: datetime) -> str:
+    if reminder.kind == CANCELLATION:
+        return ""
+    if appointment.status not in SENDABLE_APPOINTMENT:
+        return f"The appointment is {appointment.get_status_display().lower()}."
+    if appointment.start_at != reminder.planned_start_at:
+        return "The appointment was moved."
+    if now >= appointment.start_at:
+        return "The appointment has started."
+    return ""
+
+
+def _with_content(queryset):
+    return queryset.select_related(
+        "appointment__patient", "appointment__location", "appointment__treatment_type"
+    )
+
+
+def deliver_reminders(*, reminder_ids: list[int], now: datetime | None = None) -> dict[str, int]:
+    """Send a batch of claimed reminders (one task's worth), each at most once and each in its own transaction.
+
+    What the messages say is read for the whole batch in one query; each reminder is then locked and checked on
+    its own just before it is sent, so the claim and the appointment's state are as fresh as for a lone send.
+    Returns how many ended how (for logs and tests)."""
+    content = _with_content(Reminder.objects.all()).in_bulk(reminder_ids)
+    outcomes: Counter[str] = Counter()
+    for pk in reminder_ids:
+        try:
+            outcomes[_deliver(pk, content.get(pk), now=now or timezone.now())] += 1
+        except Exception:  # noqa: BLE001 (the rest of the batch goes on; see below)
+            # A database error, say: this reminder's transaction rolled back, so it is still `sending`, and the
+            # reaper offers it again.
+            logger.exception("reminder %s: the delivery broke off; the reaper will offer it again", pk)
+            outcomes["error"] += 1
+    return dict(outcomes)
+
+
+def deliver_reminder(*, reminder_id: int, now: datetime | None = None) -> str:
+    """Send one claimed reminder, at most once. Returns the outcome (for logs and tests)."""
+    reminder = _with_content(Reminder.objects.filter(pk=reminder_id)).first()
+    return _deliver(reminder_id, reminder, now=now or timezone.now())
+
+
+def _deliver(pk: int, reminder: Reminder | None, *, now: datetime) -> str:
+    with transaction.atomic():
+        # The claim: the row is still `sending` and no other delivery of its task (Celery redelivers a message
+        # after a lost worker or a visibility timeout) holds it. The lock lasts through the send, so a second
+        # delivery, or the reaper, passes over the row meanwhile; a killed worker's lock ends with its
+        # connection. The appointment's state is read here, under the lock, not taken from the batch's read.
+        with connection.cursor() as cursor:
+            cursor.execute(CLAIM_SQL, [pk, Reminder.Status.SENDING.value])
+            claim = cursor.fetchone()
+        if reminder is None or claim is None:
+            return "not-claimed"  # sent, cancelled, or another delivery of this task holds it right now
+        appointment = reminder.appointment
+        reminder.attempts, reminder.due_at, appointment.status, appointment.start_at = claim
+        reason = _skip_reason(reminder, appointment, now)
+        if reason:
+            _record(
+                reminder, now, ReminderDelivery.Outcome.SKIPPED, error=reason,
+                status=Reminder.Status.CANCELLED, last_error=reason,
+            )  # fmt: skip
+            return "skipped"
+        attempts = reminder.attempts + 1
+        try:
+            if reminder.channel == Reminder.Channel.EMAIL:
+                provider_id = send_email(reminder, now=now)
+            else:
+                provider_id = send_sms(reminder)
+        except DeliveryUncertain as exc:
+            _record(
+                reminder, now, ReminderDelivery.Outcome.GAVE_UP, error=str(exc),
+                status=Reminder.Status.FAILED, attempts=attempts, claimed_at=None, last_error=exc.what[:500],
+            )  # fmt: skip
+            logger.error("reminder %s: outcome unknown, not retried: %s", reminder.pk, exc.detail)
+            return "uncertain"
+        except DeliveryRefused as exc:
+            error = f"{exc} It was not delivered and will not be tried again: check the patient's "
+            error += f"{CONTACT[reminder.channel]}, then send it again."
+            _record(
+                reminder, now, ReminderDelivery.Outcome.GAVE_UP, error=error,
+                status=Reminder.Status.FAILED, attempts=attempts, claimed_at=None, last_error=error[:500],
+            )  # fmt: skip
+            logger.warning("reminder %s refused: %s", reminder.pk, exc)
+            return "refused"
+        except Exception as exc:  # noqa: BLE001 (DeliveryFailed, or anything that broke before the message left)
+            gave_up = attempts >= max_attempts()
+            error = str(exc) if isinstance(exc, DeliveryFailed) else f"{type(exc).__name__}: {exc}"
+            error += f" Gave up after {attempts} attempts." if gave_up else " It will be tried again."
+            _record(
+                reminder, now, ReminderDelivery.Outcome.GAVE_UP if gave_up else ReminderDelivery.Outcome.FAILED,
+                error=error, status=Reminder.Status.FAILED if gave_up else Reminder.Status.PENDING,
+                attempts=attempts, due_at=reminder.due_at if gave_up else now + retry_backoff(attempts),
+                claimed_at=None, last_error=error[:500],
+            )  # fmt: skip
+            logger.warning("reminder %s attempt %s failed: %s", reminder.pk, attempts, error)
+            return ReminderDelivery.Outcome.GAVE_UP if gave_up else ReminderDelivery.Outcome.FAILED
+        _record(
+            reminder, now, ReminderDelivery.Outcome.SENT, provider_id=provider_id[:200],
+            status=Reminder.Status.SENT, sent_at=now, attempts=attempts, last_error="",
+        )  # fmt: skip
+        return "sent"
+
+
+def _record(
+    reminder: Reminder, now: datetime, outcome: str, *, error: str = "", provider_id: str = "", **changes
+) -> None:
+    """The attempt's outcome in one statement: the row's new state, compare-and-swap on `sending` (only the holder
+    of the claim writes it), and its line in the delivery log."""
+    if provider_id:
+        changes["provider_id"] = provider_id
+    fields = [Reminder._meta.get_field(name) for name in changes]
+    assignments = ", ".join(f'"{field.column}" = %s' for field in fields)
+    values = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(fields, changes.values(), strict=True)
+    ]
+    sending = Reminder.Status.SENDING.value
+    logged = [now, outcome, provider_id[:200], error[:500]]
+    with connection.cursor() as cursor:
+        cursor.execute(RECORD_SQL.format(assignments=assignments), [*values, reminder.pk, sending, *logged])
+
+
+# The two statements each message costs, written out once: composed by the ORM, they took more of a worker's time
+# than PostgreSQL took to run them (bench/reminder_drain.py).
+CLAIM_SQL = f"""
+    SELECT r.attempts, r.due_at, a.status, a.start_at
+      FROM {Reminder._meta.db_table} r JOIN {Appointment._meta.db_table} a ON a.id = r.appointment_id
+     WHERE r.id = %s AND r.status = %s
+       FOR UPDATE OF r SKIP LOCKED
+"""  # noqa: S608 (table names from the models; every value is a parameter)
+RECORD_SQL = f"""
+    WITH changed AS (
+        UPDATE {Reminder._meta.db_table} SET {{assignments}} WHERE id = %s AND status = %s
+        RETURNING id, appointment_id, channel, kind
+    )
+    INSERT INTO {ReminderDelivery._meta.db_table}
+        (reminder_id, appointment_id, attempted_at, channel, kind, outcome, provider_id, error)
+    SELECT id, appointment_id, %s, channel, kind, %s, %s, %s FROM changed
+"""  # noqa: S608 (table and column names from the models; every value is a parameter)
+
+
+@transaction.atomic
+def resend_reminder(*, reminder: Reminder, resent_by, now: datetime) -> Reminder:
+    """Front desk sends a failed reminder again: back to pending, due now, with a fresh count of attempts."""
+    reminder = Reminder.objects.select_for_update().select_related("appointment").get(pk=reminder.pk)
+    if reminder.status != Reminder.Status.FAILED:
+        raise InvalidTransition("Only a reminder that failed can be sent again.")
+    if _skip_reason(reminder, reminder.appointment, now):
+        raise InvalidTransition("This appointment was cancelled, moved or has started: nothing to resend.")
+    reminder.status = Reminder.Status.PENDING
+    reminder.due_at = now
+    reminder.attempts = 0
+    reminder.last_error = ""
+    reminder.save(update_fields=["status", "due_at", "attempts", "last_error"])
+    return reminder

@@ -1,0 +1,135 @@
+"""Reads for scheduling, by job; every public name is importable from here.
+
+- ``appointments``: the per-object access gates, patient search, a patient's sessions;
+- ``booking_facts``: the booking gate's one read;
+- ``slots``: availability (free starts, the nearest alternatives, one start's free chair and clinician);
+- ``series_proposals``: a course laid on the calendar;
+- ``schedule``: the day view, the week, tomorrow's unconfirmed sessions;
+- ``locations``: the schedule pages' location picker, a patient's booking location, a zone the database knows;
+- ``holds``: sessions in the way of a calendar change, and the no-overlap check;
+- ``cover``: a colleague for each session of an absent clinician;
+- ``session_day``: the session page, the facts the session rules judge, REMS forms due;
+- ``waitlist``: each waitlisted patient's earliest matching slot;
+- ``reminders``: failed reminders, and the reminder a patient's link names.
+
+Who may see which location is ``scheduling.access``'s rule; the gates here apply it.
+"""
+
+from scheduling.selectors.appointments import (
+    appointment_for_user,
+    export_section,
+    patient_appointments,
+    patient_for_booking,
+    search_patients,
+    upcoming_appointments_for_patient,
+)
+from scheduling.selectors.booking_facts import BookingFacts, booking_facts
+from scheduling.selectors.cover import COVER_MAX_DAYS, CoverRow, cover_plan
+from scheduling.selectors.holds import (
+    overlapping_active_allocations,
+    sessions_held_at_location_on,
+    sessions_held_by_clinician,
+    sessions_outside_opening_hours,
+    sessions_outside_working_hours,
+)
+from scheduling.selectors.locations import database_knows_time_zone, first_active_location, picker_locations
+from scheduling.selectors.reminders import failed_reminders, reminder_for_link
+from scheduling.selectors.schedule import (
+    DayCell,
+    DayColumn,
+    DayEntry,
+    DayRow,
+    DaySchedule,
+    WeekDay,
+    appointments_between,
+    day_schedule,
+    local_day_bounds,
+    unconfirmed_appointments,
+    week_schedule,
+)
+from scheduling.selectors.series_proposals import (
+    TEMPLATE_MODALITY,
+    ProposedSeriesSession,
+    propose_treatment_series,
+)
+from scheduling.selectors.session_day import (
+    REMS_FORM_DAYS,
+    SessionDay,
+    VitalsRow,
+    concomitant_medicines,
+    discharge_facts,
+    rems_forms_due,
+    rescreen_state,
+    session_day,
+    start_facts,
+)
+from scheduling.selectors.slots import (
+    SLOT_STEP_MINUTES,
+    AvailabilityInputs,
+    SlotOption,
+    available_slots,
+    free_option_at,
+    load_availability_inputs,
+    nearest_alternatives,
+    next_available_slot,
+    treatment_shape,
+)
+from scheduling.selectors.waitlist import WaitlistMatch, waitlist_matches
+
+__all__ = [
+    "COVER_MAX_DAYS",
+    "REMS_FORM_DAYS",
+    "SLOT_STEP_MINUTES",
+    "TEMPLATE_MODALITY",
+    "AvailabilityInputs",
+    "BookingFacts",
+    "CoverRow",
+    "DayCell",
+    "DayColumn",
+    "DayEntry",
+    "DayRow",
+    "DaySchedule",
+    "ProposedSeriesSession",
+    "SessionDay",
+    "SlotOption",
+    "VitalsRow",
+    "WaitlistMatch",
+    "WeekDay",
+    "appointment_for_user",
+    "appointments_between",
+    "available_slots",
+    "booking_facts",
+    "concomitant_medicines",
+    "cover_plan",
+    "database_knows_time_zone",
+    "day_schedule",
+    "discharge_facts",
+    "export_section",
+    "failed_reminders",
+    "first_active_location",
+    "free_option_at",
+    "load_availability_inputs",
+    "local_day_bounds",
+    "nearest_alternatives",
+    "next_available_slot",
+    "overlapping_active_allocations",
+    "patient_appointments",
+    "patient_for_booking",
+    "picker_locations",
+    "propose_treatment_series",
+    "reminder_for_link",
+    "rems_forms_due",
+    "rescreen_state",
+    "search_patients",
+    "session_day",
+    "sessions_held_at_location_on",
+    "sessions_held_by_clinician",
+    "sessions_outside_opening_hours",
+    "sessions_outside_working_hours",
+    "start_facts",
+    "treatment_shape",
+    "unconfirmed_appointments",
+    "upcoming_appointments_for_patient",
+    "waitlist_matches",
+    "week_schedule",
+]

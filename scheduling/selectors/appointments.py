@@ -1,0 +1,122 @@
+"""Appointments and patients as front desk and patients see them: the per-object access gates (a record the user
+may not see is a 404, never a 403 that confirms it exists), patient search, a patient's sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+
+from clinic.roles import Role
+from intake.models import Patient
+from scheduling import access
+from scheduling.access import STAFF_ROLES
+from scheduling.models import Appointment
+
+
+def appointment_for_user(user, pk: int) -> Appointment:
+    """The appointment if this person may see it, else 404 (never 403: its existence is not confirmed).
+
+    Staff see the appointments of the locations they may see (scheduling.access: every one, unless the clinic
+    restricts staff to their locations), and a clinician also those of a patient they opened in an emergency; a
+    patient sees only their own.
+    """
+    if not user.is_authenticated:
+        raise Http404("No such appointment.")
+    queryset = Appointment.objects.select_related(
+        "patient", "location", "treatment_type", "resource", "clinician__user", "series"
+    )
+    role = user.role
+    if role in STAFF_ROLES:
+        queryset = queryset.filter(access.appointment_filter(user, now=timezone.now()))
+    elif role is Role.PATIENT:
+        queryset = queryset.filter(patient__user=user)
+    else:
+        raise Http404("No such appointment.")
+    try:
+        return queryset.get(pk=pk)
+    except (Appointment.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such appointment.") from None
+
+
+def patient_for_booking(user, pk: int) -> Patient:
+    """A patient that front desk (or a clinician) may book for: one they may see (scheduling.access); 404 for
+    anyone else."""
+    if not user.is_authenticated or user.role not in STAFF_ROLES:
+        raise Http404("No such patient.")
+    try:
+        return (
+            Patient.objects.select_related("location")
+            .filter(access.patient_filter(user, now=timezone.now()))
+            .get(pk=pk)
+        )
+    except (Patient.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such patient.") from None
+
+
+def search_patients(query: str, *, user, limit: int = 25) -> list[Patient]:
+    """Patients ``user`` may see (scheduling.access) whose name, email or phone matches every word of ``query``
+    (case-insensitive)."""
+    words = [word for word in query.split() if word][:5]
+    if not words:
+        return []
+    queryset = Patient.objects.filter(access.patient_filter(user))
+    for word in words:
+        queryset = queryset.filter(
+            Q(legal_first_name__icontains=word)
+            | Q(legal_last_name__icontains=word)
+            | Q(preferred_name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(phone__icontains=word)
+        )
+    return list(queryset.order_by("legal_last_name", "legal_first_name")[:limit])
+
+
+def patient_appointments(patient: Patient) -> list[Appointment]:
+    return list(
+        Appointment.objects.filter(patient=patient)
+        .select_related("location", "treatment_type", "resource", "clinician__user", "series")
+        .order_by("-start_at")[:200]
+    )
+
+
+def upcoming_appointments_for_patient(patient: Patient, *, now: datetime | None = None) -> list[Appointment]:
+    """The patient's own sessions still to come (not cancelled), soonest first: for the patient portal."""
+    now = now or timezone.now()
+    return list(
+        Appointment.objects.filter(
+            patient=patient,
+            end_at__gt=now,
+            status__in=[
+                Appointment.Status.BOOKED,
+                Appointment.Status.CONFIRMED,
+                Appointment.Status.CHECKED_IN,
+                Appointment.Status.IN_SESSION,
+                Appointment.Status.RECOVERING,
+            ],
+        )
+        .select_related("location", "treatment_type")
+        .order_by("start_at")
+    )
+
+
+def export_section(patient) -> tuple[str, list[dict]]:
+    """The patient's appointments for their "download my data" (intake.export)."""
+    rows = (
+        Appointment.objects.filter(patient=patient)
+        .select_related("location", "treatment_type")
+        .order_by("start_at")
+    )
+    return "Appointments", [
+        {
+            "starts": appointment.start_at,
+            "ends": appointment.end_at,
+            "where": appointment.location.name,
+            "treatment": appointment.treatment_type.label,
+            "status": appointment.get_status_display(),
+            "cancellation_reason": appointment.cancellation_reason,
+        }
+        for appointment in rows
+    ]

@@ -1,0 +1,100 @@
+"""What the calendar holds: the sessions in the way of a calendar change (time off, a closure, new weekly hours),
+and the check that no two active holds of one thing overlap."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from scheduling import availability
+from scheduling.models import Allocation, Appointment, Location
+
+
+def _held(holds: Q) -> QuerySet:
+    return (
+        Appointment.objects.filter(
+            pk__in=Allocation.objects.filter(holds, active=True).values("appointment_id")
+        )
+        .select_related("patient", "location", "resource")
+        .order_by("start_at", "pk")
+    )
+
+
+def sessions_held_by_clinician(clinician_id: int, starts_at: datetime, ends_at: datetime) -> QuerySet:
+    """Sessions whose clinician holds overlap ``[starts_at, ends_at)``: what time off there would collide with
+    (the same question as migration 0008's guard)."""
+    return _held(Q(clinician_id=clinician_id, span__overlap=(starts_at, ends_at)))
+
+
+def sessions_held_at_location_on(location: Location, day: date) -> QuerySet:
+    """Sessions holding one of the location's chairs or rooms during its local ``day``: what a closure that day
+    would collide with."""
+    tz = location.tz
+    day_start = datetime.combine(day, time(0), tzinfo=tz)
+    day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    return _held(Q(resource__location_id=location.pk, span__overlap=(day_start, day_end)))
+
+
+def sessions_outside_opening_hours(
+    location: Location, windows: dict[int, list[tuple[time, time]]], *, now: datetime
+) -> list[Appointment]:
+    """Upcoming sessions at the location (from ``now``) that new weekly opening ``windows`` (weekday -> local
+    windows) would not hold, by the booking rule's own test."""
+    tz = location.tz
+    outside = []
+    for session in _held(Q(resource__location_id=location.pk, span__startswith__gte=now)):
+        day = session.start_at.astimezone(tz).date()
+        if not availability.inside_local_windows(
+            session.start_at, session.end_at, tz=tz, day=day, windows=windows.get(day.weekday(), [])
+        ):
+            outside.append(session)
+    return outside
+
+
+def sessions_outside_working_hours(
+    clinician_id: int, windows: dict[tuple[int, int], list[tuple[time, time]]], *, now: datetime
+) -> list[Appointment]:
+    """Upcoming sessions (from ``now``) whose holds of this clinician new weekly working ``windows`` ((location id,
+    weekday) -> local windows) would not hold, by the booking rule's own test (each hold inside one window of the
+    session's local day)."""
+    holds = (
+        Allocation.objects.filter(clinician_id=clinician_id, active=True, appointment__start_at__gte=now)
+        .select_related("appointment__location", "appointment__patient", "appointment__resource")
+        .order_by("appointment__start_at", "appointment_id")
+    )
+    outside: dict[int, Appointment] = {}
+    for hold in holds:
+        session = hold.appointment
+        tz = session.location.tz
+        day = session.start_at.astimezone(tz).date()
+        if not availability.inside_local_windows(
+            hold.span.lower,
+            hold.span.upper,
+            tz=tz,
+            day=day,
+            windows=windows.get((session.location_id, day.weekday()), []),
+        ):
+            outside.setdefault(session.pk, session)
+    return list(outside.values())
+
+
+def overlapping_active_allocations() -> list[tuple[int, int]]:
+    """Pairs of active allocations of the same thing whose spans overlap: must always be empty."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.id, b.id
+            FROM scheduling_allocation a
+            JOIN scheduling_allocation b
+              ON a.id < b.id
+             AND a.kind = b.kind
+             AND a.resource_id IS NOT DISTINCT FROM b.resource_id
+             AND a.clinician_id IS NOT DISTINCT FROM b.clinician_id
+             AND a.patient_id IS NOT DISTINCT FROM b.patient_id
+             AND a.span && b.span
+            WHERE a.active AND b.active
+            """
+        )
+        return [tuple(row) for row in cursor.fetchall()]

@@ -1,0 +1,324 @@
+"""The schedules: the day view (one statement), the week, tomorrow's unconfirmed sessions.
+
+No session is longer than MAX_SESSION_LENGTH (a check constraint), so the sessions overlapping a day are those that
+started less than that before it: every read here is an index range scan on (location, start_at), whatever the
+history."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from clinic.db import execute_prepared
+from scheduling.models import MAX_SESSION_LENGTH, Appointment, Closure, Location
+
+
+def local_day_bounds(location: Location, day: date) -> tuple[datetime, datetime]:
+    """The UTC instants of the local midnights that start and end ``day`` (23 or 25 h apart on DST days)."""
+    tz = location.tz
+    return (
+        datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC),
+        datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC),
+    )
+
+
+def appointments_between(location: Location, start: datetime, end: datetime) -> QuerySet[Appointment]:
+    """Sessions at ``location`` overlapping ``[start, end)``.
+
+    No session is longer than MAX_SESSION_LENGTH (a check constraint), so one overlapping ``start`` began less
+    than that before it: the lower bound keeps this an index range scan instead of a walk through all history.
+    """
+    return (
+        Appointment.objects.filter(
+            location=location,
+            start_at__gt=start - MAX_SESSION_LENGTH,
+            start_at__lt=end,
+            end_at__gt=start,
+        )
+        .select_related("patient", "treatment_type", "resource", "clinician__user")
+        .order_by("start_at", "resource__name")
+    )
+
+
+STATUS_LABELS = dict(Appointment.Status.choices)
+
+
+@dataclass(frozen=True, slots=True)
+class DayEntry:
+    """One session on the day view, as the page shows it (plain data: no model instances to build)."""
+
+    pk: int
+    status: str
+    start_at: datetime
+    end_at: datetime
+    times: str  # local "09:00–11:00"
+    resource_id: int
+    resource_name: str
+    patient_name: str
+    treatment_label: str
+    clinician_name: str
+    late_cancellation: bool
+    cancellation_reason: str
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in Appointment.ACTIVE_STATUSES
+
+    @property
+    def start_label(self) -> str:
+        return self.times.partition("–")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class DayColumn:
+    pk: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DayCell:
+    """One cell of the day grid: a session starting in this row (spanning ``rows``), or empty."""
+
+    entry: DayEntry | None = None
+    rows: int = 1
+
+
+EMPTY_CELL = DayCell()
+
+
+@dataclass(slots=True)
+class DayRow:
+    at: datetime
+    label: str  # local "HH:MM"
+    hour_start: bool
+    cells: list[DayCell | None]  # None: covered by a session that started in an earlier row
+
+
+@dataclass
+class DaySchedule:
+    location: Location
+    day: date
+    resources: list[DayColumn]
+    appointments: list[DayEntry]
+    rows: list[DayRow]
+    closed_reason: str | None
+    row_minutes: int
+    # Cancelled and no-show sessions of the day, late cancellations marked: front desk must see them, though
+    # they no longer hold a chair (their cell may already hold a new booking).
+    cancelled: list[DayEntry]
+
+
+# The day view is the busiest page, so it reads in one round trip, written as SQL (the ORM would spend more
+# compiling it than PostgreSQL spends running it; each further round trip cost more than the rows it brought).
+# The sessions overlapping the day, with the patient's name: the same bounds as ``appointments_between`` (a session
+# overlapping the day started less than MAX_SESSION_LENGTH before it), so an index range scan on
+# (location, start_at) whatever the history, as one JSON array. With them: the day's closure and opening hours, the
+# location's chairs and rooms (inactive ones too: a past session may have used one), the treatment types' labels
+# and the names of the day's clinicians (as Clinician.__str__). Joining those to every session instead cost more in
+# planning than the query itself.
+DAY_SQL = """
+WITH day AS MATERIALIZED (
+    SELECT a.id, a.status, a.start_at, a.end_at, a.resource_id, a.treatment_type_id, a.clinician_id,
+           p.legal_first_name, p.legal_last_name, a.late_cancellation, a.cancellation_reason
+      FROM scheduling_appointment a
+      JOIN intake_patient p ON p.id = a.patient_id
+     WHERE a.location_id = %(location)s
+       AND a.start_at > %(earliest)s AND a.start_at < %(end)s AND a.end_at > %(start)s
+)
+SELECT
+    (SELECT json_agg(json_build_array(id, status, start_at, end_at, resource_id, treatment_type_id, clinician_id,
+                                      legal_first_name, legal_last_name, late_cancellation, cancellation_reason)
+                     ORDER BY start_at, id)
+       FROM day)::text,
+    (SELECT reason FROM scheduling_closure WHERE location_id = %(location)s AND date = %(day)s),
+    ARRAY(SELECT ARRAY[opens, closes] FROM scheduling_openinghours
+           WHERE location_id = %(location)s AND weekday = %(weekday)s ORDER BY opens, id),
+    ARRAY(SELECT id FROM scheduling_resource WHERE location_id = %(location)s ORDER BY kind, name, id),
+    ARRAY(SELECT name FROM scheduling_resource WHERE location_id = %(location)s ORDER BY kind, name, id),
+    ARRAY(SELECT is_active FROM scheduling_resource WHERE location_id = %(location)s ORDER BY kind, name, id),
+    ARRAY(SELECT id FROM scheduling_treatmenttype ORDER BY id),
+    ARRAY(SELECT label FROM scheduling_treatmenttype ORDER BY id),
+    ARRAY(SELECT id FROM scheduling_clinician WHERE id IN (SELECT clinician_id FROM day) ORDER BY id),
+    ARRAY(SELECT COALESCE(NULLIF(u.full_name, ''), u.email) || COALESCE(', ' || NULLIF(c.credentials, ''), '')
+            FROM scheduling_clinician c JOIN clinic_user u ON u.id = c.user_id
+           WHERE c.id IN (SELECT clinician_id FROM day) ORDER BY c.id)
+"""
+
+
+def _clock(local: datetime) -> str:
+    """'09:05': what ``f"{local:%H:%M}"`` gives, without strftime (a hundred times per day view)."""
+    return f"{local.hour:02d}:{local.minute:02d}"
+
+
+def day_schedule(
+    location: Location, day: date, *, row_minutes: int = 15, include_cancelled: bool = False
+) -> DaySchedule:
+    """The day view: chairs and rooms as columns, local time as rows (one query).
+
+    A session running past midnight shows on both days, clipped to the day's rows.
+    """
+    tz = location.tz
+    day_start, day_end = local_day_bounds(location, day)
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            "day_schedule",
+            DAY_SQL,
+            {
+                "location": location.pk,
+                "earliest": day_start - MAX_SESSION_LENGTH,
+                "start": day_start,
+                "end": day_end,
+                "day": day,
+                "weekday": day.weekday(),
+            },
+            generic=True,  # one plan fits every location and day
+        )
+        (
+            sessions, closure, hours, resource_ids, resource_names, resource_active, type_ids, type_labels,
+            clinician_ids, clinician_names,
+        ) = cursor.fetchone()  # fmt: skip
+    resources = [
+        DayColumn(pk, name)
+        for pk, name, active in zip(resource_ids, resource_names, resource_active, strict=True)
+        if active
+    ]
+    resource_name = dict(zip(resource_ids, resource_names, strict=True))
+    type_label = dict(zip(type_ids, type_labels, strict=True))
+    clinician_name = dict(zip(clinician_ids, clinician_names, strict=True))
+    entries = []
+    for row in json.loads(sessions or "[]"):
+        pk, status, starts, ends, resource_id, type_id, clinician_id, given, family, late, reason = row
+        start_at, end_at = datetime.fromisoformat(starts), datetime.fromisoformat(ends)
+        entries.append(
+            DayEntry(
+                pk=pk,
+                status=status,
+                start_at=start_at,
+                end_at=end_at,
+                times=f"{_clock(start_at.astimezone(tz))}–{_clock(end_at.astimezone(tz))}",
+                resource_id=resource_id,
+                resource_name=resource_name.get(resource_id, ""),
+                patient_name=f"{given} {family}",  # as Patient.full_name
+                treatment_label=type_label.get(type_id, ""),
+                clinician_name=clinician_name.get(clinician_id, ""),
+                late_cancellation=late,
+                cancellation_reason=reason,
+            )
+        )
+    entries.sort(key=lambda entry: (entry.start_at, entry.resource_name))
+    closed_reason = None if closure is None else (closure or "Closed")
+
+    shown = [
+        e for e in entries if include_cancelled or e.is_active or e.status == Appointment.Status.DISCHARGED
+    ]
+    # Rows run from opening to closing, widened to show any session outside them (within the day).
+    if hours:
+        first = datetime.combine(day, hours[0][0], tzinfo=tz)
+        last = datetime.combine(day, max(closes for _, closes in hours), tzinfo=tz)
+    else:
+        first = datetime.combine(day, time(8), tzinfo=tz)
+        last = datetime.combine(day, time(18), tzinfo=tz)
+    for entry in shown:
+        first = min(first, entry.start_at.astimezone(tz))
+        last = max(last, entry.end_at.astimezone(tz))
+    first, last = max(first, day_start.astimezone(tz)), min(last, day_end.astimezone(tz))
+    step = timedelta(minutes=row_minutes)
+    # Floor the first row to the grid, in absolute time (DST days keep 15-minute rows).
+    first = first.replace(minute=first.minute - first.minute % row_minutes, second=0, microsecond=0)
+    row_starts: list[datetime] = []
+    at = first.astimezone(UTC)
+    last_utc = last.astimezone(UTC)
+    while at < last_utc:
+        row_starts.append(at)
+        at += step
+
+    column = {resource.pk: i for i, resource in enumerate(resources)}
+    grid: list[list[DayCell | None]] = [[EMPTY_CELL] * len(resources) for _ in row_starts]
+    for entry in shown:
+        col = column.get(entry.resource_id)
+        if col is None or not row_starts:
+            continue
+        # Rows are a fixed step apart in absolute time: the row an entry starts in is arithmetic.
+        start_row = max(0, (entry.start_at - row_starts[0]) // step)
+        if start_row >= len(row_starts):
+            continue
+        cell = grid[start_row][col]
+        if cell is None or cell.entry:
+            continue  # two shown sessions in one cell cannot happen for active ones (the constraint)
+        end_row = start_row
+        while end_row + 1 < len(row_starts) and row_starts[end_row + 1] < entry.end_at:
+            below = grid[end_row + 1][col]
+            if below is None or below.entry:
+                break
+            end_row += 1
+        grid[start_row][col] = DayCell(entry=entry, rows=end_row - start_row + 1)
+        for r in range(start_row + 1, end_row + 1):
+            grid[r][col] = None
+    rows = []
+    for row_start, cells in zip(row_starts, grid, strict=True):
+        local = row_start.astimezone(tz)
+        rows.append(DayRow(at=row_start, label=_clock(local), hour_start=local.minute == 0, cells=cells))
+    return DaySchedule(
+        location=location,
+        day=day,
+        resources=resources,
+        appointments=shown,
+        rows=rows,
+        closed_reason=closed_reason,
+        row_minutes=row_minutes,
+        cancelled=[
+            e for e in entries if e.status in (Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW)
+        ],
+    )
+
+
+@dataclass
+class WeekDay:
+    day: date
+    appointments: list[Appointment]
+    closed_reason: str | None
+
+
+def week_schedule(location: Location, week_start: date) -> list[WeekDay]:
+    """Seven local days from ``week_start`` with their active sessions (two queries)."""
+    tz = location.tz
+    start, _ = local_day_bounds(location, week_start)
+    _, end = local_day_bounds(location, week_start + timedelta(days=6))
+    by_day: dict[date, list[Appointment]] = defaultdict(list)
+    for appointment in appointments_between(location, start, end).exclude(
+        status__in=[Appointment.Status.CANCELLED]
+    ):
+        by_day[appointment.start_at.astimezone(tz).date()].append(appointment)
+    closures = dict(
+        Closure.objects.filter(
+            location=location, date__range=(week_start, week_start + timedelta(days=6))
+        ).values_list("date", "reason")
+    )
+    days = []
+    for offset in range(7):
+        day = week_start + timedelta(days=offset)
+        reason = closures.get(day)
+        days.append(
+            WeekDay(
+                day=day,
+                appointments=by_day.get(day, []),
+                closed_reason=(reason or "Closed") if day in closures else None,
+            )
+        )
+    return days
+
+
+def unconfirmed_appointments(location: Location, day: date) -> QuerySet[Appointment]:
+    """Sessions on ``day`` still waiting for the patient's confirmation (front desk calls them)."""
+    start, end = local_day_bounds(location, day)
+    return appointments_between(location, start, end).filter(status=Appointment.Status.BOOKED)

@@ -1,0 +1,422 @@
+"""Availability: free starts for a treatment at a location, fed to the pure ``scheduling.availability`` from a
+fixed number of queries whatever the date range (the location's calendar in one row: hours, closures, chairs,
+clinicians' hours and time off; then every active allocation in the range: two queries), never one per slot."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef, Q
+from django.db.models.functions import JSONObject
+
+from intake.models import Patient
+from scheduling import availability
+from scheduling.models import (
+    Allocation,
+    Appointment,
+    ClinicianTimeOff,
+    Closure,
+    Location,
+    OpeningHours,
+    Resource,
+    TreatmentType,
+    WorkingHours,
+)
+
+SLOT_STEP_MINUTES = 15
+# How far around a taken time the nearest alternatives are looked for.
+ALTERNATIVES_WINDOW_DAYS = 7
+
+
+@dataclass(frozen=True)
+class SlotOption:
+    """A bookable start with the names front desk needs to pick it."""
+
+    start: datetime
+    end: datetime
+    resource_id: int
+    resource_name: str
+    clinician_id: int
+    clinician_name: str
+
+    @property
+    def key(self) -> str:
+        """A form value for this option: start (UTC ISO), chair/room id, clinician id."""
+        return f"{self.start.astimezone(UTC).isoformat()}|{self.resource_id}|{self.clinician_id}"
+
+
+def treatment_shape(treatment_type: TreatmentType) -> availability.TreatmentShape:
+    return availability.TreatmentShape(
+        chair_minutes=treatment_type.chair_minutes,
+        resource_kind=treatment_type.resource_kind,
+        clinician_offset_minutes=treatment_type.clinician_offset_minutes,
+        clinician_minutes=treatment_type.clinician_minutes,
+    )
+
+
+@dataclass
+class AvailabilityInputs:
+    """Everything availability needs for one location, treatment type and date range, as plain data."""
+
+    location: Location
+    treatment_type: TreatmentType
+    location_day: availability.LocationDay
+    resource_names: dict[int, str]
+    clinician_names: dict[int, str]
+    clinician_hours: dict[int, dict[int, list[tuple[time, time]]]]
+    resource_busy: dict[int, list[availability.Span]] = field(default_factory=dict)
+    clinician_time_off: dict[int, list[availability.Span]] = field(default_factory=dict)
+    clinician_busy: dict[int, list[availability.Span]] = field(default_factory=dict)
+    patient_busy: list[availability.Span] = field(default_factory=list)
+
+    def query(self, *, date_from: date, date_to: date, now: datetime, resource_ids=None, clinician_ids=None):
+        return {
+            "shape": treatment_shape(self.treatment_type),
+            "location": self.location_day,
+            "resources": list(self.resource_names if resource_ids is None else resource_ids),
+            "resource_busy": self.resource_busy,
+            "clinicians": list(self.clinician_names if clinician_ids is None else clinician_ids),
+            "clinician_hours": self.clinician_hours,
+            "clinician_time_off": self.clinician_time_off,
+            "clinician_busy": self.clinician_busy,
+            "patient_busy": self.patient_busy,
+            "date_from": date_from,
+            "date_to": date_to,
+            "now": now,
+            "slot_step_minutes": SLOT_STEP_MINUTES,
+        }
+
+    def option(self, slot: availability.Slot) -> SlotOption:
+        return SlotOption(
+            start=slot.start,
+            end=slot.end,
+            resource_id=slot.resource_id,
+            resource_name=self.resource_names[slot.resource_id],
+            clinician_id=slot.clinician_id,
+            clinician_name=self.clinician_names[slot.clinician_id],
+        )
+
+    def discharge_window_free(self, slot: availability.Slot) -> bool:
+        """Spravato holds the clinician again for the discharge check at the end of the chair span.
+
+        The pure core knows one clinician window per session, so the second is checked here, against the same
+        data: inside the clinician's local working hours, not on time off and not booked.
+        """
+        minutes = self.treatment_type.discharge_minutes
+        if not minutes:
+            return True
+        return self.clinician_free(slot.clinician_id, slot.end - timedelta(minutes=minutes), slot.end)
+
+    def clinician_free(
+        self, clinician_id: int, start: datetime, end: datetime, *, day: date | None = None
+    ) -> bool:
+        """Whether the clinician could hold ``[start, end)``: inside one of their working windows here on the local
+        ``day`` (by default the start's), not on time off and not holding anything else."""
+        tz = self.location_day.tz
+        day = day or start.astimezone(tz).date()
+        hours = self.clinician_hours.get(clinician_id, {}).get(day.weekday(), ())
+        if not availability.inside_local_windows(start, end, tz=tz, day=day, windows=hours):
+            return False
+        taken = [*self.clinician_time_off.get(clinician_id, ()), *self.clinician_busy.get(clinician_id, ())]
+        return not any(span.start < end and start < span.end for span in taken)
+
+
+def _location_calendar(
+    location: Location, treatment_type: TreatmentType, *, date_from: date, date_to: date, busy_from, busy_to
+) -> dict:
+    """Opening hours, closures, chairs or rooms, clinicians' hours and time off: one query, one row of arrays."""
+    here = OuterRef("pk")
+
+    def rows(queryset, **fields):
+        return ArraySubquery(queryset.values(row=JSONObject(**fields)))
+
+    return (
+        Location.objects.filter(pk=location.pk)
+        .values(
+            weekly=rows(
+                OpeningHours.objects.filter(location=here), weekday="weekday", opens="opens", closes="closes"
+            ),
+            closed_days=ArraySubquery(
+                Closure.objects.filter(
+                    location=here, date__range=(date_from - timedelta(days=1), date_to + timedelta(days=1))
+                ).values("date")
+            ),
+            held=rows(
+                Resource.objects.filter(location=here, kind=treatment_type.resource_kind, is_active=True),
+                id="id",
+                name="name",
+            ),
+            shifts=rows(
+                WorkingHours.objects.filter(location=here, clinician__locations=here),
+                clinician="clinician_id",
+                weekday="weekday",
+                starts="starts",
+                ends="ends",
+                name="clinician__user__full_name",
+                credentials="clinician__credentials",
+            ),
+            time_off=rows(
+                ClinicianTimeOff.objects.filter(
+                    clinician__locations=here, starts_at__lt=busy_to, ends_at__gt=busy_from
+                ),
+                clinician="clinician_id",
+                starts="starts_at",
+                ends="ends_at",
+            ),
+        )
+        .get()
+    )
+
+
+def load_availability_inputs(
+    *,
+    location: Location,
+    treatment_type: TreatmentType,
+    date_from: date,
+    date_to: date,
+    patient: Patient | None = None,
+    ignore_appointment: Appointment | None = None,
+) -> AvailabilityInputs:
+    """Two queries whatever the range: the location's calendar (hours, closures, chairs, clinicians' hours and
+    time off, as arrays in one row) and the active allocations of those chairs, clinicians and the patient.
+
+    ``ignore_appointment``'s own holds are left out, so a session can be moved to a time overlapping itself.
+    """
+    tz = location.tz
+    range_start = datetime.combine(date_from, time(0), tzinfo=tz) - timedelta(days=1)
+    range_end = datetime.combine(date_to + timedelta(days=1), time(0), tzinfo=tz) + timedelta(days=1)
+
+    calendar = _location_calendar(
+        location,
+        treatment_type,
+        date_from=date_from,
+        date_to=date_to,
+        busy_from=range_start,
+        busy_to=range_end,
+    )
+    weekly: dict[int, list[tuple[time, time]]] = defaultdict(list)
+    for row in calendar["weekly"]:
+        weekly[row["weekday"]].append((time.fromisoformat(row["opens"]), time.fromisoformat(row["closes"])))
+    loc_day = availability.LocationDay(tz=tz, opening_hours=dict(weekly), closures=calendar["closed_days"])
+    resource_names = {row["id"]: row["name"] for row in calendar["held"]}
+    clinician_hours: dict[int, dict[int, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
+    clinician_names: dict[int, str] = {}
+    for row in calendar["shifts"]:
+        clinician_hours[row["clinician"]][row["weekday"]].append(
+            (time.fromisoformat(row["starts"]), time.fromisoformat(row["ends"]))
+        )
+        name = row["name"] or f"Clinician {row['clinician']}"
+        clinician_names[row["clinician"]] = f"{name}, {row['credentials']}" if row["credentials"] else name
+    time_off: dict[int, list[availability.Span]] = defaultdict(list)
+    for row in calendar["time_off"]:
+        time_off[row["clinician"]].append(
+            availability.Span(datetime.fromisoformat(row["starts"]), datetime.fromisoformat(row["ends"]))
+        )
+
+    holders = Q(resource_id__in=resource_names) | Q(clinician_id__in=clinician_names)
+    if patient is not None:
+        holders |= Q(patient_id=patient.pk)
+    allocations = Allocation.objects.filter(holders, active=True, span__overlap=(range_start, range_end))
+    if ignore_appointment is not None:
+        allocations = allocations.exclude(appointment_id=ignore_appointment.pk)
+    resource_busy: dict[int, list[availability.Span]] = defaultdict(list)
+    clinician_busy: dict[int, list[availability.Span]] = defaultdict(list)
+    patient_busy: list[availability.Span] = []
+    for kind, resource_id, clinician_id, span in allocations.values_list(
+        "kind", "resource_id", "clinician_id", "span"
+    ):
+        held = availability.Span(span.lower, span.upper)
+        if kind == Allocation.Kind.RESOURCE:
+            resource_busy[resource_id].append(held)
+        elif kind == Allocation.Kind.CLINICIAN:
+            clinician_busy[clinician_id].append(held)
+        else:
+            patient_busy.append(held)
+
+    return AvailabilityInputs(
+        location=location,
+        treatment_type=treatment_type,
+        location_day=loc_day,
+        resource_names=resource_names,
+        clinician_names=clinician_names,
+        clinician_hours={cid: dict(days) for cid, days in clinician_hours.items()},
+        resource_busy=dict(resource_busy),
+        clinician_time_off=dict(time_off),
+        clinician_busy=dict(clinician_busy),
+        patient_busy=patient_busy,
+    )
+
+
+def free_options(
+    inputs: AvailabilityInputs,
+    *,
+    date_from: date,
+    date_to: date,
+    now: datetime,
+    resource_ids=None,
+    clinician_ids=None,
+) -> list[SlotOption]:
+    """One option per free start (lowest-id chair and clinician), discharge window included."""
+    query = inputs.query(
+        date_from=date_from, date_to=date_to, now=now, resource_ids=resource_ids, clinician_ids=clinician_ids
+    )
+    if not inputs.treatment_type.discharge_minutes:
+        return [inputs.option(slot) for slot in availability.find_slots(**query)]
+    # A second clinician window: ask for every (chair, clinician) pair and keep the first whose discharge
+    # window is free too.
+    options: list[SlotOption] = []
+    seen: set[datetime] = set()
+    for slot in availability.find_slots(**query, one_per_start=False):
+        if slot.start in seen or not inputs.discharge_window_free(slot):
+            continue
+        seen.add(slot.start)
+        options.append(inputs.option(slot))
+    return options
+
+
+def available_slots(
+    *,
+    location: Location,
+    treatment_type: TreatmentType,
+    date_from: date,
+    date_to: date,
+    now: datetime,
+    patient: Patient | None = None,
+    ignore_appointment: Appointment | None = None,
+) -> list[SlotOption]:
+    """Free starts for ``treatment_type`` at ``location`` on local dates ``date_from``..``date_to`` (inclusive)."""
+    inputs = load_availability_inputs(
+        location=location,
+        treatment_type=treatment_type,
+        date_from=date_from,
+        date_to=date_to,
+        patient=patient,
+        ignore_appointment=ignore_appointment,
+    )
+    return free_options(inputs, date_from=date_from, date_to=date_to, now=now)
+
+
+def next_available_slot(
+    *,
+    location: Location,
+    treatment_type: TreatmentType,
+    now: datetime,
+    patient: Patient | None = None,
+    within_days: int = 60,
+) -> SlotOption | None:
+    """The earliest free start from now on (searched a week at a time, so usually one round of queries)."""
+    today = now.astimezone(location.tz).date()
+    horizon = today + timedelta(days=within_days)
+    week_start = today
+    while week_start <= horizon:
+        week_end = min(week_start + timedelta(days=6), horizon)
+        options = available_slots(
+            location=location,
+            treatment_type=treatment_type,
+            date_from=week_start,
+            date_to=week_end,
+            now=now,
+            patient=patient,
+        )
+        if options:
+            return options[0]
+        week_start = week_end + timedelta(days=1)
+    return None
+
+
+def nearest_alternatives(
+    *,
+    location: Location,
+    treatment_type: TreatmentType,
+    requested_start: datetime,
+    now: datetime,
+    patient: Patient | None = None,
+    ignore_appointment: Appointment | None = None,
+    limit: int = 3,
+    resource_id: int | None = None,
+    clinician_id: int | None = None,
+) -> list[SlotOption]:
+    """Up to ``limit`` free starts nearest to ``requested_start`` within a week either side.
+
+    The same chair or clinician at another time comes first when asked for (front desk asked for that one);
+    other chairs at the requested time come next.
+    """
+    local_day = requested_start.astimezone(location.tz).date()
+    date_from = max(local_day - timedelta(days=ALTERNATIVES_WINDOW_DAYS), now.astimezone(location.tz).date())
+    date_to = local_day + timedelta(days=ALTERNATIVES_WINDOW_DAYS)
+    if date_to < date_from:
+        return []
+    inputs = load_availability_inputs(
+        location=location,
+        treatment_type=treatment_type,
+        date_from=date_from,
+        date_to=date_to,
+        patient=patient,
+        ignore_appointment=ignore_appointment,
+    )
+    options = free_options(inputs, date_from=date_from, date_to=date_to, now=now)
+
+    def distance(option: SlotOption):
+        return (abs(option.start - requested_start), option.start)
+
+    nearest = sorted(options, key=distance)[:limit]
+    if resource_id is not None or clinician_id is not None:
+        # Same chair / clinician first, if that one is free somewhere near.
+        same = [
+            option
+            for option in free_options(
+                inputs,
+                date_from=date_from,
+                date_to=date_to,
+                now=now,
+                resource_ids=[resource_id] if resource_id in inputs.resource_names else None,
+                clinician_ids=[clinician_id] if clinician_id in inputs.clinician_names else None,
+            )
+        ]
+        same = sorted(same, key=distance)[:1]
+        nearest = (same + [o for o in nearest if o not in same])[:limit]
+    return nearest
+
+
+def free_option_at(
+    *,
+    location: Location,
+    treatment_type: TreatmentType,
+    start: datetime,
+    now: datetime,
+    patient: Patient | None = None,
+    ignore_appointment: Appointment | None = None,
+    resource_id: int | None = None,
+    clinician_id: int | None = None,
+) -> SlotOption | None:
+    """A free chair/room and clinician for a session starting exactly at ``start``, or None."""
+    local_day = start.astimezone(location.tz).date()
+    inputs = load_availability_inputs(
+        location=location,
+        treatment_type=treatment_type,
+        date_from=local_day,
+        date_to=local_day,
+        patient=patient,
+        ignore_appointment=ignore_appointment,
+    )
+    if (resource_id is not None and resource_id not in inputs.resource_names) or (
+        clinician_id is not None and clinician_id not in inputs.clinician_names
+    ):
+        return None
+    for option in free_options(
+        inputs,
+        date_from=local_day,
+        date_to=local_day,
+        now=now,
+        resource_ids=[resource_id] if resource_id is not None else None,
+        clinician_ids=[clinician_id] if clinician_id is not None else None,
+    ):
+        # Starts come in order, so stop once past the one asked for.
+        if option.start > start:
+            break
+        if option.start == start:
+            return option
+    return None

@@ -1,0 +1,77 @@
+"""The waitlist as front desk sees it: each open entry with the earliest free slot that suits it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from scheduling import availability
+from scheduling.models import Allocation, Location, WaitlistEntry
+from scheduling.selectors.schedule import local_day_bounds
+from scheduling.selectors.slots import SlotOption, free_options, load_availability_inputs
+
+
+@dataclass
+class WaitlistMatch:
+    entry: WaitlistEntry
+    option: SlotOption | None
+
+
+def waitlist_matches(location: Location, *, now: datetime) -> list[WaitlistMatch]:
+    """Each open waitlist entry with the earliest free slot that suits it (before the session it would replace).
+
+    One round of availability queries per treatment type on the list plus one for the patients' own holds,
+    whatever the number of entries.
+    """
+    entries = list(
+        WaitlistEntry.objects.filter(
+            location=location, status__in=[WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED]
+        )
+        .select_related("patient", "treatment_type", "current_appointment")
+        .order_by("created_at")
+    )
+    if not entries:
+        return []
+    today = now.astimezone(location.tz).date()
+    matches = []
+    by_type: dict[int, list[WaitlistEntry]] = defaultdict(list)
+    for entry in entries:
+        by_type[entry.treatment_type_id].append(entry)
+    date_from = max(today, min(e.earliest_date for e in entries))
+    date_to = max(e.latest_date for e in entries)
+    if date_to < date_from:
+        return [WaitlistMatch(entry=e, option=None) for e in entries]
+    range_start, _ = local_day_bounds(location, date_from)
+    _, range_end = local_day_bounds(location, date_to)
+    patient_busy: dict[int, list[tuple[int, availability.Span]]] = defaultdict(list)
+    for patient_id, appointment_id, span in Allocation.objects.filter(
+        kind=Allocation.Kind.PATIENT,
+        active=True,
+        patient_id__in={e.patient_id for e in entries},
+        span__overlap=(range_start, range_end),
+    ).values_list("patient_id", "appointment_id", "span"):
+        patient_busy[patient_id].append((appointment_id, availability.Span(span.lower, span.upper)))
+    found: dict[int, SlotOption | None] = {}
+    for type_entries in by_type.values():
+        inputs = load_availability_inputs(
+            location=location,
+            treatment_type=type_entries[0].treatment_type,
+            date_from=date_from,
+            date_to=date_to,
+        )
+        for entry in type_entries:
+            inputs.patient_busy = [
+                span for appointment_id, span in patient_busy[entry.patient_id]
+                if appointment_id != entry.current_appointment_id
+            ]  # fmt: skip
+            # The session being replaced frees its own chair and clinician too.
+            first, last = max(today, entry.earliest_date), entry.latest_date
+            options = free_options(inputs, date_from=first, date_to=last, now=now) if first <= last else []
+            current = entry.current_appointment
+            if current is not None:
+                options = [o for o in options if o.start < current.start_at]
+            found[entry.pk] = options[0] if options else None
+    for entry in entries:
+        matches.append(WaitlistMatch(entry=entry, option=found.get(entry.pk)))
+    return matches

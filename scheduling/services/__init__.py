@@ -1,0 +1,145 @@
+"""Every change scheduling makes: one function per action, keyword-only arguments, one transaction each.
+
+Views, admin actions, commands and tasks all come through here. The rules that protect patients and chairs are
+checked here with friendly messages, but the guarantee against double-booking is the database's: each
+appointment holds its chair or room, its clinician and its patient as Allocation rows, and the exclusion
+constraints refuse an overlapping active hold (SQLSTATE 23P01), which becomes a ``BookingConflict``.
+
+By job:
+
+- ``holds``: the allocation rows and how a clash is decided; the calendar guards' locks.
+- ``gates``: what a booking must pass, the choice of a free chair and clinician, a clash in words.
+- ``booking``: book one session or a series, reschedule, hand to another clinician, cancel, no-show.
+- ``session_day``: the session's states and what is recorded on the day, the REMS monitoring form.
+- ``rems``: the patient's REMS enrolment.
+- ``waitlist``: the waitlist, its offers and booking from it.
+- ``patient``: what a patient does online, from the portal or a reminder's link.
+
+Refusals are ``scheduling.errors`` (re-exported here); the reminders' own service (resend) is the outbox's.
+"""
+
+from scheduling.errors import (
+    AccessError,
+    BookingConflict,
+    BookingRefused,
+    InvalidTransition,
+    LinkRefused,
+    SchedulingError,
+    SessionRefused,
+)
+from scheduling.local_time import format_local
+from scheduling.reminders.outbox import resend_reminder
+from scheduling.services.booking import (
+    SeriesSessionChoice,
+    book_appointment,
+    book_series,
+    cancel_appointment,
+    late_cancel_hours,
+    mark_no_show,
+    reassign_clinician,
+    reschedule_appointment,
+)
+from scheduling.services.holds import (
+    CLOSURE_OVER_HOLDS,
+    HOLD_ATTEMPTS,
+    HOLD_LOCK_TIMEOUT,
+    HOLD_QUEUE_SQL,
+    HOLD_ROW_SQL,
+    HOLDS_INSERT_SQL,
+    TIME_OFF_OVER_HOLDS,
+    SessionHolds,
+    hold_queue_keys,
+    lock_calendar,
+    session_holds,
+)
+from scheduling.services.patient import (
+    CANCEL_REASONS,
+    ask_to_reschedule,
+    book_by_patient,
+    cancel_by_patient,
+    confirm_by_patient,
+    use_reminder_link,
+)
+from scheduling.services.rems import record_rems_enrollment
+from scheduling.services.session_day import (
+    CHECK_IN_EARLIEST,
+    TRANSITIONS,
+    check_in,
+    confirm_appointment,
+    discharge,
+    mark_rems_form_submitted,
+    next_steps,
+    next_steps_text,
+    override_bp_hard_stop,
+    record_check_in_checklist,
+    record_dose,
+    record_observation_scores,
+    record_vitals,
+    start_recovery,
+    start_session,
+)
+from scheduling.services.waitlist import (
+    add_to_waitlist,
+    book_from_waitlist,
+    deliver_waitlist_offer,
+    send_waitlist_offer,
+    withdraw_from_waitlist,
+)
+
+__all__ = [
+    "CANCEL_REASONS",
+    "CHECK_IN_EARLIEST",
+    "CLOSURE_OVER_HOLDS",
+    "HOLDS_INSERT_SQL",
+    "HOLD_ATTEMPTS",
+    "HOLD_LOCK_TIMEOUT",
+    "HOLD_QUEUE_SQL",
+    "HOLD_ROW_SQL",
+    "TIME_OFF_OVER_HOLDS",
+    "TRANSITIONS",
+    "AccessError",
+    "BookingConflict",
+    "BookingRefused",
+    "InvalidTransition",
+    "LinkRefused",
+    "SchedulingError",
+    "SeriesSessionChoice",
+    "SessionHolds",
+    "SessionRefused",
+    "add_to_waitlist",
+    "ask_to_reschedule",
+    "book_appointment",
+    "book_by_patient",
+    "book_from_waitlist",
+    "book_series",
+    "cancel_appointment",
+    "cancel_by_patient",
+    "check_in",
+    "confirm_appointment",
+    "confirm_by_patient",
+    "deliver_waitlist_offer",
+    "discharge",
+    "format_local",
+    "hold_queue_keys",
+    "late_cancel_hours",
+    "lock_calendar",
+    "mark_no_show",
+    "mark_rems_form_submitted",
+    "next_steps",
+    "next_steps_text",
+    "override_bp_hard_stop",
+    "reassign_clinician",
+    "record_check_in_checklist",
+    "record_dose",
+    "record_observation_scores",
+    "record_rems_enrollment",
+    "record_vitals",
+    "resend_reminder",
+    "reschedule_appointment",
+    "send_waitlist_offer",
+    "session_holds",
+    "start_recovery",
+    "start_session",
+    "use_reminder_link",
+    "withdraw_from_waitlist",
+]

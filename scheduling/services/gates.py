@@ -1,0 +1,259 @@
+"""What a booking must pass before it may hold anything, and what front desk hears when it does not: the gates
+(eligibility, REMS, the past, opening hours, closures, the clinician's hours and time off), the choice of a free
+chair and clinician when front desk leaves them to the system, and a clash turned into a message naming what is
+taken, with the nearest free starts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import IntegrityError, OperationalError
+
+from intake.eligibility import decide as decide_eligibility
+from intake.models import Patient
+from scheduling import availability, selectors
+from scheduling.errors import BookingConflict, BookingRefused
+from scheduling.local_time import format_local
+from scheduling.models import Appointment, Clinician, Location, Resource, TreatmentType
+from scheduling.services.holds import SessionHolds
+
+
+def _check_resource(resource: Resource, *, location: Location, treatment_type: TreatmentType) -> None:
+    if resource.location_id != location.pk or not resource.is_active:
+        raise BookingRefused(f"{resource.name} is not in use at {location.name}.", field="resource")
+    if resource.kind != treatment_type.resource_kind:
+        raise BookingRefused(
+            f"{treatment_type.label} needs a {Resource.Kind(treatment_type.resource_kind).label.lower()}, "
+            f"not {resource.name}.",
+            field="resource",
+        )
+
+
+def _check_gates(
+    *,
+    patient: Patient,
+    treatment_type: TreatmentType,
+    location: Location,
+    resource: Resource,
+    clinician: Clinician,
+    holds: SessionHolds,
+    now: datetime,
+) -> None:
+    """Every rule a booking must pass before it may hold anything. Raises BookingRefused with a message."""
+    tz = location.tz
+    local_start = holds.start.astimezone(tz)
+    day = local_start.date()
+    when = format_local(holds.start, location)
+
+    if not treatment_type.is_active:
+        raise BookingRefused(f"{treatment_type.label} is no longer offered.", field="treatment_type")
+    if not location.is_active:
+        raise BookingRefused(f"{location.name} is not taking bookings.", field="location")
+    if holds.start < now:
+        raise BookingRefused(f"{when} is in the past: choose a time from now on.", field="start")
+    _check_resource(resource, location=location, treatment_type=treatment_type)
+
+    first_hold = min(start for start, _ in holds.clinician_spans)
+    last_hold = max(end for _, end in holds.clinician_spans)
+    facts = selectors.booking_facts(
+        location_id=location.pk,
+        clinician_id=clinician.pk,
+        patient_id=patient.pk,
+        day=day,
+        since=first_hold,
+        until=last_hold,
+        now=now,
+    )
+    if facts.closure_reason is not None:
+        because = f" ({facts.closure_reason})" if facts.closure_reason else ""
+        raise BookingRefused(
+            f"{location.name} is closed on {local_start:%a} {day.day} {local_start:%b %Y}{because}.",
+            field="start",
+        )
+    opening = facts.opening_hours
+    if not availability.inside_local_windows(holds.start, holds.end, tz=tz, day=day, windows=opening):
+        hours = ", ".join(f"{o:%H:%M}-{c:%H:%M}" for o, c in opening) or "closed all day"
+        raise BookingRefused(
+            f"{when} to {holds.end.astimezone(tz):%H:%M} is outside opening hours on {local_start:%A}s ({hours}).",
+            field="start",
+        )
+
+    if not facts.clinician_works_here:
+        raise BookingRefused(f"{clinician} does not work at {location.name}.", field="clinician")
+    for span_start, span_end in holds.clinician_spans:
+        if not availability.inside_local_windows(
+            span_start, span_end, tz=tz, day=day, windows=facts.clinician_hours
+        ):
+            raise BookingRefused(
+                f"{clinician} is not working at {span_start.astimezone(tz):%H:%M} on {local_start:%A}s.",
+                field="clinician",
+            )
+        if any(off.start < span_end and span_start < off.end for off in facts.clinician_time_off):
+            raise BookingRefused(f"{clinician} is on time off then.", field="clinician")
+
+    eligibility = decide_eligibility(facts.eligibility, modality=treatment_type.modality, patient=patient)
+    if not eligibility.allowed:
+        raise BookingRefused(
+            f"{patient.full_name} cannot be booked for {treatment_type.label}: {eligibility.reason}"
+        )
+    if treatment_type.modality == TreatmentType.Modality.SPRAVATO:
+        enrolment = facts.rems_enrolled_on
+        if enrolment is None:
+            raise BookingRefused(
+                f"{patient.full_name} has no Spravato REMS enrolment on record: record the Patient Enrollment "
+                "Form before booking a Spravato session."
+            )
+        if enrolment > day:
+            raise BookingRefused(
+                f"{patient.full_name}'s REMS enrolment starts {enrolment:%a} {enrolment.day} {enrolment:%b %Y}, "
+                "after this session."
+            )
+
+
+def conflict(
+    exc: IntegrityError | OperationalError,
+    *,
+    patient: Patient,
+    treatment_type: TreatmentType,
+    location: Location,
+    resource: Resource,
+    clinician: Clinician,
+    holds: SessionHolds,
+    now: datetime,
+    ignore_appointment: Appointment | None = None,
+    session_index: int | None = None,
+    with_alternatives: bool = True,
+) -> BookingConflict:
+    """Turn an exclusion violation into a message naming what is taken, with the nearest free starts."""
+    constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") or ""
+    when = format_local(holds.start, location)
+    if "clinician" in constraint:
+        taken, kind = str(clinician), "clinician"
+        message = f"{clinician} is already with another patient during this session's dosing or discharge time ({when})."
+    elif "patient" in constraint:
+        taken, kind = patient.full_name, "patient"
+        message = f"{patient.full_name} already has another session at that time ({when})."
+    else:
+        taken, kind = resource.name, "resource"
+        message = f"{resource.name} is already booked at {when}."
+    prefix = f"Session {session_index}: " if session_index else ""
+    alternatives = (
+        selectors.nearest_alternatives(
+            location=location,
+            treatment_type=treatment_type,
+            requested_start=holds.start,
+            now=now,
+            patient=patient,
+            ignore_appointment=ignore_appointment,
+            resource_id=resource.pk if kind == "resource" else None,
+            clinician_id=clinician.pk if kind == "clinician" else None,
+        )
+        if with_alternatives
+        else []
+    )
+    if alternatives:
+        message += (
+            " Nearest free: "
+            + "; ".join(
+                f"{format_local(o.start, location)} ({o.resource_name}, {o.clinician_name})"
+                for o in alternatives
+            )
+            + "."
+        )
+    return BookingConflict(
+        prefix + message, taken=taken, taken_kind=kind, alternatives=alternatives, session_index=session_index
+    )
+
+
+def choose_and_check(
+    *,
+    patient: Patient,
+    treatment_type: TreatmentType,
+    location: Location,
+    holds: SessionHolds,
+    resource: Resource | None,
+    clinician: Clinician | None,
+    now: datetime,
+    ignore_appointment: Appointment | None = None,
+) -> tuple[Resource, Clinician]:
+    """The chair or room and the clinician for a booking or a move (the free ones when not given), once every gate
+    has said yes: both paths ask the same questions in the same order."""
+    resource, clinician = _pick_resources(
+        patient=patient,
+        treatment_type=treatment_type,
+        location=location,
+        start=holds.start,
+        resource=resource,
+        clinician=clinician,
+        now=now,
+        ignore_appointment=ignore_appointment,
+    )
+    _check_gates(
+        patient=patient,
+        treatment_type=treatment_type,
+        location=location,
+        resource=resource,
+        clinician=clinician,
+        holds=holds,
+        now=now,
+    )
+    return resource, clinician
+
+
+def _pick_resources(
+    *,
+    patient: Patient,
+    treatment_type: TreatmentType,
+    location: Location,
+    start: datetime,
+    resource: Resource | None,
+    clinician: Clinician | None,
+    now: datetime,
+    ignore_appointment: Appointment | None = None,
+) -> tuple[Resource, Clinician]:
+    """Fill in a free chair/room and clinician when front desk left them to the system."""
+    if resource is not None and clinician is not None:
+        return resource, clinician  # the gates check both
+    if resource is not None:
+        _check_resource(resource, location=location, treatment_type=treatment_type)
+    if clinician is not None and not clinician.locations.filter(pk=location.pk).exists():
+        raise BookingRefused(f"{clinician} does not work at {location.name}.", field="clinician")
+    option = selectors.free_option_at(
+        location=location,
+        treatment_type=treatment_type,
+        start=start,
+        now=now,
+        patient=patient,
+        ignore_appointment=ignore_appointment,
+        resource_id=resource.pk if resource else None,
+        clinician_id=clinician.pk if clinician else None,
+    )
+    if option is None:
+        alternatives = selectors.nearest_alternatives(
+            location=location,
+            treatment_type=treatment_type,
+            requested_start=start,
+            now=now,
+            patient=patient,
+            ignore_appointment=ignore_appointment,
+        )
+        when = format_local(start, location)
+        if resource or clinician:
+            what = resource.name if resource else str(clinician)
+            message = f"{what} is not free for {treatment_type.label} at {when}."
+        else:
+            what = Resource.Kind(treatment_type.resource_kind).label
+            message = f"No {what.lower()} and clinician are free for {treatment_type.label} at {when}."
+        if alternatives:
+            message += (
+                " Nearest free: " + "; ".join(format_local(o.start, location) for o in alternatives) + "."
+            )
+        raise BookingConflict(
+            message,
+            taken=what,
+            taken_kind="resource" if resource or not clinician else "clinician",
+            alternatives=alternatives,
+        )
+    resource = resource or Resource.objects.get(pk=option.resource_id)
+    clinician = clinician or Clinician.objects.select_related("user").get(pk=option.clinician_id)
+    return resource, clinician

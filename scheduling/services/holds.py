@@ -1,0 +1,274 @@
+"""How a booking holds its chair or room, clinician and patient: the allocation rows, inserted so that the exclusion
+constraints decide a race (SQLSTATE 23P01 becomes a conflict) without PostgreSQL's deadlock wait, and the calendar
+guards' locks (migration 0008).
+
+A session holds its chair or room and its patient for all of it, its clinician for the dosing window and (Spravato)
+again for the discharge check (``session_holds``). ``hold`` writes an appointment and its rows in one go; a clash is
+raised as ``Taken`` inside the caller's transaction, so that it rolls back, and ``until_decided`` runs a change of
+holds until a clash is decided (see HOLD_ATTEMPTS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from django.db import IntegrityError, OperationalError, connection
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+
+from scheduling.errors import BookingRefused
+from scheduling.local_time import format_local
+from scheduling.models import MAX_SESSION_LENGTH, Allocation, Appointment, TreatmentType
+
+EXCLUSION_VIOLATION = "23P01"
+# Two bookings inserting clashing rows at the same moment can wait on each other; PostgreSQL then aborts one with a
+# deadlock. For the person whose booking was aborted it is the same outcome as a conflict: someone else got there.
+DEADLOCK_DETECTED = "40P01"
+LOCK_NOT_AVAILABLE = "55P03"
+# An insert that meets another booking's clashing hold still in flight waits for that booking to end. When
+# several lose together they wait on each other too, and PostgreSQL only breaks such a cycle after
+# deadlock_timeout (a second by default; only a superuser may lower it). So a booking tries twice:
+# - first with a short lock_timeout (HOLD_LOCK_TIMEOUT) on its insert: uncontended, it never waits at all;
+# - then, if that wait ran out (or deadlocked), in a fresh transaction queued behind every other such second try
+#   for the same chair, clinician or patient (transaction-scoped advisory locks, taken in one order), waiting as
+#   long as it takes. Second tries never wait on each other's holds, and a first try that waits on one gives up
+#   in HOLD_LOCK_TIMEOUT, so every clash is decided without the deadlock wait and none is left without a winner.
+# The locks only order the waiting: whether the time is free is still the exclusion constraints' answer.
+HOLD_LOCK_TIMEOUT = "50ms"
+# The calendar guards (migration 0008): a hold in a clinician's time off or on a location's closed day is refused
+# by the database too, and so is time off or a closure over holds, whoever saved first.
+CHECK_VIOLATION = "23514"
+HOLD_IN_TIME_OFF = "allocation_clinician_not_on_time_off"
+HOLD_ON_CLOSURE = "allocation_location_not_closed"
+TIME_OFF_OVER_HOLDS = "time_off_clear_of_bookings"
+CLOSURE_OVER_HOLDS = "closure_clear_of_bookings"
+HOLD_ATTEMPTS = 2
+HOLD_QUEUE_KINDS = {"resource": 1, "clinician": 2, "patient": 3}
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SessionHolds:
+    """What one session holds, as half-open spans: the chair/room and patient for all of it, the clinician for
+    the dosing window and (Spravato) again for the discharge check."""
+
+    start: datetime
+    end: datetime
+    clinician_spans: tuple[tuple[datetime, datetime], ...]
+
+
+def session_holds(
+    treatment_type: TreatmentType, start: datetime, end: datetime | None = None
+) -> SessionHolds:
+    """The spans a session holds. ``end`` may extend the chair time (e.g. longer observation); never shorten
+    it below the clinician's windows. Zero-length and reversed spans are refused here with a message."""
+    if start.utcoffset() is None or (end is not None and end.utcoffset() is None):
+        raise BookingRefused("Times must include their time zone.", field="start")
+    start = start.astimezone(UTC)
+    end = (start + timedelta(minutes=treatment_type.chair_minutes)) if end is None else end.astimezone(UTC)
+    if end == start:
+        raise BookingRefused("The session has no length: it must end after it starts.", field="end")
+    if end < start:
+        raise BookingRefused("The session ends before it starts: check the start and end times.", field="end")
+    if end - start > MAX_SESSION_LENGTH:
+        raise BookingRefused("A session cannot last longer than 24 hours.", field="end")
+    dosing_start = start + timedelta(minutes=treatment_type.clinician_offset_minutes)
+    dosing_end = dosing_start + timedelta(minutes=treatment_type.clinician_minutes)
+    spans = [(dosing_start, dosing_end)]
+    if treatment_type.discharge_minutes:
+        discharge_start = end - timedelta(minutes=treatment_type.discharge_minutes)
+        if discharge_start < dosing_end:
+            raise BookingRefused(
+                f"The session is too short for {treatment_type.label}: it needs at least "
+                f"{treatment_type.clinician_offset_minutes + treatment_type.clinician_minutes + treatment_type.discharge_minutes}"
+                " minutes.",
+                field="end",
+            )
+        spans.append((discharge_start, end))
+    elif dosing_end > end:
+        raise BookingRefused(
+            f"The session is too short for {treatment_type.label}: the clinician's dosing window ends after it.",
+            field="end",
+        )
+    return SessionHolds(start=start, end=end, clinician_spans=tuple(spans))
+
+
+def _allocation_rows(appointment: Appointment, holds: SessionHolds) -> list[tuple]:
+    """The appointment's holds as (kind, resource, clinician, patient, span) rows: chair or room and patient for
+    the whole session, the clinician for each of their windows."""
+    span = DateTimeTZRange(holds.start, holds.end, "[)")
+    return [
+        (Allocation.Kind.RESOURCE, appointment.resource_id, None, None, span),
+        (Allocation.Kind.PATIENT, None, None, appointment.patient_id, span),
+        *(
+            (Allocation.Kind.CLINICIAN, None, appointment.clinician_id, None, DateTimeTZRange(lo, hi, "[)"))
+            for lo, hi in holds.clinician_spans
+        ),
+    ]
+
+
+# The holds' insert is where a booking that loses the race spends its attempt (fifty desks after one slot), and
+# bulk_create cost more CPU than the round trip itself, so it is written as SQL: one row per hold.
+HOLDS_INSERT_SQL = (
+    "INSERT INTO scheduling_allocation (appointment_id, kind, resource_id, clinician_id, patient_id, span, active) "
+    "VALUES "
+)
+HOLD_ROW_SQL = "(%s, %s, %s, %s, %s, %s, true)"
+
+
+def _insert_holds(cursor, appointment: Appointment, holds: SessionHolds) -> None:
+    rows = _allocation_rows(appointment, holds)
+    cursor.execute(
+        HOLDS_INSERT_SQL + ", ".join([HOLD_ROW_SQL] * len(rows)),
+        [value for row in rows for value in (appointment.pk, *row)],
+    )
+
+
+def _is_exclusion_violation(exc: IntegrityError | OperationalError) -> bool:
+    return getattr(exc.__cause__, "pgcode", None) in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED)
+
+
+class Taken(Exception):
+    """An exclusion constraint refused a hold (or the wait for another booking's hold ran out: ``undecided``).
+    Raised inside the booking's transaction so that it rolls back; the conflict (and its alternatives, which need
+    queries) is built once the transaction is gone."""
+
+    def __init__(self, error: IntegrityError | OperationalError, *, undecided: bool) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.undecided = undecided
+        # A reschedule's appointment and new holds, as read inside the rolled-back transaction.
+        self.moving: Appointment | None = None
+        self.holds: SessionHolds | None = None
+
+
+def until_decided(attempt: Callable[[bool], T]) -> T:
+    """Run ``attempt(short_wait)``, one try of a change of holds in its own transaction, until it is decided: a
+    first try whose wait for another booking's clashing hold ran out (or deadlocked) is tried once more, queued
+    behind the other second tries (see HOLD_ATTEMPTS). A decided clash is raised as ``Taken``."""
+    for number in range(1, HOLD_ATTEMPTS + 1):
+        try:
+            return attempt(number < HOLD_ATTEMPTS)
+        except Taken as taken:
+            if not taken.undecided or number == HOLD_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+# Before the holds' insert: the caller's lock_timeout (to be put back after the insert), the short one for the
+# insert (SET LOCAL: a rollback undoes it), and for a new appointment its id from the sequence.
+SHORT_LOCK_WAIT_SQL = "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)"
+SHORT_LOCK_WAIT_AND_ID_SQL = (
+    "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true), "
+    "nextval(pg_get_serial_sequence('scheduling_appointment', 'id'))"
+)
+NEW_ID_SQL = "SELECT nextval(pg_get_serial_sequence('scheduling_appointment', 'id'))"
+# A second try's place in the queue: one advisory lock per thing it holds, taken in the order of the keys.
+HOLD_QUEUE_SQL = "SELECT pg_advisory_xact_lock(key) FROM unnest(%s::bigint[]) AS key"
+
+
+# The calendar guards' advisory locks (migration 0008): a hold shares its clinician's and its location's, a change of
+# time off or closures takes it alone. Kinds 1-3 are the hold queue's.
+CALENDAR_LOCK_KINDS = {"clinician": 4, "location": 5}
+
+
+def lock_calendar(kind: str, pk: int) -> None:
+    """Take the calendar guard's lock on one clinician or location alone, until the transaction ends: bookings in
+    flight have ended (so a read after this sees their holds) and new ones wait. The calendar services take it
+    before they look for the sessions in the way, so their answer still holds when the row is saved."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [(CALENDAR_LOCK_KINDS[kind] << 56) | pk])
+
+
+def hold_queue_keys(*, resource_id: int, clinician_id: int, patient_id: int) -> list[int]:
+    """Advisory lock keys for a second try's chair or room, clinician and patient (the kind in the top byte),
+    sorted: every second try takes its locks in the same order, so second tries never deadlock."""
+    held = [
+        (HOLD_QUEUE_KINDS["resource"], resource_id),
+        (HOLD_QUEUE_KINDS["clinician"], clinician_id),
+        (HOLD_QUEUE_KINDS["patient"], patient_id),
+    ]
+    return sorted((kind << 56) | pk for kind, pk in held)
+
+
+def hold(
+    appointment: Appointment,
+    holds: SessionHolds,
+    *,
+    short_wait: bool,
+    update_fields: Sequence[str] | None = None,
+) -> None:
+    """Save the appointment and insert its allocation rows: the exclusion constraints decide, not a read.
+
+    A new appointment's holds go in first, under an id taken from the appointment's sequence, and the appointment
+    row after them (the foreign key is checked at commit: Django makes every PostgreSQL foreign key DEFERRABLE
+    INITIALLY DEFERRED). A booking that loses the race then stops at its first write, before it has inserted
+    (and had audited) an appointment that is rolled back anyway: when fifty desks want one slot, forty-nine lose.
+    ``short_wait``: the insert waits at most HOLD_LOCK_TIMEOUT for a clashing booking in flight; otherwise it
+    first queues behind other second tries for the same things (see HOLD_ATTEMPTS) and then waits as needed.
+    """
+    new = update_fields is None
+    try:
+        with connection.cursor() as cursor:
+            if not short_wait:
+                keys = hold_queue_keys(
+                    resource_id=appointment.resource_id,
+                    clinician_id=appointment.clinician_id,
+                    patient_id=appointment.patient_id,
+                )
+                cursor.execute(HOLD_QUEUE_SQL, [keys])
+                cursor.fetchall()
+            if new and short_wait:
+                cursor.execute(SHORT_LOCK_WAIT_AND_ID_SQL, [HOLD_LOCK_TIMEOUT])
+                lock_timeout, _, appointment.pk = cursor.fetchone()
+            elif new:
+                cursor.execute(NEW_ID_SQL)
+                (appointment.pk,) = cursor.fetchone()
+            elif short_wait:
+                cursor.execute(SHORT_LOCK_WAIT_SQL, [HOLD_LOCK_TIMEOUT])
+                lock_timeout, _ = cursor.fetchone()
+            if not new:
+                Allocation.objects.filter(appointment=appointment, active=True).update(active=False)
+                appointment.save(update_fields=update_fields)
+            _insert_holds(cursor, appointment, holds)
+            if short_wait:
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
+        if new:
+            appointment.save(force_insert=True)
+    except (IntegrityError, OperationalError) as exc:
+        code = getattr(exc.__cause__, "pgcode", None)
+        if code == CHECK_VIOLATION and (refusal := _calendar_refusal(exc, appointment)) is not None:
+            raise refusal from exc
+        if not (_is_exclusion_violation(exc) or code == LOCK_NOT_AVAILABLE):
+            raise
+        # The constraint's refusal is final; a wait that deadlocked or ran out has not been decided yet.
+        raise Taken(exc, undecided=code != EXCLUSION_VIOLATION) from exc
+
+
+def _calendar_refusal(exc: IntegrityError, appointment: Appointment) -> BookingRefused | None:
+    """The database's calendar guard refused a hold: time off or a closure was saved while this booking was being
+    checked (the rules' own read, a moment before, did not see it yet)."""
+    constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") or ""
+    when = format_local(appointment.start_at, appointment.location)
+    if constraint == HOLD_IN_TIME_OFF:
+        return BookingRefused(f"{appointment.clinician} is on time off then ({when}).", field="clinician")
+    if constraint == HOLD_ON_CLOSURE:
+        return BookingRefused(f"{appointment.location.name} is closed that day ({when}).", field="start")
+    return None
+
+
+def release(appointment: Appointment) -> None:
+    """The appointment's chair, clinician and patient are free again (a cancellation, a no-show)."""
+    Allocation.objects.filter(appointment=appointment, active=True).update(active=False)
+
+
+def locked(appointment: Appointment) -> Appointment:
+    """The appointment re-read under a row lock, with what its messages name: every change starts here."""
+    return (
+        Appointment.objects.select_for_update()
+        .select_related("patient", "location", "treatment_type", "resource", "clinician__user")
+        .get(pk=appointment.pk)
+    )

@@ -1,0 +1,365 @@
+"""The day of the session: its states (confirmed, checked in, in session, recovering, discharged) and what is
+recorded on the way (check-in checklist, vitals, blood-pressure override, dose, observation scores, the REMS
+monitoring form). Each step re-reads the appointment under lock and refuses, with every reason listed, what the
+session rules do not allow yet."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.roles import Role
+from scheduling import reminders, selectors, session_rules
+from scheduling.errors import InvalidTransition, SessionRefused
+from scheduling.models import Appointment, SessionRecord, TreatmentType, VitalSigns
+from scheduling.services.holds import locked
+
+Status = Appointment.Status
+
+# --- The session's states ---------------------------------------------------------------------------------------
+
+# to-state -> (allowed from-states, timestamp field). Cancelled and no-show have their own services (booking).
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    Status.CONFIRMED: (frozenset({Status.BOOKED}), "confirmed_at"),
+    Status.CHECKED_IN: (frozenset({Status.BOOKED, Status.CONFIRMED}), "checked_in_at"),
+    Status.IN_SESSION: (frozenset({Status.CHECKED_IN}), "session_started_at"),
+    Status.RECOVERING: (frozenset({Status.IN_SESSION}), "recovery_started_at"),
+    Status.DISCHARGED: (frozenset({Status.RECOVERING}), "discharged_at"),
+}
+# How soon before its start a session may be checked in (a patient arriving early).
+CHECK_IN_EARLIEST = timedelta(hours=2)
+
+
+def _transition(appointment: Appointment, to: str, *, now: datetime, guard=None) -> Appointment:
+    """Move the (re-read, locked) appointment to ``to``; ``guard(locked_row)`` may refuse with a message."""
+    appointment = locked(appointment)
+    allowed_from, stamp = TRANSITIONS[to]
+    if appointment.treatment_type.modality == TreatmentType.Modality.CONSULTATION and to == Status.DISCHARGED:
+        allowed_from = allowed_from | {Status.IN_SESSION}  # a consultation has no recovery
+    if appointment.status not in allowed_from:
+        raise InvalidTransition(
+            f"This session is {appointment.get_status_display().lower()}: it cannot be marked "
+            f"{Status(to).label.lower()}. Allowed next: {next_steps_text(appointment)}."
+        )
+    if guard is not None:
+        guard(appointment)
+    appointment.status = to
+    setattr(appointment, stamp, now)
+    appointment.save(update_fields=["status", stamp, "updated_at"])
+    return appointment
+
+
+def next_steps(appointment: Appointment) -> list[str]:
+    """The states this appointment may move to next (what the buttons offer)."""
+    steps = [
+        to
+        for to, (allowed_from, _) in TRANSITIONS.items()
+        if appointment.status in allowed_from
+        or (
+            to == Status.DISCHARGED
+            and appointment.status == Status.IN_SESSION
+            and appointment.treatment_type.modality == TreatmentType.Modality.CONSULTATION
+        )
+    ]
+    if appointment.status in (Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN):
+        steps.append(Status.CANCELLED)
+    if appointment.status in (Status.BOOKED, Status.CONFIRMED):
+        steps.append(Status.NO_SHOW)
+    return steps
+
+
+def next_steps_text(appointment: Appointment) -> str:
+    return (
+        ", ".join(Status(s).label.lower() for s in next_steps(appointment))
+        or "nothing (the session is closed)"
+    )
+
+
+@transaction.atomic
+def confirm_appointment(
+    *, appointment: Appointment, confirmed_by, now: datetime | None = None
+) -> Appointment:
+    now = now or timezone.now()
+    appointment = _transition(appointment, Status.CONFIRMED, now=now)
+    reminders.plan_reminders_for(appointment, now=now)
+    return appointment
+
+
+@transaction.atomic
+def check_in(*, appointment: Appointment, checked_in_by, now: datetime | None = None) -> Appointment:
+    now = now or timezone.now()
+
+    def not_too_early(locked: Appointment) -> None:
+        if locked.start_at - now > CHECK_IN_EARLIEST:
+            raise InvalidTransition("Check-in opens 2 hours before the session starts.")
+
+    return _transition(appointment, Status.CHECKED_IN, now=now, guard=not_too_early)
+
+
+@transaction.atomic
+def start_session(*, appointment: Appointment, started_by, now: datetime | None = None) -> Appointment:
+    """Dosing starts. Refused, with every reason listed, until the check-in checklist, the re-screen and the
+    pre-dose vitals allow it (scheduling.session_rules)."""
+    now = now or timezone.now()
+
+    def may_start(locked: Appointment) -> None:
+        blockers = session_rules.start_blockers(selectors.start_facts(locked, starter=started_by, now=now))
+        if blockers:
+            raise InvalidTransition("Dosing cannot start yet. " + " ".join(blockers), blockers=blockers)
+
+    return _transition(appointment, Status.IN_SESSION, now=now, guard=may_start)
+
+
+@transaction.atomic
+def start_recovery(*, appointment: Appointment, by, now: datetime | None = None) -> Appointment:
+    return _transition(appointment, Status.RECOVERING, now=now or timezone.now())
+
+
+@transaction.atomic
+def discharge(
+    *,
+    appointment: Appointment,
+    discharged_by,
+    now: datetime | None = None,
+    escort_present: bool | None = None,
+) -> Appointment:
+    """Discharge, only when its criteria are met: dose and pre-discharge vitals recorded, escort here, and for
+    Spravato at least 120 minutes of observation after the dose (REMS)."""
+    now = now or timezone.now()
+    if escort_present is not None:
+        record = _session_record(appointment)
+        record.escort_present_at_discharge = escort_present
+        record.save(update_fields=["escort_present_at_discharge"])
+
+    def may_leave(locked: Appointment) -> None:
+        blockers = session_rules.discharge_blockers(selectors.discharge_facts(locked, now=now))
+        if blockers:
+            raise InvalidTransition(
+                "The patient cannot be discharged yet. " + " ".join(blockers), blockers=blockers
+            )
+
+    return _transition(appointment, Status.DISCHARGED, now=now, guard=may_leave)
+
+
+# --- The day of the session -------------------------------------------------------------------------------------
+
+
+def _session_record(appointment: Appointment) -> SessionRecord:
+    record, _ = SessionRecord.objects.select_for_update().get_or_create(appointment_id=appointment.pk)
+    return record
+
+
+def _require_status(appointment: Appointment, allowed: set[str], doing: str) -> None:
+    if appointment.status not in allowed:
+        raise InvalidTransition(
+            f"This session is {appointment.get_status_display().lower()}: {doing} is not possible now."
+        )
+
+
+def _require_clinician(user, doing: str) -> None:
+    if user is None or getattr(user, "role", None) is not Role.CLINICIAN:
+        raise SessionRefused(f"Only a clinician can {doing}.")
+
+
+@transaction.atomic
+def record_check_in_checklist(
+    *,
+    appointment: Appointment,
+    escort_name: str,
+    escort_phone: str,
+    escort_confirmed: bool,
+    fasting_confirmed: bool,
+    recorded_by,
+    now: datetime | None = None,
+) -> SessionRecord:
+    """The check-in checklist: who drives the patient home (named, with a phone, confirmed) and fasting."""
+    now = now or timezone.now()
+    appointment = locked(appointment)
+    _require_status(appointment, {Status.CHECKED_IN}, "the check-in checklist")
+    escort_name, escort_phone = escort_name.strip(), escort_phone.strip()
+    if escort_confirmed and not (escort_name and escort_phone):
+        raise SessionRefused(
+            "Give the escort or driver's name and phone before confirming them.", field="escort_name"
+        )
+    record = _session_record(appointment)
+    record.escort_name = escort_name[:120]
+    record.escort_phone = escort_phone[:32]
+    record.escort_confirmed_at = (record.escort_confirmed_at or now) if escort_confirmed else None
+    record.fasting_confirmed_at = (record.fasting_confirmed_at or now) if fasting_confirmed else None
+    record.checklist_by = recorded_by
+    record.save(
+        update_fields=[
+            "escort_name",
+            "escort_phone",
+            "escort_confirmed_at",
+            "fasting_confirmed_at",
+            "checklist_by",
+        ]
+    )
+    return record
+
+
+VITALS_LIMITS = {"systolic": (40, 300), "diastolic": (20, 200), "heart_rate": (20, 250), "spo2": (50, 100)}
+VITALS_NAMES = {
+    "systolic": "Systolic BP",
+    "diastolic": "Diastolic BP",
+    "heart_rate": "Heart rate",
+    "spo2": "SpO2",
+}
+
+
+@transaction.atomic
+def record_vitals(
+    *,
+    appointment: Appointment,
+    phase: str,
+    systolic: int,
+    diastolic: int,
+    heart_rate: int,
+    spo2: int,
+    recorded_by,
+    now: datetime | None = None,
+) -> VitalSigns:
+    """One set of vitals. A pre-dose BP over 140/90 is flagged for the clinician; over 180/100 is a hard stop."""
+    now = now or timezone.now()
+    appointment = locked(appointment)
+    _require_status(
+        appointment, {Status.CHECKED_IN, Status.IN_SESSION, Status.RECOVERING}, "recording vital signs"
+    )
+    values = {"systolic": systolic, "diastolic": diastolic, "heart_rate": heart_rate, "spo2": spo2}
+    for name, value in values.items():
+        low, high = VITALS_LIMITS[name]
+        if not isinstance(value, int) or not low <= value <= high:
+            raise SessionRefused(
+                f"{VITALS_NAMES[name]} must be a whole number from {low} to {high}.", field=name
+            )
+    if systolic <= diastolic:
+        raise SessionRefused("Systolic BP must be higher than diastolic BP.", field="systolic")
+    if phase not in VitalSigns.Phase.values:
+        raise SessionRefused("Choose when these vitals were taken.", field="phase")
+    return VitalSigns.objects.create(
+        appointment=appointment, phase=phase, recorded_at=now, recorded_by=recorded_by, **values
+    )
+
+
+@transaction.atomic
+def override_bp_hard_stop(
+    *, appointment: Appointment, reason: str, clinician_user, now: datetime | None = None
+) -> SessionRecord:
+    """A clinician accepts a pre-dose BP above 180/100 and says why; the session may then start."""
+    now = now or timezone.now()
+    _require_clinician(clinician_user, "override a blood-pressure hard stop")
+    reason = (reason or "").strip()
+    if not reason:
+        raise SessionRefused("Say why it is safe to proceed.", field="reason")
+    appointment = locked(appointment)
+    _require_status(appointment, {Status.CHECKED_IN}, "a blood-pressure override")
+    record = _session_record(appointment)
+    record.bp_override_reason = reason
+    record.bp_override_at = now
+    record.bp_override_by = clinician_user
+    record.save(update_fields=["bp_override_reason", "bp_override_at", "bp_override_by"])
+    return record
+
+
+@transaction.atomic
+def record_dose(
+    *,
+    appointment: Appointment,
+    dose_mg: Decimal,
+    lot_number: str,
+    started_at: datetime,
+    recorded_by,
+    ended_at: datetime | None = None,
+    weight_kg: Decimal | None = None,
+    drug: str = "",
+    now: datetime | None = None,
+) -> SessionRecord:
+    """The dose record. IV: weight and mg/kg are kept (dose = mg/kg x weight). Spravato: 56 or 84 mg.
+    A dose is recorded as given: not in the future, and not before this session began."""
+    now = now or timezone.now()
+    _require_clinician(recorded_by, "record the dose")
+    appointment = locked(appointment)
+    _require_status(appointment, {Status.IN_SESSION, Status.RECOVERING}, "recording the dose")
+    modality = appointment.treatment_type.modality
+    dose_mg = Decimal(dose_mg)
+    if dose_mg <= 0:
+        raise SessionRefused("The dose must be more than 0 mg.", field="dose_mg")
+    if not lot_number.strip():
+        raise SessionRefused("Give the lot number.", field="lot_number")
+    if ended_at is not None and ended_at < started_at:
+        raise SessionRefused("The dose cannot end before it starts.", field="ended_at")
+    # A few minutes' grace for a clock on the wall that differs from the server's.
+    grace = timedelta(minutes=5)
+    if started_at > now + grace or (ended_at is not None and ended_at > now + grace):
+        raise SessionRefused(
+            "Record the dose once it is given: its times cannot be in the future.", field="started_at"
+        )
+    if appointment.session_started_at and started_at < appointment.session_started_at - timedelta(minutes=30):
+        raise SessionRefused("The dose cannot start before this session began.", field="started_at")
+    record = _session_record(appointment)
+    if modality == TreatmentType.Modality.IV_KETAMINE:
+        if not weight_kg or Decimal(weight_kg) <= 0:
+            raise SessionRefused("Give the patient's weight in kg for an IV dose.", field="weight_kg")
+        record.weight_kg = Decimal(weight_kg)
+        record.dose_mg_per_kg = (dose_mg / record.weight_kg).quantize(Decimal("0.001"))
+        record.route = SessionRecord.Route.IV
+        record.drug = drug.strip() or "Ketamine hydrochloride"
+    elif modality == TreatmentType.Modality.SPRAVATO:
+        if int(dose_mg) not in session_rules.SPRAVATO_DOSES_MG or dose_mg != int(dose_mg):
+            raise SessionRefused(
+                "A Spravato dose is 56 mg (2 devices) or 84 mg (3 devices).", field="dose_mg"
+            )
+        record.weight_kg = Decimal(weight_kg) if weight_kg else None
+        record.dose_mg_per_kg = None
+        record.route = SessionRecord.Route.INTRANASAL
+        record.drug = drug.strip() or "Esketamine (Spravato) nasal spray"
+    else:
+        raise SessionRefused("A consultation has no dose.")
+    record.dose_mg = dose_mg
+    record.lot_number = lot_number.strip()[:40]
+    record.dose_started_at = started_at
+    record.dose_ended_at = ended_at
+    record.dose_recorded_by = recorded_by
+    record.save()
+    return record
+
+
+@transaction.atomic
+def record_observation_scores(
+    *, appointment: Appointment, dissociation_score: int | None, sedation_score: int | None, recorded_by
+) -> SessionRecord:
+    """The clinician's dissociation (CADSS 0-92) and sedation (MOAA/S 0-5) scores."""
+    _require_clinician(recorded_by, "record dissociation and sedation scores")
+    appointment = locked(appointment)
+    _require_status(appointment, {Status.IN_SESSION, Status.RECOVERING}, "recording scores")
+    if dissociation_score is not None and not 0 <= dissociation_score <= 92:
+        raise SessionRefused("The dissociation score (CADSS) is from 0 to 92.", field="dissociation_score")
+    if sedation_score is not None and not 0 <= sedation_score <= 5:
+        raise SessionRefused("The sedation score (MOAA/S) is from 0 to 5.", field="sedation_score")
+    record = _session_record(appointment)
+    record.dissociation_score = dissociation_score
+    record.sedation_score = sedation_score
+    record.scores_recorded_by = recorded_by
+    record.save(update_fields=["dissociation_score", "sedation_score", "scores_recorded_by"])
+    return record
+
+
+@transaction.atomic
+def mark_rems_form_submitted(
+    *, appointment: Appointment, submitted_by, now: datetime | None = None
+) -> SessionRecord:
+    """The SPRAVATO REMS Patient Monitoring Form for this session was sent (due within 7 days)."""
+    now = now or timezone.now()
+    appointment = locked(appointment)
+    if appointment.treatment_type.modality != TreatmentType.Modality.SPRAVATO:
+        raise SessionRefused("Only Spravato sessions have a REMS monitoring form.")
+    _require_status(appointment, {Status.DISCHARGED}, "the REMS monitoring form")
+    record = _session_record(appointment)
+    record.rems_form_submitted_at = now
+    record.rems_form_submitted_by = submitted_by
+    record.save(update_fields=["rems_form_submitted_at", "rems_form_submitted_by"])
+    return record

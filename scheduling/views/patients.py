@@ -1,0 +1,81 @@
+"""Front desk's patients: search (a POST, so names never appear in URLs), a patient's page, their REMS
+enrolment."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from clinic.access import role_required
+from clinic.audit import record_patient_view
+from scheduling import access, selectors, services
+from scheduling.forms import PatientSearchForm, RemsForm, WaitlistForm
+from scheduling.models import RemsEnrollment, WaitlistEntry
+from scheduling.views.pages import DESK
+
+
+@role_required(*DESK)
+@require_http_methods(["GET", "POST"])
+def patient_search(request: HttpRequest) -> HttpResponse:
+    form = PatientSearchForm(request.POST or None)
+    results = None
+    if request.method == "POST" and form.is_valid():
+        results = selectors.search_patients(form.cleaned_data["q"], user=request.user)
+    return render(request, "scheduling/patient_search.html", {"form": form, "results": results})
+
+
+@role_required(*DESK)
+def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = selectors.patient_for_booking(request.user, patient_id)
+    record_patient_view(request, patient_id=patient.pk, what="front-desk patient page")
+    appointments = selectors.patient_appointments(patient)
+    now = timezone.now()
+    rems = RemsEnrollment.objects.filter(patient=patient).first()
+    return render(
+        request,
+        "scheduling/patient_detail.html",
+        {
+            "patient": patient,
+            "upcoming": [a for a in reversed(appointments) if a.end_at > now and a.is_active],
+            "past": [a for a in appointments if not (a.end_at > now and a.is_active)],
+            "rems": rems,
+            "rems_form": RemsForm(initial={"enrolled_on": rems.enrolled_on if rems else None}),
+            "waitlist_form": WaitlistForm(
+                locations=access.visible_locations(request.user),
+                patient=patient,
+                upcoming=[a for a in appointments if a.end_at > now and a.is_active],
+                initial={
+                    "location": patient.location_id,
+                    "earliest_date": timezone.now().astimezone(patient.location.tz).date()
+                    if patient.location
+                    else None,
+                },
+            ),
+            "waitlist_entries": list(
+                WaitlistEntry.objects.filter(
+                    patient=patient, status__in=["waiting", "offered"]
+                ).select_related("treatment_type", "location")
+            ),
+        },
+    )
+
+
+@role_required(*DESK)
+@require_POST
+def record_rems(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = selectors.patient_for_booking(request.user, patient_id)
+    form = RemsForm(request.POST)
+    if form.is_valid():
+        services.record_rems_enrollment(
+            patient=patient,
+            enrolled_on=form.cleaned_data["enrolled_on"],
+            rems_patient_id=form.cleaned_data["rems_patient_id"],
+            recorded_by=request.user,
+        )
+        messages.success(request, "REMS enrolment recorded.")
+    else:
+        messages.error(request, "The REMS enrolment needs the date of the Patient Enrollment Form.")
+    return redirect("scheduling:patient_detail", patient_id=patient.pk)

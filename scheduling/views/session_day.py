@@ -1,0 +1,202 @@
+"""The day of the session: the session page and its forms (checklist, vitals, override, dose, scores, discharge),
+and the printable summary the REMS Patient Monitoring Form asks for."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from clinic.access import role_required
+from clinic.audit import record_patient_view
+from clinic.roles import Role
+from scheduling import selectors, services, session_rules
+from scheduling.forms import ChecklistForm, DischargeForm, DoseForm, OverrideForm, ScoresForm, VitalsForm
+from scheduling.models import Appointment
+from scheduling.views.pages import STAFF
+
+
+def _render_session(request: HttpRequest, appointment: Appointment, *, bound=None, error=None, status=200):
+    """The session page; ``bound`` replaces one of its forms with a submitted one that has errors."""
+    now = timezone.now()
+    day = selectors.session_day(appointment, user=request.user, now=now)
+    record = day.record
+    forms_ = {
+        "checklist_form": ChecklistForm(
+            initial={
+                "escort_name": record.escort_name if record else "",
+                "escort_phone": record.escort_phone if record else "",
+                "escort_confirmed": bool(record and record.escort_confirmed_at),
+                "fasting_confirmed": bool(record and record.fasting_confirmed_at),
+            }
+        ),
+        "vitals_form": VitalsForm(initial={"phase": _next_vitals_phase(appointment, day)}),
+        "override_form": OverrideForm(),
+        "dose_form": DoseForm(
+            initial={
+                "dose_mg": appointment.treatment_type.dose_mg or (record.dose_mg if record else None),
+                "started_at": (appointment.session_started_at or now)
+                .astimezone(appointment.location.tz)
+                .time()
+                .replace(second=0, microsecond=0),
+            }
+        ),
+        "scores_form": ScoresForm(
+            initial={
+                "dissociation_score": record.dissociation_score if record else None,
+                "sedation_score": record.sedation_score if record else None,
+            }
+        ),
+        "discharge_form": DischargeForm(),
+    }
+    if bound is not None:
+        forms_[bound[0]] = bound[1]
+    context = {
+        "appointment": appointment,
+        "location": appointment.location,
+        "day": day,
+        "record": record,
+        "is_clinician": request.user.role is Role.CLINICIAN,
+        "error": error,
+        "bound_form": bound[1] if bound else None,
+        **forms_,
+    }
+    return render(request, "scheduling/session_day.html", context, status=status)
+
+
+def _next_vitals_phase(appointment: Appointment, day) -> str:
+    if appointment.status == Appointment.Status.CHECKED_IN:
+        return "pre_dose"
+    if appointment.status == Appointment.Status.RECOVERING:
+        return "pre_discharge"
+    return "at_40_min"
+
+
+@role_required(*STAFF)
+def session_day(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = selectors.appointment_for_user(request.user, pk)
+    record_patient_view(request, patient_id=appointment.patient_id, what="session day")
+    return _render_session(request, appointment)
+
+
+def _session_post(request, pk, form_class, key, action):
+    """Shared handling of the session page's forms: valid -> service -> redirect; else the page with errors."""
+    appointment = selectors.appointment_for_user(request.user, pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _render_session(request, appointment, bound=(key, form), status=400)
+    try:
+        message = action(appointment, form.cleaned_data)
+    except services.SchedulingError as exc:
+        if exc.field and exc.field in form.fields:
+            form.add_error(exc.field, exc.message)
+        else:
+            form.add_error(None, exc.message)
+        return _render_session(request, appointment, bound=(key, form), status=exc.status_code)
+    messages.success(request, message)
+    return redirect(reverse("scheduling:session_day", args=[pk]) + f"#{key.removesuffix('_form')}")
+
+
+@role_required(*STAFF)
+@require_POST
+def session_checklist(request: HttpRequest, pk: int) -> HttpResponse:
+    def action(appointment, data):
+        services.record_check_in_checklist(
+            appointment=appointment, escort_name=data["escort_name"], escort_phone=data["escort_phone"],
+            escort_confirmed=data["escort_confirmed"], fasting_confirmed=data["fasting_confirmed"],
+            recorded_by=request.user,
+        )  # fmt: skip
+        return "Checklist saved."
+
+    return _session_post(request, pk, ChecklistForm, "checklist_form", action)
+
+
+@role_required(*STAFF)
+@require_POST
+def session_vitals(request: HttpRequest, pk: int) -> HttpResponse:
+    def action(appointment, data):
+        vitals = services.record_vitals(appointment=appointment, recorded_by=request.user, **data)
+        flag = session_rules.bp_flag(vitals.systolic, vitals.diastolic)
+        return f"Vitals saved: BP {vitals.systolic}/{vitals.diastolic} ({flag.label.lower()})."
+
+    return _session_post(request, pk, VitalsForm, "vitals_form", action)
+
+
+@role_required(Role.CLINICIAN)
+@require_POST
+def session_override(request: HttpRequest, pk: int) -> HttpResponse:
+    def action(appointment, data):
+        services.override_bp_hard_stop(
+            appointment=appointment, reason=data["reason"], clinician_user=request.user
+        )
+        return "Override recorded: the session may start."
+
+    return _session_post(request, pk, OverrideForm, "override_form", action)
+
+
+def _local_moment(appointment: Appointment, clock: time | None) -> datetime | None:
+    if clock is None:
+        return None
+    local_day = appointment.start_at.astimezone(appointment.location.tz).date()
+    return datetime.combine(local_day, clock, tzinfo=appointment.location.tz)
+
+
+@role_required(Role.CLINICIAN)
+@require_POST
+def session_dose(request: HttpRequest, pk: int) -> HttpResponse:
+    def action(appointment, data):
+        record = services.record_dose(
+            appointment=appointment, dose_mg=data["dose_mg"], weight_kg=data["weight_kg"],
+            lot_number=data["lot_number"], drug=data["drug"],
+            started_at=_local_moment(appointment, data["started_at"]),
+            ended_at=_local_moment(appointment, data["ended_at"]), recorded_by=request.user,
+        )  # fmt: skip
+        per_kg = f" ({record.dose_mg_per_kg} mg/kg)" if record.dose_mg_per_kg else ""
+        return f"Dose recorded: {record.dose_mg} mg{per_kg}."
+
+    return _session_post(request, pk, DoseForm, "dose_form", action)
+
+
+@role_required(Role.CLINICIAN)
+@require_POST
+def session_scores(request: HttpRequest, pk: int) -> HttpResponse:
+    def action(appointment, data):
+        services.record_observation_scores(appointment=appointment, recorded_by=request.user, **data)
+        return "Scores saved."
+
+    return _session_post(request, pk, ScoresForm, "scores_form", action)
+
+
+@role_required(*STAFF)
+@require_POST
+def session_discharge(request: HttpRequest, pk: int) -> HttpResponse:
+    def action(appointment, data):
+        services.discharge(
+            appointment=appointment, discharged_by=request.user, escort_present=data["escort_present"]
+        )
+        return "Discharged."
+
+    return _session_post(request, pk, DischargeForm, "discharge_form", action)
+
+
+@role_required(*STAFF)
+def session_summary(request: HttpRequest, pk: int) -> HttpResponse:
+    """A printable summary of one session: what the REMS Patient Monitoring Form asks for."""
+    appointment = selectors.appointment_for_user(request.user, pk)
+    record_patient_view(request, patient_id=appointment.patient_id, what="session summary")
+    day = selectors.session_day(appointment, user=request.user, now=timezone.now())
+    started, ended = appointment.checked_in_at, appointment.discharged_at
+    context = {
+        "appointment": appointment,
+        "location": appointment.location,
+        "day": day,
+        "record": day.record,
+        "concomitant": selectors.concomitant_medicines(appointment),
+        "duration_minutes": int((ended - started).total_seconds() // 60) if started and ended else None,
+    }
+    return render(request, "scheduling/session_summary.html", context)

@@ -1,0 +1,117 @@
+"""The waitlist: adding a patient, the list with each one's earliest matching slot, offering, booking,
+withdrawing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from clinic.access import role_required
+from scheduling import access, selectors, services
+from scheduling.forms import WaitlistForm
+from scheduling.models import WaitlistEntry
+from scheduling.views.pages import DESK, location_asked
+
+
+@role_required(*DESK)
+@require_POST
+def waitlist_add(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = selectors.patient_for_booking(request.user, patient_id)
+    now = timezone.now()
+    upcoming = [a for a in selectors.patient_appointments(patient) if a.end_at > now and a.is_active]
+    form = WaitlistForm(
+        request.POST, locations=access.visible_locations(request.user), patient=patient, upcoming=upcoming
+    )
+    if form.is_valid():
+        try:
+            services.add_to_waitlist(
+                patient=patient,
+                location=form.cleaned_data["location"],
+                treatment_type=form.cleaned_data["treatment_type"],
+                earliest_date=form.cleaned_data["earliest_date"],
+                latest_date=form.cleaned_data["latest_date"],
+                current_appointment=form.cleaned_data["current_appointment"],
+                notes=form.cleaned_data["notes"],
+                added_by=request.user,
+            )
+        except services.SchedulingError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Added to the waitlist.")
+    else:
+        problems = "; ".join(
+            f"{form.fields[f].label if f in form.fields else ''}: {' '.join(e)}"
+            for f, e in form.errors.items()
+        )
+        messages.error(request, f"Not added to the waitlist: {problems}")
+    return redirect("scheduling:patient_detail", patient_id=patient.pk)
+
+
+@role_required(*DESK)
+def waitlist(request: HttpRequest) -> HttpResponse:
+    locations = selectors.picker_locations(request.user)
+    location = location_asked(request, among=locations)
+    matches = selectors.waitlist_matches(location, now=timezone.now())
+    return render(
+        request,
+        "scheduling/waitlist.html",
+        {"location": location, "locations": locations, "matches": matches},
+    )
+
+
+def _waitlist_entry(request: HttpRequest, pk: int) -> WaitlistEntry:
+    """A waitlist entry at a location this person may see, else 404."""
+    try:
+        return (
+            WaitlistEntry.objects.select_related("location")
+            .filter(access.location_filter(request.user))
+            .get(pk=pk)
+        )
+    except WaitlistEntry.DoesNotExist:
+        raise Http404("No such waitlist entry.") from None
+
+
+def _posted_start(request: HttpRequest) -> datetime | None:
+    try:
+        start = datetime.fromisoformat(request.POST.get("start", ""))
+    except ValueError:
+        return None
+    return start if start.utcoffset() is not None else None
+
+
+@role_required(*DESK)
+@require_POST
+def waitlist_action(request: HttpRequest, pk: int) -> HttpResponse:
+    """Offer (email), book, or withdraw one waitlist entry."""
+    entry = _waitlist_entry(request, pk)
+    action = request.POST.get("action")
+    back = reverse("scheduling:waitlist") + f"?location={entry.location_id}"
+    start = _posted_start(request)
+    try:
+        if action == "withdraw":
+            services.withdraw_from_waitlist(entry=entry, withdrawn_by=request.user)
+            messages.success(request, "Removed from the waitlist.")
+        elif action in {"offer", "book"} and start is not None:
+            if action == "offer":
+                services.send_waitlist_offer(entry=entry, start=start, offered_by=request.user)
+                messages.success(
+                    request,
+                    f"Offer of {services.format_local(start, entry.location)} emailed to the patient.",
+                )
+            else:
+                appointment = services.book_from_waitlist(entry=entry, start=start, booked_by=request.user)
+                messages.success(
+                    request, f"Booked {services.format_local(appointment.start_at, entry.location)}."
+                )
+                return redirect("scheduling:appointment_detail", pk=appointment.pk)
+        else:
+            messages.error(request, "Unknown waitlist action.")
+    except services.SchedulingError as exc:
+        messages.error(request, exc.message)
+    return redirect(back)
