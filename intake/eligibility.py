@@ -14,6 +14,7 @@ the hard-stop labels a booking needs (the clinician's reasons stay on the review
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -46,28 +47,10 @@ def _day(moment: datetime, patient) -> str:
 
 
 # The three facts the rules read, in one row: the oldest open urgent alert, the latest submitted intake and the
-# decision in force, each as of %(now)s, for %(patient)s. Written as SQL because booking reads it on its hot path
-# (issue 7: fifty desks racing for the same slots), where the ORM spent ten times the query's own cost compiling
-# it; scheduling's gate read embeds it as a derived table, so a booking reads every gate in one round trip.
-FACTS_SQL = """
-SELECT
-    (SELECT alert.created_at FROM intake_urgentalert alert
-      WHERE alert.patient_id = %(patient)s AND alert.acknowledged_at IS NULL AND alert.created_at <= %(now)s
-      ORDER BY alert.created_at LIMIT 1),
-    latest.id, latest.submitted_at, latest.findings::text,
-    decision.submission_id, decision.outcome, decision.modality, decision.decided_at
-FROM (SELECT 1) AS one
-LEFT JOIN LATERAL (
-    SELECT id, submitted_at, findings FROM intake_intakesubmission
-     WHERE patient_id = %(patient)s AND kind = 'intake' AND submitted_at <= %(now)s
-     ORDER BY submitted_at DESC, id DESC LIMIT 1
-) AS latest ON true
-LEFT JOIN LATERAL (
-    SELECT submission_id, outcome, modality, decided_at FROM intake_eligibilitydecision
-     WHERE patient_id = %(patient)s AND decided_at <= %(now)s
-     ORDER BY decided_at DESC, id DESC LIMIT 1
-) AS decision ON true
-"""
+# decision in force, each as of a moment, for a patient. The query is the database function of migration 0007, so
+# that scheduling's gate read calls it in its own statement (a booking reads every gate in one round trip) and both
+# read its columns by name (``facts_from_columns``).
+FACTS_SQL = "SELECT * FROM intake_eligibility_facts(%(patient)s, %(now)s)"
 
 
 @dataclass(frozen=True)
@@ -105,13 +88,21 @@ class EligibilityFacts:
     decision: DecisionInForce | None
 
 
-def facts_from_row(row) -> EligibilityFacts:
-    """The facts from one row of FACTS_SQL's columns."""
-    alert_at, latest_id, submitted_at, findings, submission_id, outcome, modality, decided_at = row
+def facts_from_columns(row: Mapping[str, object]) -> EligibilityFacts:
+    """The facts from a row holding ``intake_eligibility_facts``'s columns, by name (other columns are ignored)."""
     return EligibilityFacts(
-        open_alert_at=alert_at,
-        latest=None if latest_id is None else LatestIntake(latest_id, submitted_at, findings),
-        decision=None if outcome is None else DecisionInForce(submission_id, outcome, modality, decided_at),
+        open_alert_at=row["open_alert_at"],
+        latest=None
+        if row["latest_id"] is None
+        else LatestIntake(row["latest_id"], row["latest_submitted_at"], row["latest_findings"]),
+        decision=None
+        if row["decision_outcome"] is None
+        else DecisionInForce(
+            row["decision_submission_id"],
+            row["decision_outcome"],
+            row["decision_modality"],
+            row["decision_decided_at"],
+        ),
     )
 
 
@@ -121,7 +112,8 @@ def eligibility_facts(*, patient_id: int, now: datetime) -> EligibilityFacts:
 
     with connection.cursor() as cursor:
         cursor.execute(FACTS_SQL, {"patient": patient_id, "now": now})
-        return facts_from_row(cursor.fetchone())
+        names = [column.name for column in cursor.description]
+        return facts_from_columns(dict(zip(names, cursor.fetchone(), strict=True)))
 
 
 def booking_eligibility(*, patient, modality: Modality | str, now: datetime) -> Eligibility:

@@ -1,5 +1,11 @@
 """The booking gate's read: everything the booking rules check about the location, the clinician and the patient,
-in one round trip."""
+in one round trip. Booking is the hot path (fifty desks racing for the same slots), and the ORM's compile of these
+subqueries cost ten times their execution, so it is written as SQL and prepared.
+
+Intake's part (the patient's eligibility facts) is intake's database function ``intake_eligibility_facts``, called
+by name in the same statement and read by its column names (``intake.eligibility.facts_from_columns``): scheduling
+holds no copy of intake's query.
+"""
 
 from __future__ import annotations
 
@@ -12,26 +18,23 @@ from clinic.db import execute_prepared
 from intake import eligibility as intake_eligibility
 from scheduling import availability
 
-# Everything the booking rules read about the location, the clinician and the patient (REMS enrolment, and
-# intake's eligibility facts, whose query intake owns), in one round trip. Written as SQL: booking is the hot path
-# (fifty desks racing for the same slots), and the ORM's compile of these subqueries cost ten times their execution.
-BOOKING_FACTS_SQL = f"""
+BOOKING_FACTS_SQL = """
 SELECT
-    (SELECT reason FROM scheduling_closure WHERE location_id = %(location)s AND date = %(day)s),
+    (SELECT reason FROM scheduling_closure WHERE location_id = %(location)s AND date = %(day)s) AS closure_reason,
     ARRAY(SELECT ARRAY[opens, closes] FROM scheduling_openinghours
-           WHERE location_id = %(location)s AND weekday = %(weekday)s ORDER BY opens, id),
+           WHERE location_id = %(location)s AND weekday = %(weekday)s ORDER BY opens, id) AS opening_hours,
     EXISTS(SELECT 1 FROM scheduling_clinician_locations
-            WHERE clinician_id = %(clinician)s AND location_id = %(location)s),
+            WHERE clinician_id = %(clinician)s AND location_id = %(location)s) AS clinician_works_here,
     ARRAY(SELECT ARRAY[starts, ends] FROM scheduling_workinghours
            WHERE clinician_id = %(clinician)s AND location_id = %(location)s AND weekday = %(weekday)s
-           ORDER BY starts, id),
+           ORDER BY starts, id) AS clinician_hours,
     ARRAY(SELECT ARRAY[starts_at, ends_at] FROM scheduling_cliniciantimeoff
            WHERE clinician_id = %(clinician)s AND starts_at < %(until)s AND ends_at > %(since)s
-           ORDER BY starts_at, id),
-    (SELECT enrolled_on FROM scheduling_remsenrollment WHERE patient_id = %(patient)s),
+           ORDER BY starts_at, id) AS clinician_time_off,
+    (SELECT enrolled_on FROM scheduling_remsenrollment WHERE patient_id = %(patient)s) AS rems_enrolled_on,
     eligibility.*
-FROM ({intake_eligibility.FACTS_SQL}) AS eligibility
-"""  # noqa: S608 - composed of constant SQL only; every value is a query parameter
+FROM intake_eligibility_facts(%(patient)s, %(now)s) AS eligibility
+"""
 
 
 @dataclass(frozen=True)
@@ -76,13 +79,13 @@ def booking_facts(
                 "now": now,
             },
         )
-        closure, opening, works_here, shifts, time_off, enrolled_on, *facts = cursor.fetchone()
+        row = dict(zip([column.name for column in cursor.description], cursor.fetchone(), strict=True))
     return BookingFacts(
-        closure_reason=closure,
-        opening_hours=[(opens, closes) for opens, closes in opening],
-        clinician_works_here=works_here,
-        clinician_hours=[(starts, ends) for starts, ends in shifts],
-        clinician_time_off=[availability.Span(starts, ends) for starts, ends in time_off],
-        rems_enrolled_on=enrolled_on,
-        eligibility=intake_eligibility.facts_from_row(facts),
+        closure_reason=row["closure_reason"],
+        opening_hours=[(opens, closes) for opens, closes in row["opening_hours"]],
+        clinician_works_here=row["clinician_works_here"],
+        clinician_hours=[(starts, ends) for starts, ends in row["clinician_hours"]],
+        clinician_time_off=[availability.Span(starts, ends) for starts, ends in row["clinician_time_off"]],
+        rems_enrolled_on=row["rems_enrolled_on"],
+        eligibility=intake_eligibility.facts_from_columns(row),
     )
