@@ -1,7 +1,21 @@
-from django.contrib import admin
+"""The clinic's set-up (locations, chairs and rooms, clinicians, hours, time off, closures, treatment types) and
+read-only views of what the app writes. Every change the booking rules depend on is saved through
+scheduling.services: time off, closures and weekly hours (refused over booked sessions), REMS enrolments, a resend of
+a failed reminder. Appointments, reminders and emergency accesses are not edited here."""
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.utils import timezone
 
 from clinic.admin import LogsPatientViews
-from scheduling.forms import ClinicianTimeOffForm, ClosureForm, OpeningHoursFormSet, WorkingHoursFormSet
+from scheduling import services
+from scheduling.forms import (
+    ClinicianTimeOffForm,
+    ClosureForm,
+    LocationForm,
+    OpeningHoursFormSet,
+    WorkingHoursFormSet,
+)
 from scheduling.models import (
     Appointment,
     BreakGlassAccess,
@@ -11,11 +25,33 @@ from scheduling.models import (
     FrontDeskAssignment,
     Location,
     OpeningHours,
+    Reminder,
+    ReminderDelivery,
     RemsEnrollment,
     Resource,
     TreatmentType,
     WorkingHours,
 )
+
+
+class RefusalsAsMessages:
+    """A service's refusal at save time (a booking made between the form's check and the save) is said on the page,
+    with nothing saved, instead of a server error. The forms list the sessions in the way before that."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+        except services.SchedulingError as refusal:
+            self.message_user(request, f"Not saved: {refusal.message}", messages.ERROR)  # type: ignore[attr-defined]
+            return HttpResponseRedirect(request.get_full_path())
+
+
+def _save_calendar_rows(formset, *, save_row, remove_row) -> None:
+    """An inline's new and changed rows through ``save_row``, its ticked ones through ``remove_row``."""
+    for row in formset.save(commit=False):
+        save_row(row)
+    for row in formset.deleted_objects:
+        remove_row(row)
 
 
 class OpeningHoursInline(admin.TabularInline):
@@ -42,9 +78,27 @@ class FrontDeskAssignmentInline(admin.TabularInline):
 
 
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(RefusalsAsMessages, admin.ModelAdmin):
+    form = LocationForm
     list_display = ("name", "time_zone", "is_active")
     inlines = [OpeningHoursInline, ClosureInline, ResourceInline, FrontDeskAssignmentInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is OpeningHours:
+            services.set_opening_hours(
+                location=form.instance,
+                save=formset.save(commit=False),
+                delete=formset.deleted_objects,
+                now=timezone.now(),
+            )
+        elif formset.model is Closure:
+            _save_calendar_rows(
+                formset,
+                save_row=lambda closure: services.save_closure(closure=closure),
+                remove_row=lambda closure: services.remove_closure(closure=closure),
+            )
+        else:
+            super().save_formset(request, form, formset, change)
 
 
 @admin.register(FrontDeskAssignment)
@@ -101,11 +155,28 @@ class ClinicianTimeOffInline(admin.TabularInline):
 
 
 @admin.register(Clinician)
-class ClinicianAdmin(admin.ModelAdmin):
+class ClinicianAdmin(RefusalsAsMessages, admin.ModelAdmin):
     list_display = ("__str__", "is_on_call")
     filter_horizontal = ("locations",)
     raw_id_fields = ("user",)
     inlines = [WorkingHoursInline, ClinicianTimeOffInline]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is WorkingHours:
+            services.set_working_hours(
+                clinician=form.instance,
+                save=formset.save(commit=False),
+                delete=formset.deleted_objects,
+                now=timezone.now(),
+            )
+        elif formset.model is ClinicianTimeOff:
+            _save_calendar_rows(
+                formset,
+                save_row=lambda time_off: services.save_time_off(time_off=time_off),
+                remove_row=lambda time_off: services.remove_time_off(time_off=time_off),
+            )
+        else:
+            super().save_formset(request, form, formset, change)
 
 
 admin.site.register(Resource)
@@ -113,7 +184,7 @@ admin.site.register(Resource)
 
 @admin.register(TreatmentType)
 class TreatmentTypeAdmin(admin.ModelAdmin):
-    """Durations are clinic policy: the clinic admin sets them here (issue 8, set-up)."""
+    """Durations are clinic policy: the clinic admin sets them here."""
 
     list_display = (
         "label", "modality", "resource_kind", "chair_minutes", "clinician_offset_minutes", "clinician_minutes",
@@ -123,22 +194,45 @@ class TreatmentTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(ClinicianTimeOff)
-class ClinicianTimeOffAdmin(admin.ModelAdmin):
-    """Refused over booked sessions, which the error lists (scheduling.forms, migration 0008)."""
+class ClinicianTimeOffAdmin(RefusalsAsMessages, admin.ModelAdmin):
+    """Refused over booked sessions, which the error lists (services.save_time_off, migration 0008)."""
 
     form = ClinicianTimeOffForm
     list_display = ("clinician", "starts_at", "ends_at", "reason")
     list_filter = ("clinician",)
 
+    def save_model(self, request, obj, form, change):
+        if not change or form.has_changed():  # an unchanged row is not saved again, so not judged again
+            services.save_time_off(time_off=obj)
+
+    def delete_model(self, request, obj):
+        services.remove_time_off(time_off=obj)
+
+    def delete_queryset(self, request, queryset):
+        for time_off in queryset:
+            services.remove_time_off(time_off=time_off)
+
 
 @admin.register(Closure)
-class ClosureAdmin(admin.ModelAdmin):
-    """Closures across locations (also inline on each location). Refused on a day with booked sessions."""
+class ClosureAdmin(RefusalsAsMessages, admin.ModelAdmin):
+    """Closures across locations (also inline on each location). Refused on a day with booked sessions
+    (services.save_closure)."""
 
     form = ClosureForm
     list_display = ("location", "date", "reason")
     list_filter = ("location",)
     date_hierarchy = "date"
+
+    def save_model(self, request, obj, form, change):
+        if not change or form.has_changed():
+            services.save_closure(closure=obj)
+
+    def delete_model(self, request, obj):
+        services.remove_closure(closure=obj)
+
+    def delete_queryset(self, request, queryset):
+        for closure in queryset:
+            services.remove_closure(closure=closure)
 
 
 @admin.register(Appointment)
@@ -162,12 +256,32 @@ class AppointmentAdmin(LogsPatientViews, admin.ModelAdmin):
 
 @admin.register(RemsEnrollment)
 class RemsEnrollmentAdmin(LogsPatientViews, admin.ModelAdmin):
+    """Recorded and corrected through services.record_rems_enrollment, as on front desk's patient page; taken back
+    (an enrolment recorded for the wrong patient) through services.remove_rems_enrollment."""
+
     list_display = ("patient", "enrolled_on", "rems_patient_id", "recorded_at")
     raw_id_fields = ("patient",)
     readonly_fields = ("recorded_by", "recorded_at")
 
+    def get_readonly_fields(self, request, obj=None):
+        # A correction changes the form's details, not whose enrolment it is: that is a removal and a new one.
+        return (*self.readonly_fields, "patient") if obj is not None else self.readonly_fields
 
-from scheduling.models import Reminder, ReminderDelivery  # noqa: E402 (appended with the reminders)
+    def save_model(self, request, obj, form, change):
+        enrolment = services.record_rems_enrollment(
+            patient=obj.patient,
+            enrolled_on=obj.enrolled_on,
+            rems_patient_id=obj.rems_patient_id,
+            recorded_by=request.user,
+        )
+        obj.pk, obj.recorded_by, obj.recorded_at = enrolment.pk, enrolment.recorded_by, enrolment.recorded_at
+
+    def delete_model(self, request, obj):
+        services.remove_rems_enrollment(enrolment=obj)
+
+    def delete_queryset(self, request, queryset):
+        for enrolment in queryset:
+            services.remove_rems_enrollment(enrolment=enrolment)
 
 
 class ReminderDeliveryInline(admin.TabularInline):
@@ -181,15 +295,37 @@ class ReminderDeliveryInline(admin.TabularInline):
 
 @admin.register(Reminder)
 class ReminderAdmin(LogsPatientViews, admin.ModelAdmin):
+    """Read-only: the outbox's rows are written by the booking services and the workers. A failed reminder can be
+    sent again (services.resend_reminder), as from front desk's list of failed reminders."""
+
     patient_id_path = "appointment.patient_id"
     list_display = ["appointment", "channel", "kind", "sequence", "due_at", "status", "attempts"]
     list_filter = ["status", "channel", "kind"]
-    readonly_fields = [
-        "appointment",
-        "planned_start_at",
-        "claimed_at",
-        "sent_at",
-        "provider_id",
-        "last_error",
-    ]
     inlines = [ReminderDeliveryInline]
+    actions = ["send_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Send the selected failed reminders again", permissions=["view"])
+    def send_again(self, request, queryset):
+        now, sent, refused = timezone.now(), 0, []
+        for reminder in queryset:
+            try:
+                services.resend_reminder(reminder=reminder, resent_by=request.user, now=now)
+            except services.SchedulingError as exc:
+                refused.append(f"reminder {reminder.pk}: {exc.message}")
+            else:
+                sent += 1
+        if sent:
+            self.message_user(
+                request, f"{sent} reminder(s) will be sent again within a minute.", messages.SUCCESS
+            )
+        if refused:
+            self.message_user(request, "Not sent again: " + "; ".join(refused), messages.WARNING)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections import defaultdict
 from datetime import UTC, datetime
 
@@ -10,9 +11,10 @@ from django import forms
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
-from scheduling import series
+from scheduling import selectors, series, services
 from scheduling.models import (
     WEEKDAYS,
+    Appointment,
     Clinician,
     ClinicianTimeOff,
     Closure,
@@ -78,8 +80,6 @@ class CoverForm(forms.Form):
         self.helper = _helper()
 
     def clean(self):
-        from scheduling.selectors import COVER_MAX_DAYS
-
         cleaned = super().clean()
         first, last = cleaned.get("date_from"), cleaned.get("date_to")
         for name, day in (("date_from", first), ("date_to", last)):
@@ -89,8 +89,10 @@ class CoverForm(forms.Form):
         if first and last:
             if last < first:
                 self.add_error("date_to", "The last day cannot be before the first.")
-            elif (last - first).days >= COVER_MAX_DAYS:
-                self.add_error("date_to", f"Arrange cover for {COVER_MAX_DAYS} days at most at a time.")
+            elif (last - first).days >= selectors.COVER_MAX_DAYS:
+                self.add_error(
+                    "date_to", f"Arrange cover for {selectors.COVER_MAX_DAYS} days at most at a time."
+                )
         return cleaned
 
 
@@ -183,13 +185,12 @@ class SeriesForm(forms.Form):
         cleaned = super().clean()
         template = series.TEMPLATES.get(cleaned.get("template", ""))
         treatment_type = cleaned.get("treatment_type")
-        if template and treatment_type:
-            from scheduling.selectors import TEMPLATE_MODALITY
-
-            if TEMPLATE_MODALITY.get(template.modality) != treatment_type.modality:
-                self.add_error(
-                    "treatment_type", f"{template.label} is not a course of {treatment_type.label}."
-                )
+        if (
+            template
+            and treatment_type
+            and selectors.TEMPLATE_MODALITY.get(template.modality) != treatment_type.modality
+        ):
+            self.add_error("treatment_type", f"{template.label} is not a course of {treatment_type.label}.")
         weekdays = cleaned.get("weekdays")
         if template and weekdays:
             try:
@@ -350,8 +351,6 @@ class WaitlistForm(forms.Form):
         kwargs.setdefault("prefix", "waitlist")
         super().__init__(*args, **kwargs)
         _offer_locations(self, locations)
-        from scheduling.models import Appointment
-
         self.fields["current_appointment"].queryset = Appointment.objects.filter(
             pk__in=[a.pk for a in upcoming]
         )
@@ -368,7 +367,11 @@ class WaitlistForm(forms.Form):
         return cleaned
 
 
-# --- Calendar changes (the admin's time off and closures) ---------------------------------------------------------
+# --- Calendar changes (the admin's time off, closures and weekly hours) ------------------------------------------
+#
+# The forms check what they were given; whether it may be saved is the calendar services' answer
+# (scheduling.services.calendar), asked here too, without its lock, so that the sessions in the way are listed next
+# to the form before anything is saved. The admin saves through those services, which ask again under the lock.
 
 CALENDAR_YEARS = 10  # how far from today a closure or a cover range may lie (a typo such as 9999 is refused)
 
@@ -378,43 +381,14 @@ def _far_from_today(day) -> bool:
     return abs(day.year - today.year) > CALENDAR_YEARS
 
 
-SESSIONS_LISTED = 8
-
-
-def _refuse_if_sessions(
-    sessions,
-    *,
-    lead: str,
-    then: str = "booked then",
-    first: str = "Reschedule or cancel them first (front desk, day view)",
-) -> None:
-    """Raise '<lead> 3 sessions <then>: Wed 3 Mar 2027, 10:00 EST Ann Lee (Chair 1); …' if there are any.
-    ``sessions``: a queryset or a list."""
-    from scheduling.services import format_local
-
-    total = len(sessions) if isinstance(sessions, list) else sessions.count()
-    if not total:
-        return
-    listed = "; ".join(
-        f"{format_local(a.start_at, a.location)} {a.patient.full_name} ({a.resource.name})"
-        for a in sessions[:SESSIONS_LISTED]
-    )
-    more = f" and {total - SESSIONS_LISTED} more" if total > SESSIONS_LISTED else ""
-    raise forms.ValidationError(
-        f"{lead} {total} session{'s' if total != 1 else ''} {then}: {listed}{more}. {first}, then save this again."
-    )
-
-
 class ClinicianTimeOffForm(forms.ModelForm):
-    """Time off is refused over booked sessions, which are listed (migration 0008's guard says the same, later)."""
+    """Time off is refused over booked sessions, which are listed."""
 
     class Meta:
         model = ClinicianTimeOff
         fields = ["clinician", "starts_at", "ends_at", "reason"]
 
     def clean(self):
-        from scheduling import selectors, services
-
         cleaned = super().clean()
         starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
         # In the clinician's page (an inline) the clinician is the page's, not a field.
@@ -432,25 +406,19 @@ class ClinicianTimeOffForm(forms.ModelForm):
             # (the clinician's page cleans every one on each save) is not saved again, nor a deleted one: neither
             # is checked.
             return cleaned
-        services.lock_calendar("clinician", clinician.pk)
-        _refuse_if_sessions(
-            selectors.sessions_held_by_clinician(clinician.pk, starts, ends),
-            lead=f"{clinician} has",
-            first="Hand them to a colleague (front desk: Clinician cover), reschedule or cancel them first",
-        )
+        if refusal := services.time_off_refusal(clinician=clinician, starts_at=starts, ends_at=ends):
+            raise forms.ValidationError(refusal.message)
         return cleaned
 
 
 class ClosureForm(forms.ModelForm):
-    """A closure is refused on a day with booked sessions, which are listed (migration 0008's guard, later)."""
+    """A closure is refused on a day with booked sessions, which are listed."""
 
     class Meta:
         model = Closure
         fields = ["location", "date", "reason"]
 
     def clean(self):
-        from scheduling import selectors, services
-
         cleaned = super().clean()
         day = cleaned.get("date")
         location = cleaned.get("location") or getattr(self.instance, "location", None)
@@ -465,10 +433,8 @@ class ClosureForm(forms.ModelForm):
             or cleaned.get("DELETE")
         ):
             return cleaned
-        services.lock_calendar("location", location.pk)
-        _refuse_if_sessions(
-            selectors.sessions_held_at_location_on(location, day), lead=f"{location.name} has"
-        )
+        if refusal := services.closure_refusal(location=location, day=day):
+            raise forms.ValidationError(refusal.message)
         return cleaned
 
 
@@ -491,7 +457,8 @@ class _WeeklyHoursFormSet(BaseInlineFormSet):
         super().clean()
         if any(self.errors) or self.instance.pk is None or not self.has_changed():
             return  # nothing new to judge (a save of the page's other fields)
-        self.refuse_if_sessions_outside(self.windows(), now=timezone.now())
+        if refusal := self.refusal(self.windows(), now=timezone.now()):
+            raise forms.ValidationError(refusal.message)
 
 
 class OpeningHoursFormSet(_WeeklyHoursFormSet):
@@ -500,15 +467,8 @@ class OpeningHoursFormSet(_WeeklyHoursFormSet):
     def key(self, data: dict) -> int:
         return data["weekday"]
 
-    def refuse_if_sessions_outside(self, windows: dict, *, now) -> None:
-        from scheduling import selectors
-
-        location = self.instance
-        _refuse_if_sessions(
-            selectors.sessions_outside_opening_hours(location, windows, now=now),
-            lead=f"These hours would leave {location.name} closed for",
-            then="booked",
-        )
+    def refusal(self, windows: dict, *, now) -> services.SchedulingError | None:
+        return services.opening_hours_refusal(location=self.instance, windows=windows, now=now)
 
 
 class WorkingHoursFormSet(_WeeklyHoursFormSet):
@@ -517,12 +477,23 @@ class WorkingHoursFormSet(_WeeklyHoursFormSet):
     def key(self, data: dict) -> tuple[int, int]:
         return (data["location"].pk, data["weekday"])
 
-    def refuse_if_sessions_outside(self, windows: dict, *, now) -> None:
-        from scheduling import selectors
+    def refusal(self, windows: dict, *, now) -> services.SchedulingError | None:
+        return services.working_hours_refusal(clinician=self.instance, windows=windows, now=now)
 
-        clinician = self.instance
-        _refuse_if_sessions(
-            selectors.sessions_outside_working_hours(clinician.pk, windows, now=now),
-            lead=f"These hours would leave {clinician} off duty for",
-            then="booked",
-        )
+
+class LocationForm(forms.ModelForm):
+    """A location's page: its time zone must be known to the database as well as to Python (the model's check)."""
+
+    class Meta:
+        model = Location
+        fields = ["name", "time_zone", "address", "phone", "is_active"]
+
+    def clean_time_zone(self) -> str:
+        name = self.cleaned_data["time_zone"]
+        # A name Python does not know either gets the model's own message.
+        if name in zoneinfo.available_timezones() and not selectors.database_knows_time_zone(name):
+            raise forms.ValidationError(
+                f"The database server's time zone data does not know {name!r} yet: use another name for the "
+                "same zone, or update the server."
+            )
+        return name

@@ -13,6 +13,7 @@ By job:
 - ``session_day``: the session's states and what is recorded on the day, the REMS monitoring form.
 - ``rems``: the patient's REMS enrolment.
 - ``waitlist``: the waitlist, its offers and booking from it.
+- ``calendar``: time off, closures, opening and working hours, refused over booked sessions.
 - ``patient``: what a patient does online, from the portal or a reminder's link.
 
 Refusals are ``scheduling.errors`` (re-exported here); the reminders' own service (resend) is the outbox's.
@@ -39,6 +40,18 @@ from scheduling.services.booking import (
     reassign_clinician,
     reschedule_appointment,
 )
+from scheduling.services.calendar import (
+    closure_refusal,
+    opening_hours_refusal,
+    remove_closure,
+    remove_time_off,
+    save_closure,
+    save_time_off,
+    set_opening_hours,
+    set_working_hours,
+    time_off_refusal,
+    working_hours_refusal,
+)
 from scheduling.services.holds import (
     CLOSURE_OVER_HOLDS,
     HOLD_ATTEMPTS,
@@ -60,7 +73,7 @@ from scheduling.services.patient import (
     confirm_by_patient,
     use_reminder_link,
 )
-from scheduling.services.rems import record_rems_enrollment
+from scheduling.services.rems import record_rems_enrollment, remove_rems_enrollment
 from scheduling.services.session_day import (
     CHECK_IN_EARLIEST,
     TRANSITIONS,
@@ -115,6 +128,7 @@ __all__ = [
     "cancel_appointment",
     "cancel_by_patient",
     "check_in",
+    "closure_refusal",
     "confirm_appointment",
     "confirm_by_patient",
     "deliver_waitlist_offer",
@@ -127,6 +141,7 @@ __all__ = [
     "mark_rems_form_submitted",
     "next_steps",
     "next_steps_text",
+    "opening_hours_refusal",
     "override_bp_hard_stop",
     "reassign_clinician",
     "record_check_in_checklist",
@@ -134,12 +149,21 @@ __all__ = [
     "record_observation_scores",
     "record_rems_enrollment",
     "record_vitals",
+    "remove_closure",
+    "remove_rems_enrollment",
+    "remove_time_off",
     "resend_reminder",
     "reschedule_appointment",
+    "save_closure",
+    "save_time_off",
     "send_waitlist_offer",
     "session_holds",
+    "set_opening_hours",
+    "set_working_hours",
     "start_recovery",
     "start_session",
+    "time_off_refusal",
     "use_reminder_link",
     "withdraw_from_waitlist",
+    "working_hours_refusal",
 ]

@@ -24,3 +24,9 @@ def record_rems_enrollment(
         },
     )
     return enrolment
+
+
+@transaction.atomic
+def remove_rems_enrollment(*, enrolment: RemsEnrollment) -> None:
+    """Take back an enrolment recorded in error (the wrong patient): no Spravato session can be booked on it."""
+    enrolment.delete()

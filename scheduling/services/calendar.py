@@ -1,0 +1,182 @@
+"""Changes to the calendar that bookings depend on: a clinician's time off, a location's closure days, weekly opening
+and working hours. Each is refused, with the sessions in the way listed, while booked sessions would fall in it.
+
+The database refuses time off or a closure over holds too (migration 0008), whoever saves first; these services
+say which sessions are in the way, in words. Each takes the calendar guard's lock on the clinician or location
+before it looks (``holds.lock_calendar``), so bookings in flight have ended and new ones wait: the answer still
+holds when the row is written. Weekly hours are rules, not rows a trigger can compare with a span, so for them
+this check is the only one. The ``*_refusal`` functions ask the same question without the lock or a write, for a
+form that wants to show the answer next to its fields before anything is saved.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, time
+
+from django.db import transaction
+
+from scheduling import selectors
+from scheduling.errors import SchedulingError
+from scheduling.local_time import format_local
+from scheduling.models import Clinician, ClinicianTimeOff, Closure, Location, OpeningHours, WorkingHours
+from scheduling.services.holds import lock_calendar
+
+SESSIONS_LISTED = 8
+
+
+def _in_the_way(
+    sessions,
+    *,
+    lead: str,
+    then: str = "booked then",
+    first: str = "Reschedule or cancel them first (front desk, day view)",
+) -> SchedulingError | None:
+    """'<lead> 3 sessions <then>: Wed 3 Mar 2027, 10:00 EST Ann Lee (Chair 1); …', if there are any.
+    ``sessions``: a queryset or a list."""
+    total = len(sessions) if isinstance(sessions, list) else sessions.count()
+    if not total:
+        return None
+    listed = "; ".join(
+        f"{format_local(a.start_at, a.location)} {a.patient.full_name} ({a.resource.name})"
+        for a in sessions[:SESSIONS_LISTED]
+    )
+    more = f" and {total - SESSIONS_LISTED} more" if total > SESSIONS_LISTED else ""
+    return SchedulingError(
+        f"{lead} {total} session{'s' if total != 1 else ''} {then}: {listed}{more}. {first}, then save this again."
+    )
+
+
+def _raise_if(refusal: SchedulingError | None) -> None:
+    if refusal is not None:
+        raise refusal
+
+
+# --- Time off -------------------------------------------------------------------------------------------------
+
+
+def time_off_refusal(
+    *, clinician: Clinician, starts_at: datetime, ends_at: datetime
+) -> SchedulingError | None:
+    """Why time off from ``starts_at`` to ``ends_at`` cannot be saved: the clinician's sessions then, or None."""
+    return _in_the_way(
+        selectors.sessions_held_by_clinician(clinician.pk, starts_at, ends_at),
+        lead=f"{clinician} has",
+        first="Hand them to a colleague (front desk: Clinician cover), reschedule or cancel them first",
+    )
+
+
+@transaction.atomic
+def save_time_off(*, time_off: ClinicianTimeOff) -> ClinicianTimeOff:
+    """Add, or change, a stretch of a clinician's time off; refused (nothing written) over their booked sessions."""
+    lock_calendar("clinician", time_off.clinician_id)
+    _raise_if(
+        time_off_refusal(clinician=time_off.clinician, starts_at=time_off.starts_at, ends_at=time_off.ends_at)
+    )
+    time_off.save()
+    return time_off
+
+
+@transaction.atomic
+def remove_time_off(*, time_off: ClinicianTimeOff) -> None:
+    """The clinician works after all: nothing can be in the way of that."""
+    time_off.delete()
+
+
+# --- Closures -------------------------------------------------------------------------------------------------
+
+
+def closure_refusal(*, location: Location, day) -> SchedulingError | None:
+    """Why the location cannot close on local ``day``: the sessions holding its chairs or rooms then, or None."""
+    return _in_the_way(selectors.sessions_held_at_location_on(location, day), lead=f"{location.name} has")
+
+
+@transaction.atomic
+def save_closure(*, closure: Closure) -> Closure:
+    """Add, or change, a day the location is closed; refused (nothing written) on a day with booked sessions."""
+    lock_calendar("location", closure.location_id)
+    _raise_if(closure_refusal(location=closure.location, day=closure.date))
+    closure.save()
+    return closure
+
+
+@transaction.atomic
+def remove_closure(*, closure: Closure) -> None:
+    """The location opens that day after all."""
+    closure.delete()
+
+
+# --- Weekly hours ---------------------------------------------------------------------------------------------
+
+
+def opening_hours_refusal(
+    *, location: Location, windows: dict[int, list[tuple[time, time]]], now: datetime
+) -> SchedulingError | None:
+    """Why the location's weekly opening ``windows`` (weekday -> local windows) cannot replace its hours: the
+    upcoming sessions they would leave outside, by the booking rule's own test, or None."""
+    return _in_the_way(
+        selectors.sessions_outside_opening_hours(location, windows, now=now),
+        lead=f"These hours would leave {location.name} closed for",
+        then="booked",
+    )
+
+
+def working_hours_refusal(
+    *, clinician: Clinician, windows: dict[tuple[int, int], list[tuple[time, time]]], now: datetime
+) -> SchedulingError | None:
+    """Why the clinician's weekly working ``windows`` ((location id, weekday) -> local windows) cannot replace
+    their hours: the upcoming sessions whose holds they would leave outside, or None."""
+    return _in_the_way(
+        selectors.sessions_outside_working_hours(clinician.pk, windows, now=now),
+        lead=f"These hours would leave {clinician} off duty for",
+        then="booked",
+    )
+
+
+@transaction.atomic
+def set_opening_hours(
+    *, location: Location, save: Sequence[OpeningHours], delete: Sequence[OpeningHours], now: datetime
+) -> None:
+    """Change the location's weekly opening hours (rows to add or change, rows to remove); refused, nothing
+    written, if the hours that result would leave an upcoming session outside them."""
+    lock_calendar("location", location.pk)
+    for row in delete:
+        row.delete()
+    for row in save:
+        row.save()
+    windows: dict[int, list[tuple[time, time]]] = defaultdict(list)
+    for row in OpeningHours.objects.filter(location=location):
+        windows[row.weekday].append((row.opens, row.closes))
+    _raise_if(opening_hours_refusal(location=location, windows=windows, now=now))
+
+
+@transaction.atomic
+def set_working_hours(
+    *, clinician: Clinician, save: Sequence[WorkingHours], delete: Sequence[WorkingHours], now: datetime
+) -> None:
+    """Change the clinician's weekly working hours (rows to add or change, rows to remove); refused, nothing
+    written, if the hours that result would leave one of their upcoming sessions without them."""
+    lock_calendar("clinician", clinician.pk)
+    for row in delete:
+        row.delete()
+    for row in save:
+        row.save()
+    windows: dict[tuple[int, int], list[tuple[time, time]]] = defaultdict(list)
+    for row in WorkingHours.objects.filter(clinician=clinician):
+        windows[(row.location_id, row.weekday)].append((row.starts, row.ends))
+    _raise_if(working_hours_refusal(clinician=clinician, windows=windows, now=now))
+
+
+__all__ = [
+    "closure_refusal",
+    "opening_hours_refusal",
+    "remove_closure",
+    "remove_time_off",
+    "save_closure",
+    "save_time_off",
+    "set_opening_hours",
+    "set_working_hours",
+    "time_off_refusal",
+    "working_hours_refusal",
+]
