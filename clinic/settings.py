@@ -342,9 +342,15 @@ TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
 REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 5)
 REMINDER_STUCK_SECONDS = env_int("REMINDER_STUCK_SECONDS", 600)
 REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 60)
-# The one beat entry (UTC): claim due reminders every minute. Far-future work is never an eta/countdown.
+# The beat schedule, all of it (UTC), every entry expiring before its next run. Reminders: claim the due ones every
+# minute (far-future work is never an eta/countdown). Urgent alerts: re-send lost notifications, escalate overdue ones.
 CELERY_BEAT_SCHEDULE["scheduling-sweep-reminders"] = {
     "task": "scheduling.tasks.sweep_reminders",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}
+CELERY_BEAT_SCHEDULE["intake-sweep-urgent-alerts"] = {
+    "task": "intake.tasks.sweep_urgent_alerts",
     "schedule": 60.0,
     "options": {"expires": 55},
 }

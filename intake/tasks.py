@@ -85,18 +85,3 @@ def send_information_request_email(self, decision_id: int) -> None:
         body=render_to_string("review/email/information_request.txt", context),
         to=[decision.patient.email],
     ).send()
-
-
-def _add_review_beat_schedule() -> None:
-    """Run the urgent-alert sweep every minute, unless settings.CELERY_BEAT_SCHEDULE already names it."""
-    from clinic.celery import app
-
-    schedule = dict(app.conf.beat_schedule or {})
-    schedule.setdefault(
-        "intake-sweep-urgent-alerts",
-        {"task": "intake.tasks.sweep_urgent_alerts", "schedule": 60.0, "options": {"expires": 55}},
-    )
-    app.conf.beat_schedule = schedule
-
-
-_add_review_beat_schedule()
