@@ -36,13 +36,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, Required, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 __all__ = [
     "LocationDay",
     "ResourceKind",
     "Slot",
+    "SlotSearch",
     "Span",
     "TreatmentShape",
     "WeeklyHours",
@@ -320,64 +321,35 @@ def find_slots(
     return list(_iter_slots(query, one_per_start=one_per_start))
 
 
-def next_available(
-    *,
-    shape: TreatmentShape,
-    location: LocationDay,
-    resources: Sequence[int],
-    resource_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
-    clinicians: Sequence[int],
-    clinician_hours: Mapping[int, WeeklyHours],
-    clinician_time_off: Mapping[int, Sequence[Span]] = _NO_SPANS,
-    clinician_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
-    patient_busy: Sequence[Span] = (),
-    date_from: date,
-    date_to: date,
-    now: datetime,
-    slot_step_minutes: int = 15,
-    min_notice_minutes: int = 0,
-) -> Slot | None:
+class SlotSearch(TypedDict, total=False):
+    """What a search is asked: ``find_slots``'s arguments but ``one_per_start`` (its docstring says what each is)."""
+
+    shape: Required[TreatmentShape]
+    location: Required[LocationDay]
+    resources: Required[Sequence[int]]
+    resource_busy: Mapping[int, Sequence[Span]]
+    clinicians: Required[Sequence[int]]
+    clinician_hours: Required[Mapping[int, WeeklyHours]]
+    clinician_time_off: Mapping[int, Sequence[Span]]
+    clinician_busy: Mapping[int, Sequence[Span]]
+    patient_busy: Sequence[Span]
+    date_from: Required[date]
+    date_to: Required[date]
+    now: Required[datetime]
+    slot_step_minutes: int
+    min_notice_minutes: int
+
+
+def next_available(**search: Unpack[SlotSearch]) -> Slot | None:
     """The earliest free slot (lowest-id chair and clinician) in the date range, or None.
 
     Stops at the first slot, so it is cheap even over a long range.
     """
-    query = _prepare(
-        shape=shape,
-        location=location,
-        resources=resources,
-        resource_busy=resource_busy,
-        clinicians=clinicians,
-        clinician_hours=clinician_hours,
-        clinician_time_off=clinician_time_off,
-        clinician_busy=clinician_busy,
-        patient_busy=patient_busy,
-        date_from=date_from,
-        date_to=date_to,
-        now=now,
-        slot_step_minutes=slot_step_minutes,
-        min_notice_minutes=min_notice_minutes,
-    )
-    return next(_iter_slots(query, one_per_start=True), None)
+    return next(_iter_slots(_prepare(**search), one_per_start=True), None)
 
 
 def nearest_alternatives(
-    requested_start: datetime,
-    *,
-    shape: TreatmentShape,
-    location: LocationDay,
-    resources: Sequence[int],
-    resource_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
-    clinicians: Sequence[int],
-    clinician_hours: Mapping[int, WeeklyHours],
-    clinician_time_off: Mapping[int, Sequence[Span]] = _NO_SPANS,
-    clinician_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
-    patient_busy: Sequence[Span] = (),
-    date_from: date,
-    date_to: date,
-    now: datetime,
-    slot_step_minutes: int = 15,
-    min_notice_minutes: int = 0,
-    limit: int = 3,
+    requested_start: datetime, *, limit: int = 3, **search: Unpack[SlotSearch]
 ) -> list[Slot]:
     """Up to ``limit`` free slots (one per start) nearest to ``requested_start`` by absolute time distance.
 
@@ -388,25 +360,9 @@ def nearest_alternatives(
         raise ValueError(f"requested_start must be timezone-aware, got naive {requested_start.isoformat()}")
     if limit < 0:
         raise ValueError(f"limit must not be negative, got {limit}")
-    query = _prepare(
-        shape=shape,
-        location=location,
-        resources=resources,
-        resource_busy=resource_busy,
-        clinicians=clinicians,
-        clinician_hours=clinician_hours,
-        clinician_time_off=clinician_time_off,
-        clinician_busy=clinician_busy,
-        patient_busy=patient_busy,
-        date_from=date_from,
-        date_to=date_to,
-        now=now,
-        slot_step_minutes=slot_step_minutes,
-        min_notice_minutes=min_notice_minutes,
-    )
     return heapq.nsmallest(
         limit,
-        _iter_slots(query, one_per_start=True),
+        _iter_slots(_prepare(**search), one_per_start=True),
         key=lambda slot: (abs(slot.start - requested_start), slot.start),
     )
 
@@ -416,17 +372,17 @@ def _prepare(
     shape: TreatmentShape,
     location: LocationDay,
     resources: Sequence[int],
-    resource_busy: Mapping[int, Sequence[Span]],
+    resource_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
     clinicians: Sequence[int],
     clinician_hours: Mapping[int, WeeklyHours],
-    clinician_time_off: Mapping[int, Sequence[Span]],
-    clinician_busy: Mapping[int, Sequence[Span]],
-    patient_busy: Sequence[Span],
+    clinician_time_off: Mapping[int, Sequence[Span]] = _NO_SPANS,
+    clinician_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
+    patient_busy: Sequence[Span] = (),
     date_from: date,
     date_to: date,
     now: datetime,
-    slot_step_minutes: int,
-    min_notice_minutes: int,
+    slot_step_minutes: int = 15,
+    min_notice_minutes: int = 0,
 ) -> _Query:
     if now.utcoffset() is None:
         raise ValueError(f"now must be timezone-aware, got naive {now.isoformat()}")
