@@ -92,7 +92,7 @@ def _detail_links() -> tuple[str, str]:
 def day_list_items(schedule) -> str:
     """The day's sessions as list items in time order (the small-screen view of ``selectors.DaySchedule``).
 
-    Built as strings, like ``day_grid_rows``: one pass instead of a template loop per session. Texts are escaped
+    Built as strings, like ``day_grid_rows`` and for the same measured reason (bench/day_grid.py). Texts are escaped
     (``html.escape``: what Django's escape does, without its lazy-string wrapper, which cost more than the rest).
     """
     before, after = _detail_links()
@@ -111,8 +111,9 @@ def day_list_items(schedule) -> str:
 def day_grid_rows(schedule) -> str:
     """The day grid's table rows (``selectors.DaySchedule.rows``), built here in one pass.
 
-    A day is about 40 rows by a dozen chairs; looping over those cells in template language cost more than the
-    rest of the page together (issue 7), so the rows are joined as strings. Every text is escaped.
+    A day is about 40 rows by a dozen chairs; the same markup in template language costs more than the rest of the
+    busiest page together (bench/day_grid.py measures both, figures in bench/README.md), so the rows are joined as
+    strings. Every text is escaped.
     """
     before, after = _detail_links()
     out = []
