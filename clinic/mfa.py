@@ -35,7 +35,6 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
-from clinic.security import rate_limited
 from clinic.tasks import AccountChange, send_account_notice
 
 RECOVERY_CODES = 10
@@ -151,7 +150,6 @@ class ReplaceForm(CodeForm):
 
 
 @login_required
-@rate_limited("mfa", methods=("POST",))
 @require_http_methods(["GET", "POST"])
 def setup(request: HttpRequest) -> HttpResponse:
     """Add an authenticator: scan the QR code (or type the key), then confirm with a code it shows."""
@@ -225,7 +223,6 @@ def confirm_authenticator(*, user, device: TOTPDevice) -> list[str]:
 
 
 @login_required
-@rate_limited("mfa", methods=("POST",))
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest) -> HttpResponse:
     if not has_confirmed_device(request.user):
