@@ -19,7 +19,11 @@ urlpatterns = [
         ),
         name="login",
     ),
-    path("accounts/password_reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=views.QueuedPasswordResetForm),
+        name="password_reset",
+    ),
     path("accounts/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
     path("accounts/keep-alive/", keep_alive, name="keep_alive"),
     path("accounts/two-step/setup/", mfa.setup, name="mfa_setup"),
