@@ -93,6 +93,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Before anything reads the body (the CSRF check and the views read it in the view stage), after CSP and the
+    # security headers, so the 413 page carries them.
+    "clinic.request_size.RequestBodyLimitMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -252,6 +255,14 @@ RATE_LIMITED_VIEWS = {
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} must be 0 or more.")
+
+# Request bodies: at most this many bytes, refused with 413 before they are read (clinic/request_size.py). The
+# app takes no file uploads; its largest forms (an intake step with every row filled, an admin action on a full
+# page of rows) are a few kilobytes, so 1 MiB is ample. Keep the proxy's limit (deploy/nginx.conf) the same.
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+# Within the cap an upload fits in memory: nothing a request sends is ever written to a temporary file.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 
 # --- Time: store UTC, show the clinic's zone -----------------------------------------------------------------
 USE_TZ = True
