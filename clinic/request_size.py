@@ -1,7 +1,7 @@
 """A hard cap on the size of every request body, checked before anything reads it.
 
 Django's DATA_UPLOAD_MAX_MEMORY_SIZE counts only form fields, not files, and only once a view reads request.POST:
-a 20 MB file posted to the sign-in page was read, parsed and spooled to disk. This middleware answers 413 to a body
+without more, a 20 MB file posted to the sign-in page would be read, parsed and spooled to disk. This middleware answers 413 to a body
 announced larger than REQUEST_BODY_MAX_BYTES, unread. A chunked body announces no length; it is read here up to one
 byte past the cap, refused if it reaches that, and otherwise handed on with its length, so nothing further down
 reads an unbounded stream. (Under WSGI Django would otherwise read a chunked body as empty.)

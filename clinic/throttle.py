@@ -6,9 +6,9 @@ A middleware rather than a decorator, so views this project does not write (the 
 same rule by naming them.
 
 The window slides: each allowed request is a member of a Redis sorted set scored by its time, and a request is
-allowed while fewer than the limit are younger than the window. A fixed clock-hour counter let a burst at the end of
-one hour be followed by another at the start of the next, and paused a whole clinic until the hour turned; here the
-budget comes back one request at a time, a window after each was made. Refused requests are not recorded, so
+allowed while fewer than the limit are younger than the window. A fixed clock-hour counter would let a burst at the
+end of one hour be followed by another at the start of the next, and pause a whole clinic until the hour turns; here
+the budget comes back one request at a time, a window after each was made. Refused requests are not recorded, so
 the set never holds more than the limit and hammering does not extend the pause.
 
 The address is clinic.audit.client_ip (X-Forwarded-For only through TRUSTED_PROXY_COUNT proxies). An IPv6 client

@@ -13,7 +13,7 @@ wsgi_app = "clinic.wsgi:application"
 bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")]
 
 # Threads, not sync workers. A sync worker serves one connection at a time, so a client that sends its request
-# slowly holds the whole process until `timeout` kills it: two such clients stalled one in the penetration test.
+# slowly holds the whole process until `timeout` kills it: two such clients are enough to stall a server.
 # A gthread worker waits for a new connection's first bytes in its poller, without a thread, and gives each request
 # its own thread: a slow client holds one thread of GUNICORN_THREADS, and the rest go on serving. gthread ships with
 # gunicorn (no extra dependency). The proxy in front buffers whole requests, so slow clients normally never reach
