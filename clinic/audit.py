@@ -10,6 +10,7 @@ nothing outlives its transaction, so a pooled connection never carries one reque
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
@@ -129,13 +130,42 @@ WRITES = ("INSERT", "UPDATE", "DELETE", "WITH")
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """Where a request came from. Behind the TLS proxy (SECURE_PROXY_SSL_HEADER set) REMOTE_ADDR is the proxy, and
-    the last X-Forwarded-For entry is the one that proxy wrote."""
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip() or None
+    """The address a request came from, as far as it can be known.
+
+    REMOTE_ADDR is the peer that opened the connection: the client itself, or the nearest proxy. Each proxy in front
+    appends the address it received the request from to X-Forwarded-For, so with TRUSTED_PROXY_COUNT proxies the
+    client is the entry the outermost one wrote: the Nth from the end. Entries further left were written by the
+    client and prove nothing, so they are never read; with no proxy (0, the default) the header is ignored
+    altogether, since anyone reaching the app directly can write it. A chain shorter than the count (the request
+    did not pass every proxy) or an entry that is not an address falls back to REMOTE_ADDR: one shared address for
+    such requests errs towards counting them together, never towards a name the client chose."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        entries = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if len(entries) >= proxies:
+            try:
+                return str(ipaddress.ip_address(entries[-proxies].strip()))
+            except ValueError:
+                pass
     return request.META.get("REMOTE_ADDR") or None
+
+
+def check_trusted_proxies(app_configs, **kwargs) -> list:
+    """Behind a TLS proxy with no proxy trusted, every client has the proxy's address: one clinic's failed sign-ins
+    would pause everyone's."""
+    from django.core.checks import Warning
+
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None) and not settings.TRUSTED_PROXY_COUNT:
+        return [
+            Warning(
+                "SECURE_PROXY_SSL_HEADER is set but TRUSTED_PROXY_COUNT is 0: every request will seem to come "
+                "from the proxy, so rate limits and sign-in lockouts would be shared by all clients.",
+                hint="Set TRUSTED_PROXY_COUNT to the number of proxies in front of the app (1 for the nginx "
+                "example in deploy/).",
+                id="clinic.W001",
+            )
+        ]
+    return []
 
 
 TAG_SQL = (

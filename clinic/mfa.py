@@ -33,7 +33,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
 from clinic.accounts import confirm_authenticator
-from clinic.security import rate_limited
 
 # Pages a signed-in person may reach before the second step (URL names). Nothing here may change the account:
 # a session that has only the password must not be able to lock the owner out.
@@ -147,7 +146,6 @@ class ReplaceForm(CodeForm):
 
 
 @login_required
-@rate_limited("mfa", methods=("POST",))
 @require_http_methods(["GET", "POST"])
 def setup(request: HttpRequest) -> HttpResponse:
     """Add an authenticator: scan the QR code (or type the key), then confirm with a code it shows."""
@@ -201,7 +199,6 @@ def setup(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@rate_limited("mfa", methods=("POST",))
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest) -> HttpResponse:
     if not has_confirmed_device(request.user):

@@ -1,6 +1,5 @@
 from django.urls import path
 
-from clinic.security import rate_limited
 from intake import views
 
 app_name = "intake"
@@ -14,11 +13,8 @@ urlpatterns = [
     path("patient/rescreen/", views.rescreen, name="rescreen"),
     path("patient/my-data/", views.my_data, name="my_data"),
     path("patient/my-data.<str:fmt>", views.my_data_download, name="my_data_download"),
-    path(
-        "invite/<str:token>/",
-        rate_limited("invitation", methods=("GET", "POST"))(views.accept_invitation),
-        name="accept_invitation",
-    ),
-    path("register/", rate_limited("register")(views.register), name="register"),
+    # Public pages: rate-limited per address by name (settings.RATE_LIMITED_VIEWS).
+    path("invite/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    path("register/", views.register, name="register"),
     path("staff/patients/invite/", views.invite, name="invite"),
 ]

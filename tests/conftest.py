@@ -8,6 +8,7 @@ Personas: `patient` and `second_patient` (who must never see the first one's dat
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -24,6 +25,29 @@ from django.conf import settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PASSWORD = "a-long-test-password-42"
+
+
+def every_url() -> list[tuple[str, str]]:
+    """Every URL the app serves, with sample values for its parameters (names, paths)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    found = []
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern):
+                path = re.sub(r"<int:\w+>", "1", route)
+                path = re.sub(r"<(?:slug|str):\w+>", "x", path)
+                path = re.sub(r"<(?:path):\w+>", "x/y", path)
+                if "<" in path or "(?P" in path or path.startswith("^"):
+                    continue  # regex patterns (the admin's) are covered by the admin index
+                found.append((pattern.name or "", "/" + path))
+
+    walk(get_resolver().url_patterns)
+    return found
 
 
 def free_port() -> int:
