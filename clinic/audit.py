@@ -43,8 +43,13 @@ NOT_AUDITED = {
     "scheduling_allocation": "mirrors its appointment's times (audited there); written three times per booking",
 }
 
+# SECURITY DEFINER: the function runs as its owner (the role that migrates), so the app's role writes audit rows
+# without holding INSERT on the audit table. A definer function must fix its search_path, and with pg_temp last:
+# otherwise PostgreSQL looks in the caller's temporary schema first, and a temporary table named clinic_auditevent
+# would swallow the rows (tests/clinic/test_db_roles.py). {schema} is the schema the tables are in.
 AUDIT_FUNCTION = r"""
-CREATE OR REPLACE FUNCTION clinic_audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION clinic_audit_row() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, {schema}, pg_temp AS $$
 DECLARE
     old_row jsonb;
     new_row jsonb;
@@ -81,6 +86,8 @@ BEGIN
     RETURN NULL;
 END;
 $$;
+-- Fired as a trigger only; nobody calls it (and a trigger fires whatever EXECUTE says).
+REVOKE ALL ON FUNCTION clinic_audit_row() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION clinic_forbid_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -95,7 +102,8 @@ def install_audit_triggers(using: str = "default") -> list[str]:
     """(Re)attach the audit trigger to every audited table that exists. Idempotent; run after every migrate."""
     installed = []
     with connections[using].cursor() as cursor:
-        cursor.execute(AUDIT_FUNCTION)
+        cursor.execute("SELECT quote_ident(current_schema())")
+        cursor.execute(AUDIT_FUNCTION.replace("{schema}", cursor.fetchone()[0]))
         for table in ("clinic_auditevent", "clinic_recordview"):
             cursor.execute(
                 f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
