@@ -45,14 +45,22 @@ AUDITED_TABLES: dict[str, str] = {
     "scheduling_sessionrecord": "appointment:appointment_id",
     "scheduling_vitalsigns": "appointment:appointment_id",
 }
+# The trail itself: rows are added, never changed or deleted (a trigger refuses it, and the app's database role
+# holds no UPDATE or DELETE on them: clinic/db_roles.py).
+APPEND_ONLY_TABLES = ("clinic_auditevent", "clinic_recordview", "clinic_accountevent")
 # Tables with a patient column that are deliberately not audited, and why.
 NOT_AUDITED = {
     "intake_reviewqueueentry": "derived: kept by triggers from submissions, decisions and alerts (all audited)",
     "scheduling_allocation": "mirrors its appointment's times (audited there); written three times per booking",
 }
 
+# SECURITY DEFINER: the function runs as its owner (the role that migrates), so the app's role writes audit rows
+# without holding INSERT on the audit table. A definer function must fix its search_path, and with pg_temp last:
+# otherwise PostgreSQL looks in the caller's temporary schema first, and a temporary table named clinic_auditevent
+# would swallow the rows (tests/clinic/test_db_roles.py). {schema} is the schema the tables are in.
 AUDIT_FUNCTION = r"""
-CREATE OR REPLACE FUNCTION clinic_audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION clinic_audit_row() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, {schema}, pg_temp AS $$
 DECLARE
     old_row jsonb;
     new_row jsonb;
@@ -89,6 +97,8 @@ BEGIN
     RETURN NULL;
 END;
 $$;
+-- Fired as a trigger only; nobody calls it (and a trigger fires whatever EXECUTE says).
+REVOKE ALL ON FUNCTION clinic_audit_row() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION clinic_forbid_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -103,8 +113,9 @@ def install_audit_triggers(using: str = "default") -> list[str]:
     """(Re)attach the audit trigger to every audited table that exists. Idempotent; run after every migrate."""
     installed = []
     with connections[using].cursor() as cursor:
-        cursor.execute(AUDIT_FUNCTION)
-        for table in ("clinic_auditevent", "clinic_recordview", "clinic_accountevent"):
+        cursor.execute("SELECT quote_ident(current_schema())")
+        cursor.execute(AUDIT_FUNCTION.replace("{schema}", cursor.fetchone()[0]))
+        for table in APPEND_ONLY_TABLES:
             cursor.execute(
                 f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION clinic_forbid_change()"

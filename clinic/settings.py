@@ -138,6 +138,21 @@ DATABASES = {
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The role that owns the tables, for `manage.py migrate` and `manage.py setup_db_roles` only (README, "Production"):
+# the app connects with DATABASE_URL as a role that owns nothing, so it cannot alter, disable or empty the audit
+# trail. Unset, those commands use DATABASE_URL too (one role, as in development).
+MIGRATION_DATABASE_URL = os.environ.get("MIGRATION_DATABASE_URL", "")
+DATABASE_OWNER: dict[str, str | int] = {}
+if MIGRATION_DATABASE_URL:
+    _owner = dj_database_url.parse(MIGRATION_DATABASE_URL)
+    # Only the credentials and the server are taken from it: the database stays DATABASE_URL's, so a test run
+    # (which renames the database) can never migrate the real one.
+    if _owner["NAME"] != DATABASES["default"]["NAME"]:
+        raise ImproperlyConfigured(
+            "MIGRATION_DATABASE_URL must name the same database as DATABASE_URL, with the owner's user."
+        )
+    DATABASE_OWNER = {key: _owner[key] for key in ("USER", "PASSWORD", "HOST", "PORT")}
+
 # --- Redis: cache, Celery broker and results -----------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if not REDIS_URL:
