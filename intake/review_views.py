@@ -27,11 +27,11 @@ from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from clinic.access import role_required
+from clinic.parsing import next_path, object_id
 from clinic.roles import Role
 from intake import medications, rules, scoring, trends
 from intake.alerts import AlertError, acknowledge_alert
@@ -793,12 +793,7 @@ def _patient_alerts(patient: Patient):
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
+    return next_path(request, fallback)
 
 
 def _day(day: date) -> str:
@@ -1494,9 +1489,7 @@ def add_rating(request: HttpRequest, pk: int) -> HttpResponse:
     corrects_id = request.POST.get("corrects") or request.GET.get("corrects")
     if corrects_id:
         corrects = (
-            ClinicianRating.objects.filter(
-                patient=person, pk=corrects_id if str(corrects_id).isdigit() else 0
-            )
+            ClinicianRating.objects.filter(patient=person, pk=object_id(corrects_id) or 0)
             .filter(corrected_by__isnull=True)
             .first()
         )

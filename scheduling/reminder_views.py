@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import role_required
+from clinic.parsing import object_id
 from clinic.roles import Role
 from scheduling import reminders
 from scheduling.models import Location, Reminder
@@ -66,8 +67,8 @@ def reminder_link(request: HttpRequest, token: str) -> HttpResponse:
 @role_required(*DESK)
 def failed_reminders(request: HttpRequest) -> HttpResponse:
     location = None
-    if request.GET.get("location", "").isdigit():
-        location = Location.objects.filter(pk=int(request.GET["location"])).first()
+    if location_id := object_id(request.GET.get("location")):
+        location = Location.objects.filter(pk=location_id).first()
     rows = list(reminders.failed_reminders(location)[:200])
     return render(
         request,
