@@ -36,6 +36,7 @@ from clinic.roles import Role
 from intake import medications, rules, scoring, trends
 from intake.alerts import AlertError, acknowledge_alert
 from intake.decisions import DecisionError, hard_stops_for, record_clinician_rating, record_decision
+from intake.export import IN_THE_DOWNLOAD
 from intake.instruments import UnknownInstrumentError, load_instrument, same_value
 from intake.models import ClinicianRating, EligibilityDecision, IntakeSubmission, Patient
 from intake.review_selectors import (
@@ -156,7 +157,7 @@ class AcknowledgeForm(ReviewForm):
     note = forms.CharField(
         label="What was done",
         help_text="For example: called the patient, reviewed the safety plan, arranged an urgent assessment, "
-        "referred to emergency care. Your name and the time are recorded with it.",
+        f"referred to emergency care. Your name and the time are recorded with it. {IN_THE_DOWNLOAD}",
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=4000,
         error_messages={"required": "Write what was done before acknowledging the alert."},
@@ -185,16 +186,15 @@ class DecisionForm(ReviewForm):
     reason = forms.CharField(
         label="Reason",
         required=False,
-        help_text="Required when the patient is not eligible. Staff see it on this page only; it is not shown to "
-        "the patient or to the front desk.",
+        help_text=f"Required when the patient is not eligible. The front desk does not see it. {IN_THE_DOWNLOAD}",
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=4000,
     )
     message_to_patient = forms.CharField(
         label="Message to the patient",
         required=False,
-        help_text="Required when more information is needed. The patient reads it in their portal; write it in "
-        "plain words.",
+        help_text="Required when more information is needed. The patient reads it in their portal and in the "
+        "download of their data; write it in plain words.",
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
     )
@@ -207,7 +207,8 @@ class DecisionForm(ReviewForm):
     override_justification = forms.CharField(
         label="Justification for overriding a hard-stop finding",
         required=False,
-        help_text="Required when the patient is eligible despite a hard-stop finding that concerns that treatment.",
+        help_text="Required when the patient is eligible despite a hard-stop finding that concerns that treatment. "
+        + IN_THE_DOWNLOAD,
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=4000,
     )
@@ -282,7 +283,11 @@ class RatingForm(ReviewForm):
         label="Session (optional)", required=False, coerce=int, empty_value=None
     )
     note = forms.CharField(
-        label="Note (optional)", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+        label="Note (optional)",
+        required=False,
+        help_text=IN_THE_DOWNLOAD,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
     )
 
     def __init__(self, *args: Any, today: date, appointments: list[tuple[int, str]], **kwargs: Any) -> None:

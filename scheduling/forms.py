@@ -11,6 +11,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
 from clinic.parsing import CALENDAR_YEARS, CalendarDayField, far_from_today, parse_moment
+from intake.export import IN_THE_DOWNLOAD
 from scheduling import series
 from scheduling.models import (
     WEEKDAYS,
@@ -109,7 +110,7 @@ class SlotChoiceForm(forms.Form):
         error_messages={"required": "Choose one of the free times listed."},
     )
     notes = forms.CharField(label="Note for the care team (optional)", required=False, max_length=500,
-                            widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+                            help_text=IN_THE_DOWNLOAD, widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
 
     def __init__(self, *args, options=(), location=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -198,7 +199,7 @@ class CancelForm(forms.Form):
     ]
     reason = forms.ChoiceField(label="Reason", choices=REASONS)
     details = forms.CharField(label="Details (optional)", required=False, max_length=250,
-                              widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+                              help_text=IN_THE_DOWNLOAD, widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -272,6 +273,7 @@ class OverrideForm(_PrefixedForm):
     prefix_name = "override"
     reason = forms.CharField(
         label="Why it is safe to proceed (clinician)",
+        help_text=IN_THE_DOWNLOAD,
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=1000,
     )
@@ -330,7 +332,9 @@ class WaitlistForm(forms.Form):
         required=False,
         empty_label="None: a new session",
     )
-    notes = forms.CharField(label="Notes (optional)", required=False, max_length=300)
+    notes = forms.CharField(
+        label="Notes (optional)", required=False, max_length=300, help_text=IN_THE_DOWNLOAD
+    )
 
     def __init__(self, *args, patient=None, upcoming=(), **kwargs):
         kwargs.setdefault("prefix", "waitlist")
