@@ -376,7 +376,9 @@ PATIENT_EXPORT_SECTIONS = [
     "intake.export.consent_section",
     "intake.export.alerts_section",
     "intake.export.decisions_section",
+    "intake.export.ratings_section",
     "scheduling.selectors.export_section",
+    "scheduling.selectors.requests_export_section",
 ]
 
 # --- Scheduling (clinic policy) -----------------------------------------------------------------------------------

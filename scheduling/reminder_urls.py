@@ -14,5 +14,5 @@ urlpatterns = [
 
 front_desk_urlpatterns = [
     path("reminders/failed/", reminder_views.failed_reminders, name="failed_reminders"),
-    path("reminders/<int:pk>/resend/", reminder_views.resend_reminder, name="resend_reminder"),
+    path("reminders/<id:pk>/resend/", reminder_views.resend_reminder, name="resend_reminder"),
 ]

@@ -46,7 +46,7 @@ def every_url() -> list[tuple[str, str]]:
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, route)
             elif isinstance(pattern, URLPattern):
-                path = re.sub(r"<int:\w+>", "1", route)
+                path = re.sub(r"<(?:int|id):\w+>", "1", route)
                 path = re.sub(r"<(?:slug|str):\w+>", "x", path)
                 path = re.sub(r"<(?:path):\w+>", "x/y", path)
                 if "<" in path or "(?P" in path or path.startswith("^"):
