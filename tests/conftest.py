@@ -3,17 +3,25 @@
 Personas: `patient` and `second_patient` (who must never see the first one's data), `front_desk`, `clinician`,
 `clinic_admin`. Real things: an SMTP server on localhost (`smtp_server`), a Celery worker process
 (`celery_worker`) consuming from the same Redis as the tests and writing to the test database.
+
+The tests connect to the database as the app does in production: as a role that owns nothing and holds only what
+`manage.py setup_db_roles` grants (`APP_ROLE`), so a missing grant fails a test. The tables' owner (DATABASE_URL's
+user, or MIGRATION_DATABASE_URL's) creates the test database, migrates it, and empties it after each transactional
+test; `connected_as_owner()` lends a test the owner's connection for set-up only an owner can do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -24,6 +32,29 @@ from django.conf import settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PASSWORD = "a-long-test-password-42"
+
+
+def every_url() -> list[tuple[str, str]]:
+    """Every URL the app serves, with sample values for its parameters (names, paths)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    found = []
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern):
+                path = re.sub(r"<(?:int|id):\w+>", "1", route)
+                path = re.sub(r"<(?:slug|str):\w+>", "x", path)
+                path = re.sub(r"<(?:path):\w+>", "x/y", path)
+                if "<" in path or "(?P" in path or path.startswith("^"):
+                    continue  # regex patterns (the admin's) are covered by the admin index
+                found.append((pattern.name or "", "/" + path))
+
+    walk(get_resolver().url_patterns)
+    return found
 
 
 def free_port() -> int:
@@ -165,6 +196,8 @@ def worker_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     db = connection.settings_dict
     env["DATABASE_URL"] = _database_url(db)
+    # A worker runs as the app's role, and migrates nothing (the owner's URL names the real database anyway).
+    env.pop("MIGRATION_DATABASE_URL", None)
     env.update(extra)
     return env
 
@@ -256,7 +289,11 @@ def _isolated_cache_prefix(settings):
 
 
 def pytest_configure(config):
-    assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), "the tests need PostgreSQL"
+    default = settings.DATABASES["default"]
+    assert default["ENGINE"].endswith("postgresql"), "the tests need PostgreSQL"
+    # The test database is created and migrated by the tables' owner; the app's role takes over once it exists.
+    default.update(settings.DATABASE_OWNER)
+    OWNER.update({key: default[key] for key in ("USER", "PASSWORD", "HOST", "PORT")})
 
 
 @pytest.fixture
@@ -340,18 +377,79 @@ def _code_for(device) -> str:
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _end_stray_connections_before_the_test_database_is_dropped(django_db_setup, django_db_blocker):
-    """pytest-django's live server lives for the whole session and its thread still holds a connection when the
-    test database is dropped; end such connections first, so the drop succeeds."""
-    yield
+# --- The app's database role --------------------------------------------------------------------------------
+
+# Roles belong to the whole server, so the tests' app role has a name of its own, apart from any real app's.
+APP_ROLE = "clinic_test_app"
+# Only used where the owner signs in with a password too (so the server asks for one); the role can reach nothing
+# but test databases, which are dropped at the end of the run.
+APP_ROLE_PASSWORD = "clinic-test-app-only"  # noqa: S105
+OWNER: dict[str, str | int] = {}
+
+
+def _connect_as(credentials: dict) -> None:
+    """From now on every new connection, in every thread and in worker processes started later, uses these."""
     from django.db import connection
 
+    connection.close()
+    connection.settings_dict.update(credentials)
+
+
+@contextlib.contextmanager
+def connected_as_owner() -> Iterator[None]:
+    """Django's connection in this thread, for the block, is the tables' owner's: for clean-up and set-up that the
+    app's role must not be able to do."""
+    from clinic.db_roles import connected_as_owner as as_owner
+
+    with as_owner(owner=OWNER):
+        yield
+
+
+def owner_settings() -> dict:
+    """The test database's connection settings, with the owner's credentials."""
+    from django.db import connection
+
+    return {**connection.settings_dict, **OWNER}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, then the app's role on it, and the tests connected as that role."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import TransactionTestCase
+
+    password = APP_ROLE_PASSWORD if OWNER.get("PASSWORD") else ""
+    with django_db_blocker.unblock():
+        call_command("setup_db_roles", APP_ROLE, *(["--password", password] if password else []), verbosity=0)
+    _connect_as({"USER": APP_ROLE, "PASSWORD": password})
+
+    django_teardown = TransactionTestCase._fixture_teardown
+
+    def flush_as_owner(test_case) -> None:
+        # A transactional test's data is emptied with TRUNCATE (the audit tables too), then post_migrate's
+        # handlers put back the groups and the triggers: clean-up only the owner may do.
+        with connected_as_owner():
+            django_teardown(test_case)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionTestCase, "_fixture_teardown", flush_as_owner)
+        yield
+
+    _connect_as(OWNER)
+    # pytest-django's live server lives for the whole session and its thread still holds a connection when the
+    # test database is dropped; end such connections first, so the drop succeeds.
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_database(django_db_setup):
+    """The test database and the app's role exist before the first test, so that a child process started by a test
+    that asks for no database (`worker_env`) still reaches the test database as the app's role."""
 
 
 @pytest.fixture

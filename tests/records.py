@@ -3,6 +3,7 @@ routes, and one patient with a record of every kind, each reachable through some
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 
 def app_routes() -> list[str]:
-    """Every route of the app outside the admin, as "/pattern/with/<int:pk>/" strings."""
+    """Every route of the app outside the admin, as "/pattern/with/<id:pk>/" strings."""
     found = []
 
     def walk(patterns, prefix=""):
@@ -23,6 +24,24 @@ def app_routes() -> list[str]:
 
     walk(get_resolver().url_patterns)
     return found
+
+
+ID_PARAMETER = re.compile(r"<(?:id|int):(\w+)>")
+SAMPLE_WORDS = {"step": "contact", "action": "confirm", "fmt": "json"}  # any other word: "x"
+
+
+def fill_route(route: str, records: PatientRecords) -> str:
+    """The route with the patient's own records for its ids (a patient's page takes the patient, any other the
+    appointment, a submission's the submission) and a sample for each word (a step, an action, a format)."""
+    patient_page = "patients/" in route and "appointments/" not in route
+
+    def record(match: re.Match) -> str:
+        if match.group(1) == "submission_pk":
+            return str(records.submission_id)
+        return str(records.patient_id if patient_page else records.appointment_id)
+
+    path = ID_PARAMETER.sub(record, route)
+    return re.sub(r"<(?:slug|str):(\w+)>", lambda match: SAMPLE_WORDS.get(match.group(1), "x"), path)
 
 
 @dataclass(frozen=True)

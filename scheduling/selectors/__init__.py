@@ -10,14 +10,14 @@
 - ``cover``: a colleague for each session of an absent clinician;
 - ``session_day``: the session page, the facts the session rules judge, REMS forms due;
 - ``waitlist``: each waitlisted patient's earliest matching slot;
-- ``reminders``: failed reminders, and the reminder a patient's link names.
+- ``reminders``: failed reminders, and the reminder a patient's link names;
+- ``export``: the patient's appointments, session records, REMS enrolment and waiting list, for their download.
 
 Who may see which location is ``scheduling.access``'s rule; the gates here apply it.
 """
 
 from scheduling.selectors.appointments import (
     appointment_for_user,
-    export_section,
     patient_appointments,
     patient_for_booking,
     search_patients,
@@ -25,6 +25,7 @@ from scheduling.selectors.appointments import (
 )
 from scheduling.selectors.booking_facts import BookingFacts, booking_facts
 from scheduling.selectors.cover import COVER_MAX_DAYS, CoverRow, cover_plan
+from scheduling.selectors.export import export_section, requests_export_section
 from scheduling.selectors.holds import (
     overlapping_active_allocations,
     sessions_held_at_location_on,
@@ -119,6 +120,7 @@ __all__ = [
     "propose_treatment_series",
     "reminder_for_link",
     "rems_forms_due",
+    "requests_export_section",
     "rescreen_state",
     "search_patients",
     "session_day",

@@ -100,23 +100,3 @@ def upcoming_appointments_for_patient(patient: Patient, *, now: datetime | None 
         .select_related("location", "treatment_type")
         .order_by("start_at")
     )
-
-
-def export_section(patient) -> tuple[str, list[dict]]:
-    """The patient's appointments for their "download my data" (intake.export)."""
-    rows = (
-        Appointment.objects.filter(patient=patient)
-        .select_related("location", "treatment_type")
-        .order_by("start_at")
-    )
-    return "Appointments", [
-        {
-            "starts": appointment.start_at,
-            "ends": appointment.end_at,
-            "where": appointment.location.name,
-            "treatment": appointment.treatment_type.label,
-            "status": appointment.get_status_display(),
-            "cancellation_reason": appointment.cancellation_reason,
-        }
-        for appointment in rows
-    ]

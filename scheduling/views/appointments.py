@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -13,13 +13,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import role_required
 from clinic.audit import record_patient_view
+from clinic.parsing import next_path, requested_day
 from clinic.roles import Role
 from scheduling import selectors, services
 from scheduling.forms import CancelForm, SlotChoiceForm
 from scheduling.models import Appointment, Clinician, Resource
 from scheduling.reminders.content import appointment_download
 from scheduling.views.booking import conflict_payload, merge_options
-from scheduling.views.pages import DESK, STAFF, safe_next, wants_json
+from scheduling.views.pages import DESK, STAFF, wants_json
 
 
 @role_required(*STAFF)
@@ -84,11 +85,7 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Marked {appointment.get_status_display().lower()}.")
-    return redirect(
-        request.POST.get("next")
-        if safe_next(request)
-        else reverse("scheduling:appointment_detail", args=[pk])
-    )
+    return redirect(next_path(request, reverse("scheduling:appointment_detail", args=[pk])))
 
 
 @role_required(*DESK)
@@ -143,11 +140,13 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = selectors.appointment_for_user(request.user, pk)
     location = appointment.location
     now = timezone.now()
-    raw_day = request.POST.get("date") or request.GET.get("date")
-    try:
-        day = date.fromisoformat(raw_day) if raw_day else appointment.start_at.astimezone(location.tz).date()
-    except ValueError:
-        day = appointment.start_at.astimezone(location.tz).date()
+    day = requested_day(
+        request,
+        "date",
+        today=now.astimezone(location.tz).date(),
+        fallback=appointment.start_at.astimezone(location.tz).date(),
+        instead="the session's day",
+    )
     options = selectors.available_slots(
         location=location,
         treatment_type=appointment.treatment_type,

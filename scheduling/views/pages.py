@@ -1,4 +1,5 @@
-"""What the front-desk pages share: who may open them, the location and day a page is for, and a safe way back.
+"""What the front-desk pages share: who may open them, and the location and day a page is for (where to go back
+to once a form is done is clinic.parsing.next_path, as for every app).
 
 Views parse input and render; every change goes through scheduling.services. Records are fetched through the access
 gates in scheduling.selectors, so a page outside someone's reach is a 404. Which locations a person may see (the
@@ -9,11 +10,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.contrib import messages
 from django.http import Http404, HttpRequest
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 
+from clinic.parsing import requested_day
 from clinic.roles import Role
 from scheduling.models import Location
 
@@ -46,17 +46,7 @@ def location_asked(request: HttpRequest, among: list[Location]) -> Location:
 
 
 def day_asked(request: HttpRequest, location: Location, key: str = "date") -> date:
-    """The local day asked for in ``key``, else today at the location (with a message if it was not a date)."""
-    raw = request.GET.get(key, "")
-    if raw:
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            messages.error(request, "That date was not understood; showing today instead.")
-    return timezone.now().astimezone(location.tz).date()
-
-
-def safe_next(request: HttpRequest) -> bool:
-    """Whether the form's ``next`` is a page of this site to go back to."""
-    target = request.POST.get("next", "")
-    return bool(target) and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+    """The local day asked for in ``key``, else today at the location (with a message if it cannot be used:
+    clinic.parsing.requested_day)."""
+    today = timezone.now().astimezone(location.tz).date()
+    return requested_day(request, key, today=today, fallback=today, instead="today")

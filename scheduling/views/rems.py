@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import role_required
+from clinic.parsing import next_path
 from scheduling import selectors, services
-from scheduling.views.pages import STAFF, location_asked, safe_next
+from scheduling.views.pages import STAFF, location_asked
 
 
 @role_required(*STAFF)
@@ -24,7 +25,7 @@ def rems_form_submitted(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, "REMS monitoring form marked as sent.")
-    return redirect(request.POST.get("next") if safe_next(request) else reverse("scheduling:rems_forms_due"))
+    return redirect(next_path(request, reverse("scheduling:rems_forms_due")))
 
 
 @role_required(*STAFF)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from clinic.access import role_required
+from clinic.parsing import requested_moment
 from scheduling import access, selectors, services
 from scheduling.forms import WaitlistForm
 from scheduling.models import WaitlistEntry
@@ -78,11 +79,7 @@ def _waitlist_entry(request: HttpRequest, pk: int) -> WaitlistEntry:
 
 
 def _posted_start(request: HttpRequest) -> datetime | None:
-    try:
-        start = datetime.fromisoformat(request.POST.get("start", ""))
-    except ValueError:
-        return None
-    return start if start.utcoffset() is not None else None
+    return requested_moment(request, "start", now=timezone.now())
 
 
 @role_required(*DESK)
