@@ -111,6 +111,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
+                # Each app's own part of every page (clinic imports none of them).
+                "intake.context_processors.review",
             ],
         },
     },
