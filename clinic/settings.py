@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "clinic",
     "intake",
     "scheduling",
+    "demo",  # `manage.py seed_demo`: above every app, since it writes through all of them
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -262,10 +262,15 @@ class Children:
                 proc.wait(5)
 
 
-def manage(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run([PYTHON, MANAGE, *args], env=env, cwd=BASE_DIR, check=False)
+def manage(env: dict[str, str], *args: str, capture: bool = False) -> str:
+    """Run a management command; with ``capture``, return what it printed instead of printing it."""
+    stdout = subprocess.PIPE if capture else None
+    result = subprocess.run([PYTHON, MANAGE, *args], env=env, cwd=BASE_DIR, check=False, stdout=stdout)
+    printed = result.stdout.decode(errors="replace") if capture else ""
     if result.returncode != 0:
+        print(printed, end="", flush=True)
         raise StackError(f"`manage.py {' '.join(args)}` failed (exit {result.returncode})")
+    return printed
 
 
 def _secret_key() -> str:
@@ -309,10 +314,11 @@ def run() -> int:
             env.setdefault("DEBUG", "1")
             env.setdefault("SECRET_KEY", _secret_key())
             manage(env, "migrate", "--noinput")
-            manage(env, "seed_demo")
+            # The demo's summary and logins, shown again once the app answers, below the start-up logs.
+            welcome = manage(env, "seed_demo", capture=True)
             children = Children(env)
             try:
-                serve(children, port)
+                serve(children, port, welcome)
             finally:
                 # Children first (a worker may be finishing a task), then the services they use.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -327,9 +333,7 @@ def run() -> int:
     return 0
 
 
-def serve(children: Children, port: str) -> None:
-    from clinic.demo_data import DEMO_PASSWORD, demo_logins
-
+def serve(children: Children, port: str, welcome: str) -> None:
     children.start("web", [PYTHON, MANAGE, "runserver", f"127.0.0.1:{port}"])
     children.start(
         "worker", [str(BIN_DIR / "celery"), "-A", "clinic", "worker", "-l", "info", "--concurrency", "2"]
@@ -350,12 +354,8 @@ def serve(children: Children, port: str) -> None:
     base_url = f"http://127.0.0.1:{port}"
     wait_until_healthy(f"{base_url}/healthz", children)
     say(f"ready: open {base_url}/  (web, Celery worker and beat are running; Ctrl-C stops everything)")
-    say(f"demo logins (password for all: {DEMO_PASSWORD}):")
-    for role, email in demo_logins():
-        say(f"  {role:<14} {email}")
-    if children.env.get("STAFF_MFA_REQUIRED", "1") not in {"0", "false", "no", "off"}:
-        say("staff set up two-step sign-in at first sign-in (any authenticator app);")
-        say("for a quick look without one: STAFF_MFA_REQUIRED=0 make run")
+    for line in welcome.splitlines():
+        say(line)
     while True:
         if dead := children.dead():
             raise StackError(f"{', '.join(dead)} stopped unexpectedly; stopping the rest")
