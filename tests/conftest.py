@@ -1,4 +1,4 @@
-"""Shared personas and real services for the tests.
+"""Shared personas and real services for the tests (the helpers behind them: tests/factories.py, tests/support.py).
 
 Personas: `patient` and `second_patient` (who must never see the first one's data), `front_desk`, `clinician`,
 `clinic_admin`. Real things: an SMTP server on localhost (`smtp_server`), a Celery worker process
@@ -7,120 +7,123 @@ Personas: `patient` and `second_patient` (who must never see the first one's dat
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import threading
-import time
 import uuid
-from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
-from pathlib import Path
+from datetime import date
 
 import pytest
 from django.conf import settings
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-PASSWORD = "a-long-test-password-42"
+from clinic.roles import Role
+from tests import factories
+from tests.support import (
+    SmtpServer,
+    free_port,
+    purge_queue,
+    start_worker,
+    stop_worker,
+)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def pytest_configure(config):
+    assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), "the tests need PostgreSQL"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache_prefix(settings):
+    """Each test gets its own cache namespace in the shared Redis, so rate limits and caches never leak."""
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"},
+    }
+
+
+# --- Personas ---------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def make_user(db):
-    from clinic.models import User
-    from clinic.roles import assign_role
-
-    def make(role, email: str | None = None, full_name: str = "Test Person", password: str = PASSWORD):
-        user = User.objects.create_user(
-            email=email or f"{role.value}-{uuid.uuid4().hex[:8]}@example.org",
-            password=password,
-            full_name=full_name,
-        )
-        assign_role(user=user, role=role)
-        return user
-
-    return make
-
-
-def _patient_with_record(make_user, email: str, first: str, last: str, born):
-    from clinic.roles import Role
-    from intake.models import Patient
-
-    user = make_user(Role.PATIENT, email=email, full_name=f"{first} {last}")
-    Patient.objects.create(
-        user=user, legal_first_name=first, legal_last_name=last, email=email, date_of_birth=born
-    )
-    return user
+    """``make_user(role, email=None, full_name=..., password=PASSWORD)`` (tests.factories.make_user)."""
+    return factories.make_user
 
 
 @pytest.fixture
-def patient(make_user):
+def patient(db):
     """Pat One: a patient with an account and a patient record (`patient.patient`)."""
-    from datetime import date
-
-    return _patient_with_record(make_user, "pat.one@example.org", "Pat", "One", date(1985, 4, 12))
+    return factories.patient_with_account("pat.one@example.org", "Pat", "One", date(1985, 4, 12))
 
 
 @pytest.fixture
-def second_patient(make_user):
+def second_patient(db):
     """Sam Two: another patient, who must never see Pat One's data."""
-    from datetime import date
-
-    return _patient_with_record(make_user, "sam.two@example.org", "Sam", "Two", date(1979, 11, 3))
+    return factories.patient_with_account("sam.two@example.org", "Sam", "Two", date(1979, 11, 3))
 
 
 @pytest.fixture
-def front_desk(make_user):
-    from clinic.roles import Role
-
-    return make_user(Role.FRONT_DESK, email="desk@example.org", full_name="Fran Desk")
+def front_desk(db):
+    return factories.make_user(Role.FRONT_DESK, email="desk@example.org", full_name="Fran Desk")
 
 
 @pytest.fixture
-def clinician(make_user):
-    from clinic.roles import Role
-
-    return make_user(Role.CLINICIAN, email="doc@example.org", full_name="Casey Doc")
+def clinician(db):
+    return factories.make_user(Role.CLINICIAN, email="doc@example.org", full_name="Casey Doc")
 
 
 @pytest.fixture
-def clinic_admin(make_user):
-    from clinic.roles import Role
-
-    return make_user(Role.CLINIC_ADMIN, email="boss@example.org", full_name="Ada Admin")
+def clinic_admin(db):
+    return factories.make_user(Role.CLINIC_ADMIN, email="boss@example.org", full_name="Ada Admin")
 
 
-# --- A real SMTP server on localhost ---------------------------------------------------------------------------
+@pytest.fixture
+def patient_records(patient, front_desk):
+    """The first patient with a record of every kind (tests.factories.make_patient_records)."""
+    return factories.make_patient_records(patient, front_desk)
 
 
-@dataclass
-class SmtpServer:
-    host: str
-    port: int
-    messages: list[Message] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+@pytest.fixture(autouse=True)
+def _test_logins_include_the_second_step(monkeypatch):
+    """The test client's login() and force_login() sign a person in fully, which for staff includes the second
+    step (a confirmed authenticator, verified in the session). The tests of the second step itself go through the
+    sign-in form, which this does not touch."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    def wait_for(self, count: int = 1, timeout: float = 10.0) -> list[Message]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.messages) >= count:
-                    return list(self.messages)
-            time.sleep(0.05)
-        with self.lock:
-            raise AssertionError(f"expected {count} email(s) within {timeout} s, got {len(self.messages)}")
+    from clinic.models import User
+
+    original_force_login, original_login = Client.force_login, Client.login
+
+    def verify(client, user) -> None:
+        role = user.role if user is not None else None
+        if role is None or not role.is_staff_role:
+            return
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    def force_login(self, user, backend=None):
+        original_force_login(self, user, backend)
+        verify(self, user)
+
+    def login(self, **credentials):
+        signed_in = original_login(self, **credentials)
+        if signed_in:
+            verify(self, User.objects.get(pk=self.session["_auth_user_id"]))
+        return signed_in
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+    monkeypatch.setattr(Client, "login", login)
+
+
+# --- Real services ----------------------------------------------------------------------------------------------
 
 
 @pytest.fixture
 def smtp_server(settings):
     """aiosmtpd on a free localhost port; Django's SMTP backend is pointed at it for the test."""
+    from email import message_from_bytes
+
     from aiosmtpd.controller import Controller
 
     server = SmtpServer(host="127.0.0.1", port=free_port())
@@ -155,84 +158,10 @@ def eager_celery():
     app.conf.task_eager_propagates = False
 
 
-# --- A real Celery worker --------------------------------------------------------------------------------------
-
-
-def worker_env(**extra: str) -> dict[str, str]:
-    """The environment for a child process that must use the test database (not the development one)."""
-    from django.db import connection
-
-    env = dict(os.environ)
-    db = connection.settings_dict
-    env["DATABASE_URL"] = _database_url(db)
-    env.update(extra)
-    return env
-
-
-def _database_url(db: dict) -> str:
-    from urllib.parse import quote
-
-    host = db.get("HOST") or ""
-    host = quote(host, safe="") if host.startswith("/") else host
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    auth = quote(db.get("USER") or "postgres", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
-
-
-@dataclass
-class WorkerProcess:
-    process: subprocess.Popen
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-
-def start_worker(
-    tmp_path: Path, *, name: str = "test", concurrency: int = 1, extra_env=None
-) -> WorkerProcess:
-    log_path = tmp_path / f"worker-{name}.log"
-    args = [
-        str(Path(sys.executable).parent / "celery"), "-A", "clinic", "worker",
-        "--loglevel", "INFO", "--concurrency", str(concurrency), "--pool", "prefork",
-        "--hostname", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--without-mingle", "--without-gossip",
-    ]  # fmt: skip
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            args, env=worker_env(**(extra_env or {})), cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    worker = WorkerProcess(process=process, log_path=log_path)
-    from clinic.celery import app
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the Celery worker exited at start-up:\n{worker.log()}")
-        if any(name in host for reply in app.control.ping(timeout=0.5) for host in reply):
-            return worker
-    stop_worker(worker)
-    raise AssertionError(f"the Celery worker did not answer a ping within 60 s:\n{worker.log()}")
-
-
-def stop_worker(worker: WorkerProcess) -> None:
-    import signal
-
-    if worker.process.poll() is None:
-        os.killpg(worker.process.pid, signal.SIGTERM)
-        try:
-            worker.process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.process.pid, signal.SIGKILL)
-            worker.process.wait(5)
-
-
 @pytest.fixture
 def celery_worker(transactional_db, tmp_path):
     """A real worker process on the test database. Tests using it commit their data (transactional_db)."""
-    _purge_queue()
+    purge_queue()
     worker = start_worker(tmp_path)
     try:
         yield worker
@@ -240,29 +169,10 @@ def celery_worker(transactional_db, tmp_path):
         stop_worker(worker)
 
 
-def _purge_queue() -> None:
-    from clinic.celery import app
-
-    app.control.purge()
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cache_prefix(settings):
-    """Each test gets its own cache namespace in the shared Redis, so rate limits and caches never leak."""
-    settings.CACHES = {
-        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"},
-    }
-    yield
-
-
-def pytest_configure(config):
-    assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), "the tests need PostgreSQL"
-
-
 @pytest.fixture
 def mailing_worker(transactional_db, tmp_path, smtp_server, live_server):
     """A real Celery worker whose emails go to `smtp_server` and whose links point at `live_server`."""
-    _purge_queue()
+    purge_queue()
     worker = start_worker(
         tmp_path,
         name="mail",
@@ -279,67 +189,6 @@ def mailing_worker(transactional_db, tmp_path, smtp_server, live_server):
         stop_worker(worker)
 
 
-@pytest.fixture(autouse=True)
-def _test_logins_include_the_second_step(monkeypatch):
-    """The test client's login() and force_login() sign a person in fully, which for staff includes the second
-    step (a confirmed authenticator, verified in the session). The tests of the second step itself go through the
-    sign-in form, which this does not touch."""
-    from django.test import Client
-
-    original_force_login, original_login = Client.force_login, Client.login
-
-    def verify(client, user) -> None:
-        from django_otp import DEVICE_ID_SESSION_KEY
-        from django_otp.plugins.otp_totp.models import TOTPDevice
-
-        role = user.role if user is not None else None
-        if role is None or not role.is_staff_role:
-            return
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        if device is None:
-            device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
-
-    def force_login(self, user, backend=None):
-        original_force_login(self, user, backend)
-        verify(self, user)
-
-    def login(self, **credentials):
-        signed_in = original_login(self, **credentials)
-        if signed_in:
-            from clinic.models import User
-
-            verify(self, User.objects.get(pk=self.session["_auth_user_id"]))
-        return signed_in
-
-    monkeypatch.setattr(Client, "force_login", force_login)
-    monkeypatch.setattr(Client, "login", login)
-
-
-def totp_code(user) -> str:
-    """The code the person's authenticator app shows now."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    return _code_for(TOTPDevice.objects.filter(user=user).latest("id"))
-
-
-def pending_totp_code(browser) -> str:
-    """The code an app shows for the key the setup page offered this browser (confirmed by nothing yet)."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from clinic.mfa import PENDING_KEY
-
-    return _code_for(TOTPDevice(key=browser.session[PENDING_KEY]))
-
-
-def _code_for(device) -> str:
-    from django_otp.oath import totp
-
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):0{device.digits}d}"
-
-
 @pytest.fixture(scope="session", autouse=True)
 def _end_stray_connections_before_the_test_database_is_dropped(django_db_setup, django_db_blocker):
     """pytest-django's live server lives for the whole session and its thread still holds a connection when the
@@ -352,11 +201,3 @@ def _end_stray_connections_before_the_test_database_is_dropped(django_db_setup, 
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-
-
-@pytest.fixture
-def patient_records(patient, front_desk):
-    """The first patient with a record of every kind (tests/records.py)."""
-    from tests.records import make_patient_records
-
-    return make_patient_records(patient, front_desk)

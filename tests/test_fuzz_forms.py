@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clinic.models import AuditEvent
-from tests.records import PatientRecords, app_routes
+from tests.factories import PatientRecords
+from tests.support import app_routes
 
 GARBAGE = st.one_of(
     st.text(max_size=30),

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from intake.models import IntakeSubmission
-from tests.records import app_routes
+from tests.support import app_routes
 
 
 def _id_patterns() -> list[str]:

@@ -21,7 +21,7 @@ from bench.seed import (
     span_text,
 )
 from bench.seed_check import check_seed
-from tests.scheduling.conftest import A_WEDNESDAY, NOW, build_clinic, local, make_patient, treatment_type
+from tests.factories import A_WEDNESDAY, NOW, build_clinic, local, make_patient, treatment_type
 
 LIVE = ["booked", "confirmed", "checked_in", "in_session", "recovering", "discharged"]
 

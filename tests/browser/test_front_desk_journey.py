@@ -14,8 +14,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tests.browser.conftest import PHONE, assert_accessible, sign_in
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, PHONE, assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,7 +25,7 @@ START = datetime(2027, 3, 1, 12, 30, tzinfo=UTC)  # Mon 1 Mar 2027, 07:30 EST
 def cleared_for_iv(location):
     """A patient with a submitted intake and a clinician's decision: eligible for IV ketamine."""
     from intake.models import IntakeSubmission
-    from tests.scheduling.conftest import clear_for_treatment, make_patient
+    from tests.factories import clear_for_treatment, make_patient
 
     patient = make_patient(first="Robin", last="Journeyman", eligible=False, location=location)
     IntakeSubmission.objects.create(
@@ -55,8 +54,7 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
     from intake.eligibility import booking_eligibility
     from scheduling import services
     from scheduling.models import Allocation, Appointment, SessionRecord, TreatmentSeries, VitalSigns
-    from tests.review.conftest import rescreen
-    from tests.scheduling.conftest import build_clinic, make_patient, treatment_type
+    from tests.factories import build_clinic, make_patient, rescreen, treatment_type
 
     with time_machine.travel(START, tick=True):
         treatment_type("iv-ketamine")

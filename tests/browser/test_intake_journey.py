@@ -10,8 +10,7 @@ import pytest
 
 from clinic.roles import Role
 from intake.models import Intake, IntakeSubmission, Patient
-from tests.browser.conftest import assert_accessible, sign_in
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 NEW_PASSWORD = "quiet-river-2026"

@@ -13,7 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from clinic.accounts import reset_second_factor
 from clinic.mfa import OPEN_URL_NAMES
 from clinic.roles import Role
-from tests.conftest import PASSWORD, pending_totp_code, totp_code
+from tests.support import PASSWORD, pending_totp_code, totp_code
 
 
 def _password_only(user) -> Client:

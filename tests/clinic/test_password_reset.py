@@ -3,7 +3,7 @@ import re
 from django.urls import reverse
 
 from clinic.models import User
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD
 
 
 def test_password_reset_email_arrives_over_smtp_and_its_link_sets_a_new_password(

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.roles import Role
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD
 
 
 def _sign_in(client, email, password, ip="10.9.8.7"):

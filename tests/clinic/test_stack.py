@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 from django.db import connection
 
-from tests.conftest import BASE_DIR, _database_url, free_port
+from tests.support import BASE_DIR, database_url, free_port
 
 
 def _descendants(root: int) -> set[int]:
@@ -72,7 +72,7 @@ def test_run_command_serves_the_demo_reuses_its_data_and_ctrl_c_leaves_nothing_b
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}},
-        "DATABASE_URL": _database_url(settings_dict),
+        "DATABASE_URL": database_url(settings_dict),
         "PORT": str(port),
         "CLINIC_DATA_DIR": str(tmp_path / "data"),
     }

@@ -2,7 +2,7 @@ import json
 
 from django.urls import reverse
 
-from tests.intake.conftest import fill_intake
+from tests.factories import fill_intake
 
 
 def test_a_patient_downloads_everything_held_about_them_as_json_and_pdf(

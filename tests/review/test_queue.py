@@ -11,7 +11,9 @@ from django.urls import reverse
 
 from intake.decisions import record_decision
 from intake.review_selectors import QueueFilters, queue_count, review_queue
-from tests.review.conftest import HARD_STOP, NOW, REVIEW_FLAG, make_intake, make_patient, rescreen
+from tests.factories import HARD_STOP, REVIEW_FLAG, make_intake, rescreen
+from tests.factories import REVIEW_NOW as NOW
+from tests.factories import make_review_patient as make_patient
 
 
 def names(queryset):

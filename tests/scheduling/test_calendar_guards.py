@@ -20,7 +20,7 @@ from django.urls import reverse
 from scheduling import services
 from scheduling.forms import ClinicianTimeOffForm
 from scheduling.models import Appointment, Clinician, ClinicianTimeOff, Closure
-from tests.scheduling.conftest import A_WEDNESDAY, NOW, NY, Clinic, build_clinic, local, make_patient
+from tests.factories import A_WEDNESDAY, NOW, NY, Clinic, build_clinic, local, make_patient
 
 A_THURSDAY = A_WEDNESDAY + timedelta(days=1)
 

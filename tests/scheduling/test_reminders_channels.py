@@ -19,10 +19,10 @@ import pytest
 from django.conf import settings as django_settings
 
 from scheduling.sms import TwilioSmsBackend, sms_timeout
-from tests.conftest import free_port, start_worker, stop_worker
-from tests.scheduling.conftest import NOW, local, make_patient
+from tests.factories import NOW, local, make_patient
 from tests.scheduling.test_reminders_smtp import ScriptedSmtp, outcomes, serve
 from tests.scheduling.test_reminders_worker import WEDNESDAY, mail_env, settle, sweep
+from tests.support import free_port, start_worker, stop_worker
 
 MAYBE_TEXTED = (
     "The text-message service stopped answering after receiving the message; it may have been delivered. "

@@ -21,9 +21,9 @@ from email.message import Message
 
 import pytest
 
-from tests.conftest import free_port, start_worker, stop_worker
-from tests.scheduling.conftest import NOW, local, make_patient
+from tests.factories import NOW, local, make_patient
 from tests.scheduling.test_reminders_worker import WEDNESDAY, mail_env, settle, sweep
+from tests.support import free_port, start_worker, stop_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,8 +18,8 @@ from email.message import Message
 import pytest
 from icalendar import Calendar
 
-from tests.conftest import free_port, start_worker, stop_worker
-from tests.scheduling.conftest import NOW, local, make_patient
+from tests.factories import NOW, local, make_patient
+from tests.support import free_port, start_worker, stop_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

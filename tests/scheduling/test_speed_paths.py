@@ -19,15 +19,7 @@ from django.urls import reverse
 from intake.eligibility import booking_eligibility
 from scheduling import selectors, services
 from scheduling.models import Allocation, Appointment
-from tests.scheduling.conftest import (
-    A_WEDNESDAY,
-    NOW,
-    Clinic,
-    build_clinic,
-    local,
-    make_patient,
-    treatment_type,
-)
+from tests.factories import A_WEDNESDAY, NOW, Clinic, build_clinic, local, make_patient, treatment_type
 
 pytestmark = pytest.mark.django_db
 

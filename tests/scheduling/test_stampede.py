@@ -25,15 +25,7 @@ from hypothesis.stateful import (
 
 from scheduling import selectors, services
 from scheduling.models import Allocation, Appointment
-from tests.scheduling.conftest import (
-    A_WEDNESDAY,
-    NOW,
-    Clinic,
-    build_clinic,
-    local,
-    make_patient,
-    treatment_type,
-)
+from tests.factories import A_WEDNESDAY, NOW, Clinic, build_clinic, local, make_patient, treatment_type
 
 THREADS = 50
 
