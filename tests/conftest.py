@@ -3,6 +3,9 @@
 Personas: `patient` and `second_patient` (who must never see the first one's data), `front_desk`, `clinician`,
 `clinic_admin`. Real things: an SMTP server on localhost (`smtp_server`), a Celery worker process
 (`celery_worker`) consuming from the same Redis as the tests and writing to the test database.
+
+Passwords are hashed with a fast hasher (MD5) unless a test is marked `real_password_hashers`: Argon2 is slow on
+purpose, and every persona and clinician built for a test has a password.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from django.conf import settings
 from clinic.roles import Role
 from tests import factories
 from tests.support import (
+    FAST_PASSWORD_HASHERS,
     SmtpServer,
     free_port,
     purge_queue,
@@ -34,6 +38,14 @@ def _isolated_cache_prefix(settings):
     settings.CACHES = {
         "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request, settings):
+    """The fast hasher for every test but those whose subject is passwords (marked `real_password_hashers`), which
+    keep the production hashers of clinic/settings.py (Argon2)."""
+    if request.node.get_closest_marker("real_password_hashers") is None:
+        settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
 
 
 # --- Personas ---------------------------------------------------------------------------------------------------

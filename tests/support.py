@@ -32,6 +32,7 @@ from clinic.models import User
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PASSWORD = "a-long-test-password-42"
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def free_port() -> int:

@@ -250,6 +250,7 @@ def test_a_role_given_in_the_admin_ends_the_persons_sessions(make_user):
 # --- Changing the password needs the second step ----------------------------------------------------------------
 
 
+@pytest.mark.real_password_hashers
 @pytest.mark.parametrize("has_authenticator", [True, False])
 def test_the_password_cannot_be_changed_with_the_password_alone(clinician, has_authenticator):
     if has_authenticator:
@@ -265,6 +266,7 @@ def test_the_password_cannot_be_changed_with_the_password_alone(clinician, has_a
     assert clinician.check_password(PASSWORD)
 
 
+@pytest.mark.real_password_hashers
 def test_a_patient_with_an_authenticator_changes_the_password_only_after_the_second_step(patient):
     _set_up(_password_only(patient), patient)
     browser = _password_only(patient)

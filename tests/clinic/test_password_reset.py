@@ -1,9 +1,13 @@
 import re
 
+import pytest
 from django.urls import reverse
 
 from clinic.models import User
 from tests.support import PASSWORD
+
+# Passwords are the subject: the production hashers (Argon2), not the tests' fast one.
+pytestmark = pytest.mark.real_password_hashers
 
 
 def test_password_reset_email_arrives_over_smtp_and_its_link_sets_a_new_password(
