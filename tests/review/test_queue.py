@@ -102,7 +102,7 @@ def test_the_queue_page_with_filters_and_counts_in_the_navigation(client, clinic
 
 
 def test_the_queue_keeps_a_fixed_query_budget_with_ten_thousand_patients(
-    client, clinician, on_call, django_assert_max_num_queries, frozen_clock
+    client, clinician, on_call, django_assert_max_num_queries, stopped_clock
 ):
     from intake.models import IntakeSubmission, Patient, UrgentAlert
 
