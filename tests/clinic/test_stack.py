@@ -127,3 +127,32 @@ def _drop_database(settings_dict: dict) -> None:
             cur.execute(f'DROP DATABASE IF EXISTS "{settings_dict["NAME"]}" WITH (FORCE)')
     finally:
         conn.close()
+
+
+# --- `make test`: two tiers, each must pass and run tests -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("codes", "selected", "exit_code", "said"),
+    [
+        ((0, 0), False, 0, "all tiers: passed"),
+        ((1, 0), False, 1, "fast tier (all but browser and slow): FAILED (pytest exit 1)"),
+        ((0, 1), False, 1, "browser and slow tier: FAILED (pytest exit 1)"),
+        # pytest's "no tests collected" is a failure of the whole suite, never a silent pass.
+        ((0, 5), False, 1, "browser and slow tier: FAILED: no tests collected"),
+        # ARGS chose tests from one tier only: the other is reported, not failed...
+        ((0, 5), True, 0, "browser and slow tier: no tests selected"),
+        # ...unless no tier ran anything.
+        ((5, 5), True, 1, "fast tier (all but browser and slow): FAILED: no tests collected"),
+        ((5,), False, 1, "fast tier (all but browser and slow): FAILED: no tests collected"),
+    ],
+)
+def test_the_tiers_verdict(capsys, codes, selected, exit_code, said):
+    from clinic import stack
+
+    tiers = [stack.FAST_TIER[0], stack.REST_TIER[0]][: len(codes)]
+    results = [(name, code, 61.0) for name, code in zip(tiers, codes, strict=True)]
+    assert stack._report(results, selected=selected) == exit_code
+    printed = capsys.readouterr().out
+    assert f"clinic: {said}" in printed
+    assert "in 1 min 01 s" in printed

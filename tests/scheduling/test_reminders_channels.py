@@ -302,6 +302,7 @@ def test_a_sweep_hands_every_claimed_reminder_to_exactly_one_send_task(claimed_c
     assert all(len(batch) <= max(1, math.ceil(claimed_count / 8)) for batch in batches)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_keeps_its_smtp_connection_between_reminders_and_closes_it_when_it_shuts_down(
     clinic, book, tmp_path

@@ -25,7 +25,7 @@ from tests.scheduling.test_reminders_worker import (
 )
 from tests.support import free_port, start_worker, stop_worker
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from tests.factories import NOW, local, make_patient
 from tests.scheduling.test_reminders_worker import WEDNESDAY, mail_env, settle, sweep
 from tests.support import free_port, start_worker, stop_worker
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 MAYBE_DELIVERED = (
     "The mail server stopped answering after receiving the message; it may have been delivered. "

@@ -21,7 +21,7 @@ from icalendar import Calendar
 from tests.factories import NOW, local, make_patient
 from tests.support import free_port, start_worker, stop_worker
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 WEDNESDAY = date(2027, 3, 10)
 STUCK = timedelta(minutes=11)  # past REMINDER_STUCK_SECONDS (10 min): the reaper takes the row back
