@@ -32,7 +32,7 @@ import time as clock
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bench.pgcopy import copy_rows, reset_sequence
 
@@ -443,7 +443,7 @@ def seed(scale: int, *, log=print) -> dict:
         log(f"  patients, intakes, submissions, responses, decisions: {t1 - t0:.1f}s")
 
         # Appointments and allocations.
-        layout = {
+        layout: dict[str, Any] = {
             "now": now,
             "chair_minutes": iv.chair_minutes,
             "location_ids": loc_ids,

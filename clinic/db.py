@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import lru_cache
+from typing import Any
 
 from django.db import connection
 
@@ -73,9 +74,10 @@ def execute_prepared(
         if len(params) != count:
             raise ValueError(f"{label}: {count} parameters expected, {len(params)} given.")
     raw = connection.connection  # the psycopg2 connection the cursor is on (Django reconnects with a new one)
-    state = getattr(connection, "_clinic_prepared", None)
+    # Per connection: (the psycopg2 connection, names prepared on it, names whose PREPARE may or may not be there).
+    state: tuple[Any, set[str], set[str]] | None = getattr(connection, "_clinic_prepared", None)
     if state is None or state[0] is not raw:
-        state = connection._clinic_prepared = (raw, set(), set())
+        state = connection._clinic_prepared = (raw, set(), set())  # type: ignore[attr-defined]
     _, prepared, uncertain = state
     run = f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
     if generic:

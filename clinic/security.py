@@ -136,7 +136,7 @@ class StaffSessionMiddleware:
                 return redirect_to_login(request.get_full_path())
             elif now - seen > 60:
                 session[SESSION_SEEN] = now
-            request.staff_idle_seconds = idle_limit
+            request.staff_idle_seconds = idle_limit  # type: ignore[attr-defined]  # read by base.html
         return self.get_response(request)
 
 

@@ -25,6 +25,7 @@ import urllib.request
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -82,7 +83,7 @@ def ensure_database_exists(url: str) -> None:
 class EmbeddedPostgres:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.server = None
+        self.server: Any = None  # pgserver's server, imported only when started
 
     def start(self) -> str:
         with warnings.catch_warnings():

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from clinic.access import SignedInRequest
 from clinic.health import run_checks
 from clinic.roles import ROLE_HOME_URLS
 
@@ -38,7 +39,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @login_required
 @require_POST
-def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+def sign_out_everywhere(request: SignedInRequest) -> HttpResponse:
     """End every session of this person, on every device, this one included."""
     from clinic.models import User
 

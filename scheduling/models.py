@@ -437,7 +437,8 @@ class Allocation(models.Model):
             # An empty range overlaps nothing, so it would slip past the exclusion constraints: refuse it, and
             # refuse open-ended spans too. Reversed bounds never get this far (PostgreSQL refuses the range).
             models.CheckConstraint(
-                condition=Q(span__isempty=False, span__lower_inf=False, span__upper_inf=False)
+                # Q & a lookup is a valid condition; the stubs type the combination as a plain Combinable.
+                condition=Q(span__isempty=False, span__lower_inf=False, span__upper_inf=False)  # type: ignore[arg-type]
                 & GreaterThan(
                     Func(F("span"), function="upper", output_field=models.DateTimeField()),
                     Func(F("span"), function="lower", output_field=models.DateTimeField()),

@@ -30,7 +30,9 @@ def invitation_link(smtp_server, email: str, count: int) -> str:
     messages = smtp_server.wait_for(count, timeout=60)
     message = next(m for m in messages if m["To"] == email)
     body = message.get_payload(0).get_payload(decode=True).decode()
-    return re.search(r"https?://\S+/invite/\S+/", body).group(0)
+    link = re.search(r"https?://\S+/invite/\S+/", body)
+    assert link, body
+    return link.group(0)
 
 
 def accept(page, link: str) -> None:

@@ -147,7 +147,9 @@ def _app_code_for(setup_page) -> str:
 
     from django_otp.oath import totp
 
-    key = re.search(rb'id="mfa-key">([A-Z2-7]+)<', setup_page.content).group(1).decode()
+    shown = re.search(rb'id="mfa-key">([A-Z2-7]+)<', setup_page.content)
+    assert shown, "the setup page shows no key"
+    key = shown.group(1).decode()
     return f"{totp(b32decode(key)):06d}"
 
 

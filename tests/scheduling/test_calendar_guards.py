@@ -37,7 +37,7 @@ def _admin_datetime(prefix: str, moment) -> dict:
 
 
 def _constraint(error: IntegrityError) -> str:
-    return error.__cause__.diag.constraint_name
+    return error.__cause__.diag.constraint_name  # type: ignore[union-attr]  # psycopg2's error, under Django's
 
 
 # --- The admin says which sessions are in the way -------------------------------------------------------------

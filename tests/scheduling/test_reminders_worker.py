@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from email import message_from_bytes, policy
 from email.message import Message
+from typing import cast
 
 import pytest
 from icalendar import Calendar
@@ -149,7 +150,7 @@ def settle(timeout: float = 20.0) -> None:
 def ics_of(message: Message) -> Calendar:
     parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
     assert len(parts) == 1
-    return Calendar.from_ical(parts[0].get_payload(decode=True))
+    return Calendar.from_ical(cast(bytes, parts[0].get_payload(decode=True)))
 
 
 def event_of(calendar: Calendar):

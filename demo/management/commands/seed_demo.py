@@ -68,13 +68,13 @@ class Command(BaseCommand):
 
         for index, (first, last, born) in enumerate(demo.PATIENTS):
             email = demo.patient_email(first, last)
-            user = None
+            account: User | None = None
             if index < demo.PATIENT_LOGIN_COUNT:
-                user = self._person(email, f"{first} {last}", Role.PATIENT)
+                account = self._person(email, f"{first} {last}", Role.PATIENT)
             Patient.objects.update_or_create(
                 email=email,
                 defaults={
-                    "user": user,
+                    "user": account,
                     "location": location,
                     "legal_first_name": first,
                     "legal_last_name": last,
