@@ -25,7 +25,7 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m clinic.stack test-fast $(ARGS)
 
-# Benchmarks (issue 7): seeds clinic_bench_s1 / _s10 on DATABASE_URL's server and measures; see bench/README.md.
+# Benchmarks: seeds clinic_bench_s1 / _s10 on DATABASE_URL's server and measures; see bench/README.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 

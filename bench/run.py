@@ -1,4 +1,4 @@
-"""Issue 7's benchmark, one command: `make bench` (= .venv/bin/python -m bench.run).
+"""The benchmark, one command: `make bench` (= .venv/bin/python -m bench.run).
 
 For each scale factor (default 1 and 10): create the database clinic_bench_s<SCALE> (dropped first), migrate, seed
 (bench/seed.py), check the seeded data (bench/seed_check.py; the run stops if it is wrong), start gunicorn (3 sync

@@ -1,6 +1,6 @@
 """Seed a clinic network at a scale factor, fast: COPY into the real tables, with times that never overlap.
 
-SCALE=10 is issue 7's full set: 10 locations, 100 chairs (+2 at the first location, which has 12 for the
+SCALE=10 is the full set: 10 locations, 100 chairs (+2 at the first location, which has 12 for the
 availability figure), 50 clinicians with working hours, 100,000 patients each with a submitted intake (PHQ-9 and
 GAD-7 responses) and, for 9 in 10, an eligibility decision, and 500,000 IV appointments with their 1,500,000
 allocations. SCALE=1 is a tenth (1 location). Each location has the same depth of history (about 4.5 years, the last

@@ -24,7 +24,7 @@ from django.db import connection
 # again on every run while it estimates the generic plan dearer than a custom one, which it did for the day view's
 # statement: a millisecond of planning each time to arrive at the same plan. Only for statements whose best plan does
 # not depend on the values (key and range lookups); not for a LIMIT/OFFSET given as a parameter, whose generic plan
-# sorts the whole table (seen: the queue page went from 2 to 20 ms). SET LOCAL in the same query string lasts for
+# sorts the whole table (bench/README.md has the queue page's figure). SET LOCAL in the same query string lasts for
 # that string's implicit transaction (or to the end of the caller's transaction inside an atomic block), then the
 # connection is back to its default.
 _GENERIC = "SET LOCAL plan_cache_mode = force_generic_plan; "

@@ -58,7 +58,7 @@ def axes_username(request: HttpRequest, credentials: dict | None) -> str:
 
 
 class RoleMinimumLengthValidator:
-    """Staff hold many patients' records: their passwords must be longer than patients' (issue 6: 12 characters)."""
+    """Staff hold many patients' records: their passwords must be longer than patients' (12 characters, not 10)."""
 
     def __init__(self, patient_min_length: int = 10, staff_min_length: int = 12) -> None:
         self.patient_min_length = patient_min_length

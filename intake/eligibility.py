@@ -47,7 +47,7 @@ def _day(moment: datetime, patient) -> str:
 
 # The three facts the rules read, in one row: the oldest open urgent alert, the latest submitted intake and the
 # decision in force, each as of %(now)s, for %(patient)s. Written as SQL because booking reads it on its hot path
-# (issue 7: fifty desks racing for the same slots), where the ORM spent ten times the query's own cost compiling
+# (bench/: fifty desks racing for the same slots), where the ORM spent ten times the query's own cost compiling
 # it; scheduling's gate read embeds it as a derived table, so a booking reads every gate in one round trip.
 FACTS_SQL = """
 SELECT

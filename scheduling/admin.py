@@ -113,7 +113,7 @@ admin.site.register(Resource)
 
 @admin.register(TreatmentType)
 class TreatmentTypeAdmin(admin.ModelAdmin):
-    """Durations are clinic policy: the clinic admin sets them here (issue 8, set-up)."""
+    """Durations are clinic policy: the clinic admin sets them here."""
 
     list_display = (
         "label", "modality", "resource_kind", "chair_minutes", "clinician_offset_minutes", "clinician_minutes",

@@ -111,7 +111,7 @@ def day_grid_rows(schedule) -> str:
     """The day grid's table rows (``selectors.DaySchedule.rows``), built here in one pass.
 
     A day is about 40 rows by a dozen chairs; looping over those cells in template language cost more than the
-    rest of the page together (issue 7), so the rows are joined as strings. Every text is escaped.
+    rest of the page together (bench/), so the rows are joined as strings. Every text is escaped.
     """
     before, after = _detail_links()
     out = []

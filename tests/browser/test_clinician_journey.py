@@ -1,9 +1,8 @@
-"""A clinician's morning, tried in a real browser as a clinician would (issue 4 acceptance): a patient with a
-submitted intake has just sent a high-risk re-screen. The clinician signs in and the urgent alert is the first thing
-on the page; they acknowledge it with a note, open the patient, and sign a decision: eligible for IV ketamine. The
-patient becomes bookable for IV ketamine (and front desk books a session through the pages), but not for Spravato.
-A second clinician, on a phone, signs in and sees the decision history and the acknowledgement. Every page passes
-axe-core."""
+"""A clinician's morning, tried in a real browser as a clinician would: a patient with a submitted intake has just
+sent a high-risk re-screen. The clinician signs in and the urgent alert is the first thing on the page; they
+acknowledge it with a note, open the patient, and sign a decision: eligible for IV ketamine. The patient becomes
+bookable for IV ketamine (and front desk books a session through the pages), but not for Spravato. A second clinician,
+on a phone, signs in and sees the decision history and the acknowledgement. Every page passes axe-core."""
 
 from __future__ import annotations
 

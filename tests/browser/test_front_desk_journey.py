@@ -1,8 +1,8 @@
-"""Front desk's week, tried in a real browser as front desk would (issue 8 acceptance): sign in, find a patient
-who is cleared for IV ketamine, book a 6-infusion series from its proposal, move one session, cancel another with
-a reason, and see the day views say so in words. Then the day of the first session, from check-in to discharge:
-front desk checks the patient in and fills the checklist; a clinician, on a phone in a second browser, records
-vitals, the dose and the scores; the patient recovers and is discharged. Every page passes axe-core.
+"""Front desk's week, tried in a real browser as front desk would: sign in, find a patient who is cleared for IV
+ketamine, book a 6-infusion series from its proposal, move one session, cancel another with a reason, and see the day
+views say so in words. Then the day of the first session, from check-in to discharge: front desk checks the patient in
+and fills the checklist; a clinician, on a phone in a second browser, records vitals, the dose and the scores; the
+patient recovers and is discharged. Every page passes axe-core.
 
 The clock is set to Mon 1 Mar 2027, 07:30 in New York (and ticks), so the first session of the series is today.
 """

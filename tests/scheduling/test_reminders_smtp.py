@@ -1,5 +1,5 @@
 """SMTP answers that decide between "retry", "give up" and "we cannot know", through a real Celery worker, Redis,
-PostgreSQL and an SMTP server on localhost whose answers each test scripts (issue 5: every reminder exactly once).
+PostgreSQL and an SMTP server on localhost whose answers each test scripts: every reminder is sent exactly once.
 
 - The server takes the whole message and then goes quiet: it may have been delivered. The reminder is failed at
   once with a reason front desk understands, and never sent again by a sweep.

@@ -1,6 +1,6 @@
-"""Issue 7's hot paths keep their shape: a booking reads every gate in one query, availability and the day view
-read in two, and what was changed to get there still behaves (sessions across midnight, the 24-hour cap, a clash
-still in flight, alternatives after a conflict)."""
+"""The hot paths measured in bench/ keep their shape: a booking reads every gate in one query, availability and the
+day view read in two, and what was changed to get there still behaves (sessions across midnight, the 24-hour cap, a
+clash still in flight, alternatives after a conflict)."""
 
 from __future__ import annotations
 
