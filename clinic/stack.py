@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
@@ -370,9 +371,11 @@ def _run_step(args: list[str], env: dict[str, str] | None = None) -> int:
 
 
 # The suite in two tiers: the fast one first, so a broken change is reported in minutes; then the browser journeys
-# and the tests that start real worker processes.
-FAST_TIER = ("fast tier (all but browser and slow)", "not browser and not slow")
-REST_TIER = ("browser and slow tier", "browser or slow")
+# and the tests that start real worker processes. The fast tier's tests are independent of each other and of time, so
+# it runs in two processes (pytest-xdist), one per core of these machines, each on its own test database; the other
+# tier's tests start workers, Redis and browsers of their own and stay in one process. `-n 0` in ARGS turns it off.
+FAST_TIER = ("fast tier (all but browser and slow)", ["-m", "not browser and not slow", "-n", "2"])
+REST_TIER = ("browser and slow tier", ["-m", "browser or slow"])
 NO_TESTS = 5  # pytest's exit code when nothing was collected
 
 
@@ -401,10 +404,10 @@ def test(pytest_args: list[str], *, fast_only: bool = False) -> int:
             env.setdefault("SECRET_KEY", "test-" + secrets.token_urlsafe(40))
             env.setdefault("SECURE_SSL_REDIRECT", "0")
             manage(env, "collectstatic", "--noinput", "--verbosity", "0")
-            for name, markers in tiers:
-                say(f"{name}: pytest -m '{markers}' {' '.join(pytest_args)}".rstrip())
+            for name, tier_args in tiers:
+                say(f"{name}: pytest {shlex.join([*tier_args, *pytest_args])}")
                 started = time.monotonic()
-                code = _run_step([PYTHON, "-m", "pytest", "-m", markers, *pytest_args], env)
+                code = _run_step([PYTHON, "-m", "pytest", *tier_args, *pytest_args], env)
                 results.append((name, code, time.monotonic() - started))
     except StackError as exc:
         say(str(exc))
