@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench lint format clean-data
+.PHONY: run test test-fast bench lint format audit clean-data
 
 # No build isolation: xstatic-bootstrap's sdist needs the pinned setuptools (<81) from the venv to build.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -37,6 +37,18 @@ lint: $(STAMP)
 
 format: $(STAMP)
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+# Known vulnerabilities, from PyPI's advisory data (pip-audit): first the pins as written (--no-deps --disable-pip:
+# no throwaway environment to resolve them in), then the installed environment, which adds the pins' own
+# dependencies. --strict makes a package that could not be checked a failure: without it, a machine that cannot
+# reach the database prints "No known vulnerabilities found" having checked nothing.
+AUDIT_FAILED := make audit: FAILED (see above). Vulnerabilities found are listed with the versions that fix them; \
+	a package that \"could not be audited\" was not checked, usually because the vulnerability database (PyPI) \
+	cannot be reached from this machine: not audited is not clean.
+audit: $(STAMP)
+	@$(BIN)/pip-audit --strict --no-deps --disable-pip --progress-spinner off \
+		-r requirements.txt -r requirements-dev.txt || { echo "$(AUDIT_FAILED)" >&2; exit 1; }
+	@$(BIN)/pip-audit --strict --skip-editable --progress-spinner off || { echo "$(AUDIT_FAILED)" >&2; exit 1; }
 
 clean-data:
 	rm -rf .data

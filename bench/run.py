@@ -82,7 +82,7 @@ def env_for(scale: int) -> dict:
         CSRF_COOKIE_SECURE="0",
         SECURE_HSTS_SECONDS="0",
         STAFF_SESSION_IDLE_MINUTES="120",
-        PUBLIC_RATE_LIMIT_PER_HOUR="1000000",
+        PUBLIC_RATE_LIMIT="1000000",
         LOG_LEVEL="WARNING",
         SCALE=str(scale),
         PYTHONPATH=str(BASE),

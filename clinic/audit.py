@@ -10,6 +10,7 @@ nothing outlives its transaction, so a pooled connection never carries one reque
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
@@ -44,14 +45,22 @@ AUDITED_TABLES: dict[str, str] = {
     "scheduling_sessionrecord": "appointment:appointment_id",
     "scheduling_vitalsigns": "appointment:appointment_id",
 }
+# The trail itself: rows are added, never changed or deleted (a trigger refuses it, and the app's database role
+# holds no UPDATE or DELETE on them: clinic/db_roles.py).
+APPEND_ONLY_TABLES = ("clinic_auditevent", "clinic_recordview", "clinic_accountevent")
 # Tables with a patient column that are deliberately not audited, and why.
 NOT_AUDITED = {
     "intake_reviewqueueentry": "derived: kept by triggers from submissions, decisions and alerts (all audited)",
     "scheduling_allocation": "mirrors its appointment's times (audited there); written three times per booking",
 }
 
+# SECURITY DEFINER: the function runs as its owner (the role that migrates), so the app's role writes audit rows
+# without holding INSERT on the audit table. A definer function must fix its search_path, and with pg_temp last:
+# otherwise PostgreSQL looks in the caller's temporary schema first, and a temporary table named clinic_auditevent
+# would swallow the rows (tests/clinic/test_db_roles.py). {schema} is the schema the tables are in.
 AUDIT_FUNCTION = r"""
-CREATE OR REPLACE FUNCTION clinic_audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION clinic_audit_row() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, {schema}, pg_temp AS $$
 DECLARE
     old_row jsonb;
     new_row jsonb;
@@ -88,6 +97,8 @@ BEGIN
     RETURN NULL;
 END;
 $$;
+-- Fired as a trigger only; nobody calls it (and a trigger fires whatever EXECUTE says).
+REVOKE ALL ON FUNCTION clinic_audit_row() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION clinic_forbid_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -102,8 +113,9 @@ def install_audit_triggers(using: str = "default") -> list[str]:
     """(Re)attach the audit trigger to every audited table that exists. Idempotent; run after every migrate."""
     installed = []
     with connections[using].cursor() as cursor:
-        cursor.execute(AUDIT_FUNCTION)
-        for table in ("clinic_auditevent", "clinic_recordview", "clinic_accountevent"):
+        cursor.execute("SELECT quote_ident(current_schema())")
+        cursor.execute(AUDIT_FUNCTION.replace("{schema}", cursor.fetchone()[0]))
+        for table in APPEND_ONLY_TABLES:
             cursor.execute(
                 f"CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                 "FOR EACH ROW EXECUTE FUNCTION clinic_forbid_change()"
@@ -129,13 +141,42 @@ WRITES = ("INSERT", "UPDATE", "DELETE", "WITH")
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """Where a request came from. Behind the TLS proxy (SECURE_PROXY_SSL_HEADER set) REMOTE_ADDR is the proxy, and
-    the last X-Forwarded-For entry is the one that proxy wrote."""
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip() or None
+    """The address a request came from, as far as it can be known.
+
+    REMOTE_ADDR is the peer that opened the connection: the client itself, or the nearest proxy. Each proxy in front
+    appends the address it received the request from to X-Forwarded-For, so with TRUSTED_PROXY_COUNT proxies the
+    client is the entry the outermost one wrote: the Nth from the end. Entries further left were written by the
+    client and prove nothing, so they are never read; with no proxy (0, the default) the header is ignored
+    altogether, since anyone reaching the app directly can write it. A chain shorter than the count (the request
+    did not pass every proxy) or an entry that is not an address falls back to REMOTE_ADDR: one shared address for
+    such requests errs towards counting them together, never towards a name the client chose."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        entries = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if len(entries) >= proxies:
+            try:
+                return str(ipaddress.ip_address(entries[-proxies].strip()))
+            except ValueError:
+                pass
     return request.META.get("REMOTE_ADDR") or None
+
+
+def check_trusted_proxies(app_configs, **kwargs) -> list:
+    """Behind a TLS proxy with no proxy trusted, every client has the proxy's address: one clinic's failed sign-ins
+    would pause everyone's."""
+    from django.core.checks import Warning
+
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None) and not settings.TRUSTED_PROXY_COUNT:
+        return [
+            Warning(
+                "SECURE_PROXY_SSL_HEADER is set but TRUSTED_PROXY_COUNT is 0: every request will seem to come "
+                "from the proxy, so rate limits and sign-in lockouts would be shared by all clients.",
+                hint="Set TRUSTED_PROXY_COUNT to the number of proxies in front of the app (1 for the nginx "
+                "example in deploy/).",
+                id="clinic.W001",
+            )
+        ]
+    return []
 
 
 TAG_SQL = (

@@ -24,7 +24,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 from django_otp import DEVICE_ID_SESSION_KEY, match_token
 from django_otp import login as otp_login
@@ -34,7 +33,7 @@ from django_otp.util import random_hex
 
 from clinic.access import SignedInRequest
 from clinic.accounts import confirm_authenticator
-from clinic.security import rate_limited
+from clinic.parsing import next_path
 
 # Pages a signed-in person may reach before the second step (URL names). Nothing here may change the account:
 # a session that has only the password must not be able to lock the owner out.
@@ -107,12 +106,7 @@ class CodeForm(forms.Form):
 
 
 def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("home")
+    return next_path(request, reverse("home"))
 
 
 def _qr_svg(url: str) -> str:
@@ -148,7 +142,6 @@ class ReplaceForm(CodeForm):
 
 
 @login_required
-@rate_limited("mfa", methods=("POST",))
 @require_http_methods(["GET", "POST"])
 def setup(request: SignedInRequest) -> HttpResponse:
     """Add an authenticator: scan the QR code (or type the key), then confirm with a code it shows."""
@@ -202,7 +195,6 @@ def setup(request: SignedInRequest) -> HttpResponse:
 
 
 @login_required
-@rate_limited("mfa", methods=("POST",))
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest) -> HttpResponse:
     if not has_confirmed_device(request.user):

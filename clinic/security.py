@@ -1,10 +1,9 @@
-"""Sign-in protection: lockout, password length by role, staff session limits and rate limits on public pages."""
+"""Sign-in protection: lockout, password length by role and staff session limits (rate limits: clinic/throttle.py)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import wraps
 
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
@@ -12,13 +11,9 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.views import redirect_to_login
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
-
-from clinic.audit import client_ip
 
 
 class LockoutBackend(AxesStandaloneBackend):
@@ -145,25 +140,3 @@ def keep_alive(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         request.session[SESSION_SEEN] = time.time()
     return HttpResponse(status=204)
-
-
-# --- Rate limits on public pages ----------------------------------------------------------------------------------
-
-
-def rate_limited(scope: str, *, methods: tuple[str, ...] = ("POST",)) -> Callable:
-    """At most PUBLIC_RATE_LIMIT_PER_HOUR requests an hour from one address to this page, counted in Redis."""
-
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.method in methods:
-                window = int(time.time() // 3600)
-                key = f"rate:{scope}:{client_ip(request)}:{window}"
-                cache.add(key, 0, timeout=3600)
-                if cache.incr(key) > settings.PUBLIC_RATE_LIMIT_PER_HOUR:
-                    return render(request, "clinic/rate_limited.html", status=429)
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator

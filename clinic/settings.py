@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "clinic.security.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, so that requests refused by it are counted too.
+    "clinic.throttle.RateLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "clinic.audit.AuditContextMiddleware",
@@ -94,6 +96,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Before anything reads the body (the CSRF check and the views read it in the view stage), after CSP and the
+    # security headers, so the 413 page carries them.
+    "clinic.request_size.RequestBodyLimitMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -135,6 +140,21 @@ DATABASES = {
 }
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The role that owns the tables, for `manage.py migrate` and `manage.py setup_db_roles` only (README, "Production"):
+# the app connects with DATABASE_URL as a role that owns nothing, so it cannot alter, disable or empty the audit
+# trail. Unset, those commands use DATABASE_URL too (one role, as in development).
+MIGRATION_DATABASE_URL = os.environ.get("MIGRATION_DATABASE_URL", "")
+DATABASE_OWNER: dict[str, str | int] = {}
+if MIGRATION_DATABASE_URL:
+    _owner = dj_database_url.parse(MIGRATION_DATABASE_URL)
+    # Only the credentials and the server are taken from it: the database stays DATABASE_URL's, so a test run
+    # (which renames the database) can never migrate the real one.
+    if _owner["NAME"] != DATABASES["default"]["NAME"]:
+        raise ImproperlyConfigured(
+            "MIGRATION_DATABASE_URL must name the same database as DATABASE_URL, with the owner's user."
+        )
+    DATABASE_OWNER = {key: _owner[key] for key in ("USER", "PASSWORD", "HOST", "PORT")}
 
 # --- Redis: cache, Celery broker and results -----------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -221,8 +241,48 @@ OTP_TOTP_ISSUER = os.environ.get("CLINIC_NAME", "Harbor Ketamine Clinic")
 # Staff sessions end after idle minutes (with a warning shortly before) and after an absolute limit.
 STAFF_SESSION_IDLE_MINUTES = env_int("STAFF_SESSION_IDLE_MINUTES", 15)
 STAFF_SESSION_MAX_HOURS = env_int("STAFF_SESSION_MAX_HOURS", 12)
-# Public pages (invitation, registration, password reset, sign-in): requests per address per hour, in Redis.
-PUBLIC_RATE_LIMIT_PER_HOUR = env_int("PUBLIC_RATE_LIMIT_PER_HOUR", 30)
+# Rate limits (clinic/throttle.py): at most PUBLIC_RATE_LIMIT requests to one scope from one address in any
+# PUBLIC_RATE_LIMIT_WINDOW_SECONDS (a sliding window in Redis; IPv6 counted per /64). Sized for a clinic behind one
+# NAT: 20-30 staff signing in at the start of a shift send 50-90 POSTs (password, then the two-step code, a few
+# typos) within minutes, and patients on the waiting-room Wi-Fi add some; 100 in 10 minutes leaves room for that,
+# while one address gets at most 600 guesses an hour, each account locking after AXES_FAILURE_LIMIT of them.
+PUBLIC_RATE_LIMIT = env_int("PUBLIC_RATE_LIMIT", 100)
+PUBLIC_RATE_LIMIT_WINDOW_SECONDS = env_int("PUBLIC_RATE_LIMIT_WINDOW_SECONDS", 600)
+if os.environ.get("PUBLIC_RATE_LIMIT_PER_HOUR"):
+    raise ImproperlyConfigured(
+        "PUBLIC_RATE_LIMIT_PER_HOUR is no longer read: set PUBLIC_RATE_LIMIT (requests) and "
+        "PUBLIC_RATE_LIMIT_WINDOW_SECONDS (the sliding window) instead."
+    )
+# Every form that takes a password, a two-step code or a secret token, and the other public pages: view name ->
+# (scope, methods counted). Forms that guard the same thing share a scope, so alternating between them (the app's
+# sign-in and the admin's) does not double the budget. tests/clinic/test_throttle.py fails on a page with a
+# password field that is missing here.
+RATE_LIMITED_VIEWS = {
+    "login": ("sign_in", ("POST",)),
+    "admin:login": ("sign_in", ("POST",)),
+    "mfa_verify": ("two_step", ("POST",)),
+    "mfa_setup": ("two_step", ("POST",)),
+    "password_reset": ("password_reset", ("POST",)),
+    "password_reset_confirm": ("set_password", ("GET", "POST")),
+    "password_change": ("set_password", ("POST",)),
+    "admin:password_change": ("set_password", ("POST",)),
+    "intake:accept_invitation": ("invitation", ("GET", "POST")),
+    "intake:register": ("register", ("POST",)),
+    "reminder_links:link": ("reminder_link", ("GET", "POST")),
+}
+# How many proxies in front of the app append to X-Forwarded-For (clinic.audit.client_ip): 0 when clients reach the
+# app directly (the header is then ignored, since anyone can write it); 1 behind the nginx example in deploy/.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT={TRUSTED_PROXY_COUNT} must be 0 or more.")
+
+# Request bodies: at most this many bytes, refused with 413 before they are read (clinic/request_size.py). The
+# app takes no file uploads; its largest forms (an intake step with every row filled, an admin action on a full
+# page of rows) are a few kilobytes, so 1 MiB is ample. Keep the proxy's limit (deploy/nginx.conf) the same.
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+# Within the cap an upload fits in memory: nothing a request sends is ever written to a temporary file.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
 
 # --- Time: store UTC, show the clinic's zone -----------------------------------------------------------------
 USE_TZ = True
@@ -319,7 +379,9 @@ PATIENT_EXPORT_SECTIONS = [
     "intake.export.consent_section",
     "intake.export.alerts_section",
     "intake.export.decisions_section",
+    "intake.export.ratings_section",
     "scheduling.selectors.export_section",
+    "scheduling.selectors.requests_export_section",
 ]
 
 # --- Scheduling (clinic policy) -----------------------------------------------------------------------------------

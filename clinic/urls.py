@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from clinic import mfa, views
-from clinic.security import keep_alive, rate_limited
+from clinic.security import keep_alive
 
 admin.site.site_header = "Clinic administration"
 admin.site.site_title = "Clinic administration"
@@ -11,18 +11,17 @@ admin.site.site_title = "Clinic administration"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Every form here that takes a password, a code or a token is rate-limited by name (RATE_LIMITED_VIEWS).
     path(
         "accounts/login/",
-        rate_limited("login")(
-            auth_views.LoginView.as_view(
-                authentication_form=views.EmailAuthenticationForm, redirect_authenticated_user=True
-            )
+        auth_views.LoginView.as_view(
+            authentication_form=views.EmailAuthenticationForm, redirect_authenticated_user=True
         ),
         name="login",
     ),
     path(
         "accounts/password_reset/",
-        rate_limited("password_reset")(auth_views.PasswordResetView.as_view()),
+        auth_views.PasswordResetView.as_view(form_class=views.QueuedPasswordResetForm),
         name="password_reset",
     ),
     path("accounts/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),

@@ -1,7 +1,10 @@
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -11,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from clinic.access import SignedInRequest
 from clinic.health import run_checks
 from clinic.roles import ROLE_HOME_URLS
+from clinic.tasks import send_password_reset
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -18,6 +22,15 @@ class EmailAuthenticationForm(AuthenticationForm):
 
     def clean_username(self) -> str:
         return self.cleaned_data["username"].strip().lower()
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's reset form, except that the request only enqueues the email. Looking the address up and sending
+    happen in a task, so the request does the same work, and takes the same time, whether or not the address has
+    an account: timing cannot tell which addresses are patients here."""
+
+    def save(self, **ignored) -> None:
+        transaction.on_commit(partial(send_password_reset.delay, self.cleaned_data["email"]))
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -2,6 +2,12 @@
 
 The export is built from sections (settings.PATIENT_EXPORT_SECTIONS), each a function patient -> (title, data), so
 each app contributes what it stores. Internal bookkeeping (row ids of other people, password hashes) is left out.
+
+What staff write about a patient is part of the patient's record, and HIPAA's right of access (45 CFR 164.524) and
+the Cures Act's information-blocking rule give the patient a copy of it: a clinician's reasons, notes and ratings
+are in the download even where the portal does not show them (psychotherapy notes, which the app does not keep,
+would be the exception). Each form that takes such a note says so with IN_THE_DOWNLOAD. docs/security.md lists
+what the download holds.
 """
 
 from __future__ import annotations
@@ -17,6 +23,12 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from intake.models import ConsentRecord, Intake, IntakeSubmission, Patient, UrgentAlert
+
+# The help text of every staff note the portal does not show but the download holds: the patient may read it.
+IN_THE_DOWNLOAD = (
+    "The patient does not see it in their portal, but it is part of their record and is included when they "
+    "download their data: write it as you would for them to read."
+)
 
 PATIENT_FIELDS = [
     "legal_first_name", "legal_last_name", "preferred_name", "date_of_birth", "email", "email_verified_at", "phone",
@@ -59,21 +71,47 @@ def consent_section(patient: Patient) -> tuple[str, Any]:
     ]  # fmt: skip
 
 
+def staff_name(user) -> str:
+    """A member of staff as the patient's record names them (never their email address)."""
+    return (user.full_name or "A member of staff") if user is not None else ""
+
+
 def alerts_section(patient: Patient) -> tuple[str, Any]:
+    alerts = UrgentAlert.objects.filter(patient=patient).select_related("acknowledged_by")
     return "Safety alerts", [
         {"raised_at": a.created_at, "reasons": a.reasons, "acknowledged_at": a.acknowledged_at,
-         "what_was_done": a.acknowledgement_note}
-        for a in UrgentAlert.objects.filter(patient=patient).order_by("created_at")
+         "acknowledged_by": staff_name(a.acknowledged_by), "what_was_done": a.acknowledgement_note}
+        for a in alerts.order_by("created_at")
     ]  # fmt: skip
 
 
 def decisions_section(patient: Patient) -> tuple[str, Any]:
     from intake.models import EligibilityDecision
+    from intake.steps import STEPS_BY_KEY
 
-    return "Treatment decisions", [
-        {"decided_at": d.decided_at, "outcome": d.get_outcome_display(), "treatment": d.get_modality_display(),
-         "reason": d.reason, "message_to_you": d.message_to_patient}
-        for d in EligibilityDecision.objects.filter(patient=patient).order_by("decided_at")
+    decisions = EligibilityDecision.objects.filter(patient=patient).select_related("decided_by", "submission")
+    rows = []
+    for d in decisions.order_by("decided_at"):
+        labels = {f.get("code"): f.get("label") for f in (d.submission.findings if d.submission else [])}
+        rows.append(
+            {"decided_at": d.decided_at, "signed_by": staff_name(d.decided_by),
+             "outcome": d.get_outcome_display(), "treatment": d.get_modality_display(), "reason": d.reason,
+             "message_to_you": d.message_to_patient,
+             "steps_to_answer_again": [STEPS_BY_KEY[k].title if k in STEPS_BY_KEY else k for k in d.reopened_steps],
+             "findings_overridden": [labels.get(code) or code for code in d.overridden_findings],
+             "why_treatment_is_safe_despite_them": d.override_justification}
+        )  # fmt: skip
+    return "Treatment decisions", rows
+
+
+def ratings_section(patient: Patient) -> tuple[str, Any]:
+    from intake.models import ClinicianRating
+
+    ratings = ClinicianRating.objects.filter(patient=patient).select_related("rater", "corrected_by")
+    return "Scores your clinician rated", [
+        {"scale": r.get_scale_display(), "total": r.total, "rated_on": r.rated_on,
+         "rated_by": staff_name(r.rater), "note": r.note, "replaced_by_a_correction": hasattr(r, "corrected_by")}
+        for r in ratings.order_by("rated_on", "recorded_at")
     ]  # fmt: skip
 
 

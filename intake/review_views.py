@@ -27,15 +27,16 @@ from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from clinic.access import role_required
+from clinic.parsing import next_path, object_id
 from clinic.roles import Role
 from intake import medications, rules, scoring, trends
 from intake.alerts import AlertError, acknowledge_alert
 from intake.decisions import DecisionError, hard_stops_for, record_clinician_rating, record_decision
+from intake.export import IN_THE_DOWNLOAD
 from intake.instruments import UnknownInstrumentError, load_instrument, same_value
 from intake.models import ClinicianRating, EligibilityDecision, IntakeSubmission, Patient
 from intake.review_selectors import (
@@ -166,7 +167,7 @@ class AcknowledgeForm(ReviewForm):
     note = forms.CharField(
         label="What was done",
         help_text="For example: called the patient, reviewed the safety plan, arranged an urgent assessment, "
-        "referred to emergency care. Your name and the time are recorded with it.",
+        f"referred to emergency care. Your name and the time are recorded with it. {IN_THE_DOWNLOAD}",
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=4000,
         error_messages={"required": "Write what was done before acknowledging the alert."},
@@ -225,16 +226,15 @@ class DecisionForm(ReviewForm):
     reason = forms.CharField(
         label="Reason",
         required=False,
-        help_text="Required when the patient is not eligible. Staff see it on this page only; it is not shown to "
-        "the patient or to the front desk.",
+        help_text=f"Required when the patient is not eligible. The front desk does not see it. {IN_THE_DOWNLOAD}",
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=4000,
     )
     message_to_patient = forms.CharField(
         label="Message to the patient",
         required=False,
-        help_text="Required when more information is needed. The patient reads it in their portal; write it in "
-        "plain words.",
+        help_text="Required when more information is needed. The patient reads it in their portal and in the "
+        "download of their data; write it in plain words.",
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
     )
@@ -247,7 +247,8 @@ class DecisionForm(ReviewForm):
     override_justification = forms.CharField(
         label="Justification for overriding a hard-stop finding",
         required=False,
-        help_text="Required when the patient is eligible despite a hard-stop finding that concerns that treatment.",
+        help_text="Required when the patient is eligible despite a hard-stop finding that concerns that treatment. "
+        + IN_THE_DOWNLOAD,
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=4000,
     )
@@ -322,7 +323,11 @@ class RatingForm(ReviewForm):
         label="Session (optional)", required=False, coerce=int, empty_value=None
     )
     note = forms.CharField(
-        label="Note (optional)", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+        label="Note (optional)",
+        required=False,
+        help_text=IN_THE_DOWNLOAD,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
     )
 
     def __init__(self, *args: Any, today: date, appointments: list[tuple[int, str]], **kwargs: Any) -> None:
@@ -833,12 +838,7 @@ def _patient_alerts(patient: Patient):
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
+    return next_path(request, fallback)
 
 
 def _day(day: date) -> str:
@@ -1585,9 +1585,7 @@ def add_rating(request: HttpRequest, pk: int) -> HttpResponse:
     corrects_id = request.POST.get("corrects") or request.GET.get("corrects")
     if corrects_id:
         corrects = (
-            ClinicianRating.objects.filter(
-                patient=person, pk=corrects_id if str(corrects_id).isdigit() else 0
-            )
+            ClinicianRating.objects.filter(patient=person, pk=object_id(corrects_id) or 0)
             .filter(corrected_by__isnull=True)
             .first()
         )

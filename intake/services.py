@@ -177,6 +177,26 @@ def current_intake(*, patient: Patient, now: datetime) -> Intake:
     return intake
 
 
+def unsaved_intake(*, patient: Patient, now: datetime) -> Intake:
+    """A new intake as it will start, not saved: its first step is shown from it, so that opening the intake
+    writes nothing (a GET changes nothing; mail scanners and prefetching browsers follow links)."""
+    return Intake(
+        patient=patient,
+        status=Intake.Status.IN_PROGRESS,
+        started_at=now,
+        updated_at=now,
+        answers=_prefill(patient),
+    )
+
+
+@transaction.atomic
+def start_intake(*, patient: Patient, step_key: str, answers: dict[str, Any], now: datetime) -> Intake:
+    """Save the first step of a new intake: the draft is made now, or the one another tab made meanwhile is used."""
+    return save_intake_step(
+        intake=current_intake(patient=patient, now=now), step_key=step_key, answers=answers, now=now
+    )
+
+
 def _prefill(patient: Patient) -> dict[str, Any]:
     """What the clinic already knows goes into the contact step, for the patient to check."""
     contact = {

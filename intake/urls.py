@@ -1,6 +1,5 @@
 from django.urls import path
 
-from clinic.security import rate_limited
 from intake import views
 
 app_name = "intake"
@@ -8,17 +7,14 @@ app_name = "intake"
 urlpatterns = [
     path("patient/", views.portal, name="portal"),
     path("patient/intake/", views.intake_start, name="start"),
-    path("patient/intake/<int:pk>/review/", views.intake_review, name="review"),
-    path("patient/intake/<int:pk>/<slug:step>/", views.intake_step, name="step"),
-    path("patient/submissions/<int:pk>/", views.intake_submitted, name="submitted"),
+    path("patient/intake/<id:pk>/review/", views.intake_review, name="review"),
+    path("patient/intake/<id:pk>/<slug:step>/", views.intake_step, name="step"),
+    path("patient/submissions/<id:pk>/", views.intake_submitted, name="submitted"),
     path("patient/rescreen/", views.rescreen, name="rescreen"),
     path("patient/my-data/", views.my_data, name="my_data"),
     path("patient/my-data.<str:fmt>", views.my_data_download, name="my_data_download"),
-    path(
-        "invite/<str:token>/",
-        rate_limited("invitation", methods=("GET", "POST"))(views.accept_invitation),
-        name="accept_invitation",
-    ),
-    path("register/", rate_limited("register")(views.register), name="register"),
+    # Public pages: rate-limited per address by name (settings.RATE_LIMITED_VIEWS).
+    path("invite/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    path("register/", views.register, name="register"),
     path("staff/patients/invite/", views.invite, name="invite"),
 ]

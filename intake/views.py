@@ -69,22 +69,29 @@ def portal(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(Role.PATIENT)
+@require_http_methods(["GET", "POST"])
 def intake_start(request: HttpRequest) -> HttpResponse:
-    """Start, or resume at the first unfinished step (on any device: the draft lives on the server)."""
+    """Resume the draft at its first unfinished step (on any device: the draft lives on the server), or show the
+    first step of a new intake. Opening it writes nothing: a new draft is made when its first step is saved."""
     patient = patient_for_user(request.user)
-    if (
-        request.method == "POST"
-        or not IntakeSubmission.objects.filter(patient=patient, kind="intake").exists()
-    ):
-        intake = services.current_intake(patient=patient, now=timezone.now())
-    else:
-        intake = Intake.objects.filter(patient=patient, status=Intake.Status.IN_PROGRESS).first()
-        if intake is None:
-            return redirect("intake:portal")
-    missing = services.missing_steps(intake)
-    if not missing:
-        return redirect("intake:review", pk=intake.pk)
-    return redirect("intake:step", pk=intake.pk, step=missing[0])
+    intake = Intake.objects.filter(patient=patient, status=Intake.Status.IN_PROGRESS).first()
+    if intake is not None and request.method == "GET":
+        missing = services.missing_steps(intake)
+        if not missing:
+            return redirect("intake:review", pk=intake.pk)
+        return redirect("intake:step", pk=intake.pk, step=missing[0])
+    if request.method == "GET" and IntakeSubmission.objects.filter(patient=patient, kind="intake").exists():
+        return redirect("intake:portal")
+    now = timezone.now()
+    draft = intake or services.unsaved_intake(patient=patient, now=now)
+    first = steps_for(draft.answers)[0]
+    if request.method == "GET":
+        return _render_step(request, draft, first, build_step(first, draft))
+    page = build_step(first, draft, request.POST)
+    if not page.is_valid():
+        return _render_step(request, draft, first, page, status=400)
+    intake = services.start_intake(patient=patient, step_key=first.key, answers=page.answers(), now=now)
+    return _after_save(request, intake, first, extra_rows=0)
 
 
 # --- Steps -------------------------------------------------------------------------------------------------------
@@ -230,6 +237,11 @@ def intake_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
             intake=intake, step_key=current.key, answers=page.answers(), now=timezone.now()
         )
 
+    return _after_save(request, intake, current, extra_rows)
+
+
+def _after_save(request: HttpRequest, intake: Intake, current: Step, extra_rows: int) -> HttpResponse:
+    """Where the patient goes once a step is saved: the button they pressed decides."""
     action = request.POST.get("action", "next")
     if action == "add_row":
         url = reverse("intake:step", kwargs={"pk": intake.pk, "step": current.key})

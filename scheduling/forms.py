@@ -11,6 +11,8 @@ from django import forms
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
+from clinic.parsing import CALENDAR_YEARS, CalendarDayField, far_from_today, parse_moment
+from intake.export import IN_THE_DOWNLOAD
 from scheduling import series
 from scheduling.models import (
     WEEKDAYS,
@@ -54,7 +56,7 @@ class PatientSearchForm(forms.Form):
 
 class DayForm(forms.Form):
     location = forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True), empty_label=None)
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = CalendarDayField(widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -86,7 +88,7 @@ class CoverForm(forms.Form):
         cleaned = super().clean()
         first, last = cleaned.get("date_from"), cleaned.get("date_to")
         for name, day in (("date_from", first), ("date_to", last)):
-            if day and _far_from_today(day):
+            if day and far_from_today(day):
                 self.add_error(name, f"Choose a day within {CALENDAR_YEARS} years of today.")
                 first = last = None
         if first and last:
@@ -104,7 +106,7 @@ class SlotSearchForm(forms.Form):
         label="Treatment", queryset=TreatmentType.objects.filter(is_active=True), empty_label=None
     )
     location = forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True), empty_label=None)
-    date = forms.DateField(label="Day", widget=forms.DateInput(attrs={"type": "date"}))
+    date = CalendarDayField(label="Day", widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, locations, **kwargs):
         super().__init__(*args, **kwargs)
@@ -123,7 +125,7 @@ class SlotChoiceForm(forms.Form):
         error_messages={"required": "Choose one of the free times listed."},
     )
     notes = forms.CharField(label="Note for the care team (optional)", required=False, max_length=500,
-                            widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+                            help_text=IN_THE_DOWNLOAD, widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
 
     def __init__(self, *args, options=(), location=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -148,9 +150,7 @@ class SlotChoiceForm(forms.Form):
 def parse_slot_key(key: str) -> tuple[datetime, int, int]:
     try:
         start_text, resource_text, clinician_text = key.split("|")
-        start = datetime.fromisoformat(start_text)
-        if start.utcoffset() is None:
-            raise ValueError
+        start = parse_moment(start_text, now=timezone.now())
         return start, int(resource_text), int(clinician_text)
     except ValueError:
         raise forms.ValidationError("Choose one of the free times listed.") from None
@@ -163,7 +163,7 @@ class SeriesForm(forms.Form):
         empty_label=None,
     )  # fmt: skip
     location = forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True), empty_label=None)
-    start_date = forms.DateField(label="First week starting", widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = CalendarDayField(label="First week starting", widget=forms.DateInput(attrs={"type": "date"}))
     weekdays = forms.TypedMultipleChoiceField(
         label="Days of the week",
         choices=WEEKDAYS,
@@ -215,7 +215,7 @@ class CancelForm(forms.Form):
     ]
     reason = forms.ChoiceField(label="Reason", choices=REASONS)
     details = forms.CharField(label="Details (optional)", required=False, max_length=250,
-                              widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
+                              help_text=IN_THE_DOWNLOAD, widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -289,6 +289,7 @@ class OverrideForm(_PrefixedForm):
     prefix_name = "override"
     reason = forms.CharField(
         label="Why it is safe to proceed (clinician)",
+        help_text=IN_THE_DOWNLOAD,
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=1000,
     )
@@ -339,15 +340,17 @@ class WaitlistForm(forms.Form):
         label="Treatment", queryset=TreatmentType.objects.filter(is_active=True), empty_label=None
     )
     location = forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True), empty_label=None)
-    earliest_date = forms.DateField(label="Can come from", widget=forms.DateInput(attrs={"type": "date"}))
-    latest_date = forms.DateField(label="Until", widget=forms.DateInput(attrs={"type": "date"}))
+    earliest_date = CalendarDayField(label="Can come from", widget=forms.DateInput(attrs={"type": "date"}))
+    latest_date = CalendarDayField(label="Until", widget=forms.DateInput(attrs={"type": "date"}))
     current_appointment: forms.ModelChoiceField = forms.ModelChoiceField(
         label="Session to bring forward (optional)",
         queryset=None,
         required=False,
         empty_label="None: a new session",
     )
-    notes = forms.CharField(label="Notes (optional)", required=False, max_length=300)
+    notes = forms.CharField(
+        label="Notes (optional)", required=False, max_length=300, help_text=IN_THE_DOWNLOAD
+    )
 
     def __init__(self, *args, locations, patient=None, upcoming=(), **kwargs):
         kwargs.setdefault("prefix", "waitlist")
@@ -372,14 +375,6 @@ class WaitlistForm(forms.Form):
 
 
 # --- Calendar changes (the admin's time off and closures) ---------------------------------------------------------
-
-CALENDAR_YEARS = 10  # how far from today a closure or a cover range may lie (a typo such as 9999 is refused)
-
-
-def _far_from_today(day) -> bool:
-    today = timezone.localdate()
-    return abs(day.year - today.year) > CALENDAR_YEARS
-
 
 SESSIONS_LISTED = 8
 
@@ -457,7 +452,7 @@ class ClosureForm(forms.ModelForm):
         cleaned = super().clean()
         day = cleaned.get("date")
         location = cleaned.get("location") or getattr(self.instance, "location", None)
-        if day is not None and _far_from_today(day):
+        if day is not None and far_from_today(day):
             self.add_error("date", f"Choose a day within {CALENDAR_YEARS} years of today.")
         if (
             self.errors

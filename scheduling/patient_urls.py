@@ -6,5 +6,5 @@ app_name = "my_appointments"
 
 urlpatterns = [
     path("book/", patient_views.book, name="book"),
-    path("<int:pk>/<slug:action>/", patient_views.appointment_action, name="action"),
+    path("<id:pk>/<slug:action>/", patient_views.appointment_action, name="action"),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import SignedInRequest, role_required
+from clinic.parsing import requested_moment
 from clinic.roles import Role
 from intake.eligibility import booking_eligibility
 from intake.selectors import patient_for_user
@@ -52,14 +53,6 @@ def appointment_action(request: SignedInRequest, pk: int, action: str) -> HttpRe
     return redirect("intake:portal")
 
 
-def _parse_start(raw: str) -> datetime | None:
-    try:
-        start = datetime.fromisoformat(raw)
-    except (TypeError, ValueError):
-        return None
-    return start if start.tzinfo is not None else None
-
-
 @role_required(Role.PATIENT)
 @require_http_methods(["GET", "POST"])
 def book(request: SignedInRequest) -> HttpResponse:
@@ -84,7 +77,7 @@ def book(request: SignedInRequest) -> HttpResponse:
     )
     status = 200
     if request.method == "POST" and chosen is not None:
-        start = _parse_start(request.POST.get("start", ""))
+        start = requested_moment(request, "start", now=now)
         if start is None:
             messages.error(request, "Choose one of the free times.")
             status = 400

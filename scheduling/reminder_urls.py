@@ -3,21 +3,16 @@
 
 from django.urls import path
 
-from clinic.security import rate_limited
 from scheduling import reminder_views
 
 app_name = "reminder_links"
 
 urlpatterns = [
-    # Public (no sign-in), so rate-limited per address like the other public pages.
-    path(
-        "<str:token>/",
-        rate_limited("reminder_link", methods=("GET", "POST"))(reminder_views.reminder_link),
-        name="link",
-    ),
+    # Public (no sign-in): rate-limited per address by name like the other public pages (RATE_LIMITED_VIEWS).
+    path("<str:token>/", reminder_views.reminder_link, name="link"),
 ]
 
 front_desk_urlpatterns = [
     path("reminders/failed/", reminder_views.failed_reminders, name="failed_reminders"),
-    path("reminders/<int:pk>/resend/", reminder_views.resend_reminder, name="resend_reminder"),
+    path("reminders/<id:pk>/resend/", reminder_views.resend_reminder, name="resend_reminder"),
 ]

@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import role_required
+from clinic.parsing import object_id
 from clinic.roles import Role
 from scheduling import access, reminders
 from scheduling.models import Reminder
@@ -68,8 +69,8 @@ def failed_reminders(request: HttpRequest) -> HttpResponse:
     """Failed reminders of the sessions at the locations this person may see (scheduling.access)."""
     theirs = access.visible_locations(request.user)
     location = None
-    if request.GET.get("location", "").isdigit():
-        location = theirs.filter(pk=int(request.GET["location"])).first()
+    if location_id := object_id(request.GET.get("location")):
+        location = theirs.filter(pk=location_id).first()
     rows = list(
         reminders.failed_reminders(location).filter(
             access.location_filter(request.user, "appointment__location")

@@ -1395,10 +1395,12 @@ def waitlist_matches(location: Location, *, now: datetime) -> list[WaitlistMatch
 
 
 def export_section(patient) -> tuple[str, list[dict]]:
-    """The patient's appointments for their "download my data" (intake.export)."""
+    """The patient's appointments, each with the record of its session, for their "download my data"
+    (intake.export)."""
     rows = (
         Appointment.objects.filter(patient=patient)
-        .select_related("location", "treatment_type")
+        .select_related("location", "treatment_type", "session_record__bp_override_by")
+        .prefetch_related("vitals")
         .order_by("start_at")
     )
     return "Appointments", [
@@ -1409,6 +1411,59 @@ def export_section(patient) -> tuple[str, list[dict]]:
             "treatment": appointment.treatment_type.label,
             "status": appointment.get_status_display(),
             "cancellation_reason": appointment.cancellation_reason,
+            "note_for_the_care_team": appointment.notes,
+            "session_record": _session_export(appointment),
         }
         for appointment in rows
     ]
+
+
+def _session_export(appointment: Appointment) -> dict | None:
+    from intake.export import staff_name
+
+    record = getattr(appointment, "session_record", None)
+    vitals = [
+        {"when": v.get_phase_display(), "recorded_at": v.recorded_at, "blood_pressure": f"{v.systolic}/{v.diastolic}",
+         "heart_rate": v.heart_rate, "oxygen_saturation_percent": v.spo2}
+        for v in appointment.vitals.all()
+    ]  # fmt: skip
+    if record is None:
+        return {"vital_signs": vitals} if vitals else None
+    return {
+        "escort_or_driver": record.escort_name,
+        "escort_or_driver_phone": record.escort_phone,
+        "escort_confirmed_at": record.escort_confirmed_at,
+        "fasting_confirmed_at": record.fasting_confirmed_at,
+        "vital_signs": vitals,
+        "blood_pressure_above_limit_cleared_by": staff_name(record.bp_override_by),
+        "why_it_was_safe_to_proceed": record.bp_override_reason,
+        "drug": record.drug,
+        "dose_mg": record.dose_mg,
+        "weight_kg": record.weight_kg,
+        "dose_mg_per_kg": record.dose_mg_per_kg,
+        "route": record.get_route_display(),
+        "lot_number": record.lot_number,
+        "dose_started_at": record.dose_started_at,
+        "dose_ended_at": record.dose_ended_at,
+        "dissociation_score_cadss": record.dissociation_score,
+        "sedation_score_moaa_s": record.sedation_score,
+        "escort_present_at_discharge": record.escort_present_at_discharge,
+        "rems_monitoring_form_sent_at": record.rems_form_submitted_at,
+    }
+
+
+def requests_export_section(patient) -> tuple[str, dict]:
+    """The patient's SPRAVATO REMS enrolment and waiting-list entries, for their "download my data"."""
+    rems = RemsEnrollment.objects.filter(patient=patient).first()
+    entries = WaitlistEntry.objects.filter(patient=patient).select_related("location", "treatment_type")
+    return "REMS enrolment and waiting list", {
+        "rems_enrolment": {"enrolled_on": rems.enrolled_on, "rems_patient_id": rems.rems_patient_id}
+        if rems
+        else None,
+        "waiting_list": [
+            {"treatment": e.treatment_type.label, "where": e.location.name, "from": e.earliest_date,
+             "until": e.latest_date, "status": e.get_status_display(), "offered_time": e.offered_start,
+             "notes": e.notes}
+            for e in entries.order_by("created_at")
+        ],
+    }  # fmt: skip

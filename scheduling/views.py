@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clinic.access import role_required
 from clinic.audit import record_patient_view
 from clinic.db import execute_prepared
+from clinic.parsing import next_path, requested_day, requested_moment
 from clinic.roles import Role
 from scheduling import access, selectors, series, services
 from scheduling.forms import (
@@ -77,13 +78,8 @@ def _location(request: HttpRequest, among: list[Location]) -> Location:
 
 
 def _day(request: HttpRequest, location: Location, key: str = "date") -> date:
-    raw = request.GET.get(key, "")
-    if raw:
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            messages.error(request, "That date was not understood; showing today instead.")
-    return timezone.now().astimezone(location.tz).date()
+    today = timezone.now().astimezone(location.tz).date()
+    return requested_day(request, key, today=today, fallback=today, instead="today")
 
 
 def _conflict_payload(exc: services.SchedulingError, location: Location) -> dict:
@@ -649,18 +645,7 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Marked {appointment.get_status_display().lower()}.")
-    return redirect(
-        request.POST.get("next")
-        if _safe_next(request)
-        else reverse("scheduling:appointment_detail", args=[pk])
-    )
-
-
-def _safe_next(request: HttpRequest) -> bool:
-    from django.utils.http import url_has_allowed_host_and_scheme
-
-    target = request.POST.get("next", "")
-    return bool(target) and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+    return redirect(next_path(request, reverse("scheduling:appointment_detail", args=[pk])))
 
 
 @role_required(*DESK)
@@ -715,11 +700,13 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = selectors.appointment_for_user(request.user, pk)
     location = appointment.location
     now = timezone.now()
-    raw_day = request.POST.get("date") or request.GET.get("date")
-    try:
-        day = date.fromisoformat(raw_day) if raw_day else appointment.start_at.astimezone(location.tz).date()
-    except ValueError:
-        day = appointment.start_at.astimezone(location.tz).date()
+    day = requested_day(
+        request,
+        "date",
+        today=now.astimezone(location.tz).date(),
+        fallback=appointment.start_at.astimezone(location.tz).date(),
+        instead="the session's day",
+    )
     options = selectors.available_slots(
         location=location,
         treatment_type=appointment.treatment_type,
@@ -980,7 +967,7 @@ def rems_form_submitted(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, "REMS monitoring form marked as sent.")
-    return redirect(request.POST.get("next") if _safe_next(request) else reverse("scheduling:rems_forms_due"))
+    return redirect(next_path(request, reverse("scheduling:rems_forms_due")))
 
 
 @role_required(*STAFF)
@@ -1093,11 +1080,7 @@ def _waitlist_entry(request: HttpRequest, pk: int) -> WaitlistEntry:
 
 
 def _posted_start(request: HttpRequest) -> datetime | None:
-    try:
-        start = datetime.fromisoformat(request.POST.get("start", ""))
-    except ValueError:
-        return None
-    return start if start.utcoffset() is not None else None
+    return requested_moment(request, "start", now=timezone.now())
 
 
 @role_required(*DESK)

@@ -6,6 +6,12 @@ Personas: `patient` and `second_patient` (who must never see the first one's dat
 
 Passwords are hashed with a fast hasher (MD5) unless a test is marked `real_password_hashers`: Argon2 is slow on
 purpose, and every persona and clinician built for a test has a password.
+
+The tests connect to the database as the app does in production: as a role that owns nothing and holds only what
+`manage.py setup_db_roles` grants (`APP_ROLE`), so a missing grant fails a test. The tables' owner (DATABASE_URL's
+user, or MIGRATION_DATABASE_URL's) creates the test database, migrates it, and empties it after each transactional
+test; `connected_as_owner()` and `owner_settings()` (tests/support.py) lend a test the owner's connection for
+set-up only an owner can do.
 """
 
 from __future__ import annotations
@@ -19,8 +25,13 @@ from django.conf import settings
 from clinic.roles import Role
 from tests import factories
 from tests.support import (
+    APP_ROLE,
+    APP_ROLE_PASSWORD,
     FAST_PASSWORD_HASHERS,
+    OWNER,
     SmtpServer,
+    connect_as,
+    connected_as_owner,
     free_port,
     purge_queue,
     start_worker,
@@ -29,7 +40,11 @@ from tests.support import (
 
 
 def pytest_configure(config):
-    assert settings.DATABASES["default"]["ENGINE"].endswith("postgresql"), "the tests need PostgreSQL"
+    default = settings.DATABASES["default"]
+    assert default["ENGINE"].endswith("postgresql"), "the tests need PostgreSQL"
+    # The test database is created and migrated by the tables' owner; the app's role takes over once it exists.
+    default.update(settings.DATABASE_OWNER)
+    OWNER.update({key: default[key] for key in ("USER", "PASSWORD", "HOST", "PORT")})
 
 
 @pytest.fixture(autouse=True)
@@ -201,15 +216,44 @@ def mailing_worker(transactional_db, tmp_path, smtp_server, live_server):
         stop_worker(worker)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _end_stray_connections_before_the_test_database_is_dropped(django_db_setup, django_db_blocker):
-    """pytest-django's live server lives for the whole session and its thread still holds a connection when the
-    test database is dropped; end such connections first, so the drop succeeds."""
-    yield
-    from django.db import connection
+# --- The app's database role --------------------------------------------------------------------------------
 
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, then the app's role on it, and the tests connected as that role."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import TransactionTestCase
+
+    password = APP_ROLE_PASSWORD if OWNER.get("PASSWORD") else ""
+    with django_db_blocker.unblock():
+        call_command("setup_db_roles", APP_ROLE, *(["--password", password] if password else []), verbosity=0)
+    connect_as({"USER": APP_ROLE, "PASSWORD": password})
+
+    django_teardown = TransactionTestCase._fixture_teardown
+
+    def flush_as_owner(test_case) -> None:
+        # A transactional test's data is emptied with TRUNCATE (the audit tables too), then post_migrate's
+        # handlers put back the groups and the triggers: clean-up only the owner may do.
+        with connected_as_owner():
+            django_teardown(test_case)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionTestCase, "_fixture_teardown", flush_as_owner)
+        yield
+
+    connect_as(OWNER)
+    # pytest-django's live server lives for the whole session and its thread still holds a connection when the
+    # test database is dropped; end such connections first, so the drop succeeds.
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_database(django_db_setup):
+    """The test database and the app's role exist before the first test, so that a child process started by a test
+    that asks for no database (`worker_env`) still reaches the test database as the app's role."""

@@ -1,12 +1,15 @@
 """What tests use besides builders: the real services they start (an SMTP server, Celery worker processes), the
-codes a person's authenticator shows, the app's routes, and the browser journeys' sign-in and accessibility check.
+database roles they connect as, the codes a person's authenticator shows, the app's routes, and the browser
+journeys' sign-in and accessibility check.
 
 The fixtures that wrap these live in the conftests; the conftests are never imported.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,10 +18,11 @@ import threading
 import time
 import uuid
 from base64 import b32decode
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from django.db import connection
@@ -29,6 +33,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from clinic.celery import app as celery_app
 from clinic.mfa import PENDING_KEY
 from clinic.models import User
+
+if TYPE_CHECKING:
+    from tests.factories import PatientRecords
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 PASSWORD = "a-long-test-password-42"
@@ -80,6 +87,8 @@ def worker_env(**extra: str) -> dict[str, str]:
     """The environment for a child process that must use the test database (not the development one)."""
     env = dict(os.environ)
     env["DATABASE_URL"] = database_url(connection.settings_dict)
+    # A worker runs as the app's role, and migrates nothing (the owner's URL names the real database anyway).
+    env.pop("MIGRATION_DATABASE_URL", None)
     env.update(extra)
     return env
 
@@ -134,6 +143,38 @@ def purge_queue() -> None:
     celery_app.control.purge()
 
 
+# --- The app's database role (set up by the conftest's `django_db_setup`) ----------------------------------------
+
+# Roles belong to the whole server, so the tests' app role has a name of its own, apart from any real app's.
+APP_ROLE = "clinic_test_app"
+# Only used where the owner signs in with a password too (so the server asks for one); the role can reach nothing
+# but test databases, which are dropped at the end of the run.
+APP_ROLE_PASSWORD = "clinic-test-app-only"  # noqa: S105
+# The tables' owner's credentials (USER, PASSWORD, HOST, PORT), filled in by the conftest's pytest_configure.
+OWNER: dict[str, str | int] = {}
+
+
+def connect_as(credentials: dict[str, Any]) -> None:
+    """From now on every new connection, in every thread and in worker processes started later, uses these."""
+    connection.close()
+    connection.settings_dict.update(credentials)
+
+
+@contextlib.contextmanager
+def connected_as_owner() -> Iterator[None]:
+    """Django's connection in this thread, for the block, is the tables' owner's: for clean-up and set-up that the
+    app's role must not be able to do."""
+    from clinic.db_roles import connected_as_owner as as_owner
+
+    with as_owner(owner=OWNER):
+        yield
+
+
+def owner_settings() -> dict[str, Any]:
+    """The test database's connection settings, with the owner's credentials."""
+    return {**connection.settings_dict, **OWNER}
+
+
 # --- Two-step sign-in -------------------------------------------------------------------------------------------
 
 
@@ -159,8 +200,29 @@ def _code_for(device: TOTPDevice) -> str:
 # --- The app's routes -------------------------------------------------------------------------------------------
 
 
+def every_url() -> list[tuple[str, str]]:
+    """Every URL the app serves, with sample values for its parameters (names, paths)."""
+    found = []
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern):
+                path = re.sub(r"<(?:int|id):\w+>", "1", route)
+                path = re.sub(r"<(?:slug|str):\w+>", "x", path)
+                path = re.sub(r"<(?:path):\w+>", "x/y", path)
+                if "<" in path or "(?P" in path or path.startswith("^"):
+                    continue  # regex patterns (the admin's) are covered by the admin index
+                found.append((pattern.name or "", "/" + path))
+
+    walk(get_resolver().url_patterns)
+    return found
+
+
 def app_routes() -> list[str]:
-    """Every route of the app outside the admin, as "/pattern/with/<int:pk>/" strings."""
+    """Every route of the app outside the admin, as "/pattern/with/<id:pk>/" strings."""
     found = []
 
     def walk(patterns, prefix=""):
@@ -173,6 +235,24 @@ def app_routes() -> list[str]:
 
     walk(get_resolver().url_patterns)
     return found
+
+
+ID_PARAMETER = re.compile(r"<(?:id|int):(\w+)>")
+SAMPLE_WORDS = {"step": "contact", "action": "confirm", "fmt": "json"}  # any other word: "x"
+
+
+def fill_route(route: str, records: PatientRecords) -> str:
+    """The route with the patient's own records for its ids (a patient's page takes the patient, any other the
+    appointment, a submission's the submission) and a sample for each word (a step, an action, a format)."""
+    patient_page = "patients/" in route and "appointments/" not in route
+
+    def record(match: re.Match) -> str:
+        if match.group(1) == "submission_pk":
+            return str(records.submission_id)
+        return str(records.patient_id if patient_page else records.appointment_id)
+
+    path = ID_PARAMETER.sub(record, route)
+    return re.sub(r"<(?:slug|str):(\w+)>", lambda match: SAMPLE_WORDS.get(match.group(1), "x"), path)
 
 
 # --- Browser journeys (tests/browser) ---------------------------------------------------------------------------

@@ -6,16 +6,17 @@ import re
 
 import pytest
 
+from clinic.parsing import BIGINT_MAX
 from intake.models import IntakeSubmission
-from tests.support import app_routes
+from tests.support import ID_PARAMETER, app_routes, fill_route
 
 
 def _id_patterns() -> list[str]:
-    return [route for route in app_routes() if "<int:" in route]
+    return [route for route in app_routes() if ID_PARAMETER.search(route)]
 
 
-def _fill(route: str, value: int) -> str:
-    path = re.sub(r"<int:\w+>", str(value), route)
+def _fill(route: str, value: int | str) -> str:
+    path = ID_PARAMETER.sub(str(value), route)
     return re.sub(r"<(?:slug|str):\w+>", "contact", path)
 
 
@@ -65,3 +66,31 @@ def test_the_first_patient_does_reach_their_own_records(client, patient, patient
     client.force_login(patient)
     submission = IntakeSubmission.objects.filter(patient=patient.patient).latest("submitted_at")
     assert client.get(f"/patient/submissions/{submission.pk}/").status_code == 200
+
+
+# Past PostgreSQL's bigint (2**63 and a 20-digit number), the largest it holds (no such record), zero. A sign
+# does not match the pattern at all.
+OUT_OF_RANGE_IDS = [str(BIGINT_MAX + 1), "99999999999999999999", str(BIGINT_MAX), "0"]
+
+
+def test_every_id_in_a_url_is_the_bounded_converter():
+    """<id:...> matches only what the database's bigint holds; Django's <int:...> matches any length of digits."""
+    assert not [route for route in app_routes() if "<int:" in route]
+
+
+@pytest.mark.parametrize("role_fixture", ["patient", "front_desk", "clinician", "clinic_admin"])
+def test_out_of_range_ids_in_every_url_are_404_for_every_role(client, request, patient_records, role_fixture):
+    """Each id of each pattern in turn, the others the patient's real records, GET and POST: 404, never a 500."""
+    client.force_login(request.getfixturevalue(role_fixture))
+    answers = {}
+    for route in _id_patterns():
+        for match in ID_PARAMETER.finditer(route):
+            for value in OUT_OF_RANGE_IDS:
+                crafted = route[: match.start()] + value + route[match.end() :]
+                path = fill_route(crafted, patient_records)
+                for method in (client.get, client.post):
+                    status = method(path).status_code
+                    # The largest bigint reaches the view, which may refuse a GET first (405).
+                    if status != 404 and not (value == str(BIGINT_MAX) and status == 405):
+                        answers[f"{method.__name__.upper()} {path}"] = status
+    assert not answers, answers

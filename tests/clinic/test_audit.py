@@ -7,6 +7,7 @@ from django.urls import reverse
 from clinic.audit import AUDITED_TABLES, NOT_AUDITED, acting_as
 from clinic.models import AuditEvent, RecordView
 from intake.models import Patient
+from tests.support import connected_as_owner
 
 
 def _events(patient: Patient, **filters):
@@ -48,20 +49,23 @@ def test_a_deleted_row_keeps_its_last_content(db):
 
 
 @pytest.mark.parametrize("table", ["clinic_auditevent", "clinic_recordview"])
-def test_nobody_can_change_or_delete_the_trail(patient, clinician, table):
+def test_not_even_the_owner_can_change_or_delete_the_trail(transactional_db, patient, clinician, table):
+    """The app's role may not UPDATE or DELETE these rows at all (tests/clinic/test_db_roles.py); the trigger refuses
+    it to the tables' owner too, unless the owner first disables it."""
     RecordView.objects.create(
         user=clinician, patient_id=patient.patient.pk, what="review page", path="/review/"
     )
-    for statement in (f"DELETE FROM {table}", f"UPDATE {table} SET occurred_at = now()"):
-        with (
-            pytest.raises(IntegrityError, match="append-only"),
-            transaction.atomic(),
-            connection.cursor() as cursor,
-        ):
-            cursor.execute(statement)
-    assert AuditEvent.objects.exists() and RecordView.objects.exists()
-    with pytest.raises(IntegrityError), transaction.atomic():
-        AuditEvent.objects.all().delete()
+    with connected_as_owner():
+        for statement in (f"DELETE FROM {table}", f"UPDATE {table} SET occurred_at = now()"):
+            with (
+                pytest.raises(IntegrityError, match="append-only"),
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
+                cursor.execute(statement)
+        assert AuditEvent.objects.exists() and RecordView.objects.exists()
+        with pytest.raises(IntegrityError), transaction.atomic():
+            AuditEvent.objects.all().delete()
 
 
 def test_a_web_request_attributes_its_writes_to_the_signed_in_user(

@@ -15,6 +15,7 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "clinic.example.org",
     "CSRF_TRUSTED_ORIGINS": "https://clinic.example.org",
     "SECURE_PROXY_SSL_HEADER": "1",
+    "TRUSTED_PROXY_COUNT": "1",
     "EMAIL_HOST": "smtp.example.org",
 }
 

@@ -6,14 +6,14 @@ import time
 import pytest
 import time_machine
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.accounts import reset_second_factor
 from clinic.mfa import OPEN_URL_NAMES
 from clinic.roles import Role
-from tests.support import PASSWORD, pending_totp_code, totp_code
+from tests.support import PASSWORD, every_url, pending_totp_code, totp_code
 
 
 def _password_only(user) -> Client:
@@ -31,33 +31,12 @@ def _set_up(browser: Client, user) -> None:
     assert b"Two-step sign-in is on" in done.content
 
 
-def _every_url() -> list[tuple[str, str]]:
-    """Every URL the app serves, with sample values for its parameters (names, paths)."""
-    found = []
-
-    def walk(patterns, prefix=""):
-        for pattern in patterns:
-            route = prefix + str(pattern.pattern)
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern):
-                path = re.sub(r"<int:\w+>", "1", route)
-                path = re.sub(r"<(?:slug|str):\w+>", "x", path)
-                path = re.sub(r"<(?:path):\w+>", "x/y", path)
-                if "<" in path or "(?P" in path or path.startswith("^"):
-                    continue  # regex patterns (the admin's) are covered by the admin index
-                found.append((pattern.name or "", "/" + path))
-
-    walk(get_resolver().url_patterns)
-    return found
-
-
 @pytest.mark.parametrize("role", [Role.FRONT_DESK, Role.CLINICIAN, Role.CLINIC_ADMIN])
 def test_staff_cannot_reach_any_page_without_the_second_step(make_user, role):
     user = make_user(role)
     browser = _password_only(user)
     checked = 0
-    for name, path in _every_url():
+    for name, path in every_url():
         if name in OPEN_URL_NAMES or path.startswith("/static/"):
             continue
         response = browser.get(path)

@@ -55,7 +55,7 @@ def test_a_lockout_counts_the_email_whatever_its_case(client, clinician, setting
     ],
 )
 def test_public_pages_are_rate_limited_per_address(client, db, settings, url, data):
-    settings.PUBLIC_RATE_LIMIT_PER_HOUR = 3
+    settings.PUBLIC_RATE_LIMIT = 3
     settings.INTAKE_SELF_REGISTRATION = True
     statuses = [client.post(url, data, REMOTE_ADDR="10.0.0.1").status_code for _ in range(4)]
     assert 429 not in statuses[:3] and statuses[3] == 429

@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 from django.db import connection
 
-from tests.support import BASE_DIR, database_url, free_port
+from tests.support import APP_ROLE, BASE_DIR, database_url, free_port, owner_settings
 
 
 def _descendants(root: int) -> set[int]:
@@ -68,11 +68,13 @@ def _interrupt(launcher: subprocess.Popen, started: set[int], log_path: Path) ->
 @pytest.mark.slow
 def test_run_command_serves_the_demo_reuses_its_data_and_ctrl_c_leaves_nothing_behind(tmp_path):
     name = f"clinic_stack_{uuid.uuid4().hex[:8]}"
-    settings_dict = {**connection.settings_dict, "NAME": name}
+    settings_dict = {**owner_settings(), "NAME": name}
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}},
-        "DATABASE_URL": database_url(settings_dict),
+        # Two roles, as in production: the owner creates and migrates the database, the app runs as APP_ROLE.
+        "MIGRATION_DATABASE_URL": database_url(settings_dict),
+        "DATABASE_URL": database_url({**connection.settings_dict, "NAME": name}),
         "PORT": str(port),
         "CLINIC_DATA_DIR": str(tmp_path / "data"),
     }
@@ -86,6 +88,7 @@ def test_run_command_serves_the_demo_reuses_its_data_and_ctrl_c_leaves_nothing_b
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=10) as response:  # noqa: S310
                 assert b"Sign in" in response.read()
             assert "front.desk@example.org" in log_path.read_text()
+            assert _roles_connected(settings_dict) == {APP_ROLE}
             counts.append(_count_rows(settings_dict))
             _interrupt(launcher, started, log_path)
         assert counts[0] == counts[1]
@@ -100,6 +103,18 @@ def _connect(settings_dict: dict, dbname: str):
         dbname=dbname, user=settings_dict["USER"] or "postgres", host=settings_dict["HOST"] or None,
         port=settings_dict["PORT"] or None, password=settings_dict["PASSWORD"] or None,
     )  # fmt: skip
+
+
+def _roles_connected(settings_dict: dict) -> set[str]:
+    conn = _connect(settings_dict, "postgres")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = %s", [settings_dict["NAME"]]
+            )
+            return {row[0] for row in cur.fetchall()}
+    finally:
+        conn.close()
 
 
 def _count_rows(settings_dict: dict) -> dict[str, int]:

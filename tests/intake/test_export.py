@@ -38,3 +38,110 @@ def test_staff_and_unknown_formats_get_404(client, patient_client, front_desk):
     assert patient_client.get("/patient/my-data.xml").status_code == 404
     client.force_login(front_desk)
     assert client.get(reverse("intake:my_data_download", args=["json"])).status_code == 404
+
+
+# --- What staff write about the patient ----------------------------------------------------------------------------
+
+REASON = "Blood pressure stayed above 160/100 at screening; treat it first, then we can look again."
+NOTES = {
+    "alert": "Called Pat at 10:05; safety plan reviewed together.",
+    "override": "Anxious on arrival; repeat reading 176/98 after rest.",
+    "rating": "Rated in person, patient engaged throughout.",
+    "care_team": "Prefers the chair by the window.",
+    "waitlist": "Can come at short notice on Mondays.",
+}
+
+
+def _staff_notes_about(record, appointment_id: int, clinician, front_desk) -> None:
+    """A not-eligible decision with its reason, an acknowledged alert, a rating, a session record with a blood
+    pressure override and vitals, a note for the care team and a waiting-list note, through the services where
+    there is one."""
+    from datetime import timedelta
+
+    from intake.alerts import acknowledge_alert
+    from intake.decisions import record_clinician_rating, record_decision
+    from intake.models import UrgentAlert
+    from scheduling.models import Appointment, SessionRecord, VitalSigns
+    from scheduling.services import add_to_waitlist
+    from tests.factories import NOW
+
+    later = NOW + timedelta(days=4)
+    record_decision(patient=record, decided_by=clinician, outcome="not_eligible", reason=REASON, now=later)
+    alert = UrgentAlert.objects.get(patient=record)
+    acknowledge_alert(alert_id=alert.pk, acknowledged_by=clinician, note=NOTES["alert"], now=later)
+    record_clinician_rating(
+        patient=record, rater=clinician, scale="madrs", total=24, rated_on=later.date(), now=later,
+        note=NOTES["rating"],
+    )  # fmt: skip
+    appointment = Appointment.objects.get(pk=appointment_id)
+    Appointment.objects.filter(pk=appointment_id).update(notes=NOTES["care_team"])
+    SessionRecord.objects.create(
+        appointment=appointment, bp_override_reason=NOTES["override"], bp_override_at=later,
+        bp_override_by=clinician, drug="Ketamine", lot_number="K-2231",
+    )  # fmt: skip
+    VitalSigns.objects.create(
+        appointment=appointment, phase="pre_dose", systolic=176, diastolic=98, heart_rate=80, spo2=98,
+        recorded_at=later, recorded_by=clinician,
+    )  # fmt: skip
+    add_to_waitlist(
+        patient=record, location=appointment.location, treatment_type=appointment.treatment_type,
+        earliest_date=later.date(), latest_date=later.date() + timedelta(days=14), added_by=front_desk,
+        notes=NOTES["waitlist"],
+    )  # fmt: skip
+
+
+def test_the_download_holds_what_staff_wrote_and_the_portal_does_not_show_it(
+    client, patient, clinician, front_desk, patient_records
+):
+    """HIPAA's right of access covers a clinician's reasons and notes (they are not psychotherapy notes): the
+    download has them, though the portal shows the patient only the messages written to them."""
+    _staff_notes_about(patient.patient, patient_records.appointment_id, clinician, front_desk)
+    client.force_login(patient)
+
+    data = json.loads(client.get(reverse("intake:my_data_download", args=["json"])).content)
+    sections = data["sections"]
+    not_eligible = [d for d in sections["Treatment decisions"] if d["outcome"] == "Not eligible"]
+    assert [d["reason"] for d in not_eligible] == [REASON]
+    assert not_eligible[0]["signed_by"] == "Casey Doc"
+    (alert,) = sections["Safety alerts"]
+    assert alert["what_was_done"] == NOTES["alert"] and alert["acknowledged_by"] == "Casey Doc"
+    (rating,) = sections["Scores your clinician rated"]
+    assert (rating["scale"], rating["total"], rating["note"]) == ("MADRS", 24, NOTES["rating"])
+    (appointment,) = sections["Appointments"]
+    assert appointment["note_for_the_care_team"] == NOTES["care_team"]
+    session = appointment["session_record"]
+    assert session["why_it_was_safe_to_proceed"] == NOTES["override"] and session["lot_number"] == "K-2231"
+    assert session["vital_signs"][0]["blood_pressure"] == "176/98"
+    (entry,) = sections["REMS enrolment and waiting list"]["waiting_list"]
+    assert entry["notes"] == NOTES["waitlist"]
+    text = json.dumps(data)
+    assert "doc@example.org" not in text  # staff are named, their addresses are not
+
+    pdf = client.get(reverse("intake:my_data_download", args=["pdf"]))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+    portal = client.get(reverse("intake:portal")).content.decode()
+    assert REASON not in portal
+    assert not [note for note in NOTES.values() if note in portal]
+    assert "decisions, notes and ratings" in client.get(reverse("intake:my_data")).content.decode()
+
+
+def _staff_note_fields():
+    from intake.review_views import AcknowledgeForm, DecisionForm, RatingForm
+    from scheduling.forms import CancelForm, OverrideForm, SlotChoiceForm, WaitlistForm
+
+    return [
+        (DecisionForm, "reason"), (DecisionForm, "override_justification"), (AcknowledgeForm, "note"),
+        (RatingForm, "note"), (SlotChoiceForm, "notes"), (CancelForm, "details"), (OverrideForm, "reason"),
+        (WaitlistForm, "notes"),
+    ]  # fmt: skip
+
+
+def test_every_staff_note_the_download_holds_says_so_where_it_is_written():
+    for form, name in _staff_note_fields():
+        help_text = str(form.base_fields[name].help_text)
+        assert "download their data" in help_text, (form.__name__, name)
+        assert "not shown to" not in help_text and "this page only" not in help_text, (form.__name__, name)
+    from intake.review_views import DecisionForm
+
+    assert "download of their data" in DecisionForm.base_fields["message_to_patient"].help_text

@@ -112,6 +112,31 @@ def test_answers_are_kept_and_resumed_on_another_device(client, patient, intake)
     assert re.search(rb"<input[^>]*value=\"no\"[^>]*id=\"id_aneurysm_1\"[^>]*checked", medical.content)
 
 
+def test_a_new_intake_is_saved_only_with_its_first_step(client, patient, patient_record):
+    client.force_login(patient)
+    first = client.get(reverse("intake:start"))
+    assert (
+        first.status_code == 200 and b"Contact details" in first.content and b'value="Pat"' in first.content
+    )
+    assert not Intake.objects.exists()
+
+    refused = client.post(reverse("intake:start"), {**contact_data(phone="12"), "action": "next"})
+    assert refused.status_code == 400 and b"does not look like a real number" in refused.content
+    assert not Intake.objects.exists()
+
+    saved = client.post(reverse("intake:start"), {**contact_data(), "action": "next"})
+    intake = Intake.objects.get(patient=patient_record, status=Intake.Status.IN_PROGRESS)
+    assert saved["Location"] == reverse("intake:step", args=[intake.pk, "reasons"])
+    assert intake.answers["contact"]["city"] == "Cambridge"
+    # Another tab still showing the first step saves into the same draft.
+    again = client.post(reverse("intake:start"), {**contact_data(city="Boston"), "action": "save_exit"})
+    assert again["Location"] == reverse("intake:portal")
+    assert Intake.objects.get().answers["contact"]["city"] == "Boston"
+    assert client.get(reverse("intake:start"))["Location"] == reverse(
+        "intake:step", args=[intake.pk, "reasons"]
+    )
+
+
 def test_back_saves_the_step_and_goes_to_the_previous_one(patient_client, intake):
     post_step(patient_client, intake, "contact", contact_data())
     response = post_step(patient_client, intake, "reasons", {"reasons": ["anxiety"]}, action="back")

@@ -271,12 +271,11 @@ def test_the_rebuild_recomputes_exactly_what_the_triggers_keep(clinician, locati
 
     assert kept_counts() == counted_entries() == {0: 2, location.pk: 1}
 
-    # Data written with the triggers off (as bench/seed.py's COPY does): the queue is out of date until rebuilt.
+    # The kept tables out of step with the source tables, as after bench/seed.py's COPY with the triggers off (the
+    # delete's own trigger zeroes the counts; the update then puts them wrong): out of date until rebuilt.
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute("DELETE FROM intake_reviewqueueentry")
         cursor.execute("UPDATE intake_reviewqueuecount SET waiting = 40")
-        cursor.execute("SET LOCAL session_replication_role = origin")
     assert kept_queue() == [] and queue_count(clinician) == 80
     assert rebuild_review_queue() == 3
     assert kept_queue() == kept
