@@ -1,4 +1,5 @@
 from functools import partial
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -29,7 +30,7 @@ class QueuedPasswordResetForm(PasswordResetForm):
     happen in a task, so the request does the same work, and takes the same time, whether or not the address has
     an account: timing cannot tell which addresses are patients here."""
 
-    def save(self, **ignored) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:  # Django's arguments (domain, templates): unused
         transaction.on_commit(partial(send_password_reset.delay, self.cleaned_data["email"]))
 
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import uuid
 
+import psycopg2
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
@@ -29,7 +30,8 @@ def _refused(statement: str, params=None) -> DatabaseError:
     """Run the statement as the app does, expecting PostgreSQL to refuse it for want of a privilege."""
     with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement, params)
-    assert caught.value.__cause__.pgcode == INSUFFICIENT_PRIVILEGE, caught.value
+    cause = caught.value.__cause__
+    assert isinstance(cause, psycopg2.Error) and cause.pgcode == INSUFFICIENT_PRIVILEGE, caught.value
     return caught.value
 
 

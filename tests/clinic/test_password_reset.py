@@ -22,7 +22,9 @@ UNKNOWN = "nobody@example.org"
 
 def _reset_link(message) -> str:
     body = message.get_payload(decode=True).decode()
-    return re.search(r"https?://[^/\s]+(/accounts/reset/\S+)", body).group(1)
+    link = re.search(r"https?://[^/\s]+(/accounts/reset/\S+)", body)
+    assert link, body
+    return link.group(1)
 
 
 def _choose_new_password(client: Client, link: str, user) -> None:
