@@ -38,10 +38,14 @@ from tests.support import (
     stop_worker,
 )
 
+# The database DATABASE_URL names; pytest-django renames the connection's to the test database's once it makes one.
+REAL_DATABASE_NAME: list[str] = []
+
 
 def pytest_configure(config):
     default = settings.DATABASES["default"]
     assert default["ENGINE"].endswith("postgresql"), "the tests need PostgreSQL"
+    REAL_DATABASE_NAME[:] = [default["NAME"]]
     # The test database is created and migrated by the tables' owner; the app's role takes over once it exists.
     default.update(settings.DATABASE_OWNER)
     OWNER.update({key: default[key] for key in ("USER", "PASSWORD", "HOST", "PORT")})
@@ -226,6 +230,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
     from django.db import connection
     from django.test import TransactionTestCase
 
+    if connection.settings_dict["NAME"] in REAL_DATABASE_NAME:
+        # No selected test asks for the database (pure functions, the tiers' verdict), so pytest-django made no
+        # test database: there is nothing to set the role up on, and nothing here may touch the real database.
+        yield
+        return
     password = APP_ROLE_PASSWORD if OWNER.get("PASSWORD") else ""
     with django_db_blocker.unblock():
         call_command("setup_db_roles", APP_ROLE, *(["--password", password] if password else []), verbosity=0)
