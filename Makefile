@@ -1,4 +1,5 @@
-# The two commands of the README: `make run` (the app with demo data, web, worker and beat) and `make test`.
+# The two commands of the README: `make run` (the app with demo data, web, worker and beat) and `make test` (the fast
+# tier, then the browser and slow tier; `make test-fast` runs the first alone).
 # Both create .venv and install the pinned requirements first. With DATABASE_URL / REDIS_URL unset they start an
 # embedded PostgreSQL and Redis under .data/ (see clinic/stack.py); with them set, they use those servers.
 PYTHON ?= python3
@@ -6,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint format audit clean-data
+.PHONY: run test test-fast bench lint format audit clean-data
 
 # No build isolation: xstatic-bootstrap's sdist needs the pinned setuptools (<81) from the venv to build.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -21,12 +22,18 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m clinic.stack test $(ARGS)
 
-# Benchmarks (issue 7): seeds clinic_bench_s1 / _s10 on DATABASE_URL's server and measures; see bench/README.md.
+test-fast: $(STAMP)
+	$(BIN)/python -m clinic.stack test-fast $(ARGS)
+
+# Benchmarks: seeds clinic_bench_s1 / _s10 on DATABASE_URL's server and measures; see bench/README.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+# mypy's Django plugin loads clinic.settings, which needs these set; it connects to nothing.
+TYPECHECK_ENV := DEBUG=1 DATABASE_URL=postgres://typecheck@localhost/typecheck REDIS_URL=redis://localhost:6379/0
+
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && env $(TYPECHECK_ENV) $(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .

@@ -78,7 +78,7 @@ def run(spec: dict) -> dict:
     statuses: dict[int, int] = {}
     lock = threading.Lock()
     ready = threading.Barrier(len(spec["clients"]) + 1)
-    window = {}
+    window: dict[str, float] = {}
     failures: list[str] = []
 
     def worker(i: int, c: dict) -> None:

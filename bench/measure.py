@@ -61,8 +61,8 @@ def prepare() -> dict:
     from django.contrib.auth.models import Group
 
     desk = User.objects.get(email="desk@bench.invalid")
-    location = Location.objects.order_by("pk").first()
-    clinician = Clinician.objects.filter(locations=location).order_by("pk").first()
+    location = Location.objects.earliest("pk")
+    clinician = Clinician.objects.filter(locations=location).earliest("pk")
     patient_group = Group.objects.get(name="Patient")
     intakes = []
     patients = list(Patient.objects.filter(location=location).order_by("pk")[: PAGE_CLIENTS + 1])
@@ -157,7 +157,7 @@ def _check(appointment_ids: list[int], starts: list[datetime], resource_id: int)
 def booking(scale: int) -> dict:
     from scheduling import services
 
-    location = Location.objects.order_by("pk").first()
+    location = Location.objects.earliest("pk")
     iv = TreatmentType.objects.get(code="iv-ketamine")
     chairs = list(Resource.objects.filter(location=location).order_by("name")[:2])
     clinicians = list(Clinician.objects.filter(locations=location).order_by("pk")[:2])
@@ -306,7 +306,7 @@ def booking(scale: int) -> dict:
 def availability(repeats: int = 7) -> dict:
     from scheduling.selectors import available_slots
 
-    location = Location.objects.order_by("pk").first()
+    location = Location.objects.earliest("pk")
     chairs = Resource.objects.filter(location=location, kind="chair", is_active=True).count()
     iv = TreatmentType.objects.get(code="iv-ketamine")
     now = timezone.now()

@@ -17,6 +17,7 @@ import pstats
 import statistics
 import sys
 import time
+from typing import Any
 
 import django
 
@@ -47,8 +48,8 @@ def booking() -> None:
     patients = list(Patient.objects.filter(eligibility_decisions__isnull=False).order_by("-pk")[:2])
     start = measure._slots(int(os.environ.get("SCALE", "1")), 70)[0]
     Appointment.objects.filter(start_at__gte=start - timedelta(days=1)).delete()
-    args = dict(treatment_type=iv, location=location, start=start, booked_by=desk, resource=chair,
-                clinician=clinician, with_alternatives=False)  # fmt: skip
+    args: dict[str, Any] = dict(treatment_type=iv, location=location, start=start, booked_by=desk, resource=chair,
+                                clinician=clinician, with_alternatives=False)  # fmt: skip
     for label, patient in (("win", patients[0]), ("lose", patients[1])):
         prof = cProfile.Profile()
         with CaptureQueriesContext(connection) as ctx:

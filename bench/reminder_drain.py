@@ -187,7 +187,7 @@ def start_workers(n: int, host: str, port: int, log_dir: Path) -> list[subproces
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        answered = {host for reply in app.control.ping(timeout=0.5) for host in reply}
+        answered = {host for reply in app.control.ping(timeout=0.5) or [] for host in reply}
         if sum(1 for h in answered if h.startswith("bench")) >= n:
             return processes
     raise SystemExit("the bench workers did not start; see bench-worker-*.log")

@@ -1,4 +1,4 @@
-"""Issue 7's benchmark, one command: `make bench` (= .venv/bin/python -m bench.run).
+"""The benchmark, one command: `make bench` (= .venv/bin/python -m bench.run).
 
 For each scale factor (default 1 and 10): create the database clinic_bench_s<SCALE> (dropped first), migrate, seed
 (bench/seed.py), check the seeded data (bench/seed_check.py; the run stops if it is wrong), start gunicorn (3 sync
@@ -90,7 +90,7 @@ def env_for(scale: int) -> dict:
     return env
 
 
-def sh(args: list[str], env: dict, timeout: int = 1800) -> str:
+def sh(args: list[str], env: dict, timeout: float = 1800) -> str:
     done = subprocess.run(args, env=env, cwd=BASE, capture_output=True, text=True, timeout=timeout)
     if done.returncode:
         raise RuntimeError(f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
@@ -184,7 +184,7 @@ def pages(env: dict, duration: int) -> dict:
         # machine, not the page. The trivial row is every trivial turn together.
         trivial_name = "trivial view (baseline)"
         trivial_turns: list[dict] = []
-        out = {trivial_name: {}}
+        out: dict[str, dict] = {trivial_name: {}}
         for name, clients in scenarios.items():
             if name == trivial_name:
                 continue
@@ -442,4 +442,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,6 +1,6 @@
 """Seed a clinic network at a scale factor, fast: COPY into the real tables, with times that never overlap.
 
-SCALE=10 is issue 7's full set: 10 locations, 100 chairs (+2 at the first location, which has 12 for the
+SCALE=10 is the full set: 10 locations, 100 chairs (+2 at the first location, which has 12 for the
 availability figure), 50 clinicians with working hours, 100,000 patients each with a submitted intake (PHQ-9 and
 GAD-7 responses) and, for 9 in 10, an eligibility decision, and 500,000 IV appointments with their 1,500,000
 allocations. SCALE=1 is a tenth (1 location). Each location has the same depth of history (about 4.5 years, the last
@@ -32,7 +32,7 @@ import time as clock
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bench.pgcopy import copy_rows, reset_sequence
 
@@ -443,7 +443,7 @@ def seed(scale: int, *, log=print) -> dict:
         log(f"  patients, intakes, submissions, responses, decisions: {t1 - t0:.1f}s")
 
         # Appointments and allocations.
-        layout = {
+        layout: dict[str, Any] = {
             "now": now,
             "chair_minutes": iv.chair_minutes,
             "location_ids": loc_ids,

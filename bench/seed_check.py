@@ -146,7 +146,7 @@ def check_refusal(cursor, *, last_seeded: int, now: datetime, result: SeedCheck)
             except IntegrityError as exc:
                 cause = exc.__cause__
                 if getattr(cause, "pgcode", None) == EXCLUSION_VIOLATION:
-                    result.refused[kind] = cause.diag.constraint_name
+                    result.refused[kind] = cause.diag.constraint_name  # type: ignore[union-attr]  # psycopg2's error
                 else:
                     result.problems.append(
                         f"A {kind} hold over session {appointment_id} failed with something other than an "

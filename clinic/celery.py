@@ -1,6 +1,7 @@
 """The Celery application: Redis broker, settings from Django's `CELERY_*` names (see clinic/settings.py)."""
 
 import os
+from contextlib import AbstractContextManager
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
@@ -13,7 +14,7 @@ app.autodiscover_tasks()
 
 
 # Writes made by tasks are attributed to the task in the audit trail (clinic/audit.py).
-_task_contexts: dict[str, object] = {}
+_task_contexts: dict[str, AbstractContextManager] = {}
 
 
 @task_prerun.connect

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.templatetags.static import static
 
-from clinic.navigation import NavItems
 from clinic.roles import Role
 
 
@@ -25,20 +24,10 @@ def assets() -> dict[str, str]:
 def clinic(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     role = user.role if user is not None and user.is_authenticated else None
-    context = {
+    return {
         "clinic_name": settings.CLINIC_NAME,
         "self_registration": settings.INTAKE_SELF_REGISTRATION,
         "user_role": role.value if role else "",
         "Role": Role,
         "assets": assets(),
-        "nav_items": NavItems(request, role),
     }
-    if role is Role.CLINICIAN:
-        # Open urgent alerts and the queue size for the navigation and the alert banner (lazy: one query, two when
-        # alerts are open, none when the view read them already).
-        from intake.review_selectors import restricts_to_locations, review_navigation
-
-        context["review_nav"] = review_navigation(request)
-        # Where clinicians see only their locations, a 404 and the queue offer emergency access to another's patient.
-        context["locations_restricted"] = restricts_to_locations()
-    return context

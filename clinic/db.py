@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import lru_cache
+from typing import Any
 
 from django.db import connection
 
@@ -23,7 +24,7 @@ from django.db import connection
 # again on every run while it estimates the generic plan dearer than a custom one, which it did for the day view's
 # statement: a millisecond of planning each time to arrive at the same plan. Only for statements whose best plan does
 # not depend on the values (key and range lookups); not for a LIMIT/OFFSET given as a parameter, whose generic plan
-# sorts the whole table (seen: the queue page went from 2 to 20 ms). SET LOCAL in the same query string lasts for
+# sorts the whole table (bench/README.md has the queue page's figure). SET LOCAL in the same query string lasts for
 # that string's implicit transaction (or to the end of the caller's transaction inside an atomic block), then the
 # connection is back to its default.
 _GENERIC = "SET LOCAL plan_cache_mode = force_generic_plan; "
@@ -73,9 +74,10 @@ def execute_prepared(
         if len(params) != count:
             raise ValueError(f"{label}: {count} parameters expected, {len(params)} given.")
     raw = connection.connection  # the psycopg2 connection the cursor is on (Django reconnects with a new one)
-    state = getattr(connection, "_clinic_prepared", None)
+    # Per connection: (the psycopg2 connection, names prepared on it, names whose PREPARE may or may not be there).
+    state: tuple[Any, set[str], set[str]] | None = getattr(connection, "_clinic_prepared", None)
     if state is None or state[0] is not raw:
-        state = connection._clinic_prepared = (raw, set(), set())
+        state = connection._clinic_prepared = (raw, set(), set())  # type: ignore[attr-defined]
     _, prepared, uncertain = state
     run = f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
     if generic:

@@ -31,6 +31,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
+from clinic.access import SignedInRequest
 from clinic.accounts import confirm_authenticator
 from clinic.parsing import next_path
 
@@ -142,7 +143,7 @@ class ReplaceForm(CodeForm):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def setup(request: HttpRequest) -> HttpResponse:
+def setup(request: SignedInRequest) -> HttpResponse:
     """Add an authenticator: scan the QR code (or type the key), then confirm with a code it shows."""
     user = request.user
     replacing = has_confirmed_device(user)

@@ -54,7 +54,8 @@ class RequestBodyLimitMiddleware:
             if len(body) > limit:
                 return self.too_large(request, limit)
             request.META["CONTENT_LENGTH"] = str(len(body))
-            request._stream = LimitedStream(BytesIO(body), len(body))
+            # The stream Django's WSGIRequest makes for a body of known length (typed there as a plain file).
+            request._stream = LimitedStream(BytesIO(body), len(body))  # type: ignore[assignment]
         return self.get_response(request)
 
     @staticmethod

@@ -53,7 +53,7 @@ def axes_username(request: HttpRequest, credentials: dict | None) -> str:
 
 
 class RoleMinimumLengthValidator:
-    """Staff hold many patients' records: their passwords must be longer than patients' (issue 6: 12 characters)."""
+    """Staff hold many patients' records: their passwords must be longer than patients' (12 characters, not 10)."""
 
     def __init__(self, patient_min_length: int = 10, staff_min_length: int = 12) -> None:
         self.patient_min_length = patient_min_length
@@ -131,7 +131,7 @@ class StaffSessionMiddleware:
                 return redirect_to_login(request.get_full_path())
             elif now - seen > 60:
                 session[SESSION_SEEN] = now
-            request.staff_idle_seconds = idle_limit
+            request.staff_idle_seconds = idle_limit  # type: ignore[attr-defined]  # read by base.html
         return self.get_response(request)
 
 

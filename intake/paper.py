@@ -19,9 +19,12 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from intake.instruments import Item, load_instrument
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 from intake.scoring import PCL5_PROBABLE_CUTOFF, ScoringError, score_instrument
 
 CSV_INSTRUMENTS = ("phq9", "gad7", "pcl5", "ocir", "cssrs")
@@ -69,7 +72,7 @@ def output_columns(instrument: str) -> tuple[str, ...]:
 
 
 def score_csv(
-    instrument: str, reader: TextIO, writer: TextIO, *, pcl5_cutoff: int = PCL5_PROBABLE_CUTOFF
+    instrument: str, reader: TextIO, writer: SupportsWrite[str], *, pcl5_cutoff: int = PCL5_PROBABLE_CUTOFF
 ) -> list[RowError]:
     """Score every row of ``reader`` into ``writer``; return the rows that could not be scored.
 
@@ -79,7 +82,7 @@ def score_csv(
         raise ValueError(f"Unknown instrument {instrument!r}; expected one of {', '.join(CSV_INSTRUMENTS)}.")
     if isinstance(pcl5_cutoff, bool) or not isinstance(pcl5_cutoff, int) or not 1 <= pcl5_cutoff <= 80:
         raise ValueError(f"The PCL-5 cut-off must be a whole number from 1 to 80; got {pcl5_cutoff!r}.")
-    cutoffs = {"probable_cutoff": pcl5_cutoff} if instrument == "pcl5" else {}
+    cutoffs: dict[str, Any] = {"probable_cutoff": pcl5_cutoff} if instrument == "pcl5" else {}
     definition = load_instrument(instrument)
     columns = input_columns(instrument)
 

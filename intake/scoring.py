@@ -214,7 +214,9 @@ def score_pcl5(items: Sequence[int], *, probable_cutoff: int = PCL5_PROBABLE_CUT
     """PCL-5 from its twenty ratings (0-4): total, DSM-5 cluster sums, the provisional rule and the cut-off."""
     _cutoff(probable_cutoff, "probable_cutoff", lowest=1, highest=80)
     ratings = _ratings(items, count=20, highest=4, title="PCL-5")
-    sums = {name: sum(ratings[n - 1] for n in numbers) for name, numbers in PCL5_CLUSTERS.items()}
+    sums: dict[str, Any] = {
+        name: sum(ratings[n - 1] for n in numbers) for name, numbers in PCL5_CLUSTERS.items()
+    }
     endorsed = {
         name: sum(1 for n in numbers if ratings[n - 1] >= PCL5_ENDORSED_FROM)
         for name, numbers in PCL5_CLUSTERS.items()

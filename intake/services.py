@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -116,6 +116,7 @@ def accept_invitation(*, token: str, password: str, now: datetime) -> User:
     checked = check_invitation(token=token, now=now)
     if checked.problem:
         raise IntakeError(checked.problem)
+    assert checked.invitation is not None  # no problem: the invitation was found
     invitation = Invitation.objects.select_for_update().get(pk=checked.invitation.pk)
     if invitation.accepted_at is not None:  # a second tab won the race
         raise IntakeError("This invitation has been used already. Please sign in instead.")
@@ -298,7 +299,9 @@ def score_answers(codes: list[str], answers: dict[str, Any]) -> dict[str, scorin
     return scores
 
 
-def intake_facts(answers: dict[str, Any], *, today, cssrs_risk: str | None) -> rules.IntakeFacts:
+def intake_facts(
+    answers: dict[str, Any], *, today, cssrs_risk: scoring.CssrsRisk | None
+) -> rules.IntakeFacts:
     from datetime import date
 
     from intake.forms import age_on
@@ -320,7 +323,8 @@ def intake_facts(answers: dict[str, Any], *, today, cssrs_risk: str | None) -> r
             )
             for row in benzo_rows
         ]
-        benzo_mg = None if any(dose is None for dose in doses) else sum(doses, Decimal(0))
+        known = [dose for dose in doses if dose is not None]
+        benzo_mg = None if len(known) < len(doses) else sum(known, Decimal(0))
     born = answers.get("contact", {}).get("date_of_birth")
     pregnant = medical.get("pregnant")
     breastfeeding = medical.get("breastfeeding")
@@ -349,10 +353,11 @@ def urgent_reasons(scores: dict[str, scoring.Score]) -> list[str]:
     """A high C-SSRS risk or any PHQ-9 item 9 answer of 1 or more needs a clinician now (clinical reference 1.1, 1.6)."""
     reasons = []
     for code in ("cssrs", "cssrs_since_last_visit"):
-        if code in scores and scores[code].risk == "high":
+        score = scores.get(code)
+        if isinstance(score, scoring.CssrsScore) and score.risk == "high":
             reasons.append("C-SSRS: high risk")
     phq9 = scores.get("phq9")
-    if phq9 is not None and phq9.item9_flag:
+    if isinstance(phq9, scoring.Phq9Score) and phq9.item9_flag:
         reasons.append("PHQ-9 item 9 (thoughts of death or self-harm) answered above 'Not at all'")
     return reasons
 
@@ -388,7 +393,7 @@ def _record_submission(
         findings=findings,
         trd=trd,
         bmi=bmi,
-        cssrs_risk=cssrs.risk if cssrs else "",
+        cssrs_risk=cssrs.risk if isinstance(cssrs, scoring.CssrsScore) else "",
         phq9_item9=(answers.get("phq9") or {}).get("item9"),
         has_hard_stop=any(finding["severity"] == "hard_stop" for finding in findings),
         is_urgent=bool(reasons),
@@ -437,7 +442,7 @@ def submit_intake(*, intake: Intake, now: datetime, ip_address: str | None) -> I
     codes = [step.instrument for step in steps_for(answers) if step.instrument]
     scores = score_answers(codes, answers)
     today = timezone.localdate(now)
-    facts = intake_facts(answers, today=today, cssrs_risk=scores["cssrs"].risk)
+    facts = intake_facts(answers, today=today, cssrs_risk=cast(scoring.CssrsScore, scores["cssrs"]).risk)
     if facts.age_years is not None and facts.age_years < rules.MIN_AGE_YEARS:
         raise IntakeError("We can only treat adults aged 18 or over. Please call the clinic.")
     findings = [

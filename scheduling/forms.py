@@ -5,6 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from collections import defaultdict
 from datetime import UTC, datetime
+from typing import Any
 
 from crispy_forms.helper import FormHelper
 from django import forms
@@ -37,7 +38,9 @@ def _offer_locations(form: forms.Form, locations) -> None:
     """Offer only ``locations`` (those the person may see: scheduling.access.visible_locations) that are open: a
     location posted from outside them is refused like any unknown choice. The forms take ``locations`` as a
     required keyword, so that no view can forget to say which."""
-    form.fields["location"].queryset = locations.filter(is_active=True)
+    field = form.fields["location"]
+    assert isinstance(field, forms.ModelChoiceField)
+    field.queryset = locations.filter(is_active=True)
 
 
 class PatientSearchForm(forms.Form):
@@ -340,7 +343,7 @@ class WaitlistForm(forms.Form):
     location = forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True), empty_label=None)
     earliest_date = CalendarDayField(label="Can come from", widget=forms.DateInput(attrs={"type": "date"}))
     latest_date = CalendarDayField(label="Until", widget=forms.DateInput(attrs={"type": "date"}))
-    current_appointment = forms.ModelChoiceField(
+    current_appointment: forms.ModelChoiceField = forms.ModelChoiceField(
         label="Session to bring forward (optional)",
         queryset=None,
         required=False,
@@ -455,6 +458,13 @@ class _WeeklyHoursFormSet(BaseInlineFormSet):
             return  # nothing new to judge (a save of the page's other fields)
         if refusal := self.refusal(self.windows(), now=timezone.now()):
             raise forms.ValidationError(refusal.message)
+
+    def key(self, data: dict) -> Any:
+        """What a row's window belongs to (a weekday, or a location and a weekday)."""
+        raise NotImplementedError
+
+    def refuse_if_sessions_outside(self, windows: dict, *, now) -> None:
+        raise NotImplementedError
 
 
 class OpeningHoursFormSet(_WeeklyHoursFormSet):

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clinic.models import AuditEvent
-from tests.records import PatientRecords, app_routes, fill_route
+from tests.factories import PatientRecords
+from tests.support import app_routes, fill_route
 
 GARBAGE = st.one_of(
     st.text(max_size=30),
@@ -171,7 +172,7 @@ def test_crafted_dates_and_numbers_in_every_query_and_form_never_500(
 
     from intake.alerts import acknowledge_alert
     from intake.models import UrgentAlert
-    from tests.scheduling.conftest import NOW
+    from tests.factories import NOW
 
     # The patient's own booking page too: offered by the clinic, and open to them once their urgent alert is
     # acknowledged, on a day after their records were made.

@@ -8,7 +8,7 @@ import pytest
 
 from clinic.parsing import BIGINT_MAX
 from intake.models import IntakeSubmission
-from tests.records import ID_PARAMETER, app_routes, fill_route
+from tests.support import ID_PARAMETER, app_routes, fill_route
 
 
 def _id_patterns() -> list[str]:

@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.records import PatientRecords, app_routes, fill_route
+from tests.factories import PatientRecords
+from tests.support import app_routes, fill_route
 
 # Written on reads by design: the session (sign-in state, the idle timer) and the log of who viewed what.
 READ_WRITES = {"django_session", "clinic_recordview"}

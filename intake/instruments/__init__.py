@@ -406,8 +406,8 @@ def _parse_scoring(
                     f"scored item {item.key!r} of a summed scale needs a number and whole-number options"
                 )
         expected = (
-            sum(min(item.values) for item in scored),  # type: ignore[type-var]  # scored values are ints
-            sum(max(item.values) for item in scored),  # type: ignore[type-var]
+            sum(min(item.values) for item in scored),  # type: ignore[misc]  # scored values are ints (checked above)
+            sum(max(item.values) for item in scored),  # type: ignore[misc]
         )
         if total_range != expected:
             raise fail(

@@ -9,7 +9,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from clinic.navigation import nav_item
+from clinic.navigation import NavLink, nav_items
 from clinic.roles import Role
 from scheduling.local_time import format_in_zone
 from scheduling.models import Appointment
@@ -167,40 +167,24 @@ def status_legend() -> str:
     )
 
 
-# The schedule pages' own navigation: (URL name, words, front desk and clinic admins only). Clinicians see Day and
-# Week.
+# The schedule pages' own navigation: (link, shown to front desk and clinic admins only). Clinicians see Day and Week.
 SCHEDULE_LINKS = (
-    ("today", "Today", True),
-    ("day", "Day", False),
-    ("week", "Week", False),
-    ("unconfirmed", "Tomorrow: unconfirmed", True),
-    ("waitlist", "Waitlist", True),
-    ("cover", "Clinician cover", True),
-    ("rems_forms_due", "REMS forms due", True),
-    ("patient_search", "Find a patient", True),
+    (NavLink("scheduling:today", "Today"), True),
+    (NavLink("scheduling:day", "Day"), False),
+    (NavLink("scheduling:week", "Week"), False),
+    (NavLink("scheduling:unconfirmed", "Tomorrow: unconfirmed"), True),
+    (NavLink("scheduling:waitlist", "Waitlist"), True),
+    (NavLink("scheduling:cover", "Clinician cover"), True),
+    (NavLink("scheduling:rems_forms_due", "REMS forms due"), True),
+    (NavLink("scheduling:patient_search", "Find a patient"), True),
 )
 
 
-@register.simple_tag(takes_context=True)
-def schedule_nav(context) -> str:
-    """The schedule pages' navigation for the user's role, the page shown marked current: made once per role, page
-    and URL prefix (through the template engine its comparisons and tags cost a tenth of the day view)."""
+@register.inclusion_tag("scheduling/_schedule_nav.html", takes_context=True)
+def schedule_nav(context) -> dict:
+    """The schedule pages' navigation for the user's role, the page shown marked current."""
     request = context["request"]
     match = getattr(request, "resolver_match", None)
     desk = getattr(request.user, "role", None) in (Role.FRONT_DESK, Role.CLINIC_ADMIN)
-    return _schedule_nav(get_script_prefix(), desk, match.url_name if match is not None else "")
-
-
-@functools.lru_cache(maxsize=128)
-def _schedule_nav(script_prefix: str, desk: bool, here: str) -> str:
-    items = []
-    for name, words, desk_only in SCHEDULE_LINKS:
-        if desk_only and not desk:
-            continue
-        href = escape(reverse(f"scheduling:{name}"))
-        items.append("    " + nav_item(href, escape(words), current=name == here))
-    return mark_safe(  # noqa: S308 - our own words and reversed URLs, escaped
-        '<nav class="no-print mb-3" aria-label="Front desk">\n  <ul class="nav nav-pills flex-wrap gap-1">\n'
-        + "\n".join(items)
-        + "\n  </ul>\n</nav>\n"
-    )
+    links = [link for link, desk_only in SCHEDULE_LINKS if desk or not desk_only]
+    return {"links": nav_items(links, here=match.view_name if match is not None else "")}

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from clinic.access import role_required
+from clinic.access import SignedInRequest, role_required
 from clinic.parsing import requested_moment
 from clinic.roles import Role
 from intake.eligibility import booking_eligibility
@@ -22,7 +22,7 @@ from scheduling.models import TreatmentType
 
 @role_required(Role.PATIENT)
 @require_POST
-def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def appointment_action(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
     appointment = selectors.appointment_for_user(request.user, pk)
     now = timezone.now()
     try:
@@ -55,7 +55,7 @@ def appointment_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
 
 @role_required(Role.PATIENT)
 @require_http_methods(["GET", "POST"])
-def book(request: HttpRequest) -> HttpResponse:
+def book(request: SignedInRequest) -> HttpResponse:
     """Book a maintenance session from the free times availability offers (when the clinic allows it)."""
     if not settings.SCHEDULING_PATIENT_SELF_BOOKING:
         raise Http404("Online booking is not offered.")

@@ -21,7 +21,7 @@ from bench.seed import (
     span_text,
 )
 from bench.seed_check import check_seed
-from tests.scheduling.conftest import A_WEDNESDAY, NOW, build_clinic, local, make_patient, treatment_type
+from tests.factories import A_WEDNESDAY, NOW, build_clinic, local, make_patient, treatment_type
 
 LIVE = ["booked", "confirmed", "checked_in", "in_session", "recovering", "discharged"]
 
@@ -59,7 +59,7 @@ def _written(appointment) -> list[dict]:
             "resource_id": a.resource_id,
             "clinician_id": a.clinician_id,
             "patient_id": a.patient_id,
-            "span": span_text(a.span.lower, a.span.upper),
+            "span": span_text(a.span.lower, a.span.upper),  # type: ignore[arg-type]  # booked spans are bounded
             "active": a.active,
         }
         for a in Allocation.objects.filter(appointment=appointment).order_by("id")

@@ -1,7 +1,8 @@
 """A real browser for the user journeys: Playwright driving Debian's Chromium, headless, with axe-core checks.
 
 Chromium is Debian's package (`apt-get install chromium`; `.ci/run` installs it). Without it these tests are
-skipped with that reason. axe-core comes inside the axe-playwright-python wheel, so no npm is needed.
+skipped with that reason. axe-core comes inside the axe-playwright-python wheel, so no npm is needed. Signing in
+and the accessibility check are tests.support.sign_in and tests.support.assert_accessible.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.support import PHONE
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -21,7 +24,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PHONE = {"width": 360, "height": 780}
 
 
 @pytest.fixture
@@ -85,55 +87,3 @@ def new_page(live_server, browser):
         context.close()
     assert not violations, f"Content Security Policy violations: {violations}"
     assert not unserved, f"static files not served: {unserved}"
-
-
-def _axe_source() -> str:
-    import axe_playwright_python
-
-    return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
-
-
-def assert_accessible(page) -> None:
-    """Run axe-core on the page; serious or critical violations fail the test, with what and where."""
-    # Evaluated through the DevTools protocol, which the page's CSP does not govern (an injected <script> would be
-    # blocked by it, rightly).
-    page.evaluate(_axe_source())
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
-    details = "\n".join(
-        f"{v['impact']}: {v['id']} ({v['help']}) at {[n['target'] for n in v['nodes']][:3]}" for v in bad
-    )
-    assert not bad, f"accessibility violations on {page.url}:\n{details}"
-
-
-def sign_in(page, email: str, password: str) -> None:
-    """Sign in through the form; staff then set up or pass the second step, reading the key the setup page shows
-    into an "authenticator" (the TOTP algorithm), as a person with an app would."""
-    page.goto("/accounts/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    if "/accounts/two-step/setup/" in page.url:
-        assert_accessible(page)
-        key = page.locator("#mfa-key").inner_text()
-        page.get_by_label("Code from your app", exact=True).fill(_authenticator_code(key))
-        page.get_by_role("button", name="Confirm").click()
-        page.get_by_role("heading", name="Two-step sign-in is on").wait_for()
-        page.get_by_role("link", name="I have saved them, continue").click()
-        page.wait_for_load_state()
-    elif "/accounts/two-step/" in page.url:
-        from clinic.models import User
-        from tests.conftest import totp_code
-
-        page.get_by_label("Code from your app", exact=True).fill(totp_code(User.objects.get(email=email)))
-        page.get_by_role("button", name="Continue").click()
-        page.wait_for_load_state()
-
-
-def _authenticator_code(base32_key: str) -> str:
-    from base64 import b32decode
-
-    from django_otp.oath import totp
-
-    return f"{totp(b32decode(base32_key)):06d}"

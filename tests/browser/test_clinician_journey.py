@@ -1,9 +1,8 @@
-"""A clinician's morning, tried in a real browser as a clinician would (issue 4 acceptance): a patient with a
-submitted intake has just sent a high-risk re-screen. The clinician signs in and the urgent alert is the first thing
-on the page; they acknowledge it with a note, open the patient, and sign a decision: eligible for IV ketamine. The
-patient becomes bookable for IV ketamine (and front desk books a session through the pages), but not for Spravato.
-A second clinician, on a phone, signs in and sees the decision history and the acknowledgement. Every page passes
-axe-core."""
+"""A clinician's morning, tried in a real browser as a clinician would: a patient with a submitted intake has just
+sent a high-risk re-screen. The clinician signs in and the urgent alert is the first thing on the page; they
+acknowledge it with a note, open the patient, and sign a decision: eligible for IV ketamine. The patient becomes
+bookable for IV ketamine (and front desk books a session through the pages), but not for Spravato. A second clinician,
+on a phone, signs in and sees the decision history and the acknowledgement. Every page passes axe-core."""
 
 from __future__ import annotations
 
@@ -12,8 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.browser.conftest import PHONE, assert_accessible, sign_in
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, PHONE, assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,8 +37,8 @@ def test_a_clinician_acts_on_an_urgent_alert_decides_and_a_colleague_sees_it(
     from intake.eligibility import booking_eligibility
     from intake.models import EligibilityDecision, UrgentAlert
     from scheduling.models import Appointment, Clinician
-    from tests.review.conftest import make_patient, rescreen, submit_full_intake
-    from tests.scheduling.conftest import build_clinic, treatment_type
+    from tests.factories import build_clinic, rescreen, submit_full_intake, treatment_type
+    from tests.factories import make_review_patient as make_patient
 
     treatment_type("iv-ketamine")
     treatment_type("spravato-56")

@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.browser.conftest import assert_accessible, sign_in
 from tests.browser.test_front_desk_journey import DESKTOP, see
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -23,7 +22,7 @@ def test_front_desk_hands_a_sick_clinicians_day_to_colleagues(new_page, live_ser
 
     from scheduling import services
     from scheduling.models import Appointment
-    from tests.scheduling.conftest import A_WEDNESDAY, build_clinic, local, make_patient, treatment_type
+    from tests.factories import A_WEDNESDAY, build_clinic, local, make_patient, treatment_type
 
     with time_machine.travel(START, tick=True):
         iv = treatment_type("iv-ketamine")

@@ -1,8 +1,8 @@
-"""Front desk's week, tried in a real browser as front desk would (issue 8 acceptance): sign in, find a patient
-who is cleared for IV ketamine, book a 6-infusion series from its proposal, move one session, cancel another with
-a reason, and see the day views say so in words. Then the day of the first session, from check-in to discharge:
-front desk checks the patient in and fills the checklist; a clinician, on a phone in a second browser, records
-vitals, the dose and the scores; the patient recovers and is discharged. Every page passes axe-core.
+"""Front desk's week, tried in a real browser as front desk would: sign in, find a patient who is cleared for IV
+ketamine, book a 6-infusion series from its proposal, move one session, cancel another with a reason, and see the day
+views say so in words. Then the day of the first session, from check-in to discharge: front desk checks the patient in
+and fills the checklist; a clinician, on a phone in a second browser, records vitals, the dose and the scores; the
+patient recovers and is discharged. Every page passes axe-core.
 
 The clock is set to Mon 1 Mar 2027, 07:30 in New York (and ticks), so the first session of the series is today.
 """
@@ -14,8 +14,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tests.browser.conftest import PHONE, assert_accessible, sign_in
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, PHONE, assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,7 +25,7 @@ START = datetime(2027, 3, 1, 12, 30, tzinfo=UTC)  # Mon 1 Mar 2027, 07:30 EST
 def cleared_for_iv(location):
     """A patient with a submitted intake and a clinician's decision: eligible for IV ketamine."""
     from intake.models import IntakeSubmission
-    from tests.scheduling.conftest import clear_for_treatment, make_patient
+    from tests.factories import clear_for_treatment, make_patient
 
     patient = make_patient(first="Robin", last="Journeyman", eligible=False, location=location)
     IntakeSubmission.objects.create(
@@ -55,8 +54,7 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
     from intake.eligibility import booking_eligibility
     from scheduling import services
     from scheduling.models import Allocation, Appointment, SessionRecord, TreatmentSeries, VitalSigns
-    from tests.review.conftest import rescreen
-    from tests.scheduling.conftest import build_clinic, make_patient, treatment_type
+    from tests.factories import build_clinic, make_patient, rescreen, treatment_type
 
     with time_machine.travel(START, tick=True):
         treatment_type("iv-ketamine")

@@ -10,8 +10,7 @@ import pytest
 
 from clinic.roles import Role
 from intake.models import Intake, IntakeSubmission, Patient
-from tests.browser.conftest import assert_accessible, sign_in
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 NEW_PASSWORD = "quiet-river-2026"
@@ -31,7 +30,9 @@ def invitation_link(smtp_server, email: str, count: int) -> str:
     messages = smtp_server.wait_for(count, timeout=60)
     message = next(m for m in messages if m["To"] == email)
     body = message.get_payload(0).get_payload(decode=True).decode()
-    return re.search(r"https?://\S+/invite/\S+/", body).group(0)
+    link = re.search(r"https?://\S+/invite/\S+/", body)
+    assert link, body
+    return link.group(0)
 
 
 def accept(page, link: str) -> None:

@@ -3,8 +3,7 @@
 import pytest
 
 from intake.models import Intake
-from tests.browser.conftest import sign_in
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

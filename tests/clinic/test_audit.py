@@ -7,7 +7,7 @@ from django.urls import reverse
 from clinic.audit import AUDITED_TABLES, NOT_AUDITED, acting_as
 from clinic.models import AuditEvent, RecordView
 from intake.models import Patient
-from tests.conftest import connected_as_owner
+from tests.support import connected_as_owner
 
 
 def _events(patient: Patient, **filters):

@@ -1,6 +1,9 @@
+import pytest
+
 from clinic.tasks import ping
 
 
+@pytest.mark.slow
 def test_a_task_makes_the_round_trip_through_redis_and_a_real_worker(celery_worker):
     result = ping.delay("round-trip")
     assert result.get(timeout=30) == "pong:round-trip"

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import uuid
 
+import psycopg2
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
@@ -12,12 +13,12 @@ from django.urls import reverse
 
 from clinic.models import AuditEvent
 from intake.models import Patient
-from tests.conftest import (
+from tests.support import (
     APP_ROLE,
     BASE_DIR,
     OWNER,
-    _database_url,
     connected_as_owner,
+    database_url,
     owner_settings,
     worker_env,
 )
@@ -29,7 +30,8 @@ def _refused(statement: str, params=None) -> DatabaseError:
     """Run the statement as the app does, expecting PostgreSQL to refuse it for want of a privilege."""
     with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement, params)
-    assert caught.value.__cause__.pgcode == INSUFFICIENT_PRIVILEGE, caught.value
+    cause = caught.value.__cause__
+    assert isinstance(cause, psycopg2.Error) and cause.pgcode == INSUFFICIENT_PRIVILEGE, caught.value
     return caught.value
 
 
@@ -222,12 +224,12 @@ def test_migrate_runs_as_the_owner_named_by_migration_database_url(transactional
     as_app = _manage("migrate", "--noinput")
     assert as_app.returncode != 0 and "permission denied" in as_app.stderr
 
-    owner_url = _database_url(owner_settings())
+    owner_url = database_url(owner_settings())
     as_owner = _manage("migrate", "--noinput", MIGRATION_DATABASE_URL=owner_url)
     assert as_owner.returncode == 0, as_owner.stderr
 
     elsewhere = _manage(
-        "check", MIGRATION_DATABASE_URL=_database_url({**owner_settings(), "NAME": "postgres"})
+        "check", MIGRATION_DATABASE_URL=database_url({**owner_settings(), "NAME": "postgres"})
     )
     assert elsewhere.returncode == 1
     assert "MIGRATION_DATABASE_URL must name the same database as DATABASE_URL" in elsewhere.stderr

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.conftest import BASE_DIR
+from tests.support import BASE_DIR
 
 # The production environment documented in the README ("Production"), less real secrets.
 PRODUCTION_ENV = {

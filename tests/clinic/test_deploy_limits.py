@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import uuid
+from typing import Any
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -27,7 +28,7 @@ from django.urls import reverse
 
 from clinic.models import User
 from clinic.request_size import RequestBodyLimitMiddleware
-from tests.conftest import BASE_DIR, free_port, worker_env
+from tests.support import BASE_DIR, free_port, worker_env
 
 GUNICORN_CONF = BASE_DIR / "deploy" / "gunicorn.conf.py"
 MB = 1024 * 1024
@@ -71,13 +72,14 @@ def test_a_body_within_the_cap_reaches_the_view(client, db, settings):
 
 def _chunked_request(stream: io.BytesIO):
     """A POST as a WSGI server hands on a chunked body: no Content-Length, the decoded body in wsgi.input."""
+    wsgi_input: dict[str, Any] = {"wsgi.input": stream}
     return RequestFactory().generic(
         "POST",
         "/accounts/login/",
         b"",
         CONTENT_TYPE="application/x-www-form-urlencoded",
         HTTP_TRANSFER_ENCODING="chunked",
-        **{"wsgi.input": stream},
+        **wsgi_input,
     )
 
 

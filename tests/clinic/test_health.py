@@ -4,9 +4,10 @@ import sys
 
 import pytest
 
-from tests.conftest import BASE_DIR, worker_env
+from tests.support import BASE_DIR, worker_env
 
 
+@pytest.mark.slow
 def test_healthz_is_ok_when_database_redis_and_a_worker_answer(client, celery_worker):
     response = client.get("/healthz")
     assert response.status_code == 200

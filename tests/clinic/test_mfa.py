@@ -13,7 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from clinic.accounts import reset_second_factor
 from clinic.mfa import OPEN_URL_NAMES
 from clinic.roles import Role
-from tests.conftest import PASSWORD, every_url, pending_totp_code, totp_code
+from tests.support import PASSWORD, every_url, pending_totp_code, totp_code
 
 
 def _password_only(user) -> Client:
@@ -126,7 +126,9 @@ def _app_code_for(setup_page) -> str:
 
     from django_otp.oath import totp
 
-    key = re.search(rb'id="mfa-key">([A-Z2-7]+)<', setup_page.content).group(1).decode()
+    shown = re.search(rb'id="mfa-key">([A-Z2-7]+)<', setup_page.content)
+    assert shown, "the setup page shows no key"
+    key = shown.group(1).decode()
     return f"{totp(b32decode(key)):06d}"
 
 
@@ -229,6 +231,7 @@ def test_a_role_given_in_the_admin_ends_the_persons_sessions(make_user):
 # --- Changing the password needs the second step ----------------------------------------------------------------
 
 
+@pytest.mark.real_password_hashers
 @pytest.mark.parametrize("has_authenticator", [True, False])
 def test_the_password_cannot_be_changed_with_the_password_alone(clinician, has_authenticator):
     if has_authenticator:
@@ -244,6 +247,7 @@ def test_the_password_cannot_be_changed_with_the_password_alone(clinician, has_a
     assert clinician.check_password(PASSWORD)
 
 
+@pytest.mark.real_password_hashers
 def test_a_patient_with_an_authenticator_changes_the_password_only_after_the_second_step(patient):
     _set_up(_password_only(patient), patient)
     browser = _password_only(patient)

@@ -70,7 +70,9 @@ def test_signed_out_pages_have_no_navigation_links(client, db):
 
 
 def test_the_clinician_sees_the_queue_size_and_open_alerts_in_words(client, clinician):
-    from tests.review.conftest import NOW, make_intake, make_patient, rescreen
+    from tests.factories import REVIEW_NOW as NOW
+    from tests.factories import make_intake, rescreen
+    from tests.factories import make_review_patient as make_patient
 
     make_intake(make_patient(first="Waiting"), at=NOW)
     client.force_login(clinician)

@@ -79,7 +79,7 @@ def test_next_is_a_path_on_this_site(sent, expected):
 
 
 def test_the_reported_urls_are_404_and_a_far_day_is_a_message(client, clinician, front_desk):
-    from tests.scheduling.conftest import build_clinic
+    from tests.factories import build_clinic
 
     build_clinic()
     client.force_login(clinician)

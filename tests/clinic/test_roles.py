@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from clinic.roles import ROLE_HOME_URLS, Role
-from tests.conftest import PASSWORD, pending_totp_code
+from tests.support import PASSWORD, pending_totp_code
 
 ROLE_FIXTURES = {
     Role.PATIENT: "patient",

@@ -13,13 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.roles import Role
-from tests.conftest import PASSWORD
+from tests.support import PASSWORD
 
 
 def _sign_in(client, email, password, ip="10.9.8.7"):
     return client.post(reverse("login"), {"username": email, "password": password}, REMOTE_ADDR=ip)
 
 
+@pytest.mark.real_password_hashers
 def test_repeated_wrong_passwords_lock_the_account_from_that_address(client, clinician, settings):
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert _sign_in(client, clinician.email, "wrong-password").status_code == 200
@@ -36,6 +37,7 @@ def test_repeated_wrong_passwords_lock_the_account_from_that_address(client, cli
         assert _sign_in(Client(), clinician.email, PASSWORD).status_code == 302
 
 
+@pytest.mark.real_password_hashers
 def test_a_lockout_counts_the_email_whatever_its_case(client, clinician, settings):
     for index in range(settings.AXES_FAILURE_LIMIT):
         email = clinician.email.upper() if index % 2 else clinician.email
@@ -105,6 +107,17 @@ def test_sign_out_everywhere_ends_every_session_of_that_person(patient):
         assert device.get(reverse("intake:portal")).status_code == 302
 
 
+@pytest.mark.real_password_hashers
+def test_passwords_are_stored_as_argon2_hashes(patient):
+    assert patient.password.startswith("argon2$")
+
+
+def test_other_tests_hash_passwords_with_the_fast_hasher(patient):
+    """tests/conftest.py: Argon2 only where passwords are the subject."""
+    assert patient.password.startswith("md5$")
+
+
+@pytest.mark.real_password_hashers
 def test_staff_passwords_need_12_characters_and_patients_10(make_user, patient):
     staff = make_user(Role.CLINICIAN)
     with pytest.raises(ValidationError, match="at least 12"):

@@ -1,8 +1,8 @@
 from django.core.management import call_command
 
-from clinic.demo_data import DEMO_PASSWORD, demo_logins
 from clinic.models import User
 from clinic.roles import Role
+from demo.data import DEMO_PASSWORD, demo_logins
 from intake.models import Patient
 from scheduling.models import Clinician, Location, OpeningHours, Resource, WorkingHours
 

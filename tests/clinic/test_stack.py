@@ -1,6 +1,8 @@
 """The run command, as a person uses it: it comes up with the demo clinic, a second run reuses the data, and
 Ctrl-C stops every process it started."""
 
+import contextlib
+import http.client
 import os
 import signal
 import subprocess
@@ -14,7 +16,7 @@ import psycopg2
 import pytest
 from django.db import connection
 
-from tests.conftest import APP_ROLE, BASE_DIR, _database_url, free_port, owner_settings
+from tests.support import APP_ROLE, BASE_DIR, database_url, free_port, owner_settings
 
 
 def _descendants(root: int) -> set[int]:
@@ -73,8 +75,8 @@ def test_run_command_serves_the_demo_reuses_its_data_and_ctrl_c_leaves_nothing_b
     env = {
         **{k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}},
         # Two roles, as in production: the owner creates and migrates the database, the app runs as APP_ROLE.
-        "MIGRATION_DATABASE_URL": _database_url(settings_dict),
-        "DATABASE_URL": _database_url({**connection.settings_dict, "NAME": name}),
+        "MIGRATION_DATABASE_URL": database_url(settings_dict),
+        "DATABASE_URL": database_url({**connection.settings_dict, "NAME": name}),
         "PORT": str(port),
         "CLINIC_DATA_DIR": str(tmp_path / "data"),
     }
@@ -88,7 +90,7 @@ def test_run_command_serves_the_demo_reuses_its_data_and_ctrl_c_leaves_nothing_b
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=10) as response:  # noqa: S310
                 assert b"Sign in" in response.read()
             assert "front.desk@example.org" in log_path.read_text()
-            assert _roles_connected(settings_dict) == {APP_ROLE}
+            assert _roles_connected_while_serving(port, settings_dict) == {APP_ROLE}
             counts.append(_count_rows(settings_dict))
             _interrupt(launcher, started, log_path)
         assert counts[0] == counts[1]
@@ -103,6 +105,18 @@ def _connect(settings_dict: dict, dbname: str):
         dbname=dbname, user=settings_dict["USER"] or "postgres", host=settings_dict["HOST"] or None,
         port=settings_dict["PORT"] or None, password=settings_dict["PASSWORD"] or None,
     )  # fmt: skip
+
+
+def _roles_connected_while_serving(port: int, settings_dict: dict) -> set[str]:
+    """The roles connected to the database while the web server holds a connection open: a request on a kept-alive
+    HTTP connection keeps its thread, and so the thread's database connection, until the client closes it (a
+    finished thread's connection lasts only until it is garbage-collected, so it may or may not be there)."""
+    with contextlib.closing(http.client.HTTPConnection("127.0.0.1", port, timeout=10)) as kept_alive:
+        kept_alive.request("GET", "/healthz")  # reads the database
+        response = kept_alive.getresponse()
+        response.read()
+        assert response.status == 200 and response.getheader("Connection") != "close"
+        return _roles_connected(settings_dict)
 
 
 def _roles_connected(settings_dict: dict) -> set[str]:
@@ -142,3 +156,32 @@ def _drop_database(settings_dict: dict) -> None:
             cur.execute(f'DROP DATABASE IF EXISTS "{settings_dict["NAME"]}" WITH (FORCE)')
     finally:
         conn.close()
+
+
+# --- `make test`: two tiers, each must pass and run tests -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("codes", "selected", "exit_code", "said"),
+    [
+        ((0, 0), False, 0, "all tiers: passed"),
+        ((1, 0), False, 1, "fast tier (all but browser and slow): FAILED (pytest exit 1)"),
+        ((0, 1), False, 1, "browser and slow tier: FAILED (pytest exit 1)"),
+        # pytest's "no tests collected" is a failure of the whole suite, never a silent pass.
+        ((0, 5), False, 1, "browser and slow tier: FAILED: no tests collected"),
+        # ARGS chose tests from one tier only: the other is reported, not failed...
+        ((0, 5), True, 0, "browser and slow tier: no tests selected"),
+        # ...unless no tier ran anything.
+        ((5, 5), True, 1, "fast tier (all but browser and slow): FAILED: no tests collected"),
+        ((5,), False, 1, "fast tier (all but browser and slow): FAILED: no tests collected"),
+    ],
+)
+def test_the_tiers_verdict(capsys, codes, selected, exit_code, said):
+    from clinic import stack
+
+    tiers = [stack.FAST_TIER[0], stack.REST_TIER[0]][: len(codes)]
+    results = [(name, code, 61.0) for name, code in zip(tiers, codes, strict=True)]
+    assert stack._report(results, selected=selected) == exit_code
+    printed = capsys.readouterr().out
+    assert f"clinic: {said}" in printed
+    assert "in 1 min 01 s" in printed

@@ -3,6 +3,7 @@ Redis, every sign-in form held to it (the admin's too), and lockouts that stay w
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -13,7 +14,7 @@ from django.urls import resolve, reverse
 from clinic.audit import client_ip
 from clinic.throttle import counted_address, hit
 from tests.clinic.test_deploy_and_errors import PRODUCTION_ENV, manage
-from tests.conftest import PASSWORD, every_url
+from tests.support import PASSWORD, every_url
 
 PROXY = "10.0.0.254"
 # Production runs behind a TLS proxy: this header alone must not make X-Forwarded-For trusted.
@@ -21,7 +22,7 @@ BEHIND_TLS_PROXY = ("HTTP_X_FORWARDED_PROTO", "https")
 
 
 def _address(remote_addr: str, forwarded: str | None = None) -> str | None:
-    extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
+    extra: dict[str, Any] = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded is not None else {}
     return client_ip(RequestFactory().get("/", REMOTE_ADDR=remote_addr, **extra))
 
 

@@ -2,7 +2,7 @@ import json
 
 from django.urls import reverse
 
-from tests.intake.conftest import fill_intake
+from tests.factories import fill_intake
 
 
 def test_a_patient_downloads_everything_held_about_them_as_json_and_pdf(
@@ -63,7 +63,7 @@ def _staff_notes_about(record, appointment_id: int, clinician, front_desk) -> No
     from intake.models import UrgentAlert
     from scheduling.models import Appointment, SessionRecord, VitalSigns
     from scheduling.services import add_to_waitlist
-    from tests.scheduling.conftest import NOW
+    from tests.factories import NOW
 
     later = NOW + timedelta(days=4)
     record_decision(patient=record, decided_by=clinician, outcome="not_eligible", reason=REASON, now=later)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from intake.models import ConsentRecord, Intake
 from intake.steps import ALL_STEPS
 from intake.views import build_step
-from tests.intake.conftest import contact_data, post_step
+from tests.factories import contact_data, post_step
 
 TEXT = st.one_of(
     st.text(max_size=40),

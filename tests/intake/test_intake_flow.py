@@ -8,8 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from intake.models import ConsentRecord, InstrumentResponse, Intake, IntakeSubmission, Patient, UrgentAlert
-from tests.conftest import PASSWORD
-from tests.intake.conftest import (
+from tests.factories import (
     all_steps,
     contact_data,
     cssrs_data,
@@ -19,6 +18,7 @@ from tests.intake.conftest import (
     post_step,
     ratings,
 )
+from tests.support import PASSWORD
 
 
 def test_a_complete_intake_is_scored_and_frozen_into_a_submission(patient_client, intake, patient_record):

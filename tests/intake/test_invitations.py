@@ -18,7 +18,9 @@ def _link_path(message) -> str:
         if message.is_multipart()
         else message.get_payload(decode=True).decode()
     )
-    return re.search(r"https?://[^/\s]+(/invite/\S+/)", body).group(1)
+    link = re.search(r"https?://[^/\s]+(/invite/\S+/)", body)
+    assert link, body
+    return link.group(1)
 
 
 def _invite(client, front_desk, django_capture_on_commit_callbacks, email="new.patient@example.org"):

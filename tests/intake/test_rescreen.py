@@ -1,7 +1,7 @@
 from django.urls import reverse
 
 from intake.models import IntakeSubmission, UrgentAlert
-from tests.intake.conftest import phq9_data
+from tests.factories import phq9_data
 
 
 def _post(client, phq9, cssrs):

@@ -3,6 +3,7 @@ compare random answer sets with a re-computation written here from the published
 helpers). Plain functions: no database."""
 
 import json
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -33,7 +34,7 @@ def with_total(total: int, count: int, highest: int) -> list[int]:
     return ratings
 
 
-def keyed(ratings: list[int]) -> dict[str, int]:
+def keyed(ratings: list[Any]) -> dict[str, Any]:
     return {f"item{number}": rating for number, rating in enumerate(ratings, start=1)}
 
 

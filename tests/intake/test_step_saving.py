@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from intake import services
 from intake.models import Intake
-from tests.intake.conftest import gad7_data, phq9_data, post_step
+from tests.factories import gad7_data, phq9_data, post_step
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,9 @@ from django.urls import reverse
 
 from intake.models import ClinicianRating, UrgentAlert
 from intake.review_selectors import open_alerts, review_queue
-from tests.review.conftest import NOW, make_intake, make_patient, rescreen
+from tests.factories import REVIEW_NOW as NOW
+from tests.factories import make_intake, rescreen
+from tests.factories import make_review_patient as make_patient
 
 
 @pytest.fixture

@@ -15,8 +15,10 @@ from django.utils import timezone
 from intake.alerts import AlertError, acknowledge_alert, notify_on_call
 from intake.models import UrgentAlert
 from intake.tasks import sweep_urgent_alerts
-from tests.conftest import start_worker, stop_worker
-from tests.review.conftest import NOW, make_patient, rescreen
+from tests.factories import REVIEW_NOW as NOW
+from tests.factories import make_review_patient as make_patient
+from tests.factories import rescreen
+from tests.support import start_worker, stop_worker
 
 
 def body_of(message) -> str:

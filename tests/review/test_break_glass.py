@@ -14,7 +14,9 @@ from intake.models import UrgentAlert
 from intake.review_selectors import review_queue
 from scheduling.models import BreakGlassAccess
 from scheduling.tasks import tell_admins_of_break_glass
-from tests.review.conftest import NOW, make_intake, make_patient, rescreen
+from tests.factories import REVIEW_NOW as NOW
+from tests.factories import make_intake, rescreen
+from tests.factories import make_review_patient as make_patient
 
 REASON = "Came to this clinic in crisis; their own clinic is closed tonight."
 
@@ -35,8 +37,8 @@ def clock(time_machine):
 def elsewhere(front_desk):
     """A patient of another location (with a clinic of its own), an intake, an open urgent alert and a session there."""
     from scheduling import services
-    from tests.scheduling.conftest import A_WEDNESDAY, build_clinic, local, treatment_type
-    from tests.scheduling.conftest import make_patient as bookable_patient
+    from tests.factories import A_WEDNESDAY, build_clinic, local, treatment_type
+    from tests.factories import make_patient as bookable_patient
 
     place, chairs, _room, clinicians = build_clinic()
     person = bookable_patient(first="Remy", last="Faraway", location=place)

@@ -12,7 +12,9 @@ from intake.decisions import DecisionError, record_decision
 from intake.eligibility import Eligibility, booking_eligibility
 from intake.models import EligibilityDecision, Intake, UrgentAlert
 from intake.review_selectors import open_information_request, review_queue
-from tests.review.conftest import HARD_STOP, IV_HARD_STOP, NOW, make_intake, make_patient, rescreen
+from tests.factories import HARD_STOP, IV_HARD_STOP, make_intake, rescreen
+from tests.factories import REVIEW_NOW as NOW
+from tests.factories import make_review_patient as make_patient
 
 
 def decide(patient, clinician, outcome="eligible", *, now=NOW, **fields):
@@ -290,7 +292,7 @@ def test_an_open_urgent_alert_refuses_booking_until_acknowledged(clinician, on_c
 
 def test_a_decision_makes_the_patient_bookable_through_scheduling(clinician, front_desk):
     from scheduling import services
-    from tests.scheduling.conftest import A_WEDNESDAY, build_clinic, local, treatment_type
+    from tests.factories import A_WEDNESDAY, build_clinic, local, treatment_type
 
     clinic_location, chairs, _room, clinicians = build_clinic()
     patient = make_patient(location=clinic_location)

@@ -11,7 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.review.conftest import NOW, make_patient, rescreen, submit_full_intake
+from tests.factories import REVIEW_NOW as NOW
+from tests.factories import make_review_patient as make_patient
+from tests.factories import rescreen, submit_full_intake
 
 
 @pytest.fixture

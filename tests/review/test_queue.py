@@ -11,7 +11,9 @@ from django.urls import reverse
 
 from intake.decisions import record_decision
 from intake.review_selectors import QueueFilters, queue_count, review_queue
-from tests.review.conftest import HARD_STOP, NOW, REVIEW_FLAG, make_intake, make_patient, rescreen
+from tests.factories import HARD_STOP, REVIEW_FLAG, make_intake, rescreen
+from tests.factories import REVIEW_NOW as NOW
+from tests.factories import make_review_patient as make_patient
 
 
 def names(queryset):
@@ -100,7 +102,7 @@ def test_the_queue_page_with_filters_and_counts_in_the_navigation(client, clinic
 
 
 def test_the_queue_keeps_a_fixed_query_budget_with_ten_thousand_patients(
-    client, clinician, on_call, django_assert_max_num_queries, frozen_clock
+    client, clinician, on_call, django_assert_max_num_queries, stopped_clock
 ):
     from intake.models import IntakeSubmission, Patient, UrgentAlert
 

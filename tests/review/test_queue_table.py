@@ -34,16 +34,9 @@ from intake.review_selectors import (
     review_queue,
 )
 from intake.services import save_intake_step, submit_intake
-from tests.review.conftest import (
-    HARD_STOP,
-    NOW,
-    REVIEW_FLAG,
-    make_intake,
-    make_patient,
-    phq9,
-    rescreen,
-    submit_full_intake,
-)
+from tests.factories import HARD_STOP, REVIEW_FLAG, make_intake, phq9, rescreen, submit_full_intake
+from tests.factories import REVIEW_NOW as NOW
+from tests.factories import make_review_patient as make_patient
 
 
 def waiting(patient) -> list[int]:
@@ -197,7 +190,7 @@ def test_an_intake_that_raises_an_alert_enters_the_queue_with_it(clinician):
     from django.conf import settings as django_settings
 
     from intake.models import ConsentRecord, Intake
-    from tests.review.conftest import full_intake_answers
+    from tests.factories import full_intake_answers
 
     waiting_longer = make_patient(first="Waiting")
     make_intake(waiting_longer, at=NOW - timedelta(days=9))

@@ -14,7 +14,9 @@ from django.urls import reverse
 from intake import trends
 from intake.decisions import DecisionError, record_clinician_rating
 from intake.models import ClinicianRating
-from tests.review.conftest import NOW, make_patient, rescreen
+from tests.factories import REVIEW_NOW as NOW
+from tests.factories import make_review_patient as make_patient
+from tests.factories import rescreen
 
 PHQ9 = trends.Scale(
     "phq9", "PHQ-9", 27, ((5, "mild"), (10, "moderate"), (15, "moderately severe"), (20, "severe"))
@@ -135,8 +137,7 @@ def test_the_chart_escapes_text_and_handles_one_point():
 @pytest.fixture
 def course(clinician, on_call, location):
     """An intake-day PHQ-9, a re-screen before each of three sessions, and two MADRS ratings."""
-    from tests.review.conftest import submit_full_intake
-    from tests.scheduling.conftest import treatment_type
+    from tests.factories import submit_full_intake, treatment_type
 
     patient = make_patient(first="Trend", location=location)
     submit_full_intake(patient, now=NOW - timedelta(days=20))  # PHQ-9 17

@@ -17,7 +17,7 @@ from scheduling import access, services
 from scheduling.models import ClinicianTimeOff, OpeningHours, Reminder, RemsEnrollment
 from scheduling.reminders.outbox import SEND_TASK
 from scheduling.services.waitlist import SEND_OFFER_TASK
-from tests.scheduling.conftest import A_WEDNESDAY, NOW, local, make_patient
+from tests.factories import A_WEDNESDAY, NOW, local, make_patient
 
 pytestmark = pytest.mark.django_db
 

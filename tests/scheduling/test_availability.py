@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -50,7 +51,7 @@ def local_span(day: date, start: tuple[int, int], end: tuple[int, int]) -> Span:
 
 def search(**overrides):
     """find_slots for one chair (1) and one clinician (7) working the clinic's hours, on A_WEDNESDAY."""
-    query = {
+    query: dict[str, Any] = {
         "shape": IV_KETAMINE,
         "location": CLINIC,
         "resources": [1],
@@ -407,7 +408,7 @@ def test_next_available_is_none_when_nothing_is_free():
 
 
 def alternatives_to(requested: datetime, **overrides):
-    query = {
+    query: dict[str, Any] = {
         "shape": IV_KETAMINE,
         "location": CLINIC,
         "resources": [1],
@@ -498,7 +499,7 @@ def wall_clock_exists(day: date, moment: time, tz: ZoneInfo) -> bool:
     # Independent of the code under test: in a spring-forward gap the fold=0 offset is the smaller one.
     first = datetime.combine(day, moment, tzinfo=tz)
     second = first.replace(fold=1)
-    return not first.utcoffset() < second.utcoffset()
+    return not cast(timedelta, first.utcoffset()) < cast(timedelta, second.utcoffset())
 
 
 def brute_force_slots(

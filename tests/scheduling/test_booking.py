@@ -11,15 +11,7 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 
 from scheduling import selectors, services
 from scheduling.models import Allocation, Appointment, ClinicianTimeOff, Closure, RemsEnrollment
-from tests.scheduling.conftest import (
-    A_WEDNESDAY,
-    NOW,
-    NY,
-    give_cleared_intake,
-    local,
-    make_patient,
-    ready_to_dose,
-)
+from tests.factories import A_WEDNESDAY, NOW, NY, give_cleared_intake, local, make_patient, ready_to_dose
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from scheduling import selectors, services
 from scheduling.models import Allocation, Appointment, ClinicianTimeOff
-from tests.scheduling.conftest import A_WEDNESDAY, NOW, local, make_patient
+from tests.factories import A_WEDNESDAY, NOW, local, make_patient
 
 pytestmark = pytest.mark.django_db
 

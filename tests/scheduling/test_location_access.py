@@ -14,7 +14,7 @@ from clinic.audit import AUDITED_TABLES
 from clinic.models import AuditEvent, RecordView
 from scheduling import selectors
 from scheduling.models import Appointment, Clinician, FrontDeskAssignment, WaitlistEntry
-from tests.scheduling.conftest import A_WEDNESDAY, NOW, Clinic, build_clinic, local, make_patient
+from tests.factories import A_WEDNESDAY, NOW, Clinic, build_clinic, local, make_patient
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.core import mail
 from django.urls import reverse
 
 from scheduling.models import Allocation, Appointment, WaitlistEntry
-from tests.scheduling.conftest import A_WEDNESDAY, NOW, clear_for_treatment, give_cleared_intake, local
+from tests.factories import A_WEDNESDAY, NOW, clear_for_treatment, give_cleared_intake, local
 
 
 @pytest.fixture

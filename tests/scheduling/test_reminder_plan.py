@@ -1,6 +1,7 @@
 """When reminders are due: whole days keep the local wall-clock time across DST, quiet hours move SMS earlier."""
 
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,8 +20,8 @@ NY = ZoneInfo("America/New_York")
 OFFSETS = [ReminderOffset.parse(text) for text in ("72h", "24h", "2h")]
 
 
-def local(*args) -> datetime:
-    return datetime(*args, tzinfo=NY)
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=NY)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +93,7 @@ def test_bad_offsets_are_refused_with_a_message(text):
         ReminderOffset.parse(text)
 
 
-NAIVE_BOUNDS = {"min_value": datetime(2026, 1, 1), "max_value": datetime(2030, 12, 31)}  # noqa: DTZ001 (hypothesis wants naive)
+NAIVE_BOUNDS: dict[str, Any] = {"min_value": datetime(2026, 1, 1), "max_value": datetime(2030, 12, 31)}  # noqa: DTZ001 (hypothesis wants naive)
 
 
 @given(

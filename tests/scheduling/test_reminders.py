@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.db import connections, transaction
 
-from tests.scheduling.conftest import NOW, make_patient
+from tests.factories import NOW, make_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ WEDNESDAY = date(2027, 3, 10)
 
 
 def local_dt(day: date, hour: int, minute: int = 0) -> datetime:
-    from tests.scheduling.conftest import local
+    from tests.factories import local
 
     return local(day, hour, minute)
 

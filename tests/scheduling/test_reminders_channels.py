@@ -19,10 +19,10 @@ import pytest
 from django.conf import settings as django_settings
 
 from scheduling.sms import TwilioSmsBackend, sms_timeout
-from tests.conftest import free_port, start_worker, stop_worker
-from tests.scheduling.conftest import NOW, local, make_patient
+from tests.factories import NOW, local, make_patient
 from tests.scheduling.test_reminders_smtp import ScriptedSmtp, outcomes, serve
 from tests.scheduling.test_reminders_worker import WEDNESDAY, mail_env, settle, sweep
+from tests.support import free_port, start_worker, stop_worker
 
 MAYBE_TEXTED = (
     "The text-message service stopped answering after receiving the message; it may have been delivered. "
@@ -302,6 +302,7 @@ def test_a_sweep_hands_every_claimed_reminder_to_exactly_one_send_task(claimed_c
     assert all(len(batch) <= max(1, math.ceil(claimed_count / 8)) for batch in batches)
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_keeps_its_smtp_connection_between_reminders_and_closes_it_when_it_shuts_down(
     clinic, book, tmp_path

@@ -12,8 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import free_port, start_worker, stop_worker
-from tests.scheduling.conftest import NOW, local, make_patient
+from tests.factories import NOW, local, make_patient
 from tests.scheduling.test_reminders_worker import (
     STUCK,
     WEDNESDAY,
@@ -24,8 +23,9 @@ from tests.scheduling.test_reminders_worker import (
     settle,
     sweep,
 )
+from tests.support import free_port, start_worker, stop_worker
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @pytest.fixture

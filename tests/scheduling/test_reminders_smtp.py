@@ -1,5 +1,5 @@
 """SMTP answers that decide between "retry", "give up" and "we cannot know", through a real Celery worker, Redis,
-PostgreSQL and an SMTP server on localhost whose answers each test scripts (issue 5: every reminder exactly once).
+PostgreSQL and an SMTP server on localhost whose answers each test scripts: every reminder is sent exactly once.
 
 - The server takes the whole message and then goes quiet: it may have been delivered. The reminder is failed at
   once with a reason front desk understands, and never sent again by a sweep.
@@ -21,11 +21,11 @@ from email.message import Message
 
 import pytest
 
-from tests.conftest import free_port, start_worker, stop_worker
-from tests.scheduling.conftest import NOW, local, make_patient
+from tests.factories import NOW, local, make_patient
 from tests.scheduling.test_reminders_worker import WEDNESDAY, mail_env, settle, sweep
+from tests.support import free_port, start_worker, stop_worker
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 MAYBE_DELIVERED = (
     "The mail server stopped answering after receiving the message; it may have been delivered. "

@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from email import message_from_bytes, policy
 from email.message import Message
+from typing import cast
 
 import pytest
 from icalendar import Calendar
 
-from tests.conftest import free_port, start_worker, stop_worker
-from tests.scheduling.conftest import NOW, local, make_patient
+from tests.factories import NOW, local, make_patient
+from tests.support import free_port, start_worker, stop_worker
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 WEDNESDAY = date(2027, 3, 10)
 STUCK = timedelta(minutes=11)  # past REMINDER_STUCK_SECONDS (10 min): the reaper takes the row back
@@ -149,7 +150,7 @@ def settle(timeout: float = 20.0) -> None:
 def ics_of(message: Message) -> Calendar:
     parts = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
     assert len(parts) == 1
-    return Calendar.from_ical(parts[0].get_payload(decode=True))
+    return Calendar.from_ical(cast(bytes, parts[0].get_payload(decode=True)))
 
 
 def event_of(calendar: Calendar):

@@ -8,7 +8,7 @@ import pytest
 
 from scheduling import selectors, series, services
 from scheduling.models import Appointment, RemsEnrollment, TreatmentSeries
-from tests.scheduling.conftest import NOW, NY, local, make_patient
+from tests.factories import NOW, NY, local, make_patient
 
 pytestmark = pytest.mark.django_db
 

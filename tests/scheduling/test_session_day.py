@@ -12,7 +12,7 @@ from django.urls import reverse
 from scheduling import selectors, services
 from scheduling.models import Appointment, RemsEnrollment
 from scheduling.session_rules import BpFlag, bp_flag
-from tests.scheduling.conftest import A_WEDNESDAY, give_rescreen, local, make_patient, ready_to_dose
+from tests.factories import A_WEDNESDAY, give_rescreen, local, make_patient, ready_to_dose
 
 pytestmark = pytest.mark.django_db
 

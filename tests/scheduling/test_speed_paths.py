@@ -1,6 +1,6 @@
-"""Issue 7's hot paths keep their shape: a booking reads every gate in one query, availability and the day view
-read in two, and what was changed to get there still behaves (sessions across midnight, the 24-hour cap, a clash
-still in flight, alternatives after a conflict)."""
+"""The hot paths measured in bench/ keep their shape: a booking reads every gate in one query, availability and the
+day view read in two, and what was changed to get there still behaves (sessions across midnight, the 24-hour cap, a
+clash still in flight, alternatives after a conflict)."""
 
 from __future__ import annotations
 
@@ -19,15 +19,7 @@ from django.urls import reverse
 from intake.eligibility import booking_eligibility
 from scheduling import reminders, selectors, services
 from scheduling.models import Allocation, Appointment
-from tests.scheduling.conftest import (
-    A_WEDNESDAY,
-    NOW,
-    Clinic,
-    build_clinic,
-    local,
-    make_patient,
-    treatment_type,
-)
+from tests.factories import A_WEDNESDAY, NOW, Clinic, build_clinic, local, make_patient, treatment_type
 
 pytestmark = pytest.mark.django_db
 

@@ -25,16 +25,8 @@ from hypothesis.stateful import (
 
 from scheduling import selectors, services
 from scheduling.models import Allocation, Appointment
-from tests.conftest import owner_settings
-from tests.scheduling.conftest import (
-    A_WEDNESDAY,
-    NOW,
-    Clinic,
-    build_clinic,
-    local,
-    make_patient,
-    treatment_type,
-)
+from tests.factories import A_WEDNESDAY, NOW, Clinic, build_clinic, local, make_patient, treatment_type
+from tests.support import owner_settings
 
 THREADS = 50
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from scheduling import selectors, services
 from scheduling.models import Allocation, Appointment, RemsEnrollment, TreatmentSeries
-from tests.scheduling.conftest import A_WEDNESDAY, NY, give_cleared_intake, local, make_patient
+from tests.factories import A_WEDNESDAY, NY, give_cleared_intake, local, make_patient
 
 pytestmark = pytest.mark.django_db
 

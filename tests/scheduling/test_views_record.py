@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from clinic.models import RecordView
 from scheduling import services
-from tests.scheduling.conftest import A_WEDNESDAY, NOW, local, make_patient
+from tests.factories import A_WEDNESDAY, NOW, local, make_patient
 
 
 def test_opening_a_patient_or_an_appointment_is_logged(client, front_desk, clinic, book):

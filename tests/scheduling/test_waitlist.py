@@ -11,7 +11,7 @@ from django.urls import reverse
 from scheduling import selectors, services
 from scheduling.models import Appointment, WaitlistEntry
 from scheduling.tasks import send_waitlist_offer_email
-from tests.scheduling.conftest import A_WEDNESDAY, NOW, local, make_patient
+from tests.factories import A_WEDNESDAY, NOW, local, make_patient
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,4 @@
-"""The demo clinic loaded by `manage.py seed_demo` (and so by `make run`). Plain data: no Django imports here,
-because the launcher prints the demo logins before and without loading Django. All names are invented."""
+"""The demo clinic loaded by `manage.py seed_demo` (and so by `make run`). Plain data. All names are invented."""
 
 DEMO_PASSWORD = "calm-harbor-2026"  # noqa: S105 (a published demo password, for the demo data only)
 

@@ -11,8 +11,13 @@ from typing import Any
 from django.utils import timezone
 
 from intake import rules
+from intake import services as intake_services
+from intake.decisions import record_decision
+from intake.models import IntakeSubmission
+from scheduling import services as scheduling_services
+from scheduling.models import TreatmentType
 
-# (patient index in demo_data.PATIENTS, PHQ-9 answers, reasons for care, what happens after the intake)
+# (patient index in demo.data.PATIENTS, PHQ-9 answers, reasons for care, what happens after the intake)
 STORIES = [
     (0, (2, 2, 2, 1, 1, 2, 1, 1, 0), ["depression"], "eligible_iv"),
     (2, (3, 3, 2, 2, 2, 2, 2, 1, 0), ["depression", "ptsd"], "eligible_both"),
@@ -79,12 +84,6 @@ def _business_day_at(location, *, business_days_ahead: int, hour: int, now: date
 
 def tell_the_story(*, location, clinician_user, front_desk_user, patients: list, now: datetime) -> int:
     """Write the stories that are not there yet; returns how many patients got one."""
-    from intake import services as intake_services
-    from intake.decisions import record_decision
-    from intake.models import IntakeSubmission
-    from scheduling import services as scheduling_services
-    from scheduling.models import TreatmentType
-
     told = 0
     for index, phq9, reasons, outcome in STORIES:
         patient = patients[index]

@@ -1,11 +1,14 @@
 from datetime import date, time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from clinic import demo_data as demo
 from clinic.models import User
 from clinic.roles import Role, assign_role, sync_role_groups
+from demo import data as demo
+from demo.clinical import tell_the_story
 from intake.models import Patient
 from scheduling.models import Clinician, Location, OpeningHours, Resource, WorkingHours
 
@@ -16,7 +19,10 @@ def _time(text: str) -> time:
 
 
 class Command(BaseCommand):
-    help = "Load the demo clinic (one location, 6 chairs, a room, staff and 20 patients). Safe to run again."
+    help = (
+        "Load the demo clinic (one location, 6 chairs, a room, staff and 20 patients) and print its logins. "
+        "Safe to run again."
+    )
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
@@ -62,23 +68,19 @@ class Command(BaseCommand):
 
         for index, (first, last, born) in enumerate(demo.PATIENTS):
             email = demo.patient_email(first, last)
-            user = None
+            account: User | None = None
             if index < demo.PATIENT_LOGIN_COUNT:
-                user = self._person(email, f"{first} {last}", Role.PATIENT)
+                account = self._person(email, f"{first} {last}", Role.PATIENT)
             Patient.objects.update_or_create(
                 email=email,
                 defaults={
-                    "user": user,
+                    "user": account,
                     "location": location,
                     "legal_first_name": first,
                     "legal_last_name": last,
                     "date_of_birth": date.fromisoformat(born),
                 },
             )
-        from django.utils import timezone
-
-        from clinic.demo_clinical import tell_the_story
-
         patients = [
             Patient.objects.get(email=demo.patient_email(first, last)) for first, last, _ in demo.PATIENTS
         ]
@@ -94,6 +96,13 @@ class Command(BaseCommand):
                 f"Demo clinic ready: {location.name}, {len(demo.PATIENTS)} patients ({told} new intakes this run)."
             )
         )
+        # `make run` repeats these lines once the app answers (clinic/stack.py).
+        self.stdout.write(f"demo logins (password for all: {demo.DEMO_PASSWORD}):")
+        for role, email in demo.demo_logins():
+            self.stdout.write(f"  {role:<14} {email}")
+        if settings.STAFF_MFA_REQUIRED:
+            self.stdout.write("staff set up two-step sign-in at first sign-in (any authenticator app);")
+            self.stdout.write("for a quick look without one: STAFF_MFA_REQUIRED=0 make run")
 
     def _person(self, email: str, full_name: str, role: Role) -> User:
         user, created = User.objects.get_or_create(email=email, defaults={"full_name": full_name})
