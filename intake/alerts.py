@@ -27,7 +27,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.roles import Role
+from clinic.roles import Role, emails_of_role
 from intake.models import UrgentAlert
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def on_call_emails(patient) -> list[str]:
         emails = sorted(set(queryset.values_list("user__email", flat=True)))
         if emails:
             return emails
-    staff = _role_emails(Role.CLINICIAN)
+    staff = emails_of_role(Role.CLINICIAN)
     if staff:
         return staff
     logger.error(
@@ -78,15 +78,7 @@ def on_call_emails(patient) -> list[str]:
 
 
 def clinic_admin_emails() -> list[str]:
-    return _role_emails(Role.CLINIC_ADMIN)
-
-
-def _role_emails(role: Role) -> list[str]:
-    from clinic.models import User
-
-    return sorted(
-        set(User.objects.filter(is_active=True, groups__name=role.group_name).values_list("email", flat=True))
-    )
+    return emails_of_role(Role.CLINIC_ADMIN)
 
 
 def _email(*, template: str, alert: UrgentAlert, recipients: list[str], subject: str) -> None:
