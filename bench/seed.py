@@ -475,7 +475,7 @@ def seed(scale: int, *, log=print) -> dict:
         ):
             reset_sequence(cur, table)
     # The COPY ran with triggers off, so the review queue (kept by triggers) is built from the rows now.
-    from intake.review_selectors import rebuild_review_queue
+    from review.selectors import rebuild_review_queue
 
     log(f"  review queue: {rebuild_review_queue():,} intakes waiting")
     with connection.cursor() as cur:

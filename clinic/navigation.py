@@ -37,12 +37,12 @@ class NavItem:
 
 
 MAIN_NAVIGATION: dict[Role, tuple[NavLink, ...]] = {
-    Role.PATIENT: (NavLink("intake:portal", "My care"),),
+    Role.PATIENT: (NavLink("portal:home", "My care"),),
     Role.FRONT_DESK: (
         NavLink("scheduling:today", "Today"),
         NavLink("scheduling:patient_search", "Find a patient"),
         NavLink("scheduling:waitlist", "Waitlist"),
-        NavLink("intake:invite", "Invite a patient"),
+        NavLink("scheduling:invite_patient", "Invite a patient"),
     ),
     Role.CLINICIAN: (
         NavLink("review:queue", "Review queue", badge="review/_nav_queue_badge.html"),

@@ -67,11 +67,11 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "intake.view_instrumentresponse",
         "intake.view_consentrecord",
         "intake.view_urgentalert",
-        "intake.change_urgentalert",  # acknowledging, through intake.alerts.acknowledge_alert
+        "intake.change_urgentalert",  # acknowledging, through review.alerts.acknowledge_alert
         "intake.add_eligibilitydecision",
         "intake.view_eligibilitydecision",
-        "intake.add_clinicianrating",
-        "intake.view_clinicianrating",
+        "review.add_clinicianrating",
+        "review.view_clinicianrating",
         "scheduling.view_location",
         "scheduling.view_resource",
         "scheduling.view_clinician",
@@ -131,7 +131,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
 
 # Where each role lands after signing in (URL names).
 ROLE_HOME_URLS = {
-    Role.PATIENT: "intake:portal",
+    Role.PATIENT: "portal:home",
     Role.FRONT_DESK: "scheduling:today",
     Role.CLINICIAN: "review:queue",
     Role.CLINIC_ADMIN: "admin:index",

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "clinic",
     "intake",
     "scheduling",
+    "review",
+    "portal",  # the patient's home page, which reads every app
     "demo",  # `manage.py seed_demo`: above every app, since it writes through all of them
     "django.contrib.admin",
     "django.contrib.auth",
@@ -118,7 +120,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
                 # Each app's own part of every page (clinic imports none of them).
-                "intake.context_processors.review",
+                "review.context_processors.review",
             ],
         },
     },
@@ -379,7 +381,7 @@ PATIENT_EXPORT_SECTIONS = [
     "intake.export.consent_section",
     "intake.export.alerts_section",
     "intake.export.decisions_section",
-    "intake.export.ratings_section",
+    "review.export.ratings_section",
     "scheduling.selectors.export_section",
     "scheduling.selectors.requests_export_section",
 ]
@@ -414,8 +416,8 @@ CELERY_BEAT_SCHEDULE["scheduling-sweep-reminders"] = {
     "schedule": 60.0,
     "options": {"expires": 55},
 }
-CELERY_BEAT_SCHEDULE["intake-sweep-urgent-alerts"] = {
-    "task": "intake.tasks.sweep_urgent_alerts",
+CELERY_BEAT_SCHEDULE["review-sweep-urgent-alerts"] = {
+    "task": "review.tasks.sweep_urgent_alerts",
     "schedule": 60.0,
     "options": {"expires": 55},
 }

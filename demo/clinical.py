@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from intake import rules
 from intake import services as intake_services
-from intake.decisions import record_decision
 from intake.models import IntakeSubmission
+from review.decisions import record_decision
 from scheduling import services as scheduling_services
 from scheduling.models import TreatmentType
 

@@ -1,6 +1,6 @@
 """The one question scheduling asks intake: may this patient be booked for this modality now?
 
-The answer comes from the clinician's eligibility decision in force (``intake.decisions``), in this order:
+The answer comes from the clinician's eligibility decision in force (``review.decisions``), in this order:
 
 1. A consultation needs no screening.
 2. An open urgent suicide-risk alert refuses every treatment until a clinician acknowledges it.

@@ -104,17 +104,6 @@ def decisions_section(patient: Patient) -> tuple[str, Any]:
     return "Treatment decisions", rows
 
 
-def ratings_section(patient: Patient) -> tuple[str, Any]:
-    from intake.models import ClinicianRating
-
-    ratings = ClinicianRating.objects.filter(patient=patient).select_related("rater", "corrected_by")
-    return "Scores your clinician rated", [
-        {"scale": r.get_scale_display(), "total": r.total, "rated_on": r.rated_on,
-         "rated_by": staff_name(r.rater), "note": r.note, "replaced_by_a_correction": hasattr(r, "corrected_by")}
-        for r in ratings.order_by("rated_on", "recorded_at")
-    ]  # fmt: skip
-
-
 def build_export(patient: Patient) -> dict[str, Any]:
     sections = [import_string(path)(patient) for path in settings.PATIENT_EXPORT_SECTIONS]
     return {

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from clinic.celery import app
 from clinic.models import User
 from clinic.roles import Role, assign_role
 from intake import medications, rules, scoring
@@ -33,6 +34,8 @@ from intake.models import (
 from intake.steps import STEPS_BY_KEY, steps_for
 
 INVITATION_SALT = "intake.invitation"
+# Enqueued by name: the task lives in review (which tells the on-call clinicians), and intake does not import review.
+NOTIFY_URGENT_ALERT_TASK = "review.tasks.notify_urgent_alert"
 
 
 class IntakeError(Exception):
@@ -417,9 +420,7 @@ def _record_submission(
         alert = UrgentAlert.objects.create(
             patient=patient, submission=submission, reasons=reasons, created_at=now
         )
-        from intake.tasks import notify_urgent_alert
-
-        transaction.on_commit(lambda: notify_urgent_alert.delay(alert.pk))
+        transaction.on_commit(lambda: app.signature(NOTIFY_URGENT_ALERT_TASK).delay(alert.pk))
     return submission
 
 

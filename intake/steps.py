@@ -46,3 +46,19 @@ def steps_for(answers: Mapping[str, Any]) -> list[Step]:
 
 def instrument_codes_for(answers: Mapping[str, Any]) -> list[str]:
     return [step.instrument for step in steps_for(answers) if step.instrument]
+
+
+def progress(answers: dict[str, Any], current: Step | None) -> dict[str, Any]:
+    """Where an intake with these answers stands, for its progress bar: the steps, which one is shown, how many
+    are done."""
+    steps = steps_for(answers)
+    done = sum(1 for step in steps if step.key in answers)
+    number = steps.index(current) + 1 if current in steps else done
+    return {
+        "steps": steps,
+        "number": number,
+        "total": len(steps),
+        "done": done,
+        "percent": round(100 * done / len(steps)),
+        "current": current,
+    }

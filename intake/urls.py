@@ -5,7 +5,6 @@ from intake import views
 app_name = "intake"
 
 urlpatterns = [
-    path("patient/", views.portal, name="portal"),
     path("patient/intake/", views.intake_start, name="start"),
     path("patient/intake/<id:pk>/review/", views.intake_review, name="review"),
     path("patient/intake/<id:pk>/<slug:step>/", views.intake_step, name="step"),
@@ -16,5 +15,4 @@ urlpatterns = [
     # Public pages: rate-limited per address by name (settings.RATE_LIMITED_VIEWS).
     path("invite/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("register/", views.register, name="register"),
-    path("staff/patients/invite/", views.invite, name="invite"),
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -24,47 +23,9 @@ from intake import forms, services
 from intake.instruments import load_instrument
 from intake.models import Intake, IntakeSubmission
 from intake.selectors import intake_for_user, patient_for_user, submission_for_user
-from intake.steps import STEPS_BY_KEY, Step, steps_for
+from intake.steps import STEPS_BY_KEY, Step, progress, steps_for
 
 BLANK_ROWS = 2
-
-
-# --- The patient's home ------------------------------------------------------------------------------------------
-
-
-@role_required(Role.PATIENT)
-def portal(request: HttpRequest) -> HttpResponse:
-    patient = patient_for_user(request.user)
-    intake = Intake.objects.filter(patient=patient, status=Intake.Status.IN_PROGRESS).first()
-    latest = (
-        IntakeSubmission.objects.filter(patient=patient, kind=IntakeSubmission.Kind.INTAKE)
-        .order_by("-submitted_at")
-        .only("pk", "submitted_at", "is_urgent")
-        .first()
-    )
-    from intake.review_selectors import open_information_request
-    from scheduling.selectors import upcoming_appointments_for_patient
-    from scheduling.services import CANCEL_REASONS, late_cancel_hours
-
-    now = timezone.now()
-    appointments = upcoming_appointments_for_patient(patient, now=now)
-    for appointment in appointments:
-        # The pre-session check-in opens 24 hours before; inside the notice window a cancellation is late.
-        appointment.checkin_open = appointment.start_at - now <= timedelta(hours=24)
-        appointment.cancel_is_late = appointment.start_at - now < timedelta(hours=late_cancel_hours())
-    progress = _progress(intake, None) if intake else None
-    context = {
-        "patient": patient,
-        "intake": intake,
-        "latest": latest,
-        "progress": progress,
-        "information_request": open_information_request(patient),
-        "appointments": appointments,
-        "cancel_reasons": list(CANCEL_REASONS.items()),
-        "late_cancel_hours": late_cancel_hours(),
-        "self_booking": settings.SCHEDULING_PATIENT_SELF_BOOKING,
-    }
-    return render(request, "intake/portal.html", context)
 
 
 @role_required(Role.PATIENT)
@@ -80,7 +41,7 @@ def intake_start(request: HttpRequest) -> HttpResponse:
             return redirect("intake:review", pk=intake.pk)
         return redirect("intake:step", pk=intake.pk, step=missing[0])
     if request.method == "GET" and IntakeSubmission.objects.filter(patient=patient, kind="intake").exists():
-        return redirect("intake:portal")
+        return redirect("portal:home")
     now = timezone.now()
     draft = intake or services.unsaved_intake(patient=patient, now=now)
     first = steps_for(draft.answers)[0]
@@ -170,27 +131,13 @@ def _formset(formset_class, prefix: str, data, rows: list[dict], extra_rows: int
     return formset_class(initial=initial, prefix=prefix)
 
 
-def _progress(intake: Intake, current: Step | None) -> dict[str, Any]:
-    steps = steps_for(intake.answers)
-    done = sum(1 for step in steps if step.key in intake.answers)
-    number = steps.index(current) + 1 if current in steps else done
-    return {
-        "steps": steps,
-        "number": number,
-        "total": len(steps),
-        "done": done,
-        "percent": round(100 * done / len(steps)),
-        "current": current,
-    }
-
-
 @role_required(Role.PATIENT)
 @require_http_methods(["GET", "POST"])
 def intake_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     intake = intake_for_user(request.user, pk)
     if intake.status != Intake.Status.IN_PROGRESS:
         messages.info(request, "Your intake has been submitted; it can no longer be changed.")
-        return redirect("intake:portal")
+        return redirect("portal:home")
     steps = steps_for(intake.answers)
     current = STEPS_BY_KEY.get(step)
     if current is None or current not in steps:
@@ -247,7 +194,7 @@ def _after_save(request: HttpRequest, intake: Intake, current: Step, extra_rows:
         return redirect(f"{url}?rows={extra_rows + 3}")
     if action == "save_exit":
         messages.success(request, "Saved. You can come back and finish at any time, on any device.")
-        return redirect("intake:portal")
+        return redirect("portal:home")
     steps = steps_for(intake.answers)
     index = steps.index(current) if current in steps else 0
     if action == "back":
@@ -290,7 +237,7 @@ def _render_step(request, intake: Intake, step: Step, page: StepForms, status: i
             "step": step,
             "page": page,
             "form": page.form,
-            "progress": _progress(intake, step),
+            "progress": progress(intake.answers, step),
         },
         status=status,
     )
@@ -326,7 +273,12 @@ def intake_review(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "intake/review.html",
-        {"intake": intake, "sections": sections, "missing": missing, "progress": _progress(intake, None)},
+        {
+            "intake": intake,
+            "sections": sections,
+            "missing": missing,
+            "progress": progress(intake.answers, None),
+        },
     )
 
 
@@ -494,26 +446,3 @@ def register(request: HttpRequest) -> HttpResponse:
         services.register_patient(**form.cleaned_data, now=timezone.now())
         return render(request, "intake/register_done.html", {"email": form.cleaned_data["email"]})
     return render(request, "intake/register.html", {"form": form}, status=400 if form.errors else 200)
-
-
-@role_required(Role.FRONT_DESK, Role.CLINIC_ADMIN)
-@require_http_methods(["GET", "POST"])
-def invite(request: HttpRequest) -> HttpResponse:
-    """Front desk creates a patient and the app emails them their invitation."""
-    form = forms.InvitePatientForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        from scheduling.access import visible_locations
-
-        # The patient joins a location the inviter works at: where the clinic restricts staff to their locations,
-        # one elsewhere would vanish from the inviter's own search at once.
-        location = visible_locations(request.user).filter(is_active=True).order_by("pk").first()
-        try:
-            services.invite_patient(
-                created_by=request.user, location=location, now=timezone.now(), **form.cleaned_data,
-            )  # fmt: skip
-        except services.IntakeError as exc:
-            form.add_error("email", str(exc))
-        else:
-            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
-            return redirect("intake:invite")
-    return render(request, "intake/invite.html", {"form": form}, status=400 if form.errors else 200)

@@ -33,8 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.celery import app
-from clinic.roles import Role
-from intake.alerts import clinic_admin_emails
+from clinic.roles import Role, emails_of_role
 from intake.models import Patient
 from scheduling.errors import AccessError
 from scheduling.local_time import format_local
@@ -193,7 +192,7 @@ def tell_clinic_admins(*, access_id: int, now: datetime | None = None) -> bool:
         )
         if access is None:  # told already (a redelivered task), or no such row
             return False
-        recipients = clinic_admin_emails()
+        recipients = emails_of_role(Role.CLINIC_ADMIN)
         if recipients:
             # Sent while the row is locked: a second copy of the task waits, then finds it told.
             _email_admins(access, recipients)

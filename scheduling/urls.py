@@ -12,6 +12,7 @@ urlpatterns = [
     path("unconfirmed/", schedule.unconfirmed, name="unconfirmed"),
     path("cover/", cover.cover, name="cover"),
     path("patients/", patients.patient_search, name="patient_search"),
+    path("patients/invite/", patients.invite_patient, name="invite_patient"),
     path("patients/<id:patient_id>/", patients.patient_detail, name="patient_detail"),
     path("patients/<id:patient_id>/book/", booking.book, name="book"),
     path("patients/<id:patient_id>/series/", booking.book_series, name="book_series"),

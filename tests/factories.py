@@ -23,7 +23,6 @@ from django.urls import reverse
 from clinic.models import User
 from clinic.roles import Role, assign_role
 from intake import rules
-from intake.decisions import record_decision
 from intake.models import (
     ConsentRecord,
     EligibilityDecision,
@@ -33,6 +32,7 @@ from intake.models import (
     UrgentAlert,
 )
 from intake.services import current_intake, submit_intake, submit_rescreen
+from review.decisions import record_decision
 from scheduling import services
 from scheduling.models import (
     Appointment,

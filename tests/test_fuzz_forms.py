@@ -170,8 +170,8 @@ def test_crafted_dates_and_numbers_in_every_query_and_form_never_500(
     a day, a time or an id gets its crafted values one at a time, the others valid: a clear answer, never a 500."""
     import time_machine
 
-    from intake.alerts import acknowledge_alert
     from intake.models import UrgentAlert
+    from review.alerts import acknowledge_alert
     from tests.factories import NOW
 
     # The patient's own booking page too: offered by the clinic, and open to them once their urgent alert is

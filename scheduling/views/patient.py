@@ -49,8 +49,8 @@ def appointment_action(request: SignedInRequest, pk: int, action: str) -> HttpRe
             raise Http404("No such action.")
     except services.SchedulingError as exc:
         messages.error(request, exc.message)
-        return redirect("intake:portal")
-    return redirect("intake:portal")
+        return redirect("portal:home")
+    return redirect("portal:home")
 
 
 @role_required(Role.PATIENT)
@@ -96,7 +96,7 @@ def book(request: SignedInRequest) -> HttpResponse:
                 status = 409 if isinstance(exc, services.BookingConflict) else 400
             else:
                 messages.success(request, "Your session is booked. You will get a confirmation.")
-                return redirect("intake:portal")
+                return redirect("portal:home")
     elif request.method == "POST":
         messages.error(request, "Choose a treatment you are cleared for.")
         status = 400

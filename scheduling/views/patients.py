@@ -11,6 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import role_required
 from clinic.audit import record_patient_view
+from intake import services as intake_services
+from intake.forms import InvitePatientForm
 from scheduling import access, selectors, services
 from scheduling.forms import PatientSearchForm, RemsForm, WaitlistForm
 from scheduling.models import RemsEnrollment, WaitlistEntry
@@ -79,3 +81,26 @@ def record_rems(request: HttpRequest, patient_id: int) -> HttpResponse:
     else:
         messages.error(request, "The REMS enrolment needs the date of the Patient Enrollment Form.")
     return redirect("scheduling:patient_detail", patient_id=patient.pk)
+
+
+@role_required(*DESK)
+@require_http_methods(["GET", "POST"])
+def invite_patient(request: HttpRequest) -> HttpResponse:
+    """Front desk creates a patient and the app emails them their invitation."""
+    form = InvitePatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        # The patient joins a location the inviter works at: where the clinic restricts staff to their locations,
+        # one elsewhere would vanish from the inviter's own search at once.
+        location = access.visible_locations(request.user).filter(is_active=True).order_by("pk").first()
+        try:
+            intake_services.invite_patient(
+                created_by=request.user, location=location, now=timezone.now(), **form.cleaned_data,
+            )  # fmt: skip
+        except intake_services.IntakeError as exc:
+            form.add_error("email", str(exc))
+        else:
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            return redirect("scheduling:invite_patient")
+    return render(
+        request, "scheduling/invite_patient.html", {"form": form}, status=400 if form.errors else 200
+    )

@@ -149,7 +149,7 @@ def test_opening_a_patient_in_the_django_admin_writes_a_view_log_row(client, cli
 def test_pages_and_downloads_with_patient_data_are_not_stored(client, patient):
     client.force_login(patient)
     for url in (
-        reverse("intake:portal"),
+        reverse("portal:home"),
         reverse("intake:my_data"),
         "/patient/my-data.pdf",
         "/patient/my-data.json",

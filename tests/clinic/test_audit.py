@@ -73,7 +73,7 @@ def test_a_web_request_attributes_its_writes_to_the_signed_in_user(
 ):
     client.force_login(front_desk)
     response = client.post(
-        reverse("intake:invite"),
+        reverse("scheduling:invite_patient"),
         {"legal_first_name": "Ava", "legal_last_name": "Audit", "email": "ava@example.org"},
         REMOTE_ADDR="10.1.2.3",
     )
@@ -82,7 +82,7 @@ def test_a_web_request_attributes_its_writes_to_the_signed_in_user(
     (event,) = _events(created, table_name="intake_patient")
     assert event.actor_id == front_desk.pk
     assert event.actor_ip == "10.1.2.3"
-    assert event.context == "web POST intake:invite"
+    assert event.context == "web POST scheduling:invite_patient"
     assert "Audit" not in event.context
 
 

@@ -110,7 +110,7 @@ def test_a_change_by_the_app_is_recorded_by_the_owners_function_with_the_request
 
     client.force_login(front_desk)
     response = client.post(
-        reverse("intake:invite"),
+        reverse("scheduling:invite_patient"),
         {"legal_first_name": "Rio", "legal_last_name": "Role", "email": "rio@example.org"},
         REMOTE_ADDR="10.4.5.6",
     )
@@ -118,7 +118,7 @@ def test_a_change_by_the_app_is_recorded_by_the_owners_function_with_the_request
     created = Patient.objects.get(email="rio@example.org")
     (event,) = AuditEvent.objects.filter(patient_id=created.pk, table_name="intake_patient")
     assert (event.action, event.actor_id, event.actor_ip) == ("INSERT", front_desk.pk, "10.4.5.6")
-    assert event.context == "web POST intake:invite"
+    assert event.context == "web POST scheduling:invite_patient"
 
 
 def test_a_change_made_outside_a_request_names_the_app_role(patient):

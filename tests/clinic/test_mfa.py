@@ -99,10 +99,10 @@ def test_an_unsafe_next_is_ignored(clinician):
 
 def test_a_patient_may_turn_it_on_and_is_then_asked_for_it(patient):
     browser = _password_only(patient)
-    assert browser.get(reverse("intake:portal")).status_code == 200  # not required for patients
+    assert browser.get(reverse("portal:home")).status_code == 200  # not required for patients
     _set_up(browser, patient)
     again = _password_only(patient)
-    assert again.get(reverse("intake:portal"))["Location"].startswith(reverse("mfa_verify"))
+    assert again.get(reverse("portal:home"))["Location"].startswith(reverse("mfa_verify"))
 
 
 def test_resetting_a_lost_phone_removes_devices_and_ends_sessions(clinician):

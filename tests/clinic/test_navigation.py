@@ -8,12 +8,12 @@ import pytest
 from django.urls import reverse
 
 ROLE_LINKS = {
-    "patient": [("intake:portal", "My care")],
+    "patient": [("portal:home", "My care")],
     "front_desk": [
         ("scheduling:today", "Today"),
         ("scheduling:patient_search", "Find a patient"),
         ("scheduling:waitlist", "Waitlist"),
-        ("intake:invite", "Invite a patient"),
+        ("scheduling:invite_patient", "Invite a patient"),
     ],
     "clinician": [
         ("review:queue", "Review queue"),

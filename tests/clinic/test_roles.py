@@ -44,8 +44,8 @@ def test_wrong_password_is_refused_with_a_message_and_no_session(client, clinici
     ("role", "forbidden"),
     [
         (Role.PATIENT, ["review:queue", "scheduling:today"]),
-        (Role.FRONT_DESK, ["review:queue", "intake:portal"]),
-        (Role.CLINICIAN, ["intake:portal", "scheduling:today"]),
+        (Role.FRONT_DESK, ["review:queue", "portal:home"]),
+        (Role.CLINICIAN, ["portal:home", "scheduling:today"]),
     ],
 )
 def test_other_roles_pages_are_404(client, request, role, forbidden):
@@ -101,4 +101,4 @@ def test_sign_out_ends_the_session(client, patient):
     response = client.post(reverse("logout"))
     assert response.status_code == 302
     assert "_auth_user_id" not in client.session
-    assert client.get(reverse("intake:portal")).status_code == 302
+    assert client.get(reverse("portal:home")).status_code == 302

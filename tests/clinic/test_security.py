@@ -71,7 +71,7 @@ def test_a_staff_session_ends_after_idle_minutes_but_a_patients_does_not(front_d
     with time_machine.travel(time.time() + settings.STAFF_SESSION_IDLE_MINUTES * 60 + 5):
         response = desk.get(reverse("scheduling:today"))
         assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
-        assert pat.get(reverse("intake:portal")).status_code == 200
+        assert pat.get(reverse("portal:home")).status_code == 200
     assert "_auth_user_id" not in desk.session
 
 
@@ -101,10 +101,10 @@ def test_sign_out_everywhere_ends_every_session_of_that_person(patient):
     phone, laptop = Client(), Client()
     for device in (phone, laptop):
         assert device.login(username=patient.email, password=PASSWORD)
-        assert device.get(reverse("intake:portal")).status_code == 200
+        assert device.get(reverse("portal:home")).status_code == 200
     assert phone.post(reverse("sign_out_everywhere")).status_code == 302
     for device in (phone, laptop):
-        assert device.get(reverse("intake:portal")).status_code == 302
+        assert device.get(reverse("portal:home")).status_code == 302
 
 
 @pytest.mark.real_password_hashers
@@ -146,7 +146,7 @@ def test_production_responses_carry_the_security_headers(client, patient, settin
 
 def test_pages_have_no_inline_style_or_script(client, patient):
     client.force_login(patient)
-    for url in (reverse("intake:portal"), reverse("login"), "/"):
+    for url in (reverse("portal:home"), reverse("login"), "/"):
         html = client.get(url).content.decode()
         assert ' style="' not in html
         assert "<script>" not in html and "<script >" not in html
@@ -158,11 +158,11 @@ def test_a_logged_request_carries_no_patient_name(
     client.force_login(front_desk)
     with caplog.at_level(logging.DEBUG):
         client.post(
-            reverse("intake:invite"),
+            reverse("scheduling:invite_patient"),
             {"legal_first_name": "Zebedee", "legal_last_name": "Quillfeather", "email": "bad"},
         )
         client.post(
-            reverse("intake:invite"),
+            reverse("scheduling:invite_patient"),
             {"legal_first_name": "Zebedee", "legal_last_name": "Quillfeather", "email": "zq@example.org"},
         )
         client.get("/patient/intake/999999/contact/")

@@ -58,9 +58,9 @@ def _staff_notes_about(record, appointment_id: int, clinician, front_desk) -> No
     there is one."""
     from datetime import timedelta
 
-    from intake.alerts import acknowledge_alert
-    from intake.decisions import record_clinician_rating, record_decision
     from intake.models import UrgentAlert
+    from review.alerts import acknowledge_alert
+    from review.decisions import record_clinician_rating, record_decision
     from scheduling.models import Appointment, SessionRecord, VitalSigns
     from scheduling.services import add_to_waitlist
     from tests.factories import NOW
@@ -120,14 +120,14 @@ def test_the_download_holds_what_staff_wrote_and_the_portal_does_not_show_it(
     pdf = client.get(reverse("intake:my_data_download", args=["pdf"]))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
-    portal = client.get(reverse("intake:portal")).content.decode()
+    portal = client.get(reverse("portal:home")).content.decode()
     assert REASON not in portal
     assert not [note for note in NOTES.values() if note in portal]
     assert "decisions, notes and ratings" in client.get(reverse("intake:my_data")).content.decode()
 
 
 def _staff_note_fields():
-    from intake.review_views import AcknowledgeForm, DecisionForm, RatingForm
+    from review.views import AcknowledgeForm, DecisionForm, RatingForm
     from scheduling.forms import CancelForm, OverrideForm, SlotChoiceForm, WaitlistForm
 
     return [
@@ -142,6 +142,6 @@ def test_every_staff_note_the_download_holds_says_so_where_it_is_written():
         help_text = str(form.base_fields[name].help_text)
         assert "download their data" in help_text, (form.__name__, name)
         assert "not shown to" not in help_text and "this page only" not in help_text, (form.__name__, name)
-    from intake.review_views import DecisionForm
+    from review.views import DecisionForm
 
     assert "download of their data" in DecisionForm.base_fields["message_to_patient"].help_text

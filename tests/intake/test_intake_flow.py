@@ -130,7 +130,7 @@ def test_a_new_intake_is_saved_only_with_its_first_step(client, patient, patient
     assert intake.answers["contact"]["city"] == "Cambridge"
     # Another tab still showing the first step saves into the same draft.
     again = client.post(reverse("intake:start"), {**contact_data(city="Boston"), "action": "save_exit"})
-    assert again["Location"] == reverse("intake:portal")
+    assert again["Location"] == reverse("portal:home")
     assert Intake.objects.get().answers["contact"]["city"] == "Boston"
     assert client.get(reverse("intake:start"))["Location"] == reverse(
         "intake:step", args=[intake.pk, "reasons"]
@@ -146,7 +146,7 @@ def test_back_saves_the_step_and_goes_to_the_previous_one(patient_client, intake
 
 def test_save_and_finish_later_returns_to_the_portal_with_the_step_saved(patient_client, intake):
     response = post_step(patient_client, intake, "contact", contact_data(), action="save_exit")
-    assert response["Location"] == reverse("intake:portal")
+    assert response["Location"] == reverse("portal:home")
     portal = patient_client.get(response["Location"])
     assert b"Continue your intake" in portal.content and b"1 of 10" in portal.content
 
@@ -256,7 +256,7 @@ def test_another_patients_submission_is_404(
 def test_staff_cannot_use_the_patient_intake_pages(client, front_desk, intake):
     client.force_login(front_desk)
     assert client.get(reverse("intake:step", args=[intake.pk, "contact"])).status_code == 404
-    assert client.get(reverse("intake:portal")).status_code == 404
+    assert client.get(reverse("portal:home")).status_code == 404
 
 
 def test_an_unknown_step_sends_the_patient_to_the_next_unfinished_one(patient_client, intake):
@@ -285,7 +285,7 @@ def test_every_intake_page_stays_within_its_query_budget(
     patient_client, intake, django_assert_max_num_queries
 ):
     fill_intake(patient_client, intake)
-    pages = [reverse("intake:portal"), reverse("intake:start"), reverse("intake:review", args=[intake.pk])]
+    pages = [reverse("portal:home"), reverse("intake:start"), reverse("intake:review", args=[intake.pk])]
     pages += [reverse("intake:step", args=[intake.pk, key]) for key, _ in all_steps()]
     for url in pages:
         with django_assert_max_num_queries(8):
@@ -299,5 +299,5 @@ def test_patient_account_without_a_record_gets_404(client, make_user):
 
     user = make_user(Role.PATIENT)
     client.force_login(user)
-    assert client.get(reverse("intake:portal")).status_code == 404
+    assert client.get(reverse("portal:home")).status_code == 404
     assert not Patient.objects.filter(user=user).exists()

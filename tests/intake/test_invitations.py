@@ -27,7 +27,7 @@ def _invite(client, front_desk, django_capture_on_commit_callbacks, email="new.p
     client.force_login(front_desk)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("intake:invite"),
+            reverse("scheduling:invite_patient"),
             {
                 "legal_first_name": "Nora",
                 "legal_last_name": "New",
@@ -113,7 +113,7 @@ def test_inviting_an_address_that_has_an_account_is_refused(
 def test_only_front_desk_and_admins_can_invite(client, patient, clinician):
     for user in (patient, clinician):
         client.force_login(user)
-        assert client.get(reverse("intake:invite")).status_code == 404
+        assert client.get(reverse("scheduling:invite_patient")).status_code == 404
 
 
 def test_self_registration_is_closed_by_default(client, db):
@@ -160,7 +160,7 @@ def test_the_invitation_email_travels_through_a_real_worker_and_smtp(
 ):
     client.force_login(front_desk)
     response = client.post(
-        reverse("intake:invite"),
+        reverse("scheduling:invite_patient"),
         {"legal_first_name": "Wen", "legal_last_name": "Worker", "email": "wen@example.org"},
     )
     assert response.status_code == 302

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from intake.models import ClinicianRating, UrgentAlert
-from intake.review_selectors import open_alerts, review_queue
+from intake.models import UrgentAlert
+from review.models import ClinicianRating
+from review.selectors import open_alerts, review_queue
 from tests.factories import REVIEW_NOW as NOW
 from tests.factories import make_intake, rescreen
 from tests.factories import make_review_patient as make_patient
@@ -131,7 +132,7 @@ def test_with_restriction_the_on_call_clinicians_of_the_patients_location_are_to
     clinician, on_call, other_location, make_user, smtp_server, settings
 ):
     from clinic.roles import Role
-    from intake.alerts import notify_on_call
+    from review.alerts import notify_on_call
     from scheduling.models import Clinician
 
     settings.REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS = True

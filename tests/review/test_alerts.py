@@ -12,9 +12,9 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from intake.alerts import AlertError, acknowledge_alert, notify_on_call
 from intake.models import UrgentAlert
-from intake.tasks import sweep_urgent_alerts
+from review.alerts import AlertError, acknowledge_alert, notify_on_call
+from review.tasks import sweep_urgent_alerts
 from tests.factories import REVIEW_NOW as NOW
 from tests.factories import make_review_patient as make_patient
 from tests.factories import rescreen
@@ -203,8 +203,8 @@ def test_the_sweep_sends_a_notification_whose_task_was_lost(clinician, on_call, 
 def test_the_sweep_runs_every_minute_from_celery_beat():
     from clinic.celery import app
 
-    entry = app.conf.beat_schedule["intake-sweep-urgent-alerts"]
-    assert entry["task"] == "intake.tasks.sweep_urgent_alerts"
+    entry = app.conf.beat_schedule["review-sweep-urgent-alerts"]
+    assert entry["task"] == "review.tasks.sweep_urgent_alerts"
     assert entry["schedule"] == 60.0
 
 
@@ -258,7 +258,7 @@ def test_a_high_risk_rescreen_emails_the_on_call_clinician_within_a_minute(
         time.sleep(0.1)
         alert.refresh_from_db()
     assert alert.notified_at is not None
-    assert "intake.tasks.notify_urgent_alert" in mail_worker.log()
+    assert "review.tasks.notify_urgent_alert" in mail_worker.log()
 
 
 def test_an_on_call_clinician_with_a_mobile_number_is_also_texted_without_clinical_detail(

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from clinic.models import AuditEvent, RecordView
 from intake.models import UrgentAlert
-from intake.review_selectors import review_queue
+from review.selectors import review_queue
 from scheduling.models import BreakGlassAccess
 from scheduling.tasks import tell_admins_of_break_glass
 from tests.factories import REVIEW_NOW as NOW

@@ -8,10 +8,10 @@ import pytest
 from django.db import DatabaseError, IntegrityError, transaction
 from django.urls import reverse
 
-from intake.decisions import DecisionError, record_decision
 from intake.eligibility import Eligibility, booking_eligibility
 from intake.models import EligibilityDecision, Intake, UrgentAlert
-from intake.review_selectors import open_information_request, review_queue
+from review.decisions import DecisionError, record_decision
+from review.selectors import open_information_request, review_queue
 from tests.factories import HARD_STOP, IV_HARD_STOP, make_intake, rescreen
 from tests.factories import REVIEW_NOW as NOW
 from tests.factories import make_review_patient as make_patient
@@ -205,7 +205,7 @@ def test_asking_for_more_information_reopens_only_those_steps_and_tells_the_pati
     assert not review_queue(clinician).filter(patient=patient).exists()
 
     # One email task is enqueued on commit; run it here (the worker round trip is tested with the alerts).
-    from intake.tasks import send_information_request_email
+    from review.tasks import send_information_request_email
 
     assert len(callbacks) == 1
     send_information_request_email(decision.pk)
@@ -267,7 +267,7 @@ def test_booking_eligibility_answers_from_the_decision_in_force(clinician):
 
 
 def test_an_open_urgent_alert_refuses_booking_until_acknowledged(clinician, on_call):
-    from intake.alerts import acknowledge_alert
+    from review.alerts import acknowledge_alert
 
     patient = make_patient()
     make_intake(patient, at=NOW - timedelta(days=2))

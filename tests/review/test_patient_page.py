@@ -90,7 +90,7 @@ def test_an_earlier_submission_can_be_opened_and_a_foreign_one_cannot(
 def test_the_patient_page_keeps_a_fixed_query_budget(
     client, clinician, reviewed, django_assert_max_num_queries, frozen_clock
 ):
-    from intake.decisions import record_decision
+    from review.decisions import record_decision
 
     patient, _ = reviewed
     client.force_login(clinician)

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from intake.decisions import record_decision
-from intake.review_selectors import QueueFilters, queue_count, review_queue
+from review.decisions import record_decision
+from review.selectors import QueueFilters, queue_count, review_queue
 from tests.factories import HARD_STOP, REVIEW_FLAG, make_intake, rescreen
 from tests.factories import REVIEW_NOW as NOW
 from tests.factories import make_review_patient as make_patient

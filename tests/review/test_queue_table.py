@@ -16,16 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from intake.alerts import acknowledge_alert
-from intake.decisions import record_decision
-from intake.models import (
-    EligibilityDecision,
-    IntakeSubmission,
-    ReviewQueueCount,
-    ReviewQueueEntry,
-    UrgentAlert,
-)
-from intake.review_selectors import (
+from intake.models import EligibilityDecision, IntakeSubmission, UrgentAlert
+from intake.services import save_intake_step, submit_intake
+from review.alerts import acknowledge_alert
+from review.decisions import record_decision
+from review.models import ReviewQueueCount, ReviewQueueEntry
+from review.selectors import (
     QueueFilters,
     queue_count,
     queue_page,
@@ -33,7 +29,6 @@ from intake.review_selectors import (
     rebuild_review_queue,
     review_queue,
 )
-from intake.services import save_intake_step, submit_intake
 from tests.factories import HARD_STOP, REVIEW_FLAG, make_intake, phq9, rescreen, submit_full_intake
 from tests.factories import REVIEW_NOW as NOW
 from tests.factories import make_review_patient as make_patient
@@ -603,7 +598,7 @@ def test_waiting_times_read_as_djangos_timesince(seconds, microseconds, later):
     """The queue's "waiting ..." is what Django's timesince says, months and years by the calendar included."""
     from django.utils.timesince import timesince
 
-    from intake.review_views import _waited
+    from review.views import _waited
 
     now = NOW + timedelta(seconds=later, microseconds=microseconds // 3)
     then = now - timedelta(seconds=seconds, microseconds=microseconds)

@@ -11,9 +11,9 @@ import pytest
 from django.db import DatabaseError, IntegrityError, transaction
 from django.urls import reverse
 
-from intake import trends
-from intake.decisions import DecisionError, record_clinician_rating
-from intake.models import ClinicianRating
+from review import trends
+from review.decisions import DecisionError, record_clinician_rating
+from review.models import ClinicianRating
 from tests.factories import REVIEW_NOW as NOW
 from tests.factories import make_review_patient as make_patient
 from tests.factories import rescreen

@@ -91,11 +91,9 @@ def test_another_patients_appointment_is_404_and_untouched(client, second_patien
 
 def test_the_portal_offers_the_check_in_only_from_24_hours_before(signed_in, pats_appointment):
     with time_machine.travel(pats_appointment.start_at - timedelta(hours=30), tick=False):
-        assert (
-            b"Your check-in for this session is open" not in signed_in.get(reverse("intake:portal")).content
-        )
+        assert b"Your check-in for this session is open" not in signed_in.get(reverse("portal:home")).content
     with time_machine.travel(pats_appointment.start_at - timedelta(hours=20), tick=False):
-        page = signed_in.get(reverse("intake:portal")).content
+        page = signed_in.get(reverse("portal:home")).content
         assert b"Your check-in for this session is open" in page and b"late cancellation" in page
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from intake import review_views
+from review import views as review_views
 
 app_name = "review"
 

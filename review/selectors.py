@@ -31,7 +31,8 @@ from django.utils import timezone
 
 from clinic.db import execute_prepared
 from clinic.roles import Role
-from intake.models import EligibilityDecision, IntakeSubmission, Patient, ReviewQueueEntry, UrgentAlert
+from intake.models import EligibilityDecision, IntakeSubmission, Patient, UrgentAlert
+from review.models import ReviewQueueEntry
 from scheduling import access
 from scheduling.access import GRANTED_PATIENTS_SQL, restricts_to_locations
 

@@ -1,8 +1,8 @@
 """Clinician review pages: the queue, urgent alerts, a patient's screening, eligibility decisions, score trends and
 clinician-rated scores.
 
-Views parse input and render; every change goes through one service (``intake.decisions``, ``intake.alerts``) and
-every patient is fetched through the access gate in ``intake.review_selectors`` (a 404 for anyone else).
+Views parse input and render; every change goes through one service (``review.decisions``, ``review.alerts``) and
+every patient is fetched through the access gate in ``review.selectors`` (a 404 for anyone else).
 """
 
 from __future__ import annotations
@@ -33,13 +33,16 @@ from django.views.decorators.http import require_http_methods
 from clinic.access import role_required
 from clinic.parsing import next_path, object_id
 from clinic.roles import Role
-from intake import medications, rules, scoring, trends
-from intake.alerts import AlertError, acknowledge_alert
-from intake.decisions import DecisionError, hard_stops_for, record_clinician_rating, record_decision
+from intake import medications, rules, scoring
 from intake.export import IN_THE_DOWNLOAD
 from intake.instruments import UnknownInstrumentError, load_instrument, same_value
-from intake.models import ClinicianRating, EligibilityDecision, IntakeSubmission, Patient
-from intake.review_selectors import (
+from intake.models import EligibilityDecision, IntakeSubmission, Patient
+from intake.steps import ALL_STEPS, STEPS_BY_KEY
+from review import trends
+from review.alerts import AlertError, acknowledge_alert
+from review.decisions import DecisionError, hard_stops_for, record_clinician_rating, record_decision
+from review.models import ClinicianRating
+from review.selectors import (
     QUEUE_PAGE_SIZE,
     QueueFilters,
     alert_for_clinician,
@@ -57,7 +60,6 @@ from intake.review_selectors import (
     trend_inputs,
     zone_of,
 )
-from intake.steps import ALL_STEPS, STEPS_BY_KEY
 from scheduling.access import AccessError, break_glass_duration, break_the_glass, restricts_to_locations
 from scheduling.models import BREAK_GLASS_MIN_REASON
 

@@ -25,8 +25,10 @@ from django.conf import settings
 from django.db import transaction
 
 from clinic.roles import Role
-from intake.models import ClinicianRating, EligibilityDecision, Intake, IntakeSubmission, Patient
+from intake.models import EligibilityDecision, Intake, IntakeSubmission, Patient
 from intake.steps import STEPS_BY_KEY
+from review.models import ClinicianRating
+from review.tasks import send_information_request_email
 
 Outcome = EligibilityDecision.Outcome
 Modality = EligibilityDecision.Modality
@@ -165,8 +167,6 @@ def record_decision(
     if outcome == Outcome.MORE_INFO_NEEDED:
         if steps:
             _reopen_intake_steps(patient=patient, submission=submission, decision=decision, now=now)
-        from intake.tasks import send_information_request_email
-
         transaction.on_commit(lambda: send_information_request_email.delay(decision.pk))
     return decision
 

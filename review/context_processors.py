@@ -1,7 +1,7 @@
 from django.http import HttpRequest
 
 from clinic.roles import Role
-from intake.review_selectors import review_navigation
+from review.selectors import review_navigation
 from scheduling.access import restricts_to_locations
 
 

@@ -27,8 +27,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic.models import User
 from clinic.roles import Role, emails_of_role
 from intake.models import UrgentAlert
+from scheduling.access import restricts_to_locations
+from scheduling.models import Clinician
+from scheduling.sms import SmsError, get_sms_backend
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +60,6 @@ def on_call_emails(patient) -> list[str]:
     """On-call clinicians (those of the patient's location first, when locations are restricted); failing that,
     the clinicians of the patient's location (when restricted), then everyone with the clinician role; failing
     that, the clinic admins."""
-    from intake.review_selectors import restricts_to_locations
-    from scheduling.models import Clinician
-
     clinicians = Clinician.objects.filter(user__is_active=True)
     candidates = [clinicians.filter(is_on_call=True)]
     if restricts_to_locations() and patient.location_id:
@@ -74,10 +75,6 @@ def on_call_emails(patient) -> list[str]:
     logger.error(
         "Urgent alert for patient %s: no clinician to notify; telling the clinic admins.", patient.pk
     )
-    return clinic_admin_emails()
-
-
-def clinic_admin_emails() -> list[str]:
     return emails_of_role(Role.CLINIC_ADMIN)
 
 
@@ -120,8 +117,6 @@ def notify_on_call(*, alert_id: int, now: datetime | None = None) -> bool:
 def _text(alert: UrgentAlert, emails: list[str]) -> None:
     """Also text the people just emailed who gave a mobile number (staff accounts): initials and a sign-in link,
     one SMS segment, no clinical detail. The email has gone already, so a refused text is logged, not retried."""
-    from clinic.models import User
-    from scheduling.sms import SmsError, get_sms_backend
 
     phones = (
         User.objects.filter(email__in=emails, is_active=True)
@@ -178,7 +173,7 @@ def escalate_alert(*, alert_id: int, now: datetime) -> bool:
         )
         if alert is None:  # acknowledged, escalated already, or another sweep holds it
             return False
-        recipients = clinic_admin_emails()
+        recipients = emails_of_role(Role.CLINIC_ADMIN)
         if not recipients:
             logger.error("Urgent alert %s is overdue and there is no clinic admin to escalate to.", alert.pk)
             recipients = on_call_emails(alert.patient)

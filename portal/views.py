@@ -1,0 +1,50 @@
+"""The patient's home page: where their intake stands, what a clinician asked, their upcoming sessions. It sits
+above the apps because it reads all of them; it writes nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from clinic.access import role_required
+from clinic.roles import Role
+from intake.models import Intake, IntakeSubmission
+from intake.selectors import patient_for_user
+from intake.steps import progress
+from review.selectors import open_information_request
+from scheduling.selectors import upcoming_appointments_for_patient
+from scheduling.services import CANCEL_REASONS, late_cancel_hours
+
+
+@role_required(Role.PATIENT)
+def home(request: HttpRequest) -> HttpResponse:
+    patient = patient_for_user(request.user)
+    intake = Intake.objects.filter(patient=patient, status=Intake.Status.IN_PROGRESS).first()
+    latest = (
+        IntakeSubmission.objects.filter(patient=patient, kind=IntakeSubmission.Kind.INTAKE)
+        .order_by("-submitted_at")
+        .only("pk", "submitted_at", "is_urgent")
+        .first()
+    )
+    now = timezone.now()
+    appointments = upcoming_appointments_for_patient(patient, now=now)
+    for appointment in appointments:
+        # The pre-session check-in opens 24 hours before; inside the notice window a cancellation is late.
+        appointment.checkin_open = appointment.start_at - now <= timedelta(hours=24)
+        appointment.cancel_is_late = appointment.start_at - now < timedelta(hours=late_cancel_hours())
+    context = {
+        "patient": patient,
+        "intake": intake,
+        "latest": latest,
+        "progress": progress(intake.answers, None) if intake else None,
+        "information_request": open_information_request(patient),
+        "appointments": appointments,
+        "cancel_reasons": list(CANCEL_REASONS.items()),
+        "late_cancel_hours": late_cancel_hours(),
+        "self_booking": settings.SCHEDULING_PATIENT_SELF_BOOKING,
+    }
+    return render(request, "portal/home.html", context)
