@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from clinic.local_time import format_day
 
 
 class Modality(StrEnum):
@@ -43,7 +44,7 @@ def _day(moment: datetime, patient) -> str:
 
     location = patient.location if type(patient).location.is_cached(patient) else None
     local = timezone.localtime(moment, ZoneInfo(location.time_zone) if location else None)
-    return f"{local:%a} {local.day} {local:%b %Y}"
+    return format_day(local)
 
 
 # The three facts the rules read, in one row: the oldest open urgent alert, the latest submitted intake and the

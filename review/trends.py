@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
-from html import escape
+
+from clinic.local_time import format_day
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class OutcomeDefinition:
 
     @property
     def response_text(self) -> str:
-        return f"Response: at least {_percent(self.response_drop)} below the baseline score."
+        return f"Response: at least {percent_text(self.response_drop)} below the baseline score."
 
     @property
     def remission_text(self) -> str:
@@ -100,7 +101,7 @@ class TrendPoint:
 
     @property
     def drop_percent(self) -> str:
-        return "" if self.drop is None else _signed_percent(self.drop)
+        return "" if self.drop is None else signed_percent_text(self.drop)
 
 
 @dataclass(frozen=True)
@@ -191,122 +192,6 @@ def status_words(point: TrendPoint) -> str:
 
 # --- The chart ----------------------------------------------------------------------------------------------------
 
-_INK = "#1f2a2e"
-_MUTED = "#55626a"
-_GRID = "#c9c2b4"
-_LINE = "#2f6f6a"
-_RESPONSE = "#8a4b00"
-_REMISSION = "#1d6b3a"
-# A paper-coloured outline behind labels, so a label crossing a line or another label stays readable.
-_HALO = ' stroke="#f7f4ee" stroke-width="3" paint-order="stroke"'
-
-
-def trend_chart_svg(trend: Trend, *, chart_id: str, width: int = 480, height: int = 300) -> str:
-    """An inline SVG line chart of one trend: scores evenly spaced in time order and labelled with the treatment
-    count, severity cut-points, the response and remission thresholds, and a marker per score whose shape (not
-    only its colour) says baseline, response or remission. A text legend is drawn in; the data table beside the
-    chart is the accessible equivalent and the SVG says so in its description."""
-    ident = escape(chart_id, quote=True)
-    scale = trend.scale
-    left, right, top, bottom = 44, 20, 16, 86
-    plot_w, plot_h = width - left - right, height - top - bottom
-    points = trend.points
-
-    def y(value: float) -> float:
-        return top + plot_h - (float(value) / scale.maximum) * plot_h
-
-    inset = 22  # keeps the first and last labels inside the chart
-
-    def x(index: int) -> float:
-        if len(points) == 1:
-            return left + plot_w / 2
-        return left + inset + index * (plot_w - 2 * inset) / (len(points) - 1)
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="{ident}-title {ident}-desc" focusable="false" class="trend-chart w-100 h-auto" '
-        f'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif" font-size="13">',
-        f'<title id="{ident}-title">{escape(scale.title)} over time</title>',
-        f'<desc id="{ident}-desc">{escape(chart_description(trend))}</desc>',
-    ]
-    # Axis and severity cut-points.
-    ticks = sorted({0, scale.maximum, *(value for value, _ in scale.cutpoints)})
-    for value in ticks:
-        dashed = "" if value in (0, scale.maximum) else ' stroke-dasharray="2 3"'
-        parts.append(
-            f'<line x1="{left}" y1="{y(value):.1f}" x2="{left + plot_w}" y2="{y(value):.1f}" stroke="{_GRID}" '
-            f'stroke-width="1"{dashed}/>'
-        )
-        parts.append(
-            f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end" fill="{_MUTED}">{value}</text>'
-        )
-    parts.append(
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="{_MUTED}" stroke-width="1"/>'
-    )
-    # Thresholds, each named in text beside its line.
-    # Remission is labelled at the left and response at the right; when the two lines are close, the remission
-    # label goes under its line so the words never overlap.
-    remission = trend.definition.remission_threshold
-    response = trend.response_threshold
-    if remission is not None:
-        below = response is not None and abs(y(remission) - y(response)) < 14 and y(remission) >= y(response)
-        parts.append(
-            _threshold(
-                left,
-                plot_w,
-                y(remission),
-                _REMISSION,
-                "",
-                f"remission ≤ {remission}",
-                at_left=True,
-                below=below,
-            )
-        )
-    if response is not None:
-        label = f"response ≤ {_number(response)} (baseline − {_percent(trend.definition.response_drop)})"
-        parts.append(_threshold(left, plot_w, y(response), _RESPONSE, "6 4", label))
-    # The series.
-    if len(points) > 1:
-        path = " ".join(f"{x(i):.1f},{y(p.observation.total):.1f}" for i, p in enumerate(points))
-        parts.append(f'<polyline points="{path}" fill="none" stroke="{_LINE}" stroke-width="2.5"/>')
-    label_every = max(1, -(-len(points) // 10))  # at most about ten labels along the axis
-    for index, point in enumerate(points):
-        cx, cy = x(index), y(point.observation.total)
-        parts.append(_marker(point, cx, cy))
-        if len(points) <= 16:
-            parts.append(
-                f'<text x="{cx:.1f}" y="{cy - 10:.1f}" text-anchor="middle" fill="{_INK}" '
-                f'font-weight="600"{_HALO}>{point.observation.total}</text>'
-            )
-        if index % label_every == 0 or index == len(points) - 1:
-            when = point.observation.when
-            count = point.observation.treatments_before
-            parts.append(
-                f'<text x="{cx:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="{_INK}">'
-                f"{'T' + str(count) if count is not None else '·'}</text>"
-                f'<text x="{cx:.1f}" y="{top + plot_h + 30}" text-anchor="middle" fill="{_MUTED}">'
-                f"{when.day} {when:%b}</text>"
-            )
-    # Legend: shape and word for each kind of point.
-    legend_y = height - 22
-    entries = [
-        ("baseline", "Baseline"),
-        ("score", "Score"),
-        ("response", "Response"),
-        ("remission", "Remission"),
-    ]
-    step = plot_w / len(entries)
-    for i, (kind, word) in enumerate(entries):
-        lx = left + i * step + 8
-        parts.append(_shape(kind, lx, legend_y - 4))
-        parts.append(f'<text x="{lx + 12:.1f}" y="{legend_y:.1f}" fill="{_INK}">{word}</text>')
-    parts.append(
-        f'<text x="{left}" y="{height - 4}" fill="{_MUTED}" font-size="11">T = treatment sessions before the '
-        "score</text>"
-    )
-    parts.append("</svg>")
-    return "".join(parts)
-
 
 def chart_description(trend: Trend) -> str:
     points = trend.points
@@ -314,83 +199,29 @@ def chart_description(trend: Trend) -> str:
         return f"No {trend.scale.title} scores yet."
     first, last = points[0].observation, points[-1].observation
     text = (
-        f"{len(points)} {trend.scale.title} score{'s' if len(points) != 1 else ''} from {_day(first.when)} "
-        f"({first.total}) to {_day(last.when)} ({last.total}), out of {trend.scale.maximum}."
+        f"{len(points)} {trend.scale.title} score{'s' if len(points) != 1 else ''} from {format_day(first.when)} "
+        f"({first.total}) to {format_day(last.when)} ({last.total}), out of {trend.scale.maximum}."
     )
     if trend.baseline is not None:
-        text += f" Baseline {trend.baseline.observation.total} on {_day(trend.baseline.observation.when)}."
+        text += (
+            f" Baseline {trend.baseline.observation.total} on {format_day(trend.baseline.observation.when)}."
+        )
     if trend.first_response is not None:
-        text += f" First response on {_day(trend.first_response.observation.when)}."
+        text += f" First response on {format_day(trend.first_response.observation.when)}."
     if trend.first_remission is not None:
-        text += f" First remission on {_day(trend.first_remission.observation.when)}."
+        text += f" First remission on {format_day(trend.first_remission.observation.when)}."
     return text + " Every score is in the table next to the chart."
 
 
-def _marker(point: TrendPoint, cx: float, cy: float) -> str:
-    kind = (
-        "baseline"
-        if point.is_baseline
-        else "remission"
-        if point.remission
-        else "response"
-        if point.response
-        else "score"
-    )
-    title = f"{_day(point.observation.when)}: {point.observation.total}"
-    if words := status_words(point):
-        title += f" ({words})"
-    return f"<g>{_shape(kind, cx, cy)}<title>{escape(title)}</title></g>"
-
-
-def _shape(kind: str, cx: float, cy: float) -> str:
-    if kind == "baseline":
-        return (
-            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5.5" fill="#fff" stroke="{_LINE}" stroke-width="2.5"/>'
-        )
-    if kind == "response":
-        return f'<rect x="{cx - 5:.1f}" y="{cy - 5:.1f}" width="10" height="10" fill="{_RESPONSE}"/>'
-    if kind == "remission":
-        return (
-            f'<polygon points="{cx:.1f},{cy - 7:.1f} {cx + 7:.1f},{cy:.1f} {cx:.1f},{cy + 7:.1f} '
-            f'{cx - 7:.1f},{cy:.1f}" fill="{_REMISSION}"/>'
-        )
-    return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4.5" fill="{_LINE}"/>'
-
-
-def _threshold(
-    left: float,
-    plot_w: float,
-    ty: float,
-    colour: str,
-    dash: str,
-    label: str,
-    *,
-    at_left: bool = False,
-    below: bool = False,
-) -> str:
-    dashes = f' stroke-dasharray="{dash}"' if dash else ""
-    tx, anchor = (left + 4, "start") if at_left else (left + plot_w - 2, "end")
-    return (
-        f'<line x1="{left}" y1="{ty:.1f}" x2="{left + plot_w}" y2="{ty:.1f}" stroke="{colour}" stroke-width="1.5"'
-        f"{dashes}/>"
-        f'<text x="{tx}" y="{ty + 13 if below else ty - 4:.1f}" text-anchor="{anchor}" fill="{colour}" '
-        f'font-size="11"{_HALO}>{escape(label)}</text>'
-    )
-
-
-def _day(moment: datetime) -> str:
-    return f"{moment:%a} {moment.day} {moment:%b %Y}"
-
-
-def _number(value: Fraction) -> str:
+def number_text(value: Fraction) -> str:
     return str(int(value)) if value.denominator == 1 else f"{float(value):.1f}"
 
 
-def _percent(value: Fraction) -> str:
-    return f"{_number(value * 100)} %"
+def percent_text(value: Fraction) -> str:
+    return f"{number_text(value * 100)} %"
 
 
-def _signed_percent(value: Fraction) -> str:
+def signed_percent_text(value: Fraction) -> str:
     """A drop as a change: a 40 % drop reads "−40 %", a rise "+25 %"."""
     change = -value * 100
     whole = math.floor(

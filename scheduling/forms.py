@@ -25,6 +25,7 @@ from scheduling.models import (
     TreatmentType,
     VitalSigns,
 )
+from clinic.local_time import format_local
 
 
 def _helper() -> FormHelper:
@@ -361,7 +362,7 @@ class WaitlistForm(forms.Form):
             pk__in=[a.pk for a in upcoming]
         )
         self.fields["current_appointment"].label_from_instance = lambda a: (
-            f"{a.start_at.astimezone(a.location.tz):%a %d %b %Y, %H:%M %Z} · {a.treatment_type.label}"
+            f"{format_local(a.start_at, a.location)} · {a.treatment_type.label}"
         )
         self.helper = _helper()
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from clinic.local_time import format_day
 
 WEEKDAYS = [
     (0, "Monday"),
@@ -79,7 +80,7 @@ class Closure(models.Model):
         constraints = [models.UniqueConstraint(fields=["location", "date"], name="closure_one_per_day")]
 
     def __str__(self) -> str:
-        return f"{self.location} closed {self.date:%a %d %b %Y}"
+        return f"{self.location} closed {format_day(self.date)}"
 
 
 class Resource(models.Model):

@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress
 
-from scheduling.local_time import format_local
+from clinic.local_time import format_local
 from scheduling.models import Appointment, Reminder
 from scheduling.reminders.plan import CANCELLATION, CONFIRMATION, UPDATE
 from scheduling.sms import SINGLE_SEGMENT

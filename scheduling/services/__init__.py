@@ -28,7 +28,7 @@ from scheduling.errors import (
     SchedulingError,
     SessionRefused,
 )
-from scheduling.local_time import format_local
+from clinic.local_time import format_local
 from scheduling.reminders.outbox import resend_reminder
 from scheduling.services.booking import (
     SeriesSessionChoice,

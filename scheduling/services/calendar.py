@@ -19,7 +19,7 @@ from django.db import transaction
 
 from scheduling import selectors
 from scheduling.errors import SchedulingError
-from scheduling.local_time import format_local
+from clinic.local_time import format_local
 from scheduling.models import Clinician, ClinicianTimeOff, Closure, Location, OpeningHours, WorkingHours
 from scheduling.services.holds import lock_calendar
 

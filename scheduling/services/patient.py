@@ -15,7 +15,7 @@ from clinic.models import User
 from clinic.roles import Role
 from scheduling import selectors
 from scheduling.errors import BookingRefused, InvalidTransition, LinkRefused, SchedulingError
-from scheduling.local_time import format_local
+from clinic.local_time import format_local
 from scheduling.models import Appointment, ReminderLinkUse, WaitlistEntry
 from scheduling.services.booking import book_appointment, cancel_appointment, late_cancel_hours
 from scheduling.services.session_day import confirm_appointment

@@ -13,7 +13,7 @@ from clinic.celery import app
 from intake.models import Patient
 from scheduling import selectors
 from scheduling.errors import BookingConflict, BookingRefused, InvalidTransition
-from scheduling.local_time import format_local
+from clinic.local_time import format_local
 from scheduling.models import Appointment, Location, TreatmentType, WaitlistEntry
 from scheduling.services.booking import book_appointment, reschedule_appointment
 

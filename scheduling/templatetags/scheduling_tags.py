@@ -11,8 +11,9 @@ from django.utils.safestring import mark_safe
 
 from clinic.navigation import NavLink, nav_items
 from clinic.roles import Role
-from scheduling.local_time import format_in_zone
+from clinic.local_time import format_in_zone
 from scheduling.models import Appointment
+from clinic.local_time import format_clock, format_day
 
 register = template.Library()
 
@@ -34,7 +35,7 @@ def clinic_time(moment: datetime | None, location) -> str:
     """'09:00' in the location's zone."""
     if not moment:
         return ""
-    return f"{moment.astimezone(_tz(location)):%H:%M}"
+    return format_clock(moment, _tz(location))
 
 
 @register.filter
@@ -57,7 +58,7 @@ def long_date(day: date | None) -> str:
     """'Wed 3 Mar 2027'."""
     if not day:
         return ""
-    return f"{day:%a} {day.day} {day:%b %Y}"
+    return format_day(day)
 
 
 @register.simple_tag

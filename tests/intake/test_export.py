@@ -127,7 +127,7 @@ def test_the_download_holds_what_staff_wrote_and_the_portal_does_not_show_it(
 
 
 def _staff_note_fields():
-    from review.views import AcknowledgeForm, DecisionForm, RatingForm
+    from review.forms import AcknowledgeForm, DecisionForm, RatingForm
     from scheduling.forms import CancelForm, OverrideForm, SlotChoiceForm, WaitlistForm
 
     return [
@@ -142,6 +142,6 @@ def test_every_staff_note_the_download_holds_says_so_where_it_is_written():
         help_text = str(form.base_fields[name].help_text)
         assert "download their data" in help_text, (form.__name__, name)
         assert "not shown to" not in help_text and "this page only" not in help_text, (form.__name__, name)
-    from review.views import DecisionForm
+    from review.forms import DecisionForm
 
     assert "download of their data" in DecisionForm.base_fields["message_to_patient"].help_text

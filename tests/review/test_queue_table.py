@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
@@ -586,20 +586,3 @@ def test_intakes_submitted_at_once_at_one_location_are_all_counted(transactional
     assert failures == []
     assert kept_counts() == counted_entries() == {location.pk: 8}
     assert queue_count(clinician) == 8
-
-
-@given(
-    st.integers(min_value=-120, max_value=800 * 86400),
-    st.integers(min_value=0, max_value=999_999),
-    st.integers(min_value=0, max_value=400 * 86400),
-)
-@settings(max_examples=500, deadline=None)
-def test_waiting_times_read_as_djangos_timesince(seconds, microseconds, later):
-    """The queue's "waiting ..." is what Django's timesince says, months and years by the calendar included."""
-    from django.utils.timesince import timesince
-
-    from review.views import _waited
-
-    now = NOW + timedelta(seconds=later, microseconds=microseconds // 3)
-    then = now - timedelta(seconds=seconds, microseconds=microseconds)
-    assert _waited(then, now) == timesince(then, now)

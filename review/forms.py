@@ -1,0 +1,275 @@
+"""The clinician review forms. They check types and shapes; the services (``review.decisions``,
+``review.alerts``) decide what is allowed and say why."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+
+from intake import rules
+from intake.export import IN_THE_DOWNLOAD
+from intake.models import EligibilityDecision, IntakeSubmission
+from intake.steps import ALL_STEPS
+from review.decisions import hard_stops_for
+from review.models import ClinicianRating
+from scheduling.models import BREAK_GLASS_MIN_REASON
+
+
+def reasons_for_care() -> list[tuple[str, str]]:
+    from intake.forms import REASONS_FOR_CARE
+
+    return list(REASONS_FOR_CARE)
+
+
+# --- Forms ------------------------------------------------------------------------------------------------------
+
+
+class ReviewForm(forms.Form):
+    """Bootstrap classes and error wiring (aria-invalid, aria-describedby) for the review forms."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, form_field in self.fields.items():
+            widget = form_field.widget
+            if form_field.help_text:
+                widget.attrs["aria-describedby"] = f"{self[name].auto_id}_help"
+            if isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple | forms.CheckboxInput):
+                widget.attrs.setdefault("class", "form-check-input")
+            elif isinstance(widget, forms.Select):
+                widget.attrs.setdefault("class", "form-select")
+            elif not isinstance(widget, forms.HiddenInput):
+                widget.attrs.setdefault("class", "form-control")
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        self._describe_errors()
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        # A view adds the service's refusals after validation: their fields must be marked invalid too.
+        super().add_error(field, error)
+        self._describe_errors()
+
+    def _describe_errors(self) -> None:
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                attrs["aria-invalid"] = "true"
+                described = [f"{self[name].auto_id}_error"]
+                if self.fields[name].help_text:
+                    described.append(f"{self[name].auto_id}_help")
+                attrs["aria-describedby"] = " ".join(described)
+
+
+QUEUE_FILTER_NAMES = ("reason", "modality", "finding")
+
+
+class QueueFilterForm(ReviewForm):
+    reason = forms.ChoiceField(label="Reason for care", required=False, widget=forms.Select)
+    modality = forms.ChoiceField(
+        label="Findings that concern",
+        required=False,
+        choices=[("", "Any treatment"), ("iv", "IV ketamine"), ("spravato", "Spravato")],
+        widget=forms.Select,
+    )
+    finding = forms.ChoiceField(label="Finding", required=False, widget=forms.Select)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = [("", "Any reason"), *reasons_for_care()]
+        self.fields["finding"].choices = [("", "Any finding")] + [
+            (rule.code, rule.label) for rule in sorted(rules.DEFAULT_RULES, key=lambda rule: rule.label)
+        ]
+
+
+class AcknowledgeForm(ReviewForm):
+    note = forms.CharField(
+        label="What was done",
+        help_text="For example: called the patient, reviewed the safety plan, arranged an urgent assessment, "
+        f"referred to emergency care. Your name and the time are recorded with it. {IN_THE_DOWNLOAD}",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=4000,
+        error_messages={"required": "Write what was done before acknowledging the alert."},
+    )
+
+    def clean_note(self) -> str:
+        note = self.cleaned_data["note"].strip()
+        if not note:
+            raise forms.ValidationError("Write what was done before acknowledging the alert.")
+        return note
+
+
+class BreakGlassForm(ReviewForm):
+    patient_number = forms.IntegerField(
+        label="Patient number",
+        min_value=1,
+        help_text="Shown on the patient's record pages: ask the clinic that looks after them.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        error_messages={
+            "required": "Enter the patient's number.",
+            "invalid": "A patient number is digits only.",
+            "min_value": "A patient number is 1 or more.",
+        },
+    )
+    reason = forms.CharField(
+        label="Why you need this patient's record now",
+        help_text=f"At least {BREAK_GLASS_MIN_REASON} characters, for example: came to this clinic in crisis, "
+        "their own clinic is closed. The clinic admins are told, with your name.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Say why you need this patient's record now."},
+    )
+
+    def clean_reason(self) -> str:
+        reason = self.cleaned_data["reason"].strip()
+        if len(reason) < BREAK_GLASS_MIN_REASON:
+            raise forms.ValidationError(
+                f"Say why you need this patient's record now, in at least {BREAK_GLASS_MIN_REASON} characters."
+            )
+        return reason
+
+
+class DecisionForm(ReviewForm):
+    outcome = forms.ChoiceField(
+        label="Decision",
+        choices=EligibilityDecision.Outcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose a decision."},
+    )
+    modality = forms.ChoiceField(
+        label="Eligible for",
+        required=False,
+        choices=[(value, label) for value, label in EligibilityDecision.Modality.choices if value != "none"],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        help_text=f"Required when the patient is not eligible. The front desk does not see it. {IN_THE_DOWNLOAD}",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+    )
+    message_to_patient = forms.CharField(
+        label="Message to the patient",
+        required=False,
+        help_text="Required when more information is needed. The patient reads it in their portal and in the "
+        "download of their data; write it in plain words.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+    reopened_steps = forms.MultipleChoiceField(
+        label="Intake steps the patient should answer again",
+        required=False,
+        choices=[(step.key, step.title) for step in ALL_STEPS],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    override_justification = forms.CharField(
+        label="Justification for overriding a hard-stop finding",
+        required=False,
+        help_text="Required when the patient is eligible despite a hard-stop finding that concerns that treatment. "
+        + IN_THE_DOWNLOAD,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+    )
+    sign = forms.BooleanField(
+        label="Sign",
+        error_messages={"required": "Tick this box to sign the decision."},
+    )
+    submission_id = forms.IntegerField(widget=forms.HiddenInput)
+    current_decision_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, submission: IntakeSubmission, signer: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.submission = submission
+        self.fields["sign"].label = f"Sign this decision as {signer}"
+        self.fields[
+            "sign"
+        ].help_text = "It is recorded with your name and the time and cannot be changed; a later decision can replace it."
+        self.fields["sign"].widget.attrs["aria-describedby"] = f"{self['sign'].auto_id}_help"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        outcome = cleaned.get("outcome")
+        for name in ("reason", "message_to_patient", "override_justification"):
+            cleaned[name] = (cleaned.get(name) or "").strip()
+        if outcome == EligibilityDecision.Outcome.ELIGIBLE:
+            modality = cleaned.get("modality")
+            if not modality:
+                self.add_error("modality", "Choose the treatment the patient is eligible for.")
+            elif hard_stops_for(self.submission, modality) and not cleaned["override_justification"]:
+                labels = "; ".join(f["label"] for f in hard_stops_for(self.submission, modality))
+                self.add_error(
+                    "override_justification",
+                    f"This overrides a hard-stop finding ({labels}). Write why treatment is safe despite it.",
+                )
+        elif outcome == EligibilityDecision.Outcome.NOT_ELIGIBLE and not cleaned["reason"]:
+            self.add_error("reason", "Give the reason the patient is not eligible.")
+        elif outcome == EligibilityDecision.Outcome.MORE_INFO_NEEDED and not cleaned["message_to_patient"]:
+            self.add_error(
+                "message_to_patient", "Write the message the patient will read: what you need from them."
+            )
+        return cleaned
+
+
+class RatingForm(ReviewForm):
+    scale = forms.ChoiceField(
+        label="Scale",
+        choices=[("madrs", "MADRS (0 to 60)"), ("ybocs", "Y-BOCS (0 to 40)")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the scale you rated."},
+    )
+    total = forms.IntegerField(
+        label="Total score",
+        min_value=0,
+        max_value=60,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        error_messages={
+            "required": "Enter the total score.",
+            "invalid": "Enter the total as a whole number.",
+            "min_value": "A total cannot be below 0.",
+            "max_value": "The highest MADRS total is 60 and the highest Y-BOCS total is 40.",
+        },
+    )
+    rated_on = forms.DateField(
+        label="Date rated",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": "Enter the date of the rating.",
+            "invalid": "Enter a date such as 2027-03-03.",
+        },
+    )
+    appointment = forms.TypedChoiceField(
+        label="Session (optional)", required=False, coerce=int, empty_value=None
+    )
+    note = forms.CharField(
+        label="Note (optional)",
+        required=False,
+        help_text=IN_THE_DOWNLOAD,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+    )
+
+    def __init__(self, *args: Any, today: date, appointments: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["appointment"].choices = [("", "Not linked to a session"), *appointments]
+
+    def clean_rated_on(self) -> date:
+        rated_on = self.cleaned_data["rated_on"]
+        if rated_on > self.today:
+            raise forms.ValidationError("The date rated cannot be in the future.")
+        if rated_on.year < 2000:
+            raise forms.ValidationError("Please check the year of the rating.")
+        return rated_on
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        scale, total = cleaned.get("scale"), cleaned.get("total")
+        if scale and total is not None and total > ClinicianRating.MAXIMUM[scale]:
+            label = dict(ClinicianRating.Scale.choices)[scale]
+            self.add_error("total", f"A {label} total is 0 to {ClinicianRating.MAXIMUM[scale]}.")
+        return cleaned
+
+
+# --- Presenting a submission ------------------------------------------------------------------------------------

@@ -1,0 +1,121 @@
+"""The review queue: submitted intakes awaiting a decision, most urgent first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+from clinic.access import role_required
+from clinic.local_time import format_in_zone
+from clinic.roles import Role
+from intake.instruments import UnknownInstrumentError, load_instrument
+from review.forms import QUEUE_FILTER_NAMES, QueueFilterForm, reasons_for_care
+from review.presenters import RISK_WORDS, humanise
+from review.selectors import (
+    QUEUE_PAGE_SIZE,
+    QueueFilters,
+    queue_page,
+    queue_size,
+    review_navigation,
+    zone_of,
+)
+from review.views.common import age_in_years
+
+
+@role_required(Role.CLINICIAN)
+def queue(request: HttpRequest) -> HttpResponse:
+    """The clinician's home: submitted intakes awaiting a decision, most urgent first."""
+    # The form is built only when a filter was asked for: the plain queue (the common case) needs only its markup.
+    form = QueueFilterForm(request.GET) if any(name in request.GET for name in QUEUE_FILTER_NAMES) else None
+    filters = QueueFilters(**form.cleaned_data) if form is not None and form.is_valid() else QueueFilters()
+    filtered = any(filters.__dict__.values())
+    # The whole queue's size is the navigation's badge (read once, from the kept counts); a filtered one is counted.
+    size = review_navigation(request).queue_count if not filtered else queue_size(request.user, filters)
+    page = Paginator(range(size), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    entries = queue_page(request.user, filters, offset=page.start_index() - 1 if size else 0)
+    reasons = dict(reasons_for_care())
+    now = timezone.now()
+    today = timezone.localdate(now)
+    rows = [_queue_row(entry, reasons, now=now, today=today) for entry in entries]
+    query = request.GET.copy()
+    query.pop("page", None)
+    if form is None or not form.errors:
+        # Valid or no filters: the form shows what was asked for (cleaned values are the choices' own keys).
+        form = QueueFilterForm({name: value for name, value in filters.__dict__.items() if value})
+        form.is_valid()
+    return render(
+        request,
+        "review/queue.html",
+        {"form": form, "page": page, "rows": rows, "filtered": filtered, "query": query.urlencode()},
+    )
+
+
+@dataclass
+class QueueRow:
+    patient_id: int
+    name: str
+    about: list[str]
+    badges: list[tuple[str, str]]
+    reasons: str
+    phq9: str
+    cssrs: tuple[str, str] | None
+
+
+def _queue_row(entry: Any, reasons: dict[str, str], *, now: datetime, today: date) -> QueueRow:
+    zone = zone_of(entry.time_zone)
+    findings = [f for f in entry.findings or [] if isinstance(f, dict)]
+    age = age_in_years(entry.date_of_birth, today)
+    badges = [
+        ("badge-risk-high", f"Hard stop: {f.get('label')}")
+        for f in findings
+        if f.get("severity") == "hard_stop"
+    ]
+    if entry.open_alert_at:
+        since = format_in_zone(entry.open_alert_at, zone, year=False)
+        badges.insert(0, ("badge-risk-high", f"Urgent alert open since {since}"))
+    to_review = sum(1 for f in findings if f.get("severity") == "review")
+    if to_review:
+        badges.append(
+            ("badge-risk-moderate", f"{to_review} finding{'' if to_review == 1 else 's'} to review")
+        )
+    return QueueRow(
+        patient_id=entry.patient_id,
+        name=f"{entry.first_name} {entry.last_name}",
+        about=[
+            *([f"{age} years"] if age is not None else []),
+            entry.location_name or "No location yet",
+            f"submitted {format_in_zone(entry.submitted_at, zone)}, waiting {timesince(entry.submitted_at, now)}",
+        ],
+        badges=badges,
+        reasons=", ".join(reasons.get(code, code) for code in _codes(entry.reasons)) or "—",
+        phq9=_phq9_words(entry.phq9, entry.phq9_version),
+        cssrs=RISK_WORDS.get(entry.cssrs_risk) if entry.cssrs_risk else None,
+    )
+
+
+def _codes(value: Any) -> list[str]:
+    return [str(code) for code in value] if isinstance(value, list) else []
+
+
+def _phq9_words(phq9: Any, version: str | None) -> str:
+    if not isinstance(phq9, dict) or phq9.get("total") is None:
+        return "—"
+    band = _band_words("phq9", version, phq9.get("band"))
+    words = f"{phq9['total']} of 27" + (f", {band.lower()}" if band else "")
+    return words + ("; item 9 positive" if phq9.get("item9_flag") else "")
+
+
+def _band_words(code: str, version: str | None, band: Any) -> str:
+    if not band:
+        return ""
+    try:
+        return load_instrument(code, version).band_label(band)
+    except (UnknownInstrumentError, KeyError):
+        return humanise(str(band))
