@@ -17,15 +17,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+
 from clinic.local_time import format_day
-
-
-class Modality(StrEnum):
-    IV_KETAMINE = "iv"
-    SPRAVATO = "spravato"
-    CONSULTATION = "consultation"
-
+from intake.models import Modality
 
 MODALITY_LABELS = {Modality.IV_KETAMINE: "IV ketamine", Modality.SPRAVATO: "Spravato"}
 

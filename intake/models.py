@@ -5,6 +5,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+class Modality(models.TextChoices):
+    """How a treatment is given: the one list, used by treatment types, the booking gate and decisions."""
+
+    IV_KETAMINE = "iv", "IV ketamine"
+    SPRAVATO = "spravato", "Spravato (esketamine)"
+    CONSULTATION = "consultation", "Consultation"
+
+
 class Patient(models.Model):
     """A person in the clinic's care. Their sign-in account is created when they accept an invitation."""
 
@@ -249,8 +257,10 @@ class EligibilityDecision(models.Model):
         MORE_INFO_NEEDED = "more_info_needed", "More information needed"
 
     class Modality(models.TextChoices):
-        IV = "iv", "IV ketamine"
-        SPRAVATO = "spravato", "Spravato (esketamine)"
+        """What a decision covers: one treatment modality, both, or none."""
+
+        IV = Modality.IV_KETAMINE.value, "IV ketamine"
+        SPRAVATO = Modality.SPRAVATO.value, "Spravato (esketamine)"
         BOTH = "both", "IV ketamine and Spravato"
         NONE = "none", "No treatment"
 

@@ -11,11 +11,13 @@ the day-of-session gate, not to intake; intake only flags self-reported uncontro
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Any, Literal
+from pathlib import Path
+from typing import Literal
 
 Answer = Literal["yes", "no", "unsure"]
 Severity = Literal["hard_stop", "review", "info"]
@@ -45,90 +47,20 @@ class MedicationClass:
     examples: str
 
 
-# Medical and psychiatric history, each answered yes / no / unsure (§4.2). Treated hypertension, seizures and
-# breathing problems are captured for the clinician but have no rule: the reference gives none for them.
-MEDICAL_HISTORY_CONDITIONS: tuple[Condition, ...] = (
-    Condition("aneurysm", "An aneurysm (a bulging blood vessel) in the aorta, the brain, or anywhere else"),
-    Condition(
-        "arteriovenous_malformation",
-        "An arteriovenous malformation (AVM): a tangle of blood vessels, for example in the brain",
-    ),
-    Condition("intracerebral_hemorrhage", "Bleeding inside the brain (intracerebral hemorrhage)"),
-    Condition("stroke_tia", "A stroke or a mini-stroke (TIA)"),
-    Condition("hypertension", "High blood pressure"),
-    Condition(
-        "hypertension_uncontrolled",
-        "High blood pressure that is not treated, or stays high despite treatment",
-    ),
-    Condition(
-        "hypertensive_encephalopathy",
-        "A brain problem caused by very high blood pressure (hypertensive encephalopathy)",
-    ),
-    Condition(
-        "heart_disease",
-        "Heart disease: blocked heart arteries, a heart attack, chest pain (angina), heart failure, an irregular heartbeat, or a heart-valve problem",
-    ),
-    Condition(
-        "raised_intracranial_pressure",
-        "Raised pressure inside the skull, a brain tumour or other growth, or a recent head injury",
-    ),
-    Condition("glaucoma_or_eye_injury", "Glaucoma or high pressure in the eye, or a recent eye injury"),
-    Condition("hyperthyroidism", "An overactive thyroid (hyperthyroidism)"),
-    Condition("liver_disease", "Liver disease, such as cirrhosis or hepatitis"),
-    Condition(
-        "bladder_problems",
-        "Bladder inflammation (ulcerative or interstitial cystitis) or ongoing bladder or urinary problems",
-    ),
-    Condition("seizures", "Seizures or epilepsy"),
-    Condition("breathing_problems", "Lung or breathing problems, or sleep apnoea"),
-    Condition(
-        "psychosis",
-        "Schizophrenia, schizoaffective disorder or another psychotic illness, or times of seeing or hearing things others do not (psychosis)",
-    ),
-    Condition("bipolar_mania", "Bipolar disorder type I, or a current high or mixed mood episode (mania)"),
-    Condition(
-        "substance_use",
-        "A problem with alcohol or drugs, including past misuse of ketamine, PCP or similar drugs",
-    ),
+# The tables themselves are data (intake/rules.json): the history questions of §4.2 (each answered yes / no / unsure;
+# treated hypertension, seizures and breathing problems are captured for the clinician but have no rule, the
+# reference gives none), the medication classes coded from the medication list (benzodiazepines also carry a
+# diazepam-equivalent dose), and the rule table of §2.5, each row citing its source.
+_TABLES = json.loads((Path(__file__).with_name("rules.json")).read_text(encoding="utf-8"))
+MEDICAL_HISTORY_CONDITIONS: tuple[Condition, ...] = tuple(
+    Condition(**row) for row in _TABLES["medical_history_conditions"]
 )
-
-# Medication classes coded from the medication list (§4.2); benzodiazepines also carry a diazepam-equivalent dose.
-MEDICATION_CLASSES: tuple[MedicationClass, ...] = (
-    MedicationClass("benzodiazepine", "Benzodiazepine", "alprazolam, clonazepam, diazepam, lorazepam"),
-    MedicationClass(
-        "opioid", "Opioid", "oxycodone, hydrocodone, morphine, tramadol, buprenorphine, methadone"
-    ),
-    MedicationClass(
-        "cns_depressant",
-        "Other sedative or CNS depressant",
-        "zolpidem and other Z-drugs, gabapentin, pregabalin, sedating antihistamines",
-    ),
-    MedicationClass("stimulant", "Psychostimulant", "amphetamine, methylphenidate, modafinil, armodafinil"),
-    MedicationClass("maoi", "MAO inhibitor", "tranylcypromine, phenelzine, selegiline"),
-    MedicationClass("lamotrigine", "Lamotrigine", "lamotrigine"),
-    MedicationClass("theophylline", "Theophylline or aminophylline", "theophylline, aminophylline"),
-    MedicationClass("thyroid_hormone", "Thyroid hormone", "levothyroxine, liothyronine"),
-    MedicationClass(
-        "nasal_steroid_decongestant",
-        "Nasal corticosteroid or decongestant",
-        "fluticasone, mometasone, oxymetazoline",
-    ),
-    MedicationClass(
-        "strong_cyp3a4_2b6_modifier",
-        "Strong CYP3A4 or CYP2B6 inhibitor or inducer",
-        "clarithromycin, ketoconazole, ticlopidine, rifampin, carbamazepine",
-    ),
+MEDICATION_CLASSES: tuple[MedicationClass, ...] = tuple(
+    MedicationClass(**row) for row in _TABLES["medication_classes"]
 )
 
 _CONDITION_CODES = frozenset(condition.code for condition in MEDICAL_HISTORY_CONDITIONS)
 _MEDICATION_CODES = frozenset(medication.code for medication in MEDICATION_CLASSES)
-
-_SPRAVATO_CI = "SPRAVATO US label §4 (contraindication) [V]"
-_SPRAVATO_WP = "SPRAVATO US label, warnings and precautions [V]"
-_SPRAVATO_DDI = "SPRAVATO US label §7 (drug interactions) [V]"
-_KETALAR = "Ketalar US label [V]"
-_SWISS = "Swiss ketamine product information (ch.oddb.org, reg. 67199) [V]"
-_MILLER = "Miller's Anesthesia [V]"
 
 
 @dataclass(frozen=True)
@@ -177,311 +109,8 @@ class Finding:
     escalate: bool = False
 
 
-def _history(code: str, **row: Any) -> Rule:
-    return Rule(code=code, question=f"history.{code}", **row)
-
-
-def _medication(code: str, **row: Any) -> Rule:
-    return Rule(code=code, question=f"medication.{code}", severity="review", **row)
-
-
-DEFAULT_RULES: tuple[Rule, ...] = (
-    # Absolute contraindications on the SPRAVATO label; the same blood-pressure hazard rules out IV ketamine.
-    _history(
-        "aneurysm",
-        label="Aneurysmal vascular disease",
-        severity="hard_stop",
-        modality="both",
-        source=f"{_SPRAVATO_CI}; IV: avoid with vascular aneurysm ({_MILLER})",
-        detail="Aneurysm of the aorta, intracranial or peripheral arteries: ketamine and esketamine raise blood pressure.",
-    ),
-    _history(
-        "arteriovenous_malformation",
-        label="Arteriovenous malformation",
-        severity="hard_stop",
-        modality="both",
-        source=f"{_SPRAVATO_CI}; IV: same blood-pressure hazard [U]",
-        detail="AVM is a SPRAVATO contraindication; the reference applies the same blood-pressure logic to IV ketamine.",
-    ),
-    _history(
-        "intracerebral_hemorrhage",
-        label="History of intracerebral hemorrhage",
-        severity="hard_stop",
-        modality="both",
-        source=f"{_SPRAVATO_CI}; IV: contraindicated where a blood-pressure rise is a serious hazard ({_SWISS})",
-        detail="A previous bleed inside the brain.",
-    ),
-    Rule(
-        code="ketamine_hypersensitivity",
-        label="Allergy to ketamine or esketamine",
-        question="allergy.ketamine",
-        severity="hard_stop",
-        modality="both",
-        source=f"{_SPRAVATO_CI}; {_KETALAR}",
-        detail="Hypersensitivity to esketamine, ketamine or an excipient.",
-    ),
-    Rule(
-        code="under_18",
-        label="Younger than 18",
-        question="age_under_18",
-        severity="hard_stop",
-        modality="both",
-        source="SPRAVATO US label: not approved under 18 [V]; IV ketamine under 18 [U]",
-        detail="Check the date of birth.",
-    ),
-    # The "HARD STOP -> REVIEW" rows of the table: blocked until a clinician has looked.
-    Rule(
-        code="pregnancy",
-        label="Pregnant",
-        question="pregnant",
-        severity="hard_stop",
-        modality="both",
-        source="SPRAVATO US label (pregnancy): not recommended (embryo-fetal toxicity) [V]; IV: avoid [S]",
-        detail="Blocked until a clinician reviews it; consider a pregnancy test where indicated.",
-    ),
-    _history(
-        "raised_intracranial_pressure",
-        label="Raised intracranial pressure, intracranial mass or recent head injury",
-        severity="hard_stop",
-        modality="both",
-        source=f"{_SPRAVATO_WP}: do not give if an ICP rise poses a serious risk; IV: avoid ({_KETALAR}; {_MILLER})",
-        detail="Blocked until a clinician reviews it.",
-    ),
-    # Review flags.
-    _history(
-        "hypertension_uncontrolled",
-        label="Untreated or poorly controlled high blood pressure",
-        severity="review",
-        modality="both",
-        source=f"{_SPRAVATO_WP} (blood pressure); IV: contraindicated at resting BP > 180/100 ({_SWISS})",
-        detail="Check blood pressure before booking; on the day, > 140/90 before SPRAVATO needs a clinician's "
-        "decision and > 180/100 stops IV ketamine.",
-    ),
-    _history(
-        "hypertensive_encephalopathy",
-        label="History of hypertensive encephalopathy",
-        severity="review",
-        modality="spravato",
-        source=_SPRAVATO_WP,
-        detail="The label asks for more intensive blood-pressure monitoring.",
-    ),
-    _history(
-        "heart_disease",
-        label="Heart disease",
-        severity="review",
-        modality="both",
-        source=f"{_SPRAVATO_WP}: weigh benefit and risk; IV: avoid if poorly controlled [S]",
-        detail="Coronary disease, heart failure, arrhythmia or valve disease: consider an ECG or a cardiology opinion.",
-    ),
-    _history(
-        "stroke_tia",
-        label="Stroke or TIA",
-        severity="review",
-        modality="both",
-        source=f"{_SPRAVATO_WP} (cerebrovascular disease); IV: BP rise hazardous after a cerebrovascular event ({_SWISS})",
-        detail="Weigh benefit and risk before prescribing.",
-    ),
-    _history(
-        "glaucoma_or_eye_injury",
-        label="Glaucoma, raised eye pressure or recent eye injury",
-        severity="review",
-        modality="iv",
-        source=f"IV: avoid where a rise in eye pressure is harmful ({_KETALAR}; {_MILLER}); not in the SPRAVATO label",
-        detail="Ketamine can raise intraocular pressure.",
-    ),
-    _history(
-        "hyperthyroidism",
-        label="Hyperthyroidism",
-        severity="review",
-        modality="iv",
-        source=f"IV: contraindicated if untreated or inadequately treated ({_SWISS}); not in the SPRAVATO label",
-        detail="Ask whether it is treated and controlled.",
-    ),
-    _history(
-        "psychosis",
-        label="Psychotic disorder or psychosis",
-        severity="review",
-        modality="both",
-        source=f"{_SPRAVATO_WP}: carefully assess; IV: avoid in active psychosis [S], contraindicated in {_MILLER}",
-        detail="Most clinics exclude current psychosis.",
-    ),
-    _history(
-        "bipolar_mania",
-        label="Bipolar I, or current mania or mixed state",
-        severity="review",
-        modality="both",
-        source="Not in the SPRAVATO label [U]; IV [U]",
-        detail="Bipolar depression is outside the TRD definition (EU-PEARL); a manic or mixed state needs review.",
-    ),
-    _history(
-        "substance_use",
-        label="Substance use disorder",
-        severity="review",
-        modality="both",
-        source=f"{_SPRAVATO_WP} (abuse and misuse); APA consensus (Sanacora 2017): attention to substance use [S]",
-        detail="Includes alcohol and past ketamine, PCP or dissociative misuse; consider urine toxicology.",
-    ),
-    Rule(
-        code="breastfeeding",
-        label="Breastfeeding",
-        question="breastfeeding",
-        severity="review",
-        modality="both",
-        source="SPRAVATO US label (lactation): breastfeeding not recommended [V]; IV [U]",
-        detail="Esketamine passes into breast milk (potential neurotoxicity).",
-    ),
-    _history(
-        "liver_disease",
-        label="Liver disease",
-        severity="review",
-        modality="both",
-        source=f"{_SPRAVATO_WP} (hepatic impairment); IV: avoid in severe hepatic disease [S]",
-        detail="Ask the clinician to grade it (Child-Pugh) if not known.",
-    ),
-    Rule(
-        code="hepatic_impairment_severe",
-        label="Severe hepatic impairment (Child-Pugh C)",
-        question="child_pugh",
-        when=frozenset({"C"}),
-        severity="review",
-        modality="both",
-        source=f"{_SPRAVATO_WP}: not recommended in Child-Pugh C (not studied); IV: avoid severe hepatic disease [S]",
-        detail="SPRAVATO is not recommended.",
-    ),
-    Rule(
-        code="hepatic_impairment_moderate",
-        label="Moderate hepatic impairment (Child-Pugh B)",
-        question="child_pugh",
-        when=frozenset({"B"}),
-        severity="review",
-        modality="both",
-        source=f"{_SPRAVATO_WP}: may need longer monitoring; IV: caution [S]",
-        detail="Book a longer observation slot.",
-    ),
-    _history(
-        "bladder_problems",
-        label="Cystitis or bladder symptoms",
-        severity="review",
-        modality="both",
-        source=f"{_SPRAVATO_WP} (monitor urinary symptoms); IV: cystitis with chronic use ({_KETALAR})",
-        detail="Monitor urinary and bladder symptoms.",
-    ),
-    _medication(
-        "benzodiazepine",
-        label="Benzodiazepine",
-        modality="both",
-        source=f"{_SPRAVATO_DDI}: CNS depressants increase sedation; Andrade 2017: may blunt the response [V]",
-        detail="Monitor sedation; record the diazepam-equivalent dose.",
-    ),
-    Rule(
-        code="benzodiazepine_high_dose",
-        label="Benzodiazepine above the blunting threshold",
-        question="benzodiazepine_above_threshold",
-        severity="info",
-        modality="both",
-        source="Andrashko et al. 2020, Front Psychiatry (single study, n = 47) [V]",
-        detail="More than 8 mg/day diazepam-equivalent separated non-responders in one study.",
-    ),
-    _medication(
-        "opioid",
-        label="Opioid",
-        modality="both",
-        source=f"{_SPRAVATO_DDI}; {_KETALAR}",
-        detail="More sedation and possible respiratory depression: monitor closely.",
-    ),
-    _medication(
-        "cns_depressant",
-        label="Other CNS depressant",
-        modality="both",
-        source=f"{_SPRAVATO_DDI}; {_KETALAR}",
-        detail="More sedation: monitor closely.",
-    ),
-    _medication(
-        "stimulant",
-        label="Psychostimulant",
-        modality="both",
-        source=f"{_SPRAVATO_DDI}; IV: same mechanism [U]",
-        detail="Blood pressure may rise further: monitor it closely.",
-    ),
-    _medication(
-        "maoi",
-        label="MAO inhibitor",
-        modality="both",
-        source=f"{_SPRAVATO_DDI}; IV: same mechanism [U]",
-        detail="Blood pressure may rise further: monitor it closely.",
-    ),
-    _medication(
-        "lamotrigine",
-        label="Lamotrigine",
-        modality="iv",
-        source="Andrade 2017, J Clin Psychiatry [V]",
-        detail="May reduce ketamine's adverse effects; its effect on the antidepressant response is unknown. "
-        "Some clinics hold it before infusions [S].",
-    ),
-    _medication(
-        "theophylline",
-        label="Theophylline or aminophylline",
-        modality="iv",
-        source=_KETALAR,
-        detail="The Ketalar label says not to co-administer: it lowers the seizure threshold.",
-    ),
-    _medication(
-        "thyroid_hormone",
-        label="Thyroid hormone",
-        modality="iv",
-        source="Kaplan & Cooperman 1971 (case reports) [V]",
-        detail="Severe hypertension and tachycardia have been reported with ketamine.",
-    ),
-    Rule(
-        code="nasal_steroid_decongestant",
-        label="Nasal corticosteroid or decongestant",
-        question="medication.nasal_steroid_decongestant",
-        severity="info",
-        modality="spravato",
-        source="SPRAVATO US label §2 [V]",
-        detail="Give it at least 1 hour before the SPRAVATO dose.",
-    ),
-    Rule(
-        code="strong_cyp3a4_2b6_modifier",
-        label="Strong CYP3A4 or CYP2B6 inhibitor or inducer",
-        question="medication.strong_cyp3a4_2b6_modifier",
-        severity="info",
-        modality="spravato",
-        source=_SPRAVATO_DDI,
-        detail="Esketamine is metabolised by CYP2B6 and CYP3A4 (clarithromycin raised Cmax and AUC; ticlopidine AUC ~29 %).",
-    ),
-    # C-SSRS triage (Columbia). High risk is an escalation, not a scheduling question: it also blocks self-booking.
-    Rule(
-        code="cssrs_high",
-        label="C-SSRS high risk",
-        question="cssrs_risk",
-        when=frozenset({"high"}),
-        severity="hard_stop",
-        modality="both",
-        escalate=True,
-        source="Columbia C-SSRS triage [V]; SPRAVATO label: does not preclude the need for hospitalization [V]",
-        detail="Show crisis resources (US: 988) now and alert on-call staff; immediate mental-health evaluation.",
-    ),
-    Rule(
-        code="cssrs_moderate",
-        label="C-SSRS moderate risk",
-        question="cssrs_risk",
-        when=frozenset({"moderate"}),
-        severity="review",
-        modality="both",
-        source="Columbia C-SSRS triage [V]",
-        detail="Behavioural-health consult; consider safety precautions.",
-    ),
-    Rule(
-        code="cssrs_low",
-        label="C-SSRS low risk",
-        question="cssrs_risk",
-        when=frozenset({"low"}),
-        severity="info",
-        modality="both",
-        source="Columbia C-SSRS triage [V]",
-        detail="Behavioural-health referral and follow-up.",
-    ),
+DEFAULT_RULES: tuple[Rule, ...] = tuple(
+    Rule(**{**row, "when": frozenset(row.get("when", ["yes"]))}) for row in _TABLES["rules"]
 )
 
 

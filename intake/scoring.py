@@ -23,15 +23,16 @@ OcirBand = Literal["mild", "moderate", "severe"]
 CssrsRisk = Literal["none", "low", "moderate", "high"]
 Difficulty = Literal["not_difficult", "somewhat", "very", "extremely"]
 
-# Upper bound of each band, lowest first (Kroenke 2001; Spitzer 2006) [V].
-PHQ9_BANDS: tuple[tuple[int, Phq9Band], ...] = (
-    (4, "minimal"),
-    (9, "mild"),
-    (14, "moderate"),
-    (19, "moderately_severe"),
-    (27, "severe"),
-)
-GAD7_BANDS: tuple[tuple[int, Gad7Band], ...] = ((4, "minimal"), (9, "mild"), (14, "moderate"), (21, "severe"))
+
+def _bands(code: str) -> tuple[tuple[int, Any], ...]:
+    """Upper bound and code of each band, lowest first: read from the instrument's data file (scoring.bands),
+    the one place the published bands are written."""
+    return tuple((band.max, band.code) for band in load_instrument(code).bands)
+
+
+# Kroenke 2001; Spitzer 2006 [V].
+PHQ9_BANDS: tuple[tuple[int, Phq9Band], ...] = _bands("phq9")
+GAD7_BANDS: tuple[tuple[int, Gad7Band], ...] = _bands("gad7")
 GAD7_EVALUATION_CUTOFF = 10  # ">= 10: further evaluation" (Spitzer 2006) [V]
 
 DIFFICULTY_ANSWERS: tuple[Difficulty, ...] = ("not_difficult", "somewhat", "very", "extremely")
@@ -68,7 +69,8 @@ OCIR_SUBSCALES: Mapping[str, tuple[int, ...]] = MappingProxyType(
 )
 OCIR_OCD_CUTOFF = 21  # total >= 21 suggests OCD (Foa 2002) [V]
 OCIR_OCI_OCD_CUTOFF = 12  # 15 non-hoarding items >= 12 (Wootton 2015) [S]
-OCIR_SEVERITY_CUTPOINTS = (16, 28)  # 0-15 mild, 16-27 moderate, 28-72 severe (Abramovitch 2020) [S]
+# Where "moderate" and "severe" begin: 0-15 mild, 16-27 moderate, 28-72 severe (Abramovitch 2020) [S], from the data file.
+OCIR_SEVERITY_CUTPOINTS: tuple[int, int] = tuple(band.min for band in load_instrument("ocir").bands[1:])  # type: ignore[assignment]
 
 CSSRS_KEYS = ("q1", "q2", "q3", "q4", "q5", "q6")
 CSSRS_RECENCY_KEY = "q6_past_3_months"

@@ -33,10 +33,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.celery import app
+from clinic.local_time import format_local
 from clinic.roles import Role, emails_of_role
 from intake.models import Patient
 from scheduling.errors import AccessError
-from clinic.local_time import format_local
 from scheduling.models import BREAK_GLASS_MIN_REASON, BreakGlassAccess, Clinician, Location
 
 logger = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ from django import forms
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
+from clinic.local_time import format_local
 from clinic.parsing import CALENDAR_YEARS, CalendarDayField, far_from_today, parse_moment
 from intake.export import IN_THE_DOWNLOAD
 from scheduling import selectors, series, services
@@ -25,7 +26,6 @@ from scheduling.models import (
     TreatmentType,
     VitalSigns,
 )
-from clinic.local_time import format_local
 
 
 def _helper() -> FormHelper:

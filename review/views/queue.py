@@ -108,7 +108,12 @@ def _phq9_words(phq9: Any, version: str | None) -> str:
     if not isinstance(phq9, dict) or phq9.get("total") is None:
         return "—"
     band = _band_words("phq9", version, phq9.get("band"))
-    words = f"{phq9['total']} of 27" + (f", {band.lower()}" if band else "")
+    try:
+        definition = load_instrument("phq9", version)
+    except UnknownInstrumentError:
+        definition = load_instrument("phq9")
+    highest = definition.total_range[1] if definition.total_range else "?"
+    words = f"{phq9['total']} of {highest}" + (f", {band.lower()}" if band else "")
     return words + ("; item 9 positive" if phq9.get("item9_flag") else "")
 
 

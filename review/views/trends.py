@@ -52,17 +52,29 @@ def outcome_definition(code: str) -> trends.OutcomeDefinition:
     return trends.OutcomeDefinition(response_drop=drop)
 
 
+def _maximum(code: str) -> int:
+    total_range = load_instrument(code).total_range
+    assert total_range is not None, f"{code} has no total range"
+    return total_range[1]
+
+
+def _banded(code: str) -> trends.Scale:
+    """A self-report scale with its severity bands as cut-points, from the instrument's data file."""
+    definition = load_instrument(code)
+    cutpoints = tuple((band.min, band.label.lower()) for band in definition.bands[1:])
+    return trends.Scale(code, definition.short_title, _maximum(code), cutpoints)
+
+
 def trend_scales() -> dict[str, trends.Scale]:
     pcl5_cutoff = getattr(settings, "INTAKE_PCL5_PROBABLE_CUTOFF", scoring.PCL5_PROBABLE_CUTOFF)
     ocir_cutoff = getattr(settings, "INTAKE_OCIR_OCD_CUTOFF", scoring.OCIR_OCD_CUTOFF)
+    ocir = _banded("ocir")
     return {
-        "phq9": trends.Scale(
-            "phq9", "PHQ-9", 27, ((5, "mild"), (10, "moderate"), (15, "moderately severe"), (20, "severe"))
-        ),
-        "gad7": trends.Scale("gad7", "GAD-7", 21, ((5, "mild"), (10, "moderate"), (15, "severe"))),
-        "pcl5": trends.Scale("pcl5", "PCL-5", 80, ((pcl5_cutoff, "probable PTSD"),)),
+        "phq9": _banded("phq9"),
+        "gad7": _banded("gad7"),
+        "pcl5": trends.Scale("pcl5", "PCL-5", _maximum("pcl5"), ((pcl5_cutoff, "probable PTSD"),)),
         "ocir": trends.Scale(
-            "ocir", "OCI-R", 72, ((16, "moderate"), (ocir_cutoff, "OCD cut-off"), (28, "severe"))
+            "ocir", "OCI-R", ocir.maximum, tuple(sorted((*ocir.cutpoints, (ocir_cutoff, "OCD cut-off"))))
         ),
         "madrs": trends.Scale(
             "madrs", "MADRS", 60, ((7, "mild"), (20, "moderate"), (35, "severe")), clinician_rated=True

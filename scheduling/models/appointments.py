@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.db.models.lookups import GreaterThan
 
+from intake.models import Modality
 from scheduling.models.places import Clinician, Location, Resource
 
 # No session holds anything for longer than this. Schedule reads rely on it: the sessions overlapping a day are
@@ -27,11 +28,7 @@ class TreatmentType(models.Model):
     discharge assessment, clinical reference 3.3). In between they are free to dose someone else.
     """
 
-    class Modality(models.TextChoices):
-        # The values are intake.eligibility.Modality's, so the gate can be asked with modality directly.
-        IV_KETAMINE = "iv", "IV ketamine"
-        SPRAVATO = "spravato", "Spravato (esketamine)"
-        CONSULTATION = "consultation", "Consultation"
+    Modality = Modality  # the one list (intake.models.Modality), so the gate can be asked with it directly
 
     code = models.SlugField(max_length=40, unique=True)
     label = models.CharField(max_length=120)

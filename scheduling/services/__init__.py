@@ -19,6 +19,7 @@ By job:
 Refusals are ``scheduling.errors`` (re-exported here); the reminders' own service (resend) is the outbox's.
 """
 
+from clinic.local_time import format_local
 from scheduling.errors import (
     AccessError,
     BookingConflict,
@@ -28,7 +29,6 @@ from scheduling.errors import (
     SchedulingError,
     SessionRefused,
 )
-from clinic.local_time import format_local
 from scheduling.reminders.outbox import resend_reminder
 from scheduling.services.booking import (
     SeriesSessionChoice,

@@ -19,10 +19,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.local_time import format_local
 from intake.models import Patient
 from scheduling import reminders, selectors, series
 from scheduling.errors import BookingConflict, BookingRefused, InvalidTransition, SchedulingError
-from clinic.local_time import format_local
 from scheduling.models import Appointment, Clinician, Location, Resource, TreatmentSeries, TreatmentType
 from scheduling.services.gates import choose_and_check, conflict
 from scheduling.services.holds import Taken, hold, locked, release, session_holds, until_decided

@@ -17,9 +17,9 @@ from datetime import datetime, time
 
 from django.db import transaction
 
+from clinic.local_time import format_local
 from scheduling import selectors
 from scheduling.errors import SchedulingError
-from clinic.local_time import format_local
 from scheduling.models import Clinician, ClinicianTimeOff, Closure, Location, OpeningHours, WorkingHours
 from scheduling.services.holds import lock_calendar
 

@@ -9,11 +9,11 @@ from datetime import datetime
 
 from django.db import IntegrityError, OperationalError
 
+from clinic.local_time import format_local
 from intake.eligibility import decide as decide_eligibility
 from intake.models import Patient
 from scheduling import availability, selectors
 from scheduling.errors import BookingConflict, BookingRefused
-from clinic.local_time import format_local
 from scheduling.models import Appointment, Clinician, Location, Resource, TreatmentType
 from scheduling.services.holds import SessionHolds
 

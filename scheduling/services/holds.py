@@ -18,8 +18,8 @@ from typing import TypeVar
 from django.db import IntegrityError, OperationalError, connection
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 
-from scheduling.errors import BookingRefused
 from clinic.local_time import format_local
+from scheduling.errors import BookingRefused
 from scheduling.models import MAX_SESSION_LENGTH, Allocation, Appointment, TreatmentType
 
 EXCLUSION_VIOLATION = "23P01"

@@ -11,11 +11,11 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 
+from clinic.local_time import format_local
 from clinic.models import User
 from clinic.roles import Role
 from scheduling import selectors
 from scheduling.errors import BookingRefused, InvalidTransition, LinkRefused, SchedulingError
-from clinic.local_time import format_local
 from scheduling.models import Appointment, ReminderLinkUse, WaitlistEntry
 from scheduling.services.booking import book_appointment, cancel_appointment, late_cancel_hours
 from scheduling.services.session_day import confirm_appointment

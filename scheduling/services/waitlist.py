@@ -10,10 +10,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.celery import app
+from clinic.local_time import format_local
 from intake.models import Patient
 from scheduling import selectors
 from scheduling.errors import BookingConflict, BookingRefused, InvalidTransition
-from clinic.local_time import format_local
 from scheduling.models import Appointment, Location, TreatmentType, WaitlistEntry
 from scheduling.services.booking import book_appointment, reschedule_appointment
 

@@ -9,11 +9,10 @@ from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from clinic.local_time import format_clock, format_day, format_in_zone
 from clinic.navigation import NavLink, nav_items
 from clinic.roles import Role
-from clinic.local_time import format_in_zone
 from scheduling.models import Appointment
-from clinic.local_time import format_clock, format_day
 
 register = template.Library()
 

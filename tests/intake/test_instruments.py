@@ -18,7 +18,14 @@ from intake.instruments import (
     load_instrument,
     parse_instrument,
 )
-from intake.scoring import GAD7_BANDS, OCIR_SUBSCALES, PCL5_CLUSTERS, PHQ9_BANDS, score_ocir
+from intake.scoring import (
+    GAD7_BANDS,
+    OCIR_SEVERITY_CUTPOINTS,
+    OCIR_SUBSCALES,
+    PCL5_CLUSTERS,
+    PHQ9_BANDS,
+    score_ocir,
+)
 
 
 def raw(stem: str) -> dict:
@@ -143,11 +150,20 @@ def test_subscale_keys_match_the_scoring_rules():
     assert load_instrument("phq9").subscales == ()
 
 
-@pytest.mark.parametrize(("code", "bands"), [("phq9", PHQ9_BANDS), ("gad7", GAD7_BANDS)])
-def test_band_tables_match_the_scoring_rules(code, bands):
-    definition = load_instrument(code)
-    assert [(band.max, band.code) for band in definition.bands] == list(bands)
-    assert all(definition.band_label(band.code) for band in definition.bands)
+def test_the_bands_scored_are_the_published_ones():
+    """Kroenke 2001 and Spitzer 2006, as the data files must say (the scoring reads its bands from them)."""
+    assert PHQ9_BANDS == (
+        (4, "minimal"),
+        (9, "mild"),
+        (14, "moderate"),
+        (19, "moderately_severe"),
+        (27, "severe"),
+    )
+    assert GAD7_BANDS == ((4, "minimal"), (9, "mild"), (14, "moderate"), (21, "severe"))
+    assert OCIR_SEVERITY_CUTPOINTS == (16, 28)
+    for code in ("phq9", "gad7", "ocir"):
+        definition = load_instrument(code)
+        assert all(definition.band_label(band.code) for band in definition.bands)
 
 
 def test_ocir_band_table_matches_the_scoring_function():
