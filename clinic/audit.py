@@ -44,6 +44,7 @@ AUDITED_TABLES: dict[str, str] = {
     # Rows about a session name the patient through their appointment.
     "scheduling_sessionrecord": "appointment:appointment_id",
     "scheduling_vitalsigns": "appointment:appointment_id",
+    "scheduling_remsmonitoringform": "appointment:appointment_id",
 }
 # The trail itself: rows are added, never changed or deleted (a trigger refuses it, and the app's database role
 # holds no UPDATE or DELETE on them: clinic/db_roles.py).

@@ -79,12 +79,14 @@ def diazepam_equivalent_mg_per_day(
     return (daily * Decimal(10) / per_10mg).quantize(Decimal("0.1"))
 
 
-# The SPRAVATO REMS Patient Monitoring Form asks about these concomitant medicines (clinical reference 3.3).
+# The SPRAVATO REMS Patient Monitoring Form asks about these concomitant medicines, in its order (clinical
+# reference 3.3a: the 2021 and 2024 copies list MAOIs; the manufacturer's overview video adds opioids).
 REMS_CONCOMITANT = {
     "benzodiazepine": "Benzodiazepines",
     "cns_depressant": "Sedative-hypnotics and other CNS depressants",
-    "opioid": "Opioids",
     "stimulant": "Psychostimulants",
+    "maoi": "Monoamine oxidase inhibitors (MAOIs)",
+    "opioid": "Opioids",
 }
 
 

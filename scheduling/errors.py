@@ -60,6 +60,16 @@ class BookingConflict(SchedulingError):
         self.session_index = session_index
 
 
+class RemsFormIncomplete(SchedulingError):
+    """The REMS Patient Monitoring Form cannot be marked sent: ``missing`` lists the required answers not given,
+    ``problems`` the answers that contradict each other."""
+
+    def __init__(self, message: str, *, missing: Sequence[str] = (), problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.missing = list(missing)
+        self.problems = list(problems)
+
+
 class AccessError(SchedulingError):
     """An emergency access that cannot be given as asked; the message says why (``field``: the form field)."""
 
@@ -76,6 +86,7 @@ __all__ = [
     "BookingRefused",
     "InvalidTransition",
     "LinkRefused",
+    "RemsFormIncomplete",
     "SchedulingError",
     "SessionRefused",
 ]

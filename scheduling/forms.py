@@ -504,3 +504,72 @@ class LocationForm(forms.ModelForm):
                 "same zone, or update the server."
             )
         return name
+
+
+def _yes_no(value: str) -> bool | None:
+    return {"yes": True, "no": False}.get(value)
+
+
+class RemsMonitoringFormForm(forms.Form):
+    """The REMS Patient Monitoring Form's answers, in the form's order, with its own definitions as help. Every
+    answer may be left blank while the form is a draft; "mark sent" is refused until the required ones are given
+    (services.mark_rems_form_submitted). Times are the clinic's local clock on the session's day."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from scheduling import rems_form
+        from scheduling.models import RemsMonitoringForm
+
+        for section in rems_form.SECTIONS:
+            for f in section.fields:
+                if f.from_record:
+                    continue
+                help_text = f.definition
+                if f.kind == rems_form.YES_NO:
+                    self.fields[f.key] = forms.TypedChoiceField(
+                        label=f.label, help_text=help_text, required=False, coerce=_yes_no, empty_value=None,
+                        choices=[("yes", "Yes"), ("no", "No"), ("", "Not answered yet")],
+                        widget=forms.RadioSelect,
+                    )  # fmt: skip
+                elif f.kind == "sex":
+                    self.fields[f.key] = forms.ChoiceField(
+                        label=f.label,
+                        help_text=help_text,
+                        required=False,
+                        choices=[("", "Not answered yet"), *RemsMonitoringForm.Sex.choices],
+                    )
+                elif f.kind == "bp":
+                    for part, (low, high) in (("systolic", (40, 300)), ("diastolic", (20, 200))):
+                        self.fields[f"{f.key}_{part}"] = forms.IntegerField(
+                            label=f"{f.label}: {part}", required=False, min_value=low, max_value=high
+                        )
+                elif f.kind == "clock":
+                    self.fields[f.key] = forms.TimeField(
+                        label=f"{f.label} (clinic's local time)",
+                        help_text=help_text,
+                        required=False,
+                        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                    )
+                elif f.kind in ("dose", "minutes"):
+                    self.fields[f.key] = forms.IntegerField(
+                        label=f.label,
+                        help_text=help_text,
+                        required=False,
+                        min_value=0 if f.kind == "minutes" else 1,
+                        max_value=1440 if f.kind == "minutes" else 200,
+                    )
+                else:
+                    model_field = RemsMonitoringForm._meta.get_field(f.key)
+                    self.fields[f.key] = forms.CharField(
+                        label=f.label,
+                        help_text=help_text,
+                        required=False,
+                        max_length=getattr(model_field, "max_length", None) or 2000,
+                        widget=forms.Textarea(attrs={"rows": 3})
+                        if f.key == "adverse_event_description"
+                        else forms.TextInput,
+                    )
+        if "provider_email" in self.fields:
+            self.fields["provider_email"] = forms.EmailField(
+                label=self.fields["provider_email"].label, required=False, max_length=254
+            )

@@ -299,3 +299,31 @@ def sign_in(page, email: str, password: str) -> None:
         page.get_by_label("Code from your app", exact=True).fill(totp_code(User.objects.get(email=email)))
         page.get_by_role("button", name="Continue").click()
         page.wait_for_load_state()
+
+
+def pdf_text(content: bytes) -> str:
+    """The text a PDF draws, in drawing order, whitespace collapsed: each content stream unwrapped (ASCII85,
+    zlib) and the strings of its Tj / TJ operators read back, escapes undone. Enough for reportlab's own output,
+    with no PDF library installed."""
+    import base64
+    import re
+    import zlib
+
+    strings: list[str] = []
+    for raw in re.findall(rb"stream\r?\n(.*?)\r?\n?endstream", content, re.S):
+        stream = raw.strip()
+        if stream.endswith(b"~>"):  # reportlab's ASCII85 wrapping (rl_config.useA85)
+            stream = base64.a85decode(stream if stream.startswith(b"<~") else b"<~" + stream, adobe=True)
+        with contextlib.suppress(zlib.error):  # a stream that was not compressed
+            stream = zlib.decompress(stream)
+        for literal in re.findall(rb"\(((?:\\.|[^\\)])*)\)\s*(?:Tj|')|\[((?:[^\]])*)\]\s*TJ", stream, re.S):
+            parts = [literal[0]] if literal[0] else re.findall(rb"\(((?:\\.|[^\\)])*)\)", literal[1])
+            for part in parts:
+                text = re.sub(
+                    rb"\\([0-7]{1,3}|.)",
+                    lambda m: bytes([int(m[1], 8)]) if m[1][:1].isdigit() else m[1],
+                    part,
+                    flags=re.S,
+                )
+                strings.append(text.decode("cp1252", errors="replace"))
+    return " ".join(" ".join(strings).split())

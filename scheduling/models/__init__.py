@@ -21,6 +21,7 @@ from scheduling.models.places import (
     validate_time_zone,
 )
 from scheduling.models.reminders import Reminder, ReminderDelivery, ReminderLinkUse
+from scheduling.models.rems import RemsMonitoringForm
 from scheduling.models.session_day import SessionRecord, VitalSigns
 from scheduling.models.waitlist import WaitlistEntry
 
@@ -41,6 +42,7 @@ __all__ = [
     "ReminderDelivery",
     "ReminderLinkUse",
     "RemsEnrollment",
+    "RemsMonitoringForm",
     "Resource",
     "SessionRecord",
     "TreatmentSeries",

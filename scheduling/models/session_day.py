@@ -1,5 +1,5 @@
-"""The day of the session: the session record (checklist, override, dose, scores, discharge, REMS form) and the
-vital signs."""
+"""The day of the session: the session record (checklist, override, dose, scores, discharge) and the vital signs.
+The REMS monitoring form has its own record (scheduling.models.rems)."""
 
 from django.conf import settings
 from django.db import models
@@ -9,7 +9,7 @@ from scheduling.models.appointments import Appointment
 
 
 class SessionRecord(models.Model):
-    """What happens on the day: the check-in checklist, the dose, the clinician's scores, discharge, REMS form.
+    """What happens on the day: the check-in checklist, the dose, the clinician's scores, discharge.
 
     Written only through scheduling.services; each part records who and when.
     """
@@ -53,11 +53,6 @@ class SessionRecord(models.Model):
     )
     # Discharge
     escort_present_at_discharge = models.BooleanField(default=False)
-    # SPRAVATO REMS Patient Monitoring Form, due within 7 days of the session (clinical reference 3.3)
-    rems_form_submitted_at = models.DateTimeField(null=True, blank=True)
-    rems_form_submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
 
     class Meta:
         constraints = [

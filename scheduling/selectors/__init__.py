@@ -8,7 +8,8 @@
 - ``locations``: the schedule pages' location picker, a patient's booking location, a zone the database knows;
 - ``holds``: sessions in the way of a calendar change, and the no-overlap check;
 - ``cover``: a colleague for each session of an absent clinician;
-- ``session_day``: the session page, the facts the session rules judge, REMS forms due;
+- ``session_day``: the session page, the facts the session rules judge;
+- ``rems``: the REMS Patient Monitoring Form: the forms due, a form's answers, what the app prefills;
 - ``waitlist``: each waitlisted patient's earliest matching slot;
 - ``reminders``: failed reminders, and the reminder a patient's link names;
 - ``export``: the patient's appointments, session records, REMS enrolment and waiting list, for their download.
@@ -35,6 +36,17 @@ from scheduling.selectors.holds import (
 )
 from scheduling.selectors.locations import database_knows_time_zone, first_active_location, picker_locations
 from scheduling.selectors.reminders import failed_reminders, reminder_for_link
+from scheduling.selectors.rems import (
+    REMS_FORM_DAYS,
+    DueForm,
+    RemsFormPage,
+    concomitant_medicines,
+    form_values,
+    rems_form_due_at,
+    rems_form_page,
+    rems_form_prefill,
+    rems_forms_due,
+)
 from scheduling.selectors.schedule import (
     DayCell,
     DayColumn,
@@ -54,12 +66,9 @@ from scheduling.selectors.series_proposals import (
     propose_treatment_series,
 )
 from scheduling.selectors.session_day import (
-    REMS_FORM_DAYS,
     SessionDay,
     VitalsRow,
-    concomitant_medicines,
     discharge_facts,
-    rems_forms_due,
     rescreen_state,
     session_day,
     start_facts,
@@ -90,7 +99,9 @@ __all__ = [
     "DayEntry",
     "DayRow",
     "DaySchedule",
+    "DueForm",
     "ProposedSeriesSession",
+    "RemsFormPage",
     "SessionDay",
     "SlotOption",
     "VitalsRow",
@@ -108,6 +119,7 @@ __all__ = [
     "export_section",
     "failed_reminders",
     "first_active_location",
+    "form_values",
     "free_option_at",
     "load_availability_inputs",
     "local_day_bounds",
@@ -119,6 +131,9 @@ __all__ = [
     "picker_locations",
     "propose_treatment_series",
     "reminder_for_link",
+    "rems_form_due_at",
+    "rems_form_page",
+    "rems_form_prefill",
     "rems_forms_due",
     "requests_export_section",
     "rescreen_state",

@@ -4,7 +4,9 @@ appointments, each with the record of its session, and their REMS enrolment and 
 from __future__ import annotations
 
 from intake.export import staff_name
+from scheduling import rems_form
 from scheduling.models import Appointment, RemsEnrollment, WaitlistEntry
+from scheduling.selectors.rems import form_values
 
 
 def export_section(patient) -> tuple[str, list[dict]]:
@@ -12,7 +14,9 @@ def export_section(patient) -> tuple[str, list[dict]]:
     (intake.export)."""
     rows = (
         Appointment.objects.filter(patient=patient)
-        .select_related("location", "treatment_type", "session_record__bp_override_by")
+        .select_related(
+            "patient", "location", "treatment_type", "session_record__bp_override_by", "rems_form"
+        )
         .prefetch_related("vitals")
         .order_by("start_at")
     )
@@ -26,6 +30,7 @@ def export_section(patient) -> tuple[str, list[dict]]:
             "cancellation_reason": appointment.cancellation_reason,
             "note_for_the_care_team": appointment.notes,
             "session_record": _session_export(appointment),
+            "rems_monitoring_form": _rems_form_export(appointment),
         }
         for appointment in rows
     ]
@@ -59,7 +64,22 @@ def _session_export(appointment: Appointment) -> dict | None:
         "dissociation_score_cadss": record.dissociation_score,
         "sedation_score_moaa_s": record.sedation_score,
         "escort_present_at_discharge": record.escort_present_at_discharge,
-        "rems_monitoring_form_sent_at": record.rems_form_submitted_at,
+    }
+
+
+def _rems_form_export(appointment: Appointment) -> dict | None:
+    """The REMS Patient Monitoring Form's answers as printed, and when it was sent."""
+    form = getattr(appointment, "rems_form", None)
+    if form is None:
+        return None
+    values = form_values(appointment, form, None)
+    return {
+        "answers": {
+            f.label: rems_form.shown(f, values.get(f.key))
+            for f in rems_form.FIELDS.values()
+            if rems_form.is_asked(f, values) and not f.from_record
+        },
+        "sent_at": form.submitted_at,
     }
 
 

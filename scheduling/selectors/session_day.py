@@ -1,18 +1,15 @@
-"""The day of the session: what the session page shows, the facts the session rules judge, and the REMS forms
-due."""
+"""The day of the session: what the session page shows and the facts the session rules judge (the REMS forms:
+scheduling.selectors.rems)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
-
 from clinic.roles import Role
-from intake.medications import rems_concomitant
 from intake.models import IntakeSubmission, UrgentAlert
 from scheduling import session_rules
-from scheduling.models import Appointment, Location, RemsEnrollment, SessionRecord, TreatmentType, VitalSigns
+from scheduling.models import Appointment, RemsEnrollment, SessionRecord, TreatmentType, VitalSigns
 
 RESCREEN_WINDOW = timedelta(hours=24)
 
@@ -123,38 +120,3 @@ def session_day(appointment: Appointment, *, user, now: datetime) -> SessionDay:
         pre_dose_flag=pre_dose_flag,
         needs_override=pre_dose_flag is session_rules.BpFlag.HARD_STOP and not facts.bp_overridden,
     )
-
-
-REMS_FORM_DAYS = 7
-
-
-def rems_forms_due(location: Location, *, now: datetime) -> list[tuple[Appointment, datetime]]:
-    """Spravato sessions whose REMS Patient Monitoring Form is not sent yet, with when it is due (7 days after
-    the session), oldest first; overdue ones included."""
-    appointments = (
-        Appointment.objects.filter(
-            location=location,
-            treatment_type__modality=TreatmentType.Modality.SPRAVATO,
-            status=Appointment.Status.DISCHARGED,
-        )
-        .filter(Q(session_record__isnull=True) | Q(session_record__rems_form_submitted_at__isnull=True))
-        .select_related("patient", "treatment_type", "resource", "clinician__user")
-        .order_by("start_at")
-    )
-    return [(a, a.start_at + timedelta(days=REMS_FORM_DAYS)) for a in appointments]
-
-
-def concomitant_medicines(appointment: Appointment) -> dict[str, list[str]] | None:
-    """What the REMS form asks for as concomitant medicines: those on the patient's latest intake before the
-    session, by REMS category (``intake.medications.rems_concomitant``); None when there is no intake."""
-    latest = (
-        IntakeSubmission.objects.filter(
-            patient_id=appointment.patient_id,
-            kind=IntakeSubmission.Kind.INTAKE,
-            submitted_at__lte=appointment.start_at,
-        )
-        .order_by("-submitted_at")
-        .only("answers")
-        .first()
-    )
-    return rems_concomitant(latest.answers) if latest else None

@@ -10,8 +10,8 @@ By job:
 - ``holds``: the allocation rows and how a clash is decided; the calendar guards' locks.
 - ``gates``: what a booking must pass, the choice of a free chair and clinician, a clash in words.
 - ``booking``: book one session or a series, reschedule, hand to another clinician, cancel, no-show.
-- ``session_day``: the session's states and what is recorded on the day, the REMS monitoring form.
-- ``rems``: the patient's REMS enrolment.
+- ``session_day``: the session's states and what is recorded on the day.
+- ``rems``: the patient's REMS enrolment, the REMS Patient Monitoring Form of each session.
 - ``waitlist``: the waitlist, its offers and booking from it.
 - ``calendar``: time off, closures, opening and working hours, refused over booked sessions.
 - ``patient``: what a patient does online, from the portal or a reminder's link.
@@ -73,14 +73,19 @@ from scheduling.services.patient import (
     confirm_by_patient,
     use_reminder_link,
 )
-from scheduling.services.rems import record_rems_enrollment, remove_rems_enrollment
+from scheduling.services.rems import (
+    RemsFormIncomplete,
+    mark_rems_form_submitted,
+    record_rems_enrollment,
+    remove_rems_enrollment,
+    save_rems_monitoring_form,
+)
 from scheduling.services.session_day import (
     CHECK_IN_EARLIEST,
     TRANSITIONS,
     check_in,
     confirm_appointment,
     discharge,
-    mark_rems_form_submitted,
     next_steps,
     next_steps_text,
     override_bp_hard_stop,
@@ -115,6 +120,7 @@ __all__ = [
     "BookingRefused",
     "InvalidTransition",
     "LinkRefused",
+    "RemsFormIncomplete",
     "SchedulingError",
     "SeriesSessionChoice",
     "SessionHolds",
@@ -151,6 +157,7 @@ __all__ = [
     "record_vitals",
     "remove_closure",
     "remove_rems_enrollment",
+    "save_rems_monitoring_form",
     "remove_time_off",
     "resend_reminder",
     "reschedule_appointment",

@@ -1,7 +1,7 @@
 """The day of the session: its states (confirmed, checked in, in session, recovering, discharged) and what is
-recorded on the way (check-in checklist, vitals, blood-pressure override, dose, observation scores, the REMS
-monitoring form). Each step re-reads the appointment under lock and refuses, with every reason listed, what the
-session rules do not allow yet."""
+recorded on the way (check-in checklist, vitals, blood-pressure override, dose, observation scores). Each step
+re-reads the appointment under lock and refuses, with every reason listed, what the session rules do not allow
+yet. The REMS monitoring form is services.rems."""
 
 from __future__ import annotations
 
@@ -345,21 +345,4 @@ def record_observation_scores(
     record.sedation_score = sedation_score
     record.scores_recorded_by = recorded_by
     record.save(update_fields=["dissociation_score", "sedation_score", "scores_recorded_by"])
-    return record
-
-
-@transaction.atomic
-def mark_rems_form_submitted(
-    *, appointment: Appointment, submitted_by, now: datetime | None = None
-) -> SessionRecord:
-    """The SPRAVATO REMS Patient Monitoring Form for this session was sent (due within 7 days)."""
-    now = now or timezone.now()
-    appointment = locked(appointment)
-    if appointment.treatment_type.modality != TreatmentType.Modality.SPRAVATO:
-        raise SessionRefused("Only Spravato sessions have a REMS monitoring form.")
-    _require_status(appointment, {Status.DISCHARGED}, "the REMS monitoring form")
-    record = _session_record(appointment)
-    record.rems_form_submitted_at = now
-    record.rems_form_submitted_by = submitted_by
-    record.save(update_fields=["rems_form_submitted_at", "rems_form_submitted_by"])
     return record

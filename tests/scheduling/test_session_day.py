@@ -215,38 +215,6 @@ def test_discharge_lists_what_is_missing(checked_in, front_desk):
     assert "Record the dose" in text and "before discharge" in text and "escort" in text
 
 
-def test_rems_monitoring_forms_due_list(clinic, book, front_desk, clinician):
-    patient = make_patient()
-    RemsEnrollment.objects.create(patient=patient, enrolled_on=date(2027, 1, 1))
-    appointment = book(patient, NINE, kind=clinic.spravato)
-    dosed = NINE + timedelta(minutes=15)
-    ready_to_dose(appointment, by=front_desk, now=dosed)
-    services.start_session(appointment=appointment, started_by=front_desk, now=dosed)
-    services.record_dose(
-        appointment=appointment,
-        dose_mg=Decimal(56),
-        lot_number="S",
-        started_at=dosed,
-        recorded_by=clinician,
-        now=dosed,
-    )
-    services.start_recovery(appointment=appointment, by=front_desk, now=dosed + timedelta(minutes=10))
-    services.record_vitals(
-        appointment=appointment, phase="pre_discharge", systolic=120, diastolic=80, heart_rate=70, spo2=98,
-        recorded_by=front_desk, now=dosed + timedelta(minutes=125),
-    )  # fmt: skip
-    services.discharge(
-        appointment=appointment,
-        discharged_by=front_desk,
-        now=dosed + timedelta(minutes=130),
-        escort_present=True,
-    )
-    due = selectors.rems_forms_due(clinic.location, now=dosed + timedelta(hours=3))
-    assert [(a.pk, when) for a, when in due] == [(appointment.pk, NINE + timedelta(days=7))]
-    services.mark_rems_form_submitted(appointment=appointment, submitted_by=front_desk)
-    assert selectors.rems_forms_due(clinic.location, now=dosed + timedelta(hours=3)) == []
-
-
 # --- Through the pages ----------------------------------------------------------------------------------------------
 
 
