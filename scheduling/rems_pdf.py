@@ -8,9 +8,9 @@ import io
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
+from clinic.local_time import format_local
 from intake.export import staff_name
 from scheduling import rems_form
-from scheduling.local_time import format_local
 
 if TYPE_CHECKING:
     from scheduling.selectors.rems import RemsFormPage

@@ -10,11 +10,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from clinic.local_time import format_local
 from intake.export import staff_name
 from intake.models import Patient
 from scheduling import rems_form, selectors
 from scheduling.errors import InvalidTransition, RemsFormIncomplete, SessionRefused
-from scheduling.local_time import format_local
 from scheduling.models import Appointment, RemsEnrollment, RemsMonitoringForm, TreatmentType
 from scheduling.services.holds import locked
 
