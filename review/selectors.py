@@ -15,7 +15,6 @@ triggers off.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from functools import cached_property, lru_cache
@@ -24,17 +23,17 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, F, Q, QuerySet, Window
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from clinic.db import execute_prepared
+from clinic.parsing import object_id
 from clinic.roles import Role
 from intake.models import EligibilityDecision, IntakeSubmission, Patient, UrgentAlert
-from review.models import ReviewQueueEntry
+from review.models import ReviewQueueCount, ReviewQueueEntry
 from scheduling import access
-from scheduling.access import GRANTED_PATIENTS_SQL, restricts_to_locations
 
 QUEUE_PAGE_SIZE = 25
 BANNER_ALERT_LIMIT = 5
@@ -67,53 +66,16 @@ def visible_patient_filter(user, *, via: str = "", now: datetime | None = None) 
 
 
 def patient_for_clinician(user, pk) -> Patient:
-    """The patient if this clinician may review them, else 404 (patients, front desk and admins included).
-
-    The patient with their location, as ``select_related("location")`` reads them, in one prepared statement: every
-    page of a patient's record starts here."""
-    if not _is_clinician(user):
+    """The patient (with their location) if this clinician may review them, else 404 (patients, front desk and
+    admins included): every page of a patient's record starts here."""
+    pk = object_id(pk)
+    if not _is_clinician(user) or pk is None:
         raise Http404("No such patient.")
-    try:
-        pk = int(pk)
-    except (ValueError, TypeError):
-        raise Http404("No such patient.") from None
-    from scheduling.models import Location
-
-    patient_columns = [field.attname for field in Patient._meta.concrete_fields]
-    location_columns = [field.attname for field in Location._meta.concrete_fields]
-    restricted = restricts_to_locations()
-    sql = _patient_gate_sql(tuple(patient_columns), tuple(location_columns), restricted)
-    params = [pk, user.pk, user.pk, timezone.now()] if restricted else [pk]
-    with connection.cursor() as cursor:
-        execute_prepared(cursor, "review_patient", sql, params, generic=True)
-        row = cursor.fetchone()
-    if row is None:
+    visible = Patient.objects.filter(visible_patient_filter(user, now=timezone.now()))
+    patient = visible.select_related("location").filter(pk=pk).first()
+    if patient is None:
         raise Http404("No such patient.")
-    patient = Patient.from_db(connection.alias, patient_columns, row[: len(patient_columns)])
-    location = None
-    if patient.location_id is not None:
-        location = Location.from_db(connection.alias, location_columns, row[len(patient_columns) :])
-    Patient.location.field.set_cached_value(patient, location)
     return patient
-
-
-@lru_cache(maxsize=4)
-def _patient_gate_sql(
-    patient_columns: tuple[str, ...], location_columns: tuple[str, ...], restricted: bool
-) -> str:
-    columns = [f"patient.{name}" for name in patient_columns] + [
-        f"location.{name}" for name in location_columns
-    ]
-    where = "patient.id = %s"
-    if restricted:  # visible_patient_filter with an emergency access, written out
-        where += (
-            f" AND (patient.location_id IS NULL OR patient.location_id IN ({_MY_LOCATIONS})"
-            f" OR patient.id IN ({GRANTED_PATIENTS_SQL}))"
-        )
-    return (
-        f"SELECT {', '.join(columns)} FROM intake_patient patient"  # noqa: S608 - column names from the models
-        f" LEFT JOIN scheduling_location location ON location.id = patient.location_id WHERE {where}"
-    )
 
 
 def alert_for_clinician(user, pk) -> UrgentAlert:
@@ -186,32 +148,34 @@ class QueueFilters:
     finding: str = ""  # a rule code (intake.rules.DEFAULT_RULES)
 
 
-# The queue's access rule and filters as SQL over intake_reviewqueueentry: the one definition, used by the page and
-# its count (written out: on the clinician's home page, building them with the ORM cost more than running them) and
-# by review_queue(). REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS: the clinician's locations (scheduling.access's rule, as
-# SQL taking the user's id), and patients with none.
-_MY_LOCATIONS = access.STAFF_LOCATIONS_SQL
-# The order of review_queue_order_idx, column for column ({t}: the table's name or alias).
-_QUEUE_ORDER = "{t}.open_alert_at ASC NULLS LAST, {t}.has_hard_stop DESC, {t}.submitted_at, {t}.submission_id"
+# The order of review_queue_order_idx, column for column.
+_QUEUE_ORDER = (
+    F("open_alert_at").asc(nulls_last=True),
+    F("has_hard_stop").desc(),
+    "submitted_at",
+    "submission_id",
+)
 
 
-def _queue_where(user, filters: QueueFilters) -> tuple[str, list]:
-    """A condition on ``intake_reviewqueueentry`` for the entries this clinician may see that match ``filters``."""
-    entry = "intake_reviewqueueentry"
-    clauses, params = [], []
-    if restricts_to_locations():  # the entry carries its patient's location
-        clauses.append(f"({entry}.location_id IS NULL OR {entry}.location_id IN ({_MY_LOCATIONS}))")
-        params.append(user.pk)
+def _queue_entries(user, filters: QueueFilters) -> QuerySet[ReviewQueueEntry]:
+    """The entries this clinician may see that match ``filters``. An entry carries its patient's location, so the
+    location rule (scheduling.access's, the one every gate asks) applies to it directly; patients with no location
+    yet stay visible, so nobody's alert falls between two clinics."""
+    if not _is_clinician(user):
+        return ReviewQueueEntry.objects.none()
+    entries = ReviewQueueEntry.objects.all()
+    if mine := access.location_filter(user):  # empty when the clinician sees every location
+        entries = entries.filter(Q(location__isnull=True) | mine)
     if filters.reason:
-        clauses.append(f"{entry}.reasons @> %s::jsonb")
-        params.append(json.dumps([filters.reason]))
+        entries = entries.filter(reasons__contains=[filters.reason])
     if filters.modality:  # a finding that concerns this treatment, or both
-        clauses.append(f"({entry}.finding_keys @> %s::jsonb OR {entry}.finding_keys @> %s::jsonb)")
-        params += [json.dumps([{"modality": filters.modality}]), json.dumps([{"modality": "both"}])]
+        entries = entries.filter(
+            Q(finding_keys__contains=[{"modality": filters.modality}])
+            | Q(finding_keys__contains=[{"modality": "both"}])
+        )
     if filters.finding:
-        clauses.append(f"{entry}.finding_keys @> %s::jsonb")
-        params.append(json.dumps([{"code": filters.finding}]))
-    return " AND ".join(clauses) or "TRUE", params
+        entries = entries.filter(finding_keys__contains=[{"code": filters.finding}])
+    return entries
 
 
 def review_queue(user, filters: QueueFilters | None = None) -> QuerySet[ReviewQueueEntry]:
@@ -222,23 +186,13 @@ def review_queue(user, filters: QueueFilters | None = None) -> QuerySet[ReviewQu
     asked for more information once they resubmit.
 
     The rows come from ``ReviewQueueEntry``, which database triggers keep equal to that definition (see the model
-    and migration 0005): a page is an index range scan with a LIMIT. The queue page reads its rows with
-    ``queue_page`` (the same condition and order, written out).
+    and intake migration 0005): a page is an index range scan with a LIMIT.
     """
-    if not _is_clinician(user):
-        return ReviewQueueEntry.objects.none()
-    where, params = _queue_where(user, filters or QueueFilters())
     return (
-        # constant SQL from _queue_where; every value is a parameter
-        ReviewQueueEntry.objects.filter(RawSQL(where, params, output_field=BooleanField()))  # noqa: S611
+        _queue_entries(user, filters or QueueFilters())
         .select_related("submission", "patient__location")
         .defer("submission__answers", "submission__trd")
-        .order_by(
-            F("open_alert_at").asc(nulls_last=True),
-            F("has_hard_stop").desc(),
-            "submitted_at",
-            "submission_id",
-        )
+        .order_by(*_QUEUE_ORDER)
     )
 
 
@@ -262,58 +216,36 @@ class QueueRow:
     time_zone: str | None
 
 
-_PAGE_SQL = """
-SELECT entry.submission_id, entry.patient_id, entry.open_alert_at, entry.reasons, entry.submitted_at,
-       submission.instrument_versions ->> 'phq9', submission.scores -> 'phq9', submission.findings,
-       submission.cssrs_risk, patient.legal_first_name, patient.legal_last_name, patient.date_of_birth,
-       location.name, location.time_zone
-FROM (
-    SELECT * FROM intake_reviewqueueentry WHERE {where}
-    ORDER BY {inner_order} LIMIT %s OFFSET %s
-) entry
-JOIN intake_intakesubmission submission ON submission.id = entry.submission_id
-JOIN intake_patient patient ON patient.id = entry.patient_id
-LEFT JOIN scheduling_location location ON location.id = patient.location_id
-ORDER BY {outer_order}
-"""
-
-
 def queue_page(user, filters: QueueFilters, *, offset: int, limit: int = QUEUE_PAGE_SIZE) -> list[QueueRow]:
-    """One page of ``review_queue``: the entries picked on the queue's index first, then joined to what a row
-    shows (joined before the OFFSET, a late page would read every waiting submission to skip the earlier ones)."""
-    if not _is_clinician(user):
-        return []
-    where, params = _queue_where(user, filters)
-    sql = _PAGE_SQL.format(
-        where=where,
-        inner_order=_QUEUE_ORDER.format(t="intake_reviewqueueentry"),
-        outer_order=_QUEUE_ORDER.format(t="entry"),
+    """One page of ``review_queue``, as the values a row shows."""
+    rows = (
+        _queue_entries(user, filters)
+        .order_by(*_QUEUE_ORDER)
+        .values_list(
+            "submission_id",
+            "patient_id",
+            "open_alert_at",
+            "reasons",
+            "submitted_at",
+            "submission__instrument_versions__phq9",
+            "submission__scores__phq9",
+            "submission__findings",
+            "submission__cssrs_risk",
+            "patient__legal_first_name",
+            "patient__legal_last_name",
+            "patient__date_of_birth",
+            "patient__location__name",
+            "patient__location__time_zone",
+        )[offset : offset + limit]
     )
-    with connection.cursor() as cursor:
-        execute_prepared(cursor, "review_queue_page", sql, [*params, limit, offset])
-        rows = cursor.fetchall()
-    return [
-        QueueRow(*row[:3], _json(row[3]), row[4], row[5], _json(row[6]), _json(row[7]), *row[8:])
-        for row in rows
-    ]
-
-
-def _json(value: Any) -> Any:
-    """A jsonb value from a raw cursor: Django's connection hands jsonb over as text, for JSONField to decode."""
-    return json.loads(value) if isinstance(value, str | bytes) else value
+    return [QueueRow(*row) for row in rows]
 
 
 def queue_size(user, filters: QueueFilters) -> int:
     """How many entries ``review_queue`` holds: for the unfiltered queue, the kept counts (``queue_count``)."""
     if not any(filters.__dict__.values()):
         return queue_count(user)
-    if not _is_clinician(user):
-        return 0
-    where, params = _queue_where(user, filters)
-    with connection.cursor() as cursor:
-        sql = f"SELECT count(*) FROM intake_reviewqueueentry WHERE {where}"  # noqa: S608 (as above)
-        execute_prepared(cursor, "review_queue_size", sql, params)
-        return cursor.fetchone()[0]
+    return _queue_entries(user, filters).count()
 
 
 def queue_count(user) -> int:
@@ -321,32 +253,22 @@ def queue_count(user) -> int:
     return navigation_counts(user)[0]
 
 
-# The clinician navigation's two figures in one round trip: the queue's size from the per-location counts the
-# triggers keep (migration 0006; a few rows, not one per waiting intake) and the open urgent alerts (a partial index
-# holds only the open ones). Written out, not built by the ORM: it runs on every clinician page.
-_COUNTS_SQL = """
-SELECT COALESCE((SELECT sum(waiting) FROM intake_reviewqueuecount {counts_where}), 0),
-       (SELECT count(*) FROM intake_urgentalert alert {alerts_join} WHERE alert.acknowledged_at IS NULL {alerts_where})
-"""
-_COUNTS_ALL = _COUNTS_SQL.format(counts_where="", alerts_join="", alerts_where="")
-_COUNTS_MINE = _COUNTS_SQL.format(
-    counts_where=f"WHERE location_key = 0 OR location_key IN ({_MY_LOCATIONS})",
-    alerts_join="JOIN intake_patient patient ON patient.id = alert.patient_id",
-    alerts_where=f"AND (patient.location_id IS NULL OR patient.location_id IN ({_MY_LOCATIONS}))",
-)
-
-
 def navigation_counts(user) -> tuple[int, int]:
-    """(intakes waiting, open urgent alerts) that this clinician may see: one query; (0, 0) for anyone else."""
+    """(intakes waiting, open urgent alerts) that this clinician may see; (0, 0) for anyone else.
+
+    The queue's size is a sum over the per-location counts the triggers keep (intake migration 0006: a few rows,
+    not one per waiting intake), and the open alerts are counted on a partial index that holds only those: both
+    run on every clinician page."""
     if not _is_clinician(user):
         return 0, 0
-    with connection.cursor() as cursor:
-        if restricts_to_locations():
-            execute_prepared(cursor, "review_counts", _COUNTS_MINE, [user.pk, user.pk])
-        else:
-            execute_prepared(cursor, "review_counts", _COUNTS_ALL)
-        waiting, alerts = cursor.fetchone()
-    return int(waiting), int(alerts)
+    counts = ReviewQueueCount.objects.all()
+    if mine := access.location_filter(user, "location_key"):  # empty when the clinician sees every location
+        counts = counts.filter(Q(location_key=0) | mine)
+    waiting = counts.aggregate(waiting=Coalesce(Sum("waiting"), 0))["waiting"]
+    alerts = UrgentAlert.objects.filter(acknowledged_at__isnull=True).filter(
+        visible_patient_filter(user, via="patient__")
+    )
+    return int(waiting), alerts.count()
 
 
 def rebuild_review_queue() -> int:
