@@ -17,6 +17,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from clinic.local_time import format_day
 from intake.models import Modality
@@ -83,7 +84,7 @@ class EligibilityFacts:
     decision: DecisionInForce | None
 
 
-def facts_from_columns(row: Mapping[str, object]) -> EligibilityFacts:
+def facts_from_columns(row: Mapping[str, Any]) -> EligibilityFacts:
     """The facts from a row holding ``intake_eligibility_facts``'s columns, by name (other columns are ignored)."""
     return EligibilityFacts(
         open_alert_at=row["open_alert_at"],

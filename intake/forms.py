@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinic.forms import AccessibleForm
 from intake import rules
 from intake.instruments import InstrumentDefinition
 
@@ -39,34 +40,10 @@ def normalise_phone(value: str, *, field_label: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-class StepForm(forms.Form):
-    """Bootstrap classes and accessible error wiring for every step form."""
+class StepForm(AccessibleForm):
+    """A step of the intake; its fields render through one template."""
 
     template_name = "intake/_form_fields.html"
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple | forms.CheckboxInput):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select")
-            else:
-                widget.attrs.setdefault("class", "form-control")
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                attrs = self.fields[name].widget.attrs
-                attrs["aria-invalid"] = "true"
-                attrs["aria-describedby"] = f"{self[name].auto_id}_error"
-
-    def clean(self) -> dict[str, Any]:
-        # Django's Form.clean returns the cleaned data; its type allows None, which a step form never returns.
-        super().clean()
-        return self.cleaned_data
 
     def answers(self) -> dict[str, Any]:
         return {name: _json_safe(value) for name, value in self.cleaned_data.items()}

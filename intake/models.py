@@ -60,6 +60,11 @@ class Patient(models.Model):
         return self.full_name
 
     @property
+    def time_zone(self) -> str:
+        """The zone the patient's times are shown in: their location's, else the clinic's default."""
+        return self.location.time_zone if self.location else settings.TIME_ZONE
+
+    @property
     def full_name(self) -> str:
         return f"{self.legal_first_name} {self.legal_last_name}"
 
@@ -240,6 +245,11 @@ class UrgentAlert(models.Model):
     def __str__(self) -> str:
         return f"Urgent alert {self.pk} ({'acknowledged' if self.acknowledged_at else 'open'})"
 
+    @property
+    def zone(self) -> str:
+        """The zone its times are shown in: the patient's."""
+        return self.patient.time_zone
+
 
 # --- Clinician review: eligibility decisions and clinician-rated scores ------------------------------------------
 # Both tables are append-only: the database refuses UPDATE and DELETE (migration 0004). A change of mind is a new
@@ -324,6 +334,20 @@ class EligibilityDecision(models.Model):
 
     def __str__(self) -> str:
         return f"Eligibility decision {self.pk} ({self.get_outcome_display()})"
+
+    @property
+    def reopened_titles(self) -> list[str]:
+        """The titles of the steps this decision reopened, in the words the patient saw."""
+        from intake.steps import STEPS_BY_KEY  # the step catalogue imports these models
+
+        return [STEPS_BY_KEY[key].title if key in STEPS_BY_KEY else key for key in self.reopened_steps]
+
+    @property
+    def overridden_labels(self) -> list[str]:
+        """The labels of the hard-stop findings this decision overrode, as the submission named them."""
+        findings = self.submission.findings if self.submission_id and self.submission else []
+        labels = {f.get("code"): f.get("label") for f in findings}
+        return [labels.get(code) or code for code in self.overridden_findings]
 
     @property
     def allows(self) -> frozenset[str]:

@@ -118,6 +118,7 @@ def build_step(step: Step, intake: Intake, data=None, *, extra_rows: int = 0) ->
         consent_initial = initial if initial.get("version") == settings.INTAKE_CONSENT_VERSION else {}
         form = forms.ConsentForm(data, initial=consent_initial, legal_name=legal_name)
         return StepForms(form, extra={"consent_text": services.consent_text(), "legal_name": legal_name})
+    assert step.instrument is not None, "every other step is handled above"
     definition = load_instrument(step.instrument)
     return StepForms(
         forms.InstrumentForm(data, initial=initial, definition=definition), extra={"definition": definition}

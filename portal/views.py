@@ -3,14 +3,12 @@ above the apps because it reads all of them; it writes nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from clinic.access import role_required
+from clinic.access import SignedInRequest, role_required
 from clinic.roles import Role
 from intake.models import Intake, IntakeSubmission
 from intake.selectors import patient_for_user
@@ -21,7 +19,7 @@ from scheduling.services import CANCEL_REASONS, late_cancel_hours
 
 
 @role_required(Role.PATIENT)
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     patient = patient_for_user(request.user)
     intake = Intake.objects.filter(patient=patient, status=Intake.Status.IN_PROGRESS).first()
     latest = (
@@ -31,11 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
         .first()
     )
     now = timezone.now()
-    appointments = upcoming_appointments_for_patient(patient, now=now)
-    for appointment in appointments:
-        # The pre-session check-in opens 24 hours before; inside the notice window a cancellation is late.
-        appointment.checkin_open = appointment.start_at - now <= timedelta(hours=24)
-        appointment.cancel_is_late = appointment.start_at - now < timedelta(hours=late_cancel_hours())
+    appointments = upcoming_appointments_for_patient(patient, now=now, late_cancel_hours=late_cancel_hours())
     context = {
         "patient": patient,
         "intake": intake,

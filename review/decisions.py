@@ -21,7 +21,6 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
 
 from clinic.roles import Role
@@ -223,7 +222,7 @@ def record_clinician_rating(
     if isinstance(total, bool) or not isinstance(total, int) or not 0 <= total <= highest:
         label = ClinicianRating.Scale(scale).label
         raise DecisionError(f"A {label} total is a whole number from 0 to {highest}.", field="total")
-    zone = ZoneInfo(patient.location.time_zone if patient.location_id else settings.TIME_ZONE)
+    zone = ZoneInfo(patient.time_zone)
     if rated_on > now.astimezone(zone).date():
         raise DecisionError("The date rated cannot be in the future.", field="rated_on")
     if appointment_id is not None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 
+from clinic.forms import AccessibleForm
 from intake import rules
 from intake.export import IN_THE_DOWNLOAD
 from intake.models import EligibilityDecision, IntakeSubmission
@@ -26,46 +27,10 @@ def reasons_for_care() -> list[tuple[str, str]]:
 # --- Forms ------------------------------------------------------------------------------------------------------
 
 
-class ReviewForm(forms.Form):
-    """Bootstrap classes and error wiring (aria-invalid, aria-describedby) for the review forms."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name, form_field in self.fields.items():
-            widget = form_field.widget
-            if form_field.help_text:
-                widget.attrs["aria-describedby"] = f"{self[name].auto_id}_help"
-            if isinstance(widget, forms.RadioSelect | forms.CheckboxSelectMultiple | forms.CheckboxInput):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select")
-            elif not isinstance(widget, forms.HiddenInput):
-                widget.attrs.setdefault("class", "form-control")
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        self._describe_errors()
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        # A view adds the service's refusals after validation: their fields must be marked invalid too.
-        super().add_error(field, error)
-        self._describe_errors()
-
-    def _describe_errors(self) -> None:
-        for name in self.errors:
-            if name in self.fields:
-                attrs = self.fields[name].widget.attrs
-                attrs["aria-invalid"] = "true"
-                described = [f"{self[name].auto_id}_error"]
-                if self.fields[name].help_text:
-                    described.append(f"{self[name].auto_id}_help")
-                attrs["aria-describedby"] = " ".join(described)
-
-
 QUEUE_FILTER_NAMES = ("reason", "modality", "finding")
 
 
-class QueueFilterForm(ReviewForm):
+class QueueFilterForm(AccessibleForm):
     reason = forms.ChoiceField(label="Reason for care", required=False, widget=forms.Select)
     modality = forms.ChoiceField(
         label="Findings that concern",
@@ -77,13 +42,15 @@ class QueueFilterForm(ReviewForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reason"].choices = [("", "Any reason"), *reasons_for_care()]
-        self.fields["finding"].choices = [("", "Any finding")] + [
-            (rule.code, rule.label) for rule in sorted(rules.DEFAULT_RULES, key=lambda rule: rule.label)
-        ]
+        self.set_choices("reason", [("", "Any reason"), *reasons_for_care()])
+        self.set_choices(
+            "finding",
+            [("", "Any finding")]
+            + [(rule.code, rule.label) for rule in sorted(rules.DEFAULT_RULES, key=lambda rule: rule.label)],
+        )
 
 
-class AcknowledgeForm(ReviewForm):
+class AcknowledgeForm(AccessibleForm):
     note = forms.CharField(
         label="What was done",
         help_text="For example: called the patient, reviewed the safety plan, arranged an urgent assessment, "
@@ -100,7 +67,7 @@ class AcknowledgeForm(ReviewForm):
         return note
 
 
-class BreakGlassForm(ReviewForm):
+class BreakGlassForm(AccessibleForm):
     patient_number = forms.IntegerField(
         label="Patient number",
         min_value=1,
@@ -130,7 +97,7 @@ class BreakGlassForm(ReviewForm):
         return reason
 
 
-class DecisionForm(ReviewForm):
+class DecisionForm(AccessibleForm):
     outcome = forms.ChoiceField(
         label="Decision",
         choices=EligibilityDecision.Outcome.choices,
@@ -212,7 +179,7 @@ class DecisionForm(ReviewForm):
         return cleaned
 
 
-class RatingForm(ReviewForm):
+class RatingForm(AccessibleForm):
     scale = forms.ChoiceField(
         label="Scale",
         choices=[("madrs", "MADRS (0 to 60)"), ("ybocs", "Y-BOCS (0 to 40)")],
@@ -253,7 +220,7 @@ class RatingForm(ReviewForm):
     def __init__(self, *args: Any, today: date, appointments: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
-        self.fields["appointment"].choices = [("", "Not linked to a session"), *appointments]
+        self.set_choices("appointment", [("", "Not linked to a session"), *appointments])
 
     def clean_rated_on(self) -> date:
         rated_on = self.cleaned_data["rated_on"]

@@ -3,6 +3,7 @@ submissions side by side. Pure functions of the records, so the views only choos
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -180,8 +181,8 @@ def answers_by_step(submission: IntakeSubmission) -> list[StepAnswers]:
                 )
         elif key == "consent":
             group.lines = _form_lines(step_forms.get(key), data, skip={"consent_id"})
-            if submission.consent_id:
-                consent = submission.consent
+            consent = submission.consent if submission.consent_id else None
+            if consent is not None:
                 group.lines.append(AnswerLine("Signed", f"{consent.typed_name}, version {consent.version}"))
                 group.lines.append(
                     AnswerLine("Consent text fingerprint (SHA-256)", consent.text_sha256[:16] + "…")
@@ -465,7 +466,7 @@ COMPARE_ROWS = [
 ]
 
 
-def compare_columns(submissions: list[IntakeSubmission], alert_ids: set[int]) -> list[CompareColumn]:
+def compare_columns(submissions: Sequence[IntakeSubmission], alert_ids: set[int]) -> list[CompareColumn]:
     columns = []
     for sub in submissions:
         scores = sub.scores or {}

@@ -15,6 +15,7 @@ triggers off.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from functools import cached_property, lru_cache
@@ -41,7 +42,7 @@ BANNER_ALERT_LIMIT = 5
 
 def patient_zone(patient: Patient) -> tzinfo:
     """The zone the patient's times are shown in: their location's, else the clinic default."""
-    return zone_of(patient.location.time_zone if patient.location_id else None)
+    return ZoneInfo(patient.time_zone)
 
 
 def zone_of(location_time_zone: str | None) -> tzinfo:
@@ -97,7 +98,7 @@ def alert_for_clinician(user, pk) -> UrgentAlert:
 
 @dataclass(frozen=True)
 class OpenAlerts:
-    alerts: list[UrgentAlert]  # oldest first, at most the limit asked for
+    alerts: Sequence[UrgentAlert]  # oldest first, at most the limit asked for
     total: int  # every open alert the person may see
 
 
@@ -112,8 +113,6 @@ def open_alerts(user, *, limit: int = BANNER_ALERT_LIMIT) -> OpenAlerts:
         .annotate(open_total=Window(Count("pk")))
         .order_by("created_at", "pk")[:limit]
     )
-    for alert in rows:
-        alert.zone = str(patient_zone(alert.patient))  # for showing its time in the patient's location's zone
     return OpenAlerts(rows, rows[0].open_total if rows else 0)
 
 
@@ -133,8 +132,6 @@ def recently_acknowledged_alerts(user, *, limit: int = 20) -> list[UrgentAlert]:
         .select_related("patient__location", "acknowledged_by")
         .order_by("-acknowledged_at")[:limit]
     )
-    for alert in rows:
-        alert.zone = str(patient_zone(alert.patient))
     return rows
 
 

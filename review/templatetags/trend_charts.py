@@ -3,6 +3,7 @@ it). Every text drawn is escaped."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from html import escape
 
 from django import template
@@ -40,7 +41,7 @@ def trend_chart_svg(trend: Trend, *, chart_id: str, width: int = 480, height: in
     plot_w, plot_h = width - left - right, height - top - bottom
     points = trend.points
 
-    def y(value: float) -> float:
+    def y(value: float | Fraction) -> float:
         return top + plot_h - (float(value) / scale.maximum) * plot_h
 
     inset = 22  # keeps the first and last labels inside the chart

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from clinic.access import role_required
+from clinic.access import SignedInRequest, role_required
 from clinic.local_time import format_in_zone
 from clinic.parsing import next_path
 from clinic.roles import Role
@@ -32,12 +32,10 @@ from scheduling.access import AccessError, break_glass_duration, break_the_glass
 
 
 @role_required(Role.CLINICIAN, Role.CLINIC_ADMIN)
-def alerts(request: HttpRequest) -> HttpResponse:
+def alerts(request: SignedInRequest) -> HttpResponse:
     """Open urgent alerts, oldest first. Clinic admins, who are told of escalations, see initials and times only."""
     if request.user.role is Role.CLINIC_ADMIN:
         rows = list(all_open_alerts()[:200])
-        for alert in rows:
-            alert.zone = settings.TIME_ZONE
         return render(
             request,
             "review/alerts_admin.html",
@@ -65,7 +63,7 @@ def _on_call_names() -> list[str]:
 
 @role_required(Role.CLINICIAN)
 @require_http_methods(["GET", "POST"])
-def alert(request: HttpRequest, pk: int) -> HttpResponse:
+def alert(request: SignedInRequest, pk: int) -> HttpResponse:
     """One alert: why it was raised, how to reach the patient, and the acknowledgement form."""
     urgent = alert_for_clinician(request.user, pk)
     patient = urgent.patient
@@ -115,7 +113,7 @@ def alert(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(Role.CLINICIAN)
 @require_http_methods(["GET", "POST"])
-def break_glass(request: HttpRequest) -> HttpResponse:
+def break_glass(request: SignedInRequest) -> HttpResponse:
     """Open a patient of another location in an emergency: their number and a reason. Given at once, for
     BREAK_GLASS_HOURS, recorded, and emailed to the clinic admins (scheduling.access.break_the_glass). A number
     nobody has is said so, and nothing is written."""

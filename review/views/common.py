@@ -6,8 +6,8 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
 
+from clinic.access import SignedInRequest
 from intake.models import Patient
 from review.selectors import (
     patient_zone,
@@ -18,11 +18,11 @@ from review.selectors import (
 
 def zone_context(patient: Patient) -> dict[str, Any]:
     zone = patient_zone(patient)
-    place = patient.location.name if patient.location_id else settings.CLINIC_NAME
+    place = patient.location.name if patient.location else settings.CLINIC_NAME
     return {"zone": str(zone), "zone_note": f"Times are in {place}'s time zone, {zone}."}
 
 
-def log_view(request: HttpRequest, patient: Patient, what: str) -> None:
+def log_view(request: SignedInRequest, patient: Patient, what: str) -> None:
     """The read-access log: who opened which patient's record, and which page of it (engineering guide 5)."""
     from clinic.audit import record_patient_view
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from clinic.access import role_required
+from clinic.access import SignedInRequest, role_required
 from clinic.roles import Role
 from intake.models import EligibilityDecision, IntakeSubmission
-from intake.steps import STEPS_BY_KEY
 from review.decisions import DecisionError, record_decision
 from review.forms import DecisionForm
 from review.presenters import (
@@ -34,7 +33,7 @@ from review.views.common import age_in_years, log_view, patient_alerts, zone_con
 
 
 @role_required(Role.CLINICIAN)
-def patient(request: HttpRequest, pk: int, submission_pk: int | None = None) -> HttpResponse:
+def patient(request: SignedInRequest, pk: int, submission_pk: int | None = None) -> HttpResponse:
     """Everything a clinician needs to decide: answers by step, scores with bands and cut-offs, findings, TRD,
     BMI, medication flags, earlier submissions side by side, alerts and the decision history."""
     person = patient_for_clinician(request.user, pk)
@@ -53,7 +52,7 @@ def patient(request: HttpRequest, pk: int, submission_pk: int | None = None) -> 
         .order_by("-submitted_at", "-pk")
         .annotate(total_count=_window_count())[:COMPARE_LIMIT]
     )
-    history = _with_step_titles(decision_history(person))
+    history = decision_history(person)
     current = history[0] if history else None
     person_alerts = patient_alerts(person)
     columns = compare_columns(recent, {a.submission_id for a in person_alerts})
@@ -88,20 +87,6 @@ def patient(request: HttpRequest, pk: int, submission_pk: int | None = None) -> 
     )
 
 
-def _with_step_titles(decisions: list[EligibilityDecision]) -> list[EligibilityDecision]:
-    """Words for the codes a decision stores: reopened step titles and overridden finding labels."""
-    for decision in decisions:
-        decision.reopened_titles = [
-            STEPS_BY_KEY[key].title if key in STEPS_BY_KEY else key for key in decision.reopened_steps
-        ]
-        labels = {
-            f.get("code"): f.get("label")
-            for f in (decision.submission.findings if decision.submission else [])
-        }
-        decision.overridden_labels = [labels.get(code) or code for code in decision.overridden_findings]
-    return decisions
-
-
 def _window_count():
     from django.db.models import Count, Window
 
@@ -113,7 +98,7 @@ def _window_count():
 
 @role_required(Role.CLINICIAN)
 @require_http_methods(["GET", "POST"])
-def decide(request: HttpRequest, pk: int) -> HttpResponse:
+def decide(request: SignedInRequest, pk: int) -> HttpResponse:
     person = patient_for_clinician(request.user, pk)
     log_view(request, person, "review: eligibility decision")
     submission = (
@@ -127,8 +112,6 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect("review:patient", pk=person.pk)
     current = current_decision(person)
-    if current is not None:
-        _with_step_titles([current])
     signer = request.user.full_name or request.user.email
     initial = {"submission_id": submission.pk, "current_decision_id": current.pk if current else None}
     form = DecisionForm(request.POST or None, initial=initial, submission=submission, signer=signer)

@@ -7,12 +7,12 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from clinic.access import role_required
+from clinic.access import SignedInRequest, role_required
 from clinic.local_time import format_in_zone
 from clinic.roles import Role
 from intake.instruments import UnknownInstrumentError, load_instrument
@@ -30,7 +30,7 @@ from review.views.common import age_in_years
 
 
 @role_required(Role.CLINICIAN)
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: SignedInRequest) -> HttpResponse:
     """The clinician's home: submitted intakes awaiting a decision, most urgent first."""
     # The form is built only when a filter was asked for: the plain queue (the common case) needs only its markup.
     form = QueueFilterForm(request.GET) if any(name in request.GET for name in QUEUE_FILTER_NAMES) else None

@@ -10,13 +10,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from clinic.access import role_required
+from clinic.access import SignedInRequest, role_required
 from clinic.local_time import format_day, format_in_zone
 from clinic.parsing import object_id
 from clinic.roles import Role
@@ -101,7 +101,7 @@ def rating_band(scale: str, total: int) -> str:
 
 
 @role_required(Role.CLINICIAN)
-def patient_trends(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_trends(request: SignedInRequest, pk: int) -> HttpResponse:
     """PHQ-9, GAD-7, PCL-5, OCI-R and the clinician-rated MADRS and Y-BOCS over time, marked by treatment count,
     with response and remission flagged. Each chart is inline SVG with the same data in a table beside it."""
     person = patient_for_clinician(request.user, pk)
@@ -251,7 +251,7 @@ def _trend_section(trend: trends.Trend, rows: list[TrendRow]) -> TrendSection:
 
 @role_required(Role.CLINICIAN)
 @require_http_methods(["GET", "POST"])
-def add_rating(request: HttpRequest, pk: int) -> HttpResponse:
+def add_rating(request: SignedInRequest, pk: int) -> HttpResponse:
     """Enter a clinician-rated total (MADRS or Y-BOCS) with its date; the signed-in clinician is the rater. With
     ``?corrects=<id>`` the new rating replaces a mistyped one (both are kept)."""
     person = patient_for_clinician(request.user, pk)

@@ -3,9 +3,9 @@ may not see is a 404, never a 403 that confirms it exists), patient search, a pa
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.http import Http404
 from django.utils import timezone
 
@@ -82,8 +82,14 @@ def patient_appointments(patient: Patient) -> list[Appointment]:
     )
 
 
-def upcoming_appointments_for_patient(patient: Patient, *, now: datetime | None = None) -> list[Appointment]:
-    """The patient's own sessions still to come (not cancelled), soonest first: for the patient portal."""
+def upcoming_appointments_for_patient(
+    patient: Patient, *, now: datetime | None = None, late_cancel_hours: int = 0
+) -> list[Appointment]:
+    """The patient's own sessions still to come (not cancelled), soonest first: for the patient portal.
+
+    Each carries ``checkin_open`` (the pre-session check-in opens 24 hours before) and ``cancel_is_late``
+    (cancelling now falls inside the clinic's notice window of ``late_cancel_hours``).
+    """
     now = now or timezone.now()
     return list(
         Appointment.objects.filter(
@@ -98,5 +104,13 @@ def upcoming_appointments_for_patient(patient: Patient, *, now: datetime | None 
             ],
         )
         .select_related("location", "treatment_type")
+        .annotate(
+            checkin_open=ExpressionWrapper(
+                Q(start_at__lte=now + timedelta(hours=24)), output_field=BooleanField()
+            ),
+            cancel_is_late=ExpressionWrapper(
+                Q(start_at__lt=now + timedelta(hours=late_cancel_hours)), output_field=BooleanField()
+            ),
+        )
         .order_by("start_at")
     )
