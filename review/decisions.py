@@ -225,6 +225,8 @@ def record_clinician_rating(
     zone = ZoneInfo(patient.time_zone)
     if rated_on > now.astimezone(zone).date():
         raise DecisionError("The date rated cannot be in the future.", field="rated_on")
+    if rated_on.year < 2000:
+        raise DecisionError("Please check the year of the rating.", field="rated_on")
     if appointment_id is not None:
         from scheduling.models import Appointment
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django import forms
@@ -13,8 +12,6 @@ from intake import rules
 from intake.export import IN_THE_DOWNLOAD
 from intake.models import EligibilityDecision, IntakeSubmission
 from intake.steps import ALL_STEPS
-from review.decisions import hard_stops_for
-from review.models import ClinicianRating
 from scheduling.models import BREAK_GLASS_MIN_REASON
 
 
@@ -156,26 +153,10 @@ class DecisionForm(AccessibleForm):
         self.fields["sign"].widget.attrs["aria-describedby"] = f"{self['sign'].auto_id}_help"
 
     def clean(self) -> dict[str, Any]:
+        # Types only: which fields an outcome needs is review.decisions' rule, and its refusal is shown here.
         cleaned = super().clean()
-        outcome = cleaned.get("outcome")
         for name in ("reason", "message_to_patient", "override_justification"):
             cleaned[name] = (cleaned.get(name) or "").strip()
-        if outcome == EligibilityDecision.Outcome.ELIGIBLE:
-            modality = cleaned.get("modality")
-            if not modality:
-                self.add_error("modality", "Choose the treatment the patient is eligible for.")
-            elif hard_stops_for(self.submission, modality) and not cleaned["override_justification"]:
-                labels = "; ".join(f["label"] for f in hard_stops_for(self.submission, modality))
-                self.add_error(
-                    "override_justification",
-                    f"This overrides a hard-stop finding ({labels}). Write why treatment is safe despite it.",
-                )
-        elif outcome == EligibilityDecision.Outcome.NOT_ELIGIBLE and not cleaned["reason"]:
-            self.add_error("reason", "Give the reason the patient is not eligible.")
-        elif outcome == EligibilityDecision.Outcome.MORE_INFO_NEEDED and not cleaned["message_to_patient"]:
-            self.add_error(
-                "message_to_patient", "Write the message the patient will read: what you need from them."
-            )
         return cleaned
 
 
@@ -217,26 +198,9 @@ class RatingForm(AccessibleForm):
         max_length=2000,
     )
 
-    def __init__(self, *args: Any, today: date, appointments: list[tuple[int, str]], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, appointments: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.today = today
         self.set_choices("appointment", [("", "Not linked to a session"), *appointments])
-
-    def clean_rated_on(self) -> date:
-        rated_on = self.cleaned_data["rated_on"]
-        if rated_on > self.today:
-            raise forms.ValidationError("The date rated cannot be in the future.")
-        if rated_on.year < 2000:
-            raise forms.ValidationError("Please check the year of the rating.")
-        return rated_on
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        scale, total = cleaned.get("scale"), cleaned.get("total")
-        if scale and total is not None and total > ClinicianRating.MAXIMUM[scale]:
-            label = dict(ClinicianRating.Scale.choices)[scale]
-            self.add_error("total", f"A {label} total is 0 to {ClinicianRating.MAXIMUM[scale]}.")
-        return cleaned
 
 
 # --- Presenting a submission ------------------------------------------------------------------------------------

@@ -282,7 +282,7 @@ def add_rating(request: SignedInRequest, pk: int) -> HttpResponse:
             "rated_on": corrects.rated_on,
             "appointment": corrects.appointment_id,
         }
-    form = RatingForm(request.POST or None, initial=initial, today=today, appointments=choices)
+    form = RatingForm(request.POST or None, initial=initial, appointments=choices)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -263,9 +263,11 @@ def test_entering_and_correcting_a_rating_on_the_page(client, clinician, frozen_
 
     refused = client.post(url, {"scale": "ybocs", "total": "44", "rated_on": "2027-03-02"})
     assert refused.status_code == 422
-    assert "A Y-BOCS total is 0 to 40." in refused.content.decode()
+    assert "A Y-BOCS total is a whole number from 0 to 40." in refused.content.decode()
     future = client.post(url, {"scale": "madrs", "total": "20", "rated_on": "2027-04-01"})
     assert "cannot be in the future" in future.content.decode()
+    ancient = client.post(url, {"scale": "madrs", "total": "20", "rated_on": "1927-03-02"})
+    assert ancient.status_code == 422 and "Please check the year of the rating." in ancient.content.decode()
     missing = client.post(url, {"scale": "", "total": "", "rated_on": ""})
     assert all(
         text in missing.content.decode()
