@@ -4,6 +4,8 @@ import redis
 from django.conf import settings
 from django.db import connection
 
+from clinic.celery import app
+
 
 def check_database() -> str:
     with connection.cursor() as cursor:
@@ -22,7 +24,6 @@ def check_redis() -> str:
 
 
 def check_worker() -> str:
-    from clinic.celery import app
 
     replies = app.control.ping(timeout=1.0)
     if not replies:

@@ -16,6 +16,8 @@ import io
 from base64 import b32encode
 from collections.abc import Callable
 
+import qrcode
+import qrcode.image.svg
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -23,7 +25,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_http_methods
 from django_otp import DEVICE_ID_SESSION_KEY, match_token
 from django_otp import login as otp_login
@@ -83,7 +85,6 @@ def is_verified(request: HttpRequest) -> bool:
 
 
 def _resolve(path: str) -> str | None:
-    from django.urls import Resolver404, resolve
 
     try:
         return resolve(path).url_name
@@ -110,8 +111,6 @@ def _next_url(request: HttpRequest) -> str:
 
 
 def _qr_svg(url: str) -> str:
-    import qrcode
-    import qrcode.image.svg
 
     buffer = io.BytesIO()
     qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage).save(buffer)

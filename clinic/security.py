@@ -11,7 +11,9 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, logout
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 
@@ -32,8 +34,6 @@ class ClinicModelBackend(ModelBackend):
     round trip. ``User.role`` uses the preloaded names when they are there."""
 
     def get_user(self, user_id):
-        from django.contrib.postgres.aggregates import ArrayAgg
-        from django.db.models import Q
 
         user = (
             get_user_model()

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from clinic.access import SignedInRequest
 from clinic.health import run_checks
+from clinic.models import User
 from clinic.roles import ROLE_HOME_URLS
 from clinic.tasks import send_password_reset
 
@@ -55,8 +56,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @require_POST
 def sign_out_everywhere(request: SignedInRequest) -> HttpResponse:
     """End every session of this person, on every device, this one included."""
-    from clinic.models import User
-
     User.objects.filter(pk=request.user.pk).update(session_epoch=F("session_epoch") + 1)
     logout(request)
     messages.success(request, "You have been signed out on every device.")

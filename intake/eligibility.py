@@ -18,9 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.utils import timezone
 
 from clinic.local_time import format_day
-from intake.models import Modality
+from intake.models import EligibilityDecision, Modality
 
 MODALITY_LABELS = {Modality.IV_KETAMINE: "IV ketamine", Modality.SPRAVATO: "Spravato"}
 
@@ -33,9 +37,6 @@ class Eligibility:
 
 def _day(moment: datetime, patient) -> str:
     """A date in the patient's location's zone when the location is already loaded, else the clinic's zone."""
-    from zoneinfo import ZoneInfo
-
-    from django.utils import timezone
 
     location = patient.location if type(patient).location.is_cached(patient) else None
     local = timezone.localtime(moment, ZoneInfo(location.time_zone) if location else None)
@@ -104,8 +105,6 @@ def facts_from_columns(row: Mapping[str, Any]) -> EligibilityFacts:
 
 def eligibility_facts(*, patient_id: int, now: datetime) -> EligibilityFacts:
     """The facts for ``patient_id`` as of ``now``, in one query."""
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(FACTS_SQL, {"patient": patient_id, "now": now})
         names = [column.name for column in cursor.description]
@@ -122,8 +121,6 @@ def booking_eligibility(*, patient, modality: Modality | str, now: datetime) -> 
 
 def decide(facts: EligibilityFacts, *, modality: Modality | str, patient) -> Eligibility:
     """The rules of the module docstring over ``facts`` (no queries: ``patient`` only names the zone)."""
-    from intake.models import EligibilityDecision
-
     modality = Modality(modality)
     if modality is Modality.CONSULTATION:
         return Eligibility(True, "A consultation needs no screening.")

@@ -17,12 +17,17 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from reportlab.lib.pagesizes import letter
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
-from intake.models import ConsentRecord, Intake, IntakeSubmission, Patient, UrgentAlert
+from intake.models import ConsentRecord, EligibilityDecision, Intake, IntakeSubmission, Patient, UrgentAlert
+from intake.steps import STEPS_BY_KEY
 
 # The help text of every staff note the portal does not show but the download holds: the patient may read it.
 IN_THE_DOWNLOAD = (
@@ -86,8 +91,6 @@ def alerts_section(patient: Patient) -> tuple[str, Any]:
 
 
 def decisions_section(patient: Patient) -> tuple[str, Any]:
-    from intake.models import EligibilityDecision
-    from intake.steps import STEPS_BY_KEY
 
     decisions = EligibilityDecision.objects.filter(patient=patient).select_related("decided_by", "submission")
     rows = []
@@ -128,11 +131,6 @@ def export_json(patient: Patient) -> str:
 
 
 def export_pdf(patient: Patient) -> bytes:
-    from xml.sax.saxutils import escape
-
-    from reportlab.lib.pagesizes import letter
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
     styles = getSampleStyleSheet()
     data = json.loads(export_json(patient))

@@ -6,7 +6,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -21,6 +21,7 @@ from clinic.celery import app
 from clinic.models import User
 from clinic.roles import Role, assign_role
 from intake import medications, rules, scoring
+from intake.forms import IMPROVEMENT_PERCENT, age_on
 from intake.instruments import load_instrument
 from intake.models import (
     ConsentRecord,
@@ -84,7 +85,8 @@ def invite_patient(
         created_at=now,
         expires_at=now + timedelta(days=settings.INTAKE_INVITATION_DAYS),
     )
-    from intake.tasks import send_invitation_email
+
+    from intake.tasks import send_invitation_email  # the tasks call these services
 
     transaction.on_commit(lambda: send_invitation_email.delay(invitation.pk))
     return invitation
@@ -149,7 +151,7 @@ def register_patient(
         raise IntakeError("This clinic does not take online registrations. Please call the clinic.")
     existing = Patient.objects.filter(email__iexact=email).first()
     if existing is not None and existing.user_id is not None:
-        from intake.tasks import send_account_exists_email
+        from intake.tasks import send_account_exists_email  # the tasks call these services
 
         transaction.on_commit(lambda: send_account_exists_email.delay(existing.pk))
         return
@@ -305,9 +307,6 @@ def score_answers(codes: list[str], answers: dict[str, Any]) -> dict[str, scorin
 def intake_facts(
     answers: dict[str, Any], *, today, cssrs_risk: scoring.CssrsRisk | None
 ) -> rules.IntakeFacts:
-    from datetime import date
-
-    from intake.forms import age_on
 
     medical = answers.get("medical", {})
     condition_codes = {condition.code for condition in rules.MEDICAL_HISTORY_CONDITIONS}
@@ -492,15 +491,12 @@ def submit_intake(*, intake: Intake, now: datetime, ip_address: str | None) -> I
 
 
 def _improvement(code: str) -> float | None:
-    from intake.forms import IMPROVEMENT_PERCENT
 
     pct = IMPROVEMENT_PERCENT.get(code)
     return None if pct is None else float(pct)
 
 
 def _update_patient_contact(patient: Patient, contact: dict[str, Any], *, now: datetime) -> None:
-    from datetime import date
-
     fields = [
         "legal_first_name", "legal_last_name", "preferred_name", "phone", "address_line1", "address_line2", "city",
         "state", "postal_code", "emergency_contact_name", "emergency_contact_phone", "emergency_contact_relationship",

@@ -6,11 +6,12 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from intake.models import Invitation, Patient
+from intake.services import invitation_token
+
 
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, max_retries=8)
 def send_invitation_email(self, invitation_id: int) -> None:
-    from intake.models import Invitation
-    from intake.services import invitation_token
 
     invitation = Invitation.objects.select_related("patient").filter(pk=invitation_id).first()
     if invitation is None or invitation.accepted_at is not None:
@@ -32,7 +33,6 @@ def send_invitation_email(self, invitation_id: int) -> None:
 
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, max_retries=8)
 def send_account_exists_email(self, patient_id: int) -> None:
-    from intake.models import Patient
 
     patient = Patient.objects.filter(pk=patient_id).first()
     if patient is None:

@@ -20,6 +20,7 @@ from clinic.access import role_required
 from clinic.audit import client_ip
 from clinic.roles import Role
 from intake import forms, services
+from intake.export import export_json, export_pdf
 from intake.instruments import load_instrument
 from intake.models import Intake, IntakeSubmission
 from intake.selectors import intake_for_user, patient_for_user, submission_for_user
@@ -392,8 +393,6 @@ def my_data(request: HttpRequest) -> HttpResponse:
 @role_required(Role.PATIENT)
 def my_data_download(request: HttpRequest, fmt: str) -> HttpResponse:
     """Everything the clinic holds about the signed-in patient, as JSON or PDF."""
-    from intake.export import export_json, export_pdf
-
     if fmt not in ("json", "pdf"):
         raise Http404("No such format.")
     patient = patient_for_user(request.user)

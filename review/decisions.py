@@ -28,6 +28,7 @@ from intake.models import EligibilityDecision, Intake, IntakeSubmission, Patient
 from intake.steps import STEPS_BY_KEY
 from review.models import ClinicianRating
 from review.tasks import send_information_request_email
+from scheduling.models import Appointment
 
 Outcome = EligibilityDecision.Outcome
 Modality = EligibilityDecision.Modality
@@ -227,11 +228,11 @@ def record_clinician_rating(
         raise DecisionError("The date rated cannot be in the future.", field="rated_on")
     if rated_on.year < 2000:
         raise DecisionError("Please check the year of the rating.", field="rated_on")
-    if appointment_id is not None:
-        from scheduling.models import Appointment
-
-        if not Appointment.objects.filter(pk=appointment_id, patient=patient).exists():
-            raise DecisionError("That session is not one of this patient's.", field="appointment")
+    if (
+        appointment_id is not None
+        and not Appointment.objects.filter(pk=appointment_id, patient=patient).exists()
+    ):
+        raise DecisionError("That session is not one of this patient's.", field="appointment")
     if corrects is not None:
         corrects = ClinicianRating.objects.select_for_update().get(pk=corrects.pk)
         if corrects.patient_id != patient.pk:

@@ -10,13 +10,13 @@ from django import forms
 from clinic.forms import AccessibleForm
 from intake import rules
 from intake.export import IN_THE_DOWNLOAD
+from intake.forms import REASONS_FOR_CARE
 from intake.models import EligibilityDecision, IntakeSubmission
 from intake.steps import ALL_STEPS
 from scheduling.models import BREAK_GLASS_MIN_REASON
 
 
 def reasons_for_care() -> list[tuple[str, str]]:
-    from intake.forms import REASONS_FOR_CARE
 
     return list(REASONS_FOR_CARE)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 
+from intake import forms as intake_forms
 from intake import medications, rules, scoring
 from intake.instruments import UnknownInstrumentError, load_instrument, same_value
 from intake.models import IntakeSubmission
@@ -60,7 +61,6 @@ class StepAnswers:
 
 @cache
 def _step_forms() -> dict[str, forms.Form]:
-    from intake import forms as intake_forms
 
     return {
         "contact": intake_forms.ContactForm(),

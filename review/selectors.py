@@ -35,6 +35,7 @@ from clinic.roles import Role
 from intake.models import EligibilityDecision, IntakeSubmission, Patient, UrgentAlert
 from review.models import ReviewQueueCount, ReviewQueueEntry
 from scheduling import access
+from scheduling.models import Appointment, TreatmentType
 
 QUEUE_PAGE_SIZE = 25
 BANNER_ALERT_LIMIT = 5
@@ -327,8 +328,6 @@ def open_information_request(patient: Patient) -> EligibilityDecision | None:
 @lru_cache(maxsize=1)
 def _session_kinds() -> tuple[list[str], list[str]]:
     """What "T<n>" counts: sessions checked in or later, of IV ketamine or Spravato (the statuses and treatments)."""
-    from scheduling.models import Appointment, TreatmentType
-
     statuses = [Appointment.Status.CHECKED_IN, Appointment.Status.IN_SESSION, Appointment.Status.RECOVERING,
                 Appointment.Status.DISCHARGED]  # fmt: skip
     modalities = [TreatmentType.Modality.IV_KETAMINE, TreatmentType.Modality.SPRAVATO]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from clinic.access import SignedInRequest, role_required
+from clinic.audit import client_ip
 from clinic.local_time import format_in_zone
 from clinic.parsing import next_path
 from clinic.roles import Role
@@ -27,6 +28,7 @@ from review.selectors import (
 )
 from review.views.common import log_view, zone_context
 from scheduling.access import AccessError, break_glass_duration, break_the_glass, restricts_to_locations
+from scheduling.models import Clinician
 
 # --- Urgent alerts ----------------------------------------------------------------------------------------------
 
@@ -51,7 +53,6 @@ def alerts(request: SignedInRequest) -> HttpResponse:
 
 
 def _on_call_names() -> list[str]:
-    from scheduling.models import Clinician
 
     return [
         str(clinician)
@@ -117,8 +118,6 @@ def break_glass(request: SignedInRequest) -> HttpResponse:
     """Open a patient of another location in an emergency: their number and a reason. Given at once, for
     BREAK_GLASS_HOURS, recorded, and emailed to the clinic admins (scheduling.access.break_the_glass). A number
     nobody has is said so, and nothing is written."""
-    from clinic.audit import client_ip
-
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         pk = form.cleaned_data["patient_number"]

@@ -8,7 +8,8 @@ from typing import Any
 from django.conf import settings
 
 from clinic.access import SignedInRequest
-from intake.models import Patient
+from clinic.audit import record_patient_view
+from intake.models import Patient, UrgentAlert
 from review.selectors import (
     patient_zone,
 )
@@ -24,13 +25,10 @@ def zone_context(patient: Patient) -> dict[str, Any]:
 
 def log_view(request: SignedInRequest, patient: Patient, what: str) -> None:
     """The read-access log: who opened which patient's record, and which page of it (engineering guide 5)."""
-    from clinic.audit import record_patient_view
-
     record_patient_view(request, patient_id=patient.pk, what=what)
 
 
 def patient_alerts(patient: Patient):
-    from intake.models import UrgentAlert
 
     return list(
         UrgentAlert.objects.filter(patient=patient)

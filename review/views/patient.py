@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import Count, Window
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -88,7 +89,6 @@ def patient(request: SignedInRequest, pk: int, submission_pk: int | None = None)
 
 
 def _window_count():
-    from django.db.models import Count, Window
 
     return Window(Count("pk"))
 
