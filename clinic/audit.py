@@ -14,6 +14,7 @@ import ipaddress
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
+from django.core.checks import Warning
 from django.db import connection, connections
 from django.http import HttpRequest
 from django.utils import timezone
@@ -165,8 +166,6 @@ def client_ip(request: HttpRequest) -> str | None:
 def check_trusted_proxies(app_configs, **kwargs) -> list:
     """Behind a TLS proxy with no proxy trusted, every client has the proxy's address: one clinic's failed sign-ins
     would pause everyone's."""
-    from django.core.checks import Warning
-
     if getattr(settings, "SECURE_PROXY_SSL_HEADER", None) and not settings.TRUSTED_PROXY_COUNT:
         return [
             Warning(

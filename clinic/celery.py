@@ -19,7 +19,7 @@ _task_contexts: dict[str, AbstractContextManager] = {}
 
 @task_prerun.connect
 def _audit_task_start(task_id=None, task=None, **kwargs) -> None:
-    from clinic.audit import acting_as
+    from clinic.audit import acting_as  # needs Django's apps, loaded after this module
 
     context = acting_as(actor_id=None, actor_ip=None, context=f"task:{task.name}")
     context.__enter__()

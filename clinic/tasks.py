@@ -7,6 +7,9 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from clinic.models import AccountEvent
+from clinic.roles import Role, emails_of_role
+
 
 @shared_task(ignore_result=False)
 def ping(token: str) -> str:
@@ -31,9 +34,6 @@ TOLD_TO_ADMINS = {"second_factor_reset", "role_changed", "superuser_changed"}
 def send_account_notice(self, event_id: int) -> None:
     """Tell the person whose account changed, and for role, superuser and reset changes the clinic admins too
     (who changed what for whom; staff details only, never patient data)."""
-    from clinic.models import AccountEvent
-    from clinic.roles import Role, emails_of_role
-
     event = AccountEvent.objects.select_related("account", "actor").filter(pk=event_id).first()
     if event is None:
         return

@@ -8,6 +8,12 @@ import io
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import letter
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import inch
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
 from clinic.local_time import format_local
 from intake.export import staff_name
 from scheduling import rems_form
@@ -41,11 +47,6 @@ def _answer(field: rems_form.FormField, value) -> str:
 
 
 def monitoring_form_pdf(page: RemsFormPage) -> bytes:
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import letter
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import inch
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     styles = getSampleStyleSheet()
     body, small = styles["Normal"], styles["BodyText"].clone("small", fontSize=8, leading=10)
