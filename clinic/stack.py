@@ -336,6 +336,8 @@ def run() -> int:
         with services(app_role=APP_ROLE) as env:
             env.setdefault("DEBUG", "1")
             env.setdefault("SECRET_KEY", _secret_key())
+            # Links in emails and calendar files must reach this server: the port it serves on, unless set.
+            env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
             manage(env, "migrate", "--noinput")
             if env.get("MIGRATION_DATABASE_URL"):
                 app_role = database_user(env["DATABASE_URL"])

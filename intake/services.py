@@ -15,6 +15,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.db import connection, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from clinic.celery import app
@@ -48,6 +49,11 @@ class IntakeError(Exception):
 
 def invitation_token(invitation: Invitation) -> str:
     return signing.dumps({"n": invitation.nonce}, salt=INVITATION_SALT, compress=True)
+
+
+def invitation_link(invitation: Invitation) -> str:
+    """The link the invitation email carries."""
+    return settings.SITE_URL + reverse("intake:accept_invitation", args=[invitation_token(invitation)])
 
 
 @transaction.atomic

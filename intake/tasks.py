@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from intake.models import Invitation, Patient
-from intake.services import invitation_token
+from intake.services import invitation_link
 
 
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, max_retries=8)
@@ -18,7 +18,7 @@ def send_invitation_email(self, invitation_id: int) -> None:
         return
     context = {
         "patient": invitation.patient,
-        "link": settings.SITE_URL + reverse("intake:accept_invitation", args=[invitation_token(invitation)]),
+        "link": invitation_link(invitation),
         "expires_at": invitation.expires_at,
         "clinic_name": settings.CLINIC_NAME,
     }

@@ -4,6 +4,7 @@ Ctrl-C stops every process it started."""
 import contextlib
 import http.client
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -68,7 +69,10 @@ def _interrupt(launcher: subprocess.Popen, started: set[int], log_path: Path) ->
 
 
 @pytest.mark.slow
-def test_run_command_serves_the_demo_reuses_its_data_and_ctrl_c_leaves_nothing_behind(tmp_path):
+def test_run_command_serves_the_demo_reuses_its_data_and_ctrl_c_leaves_nothing_behind(
+    tmp_path, transactional_db
+):
+    # transactional_db: the app's role is set up and connected, as the app runs in production.
     name = f"clinic_stack_{uuid.uuid4().hex[:8]}"
     settings_dict = {**owner_settings(), "NAME": name}
     port = free_port()
@@ -89,7 +93,13 @@ def test_run_command_serves_the_demo_reuses_its_data_and_ctrl_c_leaves_nothing_b
                 assert response.status == 200
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=10) as response:  # noqa: S310
                 assert b"Sign in" in response.read()
-            assert "front.desk@example.org" in log_path.read_text()
+            log = log_path.read_text()
+            assert "front.desk@example.org" in log
+            # Emailed links follow the port served on: the demo's invitation opens its first step there.
+            links = re.findall(r"(http://\S+/invite/\S+)", log)
+            assert links and all(link.startswith(f"http://127.0.0.1:{port}/") for link in links), log
+            with urllib.request.urlopen(links[-1], timeout=10) as response:  # noqa: S310
+                assert response.status == 200
             assert _roles_connected_while_serving(port, settings_dict) == {APP_ROLE}
             counts.append(_count_rows(settings_dict))
             _interrupt(launcher, started, log_path)

@@ -10,6 +10,7 @@ from clinic.roles import Role, assign_role, sync_role_groups
 from demo import data as demo
 from demo.clinical import tell_the_story
 from intake.models import Patient
+from intake.services import invitation_link, invite_patient
 from scheduling.models import Clinician, Location, OpeningHours, Resource, WorkingHours
 
 
@@ -103,6 +104,20 @@ class Command(BaseCommand):
         if settings.STAFF_MFA_REQUIRED:
             self.stdout.write("staff set up two-step sign-in at first sign-in (any authenticator app);")
             self.stdout.write("for a quick look without one: STAFF_MFA_REQUIRED=0 make run")
+        invitee = patients[-1]
+        if invitee.user_id is None:
+            # A fresh invitation each run, emailed as the front desk's would be, so the patient's side can be tried
+            # from its first step; its link is built from SITE_URL like every emailed link.
+            invitation = invite_patient(
+                created_by=User.objects.get(email=demo.FRONT_DESK[0][0]),
+                legal_first_name=invitee.legal_first_name,
+                legal_last_name=invitee.legal_last_name,
+                email=invitee.email,
+                location=location,
+                now=timezone.now(),
+            )
+            self.stdout.write(f"a new patient's invitation, as emailed to {invitee.email}:")
+            self.stdout.write(f"  {invitation_link(invitation)}")
 
     def _person(self, email: str, full_name: str, role: Role) -> User:
         user, created = User.objects.get_or_create(email=email, defaults={"full_name": full_name})
