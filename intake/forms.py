@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clinic.forms import AccessibleForm
-from intake import rules
+from intake import addresses, rules
 from intake.instruments import InstrumentDefinition
 
 YES_NO_UNSURE = [("yes", "Yes"), ("no", "No"), ("unsure", "Not sure")]
@@ -26,7 +26,14 @@ def age_on(born: date, today: date) -> int:
 
 
 def normalise_phone(value: str, *, field_label: str) -> str:
-    """A phone number as E.164, or a message the patient can act on."""
+    """A phone number as E.164, or a message the patient can act on.
+
+    Letters are refused rather than read as a keypad would (555-CALL-NOW): a number the patient did not type is
+    one nobody can reach them on."""
+    if any(character.isalpha() for character in value):
+        raise ValidationError(
+            f"Enter {field_label} in digits only, for example (617) 555-0100; letters are not accepted."
+        )
     try:
         number = phonenumbers.parse(value, settings.INTAKE_PHONE_REGION)
     except phonenumbers.NumberParseException:
@@ -75,8 +82,22 @@ class ContactForm(StepForm):
     address_line1 = forms.CharField(label="Street address", max_length=200)
     address_line2 = forms.CharField(label="Apartment, suite, etc. (optional)", max_length=200, required=False)
     city = forms.CharField(label="City", max_length=100)
-    state = forms.CharField(label="State", max_length=100)
-    postal_code = forms.CharField(label="ZIP code", max_length=20)
+    state = forms.ChoiceField(
+        label="State",
+        choices=[("", "Choose your state"), *addresses.STATES],
+        widget=forms.Select(attrs={"autocomplete": "address-level1"}),
+        error_messages={
+            "required": "Choose your state.",
+            "invalid_choice": "Choose your state from the list.",
+        },
+    )
+    postal_code = forms.CharField(
+        label="ZIP code",
+        max_length=10,
+        help_text="5 digits, or ZIP+4 such as 02139-4307.",
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code", "inputmode": "numeric"}),
+        error_messages={"required": "Enter your ZIP code."},
+    )
     emergency_contact_name = forms.CharField(label="Emergency contact: name", max_length=200)
     emergency_contact_relationship = forms.CharField(
         label="Emergency contact: relationship to you", max_length=100
@@ -121,6 +142,12 @@ class ContactForm(StepForm):
 
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()
+
+    def clean_postal_code(self) -> str:
+        zip_code = addresses.zip_code(self.cleaned_data["postal_code"])
+        if zip_code is None:
+            raise ValidationError("Enter a ZIP code of 5 digits, or ZIP+4 such as 02139-4307.")
+        return zip_code
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

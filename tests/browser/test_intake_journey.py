@@ -54,7 +54,7 @@ def fill_contact(page) -> None:
     page.get_by_label("Mobile phone").fill("(617) 555-0142")
     page.get_by_label("Street address").fill("12 Elm Street")
     page.get_by_label("City").fill("Somerville")
-    page.get_by_label("State").fill("MA")
+    page.get_by_label("State").select_option("MA")
     page.get_by_label("ZIP code").fill("02144")
     page.get_by_label("Emergency contact: name").fill("Rae Doe")
     page.get_by_label("Emergency contact: relationship to you").fill("Partner")

@@ -137,6 +137,11 @@ def test_a_new_intake_is_saved_only_with_its_first_step(client, patient, patient
     )
 
 
+def test_a_nine_digit_zip_code_is_kept_as_zip_plus_four(patient_client, intake):
+    post_step(patient_client, intake, "contact", contact_data(postal_code="021394307"))
+    assert Intake.objects.get(pk=intake.pk).answers["contact"]["postal_code"] == "02139-4307"
+
+
 def test_back_saves_the_step_and_goes_to_the_previous_one(patient_client, intake):
     post_step(patient_client, intake, "contact", contact_data())
     response = post_step(patient_client, intake, "reasons", {"reasons": ["anxiety"]}, action="back")
@@ -155,7 +160,13 @@ def test_save_and_finish_later_returns_to_the_portal_with_the_step_saved(patient
     ("step", "data", "message"),
     [
         ("contact", contact_data(phone="12"), b"phone number does not look like a real number"),
-        ("contact", contact_data(phone="call me"), b"with its area code"),
+        ("contact", contact_data(phone="()--"), b"with its area code"),
+        ("contact", contact_data(phone="call me"), b"letters are not accepted"),
+        ("contact", contact_data(phone="555-CALL-NOW"), b"letters are not accepted"),
+        ("contact", contact_data(emergency_contact_phone="555-CALL-NOW"), b"letters are not accepted"),
+        ("contact", contact_data(postal_code="ABCDE"), b"Enter a ZIP code of 5 digits"),
+        ("contact", contact_data(postal_code="0213"), b"Enter a ZIP code of 5 digits"),
+        ("contact", contact_data(state="Massachusetts"), b"Choose your state from the list"),
         ("contact", contact_data(date_of_birth="2015-01-01"), b"aged 18 or over"),
         ("contact", contact_data(date_of_birth="2999-01-01"), b"cannot be in the future"),
         ("contact", contact_data(reminder_channel="sms", sms_consent=""), b"To get text reminders"),
