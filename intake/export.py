@@ -12,19 +12,14 @@ what the download holds.
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
-from reportlab.lib.pagesizes import letter
-from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 from intake.models import ConsentRecord, EligibilityDecision, Intake, IntakeSubmission, Patient, UrgentAlert
 from intake.steps import STEPS_BY_KEY
@@ -128,45 +123,3 @@ def _plain(value: Any) -> Any:
 
 def export_json(patient: Patient) -> str:
     return json.dumps(build_export(patient), default=_plain, indent=2, ensure_ascii=False)
-
-
-def export_pdf(patient: Patient) -> bytes:
-
-    styles = getSampleStyleSheet()
-    data = json.loads(export_json(patient))
-    story = [
-        Paragraph(escape(f"{data['clinic']}: everything we hold about {patient.full_name}"), styles["Title"]),
-        Paragraph(escape(f"Exported {data['exported_at']}"), styles["Normal"]),
-        Spacer(1, 12),
-    ]
-
-    def emit(value: Any, depth: int) -> None:
-        style = styles["Normal"]
-        indent = "&nbsp;" * 4 * depth
-        if isinstance(value, dict):
-            for key, item in value.items():
-                label = escape(str(key).replace("_", " ").capitalize())
-                if isinstance(item, dict | list) and item:
-                    story.append(Paragraph(f"{indent}<b>{label}</b>", style))
-                    emit(item, depth + 1)
-                else:
-                    shown = "" if item in (None, "", [], {}) else escape(str(item))
-                    story.append(Paragraph(f"{indent}<b>{label}:</b> {shown}", style))
-        elif isinstance(value, list):
-            for number, item in enumerate(value, start=1):
-                story.append(Paragraph(f"{indent}<b>{number}.</b>", style))
-                emit(item, depth + 1)
-        else:
-            story.append(Paragraph(f"{indent}{escape(str(value))}", style))
-
-    for title, section in data["sections"].items():
-        story.append(Paragraph(escape(title), styles["Heading2"]))
-        if section in ([], {}, None):
-            story.append(Paragraph("Nothing recorded.", styles["Normal"]))
-        else:
-            emit(section, 0)
-        story.append(Spacer(1, 8))
-
-    buffer = io.BytesIO()
-    SimpleDocTemplate(buffer, pagesize=letter, title="Your clinic record", author=data["clinic"]).build(story)
-    return buffer.getvalue()

@@ -21,6 +21,13 @@ Phq9Band = Literal["minimal", "mild", "moderate", "moderately_severe", "severe"]
 Gad7Band = Literal["minimal", "mild", "moderate", "severe"]
 OcirBand = Literal["mild", "moderate", "severe"]
 CssrsRisk = Literal["none", "low", "moderate", "high"]
+# The risk levels in words, wherever they are shown (the clinician's pages, the patient's download).
+CSSRS_RISK_LABELS: dict[str, str] = {
+    "high": "High risk",
+    "moderate": "Moderate risk",
+    "low": "Low risk",
+    "none": "No risk identified",
+}
 Difficulty = Literal["not_difficult", "somewhat", "very", "extremely"]
 
 

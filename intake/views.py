@@ -20,7 +20,8 @@ from clinic.access import role_required
 from clinic.audit import client_ip
 from clinic.roles import Role
 from intake import forms, services
-from intake.export import export_json, export_pdf
+from intake.export import export_json
+from intake.export_pdf import export_pdf
 from intake.instruments import load_instrument
 from intake.models import Intake, IntakeSubmission
 from intake.selectors import intake_for_user, patient_for_user, submission_for_user

@@ -11,16 +11,15 @@ from django.views.decorators.http import require_http_methods
 
 from clinic.access import SignedInRequest, role_required
 from clinic.roles import Role
+from intake.answers import answers_by_step, medication_flags
 from intake.models import EligibilityDecision, IntakeSubmission
 from review.decisions import DecisionError, record_decision
 from review.forms import DecisionForm
 from review.presenters import (
     COMPARE_LIMIT,
     COMPARE_ROWS,
-    answers_by_step,
     compare_columns,
     finding_views,
-    medication_flags,
     score_views,
 )
 from review.selectors import (
