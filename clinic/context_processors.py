@@ -30,4 +30,10 @@ def clinic(request: HttpRequest) -> dict:
         "user_role": role.value if role else "",
         "Role": Role,
         "assets": assets(),
+        # What templates/clinic/_crisis.html, the one crisis block, shows (clinic policy: settings).
+        "crisis": {
+            "text": settings.CLINIC_CRISIS_TEXT,
+            "emergency_number": settings.CLINIC_EMERGENCY_NUMBER,
+            "lifeline": settings.CLINIC_CRISIS_LINE,
+        },
     }

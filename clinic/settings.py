@@ -363,7 +363,8 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- The clinic ------------------------------------------------------------------------------------------------
 CLINIC_NAME = os.environ.get("CLINIC_NAME", "Harbor Ketamine Clinic")
-# Shown at once to a patient whose screening shows high suicide risk (clinical reference 1.6).
+# The crisis block's text (templates/clinic/_crisis.html): on the C-SSRS step and the re-screen, and at once to a
+# patient whose answers show high suicide risk (clinical reference 1.6).
 CLINIC_CRISIS_TEXT = os.environ.get(
     "CLINIC_CRISIS_TEXT",
     "If you are thinking about suicide or may harm yourself, call or text 988 (Suicide & Crisis Lifeline) now, "
@@ -372,7 +373,9 @@ CLINIC_CRISIS_TEXT = os.environ.get(
 
 # Links in emails and SMS sent by workers, which have no request to build them from.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The crisis block's tap-to-call and tap-to-text links: the crisis line (call and text) and the emergency number.
 CLINIC_EMERGENCY_NUMBER = os.environ.get("CLINIC_EMERGENCY_NUMBER", "911")
+CLINIC_CRISIS_LINE = os.environ.get("CLINIC_CRISIS_LINE", "988")
 
 # What a patient's "download my data" contains: one section per app, each a function patient -> (title, data).
 PATIENT_EXPORT_SECTIONS = [

@@ -214,10 +214,20 @@ class InstrumentResponse(models.Model):
 
 
 class UrgentAlert(models.Model):
-    """A positive suicide-risk screen. It stays open until a clinician acknowledges it with a note."""
+    """A positive suicide-risk screen. It stays open until a clinician acknowledges it with a note.
+
+    Raised by a submission (intake or re-screen), or already when a high-risk C-SSRS step of an intake is saved,
+    before the intake is submitted: one alert per intake, whichever comes first (the submission then joins the
+    alert its step raised, ``intake.services``)."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="urgent_alerts")
-    submission = models.OneToOneField(IntakeSubmission, on_delete=models.PROTECT, related_name="urgent_alert")
+    submission = models.OneToOneField(
+        IntakeSubmission, null=True, blank=True, on_delete=models.PROTECT, related_name="urgent_alert"
+    )
+    # The intake the alert belongs to; unique, so saving the step again or submitting never raises a second one.
+    intake = models.OneToOneField(
+        Intake, null=True, blank=True, on_delete=models.PROTECT, related_name="urgent_alert"
+    )
     reasons = models.JSONField(default=list)  # e.g. ["C-SSRS high risk", "PHQ-9 item 9 answered 2"]
     created_at = models.DateTimeField()
     notified_at = models.DateTimeField(null=True, blank=True)
@@ -239,7 +249,11 @@ class UrgentAlert(models.Model):
                 condition=Q(acknowledged_at__isnull=True)
                 | (Q(acknowledged_by__isnull=False) & ~Q(acknowledgement_note="")),
                 name="alert_acknowledged_with_note",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(submission__isnull=False) | Q(intake__isnull=False),
+                name="alert_has_a_source",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -249,6 +263,13 @@ class UrgentAlert(models.Model):
     def zone(self) -> str:
         """The zone its times are shown in: the patient's."""
         return self.patient.time_zone
+
+    @property
+    def raised_before_submission(self) -> bool:
+        """Raised by a saved intake step before the intake was submitted (the submission may have joined it)."""
+        return self.intake_id is not None and (
+            self.submission is None or self.created_at < self.submission.submitted_at
+        )
 
 
 # --- Clinician review: eligibility decisions and clinician-rated scores ------------------------------------------

@@ -1,8 +1,15 @@
 """The access gates for intake records: every view that shows a patient's data gets it from here.
 A record the user may not see is a 404, never a 403 that would confirm it exists."""
 
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection
 from django.http import Http404
 
+from intake import scoring
 from intake.models import Intake, IntakeSubmission, Patient
 
 
@@ -33,3 +40,74 @@ def submission_for_user(user, pk: int) -> IntakeSubmission:
     if submission is None:
         raise Http404("No such submission.")
     return submission
+
+
+# --- The latest suicide risk ---------------------------------------------------------------------------------------
+
+RISK_LABELS = scoring.CSSRS_RISK_LABELS
+
+
+@dataclass(frozen=True)
+class LatestRisk:
+    """A patient's current suicide risk: the newest of their C-SSRS screens (intake or re-screen) and urgent alerts,
+    an open alert outranking any screen (it stands until a clinician acknowledges it)."""
+
+    level: str  # "high", "moderate", "low" or "none" (an urgent alert is "high")
+    source: str  # "intake", "rescreen" or "alert"
+    at: datetime
+    alert_open: bool
+    reasons: tuple[str, ...] = ()  # an alert's reasons
+
+    @property
+    def label(self) -> str:
+        return RISK_LABELS.get(self.level, self.level)
+
+    @property
+    def source_label(self) -> str:
+        if self.source == "alert":
+            return "urgent alert (open)" if self.alert_open else "urgent alert (acknowledged)"
+        return "C-SSRS at the pre-session re-screen" if self.source == "rescreen" else "C-SSRS at intake"
+
+
+def latest_risks(patient_ids: Iterable[int]) -> dict[int, LatestRisk]:
+    """The current suicide risk of each of these patients that has any (one query, ``intake_latest_risk``: intake
+    migration 0010); the one source of "risk" for every page that shows it, so none shows an older "no risk"
+    beside a newer screen or an open alert."""
+    ids = sorted({int(pk) for pk in patient_ids})
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT patient_id, level, source, at, alert_open, reasons FROM intake_latest_risk(%s::bigint[])",
+            [ids],
+        )
+        rows = cursor.fetchall()
+    return {
+        patient_id: LatestRisk(level, source, at, alert_open, tuple(_json_list(reasons)))
+        for patient_id, level, source, at, alert_open, reasons in rows
+    }
+
+
+def risks_from_json(text: str | None) -> dict[int, LatestRisk]:
+    """``latest_risks`` for a statement that reads ``intake_latest_risk`` itself, as a JSON array of its rows
+    (``json_agg``): the day view reads everything in one round trip."""
+    return {
+        int(row["patient_id"]): LatestRisk(
+            level=row["level"],
+            source=row["source"],
+            at=datetime.fromisoformat(row["at"]),
+            alert_open=bool(row["alert_open"]),
+            reasons=tuple(_json_list(row.get("reasons"))),
+        )
+        for row in json.loads(text or "[]")
+    }
+
+
+def latest_risk(patient: Patient) -> LatestRisk | None:
+    return latest_risks([patient.pk]).get(patient.pk)
+
+
+def _json_list(value) -> list[str]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return [str(item) for item in value] if isinstance(value, list) else []

@@ -221,13 +221,24 @@ def _prefill(patient: Patient) -> dict[str, Any]:
 
 
 def save_intake_step(*, intake: Intake, step_key: str, answers: dict[str, Any], now: datetime) -> Intake:
-    """Save one valid step of the draft. Only the step's own answers change; nothing else is written.
+    """Save one valid step of the draft. Only the step's own answers change; nothing else is written, except the
+    urgent alert a high-risk C-SSRS step raises at once, in the same transaction (``raise_step_alert``).
 
     One statement: the step's key is merged into the stored answers by the database (jsonb ||), only while the
     intake is in progress, so two tabs saving different steps never lose each other's work, and a submitted intake
     is never changed. ``intake.answers`` is refreshed from the row as written."""
     if step_key not in STEPS_BY_KEY:
         raise IntakeError("There is no such step.")
+    if step_key != "cssrs":  # the other steps stay one statement, outside any transaction block
+        return _merge_step(intake=intake, step_key=step_key, answers=answers, now=now)
+    with transaction.atomic():
+        intake = _merge_step(intake=intake, step_key=step_key, answers=answers, now=now)
+        if step_risk(intake) == "high":
+            raise_step_alert(intake=intake, now=now)
+    return intake
+
+
+def _merge_step(*, intake: Intake, step_key: str, answers: dict[str, Any], now: datetime) -> Intake:
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE intake_intake SET answers = answers || %s::jsonb, updated_at = %s "
@@ -241,6 +252,41 @@ def save_intake_step(*, intake: Intake, step_key: str, answers: dict[str, Any], 
     intake.answers = json.loads(stored) if isinstance(stored, str) else stored
     intake.updated_at = now
     return intake
+
+
+STEP_ALERT_REASON = "C-SSRS: high risk, answered on the intake's safety step before the intake was submitted"
+
+
+def step_risk(intake: Intake) -> scoring.CssrsRisk | None:
+    """The C-SSRS risk of the intake's saved safety step, or None when the step is not saved (or cannot be scored:
+    the step's form only saves complete answers, so that is a tampered draft, scored in full on submission)."""
+    answers = intake.answers.get("cssrs")
+    if answers is None:
+        return None
+    try:
+        score = scoring.score_instrument("cssrs", answers)
+    except scoring.ScoringError:
+        return None
+    return score.risk if isinstance(score, scoring.CssrsScore) else None
+
+
+def raise_step_alert(*, intake: Intake, now: datetime) -> UrgentAlert | None:
+    """Raise the intake's urgent alert from its saved high-risk C-SSRS step, and tell the on-call clinicians on
+    commit: the patient may never submit. One alert per intake (its unique ``intake`` column): saving the step
+    again, another tab saving it at the same moment, or submitting later finds this one. Returns the alert when
+    this call raised it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO intake_urgentalert (patient_id, intake_id, reasons, created_at, acknowledgement_note) "
+            "VALUES (%s, %s, %s::jsonb, %s, '') ON CONFLICT (intake_id) DO NOTHING RETURNING id",
+            [intake.patient_id, intake.pk, json.dumps([STEP_ALERT_REASON]), now],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    alert_id = row[0]
+    transaction.on_commit(lambda: app.signature(NOTIFY_URGENT_ALERT_TASK).delay(alert_id))
+    return UrgentAlert.objects.get(pk=alert_id)
 
 
 def consent_text(version: str | None = None) -> str:
@@ -422,10 +468,30 @@ def _record_submission(
         for code, score in scores.items()
     )
     if reasons:
-        alert = UrgentAlert.objects.create(
-            patient=patient, submission=submission, reasons=reasons, created_at=now
+        raised = (
+            UrgentAlert.objects.select_for_update().filter(intake=intake).first()
+            if intake is not None
+            else None
         )
-        transaction.on_commit(lambda: app.signature(NOTIFY_URGENT_ALERT_TASK).delay(alert.pk))
+        if raised is not None:
+            # The intake's safety step raised its alert already and the clinicians were told: the submission
+            # joins that alert, adding any further reason, instead of raising a second one.
+            raised.submission = submission
+            said_cssrs = any(reason.startswith("C-SSRS") for reason in raised.reasons)
+            raised.reasons = [
+                *raised.reasons,
+                *(
+                    r
+                    for r in reasons
+                    if r not in raised.reasons and not (said_cssrs and r.startswith("C-SSRS"))
+                ),
+            ]
+            raised.save(update_fields=["submission", "reasons"])
+        else:
+            alert = UrgentAlert.objects.create(
+                patient=patient, submission=submission, intake=intake, reasons=reasons, created_at=now
+            )
+            transaction.on_commit(lambda: app.signature(NOTIFY_URGENT_ALERT_TASK).delay(alert.pk))
     return submission
 
 

@@ -232,6 +232,7 @@ def _render_step(request, intake: Intake, step: Step, page: StepForms, status: i
         "treatment": "intake/step_rows.html",
         "consent": "intake/step_consent.html",
     }.get(step.key, "intake/step_instrument.html" if step.instrument else "intake/step.html")
+    urgent = services.step_risk(intake) == "high"
     return render(
         request,
         template,
@@ -241,9 +242,16 @@ def _render_step(request, intake: Intake, step: Step, page: StepForms, status: i
             "page": page,
             "form": page.form,
             "progress": progress(intake.answers, step),
+            **crisis_context(shown=urgent or step.instrument == "cssrs", urgent=urgent),
         },
         status=status,
     )
+
+
+def crisis_context(*, shown: bool, urgent: bool = False) -> dict[str, bool]:
+    """What base.html needs to show the one crisis block (templates/clinic/_crisis.html) at the top of the page:
+    ``urgent`` when the patient's answers show high risk and a clinician has been alerted."""
+    return {"crisis_block": shown or urgent, "crisis_block_urgent": urgent}
 
 
 # --- Review and submit --------------------------------------------------------------------------------------------
@@ -281,6 +289,7 @@ def intake_review(request: HttpRequest, pk: int) -> HttpResponse:
             "sections": sections,
             "missing": missing,
             "progress": progress(intake.answers, None),
+            **crisis_context(shown=False, urgent=services.step_risk(intake) == "high"),
         },
     )
 
@@ -327,11 +336,7 @@ def describe_step(step: Step, answers: dict[str, Any] | None) -> list[tuple[str,
 @role_required(Role.PATIENT)
 def intake_submitted(request: HttpRequest, pk: int) -> HttpResponse:
     submission = submission_for_user(request.user, pk)
-    context = {
-        "submission": submission,
-        "crisis_text": settings.CLINIC_CRISIS_TEXT,
-        "emergency_number": settings.CLINIC_EMERGENCY_NUMBER,
-    }
+    context = {"submission": submission, **crisis_context(shown=False, urgent=submission.is_urgent)}
     return render(request, "intake/submitted.html", context)
 
 
@@ -378,7 +383,11 @@ def rescreen(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "intake/rescreen.html",
-        {"forms": list(zip(definitions, form_list, strict=True)), "notice": notice},
+        {
+            "forms": list(zip(definitions, form_list, strict=True)),
+            "notice": notice,
+            **crisis_context(shown=True),
+        },
         status=status,
     )
 

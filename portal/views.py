@@ -11,7 +11,7 @@ from django.utils import timezone
 from clinic.access import SignedInRequest, role_required
 from clinic.roles import Role
 from intake.models import Intake, IntakeSubmission
-from intake.selectors import patient_for_user
+from intake.selectors import latest_risk, patient_for_user
 from intake.steps import progress
 from review.selectors import open_information_request
 from scheduling.selectors import upcoming_appointments_for_patient
@@ -30,6 +30,9 @@ def home(request: SignedInRequest) -> HttpResponse:
     )
     now = timezone.now()
     appointments = upcoming_appointments_for_patient(patient, now=now, late_cancel_hours=late_cancel_hours())
+    risk = latest_risk(patient)
+    # While an urgent alert is open (until a clinician has acted on it) the patient keeps seeing crisis resources.
+    urgent = risk is not None and risk.alert_open
     context = {
         "patient": patient,
         "intake": intake,
@@ -40,5 +43,7 @@ def home(request: SignedInRequest) -> HttpResponse:
         "cancel_reasons": list(CANCEL_REASONS.items()),
         "late_cancel_hours": late_cancel_hours(),
         "self_booking": settings.SCHEDULING_PATIENT_SELF_BOOKING,
+        "crisis_block": urgent,
+        "crisis_block_urgent": urgent,
     }
     return render(request, "portal/home.html", context)

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from clinic.local_time import format_in_zone
 from intake import scoring
 from intake.answers import humanise
 from intake.instruments import UnknownInstrumentError, load_instrument
-from intake.models import IntakeSubmission
+from intake.models import IntakeSubmission, UrgentAlert
+from intake.selectors import RISK_LABELS, LatestRisk
 from intake.steps import ALL_STEPS
 
 COMPARE_LIMIT = 6  # submissions side by side on the patient page
@@ -24,7 +26,38 @@ SEVERITY_WORDS = {
     "info": ("For information", "badge-risk-none", "Recorded for the clinician."),
 }
 MODALITY_WORDS = {"iv": "IV ketamine", "spravato": "Spravato", "both": "IV ketamine and Spravato"}
-RISK_WORDS = {risk: (label, f"badge-risk-{risk}") for risk, label in scoring.CSSRS_RISK_LABELS.items()}
+RISK_BADGES = {
+    "high": "badge-risk-high",
+    "moderate": "badge-risk-moderate",
+    "low": "badge-risk-low",
+    "none": "badge-risk-none",
+}
+RISK_WORDS = {level: (RISK_LABELS[level], badge) for level, badge in RISK_BADGES.items()}
+
+
+@dataclass(frozen=True)
+class RiskView:
+    """A patient's current suicide risk as a page shows it: the words, the badge, and where it comes from."""
+
+    words: str
+    badge: str
+    source: str  # "urgent alert (open), Mon 7 Dec, 09:05 EST"
+
+
+def risk_view(risk: LatestRisk | None, zone) -> RiskView | None:
+    """The current risk (``intake.selectors.latest_risks``) in words, with its source and time in ``zone``."""
+    if risk is None:
+        return None
+    words = risk.label
+    if risk.source == "alert" and risk.reasons:
+        words = f"{risk.label}: {'; '.join(risk.reasons)}"
+    return RiskView(
+        words=words,
+        badge=RISK_BADGES.get(risk.level, "badge-risk-none"),
+        source=f"{risk.source_label}, {format_in_zone(risk.at, zone, year=False)}",
+    )
+
+
 PHQ9_SCREENING_CUTOFF = 10  # >= 10: sensitivity and specificity 88 % for major depression (Kroenke 2001) [V]
 
 
@@ -51,6 +84,28 @@ class ScoreView:
 
 def _met(condition: bool) -> str:
     return "Yes, met" if condition else "No, not met"
+
+
+def alert_screening(alert: UrgentAlert) -> list[ScoreView]:
+    """The screening scores that raised an alert: its submission's, or, for an alert raised by the safety step of
+    an intake not submitted, that step's C-SSRS as saved in the draft."""
+    screening_codes = ("phq9", "cssrs", "cssrs_since_last_visit")
+    if alert.submission is not None:
+        return [view for view in score_views(alert.submission) if view.code in screening_codes]
+    answers = (alert.intake.answers or {}).get("cssrs") if alert.intake is not None else None
+    if not answers:
+        return []
+    try:
+        score = scoring.score_instrument("cssrs", answers)
+    except scoring.ScoringError:
+        return []
+    draft = IntakeSubmission(
+        kind=IntakeSubmission.Kind.INTAKE,
+        answers={"cssrs": answers},
+        scores={"cssrs": score.as_dict()},
+        instrument_versions={"cssrs": load_instrument("cssrs").version},
+    )
+    return score_views(draft)
 
 
 def score_views(submission: IntakeSubmission) -> list[ScoreView]:

@@ -86,7 +86,7 @@ def alert_for_clinician(user, pk) -> UrgentAlert:
         raise Http404("No such alert.")
     try:
         return (
-            UrgentAlert.objects.select_related("patient__location", "acknowledged_by", "submission")
+            UrgentAlert.objects.select_related("patient__location", "acknowledged_by", "submission", "intake")
             .filter(visible_patient_filter(user, via="patient__", now=timezone.now()))
             .get(pk=pk)
         )
@@ -206,7 +206,6 @@ class QueueRow:
     phq9_version: str | None
     phq9: Any  # the PHQ-9 score dict, or None
     findings: Any  # the submission's findings (a list of dicts, normally)
-    cssrs_risk: str
     first_name: str
     last_name: str
     date_of_birth: date | None
@@ -228,7 +227,6 @@ def queue_page(user, filters: QueueFilters, *, offset: int, limit: int = QUEUE_P
             "submission__instrument_versions__phq9",
             "submission__scores__phq9",
             "submission__findings",
-            "submission__cssrs_risk",
             "patient__legal_first_name",
             "patient__legal_last_name",
             "patient__date_of_birth",

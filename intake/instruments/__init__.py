@@ -38,6 +38,7 @@ _TOP_LEVEL_FIELDS = frozenset(
         "short_title",
         "lookback",
         "instructions",
+        "patient_instructions",
         "item_label",
         "response_options",
         "items",
@@ -54,6 +55,9 @@ _TOP_LEVEL_FIELDS = frozenset(
 _ITEM_FIELDS = frozenset(
     {"key", "number", "text", "options", "shown_if", "scored", "required", "label", "help_text"}
 )
+# An instruction to the person administering the questionnaire ("Ask questions 1 and 2"), which a patient filling
+# it in must never read.
+_INTERVIEWER_WORDING = re.compile(r"\bask (questions?|the (patient|person|respondent))\b", re.IGNORECASE)
 _SCORING_FIELDS = frozenset({"method", "total_range", "bands", "subscales", "flags"})
 
 
@@ -127,7 +131,10 @@ class InstrumentDefinition:
     title: str
     short_title: str
     lookback: str
-    instructions: str
+    instructions: str  # the owner's, as published (for the C-SSRS: the interviewer's)
+    patient_instructions: (
+        str  # what the patient reads: the owner's unless the file words them for self-report
+    )
     items: tuple[Item, ...]
     response_options: tuple[Option, ...]
     total_range: tuple[int, int] | None
@@ -254,6 +261,13 @@ def parse_instrument(data: Any, *, origin: str = "<data>") -> InstrumentDefiniti
     if not isinstance(wording_verified, bool):
         raise fail("wording_verified must be true or false")
     wording_note = text("wording_note", blank_ok=wording_verified)
+    instructions = text("instructions")
+    patient_instructions = text("patient_instructions") if "patient_instructions" in data else instructions
+    if _INTERVIEWER_WORDING.search(patient_instructions):
+        raise fail(
+            "the instructions a patient reads tell an interviewer what to ask: word them for the patient in "
+            "patient_instructions"
+        )
 
     return InstrumentDefinition(
         code=code,
@@ -261,7 +275,8 @@ def parse_instrument(data: Any, *, origin: str = "<data>") -> InstrumentDefiniti
         title=text("title"),
         short_title=text("short_title"),
         lookback=text("lookback"),
-        instructions=text("instructions"),
+        instructions=instructions,
+        patient_instructions=patient_instructions,
         items=items,
         response_options=response_options,
         total_range=total_range,

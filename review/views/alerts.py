@@ -17,7 +17,7 @@ from clinic.parsing import next_path
 from clinic.roles import Role
 from review.alerts import AlertError, acknowledge_alert
 from review.forms import AcknowledgeForm, BreakGlassForm
-from review.presenters import score_views
+from review.presenters import alert_screening
 from review.selectors import (
     alert_for_clinician,
     all_open_alerts,
@@ -90,10 +90,7 @@ def alert(request: SignedInRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Alert for {patient.full_name} acknowledged. Your note is recorded.")
             return redirect(next_path(request, fallback))
-    sub = urgent.submission
-    screening = [
-        view for view in score_views(sub) if view.code in ("phq9", "cssrs", "cssrs_since_last_visit")
-    ]
+    screening = alert_screening(urgent)
     return render(
         request,
         "review/alert.html",

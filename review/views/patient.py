@@ -13,6 +13,7 @@ from clinic.access import SignedInRequest, role_required
 from clinic.roles import Role
 from intake.answers import answers_by_step, medication_flags
 from intake.models import EligibilityDecision, IntakeSubmission
+from intake.selectors import latest_risk
 from review.decisions import DecisionError, record_decision
 from review.forms import DecisionForm
 from review.presenters import (
@@ -20,12 +21,14 @@ from review.presenters import (
     COMPARE_ROWS,
     compare_columns,
     finding_views,
+    risk_view,
     score_views,
 )
 from review.selectors import (
     current_decision,
     decision_history,
     patient_for_clinician,
+    patient_zone,
 )
 from review.views.common import age_in_years, log_view, patient_alerts, zone_context
 
@@ -62,6 +65,8 @@ def patient(request: SignedInRequest, pk: int, submission_pk: int | None = None)
         {
             "patient": person,
             "age": age_in_years(person.date_of_birth, timezone.localdate()),
+            # The current risk from any source: the intake shown may be older than a re-screen or an alert.
+            "risk": risk_view(latest_risk(person), patient_zone(person)),
             "shown": shown,
             "latest_intake": latest_intake,
             "steps": answers_by_step(shown) if shown else [],

@@ -16,8 +16,9 @@ from clinic.access import SignedInRequest, role_required
 from clinic.local_time import format_in_zone
 from clinic.roles import Role
 from intake.instruments import UnknownInstrumentError, load_instrument
+from intake.selectors import LatestRisk, latest_risks
 from review.forms import QUEUE_FILTER_NAMES, QueueFilterForm, reasons_for_care
-from review.presenters import RISK_WORDS, humanise
+from review.presenters import RiskView, humanise, risk_view
 from review.selectors import (
     QUEUE_PAGE_SIZE,
     QueueFilters,
@@ -43,7 +44,10 @@ def queue(request: SignedInRequest) -> HttpResponse:
     reasons = dict(reasons_for_care())
     now = timezone.now()
     today = timezone.localdate(now)
-    rows = [_queue_row(entry, reasons, now=now, today=today) for entry in entries]
+    risks = latest_risks(entry.patient_id for entry in entries)
+    rows = [
+        _queue_row(entry, reasons, risks.get(entry.patient_id), now=now, today=today) for entry in entries
+    ]
     query = request.GET.copy()
     query.pop("page", None)
     if form is None or not form.errors:
@@ -65,10 +69,12 @@ class QueueRow:
     badges: list[tuple[str, str]]
     reasons: str
     phq9: str
-    cssrs: tuple[str, str] | None
+    risk: RiskView | None  # the current risk from any source, never the intake's alone
 
 
-def _queue_row(entry: Any, reasons: dict[str, str], *, now: datetime, today: date) -> QueueRow:
+def _queue_row(
+    entry: Any, reasons: dict[str, str], risk: LatestRisk | None, *, now: datetime, today: date
+) -> QueueRow:
     zone = zone_of(entry.time_zone)
     findings = [f for f in entry.findings or [] if isinstance(f, dict)]
     age = age_in_years(entry.date_of_birth, today)
@@ -96,7 +102,7 @@ def _queue_row(entry: Any, reasons: dict[str, str], *, now: datetime, today: dat
         badges=badges,
         reasons=", ".join(reasons.get(code, code) for code in _codes(entry.reasons)) or "—",
         phq9=_phq9_words(entry.phq9, entry.phq9_version),
-        cssrs=RISK_WORDS.get(entry.cssrs_risk) if entry.cssrs_risk else None,
+        risk=risk_view(risk, zone),
     )
 
 

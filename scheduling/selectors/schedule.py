@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from clinic.db import execute_prepared
+from intake.selectors import LatestRisk, risks_from_json
 from scheduling.models import MAX_SESSION_LENGTH, Appointment, Closure, Location
 
 
@@ -64,6 +65,9 @@ class DayEntry:
     clinician_name: str
     late_cancellation: bool
     cancellation_reason: str
+    # The patient's current suicide risk when it is not "none" ("High risk, urgent alert open"), else "".
+    risk: str = ""
+    risk_level: str = ""  # "high", "moderate" or "low" with ``risk``
 
     @property
     def status_label(self) -> str:
@@ -128,7 +132,7 @@ class DaySchedule:
 DAY_SQL = """
 WITH day AS MATERIALIZED (
     SELECT a.id, a.status, a.start_at, a.end_at, a.resource_id, a.treatment_type_id, a.clinician_id,
-           p.legal_first_name, p.legal_last_name, a.late_cancellation, a.cancellation_reason
+           p.legal_first_name, p.legal_last_name, a.late_cancellation, a.cancellation_reason, a.patient_id
       FROM scheduling_appointment a
       JOIN intake_patient p ON p.id = a.patient_id
      WHERE a.location_id = %(location)s
@@ -136,7 +140,8 @@ WITH day AS MATERIALIZED (
 )
 SELECT
     (SELECT json_agg(json_build_array(id, status, start_at, end_at, resource_id, treatment_type_id, clinician_id,
-                                      legal_first_name, legal_last_name, late_cancellation, cancellation_reason)
+                                      legal_first_name, legal_last_name, late_cancellation, cancellation_reason,
+                                      patient_id)
                      ORDER BY start_at, id)
        FROM day)::text,
     (SELECT reason FROM scheduling_closure WHERE location_id = %(location)s AND date = %(day)s),
@@ -150,8 +155,17 @@ SELECT
     ARRAY(SELECT id FROM scheduling_clinician WHERE id IN (SELECT clinician_id FROM day) ORDER BY id),
     ARRAY(SELECT COALESCE(NULLIF(u.full_name, ''), u.email) || COALESCE(', ' || NULLIF(c.credentials, ''), '')
             FROM scheduling_clinician c JOIN clinic_user u ON u.id = c.user_id
-           WHERE c.id IN (SELECT clinician_id FROM day) ORDER BY c.id)
+           WHERE c.id IN (SELECT clinician_id FROM day) ORDER BY c.id),
+    (SELECT json_agg(risk) FROM intake_latest_risk(ARRAY(SELECT DISTINCT patient_id FROM day)) risk)::text
 """
+
+
+def _risk_words(risk: LatestRisk | None) -> str:
+    """What front desk reads on the day view: the latest risk from any source, so an older "no risk" never hides
+    a newer screen or an open alert; nothing when there is none."""
+    if risk is None or risk.level == "none":
+        return ""
+    return f"{risk.label}, urgent alert open" if risk.alert_open else risk.label
 
 
 def _clock(local: datetime) -> str:
@@ -185,8 +199,9 @@ def day_schedule(
         )
         (
             sessions, closure, hours, resource_ids, resource_names, resource_active, type_ids, type_labels,
-            clinician_ids, clinician_names,
+            clinician_ids, clinician_names, risks_json,
         ) = cursor.fetchone()  # fmt: skip
+    risks = risks_from_json(risks_json)
     resources = [
         DayColumn(pk, name)
         for pk, name, active in zip(resource_ids, resource_names, resource_active, strict=True)
@@ -197,7 +212,21 @@ def day_schedule(
     clinician_name = dict(zip(clinician_ids, clinician_names, strict=True))
     entries = []
     for row in json.loads(sessions or "[]"):
-        pk, status, starts, ends, resource_id, type_id, clinician_id, given, family, late, reason = row
+        (
+            pk,
+            status,
+            starts,
+            ends,
+            resource_id,
+            type_id,
+            clinician_id,
+            given,
+            family,
+            late,
+            reason,
+            patient_id,
+        ) = row
+        risk = risks.get(patient_id)
         start_at, end_at = datetime.fromisoformat(starts), datetime.fromisoformat(ends)
         entries.append(
             DayEntry(
@@ -213,6 +242,8 @@ def day_schedule(
                 clinician_name=clinician_name.get(clinician_id, ""),
                 late_cancellation=late,
                 cancellation_reason=reason,
+                risk=_risk_words(risk),
+                risk_level=risk.level if risk else "",
             )
         )
     entries.sort(key=lambda entry: (entry.start_at, entry.resource_name))

@@ -101,9 +101,19 @@ def day_list_items(schedule) -> str:
             f'<li class="mb-2"><a class="appt appt-{escape(e.status)}" href="{before}{e.pk}{after}">'
             f"<strong>{e.times}</strong> {escape(e.resource_name)} · {escape(e.patient_name)}<br>"
             f"{escape(e.treatment_label)} · {escape(e.clinician_name)} · "
-            f'<span class="fw-semibold">{escape(e.status_label)}</span></a></li>\n'
+            f'<span class="fw-semibold">{escape(e.status_label)}</span>{_risk_badge(e)}</a></li>\n'
             for e in schedule.appointments
         )
+    )
+
+
+def _risk_badge(entry) -> str:
+    """The patient's current suicide risk, in words, when there is one (``DayEntry.risk``)."""
+    if not entry.risk:
+        return ""
+    return (
+        f'<br><span class="badge badge-risk-{escape(entry.risk_level)} text-wrap" data-current-risk>'
+        f"Suicide risk: {escape(entry.risk)}</span>"
     )
 
 
@@ -135,7 +145,8 @@ def day_grid_rows(schedule) -> str:
             out.append(
                 f'<td{span}><a class="appt appt-{escape(entry.status)}" href="{before}{entry.pk}{after}">'
                 f"<strong>{entry.times}</strong><br>{escape(entry.patient_name)}<br>"
-                f'{escape(entry.treatment_label)}<br><span class="fw-semibold">{escape(entry.status_label)}</span>{late}</a></td>'
+                f'{escape(entry.treatment_label)}<br><span class="fw-semibold">{escape(entry.status_label)}</span>{late}'
+                f"{_risk_badge(entry)}</a></td>"
             )
         out.append("</tr>\n")
     return mark_safe("".join(out))  # noqa: S308 - every interpolated text above is escaped or our own

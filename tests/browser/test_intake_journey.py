@@ -17,7 +17,7 @@ NEW_PASSWORD = "quiet-river-2026"
 
 
 def invite(page, *, first: str, last: str, email: str) -> None:
-    page.goto("/staff/patients/invite/")
+    page.goto("/front-desk/patients/invite/")
     assert_accessible(page)
     page.get_by_label("Legal first name").fill(first)
     page.get_by_label("Legal last name").fill(last)

@@ -232,16 +232,20 @@ def test_cssrs_answers_to_skipped_questions_are_dropped(patient_client, intake):
 def test_a_high_risk_submission_shows_crisis_resources_and_creates_exactly_one_alert(
     patient_client, intake, django_capture_on_commit_callbacks, overrides, reasons
 ):
-    fill_intake(patient_client, intake, **overrides)
+    # A high-risk C-SSRS raises its alert when its step is saved, a PHQ-9 item 9 when the intake is submitted:
+    # either way one alert, and its notification is enqueued once, on commit.
     with django_capture_on_commit_callbacks() as callbacks:
+        fill_intake(patient_client, intake, **overrides)
         response = patient_client.post(reverse("intake:review", args=[intake.pk]), follow=True)
     assert response.status_code == 200
-    assert b"Call or text 988" in response.content
-    assert b'role="alert"' in response.content
+    page = response.content.decode()
+    assert page.count("data-crisis-block") == 1 and 'href="tel:988"' in page
+    assert 'role="alert"' in page
     alert = UrgentAlert.objects.get()
     assert alert.submission == IntakeSubmission.objects.get() and alert.submission.is_urgent
+    assert alert.intake_id == intake.pk
     assert any(reasons[0] in reason for reason in alert.reasons)
-    assert len(callbacks) == 1  # the notification task, enqueued only once the submission is committed
+    assert len(callbacks) == 1
 
 
 def test_another_patients_intake_is_404_and_untouched(client, second_patient, second_patient_record, intake):

@@ -25,8 +25,9 @@ def test_a_high_risk_rescreen_shows_crisis_resources_and_raises_one_alert(patien
         phq9_data(),
         {"q1": "yes", "q2": "yes", "q3": "yes", "q4": "no", "q5": "yes", "q6": "no"},
     )
-    page = patient_client.get(response["Location"])
-    assert b"Call or text 988" in page.content
+    page = patient_client.get(response["Location"]).content.decode()
+    assert page.count("data-crisis-block") == 1
+    assert 'href="tel:988"' in page and 'href="sms:988"' in page and 'href="tel:911"' in page
     assert UrgentAlert.objects.filter(patient=patient_record).count() == 1
 
 
