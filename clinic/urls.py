@@ -35,5 +35,6 @@ urlpatterns = [
     path("front-desk/", include("scheduling.urls")),
     path("patient/appointments/", include("scheduling.patient_urls")),
     path("r/", include("scheduling.reminder_urls")),
+    path("sms/", include("scheduling.sms_urls")),
     path("admin/", admin.site.urls),
 ]

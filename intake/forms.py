@@ -66,6 +66,28 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _reminder_channel_field() -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label="How should we remind you of appointments?",
+        choices=[("email", "Email"), ("sms", "Text message (SMS)"), ("both", "Email and text message")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how we should remind you."},
+    )
+
+
+def _sms_consent_field() -> forms.BooleanField:
+    return forms.BooleanField(
+        label="I agree to receive appointment text messages from the clinic at this number. "
+        "They never contain medical details. Message and data rates may apply; reply STOP to end them.",
+        required=False,
+    )
+
+
+def _texts_need_consent(form: forms.Form, cleaned: dict[str, Any]) -> None:
+    if cleaned.get("reminder_channel") in {"sms", "both"} and not cleaned.get("sms_consent"):
+        form.add_error("sms_consent", "To get text reminders, tick this box; or choose email reminders.")
+
+
 class ContactForm(StepForm):
     legal_first_name = forms.CharField(label="Legal first name", max_length=100)
     legal_last_name = forms.CharField(label="Legal last name", max_length=100)
@@ -103,16 +125,8 @@ class ContactForm(StepForm):
         label="Emergency contact: relationship to you", max_length=100
     )
     emergency_contact_phone = forms.CharField(label="Emergency contact: phone", max_length=32)
-    reminder_channel = forms.ChoiceField(
-        label="How should we remind you of appointments?",
-        choices=[("email", "Email"), ("sms", "Text message (SMS)"), ("both", "Email and text message")],
-        widget=forms.RadioSelect,
-    )
-    sms_consent = forms.BooleanField(
-        label="I agree to receive appointment text messages from the clinic at this number. "
-        "They never contain medical details. Message and data rates may apply; reply STOP to end them.",
-        required=False,
-    )
+    reminder_channel = _reminder_channel_field()
+    sms_consent = _sms_consent_field()
 
     def __init__(self, *args: Any, today: date | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -151,8 +165,27 @@ class ContactForm(StepForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if cleaned.get("reminder_channel") in {"sms", "both"} and not cleaned.get("sms_consent"):
-            self.add_error("sms_consent", "To get text reminders, tick this box; or choose email reminders.")
+        _texts_need_consent(self, cleaned)
+        return cleaned
+
+
+class ReminderChoiceForm(StepForm):
+    """The reminder channel and text-message consent, changed from the portal."""
+
+    reminder_channel = _reminder_channel_field()
+    sms_consent = _sms_consent_field()
+
+    def __init__(self, *args: Any, has_phone: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.has_phone = has_phone
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        _texts_need_consent(self, cleaned)
+        if cleaned.get("reminder_channel") in {"sms", "both"} and not self.has_phone:
+            self.add_error(
+                "reminder_channel", "We have no mobile number for you: choose email, or call the clinic."
+            )
         return cleaned
 
 

@@ -98,6 +98,42 @@ class Invitation(models.Model):
         return f"Invitation {self.pk} ({'accepted' if self.accepted_at else 'open'})"
 
 
+class SmsConsentEvent(models.Model):
+    """Every change of a patient's consent to text messages, and who or what made it: the intake or the portal
+    (the patient's own choice on a page), or a reply to a message (STOP, START), as carriers require. Append-only."""
+
+    class Change(models.TextChoices):
+        GIVEN = "given", "Agreed to text messages"
+        WITHDRAWN = "withdrawn", "Stopped text messages"
+
+    class Source(models.TextChoices):
+        INTAKE = "intake", "Intake"
+        PORTAL = "portal", "Patient portal"
+        SMS_REPLY = "sms_reply", "Reply to a text message"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="sms_consent_events")
+    change = models.CharField(max_length=10, choices=Change.choices)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    phone = models.CharField(max_length=32)  # the number the consent is for, as it was then
+    reply = models.CharField(max_length=160, blank=True)  # the text the patient sent, for a reply
+    provider_message_id = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["patient", "-at"], name="sms_consent_patient_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(change__in=["given", "withdrawn"]), name="sms_consent_change_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=["intake", "portal", "sms_reply"]), name="sms_consent_source_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_change_display()} ({self.get_source_display()})"
+
+
 class Intake(models.Model):
     """The intake a patient is filling in. Every step is saved here as they go (save and resume)."""
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from clinic.celery import app
 from clinic.models import User
 from clinic.roles import Role, assign_role
-from intake import medications, rules, scoring
+from intake import medications, rules, scoring, sms_consent
 from intake.forms import IMPROVEMENT_PERCENT, age_on
 from intake.instruments import load_instrument
 from intake.models import (
@@ -578,11 +578,14 @@ def _update_patient_contact(patient: Patient, contact: dict[str, Any], *, now: d
         setattr(patient, name, contact.get(name, "") or "")
     patient.date_of_birth = date.fromisoformat(contact["date_of_birth"])
     wants_sms = contact.get("reminder_channel") in {"sms", "both"} and contact.get("sms_consent")
-    if wants_sms and patient.sms_consent_at is None:
+    had_consent = patient.sms_consent_at is not None
+    if wants_sms and not had_consent:
         patient.sms_consent_at = now
     elif not wants_sms:
         patient.sms_consent_at = None
     patient.save(update_fields=[*fields, "date_of_birth", "sms_consent_at"])
+    if bool(wants_sms) != had_consent:
+        sms_consent.record_intake_choice(patient=patient, gave=bool(wants_sms), now=now)
 
 
 @transaction.atomic

@@ -245,6 +245,8 @@ def _skip_reason(reminder: Reminder, appointment: Appointment, now: datetime) ->
         return "The appointment was moved."
     if now >= appointment.start_at:
         return "The appointment has started."
+    if reminder.channel == Reminder.Channel.SMS and appointment.patient.sms_consent_at is None:
+        return "The patient has stopped text messages."
     return ""
 
 

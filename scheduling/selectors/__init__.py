@@ -34,7 +34,12 @@ from scheduling.selectors.holds import (
     sessions_outside_opening_hours,
     sessions_outside_working_hours,
 )
-from scheduling.selectors.locations import database_knows_time_zone, first_active_location, picker_locations
+from scheduling.selectors.locations import (
+    database_knows_time_zone,
+    first_active_location,
+    phone_to_call,
+    picker_locations,
+)
 from scheduling.selectors.reminders import failed_reminders, reminder_for_link
 from scheduling.selectors.rems import (
     REMS_FORM_DAYS,
@@ -128,6 +133,7 @@ __all__ = [
     "overlapping_active_allocations",
     "patient_appointments",
     "patient_for_booking",
+    "phone_to_call",
     "picker_locations",
     "propose_treatment_series",
     "reminder_for_link",

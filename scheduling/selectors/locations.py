@@ -41,3 +41,24 @@ def database_knows_time_zone(name: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = %s)", [name])
         return cursor.fetchone()[0]
+
+
+def phone_to_call(sender: str) -> str:
+    """The clinic number for someone who texted from ``sender``: their location's, else the first active location's
+    (empty when no location lists one)."""
+    theirs = (
+        Location.objects.filter(patients__phone=sender)
+        .exclude(phone="")
+        .values_list("phone", flat=True)
+        .first()
+    )
+    if theirs:
+        return theirs
+    return (
+        Location.objects.filter(is_active=True)
+        .exclude(phone="")
+        .order_by("pk")
+        .values_list("phone", flat=True)
+        .first()
+        or ""
+    )

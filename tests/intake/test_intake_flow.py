@@ -316,3 +316,12 @@ def test_patient_account_without_a_record_gets_404(client, make_user):
     client.force_login(user)
     assert client.get(reverse("portal:home")).status_code == 404
     assert not Patient.objects.filter(user=user).exists()
+
+
+def test_consent_to_texts_given_on_the_intake_is_recorded_when_it_is_submitted(patient_client, intake, patient):
+    from intake.models import SmsConsentEvent
+
+    fill_intake(patient_client, intake)
+    patient_client.post(reverse("intake:review", args=[intake.pk]))
+    (event,) = SmsConsentEvent.objects.filter(patient=patient.patient)
+    assert (event.change, event.source, event.phone) == ("given", "intake", "+16175550123")
