@@ -5,6 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from collections import defaultdict
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from crispy_forms.helper import FormHelper
@@ -297,12 +298,89 @@ class OverrideForm(_PrefixedForm):
     )
 
 
+def _number_messages(what: str, example: str) -> dict[str, str]:
+    return {
+        "invalid": f"Give {what} as a number, such as {example}.",
+        "min_value": f"Give {what} above 0.",
+        "max_digits": f"{what[0].upper()}{what[1:]} is too large: check the units.",
+        "max_whole_digits": f"{what[0].upper()}{what[1:]} is too large: check the units.",
+        "max_decimal_places": f"Give {what} with at most %(max)s decimal places.",
+    }
+
+
+def _weight_field(label: str, *, required: bool) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        min_value=Decimal("0.1"),
+        max_digits=5,
+        decimal_places=1,
+        error_messages={
+            **_number_messages("the weight in kg", "72.5"),
+            "required": "Give the patient's weight today, in kg.",
+        },
+    )
+
+
+class IvDosePlanForm(_PrefixedForm):
+    """The IV dose checked before it is given: mg/kg from the day's weight (the service does the checks)."""
+
+    prefix_name = "plan"
+    weight_kg = _weight_field("The patient's weight today (kg)", required=True)
+    mg_per_kg = forms.DecimalField(
+        label="Dose (mg/kg)",
+        min_value=Decimal("0.001"),
+        max_digits=5,
+        decimal_places=3,
+        help_text="The standard dose is 0.5 mg/kg over 40 minutes.",
+        error_messages={
+            **_number_messages("the dose in mg/kg", "0.5"),
+            "required": "Give the dose in mg/kg.",
+        },
+    )
+
+
+class SpravatoDosePlanForm(_PrefixedForm):
+    prefix_name = "plan"
+    dose_mg = forms.TypedChoiceField(
+        label="Dose",
+        coerce=int,
+        choices=[(56, "56 mg (2 devices)"), (84, "84 mg (3 devices)")],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose 56 or 84 mg.",
+            "invalid_choice": "A Spravato dose is 56 mg (2 devices) or 84 mg (3 devices).",
+        },
+    )
+    weight_kg = _weight_field("The patient's weight today (kg, optional)", required=False)
+
+
+class CosignForm(_PrefixedForm):
+    prefix_name = "cosign"
+    confirmed = forms.BooleanField(
+        label="I am a second clinician and I have checked this planned dose",
+        error_messages={"required": "Confirm you have checked the planned dose."},
+    )
+
+
 class DoseForm(_PrefixedForm):
+    """The dose as given. The correction form is filled with what was recorded, so nothing has to be typed
+    again."""
+
     prefix_name = "dose"
     drug = forms.CharField(label="Drug (leave empty for the usual one)", required=False, max_length=80)
-    dose_mg = forms.DecimalField(label="Dose (mg)", min_value=0, max_digits=6, decimal_places=1)
-    weight_kg = forms.DecimalField(
-        label="Weight (kg), needed for IV", required=False, min_value=0, max_digits=5, decimal_places=1
+    dose_mg = forms.DecimalField(
+        label="Dose given (mg)",
+        min_value=Decimal("0.1"),
+        max_digits=6,
+        decimal_places=1,
+        error_messages={
+            **_number_messages("the dose in mg", "35 or 35.5"),
+            "required": "Give the dose given, in mg.",
+        },
+    )
+    weight_kg = _weight_field(
+        "Weight (kg), needed for IV: the day's weight in the plan if empty", required=False
     )
     lot_number = forms.CharField(label="Lot number", max_length=40)
     started_at = forms.TimeField(
@@ -332,6 +410,20 @@ class DischargeForm(_PrefixedForm):
         label="The escort or driver is here to take the patient home",
         error_messages={"required": "Confirm the escort or driver is here before discharge."},
     )
+    override_reason = forms.CharField(
+        label="Clinician's override: why the patient may leave before the minimum time or without the missing "
+        "reading",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only when the protocol's minimum time or a required reading is not met. Kept, audited and shown "
+        "on the session summary.",
+    )
+
+    def __init__(self, *args, may_override: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not may_override:
+            del self.fields["override_reason"]
 
 
 # --- Waitlist ---------------------------------------------------------------------------------------------------
