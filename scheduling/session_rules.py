@@ -206,6 +206,11 @@ class DosePolicy:
     cosign_above_mg_per_kg: Decimal
 
 
+def shown(number: Decimal) -> str:
+    """A dose or weight as people write it: 35, 35.5, 0.75 (not 35.0 or 0.750)."""
+    return f"{number.normalize():f}"
+
+
 def iv_planned_mg(weight_kg: Decimal, mg_per_kg: Decimal) -> Decimal:
     """dose_mg = mg/kg x the day's weight, to 0.1 mg (clinical reference 3.1)."""
     return (weight_kg * mg_per_kg).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
@@ -214,12 +219,12 @@ def iv_planned_mg(weight_kg: Decimal, mg_per_kg: Decimal) -> Decimal:
 def iv_plan_warnings(mg_per_kg: Decimal, policy: DosePolicy) -> list[str]:
     if mg_per_kg > policy.cosign_above_mg_per_kg:
         return [
-            f"{mg_per_kg} mg/kg is above {policy.cosign_above_mg_per_kg} mg/kg: a second clinician must co-sign "
+            f"{shown(mg_per_kg)} mg/kg is above {policy.cosign_above_mg_per_kg} mg/kg: a second clinician must co-sign "
             "the plan before dosing."
         ]
     if mg_per_kg > policy.warn_above_mg_per_kg:
         return [
-            f"{mg_per_kg} mg/kg is above {policy.warn_above_mg_per_kg} mg/kg, the top of the studied range "
+            f"{shown(mg_per_kg)} mg/kg is above {policy.warn_above_mg_per_kg} mg/kg, the top of the studied range "
             "(0.1-0.75 mg/kg)."
         ]
     return []
@@ -266,13 +271,13 @@ def dose_flags(facts: DoseFacts, policy: DosePolicy) -> list[str]:
     if facts.given_mg is None:
         return []
     if facts.plan_dose_mg is None:
-        return [f"{facts.given_mg} mg was given without a checked plan."]
+        return [f"{shown(facts.given_mg)} mg was given without a checked plan."]
     flags = []
     if facts.given_mg != facts.plan_dose_mg:
-        per_kg = f" ({facts.given_mg_per_kg} mg/kg)" if facts.is_iv and facts.given_mg_per_kg else ""
+        per_kg = f" ({shown(facts.given_mg_per_kg)} mg/kg)" if facts.is_iv and facts.given_mg_per_kg else ""
         flags.append(
-            f"{facts.given_mg} mg{per_kg} was given; the checked plan was {facts.plan_dose_mg} mg"
-            + (f" ({facts.plan_mg_per_kg} mg/kg)." if facts.is_iv and facts.plan_mg_per_kg else ".")
+            f"{shown(facts.given_mg)} mg{per_kg} was given; the checked plan was {shown(facts.plan_dose_mg)} mg"
+            + (f" ({shown(facts.plan_mg_per_kg)} mg/kg)." if facts.is_iv and facts.plan_mg_per_kg else ".")
         )
     if (
         facts.is_iv
@@ -281,16 +286,17 @@ def dose_flags(facts: DoseFacts, policy: DosePolicy) -> list[str]:
         and facts.given_weight_kg != facts.plan_weight_kg
     ):
         flags.append(
-            f"The weight recorded with the dose ({facts.given_weight_kg} kg) is not the day's weight in the plan "
-            f"({facts.plan_weight_kg} kg)."
+            f"The weight recorded with the dose ({shown(facts.given_weight_kg)} kg) is not the day's weight in the "
+            f"plan ({shown(facts.plan_weight_kg)} kg)."
         )
     if (
         facts.is_iv
+        and facts.given_mg_per_kg is not None
         and iv_plan_needs_cosign(facts.given_mg_per_kg, policy)
         and not (facts.plan_cosigned and facts.given_mg == facts.plan_dose_mg)
     ):
         flags.append(
-            f"{facts.given_mg_per_kg} mg/kg is above {policy.cosign_above_mg_per_kg} mg/kg without a second "
+            f"{shown(facts.given_mg_per_kg)} mg/kg is above {policy.cosign_above_mg_per_kg} mg/kg without a second "
             "clinician's co-signature."
         )
     return flags

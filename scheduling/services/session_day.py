@@ -155,7 +155,7 @@ def discharge(
             hint = (
                 " A clinician may discharge before the minimum time or without a reading by recording an override "
                 "with a reason."
-                if check.overridable and not check.hard
+                if check.overridable
                 else ""
             )
             raise InvalidTransition(
@@ -306,7 +306,7 @@ def _plausible_weight(weight_kg, field: str) -> Decimal:
     weight = _number(weight_kg, field=field, what="The weight in kg")
     if not low <= weight <= high:
         raise SessionRefused(
-            f"A weight of {weight} kg is not plausible: give the patient's weight in kg, from {low} to {high}.",
+            f"A weight of {session_rules.shown(weight)} kg is not plausible: give the patient's weight in kg, from {low} to {high}.",
             field=field,
         )
     return weight.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)

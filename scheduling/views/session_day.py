@@ -222,10 +222,10 @@ def session_dose(request: HttpRequest, pk: int) -> HttpResponse:
         flags = selectors.dose_flags(appointment, record)
         if flags:
             return (
-                f"Dose recorded as given: {record.dose_mg} mg{per_kg}. Flagged, and the clinic is told:",
+                f"Dose recorded as given: {session_rules.shown(record.dose_mg)} mg{per_kg}. Flagged, and the clinic is told:",
                 flags,
             )
-        return f"Dose recorded: {record.dose_mg} mg{per_kg}, as planned."
+        return f"Dose recorded: {session_rules.shown(record.dose_mg)} mg{per_kg}, as planned."
 
     return _session_post(request, pk, DoseForm, "dose_form", action)
 
