@@ -17,7 +17,7 @@ from clinic.access import role_required
 from clinic.audit import record_patient_view
 from clinic.roles import Role
 from scheduling import selectors, services, session_rules
-from scheduling.forms import (
+from scheduling.forms.session_day import (
     ChecklistForm,
     CosignForm,
     DischargeForm,
