@@ -82,7 +82,11 @@ def _next_vitals_phase(appointment: Appointment, day) -> str:
     if appointment.status == Appointment.Status.RECOVERING:
         taken = {row.vitals.phase for row in day.vitals}
         return "at_40_min" if day.protocol.vitals_at_40_min and "at_40_min" not in taken else "pre_discharge"
-    if day.next_during_dose_reading_at is not None:
+    taken = {row.vitals.phase for row in day.vitals}
+    due_at_40 = (
+        day.monitored_minutes is not None and day.monitored_minutes >= session_rules.AT_40_MIN_EARLIEST
+    )
+    if day.next_during_dose_reading_at is not None and not (due_at_40 and "at_40_min" not in taken):
         return "during_dose"
     return "at_40_min"
 
@@ -218,7 +222,7 @@ def session_dose(request: HttpRequest, pk: int) -> HttpResponse:
             started_at=_local_moment(appointment, data["started_at"]),
             ended_at=_local_moment(appointment, data["ended_at"]), recorded_by=request.user,
         )  # fmt: skip
-        per_kg = f" ({record.dose_mg_per_kg} mg/kg)" if record.dose_mg_per_kg else ""
+        per_kg = f" ({session_rules.shown(record.dose_mg_per_kg)} mg/kg)" if record.dose_mg_per_kg else ""
         flags = selectors.dose_flags(appointment, record)
         if flags:
             return (
@@ -242,10 +246,13 @@ def session_plan(request: HttpRequest, pk: int) -> HttpResponse:
             appointment=appointment, planned_by=request.user, weight_kg=data.get("weight_kg"),
             mg_per_kg=data.get("mg_per_kg"), dose_mg=data.get("dose_mg"),
         )  # fmt: skip
+        shown = session_rules.shown
         per_kg = (
-            f" ({record.plan_mg_per_kg} mg/kg at {record.plan_weight_kg} kg)" if record.plan_mg_per_kg else ""
+            f" ({shown(record.plan_mg_per_kg)} mg/kg at {shown(record.plan_weight_kg)} kg)"
+            if record.plan_mg_per_kg and record.plan_weight_kg
+            else ""
         )
-        return f"Planned dose recorded: {record.plan_dose_mg} mg{per_kg}.", record.plan_warnings
+        return f"Planned dose recorded: {shown(record.plan_dose_mg)} mg{per_kg}.", record.plan_warnings
 
     return _session_post(request, pk, form_class, "plan_form", action)
 
@@ -255,7 +262,7 @@ def session_plan(request: HttpRequest, pk: int) -> HttpResponse:
 def session_cosign(request: HttpRequest, pk: int) -> HttpResponse:
     def action(appointment, data):
         record = services.cosign_dose_plan(appointment=appointment, cosigned_by=request.user)
-        return f"Planned dose of {record.plan_dose_mg} mg co-signed."
+        return f"Planned dose of {session_rules.shown(record.plan_dose_mg)} mg co-signed."
 
     return _session_post(request, pk, CosignForm, "cosign_form", action)
 
