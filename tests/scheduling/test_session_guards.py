@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
@@ -86,6 +87,17 @@ def test_the_database_keeps_spravato_at_the_labels_minimum(clinic):
     TreatmentType.objects.filter(pk=clinic.spravato.pk).update(
         min_monitoring_minutes=150
     )  # longer is allowed
+
+
+def test_the_set_up_screen_says_why_a_shorter_spravato_protocol_is_refused(clinic):
+    """The admin's form validates the model's constraints: this message is what the clinic admin reads."""
+    spravato = clinic.spravato
+    spravato.min_monitoring_minutes = 60
+    with pytest.raises(ValidationError, match="at least 120 minutes of monitoring from administration"):
+        spravato.validate_constraints()
+    iv = clinic.iv
+    iv.min_monitoring_minutes = 45  # clinic policy: any value
+    iv.validate_constraints()
 
 
 def test_iv_discharge_is_refused_the_minute_dosing_started(clinic, book, front_desk):
@@ -540,3 +552,10 @@ def test_the_override_through_the_discharge_form(client, clinic, book, front_des
     record = SessionRecord.objects.get(appointment=appointment)
     assert record.discharge_override_reason == "Stable; transport leaving now"
     assert record.discharge_override_by == clinician
+    # The audit trail names who did it, from the request.
+    override = [
+        event
+        for event in AuditEvent.objects.filter(table_name="scheduling_sessionrecord", row_pk=str(record.pk))
+        if (event.new_data or {}).get("discharge_override_reason")
+    ]
+    assert [event.actor_id for event in override] == [clinician.pk]
