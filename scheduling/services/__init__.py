@@ -52,6 +52,13 @@ from scheduling.services.calendar import (
     time_off_refusal,
     working_hours_refusal,
 )
+from scheduling.services.dose import (
+    TELL_CLINIC_OF_DOSE_TASK,
+    cosign_dose_plan,
+    plan_dose,
+    record_dose,
+    tell_clinic_of_dose_flags,
+)
 from scheduling.services.holds import (
     CLOSURE_OVER_HOLDS,
     HOLD_ATTEMPTS,
@@ -82,23 +89,18 @@ from scheduling.services.rems import (
 )
 from scheduling.services.session_day import (
     CHECK_IN_EARLIEST,
-    TELL_CLINIC_OF_DOSE_TASK,
     TRANSITIONS,
     check_in,
     confirm_appointment,
-    cosign_dose_plan,
     discharge,
     next_steps,
     next_steps_text,
     override_bp_hard_stop,
-    plan_dose,
     record_check_in_checklist,
-    record_dose,
     record_observation_scores,
     record_vitals,
     start_recovery,
     start_session,
-    tell_clinic_of_dose_flags,
 )
 from scheduling.services.waitlist import (
     add_to_waitlist,
