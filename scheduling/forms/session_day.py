@@ -123,6 +123,8 @@ class CosignForm(_PrefixedForm):
         label="I am a second clinician and I have checked this planned dose",
         error_messages={"required": "Confirm you have checked the planned dose."},
     )
+    # Which plan the page showed: a plan changed since is not the one co-signed (services.cosign_dose_plan).
+    plan_seen_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
 
 
 class DoseForm(_PrefixedForm):

@@ -135,8 +135,15 @@ IV_PLAN_MG_PER_KG_AT_MOST = Decimal(5)
 
 
 @transaction.atomic
-def cosign_dose_plan(*, appointment: Appointment, cosigned_by, now: datetime | None = None) -> SessionRecord:
-    """A second clinician co-signs the planned dose: never the clinician who planned it."""
+def cosign_dose_plan(
+    *,
+    appointment: Appointment,
+    cosigned_by,
+    plan_seen_at: datetime | None = None,
+    now: datetime | None = None,
+) -> SessionRecord:
+    """A second clinician co-signs the planned dose: never the clinician who planned it. ``plan_seen_at`` is the
+    plan's time on the page the co-signer read: a plan changed since is not the one they checked."""
     now = now or timezone.now()
     _require_clinician(cosigned_by, "co-sign the planned dose")
     appointment = locked(appointment)
@@ -144,6 +151,10 @@ def cosign_dose_plan(*, appointment: Appointment, cosigned_by, now: datetime | N
     record = _session_record(appointment)
     if not record.dose_planned:
         raise SessionRefused("There is no planned dose to co-sign yet.")
+    if plan_seen_at is not None and plan_seen_at != record.planned_at:
+        raise SessionRefused(
+            "The planned dose changed after you opened the page: check the new plan, then co-sign it."
+        )
     if record.planned_by_id == cosigned_by.pk:
         raise SessionRefused(
             "A second clinician must co-sign: the clinician who planned the dose cannot co-sign it."

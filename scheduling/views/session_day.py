@@ -50,7 +50,9 @@ def _render_session(request: HttpRequest, appointment: Appointment, *, bound=Non
         "vitals_form": VitalsForm(initial={"phase": _next_vitals_phase(appointment, day)}),
         "override_form": OverrideForm(),
         "plan_form": _plan_form(appointment, record),
-        "cosign_form": CosignForm(),
+        "cosign_form": CosignForm(
+            initial={"plan_seen_at": record.planned_at.isoformat() if record and record.planned_at else None}
+        ),
         "dose_form": DoseForm(initial=_dose_initial(appointment, record, now)),
         "scores_form": ScoresForm(
             initial={
@@ -261,7 +263,9 @@ def session_plan(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def session_cosign(request: HttpRequest, pk: int) -> HttpResponse:
     def action(appointment, data):
-        record = services.cosign_dose_plan(appointment=appointment, cosigned_by=request.user)
+        record = services.cosign_dose_plan(
+            appointment=appointment, cosigned_by=request.user, plan_seen_at=data["plan_seen_at"]
+        )
         return f"Planned dose of {session_rules.shown(record.plan_dose_mg)} mg co-signed."
 
     return _session_post(request, pk, CosignForm, "cosign_form", action)

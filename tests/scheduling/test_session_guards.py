@@ -299,6 +299,41 @@ def test_a_changed_plan_needs_a_new_co_signature(iv_checked_in, clinic):
         services.start_session(appointment=iv_checked_in, started_by=planner, now=DOSED)
 
 
+def test_a_co_signature_is_for_the_plan_the_co_signer_saw(client, iv_checked_in, clinic):
+    planner, second = clinic.clinicians[0].user, clinic.clinicians[1].user
+    plan_iv(iv_checked_in, planner, "1.2")
+    with time_machine.travel(CHECKED_IN + timedelta(minutes=1), tick=False):
+        client.force_login(second)
+        page = client.get(reverse("scheduling:session_day", args=[iv_checked_in.pk]))
+        seen = page.context["cosign_form"].initial["plan_seen_at"]
+        services.plan_dose(  # the planner changes it meanwhile
+            appointment=iv_checked_in,
+            planned_by=planner,
+            weight_kg=Decimal(70),
+            mg_per_kg=Decimal("1.6"),
+            now=CHECKED_IN + timedelta(minutes=1),
+        )
+        stale = post(
+            client, "session_cosign", iv_checked_in, {"cosign-confirmed": "on", "cosign-plan_seen_at": seen}
+        )
+        assert stale.status_code == 400
+        assert "The planned dose changed after you opened the page" in stale.content.decode()
+        assert SessionRecord.objects.get(appointment=iv_checked_in).plan_cosigned_at is None
+        fresh = client.get(reverse("scheduling:session_day", args=[iv_checked_in.pk]))
+        now_seen = fresh.context["cosign_form"].initial["plan_seen_at"]
+        assert (
+            post(
+                client,
+                "session_cosign",
+                iv_checked_in,
+                {"cosign-confirmed": "on", "cosign-plan_seen_at": now_seen},
+            ).status_code
+            == 302
+        )
+    record = SessionRecord.objects.get(appointment=iv_checked_in)
+    assert (record.plan_mg_per_kg, record.plan_cosigned_by) == (Decimal("1.600"), second)
+
+
 def test_the_database_refuses_a_co_signature_by_the_planner(iv_checked_in, clinic):
     planner = clinic.clinicians[0].user
     with pytest.raises(IntegrityError), transaction.atomic():
