@@ -543,6 +543,9 @@ def test_the_2000_mg_dose_is_recorded_with_a_warning_and_the_correction_form_kee
         )  # fmt: skip
         assert given.status_code == 302
         page = client.get(url)
+        flagged = client.get(reverse("scheduling:session_summary", args=[appointment.pk])).content.decode()
+    assert "The dose given departs from the checked plan" in flagged
+    assert "2000 mg (28.571 mg/kg) was given; the checked plan was 35 mg (0.5 mg/kg)." in flagged
     html = page.content.decode()
     assert "Dose recorded as given: 2000 mg (28.571 mg/kg). Flagged" in html
     assert "Dose flagged" in html and "the checked plan was 35 mg" in html
