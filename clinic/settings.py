@@ -5,6 +5,7 @@ With DEBUG off (the default) every default is the production-safe one; developme
 
 import os
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,6 +37,17 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if not value.is_finite() or value <= 0:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be a number above 0.")
+    return value
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -394,6 +406,13 @@ PATIENT_EXPORT_SECTIONS = [
 SCHEDULING_LATE_CANCEL_HOURS = env_int("SCHEDULING_LATE_CANCEL_HOURS", 24)
 # Patients cleared for treatment may book their own sessions from the free times availability offers.
 SCHEDULING_PATIENT_SELF_BOOKING = env_bool("SCHEDULING_PATIENT_SELF_BOOKING", False)
+# IV ketamine dose checks, before the dose is given (clinical reference 3.1): the planned dose starts at the
+# standard 0.5 mg/kg; above 0.75 mg/kg (the top of the studied range) the plan carries a warning; above 1.0 mg/kg a
+# second clinician must co-sign it before dosing starts. The monitoring and vital-sign rules are on each treatment
+# type (the admin's treatment types), not here.
+SESSION_IV_DOSE_DEFAULT_MG_PER_KG = env_decimal("SESSION_IV_DOSE_DEFAULT_MG_PER_KG", "0.5")
+SESSION_IV_DOSE_WARN_ABOVE_MG_PER_KG = env_decimal("SESSION_IV_DOSE_WARN_ABOVE_MG_PER_KG", "0.75")
+SESSION_IV_DOSE_COSIGN_ABOVE_MG_PER_KG = env_decimal("SESSION_IV_DOSE_COSIGN_ABOVE_MG_PER_KG", "1.0")
 
 # --- Reminders (clinic policy) ------------------------------------------------------------------------------------
 # Before each appointment, besides the confirmation at booking. Whole days are calendar days at the same local time.

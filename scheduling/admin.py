@@ -184,11 +184,12 @@ admin.site.register(Resource)
 
 @admin.register(TreatmentType)
 class TreatmentTypeAdmin(admin.ModelAdmin):
-    """Durations are clinic policy: the clinic admin sets them here."""
+    """Durations and the session-day protocol (minimum monitoring, required readings) are clinic policy: the
+    clinic admin sets them here. Spravato's label minimum is a database constraint, shown as the form's error."""
 
     list_display = (
         "label", "modality", "resource_kind", "chair_minutes", "clinician_offset_minutes", "clinician_minutes",
-        "discharge_minutes", "is_active",
+        "discharge_minutes", "min_monitoring_minutes", "is_active",
     )  # fmt: skip
     list_filter = ("modality", "is_active")
 

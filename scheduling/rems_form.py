@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from scheduling.session_rules import SPRAVATO_MIN_MONITORING_MINUTES
+
 FORM_TITLE = "SPRAVATO® REMS Patient Monitoring Form (outpatient use only)"
 FORM_VERSION = "June 2024 copy, not verified against spravatorems.com"
 SUBMIT_WITHIN_DAYS = 7
 SUBMIT_HOW = (
     "Submit within 7 days of the session, online at www.SPRAVATOrems.com or by fax to 1-877-778-0091."
 )
-MIN_MONITORING_MINUTES = 120
+MIN_MONITORING_MINUTES = SPRAVATO_MIN_MONITORING_MINUTES
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Thin tasks: they take ids, re-read state and call a service (engineering guide 1).
 
 The services enqueue these by name, once their change has committed (``SEND_OFFER_TASK``, ``SEND_TASK``,
-``TELL_ADMINS_TASK``): this module imports them, so they do not import it. The names are declared here too, so a
+``TELL_ADMINS_TASK``, ``TELL_CLINIC_OF_DOSE_TASK``): this module imports them, so they do not import it. The names are declared here too, so a
 renamed task cannot drift from the name its service sends. The beat schedule is in clinic/settings.py.
 """
 
@@ -49,6 +49,19 @@ def send_reminder(reminder_id: int) -> str:
 def tell_admins_of_break_glass(self, access_id: int) -> bool:
     """Email the clinic admins that a clinician opened a patient of another location in an emergency (once)."""
     return access.tell_clinic_admins(access_id=access_id)
+
+
+@shared_task(
+    name=services.TELL_CLINIC_OF_DOSE_TASK,
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def tell_clinic_of_dose_flags(record_id: int) -> bool:
+    """Email the clinic that a dose given departs from its checked plan (once)."""
+    return services.tell_clinic_of_dose_flags(record_id=record_id)
 
 
 @worker_process_shutdown.connect  # a prefork pool's child process

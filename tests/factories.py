@@ -14,6 +14,7 @@ import itertools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -84,9 +85,11 @@ def patient_with_account(email: str, first: str, last: str, born: date) -> User:
 
 # --- A small clinic to book in ----------------------------------------------------------------------------------
 
-# The default treatment types, from the data migration that installs them (one source of truth).
+# The default treatment types, from the data migrations that install them and their session-day protocol (one
+# source of truth).
+_PROTOCOLS = importlib.import_module("scheduling.migrations.0012_session_protocol_and_dose_checks").PROTOCOL
 DEFAULT_TYPES = {
-    row["code"]: {k: v for k, v in row.items() if k != "code"}
+    row["code"]: {**{k: v for k, v in row.items() if k != "code"}, **_PROTOCOLS.get(row["code"], {})}
     for row in importlib.import_module("scheduling.migrations.0003_default_treatment_types").DEFAULTS
 }
 
@@ -206,7 +209,8 @@ def give_rescreen(patient: Patient, *, at: datetime, cssrs_risk: str = "low") ->
 def ready_to_dose(
     appointment: Appointment, *, by: User, now: datetime, bp: tuple[int, int] = (128, 82)
 ) -> None:
-    """Check in, complete the checklist, a re-screen and pre-dose vitals: everything dosing needs."""
+    """Check in, complete the checklist, a re-screen, pre-dose vitals and the planned dose (by the session's
+    clinician: IV 0.5 mg/kg at 70 kg, Spravato the booked dose): everything dosing needs."""
     appointment.refresh_from_db()
     if appointment.status in ("booked", "confirmed"):
         services.check_in(appointment=appointment, checked_in_by=by, now=now)
@@ -219,6 +223,11 @@ def ready_to_dose(
         appointment=appointment, phase="pre_dose", systolic=bp[0], diastolic=bp[1], heart_rate=72, spo2=98,
         recorded_by=by, now=now,
     )  # fmt: skip
+    if appointment.treatment_type.modality != "consultation":
+        services.plan_dose(
+            appointment=appointment, planned_by=appointment.clinician.user, weight_kg=Decimal(70),
+            mg_per_kg=Decimal("0.5"), dose_mg=appointment.treatment_type.dose_mg or 56, now=now,
+        )  # fmt: skip
 
 
 # --- Intakes and re-screens for review --------------------------------------------------------------------------

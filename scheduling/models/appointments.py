@@ -13,10 +13,16 @@ from django.db.models.lookups import GreaterThan
 
 from intake.models import Modality
 from scheduling.models.places import Clinician, Location, Resource
+from scheduling.session_rules import SPRAVATO_MIN_MONITORING_MINUTES
 
 # No session holds anything for longer than this. Schedule reads rely on it: the sessions overlapping a day are
 # those starting at most this long before it, which keeps the day view an index range scan (not all history).
 MAX_SESSION_LENGTH = timedelta(hours=24)
+
+
+class MonitoringFrom(models.TextChoices):
+    ADMINISTRATION = "administration", "Administration (first device, or the infusion's start)"
+    DOSE_END = "dose_end", "The end of the dose (the infusion's end)"
 
 
 class TreatmentType(models.Model):
@@ -29,6 +35,7 @@ class TreatmentType(models.Model):
     """
 
     Modality = Modality  # the one list (intake.models.Modality), so the gate can be asked with it directly
+    MonitoringFrom = MonitoringFrom
 
     code = models.SlugField(max_length=40, unique=True)
     label = models.CharField(max_length=120)
@@ -53,6 +60,34 @@ class TreatmentType(models.Model):
     )
     preparation = models.TextField(blank=True, help_text="What the patient is told to do before the session.")
     is_active = models.BooleanField(default=True)
+    # The session-day protocol (scheduling.session_rules.Protocol): discharge is refused before the minimum
+    # monitoring time or with a required reading missing, unless a clinician records an override with a reason.
+    # Vital signs before the dose are required for every treatment: the blood-pressure gate reads them.
+    min_monitoring_minutes = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Minimum monitoring before discharge, in minutes (0: no minimum). Spravato: at least 120 (label).",
+    )
+    monitoring_from = models.CharField(
+        max_length=16,
+        choices=MonitoringFrom.choices,
+        default=MonitoringFrom.ADMINISTRATION,
+        help_text="When the monitoring time starts: at administration (Spravato's first device) or when the "
+        "dose ends (the end of an infusion).",
+    )
+    vitals_at_40_min_required = models.BooleanField(
+        "vital signs about 40 minutes after the dose required",
+        default=False,
+        help_text="Spravato: required (label). IV ketamine: blood pressure peaks at about 40 minutes.",
+    )
+    vitals_before_discharge_required = models.BooleanField(
+        "vital signs before discharge required", default=False
+    )
+    vitals_during_dose_every_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Offered, not required: the session page suggests a reading this often while the dose is given "
+        "(empty: no suggestion).",
+    )
 
     class Meta:
         ordering = ["modality", "label"]
@@ -71,6 +106,26 @@ class TreatmentType(models.Model):
                 condition=Q(clinician_minutes__gt=0),
                 name="treatment_clinician_minutes_positive",
                 violation_error_message="The clinician must be held for at least a minute.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(modality=Modality.SPRAVATO)
+                | Q(
+                    min_monitoring_minutes__gte=SPRAVATO_MIN_MONITORING_MINUTES,
+                    monitoring_from=MonitoringFrom.ADMINISTRATION,
+                    vitals_at_40_min_required=True,
+                    vitals_before_discharge_required=True,
+                ),
+                name="treatment_spravato_monitoring_per_label",
+                violation_error_message=(
+                    "Spravato's label asks for at least 120 minutes of monitoring from administration, with vital "
+                    "signs about 40 minutes after the dose and before discharge."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(vitals_during_dose_every_minutes__isnull=True)
+                | Q(vitals_during_dose_every_minutes__gt=0),
+                name="treatment_vitals_during_dose_positive",
+                violation_error_message="Suggest a reading during the dose at least a minute apart, or none.",
             ),
             models.CheckConstraint(
                 condition=Q(

@@ -7,6 +7,9 @@ from django.db.models import F, Q
 
 from scheduling.models.appointments import Appointment
 
+# A weight outside this range is a typing slip (grams, pounds, a missing digit), not a patient.
+WEIGHT_KG_RANGE = (20, 350)
+
 
 class SessionRecord(models.Model):
     """What happens on the day: the check-in checklist, the dose, the clinician's scores, discharge.
@@ -33,7 +36,25 @@ class SessionRecord(models.Model):
     bp_override_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # Dose record
+    # The planned dose, checked before dosing (scheduling.session_rules): IV from the day's weight in mg/kg,
+    # Spravato 56 or 84 mg. Warnings shown when it was planned are kept with it. A plan above the co-signature
+    # threshold needs a second, different clinician's co-signature before dosing starts.
+    plan_weight_kg = models.DecimalField(
+        "the day's weight (kg)", max_digits=5, decimal_places=1, null=True, blank=True
+    )
+    plan_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=3, null=True, blank=True)
+    plan_dose_mg = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    plan_warnings = models.JSONField(default=list, blank=True)
+    planned_at = models.DateTimeField(null=True, blank=True)
+    planned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    plan_cosigned_at = models.DateTimeField(null=True, blank=True)
+    plan_cosigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Dose record: the dose as given, whatever it was (documentation is never refused; a difference from the
+    # plan is flagged on the summary and told to the clinic once, dose_flags_told_at).
     drug = models.CharField(max_length=80, blank=True)
     dose_mg = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
     weight_kg = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
@@ -51,8 +72,16 @@ class SessionRecord(models.Model):
     scores_recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # Discharge
+    dose_flags_told_at = models.DateTimeField(null=True, blank=True)
+    # Discharge, and a clinician's override of the protocol's minimum time or a missing reading (with what it
+    # overrode, in words, as the team saw it).
     escort_present_at_discharge = models.BooleanField(default=False)
+    discharge_override_reason = models.TextField(blank=True)
+    discharge_override_blockers = models.JSONField(default=list, blank=True)
+    discharge_override_at = models.DateTimeField(null=True, blank=True)
+    discharge_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -74,6 +103,27 @@ class SessionRecord(models.Model):
                 condition=Q(bp_override_at__isnull=True) | ~Q(bp_override_reason=""),
                 name="session_bp_override_has_reason",
             ),
+            models.CheckConstraint(
+                condition=Q(discharge_override_at__isnull=True) | ~Q(discharge_override_reason=""),
+                name="session_discharge_override_has_reason",
+            ),
+            # The second pair of eyes must be a second person.
+            models.CheckConstraint(
+                condition=Q(plan_cosigned_by__isnull=True) | ~Q(plan_cosigned_by=F("planned_by")),
+                name="session_plan_cosigned_by_another_clinician",
+            ),
+            models.CheckConstraint(
+                condition=Q(plan_weight_kg__isnull=True) | Q(plan_weight_kg__range=WEIGHT_KG_RANGE),
+                name="session_plan_weight_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(plan_dose_mg__isnull=True) | Q(plan_dose_mg__gt=0),
+                name="session_plan_dose_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(dose_mg__isnull=True) | Q(dose_mg__gt=0),
+                name="session_dose_positive",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -87,12 +137,17 @@ class SessionRecord(models.Model):
     def dose_recorded(self) -> bool:
         return bool(self.dose_mg and self.dose_started_at and self.lot_number)
 
+    @property
+    def dose_planned(self) -> bool:
+        return self.plan_dose_mg is not None
+
 
 class VitalSigns(models.Model):
     """One set of vitals: before dosing, at about 40 minutes, before discharge (REMS form; clinical ref. 3.1, 3.3)."""
 
     class Phase(models.TextChoices):
         PRE_DOSE = "pre_dose", "Before dosing"
+        DURING_DOSE = "during_dose", "During the dose (infusion)"
         AT_40_MIN = "at_40_min", "About 40 minutes after dosing"
         PRE_DISCHARGE = "pre_discharge", "Before discharge"
         OTHER = "other", "Other check"

@@ -52,6 +52,13 @@ from scheduling.services.calendar import (
     time_off_refusal,
     working_hours_refusal,
 )
+from scheduling.services.dose import (
+    TELL_CLINIC_OF_DOSE_TASK,
+    cosign_dose_plan,
+    plan_dose,
+    record_dose,
+    tell_clinic_of_dose_flags,
+)
 from scheduling.services.holds import (
     CLOSURE_OVER_HOLDS,
     HOLD_ATTEMPTS,
@@ -90,7 +97,6 @@ from scheduling.services.session_day import (
     next_steps_text,
     override_bp_hard_stop,
     record_check_in_checklist,
-    record_dose,
     record_observation_scores,
     record_vitals,
     start_recovery,
@@ -107,6 +113,7 @@ from scheduling.services.waitlist import (
 __all__ = [
     "CANCEL_REASONS",
     "CHECK_IN_EARLIEST",
+    "TELL_CLINIC_OF_DOSE_TASK",
     "CLOSURE_OVER_HOLDS",
     "HOLDS_INSERT_SQL",
     "HOLD_ATTEMPTS",
@@ -138,6 +145,7 @@ __all__ = [
     "confirm_appointment",
     "confirm_by_patient",
     "deliver_waitlist_offer",
+    "cosign_dose_plan",
     "discharge",
     "format_local",
     "hold_queue_keys",
@@ -149,6 +157,7 @@ __all__ = [
     "next_steps_text",
     "opening_hours_refusal",
     "override_bp_hard_stop",
+    "plan_dose",
     "reassign_clinician",
     "record_check_in_checklist",
     "record_dose",
@@ -169,6 +178,7 @@ __all__ = [
     "set_working_hours",
     "start_recovery",
     "start_session",
+    "tell_clinic_of_dose_flags",
     "time_off_refusal",
     "use_reminder_link",
     "withdraw_from_waitlist",

@@ -1,12 +1,11 @@
 """The day of the session: its states (confirmed, checked in, in session, recovering, discharged) and what is
-recorded on the way (check-in checklist, vitals, blood-pressure override, dose, observation scores). Each step
+recorded on the way (check-in checklist, vitals, blood-pressure override, observation scores). Each step
 re-reads the appointment under lock and refuses, with every reason listed, what the session rules do not allow
-yet. The REMS monitoring form is services.rems."""
+yet. The dose (its plan, co-signature and record) is services.dose; the REMS monitoring form is services.rems."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -125,20 +124,47 @@ def discharge(
     discharged_by,
     now: datetime | None = None,
     escort_present: bool | None = None,
+    override_reason: str = "",
 ) -> Appointment:
-    """Discharge, only when its criteria are met: dose and pre-discharge vitals recorded, escort here, and for
-    Spravato at least 120 minutes of observation after the dose (REMS)."""
+    """Discharge, only when the treatment type's protocol allows it: the dose recorded, the escort here, the
+    minimum monitoring time passed and the required readings taken. A clinician may discharge before the minimum
+    time or without a required reading by recording an override with a reason (kept, audited, on the summary);
+    nobody overrides a missing dose record or escort."""
     now = now or timezone.now()
+    override_reason = (override_reason or "").strip()
+    if override_reason:
+        _require_clinician(discharged_by, "override the discharge rules")
     if escort_present is not None:
         record = _session_record(appointment)
         record.escort_present_at_discharge = escort_present
         record.save(update_fields=["escort_present_at_discharge"])
 
     def may_leave(locked: Appointment) -> None:
-        blockers = session_rules.discharge_blockers(selectors.discharge_facts(locked, now=now))
-        if blockers:
+        check = session_rules.discharge_check(selectors.discharge_facts(locked, now=now))
+        if check.hard or (check.overridable and not override_reason):
+            hint = (
+                " A clinician may discharge before the minimum time or without a reading by recording an override "
+                "with a reason."
+                if check.overridable
+                else ""
+            )
             raise InvalidTransition(
-                "The patient cannot be discharged yet. " + " ".join(blockers), blockers=blockers
+                "The patient cannot be discharged yet. " + " ".join(check.blockers) + hint,
+                blockers=check.blockers,
+            )
+        if check.overridable:
+            record = _session_record(locked)
+            record.discharge_override_reason = override_reason
+            record.discharge_override_blockers = check.overridable
+            record.discharge_override_at = now
+            record.discharge_override_by = discharged_by
+            record.save(
+                update_fields=[
+                    "discharge_override_reason",
+                    "discharge_override_blockers",
+                    "discharge_override_at",
+                    "discharge_override_by",
+                ]
             )
 
     return _transition(appointment, Status.DISCHARGED, now=now, guard=may_leave)
@@ -262,69 +288,6 @@ def override_bp_hard_stop(
     record.bp_override_at = now
     record.bp_override_by = clinician_user
     record.save(update_fields=["bp_override_reason", "bp_override_at", "bp_override_by"])
-    return record
-
-
-@transaction.atomic
-def record_dose(
-    *,
-    appointment: Appointment,
-    dose_mg: Decimal,
-    lot_number: str,
-    started_at: datetime,
-    recorded_by,
-    ended_at: datetime | None = None,
-    weight_kg: Decimal | None = None,
-    drug: str = "",
-    now: datetime | None = None,
-) -> SessionRecord:
-    """The dose record. IV: weight and mg/kg are kept (dose = mg/kg x weight). Spravato: 56 or 84 mg.
-    A dose is recorded as given: not in the future, and not before this session began."""
-    now = now or timezone.now()
-    _require_clinician(recorded_by, "record the dose")
-    appointment = locked(appointment)
-    _require_status(appointment, {Status.IN_SESSION, Status.RECOVERING}, "recording the dose")
-    modality = appointment.treatment_type.modality
-    dose_mg = Decimal(dose_mg)
-    if dose_mg <= 0:
-        raise SessionRefused("The dose must be more than 0 mg.", field="dose_mg")
-    if not lot_number.strip():
-        raise SessionRefused("Give the lot number.", field="lot_number")
-    if ended_at is not None and ended_at < started_at:
-        raise SessionRefused("The dose cannot end before it starts.", field="ended_at")
-    # A few minutes' grace for a clock on the wall that differs from the server's.
-    grace = timedelta(minutes=5)
-    if started_at > now + grace or (ended_at is not None and ended_at > now + grace):
-        raise SessionRefused(
-            "Record the dose once it is given: its times cannot be in the future.", field="started_at"
-        )
-    if appointment.session_started_at and started_at < appointment.session_started_at - timedelta(minutes=30):
-        raise SessionRefused("The dose cannot start before this session began.", field="started_at")
-    record = _session_record(appointment)
-    if modality == TreatmentType.Modality.IV_KETAMINE:
-        if not weight_kg or Decimal(weight_kg) <= 0:
-            raise SessionRefused("Give the patient's weight in kg for an IV dose.", field="weight_kg")
-        record.weight_kg = Decimal(weight_kg)
-        record.dose_mg_per_kg = (dose_mg / record.weight_kg).quantize(Decimal("0.001"))
-        record.route = SessionRecord.Route.IV
-        record.drug = drug.strip() or "Ketamine hydrochloride"
-    elif modality == TreatmentType.Modality.SPRAVATO:
-        if int(dose_mg) not in session_rules.SPRAVATO_DOSES_MG or dose_mg != int(dose_mg):
-            raise SessionRefused(
-                "A Spravato dose is 56 mg (2 devices) or 84 mg (3 devices).", field="dose_mg"
-            )
-        record.weight_kg = Decimal(weight_kg) if weight_kg else None
-        record.dose_mg_per_kg = None
-        record.route = SessionRecord.Route.INTRANASAL
-        record.drug = drug.strip() or "Esketamine (Spravato) nasal spray"
-    else:
-        raise SessionRefused("A consultation has no dose.")
-    record.dose_mg = dose_mg
-    record.lot_number = lot_number.strip()[:40]
-    record.dose_started_at = started_at
-    record.dose_ended_at = ended_at
-    record.dose_recorded_by = recorded_by
-    record.save()
     return record
 
 

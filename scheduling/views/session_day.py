@@ -4,6 +4,7 @@ and the printable summary the REMS Patient Monitoring Form asks for."""
 from __future__ import annotations
 
 from datetime import datetime, time
+from functools import partial
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -16,8 +17,18 @@ from clinic.access import role_required
 from clinic.audit import record_patient_view
 from clinic.roles import Role
 from scheduling import selectors, services, session_rules
-from scheduling.forms import ChecklistForm, DischargeForm, DoseForm, OverrideForm, ScoresForm, VitalsForm
-from scheduling.models import Appointment
+from scheduling.forms.session_day import (
+    ChecklistForm,
+    CosignForm,
+    DischargeForm,
+    DoseForm,
+    IvDosePlanForm,
+    OverrideForm,
+    ScoresForm,
+    SpravatoDosePlanForm,
+    VitalsForm,
+)
+from scheduling.models import Appointment, TreatmentType
 from scheduling.views.pages import STAFF
 
 
@@ -26,6 +37,7 @@ def _render_session(request: HttpRequest, appointment: Appointment, *, bound=Non
     now = timezone.now()
     day = selectors.session_day(appointment, user=request.user, now=now)
     record = day.record
+    is_clinician = request.user.role is Role.CLINICIAN
     forms_ = {
         "checklist_form": ChecklistForm(
             initial={
@@ -37,22 +49,18 @@ def _render_session(request: HttpRequest, appointment: Appointment, *, bound=Non
         ),
         "vitals_form": VitalsForm(initial={"phase": _next_vitals_phase(appointment, day)}),
         "override_form": OverrideForm(),
-        "dose_form": DoseForm(
-            initial={
-                "dose_mg": appointment.treatment_type.dose_mg or (record.dose_mg if record else None),
-                "started_at": (appointment.session_started_at or now)
-                .astimezone(appointment.location.tz)
-                .time()
-                .replace(second=0, microsecond=0),
-            }
+        "plan_form": _plan_form(appointment, record),
+        "cosign_form": CosignForm(
+            initial={"plan_seen_at": record.planned_at.isoformat() if record and record.planned_at else None}
         ),
+        "dose_form": DoseForm(initial=_dose_initial(appointment, record, now)),
         "scores_form": ScoresForm(
             initial={
                 "dissociation_score": record.dissociation_score if record else None,
                 "sedation_score": record.sedation_score if record else None,
             }
         ),
-        "discharge_form": DischargeForm(),
+        "discharge_form": DischargeForm(may_override=is_clinician and bool(day.discharge.overridable)),
     }
     if bound is not None:
         forms_[bound[0]] = bound[1]
@@ -61,7 +69,8 @@ def _render_session(request: HttpRequest, appointment: Appointment, *, bound=Non
         "location": appointment.location,
         "day": day,
         "record": record,
-        "is_clinician": request.user.role is Role.CLINICIAN,
+        "is_clinician": is_clinician,
+        "dose_policy": selectors.dose_policy(),
         "error": error,
         "bound_form": bound[1] if bound else None,
         **forms_,
@@ -73,8 +82,60 @@ def _next_vitals_phase(appointment: Appointment, day) -> str:
     if appointment.status == Appointment.Status.CHECKED_IN:
         return "pre_dose"
     if appointment.status == Appointment.Status.RECOVERING:
-        return "pre_discharge"
+        taken = {row.vitals.phase for row in day.vitals}
+        return "at_40_min" if day.protocol.vitals_at_40_min and "at_40_min" not in taken else "pre_discharge"
+    taken = {row.vitals.phase for row in day.vitals}
+    due_at_40 = (
+        day.monitored_minutes is not None and day.monitored_minutes >= session_rules.AT_40_MIN_EARLIEST
+    )
+    if day.next_during_dose_reading_at is not None and not (due_at_40 and "at_40_min" not in taken):
+        return "during_dose"
     return "at_40_min"
+
+
+def _plan_form(appointment: Appointment, record) -> IvDosePlanForm | SpravatoDosePlanForm:
+    """The plan form, filled with the plan already recorded, or the clinic's default."""
+    if appointment.treatment_type.modality == TreatmentType.Modality.SPRAVATO:
+        return SpravatoDosePlanForm(
+            initial={
+                "dose_mg": int(record.plan_dose_mg)
+                if record and record.plan_dose_mg
+                else appointment.treatment_type.dose_mg,
+                "weight_kg": record.plan_weight_kg if record else None,
+            }
+        )
+    return IvDosePlanForm(
+        initial={
+            "weight_kg": record.plan_weight_kg if record else None,
+            "mg_per_kg": (record.plan_mg_per_kg if record and record.plan_mg_per_kg else None)
+            or selectors.dose_policy().default_mg_per_kg,
+        }
+    )
+
+
+def _local_clock(moment: datetime | None, appointment: Appointment) -> time | None:
+    return (
+        moment.astimezone(appointment.location.tz).time().replace(second=0, microsecond=0) if moment else None
+    )
+
+
+def _dose_initial(appointment: Appointment, record, now: datetime) -> dict:
+    """What the dose form starts with: a correction keeps everything recorded; a first record takes the checked
+    plan (dose, the day's weight)."""
+    if record and record.dose_recorded:
+        return {
+            "drug": record.drug,
+            "dose_mg": record.dose_mg,
+            "weight_kg": record.weight_kg,
+            "lot_number": record.lot_number,
+            "started_at": _local_clock(record.dose_started_at, appointment),
+            "ended_at": _local_clock(record.dose_ended_at, appointment),
+        }
+    return {
+        "dose_mg": (record.plan_dose_mg if record else None) or appointment.treatment_type.dose_mg,
+        "weight_kg": record.plan_weight_kg if record else None,
+        "started_at": _local_clock(appointment.session_started_at or now, appointment),
+    }
 
 
 @role_required(*STAFF)
@@ -98,7 +159,14 @@ def _session_post(request, pk, form_class, key, action):
         else:
             form.add_error(None, exc.message)
         return _render_session(request, appointment, bound=(key, form), status=exc.status_code)
-    messages.success(request, message)
+    if isinstance(message, tuple):  # done, with flags the team must see
+        text, flags = message
+        if flags:
+            messages.warning(request, " ".join([text, *flags]))
+        else:
+            messages.success(request, text[:-1] + "." if text.endswith(":") else text)
+    else:
+        messages.success(request, message)
     return redirect(reverse("scheduling:session_day", args=[pk]) + f"#{key.removesuffix('_form')}")
 
 
@@ -156,10 +224,51 @@ def session_dose(request: HttpRequest, pk: int) -> HttpResponse:
             started_at=_local_moment(appointment, data["started_at"]),
             ended_at=_local_moment(appointment, data["ended_at"]), recorded_by=request.user,
         )  # fmt: skip
-        per_kg = f" ({record.dose_mg_per_kg} mg/kg)" if record.dose_mg_per_kg else ""
-        return f"Dose recorded: {record.dose_mg} mg{per_kg}."
+        per_kg = f" ({session_rules.shown(record.dose_mg_per_kg)} mg/kg)" if record.dose_mg_per_kg else ""
+        flags = selectors.dose_flags(appointment, record)
+        if flags:
+            return (
+                f"Dose recorded as given: {session_rules.shown(record.dose_mg)} mg{per_kg}. Flagged, and the clinic is told:",
+                flags,
+            )
+        return f"Dose recorded: {session_rules.shown(record.dose_mg)} mg{per_kg}, as planned."
 
     return _session_post(request, pk, DoseForm, "dose_form", action)
+
+
+@role_required(Role.CLINICIAN)
+@require_POST
+def session_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = selectors.appointment_for_user(request.user, pk)
+    spravato = appointment.treatment_type.modality == TreatmentType.Modality.SPRAVATO
+    form_class = SpravatoDosePlanForm if spravato else IvDosePlanForm
+
+    def action(appointment, data):
+        record = services.plan_dose(
+            appointment=appointment, planned_by=request.user, weight_kg=data.get("weight_kg"),
+            mg_per_kg=data.get("mg_per_kg"), dose_mg=data.get("dose_mg"),
+        )  # fmt: skip
+        shown = session_rules.shown
+        per_kg = (
+            f" ({shown(record.plan_mg_per_kg)} mg/kg at {shown(record.plan_weight_kg)} kg)"
+            if record.plan_mg_per_kg and record.plan_weight_kg
+            else ""
+        )
+        return f"Planned dose recorded: {shown(record.plan_dose_mg)} mg{per_kg}.", record.plan_warnings
+
+    return _session_post(request, pk, form_class, "plan_form", action)
+
+
+@role_required(Role.CLINICIAN)
+@require_POST
+def session_cosign(request: HttpRequest, pk: int) -> HttpResponse:
+    def action(appointment, data):
+        record = services.cosign_dose_plan(
+            appointment=appointment, cosigned_by=request.user, plan_seen_at=data["plan_seen_at"]
+        )
+        return f"Planned dose of {session_rules.shown(record.plan_dose_mg)} mg co-signed."
+
+    return _session_post(request, pk, CosignForm, "cosign_form", action)
 
 
 @role_required(Role.CLINICIAN)
@@ -176,12 +285,19 @@ def session_scores(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def session_discharge(request: HttpRequest, pk: int) -> HttpResponse:
     def action(appointment, data):
-        services.discharge(
-            appointment=appointment, discharged_by=request.user, escort_present=data["escort_present"]
-        )
+        done = services.discharge(
+            appointment=appointment, discharged_by=request.user, escort_present=data["escort_present"],
+            override_reason=data.get("override_reason", ""),
+        )  # fmt: skip
+        record = done.session_record if hasattr(done, "session_record") else None
+        if record is not None and record.discharge_override_at == done.discharged_at:
+            return "Discharged with a clinician's override:", record.discharge_override_blockers
         return "Discharged."
 
-    return _session_post(request, pk, DischargeForm, "discharge_form", action)
+    is_clinician = request.user.role is Role.CLINICIAN
+    return _session_post(
+        request, pk, partial(DischargeForm, may_override=is_clinician), "discharge_form", action
+    )
 
 
 @role_required(*STAFF)
@@ -197,6 +313,6 @@ def session_summary(request: HttpRequest, pk: int) -> HttpResponse:
         "day": day,
         "record": day.record,
         "concomitant": selectors.concomitant_medicines(appointment),
-        "duration_minutes": int((ended - started).total_seconds() // 60) if started and ended else None,
+        "chair_minutes": int((ended - started).total_seconds() // 60) if started and ended else None,
     }
     return render(request, "scheduling/session_summary.html", context)

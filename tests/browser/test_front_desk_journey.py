@@ -1,8 +1,9 @@
 """Front desk's week, tried in a real browser as front desk would: sign in, find a patient who is cleared for IV
 ketamine, book a 6-infusion series from its proposal, move one session, cancel another with a reason, and see the day
 views say so in words. Then the day of the first session, from check-in to discharge: front desk checks the patient in
-and fills the checklist; a clinician, on a phone in a second browser, records vitals, the dose and the scores; the
-patient recovers and is discharged. Every page passes axe-core.
+and fills the checklist; a clinician, on a phone in a second browser, records vitals, checks the planned dose, records
+the dose given and the scores; the clock moves on (40 minutes to the reading at the blood-pressure peak, 30 after the
+infusion), and the patient is discharged. Every page passes axe-core.
 
 The clock is set to Mon 1 Mar 2027, 07:30 in New York (and ticks), so the first session of the series is today.
 """
@@ -10,7 +11,7 @@ The clock is set to Mon 1 Mar 2027, 07:30 in New York (and ticks), so the first 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -56,7 +57,7 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
     from scheduling.models import Allocation, Appointment, SessionRecord, TreatmentSeries, VitalSigns
     from tests.factories import build_clinic, make_patient, rescreen, treatment_type
 
-    with time_machine.travel(START, tick=True):
+    with time_machine.travel(START, tick=True) as traveller:
         treatment_type("iv-ketamine")
         treatment_type("spravato-56")
         location, chairs, _room, clinicians = build_clinic(chairs=1)
@@ -229,6 +230,16 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
         doc.get_by_role("heading", name="Session day: IV ketamine infusion").wait_for()
         assert_accessible(doc)
 
+        def wait_minutes(minutes: int) -> None:
+            """The server's clock moves on, 10 minutes at a time (time-machine: the live server runs in this
+            process); both browsers open the session page after each step, as a team at work would, so neither
+            staff session goes idle."""
+            for _ in range(minutes // 10):
+                traveller.shift(timedelta(minutes=10))
+                for page in (desk, doc):
+                    page.goto(session_url)
+                    page.get_by_role("heading", name="Session day: IV ketamine infusion").wait_for()
+
         def vitals(phase_label: str, bp: tuple[int, int], hr: int, spo2: int) -> None:
             assert doc.get_by_label("When").locator("option:checked").inner_text() == phase_label
             doc.get_by_label("Systolic BP (mmHg)").fill(str(bp[0]))
@@ -240,24 +251,36 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
 
         vitals("Before dosing", (128, 82), 72, 98)
         assert_accessible(doc)
+        # The dose is checked before it is given: mg/kg from today's weight, the clinic's 0.5 mg/kg offered.
+        assert doc.get_by_label("Dose (mg/kg)").input_value() == "0.5"
+        doc.get_by_label("The patient's weight today (kg)").fill("70")
+        doc.get_by_role("button", name="Record the planned dose").click()
+        see(doc, "Planned dose recorded: 35 mg (0.5 mg/kg at 70 kg).")
+        assert_accessible(doc)
         doc.get_by_role("button", name="Start the session (dosing)").click()
         see(doc, "Marked in session")
-        doc.get_by_label("Dose (mg)").fill("35")
-        doc.get_by_label("Weight (kg), needed for IV").fill("70")
+        # The dose form starts from the checked plan: only the lot number is typed.
+        assert doc.get_by_label("Dose given (mg)").input_value() == "35.0"
+        assert doc.get_by_label("Weight (kg), needed for IV").input_value() == "70.0"
         doc.get_by_label("Lot number").fill("KET-2027-031")
         started = doc.get_by_label("Started at (clinic's local time)")
         assert re.fullmatch(r"0[78]:\d\d", started.input_value())  # now, in the clinic's zone, filled in
         doc.get_by_role("button", name="Record the dose").click()
-        see(doc, "Dose recorded: 35 mg (0.500 mg/kg).")
+        see(doc, "Dose recorded: 35 mg (0.5 mg/kg), as planned.")
         assert_accessible(doc)
         doc.get_by_label("Dissociation (CADSS total, 0-92)").fill("14")
         doc.get_by_label("Sedation (MOAA/S, 0-5, 5 = awake)").fill("4")
         doc.get_by_role("button", name="Save scores").click()
         see(doc, "Scores saved.")
+        see(doc, "Offered, not required: a reading every 15 minutes during the dose")
+        wait_minutes(40)
         vitals("About 40 minutes after dosing", (132, 84), 80, 97)
         doc.get_by_role("button", name="Dosing finished: start recovery").click()
         see(doc, "Marked recovering")
         assert_accessible(doc)
+        # Discharge waits 30 minutes after the infusion ends (the treatment type's protocol).
+        see(doc, "Monitoring must last at least 30 minutes after the end of the infusion; 0 minutes so far.")
+        wait_minutes(30)
         vitals("Before discharge", (124, 80), 70, 99)
 
         # --- Front desk discharges, once the escort is here -------------------------------------------------

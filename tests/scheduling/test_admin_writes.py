@@ -155,4 +155,6 @@ def test_the_reminder_admin_is_read_only_and_sends_a_failed_reminder_again(clien
 def test_every_task_a_service_enqueues_by_name_is_registered_under_it():
     from clinic.celery import app
 
-    assert {SEND_TASK, SEND_OFFER_TASK, access.TELL_ADMINS_TASK} <= set(app.tasks)
+    assert {SEND_TASK, SEND_OFFER_TASK, access.TELL_ADMINS_TASK, services.TELL_CLINIC_OF_DOSE_TASK} <= set(
+        app.tasks
+    )

@@ -309,6 +309,10 @@ def test_the_session_runs_through_its_states_in_order(clinic, book, front_desk, 
         appointment=appointment, dose_mg=Decimal("35"), weight_kg=Decimal("70"), lot_number="K123",
         started_at=at, recorded_by=clinician, now=at,
     )  # fmt: skip
+    services.record_vitals(
+        appointment=appointment, phase="at_40_min", systolic=134, diastolic=86, heart_rate=76, spo2=98,
+        recorded_by=front_desk, now=at + timedelta(minutes=40),
+    )  # fmt: skip
     services.start_recovery(appointment=appointment, by=front_desk, now=at + timedelta(minutes=45))
     services.record_vitals(
         appointment=appointment, phase="pre_discharge", systolic=124, diastolic=80, heart_rate=70, spo2=98,
@@ -342,7 +346,11 @@ def test_spravato_discharge_waits_for_120_minutes_of_observation(clinic, book, f
         recorded_by=clinician,
         now=dosed,
     )
-    services.start_recovery(appointment=appointment, by=front_desk, now=dosed + timedelta(minutes=20))
+    services.record_vitals(
+        appointment=appointment, phase="at_40_min", systolic=134, diastolic=86, heart_rate=76, spo2=98,
+        recorded_by=front_desk, now=dosed + timedelta(minutes=40),
+    )  # fmt: skip
+    services.start_recovery(appointment=appointment, by=front_desk, now=dosed + timedelta(minutes=50))
     services.record_vitals(
         appointment=appointment, phase="pre_discharge", systolic=124, diastolic=80, heart_rate=70, spo2=98,
         recorded_by=front_desk, now=dosed + timedelta(minutes=110),

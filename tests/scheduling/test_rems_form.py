@@ -296,6 +296,11 @@ def test_the_pdf_carries_every_field_label_and_its_answer(client, session, front
         assert expected in text, expected
     assert page.values["total_minutes"] == 130
     assert RecordView.objects.filter(patient_id=session.patient_id, what="REMS monitoring form PDF").exists()
+    # Every answer, as the page shows it, is in the PDF (the list above is the spot check; this is all of them).
+    flat = " ".join(text.split())
+    for _section, answers in page.sections:
+        for field, shown in answers:
+            assert " ".join(shown.split()) in flat, (field.key, shown)
 
 
 # --- The due list -------------------------------------------------------------------------------------------------

@@ -153,15 +153,25 @@ def test_the_dose_record_rules(clinic, book, front_desk, clinician):
             recorded_by=front_desk,
             now=BEFORE,
         )
-    with pytest.raises(services.SessionRefused, match="weight"):
+    with pytest.raises(services.SessionRefused, match="not plausible"):
         services.record_dose(
             appointment=iv,
             dose_mg=Decimal(35),
+            weight_kg=Decimal(700),
             lot_number="L",
             started_at=BEFORE,
             recorded_by=clinician,
             now=BEFORE,
         )
+    # Without a weight, the day's weight in the plan is the one the dose is recorded at.
+    assert services.record_dose(
+        appointment=iv,
+        dose_mg=Decimal(35),
+        lot_number="L",
+        started_at=BEFORE,
+        recorded_by=clinician,
+        now=BEFORE,
+    ).weight_kg == Decimal(70)
     record = services.record_dose(
         appointment=iv, dose_mg=Decimal("41.0"), weight_kg=Decimal("82"), lot_number="L1", started_at=BEFORE,
         ended_at=BEFORE + timedelta(minutes=40), recorded_by=clinician, now=BEFORE + timedelta(minutes=45),
@@ -263,6 +273,10 @@ def test_a_session_day_from_check_in_to_discharge_through_the_pages(
             reverse("scheduling:session_override", args=[appointment.pk]),
             {"override-reason": "Repeat reading after rest 150/88; proceed"},
         )
+        client.post(
+            reverse("scheduling:session_plan", args=[appointment.pk]),
+            {"plan-weight_kg": "70", "plan-mg_per_kg": "0.5"},
+        )
         response = client.post(
             reverse("scheduling:transition", args=[appointment.pk]), {"to": "in_session", "next": url}
         )
@@ -282,6 +296,10 @@ def test_a_session_day_from_check_in_to_discharge_through_the_pages(
     with time_machine.travel(BEFORE + timedelta(minutes=50), tick=False):
         client.logout()
         client.force_login(clinician)
+        client.post(
+            reverse("scheduling:session_vitals", args=[appointment.pk]),
+            {"vitals-phase": "at_40_min", "vitals-systolic": "142", "vitals-diastolic": "88", "vitals-heart_rate": "80", "vitals-spo2": "98"},
+        )  # fmt: skip
         client.post(reverse("scheduling:transition", args=[appointment.pk]), {"to": "recovering"})
     with time_machine.travel(BEFORE + timedelta(minutes=100), tick=False):
         client.logout()

@@ -1,4 +1,5 @@
-"""Front-desk forms. They parse and explain; the services decide (and the database guarantees)."""
+"""Front-desk forms. They parse and explain; the services decide (and the database guarantees). The session
+day's forms are in ``scheduling.forms.session_day``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from crispy_forms.helper import FormHelper
 from django import forms
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
@@ -16,6 +16,7 @@ from clinic.local_time import format_local
 from clinic.parsing import CALENDAR_YEARS, CalendarDayField, far_from_today, parse_moment
 from intake.export import IN_THE_DOWNLOAD
 from scheduling import selectors, series, services
+from scheduling.forms.base import _helper
 from scheduling.models import (
     WEEKDAYS,
     Appointment,
@@ -24,15 +25,7 @@ from scheduling.models import (
     Closure,
     Location,
     TreatmentType,
-    VitalSigns,
 )
-
-
-def _helper() -> FormHelper:
-    helper = FormHelper()
-    helper.form_tag = False  # templates write the <form>, its method and its buttons
-    helper.disable_csrf = True
-    return helper
 
 
 def _offer_locations(form: forms.Form, locations) -> None:
@@ -244,94 +237,6 @@ class RemsForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = _helper()
-
-
-# --- The day of the session -------------------------------------------------------------------------------------
-
-
-class _PrefixedForm(forms.Form):
-    """Several forms share the session page, so each has a prefix (and so unique element ids)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("prefix", self.prefix_name)
-        super().__init__(*args, **kwargs)
-        self.helper = _helper()
-
-
-class ChecklistForm(_PrefixedForm):
-    prefix_name = "checklist"
-    escort_name = forms.CharField(label="Escort or driver's name", max_length=120, required=False)
-    escort_phone = forms.CharField(label="Escort or driver's phone", max_length=32, required=False)
-    escort_confirmed = forms.BooleanField(
-        label="Escort or driver confirmed: they will take the patient home", required=False
-    )
-    fasting_confirmed = forms.BooleanField(
-        label="Fasting confirmed (Spravato: no food for 2 h, no drinks for 30 min; IV: the clinic's NPO rules)",
-        required=False,
-    )
-
-
-class VitalsForm(_PrefixedForm):
-    prefix_name = "vitals"
-    phase = forms.ChoiceField(label="When", choices=VitalSigns.Phase.choices)
-    systolic = forms.IntegerField(label="Systolic BP (mmHg)", min_value=40, max_value=300)
-    diastolic = forms.IntegerField(label="Diastolic BP (mmHg)", min_value=20, max_value=200)
-    heart_rate = forms.IntegerField(label="Heart rate (beats per minute)", min_value=20, max_value=250)
-    spo2 = forms.IntegerField(label="SpO2 (%)", min_value=50, max_value=100)
-
-    def clean(self):
-        cleaned = super().clean()
-        systolic, diastolic = cleaned.get("systolic"), cleaned.get("diastolic")
-        if systolic is not None and diastolic is not None and systolic <= diastolic:
-            self.add_error("systolic", "Systolic BP must be higher than diastolic BP.")
-        return cleaned
-
-
-class OverrideForm(_PrefixedForm):
-    prefix_name = "override"
-    reason = forms.CharField(
-        label="Why it is safe to proceed (clinician)",
-        help_text=IN_THE_DOWNLOAD,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=1000,
-    )
-
-
-class DoseForm(_PrefixedForm):
-    prefix_name = "dose"
-    drug = forms.CharField(label="Drug (leave empty for the usual one)", required=False, max_length=80)
-    dose_mg = forms.DecimalField(label="Dose (mg)", min_value=0, max_digits=6, decimal_places=1)
-    weight_kg = forms.DecimalField(
-        label="Weight (kg), needed for IV", required=False, min_value=0, max_digits=5, decimal_places=1
-    )
-    lot_number = forms.CharField(label="Lot number", max_length=40)
-    started_at = forms.TimeField(
-        label="Started at (clinic's local time)",
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-    )
-    ended_at = forms.TimeField(
-        label="Ended at (optional)",
-        required=False,
-        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-    )
-
-
-class ScoresForm(_PrefixedForm):
-    prefix_name = "scores"
-    dissociation_score = forms.IntegerField(
-        label="Dissociation (CADSS total, 0-92)", required=False, min_value=0, max_value=92
-    )
-    sedation_score = forms.IntegerField(
-        label="Sedation (MOAA/S, 0-5, 5 = awake)", required=False, min_value=0, max_value=5
-    )
-
-
-class DischargeForm(_PrefixedForm):
-    prefix_name = "discharge"
-    escort_present = forms.BooleanField(
-        label="The escort or driver is here to take the patient home",
-        error_messages={"required": "Confirm the escort or driver is here before discharge."},
-    )
 
 
 # --- Waitlist ---------------------------------------------------------------------------------------------------
