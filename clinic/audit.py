@@ -27,6 +27,7 @@ AUDITED_TABLES: dict[str, str] = {
     "intake_invitation": "patient_id",
     "intake_intake": "patient_id",
     "intake_consentrecord": "patient_id",
+    "intake_smsconsentevent": "patient_id",
     "intake_intakesubmission": "patient_id",
     "intake_instrumentresponse": "patient_id",
     "intake_urgentalert": "patient_id",

@@ -394,6 +394,7 @@ PATIENT_EXPORT_SECTIONS = [
     "intake.export.details_section",
     "intake.export.intake_section",
     "intake.export.consent_section",
+    "intake.export.sms_consent_section",
     "intake.export.alerts_section",
     "intake.export.decisions_section",
     "review.export.ratings_section",

@@ -21,7 +21,15 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from intake.models import ConsentRecord, EligibilityDecision, Intake, IntakeSubmission, Patient, UrgentAlert
+from intake.models import (
+    ConsentRecord,
+    EligibilityDecision,
+    Intake,
+    IntakeSubmission,
+    Patient,
+    SmsConsentEvent,
+    UrgentAlert,
+)
 from intake.steps import STEPS_BY_KEY
 
 # The help text of every staff note the portal does not show but the download holds: the patient may read it.
@@ -68,6 +76,14 @@ def consent_section(patient: Patient) -> tuple[str, Any]:
         {"version": c.version, "signed_as": c.typed_name, "signed_at": c.agreed_at, "from_address": c.ip_address,
          "text_sha256": c.text_sha256}
         for c in ConsentRecord.objects.filter(patient=patient).order_by("agreed_at")
+    ]  # fmt: skip
+
+
+def sms_consent_section(patient: Patient) -> tuple[str, Any]:
+    return "Text messages", [
+        {"what": e.get_change_display(), "how": e.get_source_display(), "number": e.phone, "your_reply": e.reply,
+         "at": e.at}
+        for e in SmsConsentEvent.objects.filter(patient=patient).order_by("at", "pk")
     ]  # fmt: skip
 
 

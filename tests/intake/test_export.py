@@ -149,7 +149,8 @@ def test_the_download_holds_what_staff_wrote_and_the_portal_does_not_show_it(
 
 def _staff_note_fields():
     from review.forms import AcknowledgeForm, DecisionForm, RatingForm
-    from scheduling.forms import CancelForm, OverrideForm, SlotChoiceForm, WaitlistForm
+    from scheduling.forms import CancelForm, SlotChoiceForm, WaitlistForm
+    from scheduling.forms.session_day import OverrideForm
 
     return [
         (DecisionForm, "reason"), (DecisionForm, "override_justification"), (AcknowledgeForm, "note"),

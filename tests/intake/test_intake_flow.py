@@ -318,7 +318,9 @@ def test_patient_account_without_a_record_gets_404(client, make_user):
     assert not Patient.objects.filter(user=user).exists()
 
 
-def test_consent_to_texts_given_on_the_intake_is_recorded_when_it_is_submitted(patient_client, intake, patient):
+def test_consent_to_texts_given_on_the_intake_is_recorded_when_it_is_submitted(
+    patient_client, intake, patient
+):
     from intake.models import SmsConsentEvent
 
     fill_intake(patient_client, intake)
