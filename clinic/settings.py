@@ -391,6 +391,11 @@ PATIENT_EXPORT_SECTIONS = [
 SCHEDULING_LATE_CANCEL_HOURS = env_int("SCHEDULING_LATE_CANCEL_HOURS", 24)
 # Patients cleared for treatment may book their own sessions from the free times availability offers.
 SCHEDULING_PATIENT_SELF_BOOKING = env_bool("SCHEDULING_PATIENT_SELF_BOOKING", False)
+# The fewest local calendar days from one Spravato session to the patient's next dosing session (2: Monday then
+# Wednesday at the earliest). The starting value of a new Spravato treatment type; each type keeps its own.
+SCHEDULING_SPRAVATO_MIN_DAYS_APART = env_int("SCHEDULING_SPRAVATO_MIN_DAYS_APART", 2)
+# How far ahead a session may be booked, in days from today (a start beyond it is refused with a message).
+SCHEDULING_BOOKING_HORIZON_DAYS = env_int("SCHEDULING_BOOKING_HORIZON_DAYS", 400)
 
 # --- Reminders (clinic policy) ------------------------------------------------------------------------------------
 # Before each appointment, besides the confirmation at booking. Whole days are calendar days at the same local time.

@@ -28,6 +28,7 @@ from scheduling.selectors.booking_facts import BookingFacts, booking_facts
 from scheduling.selectors.cover import COVER_MAX_DAYS, CoverRow, cover_plan
 from scheduling.selectors.export import export_section, requests_export_section
 from scheduling.selectors.holds import (
+    dosing_clash,
     overlapping_active_allocations,
     sessions_held_at_location_on,
     sessions_held_by_clinician,
@@ -87,6 +88,7 @@ from scheduling.selectors.slots import (
 from scheduling.selectors.waitlist import WaitlistMatch, waitlist_matches
 
 __all__ = [
+    "dosing_clash",
     "COVER_MAX_DAYS",
     "REMS_FORM_DAYS",
     "SLOT_STEP_MINUTES",

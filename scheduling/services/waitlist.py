@@ -16,6 +16,7 @@ from scheduling import selectors
 from scheduling.errors import BookingConflict, BookingRefused, InvalidTransition
 from scheduling.models import Appointment, Location, TreatmentType, WaitlistEntry
 from scheduling.services.booking import book_appointment, reschedule_appointment
+from scheduling.services.holds import retry_aborted
 
 Status = Appointment.Status
 # Enqueued by name: the task (scheduling.tasks) calls this module's deliver_waitlist_offer, so this module does not
@@ -129,6 +130,7 @@ def deliver_waitlist_offer(*, entry_id: int) -> bool:
     return True
 
 
+@retry_aborted
 @transaction.atomic
 def book_from_waitlist(
     *, entry: WaitlistEntry, start: datetime, booked_by, now: datetime | None = None
