@@ -5,6 +5,7 @@ clinicians' hours and time off; then every active allocation in the range: two q
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -128,6 +129,13 @@ class AvailabilityInputs:
         return not any(span.start < end and start < span.end for span in taken)
 
 
+def blocked_dosing_days(held: Iterable[tuple[date, date]], *, spacing: int) -> frozenset[date]:
+    """The local days a dosing session with ``spacing`` (its type's min_days_apart) may not start on, given the
+    patient's held dosing days as half-open ``(lo, hi)`` ranges (their DayHold rows). A session on day X holds
+    ``[X, X + spacing)``, which meets a held ``[lo, hi)`` when ``lo - spacing < X < hi``."""
+    return frozenset(lo + timedelta(days=n) for lo, hi in held for n in range(1 - spacing, (hi - lo).days))
+
+
 def _location_calendar(
     location: Location,
     treatment_type: TreatmentType,
@@ -246,12 +254,13 @@ def load_availability_inputs(
             availability.Span(datetime.fromisoformat(row["starts"]), datetime.fromisoformat(row["ends"]))
         )
 
-    # A session on day X holds [X, X + N); it clashes with a held [lo, hi) when lo - N < X < hi.
-    spacing = treatment_type.min_days_apart
-    blocked: set[date] = set()
-    for row in calendar.get("dosing_days", ()):
-        lo, hi = date.fromisoformat(row["lo"]), date.fromisoformat(row["hi"])
-        blocked.update(lo + timedelta(days=n) for n in range(1 - spacing, (hi - lo).days))
+    blocked = blocked_dosing_days(
+        [
+            (date.fromisoformat(row["lo"]), date.fromisoformat(row["hi"]))
+            for row in calendar.get("dosing_days", ())
+        ],
+        spacing=treatment_type.min_days_apart,
+    )
 
     holders = Q(resource_id__in=resource_names) | Q(clinician_id__in=clinician_names)
     if patient is not None:
@@ -284,7 +293,7 @@ def load_availability_inputs(
         clinician_time_off=dict(time_off),
         clinician_busy=dict(clinician_busy),
         patient_busy=patient_busy,
-        patient_blocked_days=frozenset(blocked),
+        patient_blocked_days=blocked,
     )
 
 

@@ -50,8 +50,10 @@ def _check_gates(
     clinician: Clinician,
     holds: SessionHolds,
     now: datetime,
+    ignore_appointment: Appointment | None = None,
 ) -> None:
-    """Every rule a booking must pass before it may hold anything. Raises BookingRefused with a message."""
+    """Every rule a booking must pass before it may hold anything. Raises BookingRefused with a message, or
+    BookingConflict naming the patient's other dosing session too close to this one."""
     tz = location.tz
     local_start = holds.start.astimezone(tz)
     day = local_start.date()
@@ -81,7 +83,22 @@ def _check_gates(
         since=first_hold,
         until=last_hold,
         now=now,
+        dosing_days=dosing_days(treatment_type, holds.start, tz),
+        ignore_appointment_id=ignore_appointment.pk if ignore_appointment else None,
     )
+    if facts.dosing_clash_id is not None:
+        # The day holds' exclusion constraint is the guarantee; this read names the other session first.
+        raise dosing_conflict(
+            patient=patient,
+            treatment_type=treatment_type,
+            location=location,
+            start=holds.start,
+            now=now,
+            ignore_appointment=ignore_appointment,
+            other=Appointment.objects.select_related("location", "treatment_type").get(
+                pk=facts.dosing_clash_id
+            ),
+        )
     if facts.closure_reason is not None:
         because = f" ({facts.closure_reason})" if facts.closure_reason else ""
         raise BookingRefused(
@@ -151,7 +168,7 @@ def conflict(
             patient=patient,
             treatment_type=treatment_type,
             location=location,
-            holds=holds,
+            start=holds.start,
             now=now,
             ignore_appointment=ignore_appointment,
             session_index=session_index,
@@ -200,7 +217,7 @@ def dosing_conflict(
     patient: Patient,
     treatment_type: TreatmentType,
     location: Location,
-    holds: SessionHolds,
+    start: datetime,
     now: datetime,
     ignore_appointment: Appointment | None = None,
     session_index: int | None = None,
@@ -209,7 +226,7 @@ def dosing_conflict(
 ) -> BookingConflict:
     """A second dosing session too close to one the patient already has: one a local day, and a Spravato session's
     spacing (``TreatmentType.min_days_apart``). Names the other session, with the nearest free starts."""
-    days = dosing_days(treatment_type, holds.start, location.tz)
+    days = dosing_days(treatment_type, start, location.tz)
     if other is None and days is not None:
         other = selectors.dosing_clash(
             patient_id=patient.pk,
@@ -219,11 +236,13 @@ def dosing_conflict(
     prefix = f"Session {session_index}: " if session_index else ""
     if other is None:
         taken = "another dosing session"
-        message = f"{patient.full_name} already has a dosing session too close to {format_local(holds.start, location)}."
+        message = (
+            f"{patient.full_name} already has a dosing session too close to {format_local(start, location)}."
+        )
     else:
         other_when = format_local(other.start_at, other.location)
         taken = f"{other.treatment_type.label} on {other_when}"
-        day = holds.start.astimezone(location.tz).date()
+        day = start.astimezone(location.tz).date()
         other_day = other.start_at.astimezone(other.location.tz).date()
         if other_day == day:
             why = "one dosing session a day"
@@ -235,7 +254,7 @@ def dosing_conflict(
         selectors.nearest_alternatives(
             location=location,
             treatment_type=treatment_type,
-            requested_start=holds.start,
+            requested_start=start,
             now=now,
             patient=patient,
             ignore_appointment=ignore_appointment,
@@ -261,37 +280,6 @@ def dosing_conflict(
     )
 
 
-def _check_dosing_days(
-    *,
-    patient: Patient,
-    treatment_type: TreatmentType,
-    location: Location,
-    holds: SessionHolds,
-    now: datetime,
-    ignore_appointment: Appointment | None,
-) -> None:
-    """Refuse, naming it, a dosing session too close to another of the patient's (the day holds' exclusion
-    constraint is the guarantee; this read gives the message before a free chair is looked for)."""
-    days = dosing_days(treatment_type, holds.start, location.tz)
-    if days is None:
-        return
-    other = selectors.dosing_clash(
-        patient_id=patient.pk,
-        days=days,
-        ignore_appointment_id=ignore_appointment.pk if ignore_appointment else None,
-    )
-    if other is not None:
-        raise dosing_conflict(
-            patient=patient,
-            treatment_type=treatment_type,
-            location=location,
-            holds=holds,
-            now=now,
-            ignore_appointment=ignore_appointment,
-            other=other,
-        )
-
-
 def choose_and_check(
     *,
     patient: Patient,
@@ -305,14 +293,6 @@ def choose_and_check(
 ) -> tuple[Resource, Clinician]:
     """The chair or room and the clinician for a booking or a move (the free ones when not given), once every gate
     has said yes: both paths ask the same questions in the same order."""
-    _check_dosing_days(
-        patient=patient,
-        treatment_type=treatment_type,
-        location=location,
-        holds=holds,
-        now=now,
-        ignore_appointment=ignore_appointment,
-    )
     resource, clinician = _pick_resources(
         patient=patient,
         treatment_type=treatment_type,
@@ -331,6 +311,7 @@ def choose_and_check(
         clinician=clinician,
         holds=holds,
         now=now,
+        ignore_appointment=ignore_appointment,
     )
     return resource, clinician
 
@@ -363,6 +344,22 @@ def _pick_resources(
         resource_id=resource.pk if resource else None,
         clinician_id=clinician.pk if clinician else None,
     )
+    if option is None and (days := dosing_days(treatment_type, start, location.tz)) is not None:
+        other = selectors.dosing_clash(
+            patient_id=patient.pk,
+            days=days,
+            ignore_appointment_id=ignore_appointment.pk if ignore_appointment else None,
+        )
+        if other is not None:  # not a full calendar: the patient may not be dosed that day
+            raise dosing_conflict(
+                patient=patient,
+                treatment_type=treatment_type,
+                location=location,
+                start=start,
+                now=now,
+                ignore_appointment=ignore_appointment,
+                other=other,
+            )
     if option is None:
         alternatives = selectors.nearest_alternatives(
             location=location,
