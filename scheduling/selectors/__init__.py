@@ -88,7 +88,6 @@ from scheduling.selectors.slots import (
 from scheduling.selectors.waitlist import WaitlistMatch, waitlist_matches
 
 __all__ = [
-    "dosing_clash",
     "COVER_MAX_DAYS",
     "REMS_FORM_DAYS",
     "SLOT_STEP_MINUTES",
@@ -118,6 +117,7 @@ __all__ = [
     "database_knows_time_zone",
     "day_schedule",
     "discharge_facts",
+    "dosing_clash",
     "export_section",
     "failed_reminders",
     "first_active_location",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection
+from django.db.backends.postgresql.psycopg_any import DateRange
 from django.db.models import Q, QuerySet
 
 from scheduling import availability
@@ -22,7 +23,9 @@ def _held(holds: Q) -> QuerySet:
     )
 
 
-def dosing_clash(*, patient_id: int, days, ignore_appointment_id: int | None = None) -> Appointment | None:
+def dosing_clash(
+    *, patient_id: int, days: DateRange, ignore_appointment_id: int | None = None
+) -> Appointment | None:
     """The patient's live dosing session whose dosing days overlap ``days`` (a DateRange), earliest first: what
     the day holds' exclusion constraint would refuse a new session for. None when there is none."""
     holds = DayHold.objects.filter(patient_id=patient_id, active=True, days__overlap=days)

@@ -5,7 +5,7 @@ taken, with the nearest free starts."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError
@@ -25,7 +25,7 @@ def booking_horizon_days() -> int:
     return int(getattr(settings, "SCHEDULING_BOOKING_HORIZON_DAYS", DEFAULT_BOOKING_HORIZON_DAYS))
 
 
-def last_bookable_day(location: Location, now: datetime):
+def last_bookable_day(location: Location, now: datetime) -> date:
     """The last local day at ``location`` a session may be booked on (SCHEDULING_BOOKING_HORIZON_DAYS ahead)."""
     return now.astimezone(location.tz).date() + timedelta(days=booking_horizon_days())
 

@@ -3,7 +3,8 @@ constraints decide a race (SQLSTATE 23P01 becomes a conflict) without PostgreSQL
 guards' locks (migration 0008).
 
 A session holds its chair or room and its patient for all of it, its clinician for the dosing window and (Spravato)
-again for the discharge check (``session_holds``). ``hold`` writes an appointment and its rows in one go; a clash is
+again for the discharge check (``session_holds``); a dosing session also holds the patient's local days up to its
+type's ``min_days_apart`` (a DayHold row, ``dosing_days``), written in the same statement. ``hold`` writes an appointment and its rows in one go; a clash is
 raised as ``Taken`` inside the caller's transaction, so that it rolls back, and ``until_decided`` runs a change of
 holds until a clash is decided (see HOLD_ATTEMPTS).
 """
