@@ -85,6 +85,7 @@ def book_appointment(
                 resource=resource,
                 clinician=clinician,
                 now=now,
+                with_alternatives=with_alternatives,
             )
             appointment = Appointment(
                 patient=patient,

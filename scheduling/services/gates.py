@@ -51,6 +51,7 @@ def _check_gates(
     holds: SessionHolds,
     now: datetime,
     ignore_appointment: Appointment | None = None,
+    with_alternatives: bool = True,
 ) -> None:
     """Every rule a booking must pass before it may hold anything. Raises BookingRefused with a message, or
     BookingConflict naming the patient's other dosing session too close to this one."""
@@ -95,6 +96,7 @@ def _check_gates(
             start=holds.start,
             now=now,
             ignore_appointment=ignore_appointment,
+            with_alternatives=with_alternatives,
             other=Appointment.objects.select_related("location", "treatment_type").get(
                 pk=facts.dosing_clash_id
             ),
@@ -290,9 +292,11 @@ def choose_and_check(
     clinician: Clinician | None,
     now: datetime,
     ignore_appointment: Appointment | None = None,
+    with_alternatives: bool = True,
 ) -> tuple[Resource, Clinician]:
     """The chair or room and the clinician for a booking or a move (the free ones when not given), once every gate
-    has said yes: both paths ask the same questions in the same order."""
+    has said yes: both paths ask the same questions in the same order. ``with_alternatives``: a dosing conflict
+    offers the nearest free times (more queries; a caller that does not show them skips them)."""
     resource, clinician = _pick_resources(
         patient=patient,
         treatment_type=treatment_type,
@@ -312,6 +316,7 @@ def choose_and_check(
         holds=holds,
         now=now,
         ignore_appointment=ignore_appointment,
+        with_alternatives=with_alternatives,
     )
     return resource, clinician
 

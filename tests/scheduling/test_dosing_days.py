@@ -4,6 +4,7 @@ naming the other session. And the booking paths' bad input: the horizon, a serie
 
 from __future__ import annotations
 
+import importlib
 from datetime import date, time, timedelta
 
 import pytest
@@ -322,3 +323,36 @@ def test_a_start_beyond_the_booking_horizon_is_refused(clinic, book, front_desk,
     appointment.refresh_from_db()
     assert appointment.start_at == local(A_WEDNESDAY, 9)
     assert Appointment.objects.count() == 1
+
+
+# --- The migration ------------------------------------------------------------------------------------------------
+
+
+def test_the_migration_gives_live_dosing_sessions_day_holds_and_skips_an_old_clash(clinic, book, front_desk):
+    from django.db import connection
+
+    backfill = importlib.import_module("scheduling.migrations.0012_dosing_day_holds").BACKFILL
+    patient = make_patient()
+    first = book(patient, local(A_WEDNESDAY, 9))
+    clash = book(patient, local(THURSDAY, 9))
+    cancelled = book(make_patient(), local(A_WEDNESDAY, 9), chair=1, clinician=1)
+    services.cancel_appointment(
+        appointment=cancelled, reason="Patient request", cancelled_by=front_desk, now=NOW
+    )
+    consultation = services.book_appointment(
+        patient=patient, treatment_type=clinic.consultation, location=clinic.location,
+        start=local(THURSDAY + timedelta(days=1), 9), resource=clinic.room, clinician=clinic.clinicians[2],
+        booked_by=front_desk, now=NOW,
+    )  # fmt: skip
+    # As before the rule: no day holds, and a second infusion on Wednesday.
+    DayHold.objects.all().delete()
+    Appointment.objects.filter(pk=clash.pk).update(
+        start_at=local(A_WEDNESDAY, 14), end_at=local(A_WEDNESDAY, 16)
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute(backfill)
+
+    held = list(DayHold.objects.values_list("appointment_id", "days", "active"))
+    assert held == [(first.pk, DateRange(A_WEDNESDAY, THURSDAY, "[)"), True)]
+    assert consultation.pk not in {row[0] for row in held}
