@@ -102,7 +102,8 @@ def deliver_waitlist_offer(*, entry_id: int) -> bool:
     """Send the offer email once (called by the task). No treatment or diagnosis in it: a time, a place, a phone."""
     with transaction.atomic():
         entry = (
-            WaitlistEntry.objects.select_for_update()
+            # The entry's row alone: every booking's foreign-key check shares the patient and location rows.
+            WaitlistEntry.objects.select_for_update(of=("self",))
             .select_related("patient", "location")
             .filter(pk=entry_id, status=WaitlistEntry.Status.OFFERED, offer_sent_at__isnull=True)
             .first()
