@@ -215,7 +215,9 @@ def booking(scale: int) -> dict:
         **_check(ids, starts, chairs[0].pk),
     }
 
-    # 2. Raw psycopg: the same rows (appointment + chair, patient and clinician allocations), one transaction each.
+    # 2. Raw psycopg: the same rows (appointment + chair, patient and clinician allocations and the patient's day
+    # hold), one transaction each. Three slots a day: a client that won one is refused the day's others, as by the
+    # service.
     # Its allocation insert waits on a clashing booking in flight as the service's does (services.HOLD_ATTEMPTS):
     # first at most services.HOLD_LOCK_TIMEOUT, then once more, queued behind the other second tries for the same
     # chair, clinician or patient, as long as it takes. Without that, losers that wait on each other deadlock and
@@ -242,6 +244,7 @@ def booking(scale: int) -> dict:
                 raw_attempts[i] += 1
                 end = start + timedelta(minutes=iv.chair_minutes)
                 dose = start + timedelta(minutes=iv.clinician_offset_minutes)
+                local_day = start.astimezone(location.tz).date()
                 for attempt in range(1, services.HOLD_ATTEMPTS + 1):
                     try:
                         cur.execute(
@@ -256,13 +259,17 @@ def booking(scale: int) -> dict:
                         if attempt > 1:  # the second try queues, then waits for the clash to end
                             cur.execute("SET LOCAL lock_timeout = 0")
                             cur.execute(services.HOLD_QUEUE_SQL, [queue_keys])
+                        # The day hold goes in with the allocations, in one statement, as the service writes it.
                         cur.execute(
+                            "WITH day_hold AS (INSERT INTO scheduling_dayhold (appointment_id, patient_id, days, "
+                            "active) VALUES (%s,%s,daterange(%s::date, %s::date + %s, '[)'),true)) "
                             "INSERT INTO scheduling_allocation (appointment_id, kind, resource_id, clinician_id, "
                             "patient_id, span, active) VALUES "
                             "(%s,'resource',%s,NULL,NULL,tstzrange(%s,%s,'[)'),true),"
                             "(%s,'patient',NULL,NULL,%s,tstzrange(%s,%s,'[)'),true),"
                             "(%s,'clinician',NULL,%s,NULL,tstzrange(%s,%s,'[)'),true)",
-                            [aid, chairs[1].pk, start, end, aid, patients[i].pk, start, end,
+                            [aid, patients[i].pk, local_day, local_day, iv.min_days_apart,
+                             aid, chairs[1].pk, start, end, aid, patients[i].pk, start, end,
                              aid, clinicians[1].pk, dose, dose + timedelta(minutes=iv.clinician_minutes)],
                         )  # fmt: skip
                         pg.commit()

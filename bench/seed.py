@@ -93,6 +93,8 @@ ALLOCATION_COLUMNS = [
     "span",
     "active",
 ]
+# A dosing session's day hold (scheduling.services.holds.DAY_HOLD_SQL), active as its allocations are.
+DAY_HOLD_COLUMNS = ["id", "appointment_id", "patient_id", "days", "active"]
 # scheduling.services releases an appointment's holds when it is cancelled or marked a no-show, and only then: a
 # discharged session keeps its chair, clinician and patient held for the time it took.
 RELEASED_STATUSES = frozenset({"cancelled", "no_show"})
@@ -200,6 +202,19 @@ def allocation_rows(seeded: Iterable[Session], treatment_type) -> Iterator[tuple
         for kind, resource_id, clinician_id, patient_id, span in rows:
             hold_id += 1
             yield (hold_id, s.appointment_id, kind, resource_id, clinician_id, patient_id, span, active)
+
+
+def day_hold_rows(seeded: Iterable[Session], treatment_type) -> Iterator[tuple]:
+    """Each session's dosing days as the booking service writes them (``dosing_days``), in DAY_HOLD_COLUMNS order.
+    A patient's sessions are months apart (module docstring), so none clash."""
+    from scheduling.services.holds import dosing_days
+
+    tz = zoneinfo.ZoneInfo(TZ_NAME)
+    for hold_id, s in enumerate(seeded, start=1):
+        days = dosing_days(treatment_type, s.start, tz)
+        if days is not None:
+            text = f"[{days.lower.isoformat()},{days.upper.isoformat()})"
+            yield (hold_id, s.appointment_id, s.patient_id, text, s.status not in RELEASED_STATUSES)
 
 
 def holds_per_session(treatment_type) -> int:
@@ -462,8 +477,9 @@ def seed(scale: int, *, log=print) -> dict:
         copy_rows(
             cur, "scheduling_allocation", allocation_rows(sessions(p, **layout), iv), ALLOCATION_COLUMNS
         )
+        copy_rows(cur, "scheduling_dayhold", day_hold_rows(sessions(p, **layout), iv), DAY_HOLD_COLUMNS)
         t3 = clock.monotonic()
-        log(f"  allocations (exclusion constraints checked): {t3 - t2:.1f}s")
+        log(f"  allocations and day holds (exclusion constraints checked): {t3 - t2:.1f}s")
         for table in (
             "intake_patient",
             "intake_intake",
@@ -472,6 +488,7 @@ def seed(scale: int, *, log=print) -> dict:
             "intake_eligibilitydecision",
             "scheduling_appointment",
             "scheduling_allocation",
+            "scheduling_dayhold",
         ):
             reset_sequence(cur, table)
     # The COPY ran with triggers off, so the review queue (kept by triggers) is built from the rows now.

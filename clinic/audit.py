@@ -55,6 +55,7 @@ APPEND_ONLY_TABLES = ("clinic_auditevent", "clinic_recordview", "clinic_accounte
 NOT_AUDITED = {
     "intake_reviewqueueentry": "derived: kept by triggers from submissions, decisions and alerts (all audited)",
     "scheduling_allocation": "mirrors its appointment's times (audited there); written three times per booking",
+    "scheduling_dayhold": "mirrors its appointment's local day (audited there); written with its allocations",
 }
 
 # SECURITY DEFINER: the function runs as its owner (the role that migrates), so the app's role writes audit rows

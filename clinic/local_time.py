@@ -38,3 +38,9 @@ def format_in_zone(moment: datetime, tz: tzinfo | None, *, year: bool = True) ->
 def format_local(moment: datetime, location: HasZone) -> str:
     """'Wed 3 Mar 2027, 09:00 EST' at ``location`` (anything with a ``tz``: a Location)."""
     return format_in_zone(moment, location.tz)
+
+
+def local_date(moment: datetime, tz: tzinfo | None) -> date:
+    """The calendar day ``moment`` falls on in ``tz``: a form's 'today' or 'tomorrow' is the place's, not UTC's
+    (at 20:00 on a Sunday in New York it is already Monday in UTC)."""
+    return moment.astimezone(tz).date()

@@ -414,6 +414,11 @@ SCHEDULING_PATIENT_SELF_BOOKING = env_bool("SCHEDULING_PATIENT_SELF_BOOKING", Fa
 SESSION_IV_DOSE_DEFAULT_MG_PER_KG = env_decimal("SESSION_IV_DOSE_DEFAULT_MG_PER_KG", "0.5")
 SESSION_IV_DOSE_WARN_ABOVE_MG_PER_KG = env_decimal("SESSION_IV_DOSE_WARN_ABOVE_MG_PER_KG", "0.75")
 SESSION_IV_DOSE_COSIGN_ABOVE_MG_PER_KG = env_decimal("SESSION_IV_DOSE_COSIGN_ABOVE_MG_PER_KG", "1.0")
+# The fewest local calendar days from one Spravato session to the patient's next dosing session (2: Monday then
+# Wednesday at the earliest). The starting value of a new Spravato treatment type; each type keeps its own.
+SCHEDULING_SPRAVATO_MIN_DAYS_APART = env_int("SCHEDULING_SPRAVATO_MIN_DAYS_APART", 2)
+# How far ahead a session may be booked, in days from today (a start beyond it is refused with a message).
+SCHEDULING_BOOKING_HORIZON_DAYS = env_int("SCHEDULING_BOOKING_HORIZON_DAYS", 400)
 
 # --- Reminders (clinic policy) ------------------------------------------------------------------------------------
 # Before each appointment, besides the confirmation at booking. Whole days are calendar days at the same local time.

@@ -189,7 +189,7 @@ class TreatmentTypeAdmin(admin.ModelAdmin):
 
     list_display = (
         "label", "modality", "resource_kind", "chair_minutes", "clinician_offset_minutes", "clinician_minutes",
-        "discharge_minutes", "min_monitoring_minutes", "is_active",
+        "discharge_minutes", "min_monitoring_minutes", "min_days_apart", "is_active",
     )  # fmt: skip
     list_filter = ("modality", "is_active")
 

@@ -43,6 +43,7 @@ from scheduling.models import (
     Resource,
     TreatmentType,
     WorkingHours,
+    default_min_days_apart,
 )
 from tests.support import PASSWORD
 
@@ -96,7 +97,9 @@ DEFAULT_TYPES = {
 
 def treatment_type(code: str) -> TreatmentType:
     """The default treatment types come from a data migration; transactional tests flush them, so re-create."""
-    return TreatmentType.objects.get_or_create(code=code, defaults=DEFAULT_TYPES[code])[0]
+    defaults = DEFAULT_TYPES[code]
+    defaults = {**defaults, "min_days_apart": default_min_days_apart(defaults["modality"])}
+    return TreatmentType.objects.get_or_create(code=code, defaults=defaults)[0]
 
 
 def build_clinic(*, chairs: int = 6, clinicians: int = 3):

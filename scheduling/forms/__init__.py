@@ -12,8 +12,8 @@ from django import forms
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
-from clinic.local_time import format_local
-from clinic.parsing import CALENDAR_YEARS, CalendarDayField, far_from_today, parse_moment
+from clinic.local_time import format_day, format_local
+from clinic.parsing import CALENDAR_YEARS, CalendarDayField, far_from_today, object_id, parse_moment
 from intake.export import IN_THE_DOWNLOAD
 from scheduling import selectors, series, services
 from scheduling.forms.base import _helper
@@ -24,6 +24,7 @@ from scheduling.models import (
     ClinicianTimeOff,
     Closure,
     Location,
+    Resource,
     TreatmentType,
 )
 
@@ -138,18 +139,30 @@ class SlotChoiceForm(forms.Form):
         self.helper = _helper()
 
     def clean_slot(self):
+        """The time with its chair or room and clinician as records. One that does not exist is refused here:
+        left empty, the booking would pick a free one itself, which is not what was chosen."""
         key = self.cleaned_data["slot"]
         start, resource_id, clinician_id = parse_slot_key(key)
-        return {"start": start, "resource_id": resource_id, "clinician_id": clinician_id}
+        resource = Resource.objects.filter(pk=resource_id).first()
+        clinician = Clinician.objects.select_related("user").filter(pk=clinician_id).first()
+        if resource is None or clinician is None:
+            raise forms.ValidationError(
+                "That time names a chair, room or clinician the clinic does not have: choose one of the free "
+                "times listed."
+            )
+        return {"start": start, "resource": resource, "clinician": clinician}
 
 
 def parse_slot_key(key: str) -> tuple[datetime, int, int]:
     try:
         start_text, resource_text, clinician_text = key.split("|")
         start = parse_moment(start_text, now=timezone.now())
-        return start, int(resource_text), int(clinician_text)
     except ValueError:
         raise forms.ValidationError("Choose one of the free times listed.") from None
+    resource_id, clinician_id = object_id(resource_text), object_id(clinician_text)
+    if resource_id is None or clinician_id is None:
+        raise forms.ValidationError("Choose one of the free times listed.")
+    return start, resource_id, clinician_id
 
 
 class SeriesForm(forms.Form):
@@ -188,6 +201,22 @@ class SeriesForm(forms.Form):
             and selectors.TEMPLATE_MODALITY.get(template.modality) != treatment_type.modality
         ):
             self.add_error("treatment_type", f"{template.label} is not a course of {treatment_type.label}.")
+        location, start_date = cleaned.get("location"), cleaned.get("start_date")
+        if location is not None and start_date is not None:
+            now = timezone.now()
+            today = now.astimezone(location.tz).date()
+            last = services.last_bookable_day(location, now)
+            if start_date < today:
+                self.add_error(
+                    "start_date",
+                    f"The first week cannot start in the past: choose {format_day(today)} or later "
+                    f"(today at {location.name}).",
+                )
+            elif start_date > last:
+                self.add_error(
+                    "start_date",
+                    f"The first week is too far ahead: sessions are booked until {format_day(last)}.",
+                )
         weekdays = cleaned.get("weekdays")
         if template and weekdays:
             try:

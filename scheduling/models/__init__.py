@@ -2,12 +2,15 @@
 
 from scheduling.models.access import BREAK_GLASS_MIN_REASON, BreakGlassAccess, FrontDeskAssignment
 from scheduling.models.appointments import (
+    MAX_MIN_DAYS_APART,
     MAX_SESSION_LENGTH,
     Allocation,
     Appointment,
+    DayHold,
     RemsEnrollment,
     TreatmentSeries,
     TreatmentType,
+    default_min_days_apart,
 )
 from scheduling.models.places import (
     WEEKDAYS,
@@ -27,6 +30,7 @@ from scheduling.models.waitlist import WaitlistEntry
 
 __all__ = [
     "BREAK_GLASS_MIN_REASON",
+    "MAX_MIN_DAYS_APART",
     "MAX_SESSION_LENGTH",
     "WEEKDAYS",
     "Allocation",
@@ -35,6 +39,7 @@ __all__ = [
     "Clinician",
     "ClinicianTimeOff",
     "Closure",
+    "DayHold",
     "FrontDeskAssignment",
     "Location",
     "OpeningHours",
@@ -50,5 +55,6 @@ __all__ = [
     "VitalSigns",
     "WaitlistEntry",
     "WorkingHours",
+    "default_min_days_apart",
     "validate_time_zone",
 ]

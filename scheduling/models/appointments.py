@@ -5,7 +5,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import BigIntegerRangeField, DateTimeRangeField, RangeOperators
+from django.contrib.postgres.fields import (
+    BigIntegerRangeField,
+    DateRangeField,
+    DateTimeRangeField,
+    RangeOperators,
+)
 from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.models import F, Func, Q, Value
@@ -18,6 +23,16 @@ from scheduling.session_rules import SPRAVATO_MIN_MONITORING_MINUTES
 # No session holds anything for longer than this. Schedule reads rely on it: the sessions overlapping a day are
 # those starting at most this long before it, which keeps the day view an index range scan (not all history).
 MAX_SESSION_LENGTH = timedelta(hours=24)
+# The widest spacing a dosing treatment may ask for between sessions (four weeks).
+MAX_MIN_DAYS_APART = 28
+
+
+def default_min_days_apart(modality: str) -> int:
+    """The spacing a new treatment type of ``modality`` starts with: Spravato the clinic's setting
+    (SCHEDULING_SPRAVATO_MIN_DAYS_APART), anything else one a day."""
+    if modality == Modality.SPRAVATO:
+        return int(getattr(settings, "SCHEDULING_SPRAVATO_MIN_DAYS_APART", 2))
+    return 1
 
 
 class MonitoringFrom(models.TextChoices):
@@ -59,6 +74,14 @@ class TreatmentType(models.Model):
         null=True, blank=True, help_text="Spravato: 56 or 84 mg. Empty for weight-based IV dosing."
     )
     preparation = models.TextField(blank=True, help_text="What the patient is told to do before the session.")
+    min_days_apart = models.PositiveSmallIntegerField(
+        default=1,
+        help_text=(
+            "Dosing treatments: the fewest local calendar days from a session of this type to the patient's next "
+            "dosing session of any kind (1: one a day; 2: Monday then Wednesday at the earliest). Not used for "
+            "consultations."
+        ),
+    )
     is_active = models.BooleanField(default=True)
     # The session-day protocol (scheduling.session_rules.Protocol): discharge is refused before the minimum
     # monitoring time or with a required reading missing, unless a clinician records an override with a reason.
@@ -92,6 +115,13 @@ class TreatmentType(models.Model):
     class Meta:
         ordering = ["modality", "label"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(min_days_apart__gte=1, min_days_apart__lte=MAX_MIN_DAYS_APART),
+                name="treatment_min_days_apart_range",
+                violation_error_message=(
+                    f"Days apart must be from 1 (one session a day) to {MAX_MIN_DAYS_APART}."
+                ),
+            ),
             models.CheckConstraint(
                 condition=Q(chair_minutes__gt=0),
                 name="treatment_chair_minutes_positive",
@@ -143,6 +173,11 @@ class TreatmentType(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    @property
+    def is_dosing(self) -> bool:
+        """IV ketamine and Spravato are dosing sessions, spaced per patient (DayHold); a consultation is not."""
+        return self.modality != Modality.CONSULTATION
 
 
 class RemsEnrollment(models.Model):
@@ -357,3 +392,39 @@ class Allocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for appointment {self.appointment_id}"
+
+
+class DayHold(models.Model):
+    """The local days a dosing session (IV ketamine, Spravato) keeps the patient from another dosing session.
+
+    One row per dosing appointment: ``days`` is ``[its local day, that day + its type's min_days_apart)`` at its
+    location. The exclusion constraint refuses two active rows of one patient whose days overlap: two IV infusions
+    on one local day ([D, D+1) twice), or a second session inside a Spravato session's spacing ([D, D+2) and
+    D+1). Maintained with the appointment's allocations (``scheduling.services.holds``): inserted with them,
+    inactive when they are released or moved.
+    """
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="day_holds")
+    patient = models.ForeignKey("intake.Patient", on_delete=models.PROTECT, related_name="+")
+    days = DateRangeField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            # As for allocations: an empty range overlaps nothing and would slip past the exclusion constraint.
+            models.CheckConstraint(
+                condition=Q(days__isempty=False, days__lower_inf=False, days__upper_inf=False),
+                name="dayhold_days_not_empty",
+            ),
+            ExclusionConstraint(
+                name="dayhold_patient_dosing_spaced",
+                expressions=[
+                    (_one_point("patient"), RangeOperators.EQUAL),
+                    ("days", RangeOperators.OVERLAPS),
+                ],
+                condition=Q(active=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Dosing days of appointment {self.appointment_id}"

@@ -383,7 +383,11 @@ RECORD_SQL = f"""
 @transaction.atomic
 def resend_reminder(*, reminder: Reminder, resent_by, now: datetime) -> Reminder:
     """Front desk sends a failed reminder again: back to pending, due now, with a fresh count of attempts."""
-    reminder = Reminder.objects.select_for_update().select_related("appointment").get(pk=reminder.pk)
+    # The reminder's row alone: a move locks its appointment and then its reminders, so locking both here, in the
+    # other order, could deadlock with it.
+    reminder = (
+        Reminder.objects.select_for_update(of=("self",)).select_related("appointment").get(pk=reminder.pk)
+    )
     if reminder.status != Reminder.Status.FAILED:
         raise InvalidTransition("Only a reminder that failed can be sent again.")
     if _skip_reason(reminder, reminder.appointment, now):

@@ -28,6 +28,7 @@ from scheduling.selectors.booking_facts import BookingFacts, booking_facts
 from scheduling.selectors.cover import COVER_MAX_DAYS, CoverRow, cover_plan
 from scheduling.selectors.export import export_section, requests_export_section
 from scheduling.selectors.holds import (
+    dosing_clash,
     overlapping_active_allocations,
     sessions_held_at_location_on,
     sessions_held_by_clinician,
@@ -135,6 +136,7 @@ __all__ = [
     "plan_awaits_cosign",
     "protocol_of",
     "spravato_schedule_facts",
+    "dosing_clash",
     "export_section",
     "failed_reminders",
     "first_active_location",

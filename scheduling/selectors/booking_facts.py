@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from django.db import connection
+from django.db.backends.postgresql.psycopg_any import DateRange
 
 from clinic.db import execute_prepared
 from intake import eligibility as intake_eligibility
@@ -32,6 +33,10 @@ SELECT
            WHERE clinician_id = %(clinician)s AND starts_at < %(until)s AND ends_at > %(since)s
            ORDER BY starts_at, id) AS clinician_time_off,
     (SELECT enrolled_on FROM scheduling_remsenrollment WHERE patient_id = %(patient)s) AS rems_enrolled_on,
+    (SELECT appointment_id FROM scheduling_dayhold
+      WHERE patient_id = %(patient)s AND active AND days && %(dosing_days)s::daterange
+        AND appointment_id IS DISTINCT FROM %(ignore)s::bigint
+      ORDER BY lower(days), appointment_id LIMIT 1) AS dosing_clash_id,
     eligibility.*
 FROM intake_eligibility_facts(%(patient)s, %(now)s) AS eligibility
 """
@@ -48,6 +53,8 @@ class BookingFacts:
     clinician_time_off: list[availability.Span]
     rems_enrolled_on: date | None
     eligibility: intake_eligibility.EligibilityFacts
+    # A live dosing session of the patient's too close to this one (its day holds meet ``dosing_days``).
+    dosing_clash_id: int | None = None
 
 
 def booking_facts(
@@ -59,10 +66,13 @@ def booking_facts(
     since: datetime,
     until: datetime,
     now: datetime,
+    dosing_days: DateRange | None = None,
+    ignore_appointment_id: int | None = None,
 ) -> BookingFacts:
     """One query: the location's closure and hours on ``day``, the clinician's link to the location, their hours
-    that weekday and time off overlapping ``[since, until)``, the patient's REMS enrolment date and their
-    eligibility facts as of ``now``."""
+    that weekday and time off overlapping ``[since, until)``, the patient's REMS enrolment date, their
+    eligibility facts as of ``now``, and (a dosing session's ``dosing_days``) the first of the patient's other
+    dosing sessions too close to it, leaving out ``ignore_appointment_id`` (the session being moved)."""
     with connection.cursor() as cursor:
         execute_prepared(
             cursor,
@@ -77,6 +87,8 @@ def booking_facts(
                 "since": since,
                 "until": until,
                 "now": now,
+                "dosing_days": dosing_days,
+                "ignore": ignore_appointment_id,
             },
         )
         row = dict(zip([column.name for column in cursor.description], cursor.fetchone(), strict=True))
@@ -88,4 +100,5 @@ def booking_facts(
         clinician_time_off=[availability.Span(starts, ends) for starts, ends in row["clinician_time_off"]],
         rems_enrolled_on=row["rems_enrolled_on"],
         eligibility=intake_eligibility.facts_from_columns(row),
+        dosing_clash_id=row["dosing_clash_id"],
     )

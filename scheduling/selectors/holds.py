@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection
+from django.db.backends.postgresql.psycopg_any import DateRange
 from django.db.models import Q, QuerySet
 
 from scheduling import availability
-from scheduling.models import Allocation, Appointment, Location
+from scheduling.models import Allocation, Appointment, DayHold, Location
 
 
 def _held(holds: Q) -> QuerySet:
@@ -19,6 +20,22 @@ def _held(holds: Q) -> QuerySet:
         )
         .select_related("patient", "location", "resource")
         .order_by("start_at", "pk")
+    )
+
+
+def dosing_clash(
+    *, patient_id: int, days: DateRange, ignore_appointment_id: int | None = None
+) -> Appointment | None:
+    """The patient's live dosing session whose dosing days overlap ``days`` (a DateRange), earliest first: what
+    the day holds' exclusion constraint would refuse a new session for. None when there is none."""
+    holds = DayHold.objects.filter(patient_id=patient_id, active=True, days__overlap=days)
+    if ignore_appointment_id is not None:
+        holds = holds.exclude(appointment_id=ignore_appointment_id)
+    return (
+        Appointment.objects.filter(pk__in=holds.values("appointment_id"))
+        .select_related("location", "treatment_type")
+        .order_by("start_at", "pk")
+        .first()
     )
 
 

@@ -47,14 +47,18 @@ def propose_treatment_series(
 ) -> list[ProposedSeriesSession]:
     """Lay the template on the calendar and replace each taken session with the nearest free start.
 
-    Raises ValueError (with a message for front desk) when the weekdays do not fit the template. One round of
-    availability queries covers the whole series.
+    Raises ValueError (with a message for front desk) when the weekdays do not fit the template or the series
+    would start in the past. One round of availability queries covers the whole series; a day too close to one of
+    the patient's other dosing sessions (their day holds) is not free.
     """
     tz: ZoneInfo = location.tz
+    today = now.astimezone(tz).date()
+    if start_date < today:
+        raise ValueError("The first week cannot start in the past: choose today or a later day.")
     planned = series.plan_series(
         template, start_date=start_date, weekdays=weekdays, local_time=local_time, tz=tz
     )
-    date_from = max(planned[0].local_date - timedelta(days=7), now.astimezone(tz).date())
+    date_from = max(planned[0].local_date - timedelta(days=7), today)
     date_to = planned[-1].local_date + timedelta(days=7)
     inputs = load_availability_inputs(
         location=location,
@@ -76,7 +80,12 @@ def propose_treatment_series(
         return starts[lo:hi]
 
     proposal = series.propose_series(
-        planned, is_free=is_free, alternatives=alternatives, tz=tz, min_days_between=template.min_days_between
+        planned,
+        is_free=is_free,
+        alternatives=alternatives,
+        tz=tz,
+        # The course's own spacing, or the treatment's if wider (the day holds would refuse a closer pair).
+        min_days_between=max(template.min_days_between, treatment_type.min_days_apart),
     )
     notes = {session.index: session.note for session in planned}
     return [

@@ -5,20 +5,23 @@ clinicians' hours and time off; then every active allocation in the range: two q
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef, Q
+from django.db.models import DateField, Func, OuterRef, Q
 from django.db.models.functions import JSONObject
 
 from intake.models import Patient
 from scheduling import availability
 from scheduling.models import (
+    MAX_MIN_DAYS_APART,
     Allocation,
     Appointment,
     ClinicianTimeOff,
     Closure,
+    DayHold,
     Location,
     OpeningHours,
     Resource,
@@ -71,6 +74,8 @@ class AvailabilityInputs:
     clinician_time_off: dict[int, list[availability.Span]] = field(default_factory=dict)
     clinician_busy: dict[int, list[availability.Span]] = field(default_factory=dict)
     patient_busy: list[availability.Span] = field(default_factory=list)
+    # Local days a dosing session of this type may not start on: too close to one of the patient's (DayHold).
+    patient_blocked_days: frozenset[date] = frozenset()
 
     def query(self, *, date_from: date, date_to: date, now: datetime, resource_ids=None, clinician_ids=None):
         return {
@@ -124,18 +129,49 @@ class AvailabilityInputs:
         return not any(span.start < end and start < span.end for span in taken)
 
 
+def blocked_dosing_days(held: Iterable[tuple[date, date]], *, spacing: int) -> frozenset[date]:
+    """The local days a dosing session with ``spacing`` (its type's min_days_apart) may not start on, given the
+    patient's held dosing days as half-open ``(lo, hi)`` ranges (their DayHold rows). A session on day X holds
+    ``[X, X + spacing)``, which meets a held ``[lo, hi)`` when ``lo - spacing < X < hi``."""
+    return frozenset(lo + timedelta(days=n) for lo, hi in held for n in range(1 - spacing, (hi - lo).days))
+
+
 def _location_calendar(
-    location: Location, treatment_type: TreatmentType, *, date_from: date, date_to: date, busy_from, busy_to
+    location: Location,
+    treatment_type: TreatmentType,
+    *,
+    date_from: date,
+    date_to: date,
+    busy_from,
+    busy_to,
+    dosing_patient_id: int | None = None,
+    ignore_appointment_id: int | None = None,
 ) -> dict:
-    """Opening hours, closures, chairs or rooms, clinicians' hours and time off: one query, one row of arrays."""
+    """Opening hours, closures, chairs or rooms, clinicians' hours and time off, and (a dosing treatment for a
+    patient) the patient's dosing days near the range: one query, one row of arrays."""
     here = OuterRef("pk")
 
     def rows(queryset, **fields):
         return ArraySubquery(queryset.values(row=JSONObject(**fields)))
 
+    extra: dict[str, ArraySubquery] = {}
+    if dosing_patient_id is not None:
+        near = DayHold.objects.filter(
+            patient_id=dosing_patient_id,
+            active=True,
+            days__overlap=(date_from - timedelta(days=MAX_MIN_DAYS_APART), date_to + timedelta(days=1)),
+        )
+        if ignore_appointment_id is not None:
+            near = near.exclude(appointment_id=ignore_appointment_id)
+        extra["dosing_days"] = rows(
+            near,
+            lo=Func("days", function="lower", output_field=DateField()),
+            hi=Func("days", function="upper", output_field=DateField()),
+        )
     return (
         Location.objects.filter(pk=location.pk)
         .values(
+            **extra,
             weekly=rows(
                 OpeningHours.objects.filter(location=here), weekday="weekday", opens="opens", closes="closes"
             ),
@@ -196,6 +232,8 @@ def load_availability_inputs(
         date_to=date_to,
         busy_from=range_start,
         busy_to=range_end,
+        dosing_patient_id=patient.pk if patient is not None and treatment_type.is_dosing else None,
+        ignore_appointment_id=ignore_appointment.pk if ignore_appointment is not None else None,
     )
     weekly: dict[int, list[tuple[time, time]]] = defaultdict(list)
     for row in calendar["weekly"]:
@@ -215,6 +253,14 @@ def load_availability_inputs(
         time_off[row["clinician"]].append(
             availability.Span(datetime.fromisoformat(row["starts"]), datetime.fromisoformat(row["ends"]))
         )
+
+    blocked = blocked_dosing_days(
+        [
+            (date.fromisoformat(row["lo"]), date.fromisoformat(row["hi"]))
+            for row in calendar.get("dosing_days", ())
+        ],
+        spacing=treatment_type.min_days_apart,
+    )
 
     holders = Q(resource_id__in=resource_names) | Q(clinician_id__in=clinician_names)
     if patient is not None:
@@ -247,6 +293,7 @@ def load_availability_inputs(
         clinician_time_off=dict(time_off),
         clinician_busy=dict(clinician_busy),
         patient_busy=patient_busy,
+        patient_blocked_days=blocked,
     )
 
 
@@ -259,18 +306,24 @@ def free_options(
     resource_ids=None,
     clinician_ids=None,
 ) -> list[SlotOption]:
-    """One option per free start (lowest-id chair and clinician), discharge window included."""
+    """One option per free start (lowest-id chair and clinician), discharge window included, none on a local day
+    too close to one of the patient's dosing sessions."""
     query = inputs.query(
         date_from=date_from, date_to=date_to, now=now, resource_ids=resource_ids, clinician_ids=clinician_ids
     )
+    blocked, tz = inputs.patient_blocked_days, inputs.location_day.tz
+
+    def allowed(slot: availability.Slot) -> bool:
+        return not blocked or slot.start.astimezone(tz).date() not in blocked
+
     if not inputs.treatment_type.discharge_minutes:
-        return [inputs.option(slot) for slot in availability.find_slots(**query)]
+        return [inputs.option(slot) for slot in availability.find_slots(**query) if allowed(slot)]
     # A second clinician window: ask for every (chair, clinician) pair and keep the first whose discharge
     # window is free too.
     options: list[SlotOption] = []
     seen: set[datetime] = set()
     for slot in availability.find_slots(**query, one_per_start=False):
-        if slot.start in seen or not inputs.discharge_window_free(slot):
+        if slot.start in seen or not allowed(slot) or not inputs.discharge_window_free(slot):
             continue
         seen.add(slot.start)
         options.append(inputs.option(slot))

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from scheduling import availability
-from scheduling.models import Allocation, Location, WaitlistEntry
+from scheduling.models import MAX_MIN_DAYS_APART, Allocation, DayHold, Location, WaitlistEntry
 from scheduling.selectors.schedule import local_day_bounds
-from scheduling.selectors.slots import SlotOption, free_options, load_availability_inputs
+from scheduling.selectors.slots import (
+    SlotOption,
+    blocked_dosing_days,
+    free_options,
+    load_availability_inputs,
+)
 
 
 @dataclass
@@ -21,8 +26,9 @@ class WaitlistMatch:
 def waitlist_matches(location: Location, *, now: datetime) -> list[WaitlistMatch]:
     """Each open waitlist entry with the earliest free slot that suits it (before the session it would replace).
 
-    One round of availability queries per treatment type on the list plus one for the patients' own holds,
-    whatever the number of entries.
+    One round of availability queries per treatment type on the list plus two for the patients' own holds (their
+    times, and their dosing days: no day too close to another of their dosing sessions is offered), whatever the
+    number of entries.
     """
     entries = list(
         WaitlistEntry.objects.filter(
@@ -52,6 +58,13 @@ def waitlist_matches(location: Location, *, now: datetime) -> list[WaitlistMatch
         span__overlap=(range_start, range_end),
     ).values_list("patient_id", "appointment_id", "span"):
         patient_busy[patient_id].append((appointment_id, availability.Span(span.lower, span.upper)))
+    dosing_days: dict[int, list[tuple[int, tuple[date, date]]]] = defaultdict(list)
+    for patient_id, appointment_id, days in DayHold.objects.filter(
+        active=True,
+        patient_id__in={e.patient_id for e in entries},
+        days__overlap=(date_from - timedelta(days=MAX_MIN_DAYS_APART), date_to + timedelta(days=1)),
+    ).values_list("patient_id", "appointment_id", "days"):
+        dosing_days[patient_id].append((appointment_id, (days.lower, days.upper)))
     found: dict[int, SlotOption | None] = {}
     for type_entries in by_type.values():
         inputs = load_availability_inputs(
@@ -65,6 +78,18 @@ def waitlist_matches(location: Location, *, now: datetime) -> list[WaitlistMatch
                 span for appointment_id, span in patient_busy[entry.patient_id]
                 if appointment_id != entry.current_appointment_id
             ]  # fmt: skip
+            treatment_type = entry.treatment_type
+            inputs.patient_blocked_days = (
+                blocked_dosing_days(
+                    [
+                        days for appointment_id, days in dosing_days[entry.patient_id]
+                        if appointment_id != entry.current_appointment_id
+                    ],
+                    spacing=treatment_type.min_days_apart,
+                )
+                if treatment_type.is_dosing
+                else frozenset()
+            )  # fmt: skip
             # The session being replaced frees its own chair and clinician too.
             first, last = max(today, entry.earliest_date), entry.latest_date
             options = free_options(inputs, date_from=first, date_to=last, now=now) if first <= last else []

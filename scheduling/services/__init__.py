@@ -59,6 +59,7 @@ from scheduling.services.dose import (
     record_dose,
     tell_clinic_of_dose_flags,
 )
+from scheduling.services.gates import booking_horizon_days, last_bookable_day
 from scheduling.services.holds import (
     CLOSURE_OVER_HOLDS,
     HOLD_ATTEMPTS,
@@ -138,6 +139,7 @@ __all__ = [
     "book_by_patient",
     "book_from_waitlist",
     "book_series",
+    "booking_horizon_days",
     "cancel_appointment",
     "cancel_by_patient",
     "check_in",
@@ -149,6 +151,7 @@ __all__ = [
     "discharge",
     "format_local",
     "hold_queue_keys",
+    "last_bookable_day",
     "late_cancel_hours",
     "lock_calendar",
     "mark_no_show",

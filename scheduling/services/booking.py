@@ -25,7 +25,15 @@ from scheduling import reminders, selectors, series
 from scheduling.errors import BookingConflict, BookingRefused, InvalidTransition, SchedulingError
 from scheduling.models import Appointment, Clinician, Location, Resource, TreatmentSeries, TreatmentType
 from scheduling.services.gates import choose_and_check, conflict
-from scheduling.services.holds import Taken, hold, locked, release, session_holds, until_decided
+from scheduling.services.holds import (
+    Taken,
+    hold,
+    locked,
+    release,
+    retry_aborted,
+    session_holds,
+    until_decided,
+)
 
 DEFAULT_LATE_CANCEL_HOURS = 24
 
@@ -39,6 +47,7 @@ def late_cancel_hours() -> int:
 # --- Booking --------------------------------------------------------------------------------------------------
 
 
+@retry_aborted
 def book_appointment(
     *,
     patient: Patient,
@@ -76,6 +85,7 @@ def book_appointment(
                 resource=resource,
                 clinician=clinician,
                 now=now,
+                with_alternatives=with_alternatives,
             )
             appointment = Appointment(
                 patient=patient,
@@ -124,6 +134,7 @@ class SeriesSessionChoice:
     note: str = ""
 
 
+@retry_aborted
 @transaction.atomic
 def book_series(
     *,
@@ -164,6 +175,18 @@ def book_series(
     clinicians = Clinician.objects.select_related("user").in_bulk(
         [s.clinician_id for s in sessions if s.clinician_id]
     )
+    unknown = [
+        s.index
+        for s in sessions
+        if (s.resource_id and s.resource_id not in resources)
+        or (s.clinician_id and s.clinician_id not in clinicians)
+    ]
+    if unknown:
+        # Left empty, the booking would pick a free chair or clinician itself: not what was proposed.
+        raise BookingRefused(
+            f"Session {min(unknown)} names a chair, room or clinician the clinic no longer has: propose the "
+            "series again."
+        )
     for session in sorted(sessions, key=lambda s: s.start):
         try:
             book_appointment(
@@ -189,6 +212,7 @@ def book_series(
     return treatment_series
 
 
+@retry_aborted
 def reschedule_appointment(
     *,
     appointment: Appointment,
@@ -311,6 +335,7 @@ def _move(
     return appointment
 
 
+@retry_aborted
 def reassign_clinician(
     *, appointment: Appointment, clinician: Clinician, now: datetime | None = None
 ) -> Appointment:
@@ -360,6 +385,7 @@ def _reassign(
     return appointment
 
 
+@retry_aborted
 @transaction.atomic
 def cancel_appointment(
     *, appointment: Appointment, reason: str, cancelled_by, now: datetime | None = None
@@ -390,6 +416,7 @@ def cancel_appointment(
     return appointment
 
 
+@retry_aborted
 @transaction.atomic
 def mark_no_show(*, appointment: Appointment, marked_by, now: datetime | None = None) -> Appointment:
     """The patient did not come. Only once the session should have started; frees the chair for the rest."""

@@ -5,17 +5,29 @@ taken, with the nearest free starts."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError
 
-from clinic.local_time import format_local
+from clinic.local_time import format_day, format_local
 from intake.eligibility import decide as decide_eligibility
 from intake.models import Patient
 from scheduling import availability, selectors
 from scheduling.errors import BookingConflict, BookingRefused
 from scheduling.models import Appointment, Clinician, Location, Resource, TreatmentType
-from scheduling.services.holds import SessionHolds
+from scheduling.services.holds import DOSING_TOO_CLOSE, SessionHolds, dosing_days
+
+DEFAULT_BOOKING_HORIZON_DAYS = 400
+
+
+def booking_horizon_days() -> int:
+    return int(getattr(settings, "SCHEDULING_BOOKING_HORIZON_DAYS", DEFAULT_BOOKING_HORIZON_DAYS))
+
+
+def last_bookable_day(location: Location, now: datetime) -> date:
+    """The last local day at ``location`` a session may be booked on (SCHEDULING_BOOKING_HORIZON_DAYS ahead)."""
+    return now.astimezone(location.tz).date() + timedelta(days=booking_horizon_days())
 
 
 def _check_resource(resource: Resource, *, location: Location, treatment_type: TreatmentType) -> None:
@@ -38,8 +50,11 @@ def _check_gates(
     clinician: Clinician,
     holds: SessionHolds,
     now: datetime,
+    ignore_appointment: Appointment | None = None,
+    with_alternatives: bool = True,
 ) -> None:
-    """Every rule a booking must pass before it may hold anything. Raises BookingRefused with a message."""
+    """Every rule a booking must pass before it may hold anything. Raises BookingRefused with a message, or
+    BookingConflict naming the patient's other dosing session too close to this one."""
     tz = location.tz
     local_start = holds.start.astimezone(tz)
     day = local_start.date()
@@ -51,6 +66,12 @@ def _check_gates(
         raise BookingRefused(f"{location.name} is not taking bookings.", field="location")
     if holds.start < now:
         raise BookingRefused(f"{when} is in the past: choose a time from now on.", field="start")
+    if day > (last := last_bookable_day(location, now)):
+        raise BookingRefused(
+            f"{when} is too far ahead: sessions are booked up to {booking_horizon_days()} days ahead "
+            f"(until {format_day(last)}).",
+            field="start",
+        )
     _check_resource(resource, location=location, treatment_type=treatment_type)
 
     first_hold = min(start for start, _ in holds.clinician_spans)
@@ -63,7 +84,23 @@ def _check_gates(
         since=first_hold,
         until=last_hold,
         now=now,
+        dosing_days=dosing_days(treatment_type, holds.start, tz),
+        ignore_appointment_id=ignore_appointment.pk if ignore_appointment else None,
     )
+    if facts.dosing_clash_id is not None:
+        # The day holds' exclusion constraint is the guarantee; this read names the other session first.
+        raise dosing_conflict(
+            patient=patient,
+            treatment_type=treatment_type,
+            location=location,
+            start=holds.start,
+            now=now,
+            ignore_appointment=ignore_appointment,
+            with_alternatives=with_alternatives,
+            other=Appointment.objects.select_related("location", "treatment_type").get(
+                pk=facts.dosing_clash_id
+            ),
+        )
     if facts.closure_reason is not None:
         because = f" ({facts.closure_reason})" if facts.closure_reason else ""
         raise BookingRefused(
@@ -127,6 +164,18 @@ def conflict(
     """Turn an exclusion violation into a message naming what is taken, with the nearest free starts."""
     constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") or ""
     when = format_local(holds.start, location)
+    if constraint == DOSING_TOO_CLOSE:
+        # The session that won is committed by now (this try has rolled back): name it.
+        return dosing_conflict(
+            patient=patient,
+            treatment_type=treatment_type,
+            location=location,
+            start=holds.start,
+            now=now,
+            ignore_appointment=ignore_appointment,
+            session_index=session_index,
+            with_alternatives=with_alternatives,
+        )
     if "clinician" in constraint:
         taken, kind = str(clinician), "clinician"
         message = f"{clinician} is already with another patient during this session's dosing or discharge time ({when})."
@@ -165,6 +214,74 @@ def conflict(
     )
 
 
+def dosing_conflict(
+    *,
+    patient: Patient,
+    treatment_type: TreatmentType,
+    location: Location,
+    start: datetime,
+    now: datetime,
+    ignore_appointment: Appointment | None = None,
+    session_index: int | None = None,
+    with_alternatives: bool = True,
+    other: Appointment | None = None,
+) -> BookingConflict:
+    """A second dosing session too close to one the patient already has: one a local day, and a Spravato session's
+    spacing (``TreatmentType.min_days_apart``). Names the other session, with the nearest free starts."""
+    days = dosing_days(treatment_type, start, location.tz)
+    if other is None and days is not None:
+        other = selectors.dosing_clash(
+            patient_id=patient.pk,
+            days=days,
+            ignore_appointment_id=ignore_appointment.pk if ignore_appointment else None,
+        )
+    prefix = f"Session {session_index}: " if session_index else ""
+    if other is None:
+        taken = "another dosing session"
+        message = (
+            f"{patient.full_name} already has a dosing session too close to {format_local(start, location)}."
+        )
+    else:
+        other_when = format_local(other.start_at, other.location)
+        taken = f"{other.treatment_type.label} on {other_when}"
+        day = start.astimezone(location.tz).date()
+        other_day = other.start_at.astimezone(other.location.tz).date()
+        if other_day == day:
+            why = "one dosing session a day"
+        else:
+            earlier = other.treatment_type if other_day < day else treatment_type
+            why = f"after {earlier.label} the next dosing session is at least {earlier.min_days_apart} days later"
+        message = f"{patient.full_name} already has {taken}: {why}."
+    alternatives = (
+        selectors.nearest_alternatives(
+            location=location,
+            treatment_type=treatment_type,
+            requested_start=start,
+            now=now,
+            patient=patient,
+            ignore_appointment=ignore_appointment,
+        )
+        if with_alternatives
+        else []
+    )
+    if alternatives:
+        message += (
+            " Nearest free: "
+            + "; ".join(
+                f"{format_local(o.start, location)} ({o.resource_name}, {o.clinician_name})"
+                for o in alternatives
+            )
+            + "."
+        )
+    return BookingConflict(
+        prefix + message,
+        taken=taken,
+        taken_kind="patient",
+        alternatives=alternatives,
+        session_index=session_index,
+    )
+
+
 def choose_and_check(
     *,
     patient: Patient,
@@ -175,9 +292,11 @@ def choose_and_check(
     clinician: Clinician | None,
     now: datetime,
     ignore_appointment: Appointment | None = None,
+    with_alternatives: bool = True,
 ) -> tuple[Resource, Clinician]:
     """The chair or room and the clinician for a booking or a move (the free ones when not given), once every gate
-    has said yes: both paths ask the same questions in the same order."""
+    has said yes: both paths ask the same questions in the same order. ``with_alternatives``: a dosing conflict
+    offers the nearest free times (more queries; a caller that does not show them skips them)."""
     resource, clinician = _pick_resources(
         patient=patient,
         treatment_type=treatment_type,
@@ -196,6 +315,8 @@ def choose_and_check(
         clinician=clinician,
         holds=holds,
         now=now,
+        ignore_appointment=ignore_appointment,
+        with_alternatives=with_alternatives,
     )
     return resource, clinician
 
@@ -228,6 +349,22 @@ def _pick_resources(
         resource_id=resource.pk if resource else None,
         clinician_id=clinician.pk if clinician else None,
     )
+    if option is None and (days := dosing_days(treatment_type, start, location.tz)) is not None:
+        other = selectors.dosing_clash(
+            patient_id=patient.pk,
+            days=days,
+            ignore_appointment_id=ignore_appointment.pk if ignore_appointment else None,
+        )
+        if other is not None:  # not a full calendar: the patient may not be dosed that day
+            raise dosing_conflict(
+                patient=patient,
+                treatment_type=treatment_type,
+                location=location,
+                start=start,
+                now=now,
+                ignore_appointment=ignore_appointment,
+                other=other,
+            )
     if option is None:
         alternatives = selectors.nearest_alternatives(
             location=location,

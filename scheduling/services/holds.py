@@ -3,24 +3,26 @@ constraints decide a race (SQLSTATE 23P01 becomes a conflict) without PostgreSQL
 guards' locks (migration 0008).
 
 A session holds its chair or room and its patient for all of it, its clinician for the dosing window and (Spravato)
-again for the discharge check (``session_holds``). ``hold`` writes an appointment and its rows in one go; a clash is
+again for the discharge check (``session_holds``); a dosing session also holds the patient's local days up to its
+type's ``min_days_apart`` (a DayHold row, ``dosing_days``), written in the same statement. ``hold`` writes an appointment and its rows in one go; a clash is
 raised as ``Taken`` inside the caller's transaction, so that it rolls back, and ``until_decided`` runs a change of
 holds until a clash is decided (see HOLD_ATTEMPTS).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from django.db import IntegrityError, OperationalError, connection
-from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.db.backends.postgresql.psycopg_any import DateRange, DateTimeTZRange
 
 from clinic.local_time import format_local
-from scheduling.errors import BookingRefused
-from scheduling.models import MAX_SESSION_LENGTH, Allocation, Appointment, TreatmentType
+from scheduling.errors import BookingConflict, BookingRefused
+from scheduling.models import MAX_SESSION_LENGTH, Allocation, Appointment, DayHold, TreatmentType
 
 EXCLUSION_VIOLATION = "23P01"
 # Two bookings inserting clashing rows at the same moment can wait on each other; PostgreSQL then aborts one with a
@@ -46,8 +48,20 @@ TIME_OFF_OVER_HOLDS = "time_off_clear_of_bookings"
 CLOSURE_OVER_HOLDS = "closure_clear_of_bookings"
 HOLD_ATTEMPTS = 2
 HOLD_QUEUE_KINDS = {"resource": 1, "clinician": 2, "patient": 3}
+# The dosing days' exclusion constraint (DayHold): a second dosing session too close to another of the patient's.
+DOSING_TOO_CLOSE = "dayhold_patient_dosing_spaced"
+# A transaction PostgreSQL aborted to break a deadlock or a serialization conflict, at any statement or at COMMIT
+# (a deferred foreign-key check waiting on a row another transaction has locked): nothing it did was kept, so the
+# whole change is run again, up to ABORT_RETRIES more times, and then answered as a conflict.
+SERIALIZATION_FAILURE = "40001"
+ABORTED = frozenset({DEADLOCK_DETECTED, SERIALIZATION_FAILURE})
+ABORT_RETRIES = 3
+# Python's datetimes end at years 1 and 9999, and a zone or a session's length added near either overflows: a
+# start outside these years is refused before any arithmetic (the gates then apply the clinic's own horizon).
+BOOKABLE_YEARS = (1900, 9000)
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -67,6 +81,13 @@ def session_holds(
     it below the clinician's windows. Zero-length and reversed spans are refused here with a message."""
     if start.utcoffset() is None or (end is not None and end.utcoffset() is None):
         raise BookingRefused("Times must include their time zone.", field="start")
+    lowest, highest = BOOKABLE_YEARS
+    for moment, field in ((start, "start"), (end, "end")):
+        if moment is not None and not lowest <= moment.year <= highest:
+            raise BookingRefused(
+                f"{moment.year} is not a year the clinic books sessions in: choose a date from today on.",
+                field=field,
+            )
     start = start.astimezone(UTC)
     end = (start + timedelta(minutes=treatment_type.chair_minutes)) if end is None else end.astimezone(UTC)
     if end == start:
@@ -119,12 +140,31 @@ HOLDS_INSERT_SQL = (
 HOLD_ROW_SQL = "(%s, %s, %s, %s, %s, %s, true)"
 
 
+# A dosing session's day hold goes in with its allocations, in the same statement (no extra round trip).
+DAY_HOLD_SQL = (
+    "WITH day_hold AS (INSERT INTO scheduling_dayhold (appointment_id, patient_id, days, active) "
+    "VALUES (%s, %s, %s, true)) "
+)
+
+
+def dosing_days(treatment_type: TreatmentType, start: datetime, tz) -> DateRange | None:
+    """The local days a dosing session keeps the patient from another: ``[its day, day + min_days_apart)``.
+    None for a consultation."""
+    if not treatment_type.is_dosing:
+        return None
+    day = start.astimezone(tz).date()
+    return DateRange(day, day + timedelta(days=treatment_type.min_days_apart), "[)")
+
+
 def _insert_holds(cursor, appointment: Appointment, holds: SessionHolds) -> None:
     rows = _allocation_rows(appointment, holds)
-    cursor.execute(
-        HOLDS_INSERT_SQL + ", ".join([HOLD_ROW_SQL] * len(rows)),
-        [value for row in rows for value in (appointment.pk, *row)],
-    )
+    values = [value for row in rows for value in (appointment.pk, *row)]
+    days = dosing_days(appointment.treatment_type, holds.start, appointment.location.tz)
+    prefix = ""
+    if days is not None:
+        prefix = DAY_HOLD_SQL
+        values = [appointment.pk, appointment.patient_id, days, *values]
+    cursor.execute(prefix + HOLDS_INSERT_SQL + ", ".join([HOLD_ROW_SQL] * len(rows)), values)
 
 
 def _is_exclusion_violation(exc: IntegrityError | OperationalError) -> bool:
@@ -232,6 +272,7 @@ def hold(
                 lock_timeout, _ = cursor.fetchone()
             if not new:
                 Allocation.objects.filter(appointment=appointment, active=True).update(active=False)
+                DayHold.objects.filter(appointment=appointment, active=True).update(active=False)
                 appointment.save(update_fields=update_fields)
             _insert_holds(cursor, appointment, holds)
             if short_wait:
@@ -261,14 +302,54 @@ def _calendar_refusal(exc: IntegrityError, appointment: Appointment) -> BookingR
 
 
 def release(appointment: Appointment) -> None:
-    """The appointment's chair, clinician and patient are free again (a cancellation, a no-show)."""
+    """The appointment's chair, clinician and patient are free again (a cancellation, a no-show), and so are its
+    dosing days."""
     Allocation.objects.filter(appointment=appointment, active=True).update(active=False)
+    DayHold.objects.filter(appointment=appointment, active=True).update(active=False)
 
 
 def locked(appointment: Appointment) -> Appointment:
-    """The appointment re-read under a row lock, with what its messages name: every change starts here."""
+    """The appointment re-read under a row lock, with what its messages name: every change starts here.
+
+    The lock is on the appointment's row alone (``of=("self",)``), and FOR NO KEY UPDATE: the joined location,
+    patient and treatment rows are shared by every booking, whose foreign-key checks take a KEY SHARE lock on them
+    at COMMIT; locking them FOR UPDATE here made such a COMMIT wait on this change while this change waited on
+    that booking's hold, and PostgreSQL broke the cycle by aborting the COMMIT."""
     return (
-        Appointment.objects.select_for_update()
+        Appointment.objects.select_for_update(of=("self",), no_key=True)
         .select_related("patient", "location", "treatment_type", "resource", "clinician__user")
         .get(pk=appointment.pk)
     )
+
+
+def _aborted(exc: BaseException) -> bool:
+    return getattr(exc.__cause__, "pgcode", None) in ABORTED
+
+
+def retry_aborted(service: Callable[P, T]) -> Callable[P, T]:
+    """Run a booking change again when PostgreSQL aborted its transaction (deadlock, serialization failure), at a
+    statement or at COMMIT, up to ABORT_RETRIES times; then answer with a conflict, never an error page.
+
+    Only the outermost call retries: inside a caller's transaction (a series, a waitlist booking) the abort
+    belongs to that transaction, and the caller's own ``retry_aborted`` runs the whole of it again."""
+
+    @functools.wraps(service)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        if connection.in_atomic_block:
+            return service(*args, **kwargs)
+        for number in range(ABORT_RETRIES + 1):
+            try:
+                return service(*args, **kwargs)
+            except (OperationalError, IntegrityError) as exc:
+                if not _aborted(exc):
+                    raise
+                if number == ABORT_RETRIES:
+                    raise BookingConflict(
+                        "Another change to the same sessions was being saved at the same moment, and this one "
+                        "could not be saved: nothing was changed. Look at the schedule again and retry.",
+                        taken="the schedule",
+                        taken_kind="schedule",
+                    ) from exc
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    return run

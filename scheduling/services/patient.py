@@ -18,6 +18,7 @@ from scheduling import selectors
 from scheduling.errors import BookingRefused, InvalidTransition, LinkRefused, SchedulingError
 from scheduling.models import Appointment, ReminderLinkUse, WaitlistEntry
 from scheduling.services.booking import book_appointment, cancel_appointment, late_cancel_hours
+from scheduling.services.holds import retry_aborted
 from scheduling.services.session_day import confirm_appointment
 from scheduling.services.waitlist import add_to_waitlist
 
@@ -55,6 +56,7 @@ def confirm_by_patient(*, appointment: Appointment, user: User, now: datetime) -
     return confirm_appointment(appointment=appointment, confirmed_by=user, now=now)
 
 
+@retry_aborted
 @transaction.atomic
 def cancel_by_patient(
     *, appointment: Appointment, user: User, reason_code: str, now: datetime
@@ -103,6 +105,7 @@ def ask_to_reschedule(*, appointment: Appointment, user: User, now: datetime) ->
     return entry
 
 
+@retry_aborted
 @transaction.atomic
 def book_by_patient(
     *, patient, user: User, treatment_type, location, start: datetime, now: datetime
@@ -132,6 +135,7 @@ LINK_ALLOWS = {
 }
 
 
+@retry_aborted
 @transaction.atomic
 def use_reminder_link(*, token: str, action: str, now: datetime, reason_code: str = "") -> Appointment:
     """Confirm, cancel, or ask to move from a reminder's link, through the same services as the patient portal: a

@@ -16,6 +16,7 @@ from scheduling import selectors
 from scheduling.errors import BookingConflict, BookingRefused, InvalidTransition
 from scheduling.models import Appointment, Location, TreatmentType, WaitlistEntry
 from scheduling.services.booking import book_appointment, reschedule_appointment
+from scheduling.services.holds import retry_aborted
 
 Status = Appointment.Status
 # Enqueued by name: the task (scheduling.tasks) calls this module's deliver_waitlist_offer, so this module does not
@@ -101,7 +102,8 @@ def deliver_waitlist_offer(*, entry_id: int) -> bool:
     """Send the offer email once (called by the task). No treatment or diagnosis in it: a time, a place, a phone."""
     with transaction.atomic():
         entry = (
-            WaitlistEntry.objects.select_for_update()
+            # The entry's row alone: every booking's foreign-key check shares the patient and location rows.
+            WaitlistEntry.objects.select_for_update(of=("self",))
             .select_related("patient", "location")
             .filter(pk=entry_id, status=WaitlistEntry.Status.OFFERED, offer_sent_at__isnull=True)
             .first()
@@ -129,6 +131,7 @@ def deliver_waitlist_offer(*, entry_id: int) -> bool:
     return True
 
 
+@retry_aborted
 @transaction.atomic
 def book_from_waitlist(
     *, entry: WaitlistEntry, start: datetime, booked_by, now: datetime | None = None

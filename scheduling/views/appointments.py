@@ -17,7 +17,7 @@ from clinic.parsing import next_path, requested_day
 from clinic.roles import Role
 from scheduling import selectors, services
 from scheduling.forms import CancelForm, SlotChoiceForm
-from scheduling.models import Appointment, Clinician, Resource
+from scheduling.models import Appointment
 from scheduling.reminders.content import appointment_download
 from scheduling.views.booking import conflict_payload, merge_options
 from scheduling.views.pages import DESK, STAFF, wants_json
@@ -175,8 +175,8 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
         moved = services.reschedule_appointment(
             appointment=appointment,
             start=slot["start"],
-            resource=Resource.objects.filter(pk=slot["resource_id"]).first(),
-            clinician=Clinician.objects.select_related("user").filter(pk=slot["clinician_id"]).first(),
+            resource=slot["resource"],
+            clinician=slot["clinician"],
             rescheduled_by=request.user,
             now=now,
         )

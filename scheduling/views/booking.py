@@ -7,6 +7,7 @@ free times (JSON with 409 when the client asks for JSON).
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core import signing
@@ -16,9 +17,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from clinic.access import role_required
+from clinic.local_time import local_date
 from scheduling import access, selectors, series, services
 from scheduling.forms import SeriesForm, SlotChoiceForm, SlotSearchForm
-from scheduling.models import Clinician, Location, Resource
+from scheduling.models import Location
 from scheduling.views.pages import DESK, wants_json
 
 SERIES_SALT = "scheduling.series-proposal"
@@ -72,7 +74,7 @@ def book(request: HttpRequest, patient_id: int) -> HttpResponse:
         if request.method == "POST"
         else (request.GET if "treatment_type" in request.GET else None)
     )
-    initial = {"date": (now + timedelta(days=1)).date(), "location": patient.location_id}
+    initial = {"date": _tomorrow_for(patient, now), "location": patient.location_id}
     search = SlotSearchForm(data, initial=initial, locations=access.visible_locations(request.user))
     if not search.is_bound or not search.is_valid():
         return _slot_page(
@@ -115,8 +117,8 @@ def book(request: HttpRequest, patient_id: int) -> HttpResponse:
             treatment_type=treatment_type,
             location=location,
             start=slot["start"],
-            resource=Resource.objects.filter(pk=slot["resource_id"]).first(),
-            clinician=Clinician.objects.select_related("user").filter(pk=slot["clinician_id"]).first(),
+            resource=slot["resource"],
+            clinician=slot["clinician"],
             booked_by=request.user,
             notes=choice_form.cleaned_data["notes"],
             now=now,
@@ -147,6 +149,11 @@ def book(request: HttpRequest, patient_id: int) -> HttpResponse:
         f"in {appointment.resource.name} with {appointment.clinician}.",
     )
     return redirect("scheduling:appointment_detail", pk=appointment.pk)
+
+
+def _tomorrow_for(patient, now: datetime) -> date:
+    """Tomorrow where the patient is booked (their location's zone, else the clinic's), not in UTC."""
+    return local_date(now, ZoneInfo(patient.time_zone)) + timedelta(days=1)
 
 
 def _start_of(location: Location, day: date) -> datetime:
@@ -194,7 +201,7 @@ def book_series(request: HttpRequest, patient_id: int) -> HttpResponse:
     initial = {
         "template": series.IV_INDUCTION.code,
         "location": patient.location_id,
-        "start_date": (now + timedelta(days=1)).date(),
+        "start_date": _tomorrow_for(patient, now),
         "weekdays": [0, 2, 4],
         "local_time": time(9),
     }
@@ -208,16 +215,22 @@ def book_series(request: HttpRequest, patient_id: int) -> HttpResponse:
 def _propose_series(request, patient, data: dict, now: datetime, *, error=None, status=200) -> HttpResponse:
     template = series.TEMPLATES[data["template"]]
     location = data["location"]
-    proposal = selectors.propose_treatment_series(
-        patient=patient,
-        location=location,
-        treatment_type=data["treatment_type"],
-        template=template,
-        start_date=data["start_date"],
-        weekdays=data["weekdays"],
-        local_time=data["local_time"],
-        now=now,
-    )
+    try:
+        proposal = selectors.propose_treatment_series(
+            patient=patient,
+            location=location,
+            treatment_type=data["treatment_type"],
+            template=template,
+            start_date=data["start_date"],
+            weekdays=data["weekdays"],
+            local_time=data["local_time"],
+            now=now,
+        )
+    except ValueError as exc:
+        # The form's own checks say the same; this is the day changing between the form and the proposal.
+        messages.error(request, str(exc))
+        form = SeriesForm(initial=data, locations=access.visible_locations(request.user))
+        return render(request, "scheduling/series_form.html", {"patient": patient, "form": form}, status=400)
     complete = all(p.option for p in proposal)
     return render(
         request,

@@ -53,6 +53,9 @@ def reminder_link(request: HttpRequest, token: str) -> HttpResponse:
             return render(
                 request, "scheduling/reminders/link_refused.html", {"message": exc.message}, status=410
             )
+        except services.SchedulingError as exc:  # e.g. a change saved at the same moment: nothing was changed
+            context["error"] = exc.message
+            return render(request, "scheduling/reminders/link.html", context, status=exc.status_code)
         return render(
             request,
             "scheduling/reminders/link_done.html",

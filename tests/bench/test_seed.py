@@ -15,8 +15,10 @@ from bench.pgcopy import SeedError, copy_columns, table_columns
 from bench.seed import (
     ALLOCATION_COLUMNS,
     APPOINTMENT_COLUMNS,
+    DAY_HOLD_COLUMNS,
     Session,
     allocation_rows,
+    day_hold_rows,
     holds_per_session,
     span_text,
 )
@@ -125,6 +127,51 @@ def test_the_allocation_copy_names_active_and_every_column_without_a_default(db)
     assert (names, filled) == (ALLOCATION_COLUMNS, [])  # the seed says every value itself
     service_columns = re.search(r"\(([^)]*)\)", HOLDS_INSERT_SQL).group(1).split(", ")
     assert set(service_columns) <= set(ALLOCATION_COLUMNS)
+
+
+@pytest.mark.parametrize("status", ["booked", "discharged", "cancelled", "no_show"])
+def test_a_seeded_session_holds_its_dosing_day_as_a_real_booking_does(booked, front_desk, status):
+    from scheduling import services
+    from scheduling.models import DayHold
+
+    appointment = booked(9)
+    if status == "cancelled":
+        services.cancel_appointment(
+            appointment=appointment, reason="Patient unwell", cancelled_by=front_desk, now=NOW
+        )
+    elif status == "no_show":
+        services.mark_no_show(
+            appointment=appointment, marked_by=front_desk, now=appointment.start_at + timedelta(minutes=20)
+        )
+    session = Session(
+        appointment.pk, appointment.patient_id, appointment.location_id, appointment.resource_id,
+        appointment.clinician_id, appointment.start_at, appointment.end_at, status,
+    )  # fmt: skip
+    seeded = [
+        {key: value for key, value in zip(DAY_HOLD_COLUMNS, row, strict=True) if key != "id"}
+        for row in day_hold_rows([session], appointment.treatment_type)
+    ]
+    written = [
+        {
+            "appointment_id": hold.appointment_id,
+            "patient_id": hold.patient_id,
+            "days": f"[{hold.days.lower.isoformat()},{hold.days.upper.isoformat()})",
+            "active": hold.active,
+        }
+        for hold in DayHold.objects.filter(appointment=appointment)
+    ]
+    assert seeded == written
+    assert seeded[0]["active"] is (status not in ("cancelled", "no_show"))
+
+
+def test_the_day_hold_copy_names_every_column_without_a_default(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        columns = table_columns(cursor, "scheduling_dayhold")
+    required = {name for name, _type, nullable, has_default in columns if not nullable and not has_default}
+    assert required <= set(DAY_HOLD_COLUMNS)
+    assert copy_columns("scheduling_dayhold", columns, DAY_HOLD_COLUMNS) == (DAY_HOLD_COLUMNS, [])
 
 
 def test_the_appointment_copy_names_every_flag_and_number(db):

@@ -70,11 +70,21 @@ def test_the_same_clinician_in_their_dosing_window_is_a_conflict_naming_them(cli
     assert "Clin Ician1" in caught.value.message
 
 
-def test_the_same_patient_twice_at_once_is_a_conflict_naming_the_patient(clinic, book):
+def test_the_same_patient_twice_at_once_is_a_conflict_naming_the_patient(clinic, book, front_desk):
     patient = make_patient(first="Dana", last="Whitfield")
     book(patient, local(A_WEDNESDAY, 9))
+    # A consultation (not a dosing session, so the one-a-day rule does not answer first) during the infusion.
     with pytest.raises(services.BookingConflict) as caught:
-        book(patient, local(A_WEDNESDAY, 10), chair=1, clinician=1)
+        services.book_appointment(
+            patient=patient,
+            treatment_type=clinic.consultation,
+            location=clinic.location,
+            start=local(A_WEDNESDAY, 10),
+            resource=clinic.room,
+            clinician=clinic.clinicians[1],
+            booked_by=front_desk,
+            now=NOW,
+        )
     assert caught.value.taken_kind == "patient"
     assert "Dana Whitfield already has another session" in caught.value.message
 
@@ -392,8 +402,15 @@ def test_available_slots_skip_busy_clinicians_and_the_patients_own_bookings(clin
         location=clinic.location, treatment_type=clinic.iv, date_from=A_WEDNESDAY, date_to=A_WEDNESDAY, now=NOW,
         patient=patient,
     )  # fmt: skip
-    assert not any(local(A_WEDNESDAY, 11) < s.start < local(A_WEDNESDAY, 15) for s in after)
-    assert any(s.start == local(A_WEDNESDAY, 11) for s in after)  # adjacent to the patient's own session
+    assert after == []  # one infusion a local day: none is offered to this patient on Wednesday any more
+    # A consultation is not a dosing session: offered around the infusion, never during it.
+    consultations = selectors.available_slots(
+        location=clinic.location, treatment_type=clinic.consultation, date_from=A_WEDNESDAY,
+        date_to=A_WEDNESDAY, now=NOW, patient=patient,
+    )  # fmt: skip
+    assert not any(local(A_WEDNESDAY, 12) < s.start < local(A_WEDNESDAY, 15) for s in consultations)
+    assert any(s.start == local(A_WEDNESDAY, 12) for s in consultations)  # ends as the infusion starts
+    assert any(s.start == local(A_WEDNESDAY, 15) for s in consultations)  # adjacent to the patient's own
 
 
 def test_availability_is_a_fixed_number_of_queries(clinic, book, django_assert_max_num_queries):

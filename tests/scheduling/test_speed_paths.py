@@ -57,10 +57,14 @@ def test_a_booking_reads_every_gate_in_one_query_and_a_loser_stops_at_its_first_
     with CaptureQueriesContext(connection) as won:
         appointment = _book(clinic, front_desk, winner, local(A_WEDNESDAY, 9), treatment_type=iv)
     statements = _statements(won)
-    first_write = next(i for i, sql in enumerate(statements) if sql.startswith("INSERT"))
-    # One read for every gate (location, clinician, REMS, eligibility), one for the lock wait and the new id.
+    first_write = next(i for i, sql in enumerate(statements) if "INSERT INTO" in sql)
+    # One read for every gate (location, clinician, REMS, eligibility, dosing days), one for the lock wait and
+    # the new id.
     assert first_write == 2, statements[:first_write]
-    assert statements[first_write].replace('"', "").startswith("INSERT INTO scheduling_allocation")
+    # The infusion's day hold and its allocations: one statement.
+    holds_write = statements[first_write].replace('"', "")
+    assert holds_write.startswith("WITH day_hold AS (INSERT INTO scheduling_dayhold")
+    assert ") INSERT INTO scheduling_allocation" in holds_write
     # Holds, lock wait restored, appointment, and the reminder planning (at most three statements, its own).
     assert len(statements) <= 8, statements
     assert appointment.allocations.filter(active=True).count() == 3

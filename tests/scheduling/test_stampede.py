@@ -25,7 +25,7 @@ from hypothesis.stateful import (
 
 from scheduling import selectors, services
 from scheduling.models import Allocation, Appointment
-from tests.factories import A_WEDNESDAY, NOW, Clinic, build_clinic, local, make_patient, treatment_type
+from tests.factories import A_WEDNESDAY, NOW, NY, Clinic, build_clinic, local, make_patient, treatment_type
 from tests.support import owner_settings
 
 THREADS = 50
@@ -133,6 +133,8 @@ class BookingMachine(RuleBasedStateMachine):
             "chair": (chair.pk, holds.start, holds.end),
             "patient": (patient.pk, holds.start, holds.end),
             "clinician": [(clinician.pk, lo, hi) for lo, hi in holds.clinician_spans],
+            # An infusion also holds the patient's local day: one a day (DayHold).
+            "day": (patient.pk, holds.start.astimezone(NY).date()),
         }
 
     def _predict_conflict(self, new: dict, ignore: int | None = None) -> bool:
@@ -142,6 +144,8 @@ class BookingMachine(RuleBasedStateMachine):
             for kind in ("chair", "patient"):
                 if old[kind][0] == new[kind][0] and _overlaps(old[kind][1:], new[kind][1:]):
                     return True
+            if old["day"] == new["day"]:
+                return True
             for a in old["clinician"]:
                 for b in new["clinician"]:
                     if a[0] == b[0] and _overlaps(a[1:], b[1:]):
