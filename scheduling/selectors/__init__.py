@@ -35,6 +35,13 @@ from scheduling.selectors.holds import (
     sessions_outside_working_hours,
 )
 from scheduling.selectors.locations import database_knows_time_zone, first_active_location, picker_locations
+from scheduling.selectors.moves import (
+    MOVE_WINDOW_DAYS,
+    WEEKDAY_NAMES,
+    MoveAlternatives,
+    move_alternatives,
+    preferred_weekdays,
+)
 from scheduling.selectors.reminders import failed_reminders, reminder_for_link
 from scheduling.selectors.rems import (
     REMS_FORM_DAYS,
@@ -87,6 +94,11 @@ from scheduling.selectors.slots import (
 from scheduling.selectors.waitlist import WaitlistMatch, waitlist_matches
 
 __all__ = [
+    "MOVE_WINDOW_DAYS",
+    "WEEKDAY_NAMES",
+    "MoveAlternatives",
+    "move_alternatives",
+    "preferred_weekdays",
     "COVER_MAX_DAYS",
     "REMS_FORM_DAYS",
     "SLOT_STEP_MINUTES",

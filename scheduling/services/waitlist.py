@@ -101,8 +101,8 @@ def deliver_waitlist_offer(*, entry_id: int) -> bool:
     """Send the offer email once (called by the task). No treatment or diagnosis in it: a time, a place, a phone."""
     with transaction.atomic():
         entry = (
-            WaitlistEntry.objects.select_for_update()
-            .select_related("patient", "location")
+            WaitlistEntry.objects.select_for_update(of=("self",))
+            .select_related("patient", "location", "current_appointment")
             .filter(pk=entry_id, status=WaitlistEntry.Status.OFFERED, offer_sent_at__isnull=True)
             .first()
         )
@@ -112,11 +112,13 @@ def deliver_waitlist_offer(*, entry_id: int) -> bool:
         call = (
             f" Call us on {location.phone} to take it." if location.phone else " Call the clinic to take it."
         )
+        current = entry.current_appointment
+        which = "another" if current is not None and entry.offered_start > current.start_at else "an earlier"
         send_mail(
-            subject=f"An earlier appointment is free at {location.name}",
+            subject=f"{which.capitalize()} appointment is free at {location.name}",
             message=(
                 f"Hello {entry.patient.preferred_name or entry.patient.legal_first_name},\n\n"
-                f"An earlier appointment time is free at {location.name}: "
+                f"{which.capitalize()} appointment time is free at {location.name}: "
                 f"{format_local(entry.offered_start, location)}.{call} "
                 "It is not held for you: the first person to book it gets it.\n\n"
                 f"{settings.CLINIC_NAME}"
