@@ -100,7 +100,7 @@ def ask_to_reschedule(
     else:
         earliest = now.astimezone(location.tz).date()
         latest = local_start + timedelta(days=selectors.MOVE_WINDOW_DAYS)
-        notes = "The patient asked online to move this session; no free time suited them: please call."
+        notes = "The patient asked online to move this session: please call them to find a time."
     open_entry = (
         WaitlistEntry.objects.select_for_update()
         .filter(

@@ -139,3 +139,14 @@ def test_front_desk_sees_a_later_match_when_nothing_earlier_suits(client, sessio
     client.force_login(front_desk)
     page = client.get(reverse("scheduling:waitlist") + f"?location={session.location_id}").content
     assert b"No matching free time yet" not in page and b"Match:" in page
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_emailed_cancel_link_leads_to_the_free_times_too(client, session):
+    from scheduling.models import Reminder
+    from scheduling.reminders import link_url
+
+    reminder = Reminder.objects.get(appointment=session, channel="email", kind="confirmation")
+    path = "/" + link_url(reminder, "cancel").split("://", 1)[1].split("/", 1)[1]
+    page = client.get(path)
+    assert page.status_code == 200 and _move_url(session).encode() in page.content
