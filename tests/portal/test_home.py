@@ -167,5 +167,5 @@ def test_after_the_session_the_patient_is_thanked_and_told_what_comes_next(pat, 
 
 @time_machine.travel(NOW, tick=False)
 def test_the_home_page_reads_a_fixed_number_of_queries(pat, booked, django_assert_max_num_queries):
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(13):
         _home(pat)
