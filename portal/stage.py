@@ -137,7 +137,7 @@ def portal_stage(facts: PortalFacts) -> PortalStage:
     if facts.decision_outcome == "not_eligible":
         return PortalStage(
             Stage.NOT_CLEARED,
-            "Your clinician has reviewed your intake",
+            "Your clinician has finished the review",
             "After reading your answers, your clinician has decided that this treatment is not the right choice "
             "for you at the moment. This is a medical decision about the treatment, not about you.",
             f"The clinic will contact you to talk it through and about other care that may help. If you would "

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils.html import escape
 
 from clinic.models import RecordView
 from intake.models import Intake
+from portal.stage import portal_stage
 from review.decisions import record_decision
 from scheduling import services
 from scheduling.models import Appointment
@@ -24,6 +26,7 @@ from tests.factories import (
     make_intake,
     phq9_data,
 )
+from tests.portal.test_stage import STAGES
 
 SUBMITTED_AT = datetime(2027, 2, 1, 15, 0, tzinfo=UTC)
 DECIDED_AT = SUBMITTED_AT + timedelta(days=1)
@@ -50,7 +53,14 @@ def _home(client):
 
 
 def _stage(content: bytes) -> str:
-    return content.split(b'data-stage="', 1)[1].split(b'"', 1)[0].decode()
+    """The stage the page shows, after checking that it shows one stage and no other stage's heading."""
+    assert content.count(b'data-stage="') == 1
+    stage = content.split(b'data-stage="', 1)[1].split(b'"', 1)[0].decode()
+    shown = {facts_stage: portal_stage(facts).heading for facts, facts_stage, _ in STAGES}
+    for other, heading in shown.items():
+        if other != stage and heading != shown.get(stage):
+            assert escape(heading).encode() not in content, (stage, heading)
+    return stage
 
 
 def _decide(record, clinician, outcome, **extra):
