@@ -1,5 +1,5 @@
-"""The patient's home page: where their intake stands, what a clinician asked, their upcoming sessions. It sits
-above the apps because it reads all of them; it writes nothing."""
+"""The patient's home page: where they stand (``portal.stage``), what a clinician asked, their upcoming sessions.
+It sits above the apps because it reads all of them; it writes nothing."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from clinic.access import SignedInRequest, role_required
 from clinic.roles import Role
-from intake.models import Intake, IntakeSubmission
+from intake.models import Intake
 from intake.selectors import latest_risk, patient_for_user
 from intake.steps import progress
-from review.selectors import open_information_request
+from portal.selectors import portal_facts
+from portal.stage import portal_stage
 from scheduling.selectors import upcoming_appointments_for_patient
 from scheduling.services import CANCEL_REASONS, late_cancel_hours
 
@@ -22,27 +23,24 @@ from scheduling.services import CANCEL_REASONS, late_cancel_hours
 def home(request: SignedInRequest) -> HttpResponse:
     patient = patient_for_user(request.user)
     intake = Intake.objects.filter(patient=patient, status=Intake.Status.IN_PROGRESS).first()
-    latest = (
-        IntakeSubmission.objects.filter(patient=patient, kind=IntakeSubmission.Kind.INTAKE)
-        .order_by("-submitted_at")
-        .only("pk", "submitted_at", "is_urgent")
-        .first()
-    )
     now = timezone.now()
     appointments = upcoming_appointments_for_patient(patient, now=now, late_cancel_hours=late_cancel_hours())
     risk = latest_risk(patient)
     # While an urgent alert is open (until a clinician has acted on it) the patient keeps seeing crisis resources.
     urgent = risk is not None and risk.alert_open
+    self_booking = settings.SCHEDULING_PATIENT_SELF_BOOKING
+    facts = portal_facts(
+        patient, intake=intake, appointments=appointments, self_booking=self_booking, now=now
+    )
     context = {
         "patient": patient,
+        "stage": portal_stage(facts),
         "intake": intake,
-        "latest": latest,
         "progress": progress(intake.answers, None) if intake else None,
-        "information_request": open_information_request(patient),
         "appointments": appointments,
         "cancel_reasons": list(CANCEL_REASONS.items()),
         "late_cancel_hours": late_cancel_hours(),
-        "self_booking": settings.SCHEDULING_PATIENT_SELF_BOOKING,
+        "self_booking": self_booking,
         "crisis_block": urgent,
         "crisis_block_urgent": urgent,
     }

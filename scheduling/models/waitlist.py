@@ -27,6 +27,8 @@ class WaitlistEntry(models.Model):
     earliest_date = models.DateField(help_text="The first day the patient can come.")
     latest_date = models.DateField(help_text="The last day that is still worth offering.")
     notes = models.CharField(max_length=300, blank=True)
+    # A free time the patient picked when asking online to move their session: front desk's match while it is free.
+    requested_start = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.WAITING)
     offered_start = models.DateTimeField(null=True, blank=True)
     offered_at = models.DateTimeField(null=True, blank=True)

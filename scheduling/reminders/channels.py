@@ -19,6 +19,7 @@ import re
 import smtplib
 import threading
 import time as clock
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.conf import settings
@@ -124,8 +125,8 @@ def close_mail_connection() -> None:
     _mail.close()
 
 
-def send_email(reminder: Reminder, *, now: datetime) -> str:
-    message = reminder_email(reminder, now=now)
+def send_email(reminder: Reminder, *, now: datetime, series_siblings: Sequence[Reminder] = ()) -> str:
+    message = reminder_email(reminder, now=now, series_siblings=series_siblings)
     backend = _mail.get()
     if isinstance(backend, SmtpEmailBackend):
         _send_over_smtp(message)

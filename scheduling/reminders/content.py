@@ -8,6 +8,7 @@ place and a link. The treatment's preparation instructions are in the email and 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parseaddr
 from functools import lru_cache
@@ -97,7 +98,14 @@ def calendar_file(reminder: Reminder, *, now: datetime) -> bytes:
     )
 
 
-def reminder_email(reminder: Reminder, *, now: datetime) -> EmailMultiAlternatives:
+def reminder_email(
+    reminder: Reminder, *, now: datetime, series_siblings: Sequence[Reminder] = ()
+) -> EmailMultiAlternatives:
+    """The email of a reminder; with ``series_siblings`` (the other sessions' booking confirmations of the same
+    series, sent in this one email), the series' confirmation: every session listed, with its own links and its
+    own calendar file (each its own UID, as calendar clients expect one event per file)."""
+    if series_siblings:
+        return _series_email(reminder, series_siblings, now=now)
     context = _context(reminder)
     subject = render_to_string("scheduling/email/reminder_subject.txt", context).strip()
     message = EmailMultiAlternatives(
@@ -110,6 +118,37 @@ def reminder_email(reminder: Reminder, *, now: datetime) -> EmailMultiAlternativ
     message.attach_alternative(render_to_string("scheduling/email/reminder.html", context), "text/html")
     method = "CANCEL" if reminder.kind == CANCELLATION else "REQUEST"
     message.attach("appointment.ics", calendar_file(reminder, now=now), f"text/calendar; method={method}")
+    return message
+
+
+def _series_email(
+    reminder: Reminder, siblings: Sequence[Reminder], *, now: datetime
+) -> EmailMultiAlternatives:
+    members = sorted([reminder, *siblings], key=lambda r: (r.appointment.start_at, r.pk))
+    sessions = [_context(member) for member in members]
+    first = reminder.appointment
+    context = {
+        "patient": first.patient,
+        "location": first.location,
+        "treatment": first.treatment_type.label,
+        "preparation": first.treatment_type.preparation,
+        "clinic_name": settings.CLINIC_NAME,
+        "sessions": sessions,
+        "first_when": sessions[0]["when"],
+    }
+    subject = render_to_string("scheduling/email/series_subject.txt", context).strip()
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=render_to_string("scheduling/email/series.txt", context),
+        to=[first.patient.email],
+        # Made from the reminder that carries the email, as for a single session's.
+        headers={"Message-ID": f"<reminder-{reminder.pk}-{reminder.sequence}@clinic.invalid>"},
+    )
+    message.attach_alternative(render_to_string("scheduling/email/series.html", context), "text/html")
+    for number, member in enumerate(members, start=1):
+        message.attach(
+            f"session-{number}.ics", calendar_file(member, now=now), "text/calendar; method=REQUEST"
+        )
     return message
 
 

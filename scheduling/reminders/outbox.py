@@ -23,11 +23,12 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from clinic.celery import app
@@ -202,9 +203,24 @@ SEND_BATCH = 25
 SPREAD_OVER = 8
 
 
-def send_batches(ids: list[int]) -> list[list[int]]:
+def send_batches(ids: list[int], *, together: Mapping[int, int] | None = None) -> list[list[int]]:
+    """``ids`` in batches; ids that share a key in ``together`` (the booking confirmations of one series, which go
+    out as one email) stay in one batch, side by side, so the first of them to be sent carries the others."""
     size = max(1, min(SEND_BATCH, math.ceil(len(ids) / SPREAD_OVER)))
-    return [ids[start : start + size] for start in range(0, len(ids), size)]
+    groups: dict[tuple[str, int], list[int]] = {}
+    for pk in ids:
+        key = ("series", together[pk]) if together and pk in together else ("one", pk)
+        groups.setdefault(key, []).append(pk)
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    for group in groups.values():
+        if batch and len(batch) + len(group) > size:
+            batches.append(batch)
+            batch = []
+        batch.extend(group)
+    if batch:
+        batches.append(batch)
+    return batches
 
 
 @transaction.atomic
@@ -219,7 +235,16 @@ def sweep_due_reminders(*, now: datetime, limit: int = 500) -> list[int]:
     )
     if ids:
         Reminder.objects.filter(pk__in=ids).update(status=Reminder.Status.SENDING, claimed_at=now)
-        transaction.on_commit(lambda: _enqueue(app.signature(SEND_TASK), send_batches(ids)))
+        together = dict(
+            Reminder.objects.filter(
+                pk__in=ids,
+                channel=Reminder.Channel.EMAIL,
+                kind=CONFIRMATION,
+                appointment__series__isnull=False,
+            ).values_list("pk", "appointment__series_id")
+        )
+        batches = send_batches(ids, together=together)
+        transaction.on_commit(lambda: _enqueue(app.signature(SEND_TASK), batches))
     return ids
 
 
@@ -302,15 +327,17 @@ def _deliver(pk: int, reminder: Reminder | None, *, now: datetime) -> str:
             )  # fmt: skip
             return "skipped"
         attempts = reminder.attempts + 1
+        siblings = _series_siblings(reminder, appointment, now=now)
         try:
             if reminder.channel == Reminder.Channel.EMAIL:
-                provider_id = send_email(reminder, now=now)
+                provider_id = send_email(reminder, now=now, series_siblings=siblings)
             else:
                 provider_id = send_sms(reminder)
         except DeliveryUncertain as exc:
             _record(
                 reminder, now, ReminderDelivery.Outcome.GAVE_UP, error=str(exc),
                 status=Reminder.Status.FAILED, attempts=attempts, claimed_at=None, last_error=exc.what[:500],
+                siblings=siblings,
             )  # fmt: skip
             logger.error("reminder %s: outcome unknown, not retried: %s", reminder.pk, exc.detail)
             return "uncertain"
@@ -320,6 +347,7 @@ def _deliver(pk: int, reminder: Reminder | None, *, now: datetime) -> str:
             _record(
                 reminder, now, ReminderDelivery.Outcome.GAVE_UP, error=error,
                 status=Reminder.Status.FAILED, attempts=attempts, claimed_at=None, last_error=error[:500],
+                siblings=siblings,
             )  # fmt: skip
             logger.warning("reminder %s refused: %s", reminder.pk, exc)
             return "refused"
@@ -328,27 +356,82 @@ def _deliver(pk: int, reminder: Reminder | None, *, now: datetime) -> str:
             error = str(exc) if isinstance(exc, DeliveryFailed) else f"{type(exc).__name__}: {exc}"
             error += f" Gave up after {attempts} attempts." if gave_up else " It will be tried again."
             _record(
-                reminder, now, ReminderDelivery.Outcome.GAVE_UP if gave_up else ReminderDelivery.Outcome.FAILED,
+                reminder, now,
+                ReminderDelivery.Outcome.GAVE_UP if gave_up else ReminderDelivery.Outcome.FAILED,
                 error=error, status=Reminder.Status.FAILED if gave_up else Reminder.Status.PENDING,
                 attempts=attempts, due_at=reminder.due_at if gave_up else now + retry_backoff(attempts),
-                claimed_at=None, last_error=error[:500],
+                claimed_at=None, last_error=error[:500], siblings=siblings,
             )  # fmt: skip
             logger.warning("reminder %s attempt %s failed: %s", reminder.pk, attempts, error)
             return ReminderDelivery.Outcome.GAVE_UP if gave_up else ReminderDelivery.Outcome.FAILED
         _record(
             reminder, now, ReminderDelivery.Outcome.SENT, provider_id=provider_id[:200],
-            status=Reminder.Status.SENT, sent_at=now, attempts=attempts, last_error="",
+            status=Reminder.Status.SENT, sent_at=now, attempts=attempts, last_error="", siblings=siblings,
         )  # fmt: skip
         return "sent"
 
 
+def _series_siblings(reminder: Reminder, appointment: Appointment, *, now: datetime) -> list[Reminder]:
+    """The other sessions' booking confirmations of the series this confirmation belongs to, still to be sent,
+    locked for this send (SKIP LOCKED: a row another delivery holds is sent by that one). They go out in this
+    reminder's email, one calendar file each, and share its outcome: a series booked in one go is one email.
+
+    Only rows not yet sent (``pending`` or ``sending``) of sessions still booked at the time they were planned for:
+    a confirmation that failed waits for front desk, as any other."""
+    if (
+        reminder.channel != Reminder.Channel.EMAIL
+        or reminder.kind != CONFIRMATION
+        or not appointment.series_id
+    ):
+        return []
+    return list(
+        _with_content(Reminder.objects.select_for_update(skip_locked=True, of=("self",)))
+        .filter(
+            appointment__series_id=appointment.series_id,
+            appointment__status__in=SENDABLE_APPOINTMENT,
+            appointment__start_at=F("planned_start_at"),
+            appointment__start_at__gt=now,
+            channel=Reminder.Channel.EMAIL,
+            kind=CONFIRMATION,
+            status__in=[Reminder.Status.PENDING, Reminder.Status.SENDING],
+        )
+        .exclude(pk=reminder.pk)
+        .order_by("appointment__start_at", "pk")
+    )
+
+
 def _record(
-    reminder: Reminder, now: datetime, outcome: str, *, error: str = "", provider_id: str = "", **changes
+    reminder: Reminder,
+    now: datetime,
+    outcome: str,
+    *,
+    error: str = "",
+    provider_id: str = "",
+    siblings: list[Reminder] | None = None,
+    **changes,
 ) -> None:
     """The attempt's outcome in one statement: the row's new state, compare-and-swap on `sending` (only the holder
-    of the claim writes it), and its line in the delivery log."""
+    of the claim writes it), and its line in the delivery log. ``siblings`` (``_series_siblings``, locked by this
+    delivery) rode in the same email, so they get the same outcome, each with its own line in the log."""
     if provider_id:
         changes["provider_id"] = provider_id
+    if siblings:
+        Reminder.objects.filter(pk__in=[row.pk for row in siblings]).update(
+            **{**changes, "attempts": F("attempts") + 1} if "attempts" in changes else changes
+        )
+        ReminderDelivery.objects.bulk_create(
+            ReminderDelivery(
+                reminder_id=row.pk,
+                appointment_id=row.appointment_id,
+                attempted_at=now,
+                channel=row.channel,
+                kind=row.kind,
+                outcome=outcome,
+                provider_id=provider_id[:200],
+                error=error[:500],
+            )  # fmt: skip
+            for row in siblings
+        )
     fields = [Reminder._meta.get_field(name) for name in changes]
     assignments = ", ".join(f'"{field.column}" = %s' for field in fields)
     values = [

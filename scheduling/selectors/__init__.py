@@ -41,6 +41,13 @@ from scheduling.selectors.locations import (
     phone_to_call,
     picker_locations,
 )
+from scheduling.selectors.moves import (
+    MOVE_WINDOW_DAYS,
+    WEEKDAY_NAMES,
+    MoveAlternatives,
+    move_alternatives,
+    preferred_weekdays,
+)
 from scheduling.selectors.reminders import failed_reminders, reminder_for_link
 from scheduling.selectors.rems import (
     REMS_FORM_DAYS,
@@ -100,6 +107,11 @@ from scheduling.selectors.slots import (
 from scheduling.selectors.waitlist import WaitlistMatch, waitlist_matches
 
 __all__ = [
+    "MOVE_WINDOW_DAYS",
+    "WEEKDAY_NAMES",
+    "MoveAlternatives",
+    "move_alternatives",
+    "preferred_weekdays",
     "COVER_MAX_DAYS",
     "REMS_FORM_DAYS",
     "SLOT_STEP_MINUTES",

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
 
 from clinic.roles import Role
-from intake.models import Patient
+from intake.models import IntakeSubmission, Patient
 from scheduling import access
 from scheduling.access import STAFF_ROLES
-from scheduling.models import Appointment
+from scheduling.models import Appointment, TreatmentType
+from scheduling.selectors.session_day import RESCREEN_WINDOW
 
 
 def appointment_for_user(user, pk: int) -> Appointment:
@@ -87,10 +88,17 @@ def upcoming_appointments_for_patient(
 ) -> list[Appointment]:
     """The patient's own sessions still to come (not cancelled), soonest first: for the patient portal.
 
-    Each carries ``checkin_open`` (the pre-session check-in opens 24 hours before) and ``cancel_is_late``
-    (cancelling now falls inside the clinic's notice window of ``late_cancel_hours``).
+    Each carries ``checkin_open`` (the pre-session check-in of a treatment session opens 24 hours before; a
+    consultation has none), ``checkin_done`` (a check-in was submitted since it opened: the one the session day
+    reads) and ``cancel_is_late`` (cancelling now falls inside the clinic's notice window of ``late_cancel_hours``).
     """
     now = now or timezone.now()
+    checkin_done = IntakeSubmission.objects.filter(
+        patient_id=OuterRef("patient_id"),
+        kind=IntakeSubmission.Kind.RESCREEN,
+        submitted_at__gte=OuterRef("start_at") - RESCREEN_WINDOW,
+        submitted_at__lte=now,
+    )
     return list(
         Appointment.objects.filter(
             patient=patient,
@@ -106,8 +114,11 @@ def upcoming_appointments_for_patient(
         .select_related("location", "treatment_type")
         .annotate(
             checkin_open=ExpressionWrapper(
-                Q(start_at__lte=now + timedelta(hours=24)), output_field=BooleanField()
+                Q(start_at__lte=now + RESCREEN_WINDOW)
+                & ~Q(treatment_type__modality=TreatmentType.Modality.CONSULTATION),
+                output_field=BooleanField(),
             ),
+            checkin_done=Exists(checkin_done),
             cancel_is_late=ExpressionWrapper(
                 Q(start_at__lt=now + timedelta(hours=late_cancel_hours)), output_field=BooleanField()
             ),

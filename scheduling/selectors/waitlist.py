@@ -24,7 +24,8 @@ class WaitlistMatch:
 
 
 def waitlist_matches(location: Location, *, now: datetime) -> list[WaitlistMatch]:
-    """Each open waitlist entry with the earliest free slot that suits it (before the session it would replace).
+    """Each open waitlist entry with the earliest free slot that suits it (before the session it would replace, else
+    after it).
 
     One round of availability queries per treatment type on the list plus two for the patients' own holds (their
     times, and their dosing days: no day too close to another of their dosing sessions is offered), whatever the
@@ -93,10 +94,15 @@ def waitlist_matches(location: Location, *, now: datetime) -> list[WaitlistMatch
             # The session being replaced frees its own chair and clinician too.
             first, last = max(today, entry.earliest_date), entry.latest_date
             options = free_options(inputs, date_from=first, date_to=last, now=now) if first <= last else []
+            # The time the patient picked when asking to move, while it is still free, comes first.
+            asked = [o for o in options if entry.requested_start and o.start == entry.requested_start]
             current = entry.current_appointment
             if current is not None:
-                options = [o for o in options if o.start < current.start_at]
-            found[entry.pk] = options[0] if options else None
+                # Earlier is what a waitlist is for; a patient who asked to move a session may need a later time,
+                # so when nothing earlier is free, the first later one is a real alternative too.
+                earlier = [o for o in options if o.start < current.start_at]
+                options = earlier or [o for o in options if o.start > current.start_at]
+            found[entry.pk] = (asked or options or [None])[0]
     for entry in entries:
         matches.append(WaitlistMatch(entry=entry, option=found.get(entry.pk)))
     return matches

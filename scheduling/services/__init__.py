@@ -79,6 +79,7 @@ from scheduling.services.patient import (
     book_by_patient,
     cancel_by_patient,
     confirm_by_patient,
+    move_by_patient,
     use_reminder_link,
 )
 from scheduling.services.rems import (
@@ -135,6 +136,7 @@ __all__ = [
     "SessionRefused",
     "add_to_waitlist",
     "ask_to_reschedule",
+    "move_by_patient",
     "book_appointment",
     "book_by_patient",
     "book_from_waitlist",

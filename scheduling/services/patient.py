@@ -15,9 +15,14 @@ from clinic.local_time import format_local
 from clinic.models import User
 from clinic.roles import Role
 from scheduling import selectors
-from scheduling.errors import BookingRefused, InvalidTransition, LinkRefused, SchedulingError
+from scheduling.errors import BookingConflict, BookingRefused, InvalidTransition, LinkRefused, SchedulingError
 from scheduling.models import Appointment, ReminderLinkUse, WaitlistEntry
-from scheduling.services.booking import book_appointment, cancel_appointment, late_cancel_hours
+from scheduling.services.booking import (
+    book_appointment,
+    cancel_appointment,
+    late_cancel_hours,
+    reschedule_appointment,
+)
 from scheduling.services.holds import retry_aborted
 from scheduling.services.session_day import confirm_appointment
 from scheduling.services.waitlist import add_to_waitlist
@@ -81,31 +86,100 @@ def cancel_by_patient(
 
 
 @transaction.atomic
-def ask_to_reschedule(*, appointment: Appointment, user: User, now: datetime) -> WaitlistEntry:
-    """Put the patient on the waitlist to move this session (front desk sees it with matching free times)."""
+def ask_to_reschedule(
+    *, appointment: Appointment, user: User, now: datetime, preferred_start: datetime | None = None
+) -> WaitlistEntry:
+    """Put the patient on the waitlist to move this session (front desk sees it with matching free times, earlier
+    or later) and tell front desk. With ``preferred_start`` (a free time the patient picked), the entry asks for
+    that day and names the time. Asking again for the same session updates the request."""
     if appointment.status not in (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED):
         raise InvalidTransition("Only a booked or confirmed session can be moved.")
-    local_start = appointment.start_at.astimezone(appointment.location.tz).date()
-    entry = add_to_waitlist(
-        patient=appointment.patient,
-        location=appointment.location,
-        treatment_type=appointment.treatment_type,
-        earliest_date=now.astimezone(appointment.location.tz).date(),
-        latest_date=local_start + timedelta(days=14),
-        added_by=user,
-        current_appointment=appointment,
-        notes="The patient asked online to move this session.",
+    location = appointment.location
+    local_start = appointment.start_at.astimezone(location.tz).date()
+    if preferred_start is not None:
+        earliest = latest = preferred_start.astimezone(location.tz).date()
+        notes = f"The patient asked online to move this session to {format_local(preferred_start, location)}."
+    else:
+        earliest = now.astimezone(location.tz).date()
+        latest = local_start + timedelta(days=selectors.MOVE_WINDOW_DAYS)
+        notes = "The patient asked online to move this session: please call them to find a time."
+    open_entry = (
+        WaitlistEntry.objects.select_for_update()
+        .filter(
+            current_appointment=appointment,
+            status__in=[WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED],
+        )
+        .first()
     )
+    if open_entry is not None:
+        open_entry.earliest_date, open_entry.latest_date, open_entry.notes = earliest, latest, notes[:300]
+        open_entry.requested_start = preferred_start
+        open_entry.save(update_fields=["earliest_date", "latest_date", "notes", "requested_start"])
+        entry = open_entry
+    else:
+        entry = add_to_waitlist(
+            patient=appointment.patient,
+            location=location,
+            treatment_type=appointment.treatment_type,
+            earliest_date=earliest,
+            latest_date=latest,
+            added_by=user,
+            current_appointment=appointment,
+            notes=notes,
+        )
+        if preferred_start is not None:
+            entry.requested_start = preferred_start
+            entry.save(update_fields=["requested_start"])
     late = appointment.start_at - now < timedelta(hours=late_cancel_hours())
+    wish = f" to {format_local(preferred_start, location)}" if preferred_start else " (please call them)"
     _tell_front_desk(
         "A patient asked to move a session" + (" (inside the notice window)" if late else ""),
-        f"A patient asked online to move their session at {appointment.location.name}. See the waitlist: "
-        f"{settings.SITE_URL}/front-desk/waitlist/",
+        f"A patient asked online to move their {format_local(appointment.start_at, location)} session at "
+        f"{location.name}{wish}. See the waitlist: {settings.SITE_URL}/front-desk/waitlist/",
     )
     return entry
 
 
 @retry_aborted
+@transaction.atomic
+def move_by_patient(
+    *, appointment: Appointment, user: User, start: datetime, now: datetime
+) -> Appointment | WaitlistEntry:
+    """The patient picked one of the free times ``selectors.move_alternatives`` offered. When the clinic lets
+    patients book online, the session moves there (through the front desk's reschedule, with its gates);
+    otherwise front desk is asked to move it there. A time taken meanwhile is refused, with nothing written."""
+    if appointment.status not in (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED):
+        raise InvalidTransition("Only a booked or confirmed session can be moved.")
+    location = appointment.location
+    first_day = now.astimezone(location.tz).date() + timedelta(days=1)
+    last_day = appointment.start_at.astimezone(location.tz).date() + timedelta(
+        days=selectors.MOVE_WINDOW_DAYS
+    )
+    option = (
+        selectors.free_option_at(
+            location=location,
+            treatment_type=appointment.treatment_type,
+            start=start,
+            now=now,
+            patient=appointment.patient,
+            ignore_appointment=appointment,
+        )  # fmt: skip
+        if first_day <= start.astimezone(location.tz).date() <= last_day and start != appointment.start_at
+        else None
+    )
+    if option is None:
+        raise BookingConflict(
+            f"{format_local(start, location)} is no longer free. Please choose another time.",
+            taken="time",
+            taken_kind="resource",
+        )
+    if settings.SCHEDULING_PATIENT_SELF_BOOKING:
+        return reschedule_appointment(
+            appointment=appointment, start=option.start, rescheduled_by=user, now=now
+        )
+    return ask_to_reschedule(appointment=appointment, user=user, now=now, preferred_start=option.start)
+
+
 @transaction.atomic
 def book_by_patient(
     *, patient, user: User, treatment_type, location, start: datetime, now: datetime

@@ -104,7 +104,7 @@ def deliver_waitlist_offer(*, entry_id: int) -> bool:
         entry = (
             # The entry's row alone: every booking's foreign-key check shares the patient and location rows.
             WaitlistEntry.objects.select_for_update(of=("self",))
-            .select_related("patient", "location")
+            .select_related("patient", "location", "current_appointment")
             .filter(pk=entry_id, status=WaitlistEntry.Status.OFFERED, offer_sent_at__isnull=True)
             .first()
         )
@@ -114,11 +114,13 @@ def deliver_waitlist_offer(*, entry_id: int) -> bool:
         call = (
             f" Call us on {location.phone} to take it." if location.phone else " Call the clinic to take it."
         )
+        current = entry.current_appointment
+        which = "another" if current is not None and entry.offered_start > current.start_at else "an earlier"
         send_mail(
-            subject=f"An earlier appointment is free at {location.name}",
+            subject=f"{which.capitalize()} appointment is free at {location.name}",
             message=(
                 f"Hello {entry.patient.preferred_name or entry.patient.legal_first_name},\n\n"
-                f"An earlier appointment time is free at {location.name}: "
+                f"{which.capitalize()} appointment time is free at {location.name}: "
                 f"{format_local(entry.offered_start, location)}.{call} "
                 "It is not held for you: the first person to book it gets it.\n\n"
                 f"{settings.CLINIC_NAME}"

@@ -17,7 +17,8 @@ from clinic.roles import Role
 from intake.eligibility import booking_eligibility
 from intake.selectors import patient_for_user
 from scheduling import selectors, services
-from scheduling.models import TreatmentType
+from scheduling.models import Appointment, TreatmentType
+from scheduling.selectors import WEEKDAY_NAMES
 
 
 @role_required(Role.PATIENT)
@@ -51,6 +52,60 @@ def appointment_action(request: SignedInRequest, pk: int, action: str) -> HttpRe
         messages.error(request, exc.message)
         return redirect("portal:home")
     return redirect("portal:home")
+
+
+def _chosen_weekdays(request: SignedInRequest) -> list[int]:
+    return sorted(
+        {int(day) for day in request.GET.getlist("day") if day in {"0", "1", "2", "3", "4", "5", "6"}}
+    )
+
+
+@role_required(Role.PATIENT)
+@require_http_methods(["GET", "POST"])
+def move(request: SignedInRequest, pk: int) -> HttpResponse:
+    """Ask to move a session: free times before and after it on the days that suit the patient, or, when none
+    does, a request that the front desk call."""
+    appointment = selectors.appointment_for_user(request.user, pk)
+    now = timezone.now()
+    if appointment.status not in ("booked", "confirmed"):
+        messages.error(request, "Only a booked or confirmed session can be moved. Please call the clinic.")
+        return redirect("portal:home")
+    status = 200
+    if request.method == "POST":
+        start = requested_moment(request, "start", now=now)
+        try:
+            if request.POST.get("action") == "call":
+                services.ask_to_reschedule(appointment=appointment, user=request.user, now=now)
+                messages.success(
+                    request, "We have told the front desk: they will call you to find a new time."
+                )
+                return redirect("portal:home")
+            if start is None:
+                raise services.BookingRefused("Choose one of the times, or ask the front desk to call you.")
+            done = services.move_by_patient(appointment=appointment, user=request.user, start=start, now=now)
+        except services.SchedulingError as exc:
+            messages.error(request, exc.message)
+            status = exc.status_code if exc.status_code in (400, 409) else 400
+        else:
+            if isinstance(done, Appointment):
+                messages.success(request, "Your session is moved. You will get an email with the new time.")
+            else:
+                messages.success(
+                    request,
+                    "We have asked the front desk to move your session to that time. They will call you.",
+                )
+            return redirect("portal:home")
+    weekdays = _chosen_weekdays(request)
+    alternatives = selectors.move_alternatives(appointment, now=now, weekdays=weekdays or None)
+    context = {
+        "appointment": appointment,
+        "alternatives": alternatives,
+        "days": [
+            (number, name, number in alternatives.weekdays) for number, name in enumerate(WEEKDAY_NAMES)
+        ],
+        "self_booking": settings.SCHEDULING_PATIENT_SELF_BOOKING,
+    }
+    return render(request, "scheduling/patient_move.html", context, status=status)
 
 
 @role_required(Role.PATIENT)
