@@ -4,7 +4,7 @@ change of house style (or locale) is made here."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, time, tzinfo
 from typing import Protocol
 
 
@@ -14,33 +14,38 @@ class HasZone(Protocol):
 
 
 def format_day(day: date) -> str:
-    """'Wed 3 Mar 2027' (a date, or the local date of an aware datetime already in its zone)."""
-    return f"{day:%a} {day.day} {day:%b %Y}"
+    """'Wed, Mar 3, 2027' (a date, or the local date of an aware datetime already in its zone)."""
+    return f"{day:%a}, {day:%b} {day.day}, {day.year}"
 
 
 def format_day_short(day: date) -> str:
-    """'Wed 3 Mar': for a line that names the year elsewhere."""
-    return f"{day:%a} {day.day} {day:%b}"
+    """'Wed, Mar 3': for a line that names the year elsewhere."""
+    return f"{day:%a}, {day:%b} {day.day}"
+
+
+def format_time_of_day(clock: time) -> str:
+    """'9:00 AM', '12:30 PM': a wall-clock time, US style."""
+    return f"{clock.hour % 12 or 12}:{clock.minute:02d} {'AM' if clock.hour < 12 else 'PM'}"
 
 
 def format_clock(moment: datetime, tz: tzinfo | None) -> str:
-    """'09:00' in ``tz``."""
-    return f"{moment.astimezone(tz):%H:%M}"
+    """'9:00 AM' in ``tz``."""
+    return format_time_of_day(moment.astimezone(tz).time())
 
 
 def format_in_zone(moment: datetime, tz: tzinfo | None, *, year: bool = True) -> str:
-    """'Wed 3 Mar 2027, 09:00 EST' in ``tz`` (without the year: 'Wed 3 Mar, 09:00 EST')."""
+    """'Wed, Mar 3, 2027, 9:00 AM EST' in ``tz`` (without the year: 'Wed, Mar 3, 9:00 AM EST')."""
     local = moment.astimezone(tz)
     day = format_day(local) if year else format_day_short(local)
-    return f"{day}, {local:%H:%M %Z}"
+    return f"{day}, {format_time_of_day(local.time())} {local:%Z}"
 
 
 def format_local(moment: datetime, location: HasZone) -> str:
-    """'Wed 3 Mar 2027, 09:00 EST' at ``location`` (anything with a ``tz``: a Location)."""
+    """'Wed, Mar 3, 2027, 9:00 AM EST' at ``location`` (anything with a ``tz``: a Location)."""
     return format_in_zone(moment, location.tz)
 
 
 def local_date(moment: datetime, tz: tzinfo | None) -> date:
     """The calendar day ``moment`` falls on in ``tz``: a form's 'today' or 'tomorrow' is the place's, not UTC's
-    (at 20:00 on a Sunday in New York it is already Monday in UTC)."""
+    (at 8 PM on a Sunday in New York it is already Monday in UTC)."""
     return moment.astimezone(tz).date()

@@ -302,6 +302,8 @@ FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler
 USE_TZ = True
 TIME_ZONE = os.environ.get("CLINIC_TIME_ZONE", "America/New_York")
 LANGUAGE_CODE = "en-us"
+# US date and time formats for templates (clinic/formats/en), the same house style as clinic/local_time.py.
+FORMAT_MODULE_PATH = ["clinic.formats"]
 USE_I18N = True
 
 # --- Static files: from packages, served by whitenoise (no CDN) ----------------------------------------------

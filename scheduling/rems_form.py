@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from clinic.local_time import format_time_of_day
 from scheduling.session_rules import SPRAVATO_MIN_MONITORING_MINUTES
 
 FORM_TITLE = "SPRAVATO® REMS Patient Monitoring Form (outpatient use only)"
@@ -323,7 +324,7 @@ def shown(field: FormField, value: Any) -> str:
     if field.kind == "date":
         return f"{value:%m/%d/%Y}"
     if field.kind == "clock":
-        return f"{value:%H:%M %Z}"
+        return f"{format_time_of_day(value.time())} {value:%Z}"
     if field.kind == "sex":
         return {"male": "Male", "female": "Female", "other": "Other"}.get(value, str(value))
     if field.kind == "dose":

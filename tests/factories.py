@@ -3,7 +3,7 @@ answers a patient posts at each intake step. Plain functions over the real model
 the persona fixtures around them.
 
 Dates are fixed in 2027 and every service call passes ``now``, so no test depends on today's date: ``NOW`` is the
-booking tests' clock (Mon 1 Mar 2027, two days before ``A_WEDNESDAY``), ``REVIEW_NOW`` the review tests' (that
+booking tests' clock (Mon, Mar 1, 2027, two days before ``A_WEDNESDAY``), ``REVIEW_NOW`` the review tests' (that
 Wednesday, 10:00 in New York).
 """
 
@@ -51,7 +51,7 @@ NY = ZoneInfo("America/New_York")
 # A Wednesday well before the spring-forward change (2027-03-14).
 A_WEDNESDAY = date(2027, 3, 3)
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
-REVIEW_NOW = datetime(2027, 3, 3, 15, 0, tzinfo=UTC)  # Wed 3 Mar 2027, 10:00 EST
+REVIEW_NOW = datetime(2027, 3, 3, 15, 0, tzinfo=UTC)  # Wed, Mar 3, 2027, 10:00 AM EST
 
 _counter = itertools.count(1)
 

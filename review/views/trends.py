@@ -269,8 +269,7 @@ def add_rating(request: SignedInRequest, pk: int) -> HttpResponse:
             raise Http404("No such rating.")
     sessions = treatment_starts(person.pk)
     choices = [
-        (appointment_id, f"Session {index}: {start.astimezone(zone):%a} {start.astimezone(zone).day} "
-         f"{start.astimezone(zone):%b %Y, %H:%M %Z}")
+        (appointment_id, f"Session {index}: {format_in_zone(start, zone)}")
         for index, (start, appointment_id) in enumerate(sessions, start=1)
     ][::-1]  # fmt: skip
     today = timezone.localdate(timezone.now(), zone)

@@ -12,7 +12,7 @@ from django import forms
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
-from clinic.local_time import format_day, format_local
+from clinic.local_time import format_clock, format_day, format_local
 from clinic.parsing import CALENDAR_YEARS, CalendarDayField, far_from_today, object_id, parse_moment
 from intake.export import IN_THE_DOWNLOAD
 from scheduling import selectors, series, services
@@ -131,7 +131,7 @@ class SlotChoiceForm(forms.Form):
         self.fields["slot"].widget.choices = [
             (
                 option.key,
-                f"{option.start.astimezone(tz):%H:%M}–{option.end.astimezone(tz):%H:%M %Z} · "
+                f"{format_clock(option.start, tz)} to {format_clock(option.end, tz)} {option.end.astimezone(tz):%Z} · "
                 f"{option.resource_name} · {option.clinician_name}",
             )
             for option in options

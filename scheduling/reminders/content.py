@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress
 
-from clinic.local_time import format_local
+from clinic.local_time import format_in_zone, format_local
 from scheduling.models import Appointment, Reminder
 from scheduling.reminders.plan import CANCELLATION, CONFIRMATION, UPDATE
 from scheduling.sms import SINGLE_SEGMENT
@@ -165,6 +165,9 @@ def reminder_sms_text(reminder: Reminder) -> str:
         f"{settings.CLINIC_NAME}: appointment {when} at {place}. Confirm or change: {link}",
         f"Appointment {when} at {place}. Confirm or change: {link}",
         f"{when} at {place}. Confirm/change: {link}",
+        # A reminder is days away at most: the year is the first thing it can do without.
+        f"{format_in_zone(appointment.start_at, appointment.location.tz, year=False)} at {place}. "
+        f"Confirm/change: {link}",
     ]
     # One segment where possible: shed words until it fits, never the time, the place or the link.
     text = next((c for c in candidates if len(c) <= SINGLE_SEGMENT), candidates[-1])

@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from clinic.db import execute_prepared
+from clinic.local_time import format_time_of_day
 from intake.selectors import LatestRisk, risks_from_json
 from scheduling.models import MAX_SESSION_LENGTH, Appointment, Closure, Location
 
@@ -169,8 +170,8 @@ def _risk_words(risk: LatestRisk | None) -> str:
 
 
 def _clock(local: datetime) -> str:
-    """'09:05': what ``f"{local:%H:%M}"`` gives, without strftime (a hundred times per day view)."""
-    return f"{local.hour:02d}:{local.minute:02d}"
+    """'9:05 AM', as clinic.local_time writes a time of day."""
+    return format_time_of_day(local.time())
 
 
 def day_schedule(

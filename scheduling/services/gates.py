@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, OperationalError
 
-from clinic.local_time import format_day, format_local
+from clinic.local_time import format_clock, format_day, format_local, format_time_of_day
 from intake.eligibility import decide as decide_eligibility
 from intake.models import Patient
 from scheduling import availability, selectors
@@ -104,14 +104,17 @@ def _check_gates(
     if facts.closure_reason is not None:
         because = f" ({facts.closure_reason})" if facts.closure_reason else ""
         raise BookingRefused(
-            f"{location.name} is closed on {local_start:%a} {day.day} {local_start:%b %Y}{because}.",
+            f"{location.name} is closed on {format_day(day)}{because}.",
             field="start",
         )
     opening = facts.opening_hours
     if not availability.inside_local_windows(holds.start, holds.end, tz=tz, day=day, windows=opening):
-        hours = ", ".join(f"{o:%H:%M}-{c:%H:%M}" for o, c in opening) or "closed all day"
+        hours = (
+            ", ".join(f"{format_time_of_day(o)} to {format_time_of_day(c)}" for o, c in opening)
+            or "closed all day"
+        )
         raise BookingRefused(
-            f"{when} to {holds.end.astimezone(tz):%H:%M} is outside opening hours on {local_start:%A}s ({hours}).",
+            f"{when} to {format_clock(holds.end, tz)} is outside opening hours on {local_start:%A}s ({hours}).",
             field="start",
         )
 
@@ -122,7 +125,7 @@ def _check_gates(
             span_start, span_end, tz=tz, day=day, windows=facts.clinician_hours
         ):
             raise BookingRefused(
-                f"{clinician} is not working at {span_start.astimezone(tz):%H:%M} on {local_start:%A}s.",
+                f"{clinician} is not working at {format_clock(span_start, tz)} on {local_start:%A}s.",
                 field="clinician",
             )
         if any(off.start < span_end and span_start < off.end for off in facts.clinician_time_off):
@@ -142,8 +145,7 @@ def _check_gates(
             )
         if enrolment > day:
             raise BookingRefused(
-                f"{patient.full_name}'s REMS enrolment starts {enrolment:%a} {enrolment.day} {enrolment:%b %Y}, "
-                "after this session."
+                f"{patient.full_name}'s REMS enrollment starts {format_day(enrolment)}, after this session."
             )
 
 

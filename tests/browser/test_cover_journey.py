@@ -14,7 +14,7 @@ from tests.support import PASSWORD, assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-START = datetime(2027, 3, 1, 12, 30, tzinfo=UTC)  # Mon 1 Mar 2027, 07:30 EST
+START = datetime(2027, 3, 1, 12, 30, tzinfo=UTC)  # Mon, Mar 1, 2027, 7:30 AM EST
 
 
 def test_front_desk_hands_a_sick_clinicians_day_to_colleagues(new_page, live_server, front_desk):

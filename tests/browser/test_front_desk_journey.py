@@ -5,7 +5,7 @@ and fills the checklist; a clinician, on a phone in a second browser, records vi
 the dose given and the scores; the clock moves on (40 minutes to the reading at the blood-pressure peak, 30 after the
 infusion), and the patient is discharged. Every page passes axe-core.
 
-The clock is set to Mon 1 Mar 2027, 07:30 in New York (and ticks), so the first session of the series is today.
+The clock is set to Mon, Mar 1, 2027, 07:30 in New York (and ticks), so the first session of the series is today.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.support import PASSWORD, PHONE, assert_accessible, sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DESKTOP = {"width": 1280, "height": 900}
-START = datetime(2027, 3, 1, 12, 30, tzinfo=UTC)  # Mon 1 Mar 2027, 07:30 EST
+START = datetime(2027, 3, 1, 12, 30, tzinfo=UTC)  # Mon, Mar 1, 2027, 7:30 AM EST
 
 
 def cleared_for_iv(location):
@@ -62,7 +62,7 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
         treatment_type("spravato-56")
         location, chairs, _room, clinicians = build_clinic(chairs=1)
         patient = cleared_for_iv(location)
-        # Someone else already has the only chair on Wed 3 Mar at 09:00: the proposal must work round it.
+        # Someone else already has the only chair on Wed, Mar 3 at 09:00: the proposal must work round it.
         other = make_patient(first="Sam", last="Early", location=location)
         taken = services.book_appointment(
             patient=other, treatment_type=treatment_type("iv-ketamine"), location=location,
@@ -74,7 +74,7 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
         # --- Front desk, at the desk: sign in and find the patient --------------------------------------------
         desk = new_page(viewport=DESKTOP)
         sign_in(desk, front_desk.email, PASSWORD)
-        desk.get_by_role("heading", name="Mon 1 Mar 2027").wait_for()
+        desk.get_by_role("heading", name="Mon, Mar 1, 2027").wait_for()
         assert_accessible(desk)
         desk.get_by_role("navigation", name="Front desk").get_by_role("link", name="Find a patient").click()
         desk.get_by_role("heading", name="Find a patient").wait_for()
@@ -105,12 +105,12 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
         assert_accessible(desk)
         proposal = desk.get_by_role("table", name="Each session of the proposed series")
         assert proposal.get_by_role("row").count() == 7  # a header and 6 sessions
-        for when in ("Mon 1 Mar 2027, 09:00 EST", "Wed 3 Mar 2027, 09:00 EST", "Fri 5 Mar 2027, 09:00 EST",
-                     "Mon 8 Mar 2027, 09:00 EST", "Wed 10 Mar 2027, 09:00 EST", "Fri 12 Mar 2027, 09:00 EST"):  # fmt: skip
+        for when in ("Mon, Mar 1, 2027, 9:00 AM EST", "Wed, Mar 3, 2027, 9:00 AM EST", "Fri, Mar 5, 2027, 9:00 AM EST",
+                     "Mon, Mar 8, 2027, 9:00 AM EST", "Wed, Mar 10, 2027, 9:00 AM EST", "Fri, Mar 12, 2027, 9:00 AM EST"):  # fmt: skip
             assert proposal.get_by_text(when).count() >= 1, when
         see(desk, "1 session could not have the requested time and was moved to the nearest free time")
         moved_row = proposal.get_by_role("row").filter(has_text="Moved:")
-        assert moved_row.count() == 1 and "Wed 3 Mar 2027, 09:00 EST" in moved_row.inner_text()
+        assert moved_row.count() == 1 and "Wed, Mar 3, 2027, 9:00 AM EST" in moved_row.inner_text()
         assert Appointment.objects.count() == 1  # nothing is booked before the confirmation
         desk.get_by_role("button", name="Book all 6 sessions").click()
         see(desk, "Booked 6 sessions")
@@ -122,7 +122,7 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
         assert second.start_at != taken.start_at
         second_when = services.format_local(second.start_at, location)
 
-        # --- Move the second session (the one moved round Sam) to Thu 4 Mar, 10:00--------------------------------
+        # --- Move the second session (the one moved round Sam) to Thu, Mar 4, 10:00--------------------------------
         upcoming = desk.get_by_role("region", name="Upcoming")
         upcoming.get_by_role("link", name=second_when).click()
         desk.get_by_role("heading", name="IV ketamine infusion", level=1).wait_for()
@@ -132,17 +132,17 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
         assert_accessible(desk)
         desk.get_by_label("Day").fill("2027-03-04")
         desk.get_by_role("button", name="Show free times").click()
-        desk.get_by_role("heading", name=re.compile(r"Free times on Thu 4 Mar 2027")).wait_for()
+        desk.get_by_role("heading", name=re.compile(r"Free times on Thu, Mar 4, 2027")).wait_for()
         assert_accessible(desk)
-        desk.get_by_role("radio", name=re.compile(r"^10:00–12:00 EST")).first.check()
+        desk.get_by_role("radio", name=re.compile(r"^10:00–12:00 PM EST")).first.check()
         desk.get_by_role("button", name="Move to this time").click()
-        see(desk, "Moved to Thu 4 Mar 2027, 10:00 EST")
+        see(desk, "Moved to Thu, Mar 4, 2027, 10:00 AM EST")
 
-        # --- Cancel the third session (Fri 5 Mar) with a reason ----------------------------------------------
+        # --- Cancel the third session (Fri, Mar 5) with a reason ----------------------------------------------
         desk.get_by_role("link", name="Robin Journeyman").first.click()
         desk.get_by_role("heading", name="Robin Journeyman", level=1).wait_for()
         desk.get_by_role("region", name="Upcoming").get_by_role(
-            "link", name="Fri 5 Mar 2027, 09:00 EST"
+            "link", name="Fri, Mar 5, 2027, 9:00 AM EST"
         ).click()
         desk.get_by_role("heading", name="IV ketamine infusion", level=1).wait_for()
         desk.get_by_role("link", name=re.compile(r"^Cancel")).click()
@@ -159,11 +159,11 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
         desk.get_by_role("link", name="Robin Journeyman").first.click()
         desk.get_by_role("heading", name="Robin Journeyman", level=1).wait_for()
         upcoming = desk.get_by_role("region", name="Upcoming")
-        assert upcoming.get_by_role("link", name="Thu 4 Mar 2027, 10:00 EST").is_visible()
+        assert upcoming.get_by_role("link", name="Thu, Mar 4, 2027, 10:00 AM EST").is_visible()
         assert upcoming.get_by_role("link", name=second_when).count() == 0
-        assert upcoming.get_by_role("link", name="Fri 5 Mar 2027, 09:00 EST").count() == 0
+        assert upcoming.get_by_role("link", name="Fri, Mar 5, 2027, 9:00 AM EST").count() == 0
         past = desk.get_by_role("region", name="Past and cancelled")
-        cancelled_row = past.get_by_role("listitem").filter(has_text="Fri 5 Mar 2027, 09:00 EST")
+        cancelled_row = past.get_by_role("listitem").filter(has_text="Fri, Mar 5, 2027, 9:00 AM EST")
         assert "Cancelled" in cancelled_row.inner_text()
 
         # --- The day views -------------------------------------------------------------------------------
@@ -186,9 +186,9 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
         assert grid.get_by_role("link").filter(has_text="Robin Journeyman").count() == 0
         see(desk, "No sessions booked on this day.")
 
-        # The week view (from the Fri 5 Mar day view): this patient on Mon 1 and Thu 4 only.
-        desk.get_by_role("link", name="Week of Fri 5 Mar 2027").click()
-        desk.get_by_role("heading", name="Week of Mon 1 Mar 2027").wait_for()
+        # The week view (from the Fri, Mar 5 day view): this patient on Mon 1 and Thu 4 only.
+        desk.get_by_role("link", name="Week of Fri, Mar 5, 2027").click()
+        desk.get_by_role("heading", name="Week of Mon, Mar 1, 2027").wait_for()
         assert_accessible(desk)
         sessions = desk.get_by_role("link").filter(has_text="Robin Journeyman")
         assert sessions.count() == 2
@@ -303,7 +303,7 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
         assert appointments[first.pk].status == "discharged"
         moved = appointments[second.pk]
         assert moved.status == "booked"
-        assert moved.start_at == datetime(2027, 3, 4, 15, 0, tzinfo=UTC)  # Thu 4 Mar, 10:00 EST
+        assert moved.start_at == datetime(2027, 3, 4, 15, 0, tzinfo=UTC)  # Thu, Mar 4, 10:00 AM EST
         assert moved.series_id == first.series_id
         cancelled = appointments[third.pk]
         assert cancelled.status == "cancelled"

@@ -17,7 +17,7 @@ from tests.support import PASSWORD, assert_accessible, pdf_text, sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DESKTOP = {"width": 1280, "height": 900}
-START = datetime(2027, 3, 3, 13, 30, tzinfo=UTC)  # Wed 3 Mar 2027, 08:30 EST; the session is at 09:00
+START = datetime(2027, 3, 3, 13, 30, tzinfo=UTC)  # Wed, Mar 3, 2027, 8:30 AM EST; the session is at 09:00
 
 
 def see(page, text: str) -> None:

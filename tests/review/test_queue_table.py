@@ -322,8 +322,8 @@ def test_the_queue_page_shows_what_it_did(client, clinician, on_call, location, 
     client.force_login(clinician)
     html = client.get(reverse("review:queue")).content.decode()
     assert f'href="{reverse("review:patient", args=[patient.pk])}">Alex Morgan</a>' in html
-    assert "41 years · Harbor Review Clinic · submitted Mon 1 Mar 2027, 10:00 EST, waiting 2" in html
-    assert "Urgent alert open since Wed 3 Mar, 09:00 EST" in html
+    assert "41 years · Harbor Review Clinic · submitted Mon, Mar 1, 2027, 10:00 AM EST, waiting 2" in html
+    assert "Urgent alert open since Wed, Mar 3, 9:00 AM EST" in html
     assert "Hard stop: Aneurysmal vascular disease" in html
     assert "Depression, PTSD or trauma, Obsessive-compulsive disorder (OCD)" in html
     assert "PHQ-9</dt><dd" in html and "of 27, " in html

@@ -111,8 +111,8 @@ def test_the_chart_is_valid_accessible_svg_with_shapes_and_words_not_only_colour
     description = root.find(f"{ns}desc").text
     assert "4 PHQ-9 scores" in description and "Baseline 20" in description
     assert (
-        "First response on Sat 6 Mar 2027" in description
-        and "First remission on Fri 12 Mar 2027" in description
+        "First response on Sat, Mar 6, 2027" in description
+        and "First remission on Fri, Mar 12, 2027" in description
     )
     words = " ".join(text.text or "" for text in root.iter(f"{ns}text"))
     assert "remission ≤ 4" in words and "response ≤ 10" in words
@@ -120,7 +120,7 @@ def test_the_chart_is_valid_accessible_svg_with_shapes_and_words_not_only_colour
     assert len(list(root.iter(f"{ns}polygon"))) == 2  # a diamond for the remission, and one in the legend
     assert len(list(root.iter(f"{ns}rect"))) == 2  # a square for the response, and one in the legend
     hover = [title.text for title in root.iter(f"{ns}title")]
-    assert "Fri 12 Mar 2027: 4 (Response, Remission)" in hover
+    assert "Fri, Mar 12, 2027: 4 (Response, Remission)" in hover
     assert "<script" not in svg and "http" not in svg.replace("http://www.w3.org/2000/svg", "")
 
 
@@ -326,9 +326,9 @@ def test_a_long_course_costs_the_same_queries_and_every_score_is_in_its_table(
     assert "44 PHQ-9 scores from" in html  # intake, three re-screens before sessions, and the forty
     assert "12 MADRS scores from" in html
     assert html.count("After 3 sessions (T3)") >= 50
-    assert "Fri 26 Feb 2027, 10:00 EST" in html  # the first of the forty, in the clinic's zone
+    assert "Fri, Feb 26, 2027, 10:00 AM EST" in html  # the first of the forty, in the clinic's zone
     latest = ClinicianRating.objects.filter(patient=course).latest("pk")
     assert (
         f'href="{reverse("review:add_rating", args=[course.pk])}?corrects={latest.pk}">Correct'
-        '<span class="visually-hidden"> the MADRS rating of Sat 27 Feb 2027</span>'
+        '<span class="visually-hidden"> the MADRS rating of Sat, Feb 27, 2027</span>'
     ) in html

@@ -21,8 +21,8 @@ from scheduling.availability import (
 )
 
 NY = ZoneInfo("America/New_York")
-SPRING_FORWARD = date(2027, 3, 14)  # 02:00 EST -> 03:00 EDT
-FALL_BACK = date(2027, 11, 7)  # 02:00 EDT -> 01:00 EST
+SPRING_FORWARD = date(2027, 3, 14)  # 2:00 AM EST -> 3:00 AM EDT
+FALL_BACK = date(2027, 11, 7)  # 2:00 AM EDT -> 1:00 AM EST
 A_WEDNESDAY = date(2027, 3, 3)
 LONG_AGO = datetime(2027, 1, 1, tzinfo=UTC)
 
@@ -272,8 +272,8 @@ def test_busy_spans_given_in_local_time_are_understood():
 def test_spring_forward_day_keeps_local_opening_hours():
     slots = search(date_from=SPRING_FORWARD - timedelta(days=1), date_to=SPRING_FORWARD)
     saturday, sunday = slots[0], next(slot for slot in slots if slot.start.date() == SPRING_FORWARD)
-    assert saturday.start == datetime(2027, 3, 13, 14, tzinfo=UTC)  # 09:00 EST
-    assert sunday.start == datetime(2027, 3, 14, 13, tzinfo=UTC)  # 09:00 EDT
+    assert saturday.start == datetime(2027, 3, 13, 14, tzinfo=UTC)  # 9:00 AM EST
+    assert sunday.start == datetime(2027, 3, 14, 13, tzinfo=UTC)  # 9:00 AM EDT
 
 
 def test_spring_forward_skips_the_missing_hour():
@@ -286,7 +286,7 @@ def test_spring_forward_skips_the_missing_hour():
         date_to=SPRING_FORWARD,
         slot_step_minutes=30,
     )
-    # 02:00 and 02:30 do not exist; 01:30 EST + 60 min = 03:30 EDT. The window closes at 06:00 EDT = 10:00Z.
+    # 02:00 and 02:30 do not exist; 1:30 AM EST + 60 min = 3:30 AM EDT. The window closes at 6:00 AM EDT = 10:00Z.
     assert local_starts(slots) == [
         "00:00",
         "00:30",
@@ -320,14 +320,14 @@ def test_a_session_across_spring_forward_lasts_its_real_length():
         date_to=SPRING_FORWARD,
         slot_step_minutes=60,
     )
-    # 120 real minutes from 01:00 EST end at 04:00 EDT, exactly at closing; 00:00 ends at 03:00 EDT.
+    # 120 real minutes from 1:00 AM EST end at 4:00 AM EDT, exactly at closing; 00:00 ends at 3:00 AM EDT.
     assert local_starts(slots) == ["00:00", "01:00"]
     assert slots[-1].end == at(SPRING_FORWARD, 4)
 
 
 def test_an_opening_time_inside_the_gap_moves_forward_by_the_gap():
     # 02:30 does not exist on 2027-03-14; PEP 495 fold=0 (what datetime.combine and Django's make_aware do) reads
-    # it with the EST offset, i.e. 07:30Z = 03:30 EDT. Grid times 03:00 and 03:15 EDT are before that: not offered.
+    # it with the EST offset, i.e. 07:30Z = 3:30 AM EDT. Grid times 3:00 AM and 3:15 AM EDT are before that: not offered.
     night = LocationDay(tz=NY, opening_hours={6: [(time(2, 30), time(6))]})
     slots = search(
         shape=CONSULTATION,
@@ -343,8 +343,8 @@ def test_an_opening_time_inside_the_gap_moves_forward_by_the_gap():
 def test_fall_back_day_keeps_local_opening_hours():
     slots = search(date_from=FALL_BACK - timedelta(days=1), date_to=FALL_BACK)
     saturday, sunday = slots[0], next(slot for slot in slots if slot.start.date() == FALL_BACK)
-    assert saturday.start == datetime(2027, 11, 6, 13, tzinfo=UTC)  # 09:00 EDT
-    assert sunday.start == datetime(2027, 11, 7, 14, tzinfo=UTC)  # 09:00 EST
+    assert saturday.start == datetime(2027, 11, 6, 13, tzinfo=UTC)  # 9:00 AM EDT
+    assert sunday.start == datetime(2027, 11, 7, 14, tzinfo=UTC)  # 9:00 AM EST
 
 
 def test_fall_back_offers_the_repeated_hour_once_at_its_first_occurrence():
@@ -357,7 +357,7 @@ def test_fall_back_offers_the_repeated_hour_once_at_its_first_occurrence():
         date_to=FALL_BACK,
         slot_step_minutes=30,
     )
-    # 01:00 and 01:30 are EDT (fold=0); the EST repeat (06:00Z, 06:30Z) is not a start. Closes 04:00 EST = 09:00Z.
+    # 01:00 and 01:30 are EDT (fold=0); the EST repeat (06:00Z, 06:30Z) is not a start. Closes 4:00 AM EST = 09:00Z.
     assert utc_starts(slots) == ["04:00Z", "04:30Z", "05:00Z", "05:30Z", "07:00Z", "07:30Z", "08:00Z"]
     assert local_starts(slots) == ["00:00", "00:30", "01:00", "01:30", "02:00", "02:30", "03:00"]
 

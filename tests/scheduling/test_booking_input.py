@@ -91,7 +91,7 @@ def test_a_slot_beyond_the_booking_horizon_is_a_400_with_the_last_bookable_day(d
             {**query, "slot": f"{far}|{clinic.chairs[0].pk}|{clinic.clinicians[0].pk}"},
         )
     assert response.status_code == 400
-    assert "too far ahead: sessions are booked up to 30 days ahead (until Wed 31 Mar 2027)" in (
+    assert "too far ahead: sessions are booked up to 30 days ahead (until Wed, Mar 31, 2027)" in (
         response.content.decode()
     )
     assert not Appointment.objects.exists()
@@ -115,7 +115,7 @@ def test_a_second_infusion_the_same_day_is_a_409_naming_the_first(desk, clinic, 
     assert 'name="slot"' not in page.content.decode()  # no time that day is offered to Ria
     assert response.status_code == 409
     assert (
-        "Ria Okafor already has IV ketamine infusion on Wed 3 Mar 2027, 14:00 EST"
+        "Ria Okafor already has IV ketamine infusion on Wed, Mar 3, 2027, 2:00 PM EST"
         in response.content.decode()
     )
     assert api.status_code == 409
@@ -141,7 +141,7 @@ def test_a_series_starting_in_the_past_is_a_400_with_a_message(desk, clinic):
         )
     assert response.status_code == 400
     html = response.content.decode()
-    assert "The first week cannot start in the past: choose Mon 1 Mar 2027 or later" in html
+    assert "The first week cannot start in the past: choose Mon, Mar 1, 2027 or later" in html
     assert not TreatmentSeries.objects.exists()
     assert not Appointment.objects.exists()
 

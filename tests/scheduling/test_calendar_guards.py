@@ -64,7 +64,7 @@ def test_time_off_over_booked_sessions_is_refused_with_the_sessions_listed(
     assert response.status_code == 200
     page = response.content.decode()
     assert f"{doctor} has 1 session booked then" in page
-    assert "Wed 3 Mar 2027, 10:00 EST Noor Haddad (Chair 1)" in page
+    assert "Wed, Mar 3, 2027, 10:00 AM EST Noor Haddad (Chair 1)" in page
     assert "Hand them to a colleague (front desk: Clinician cover), reschedule or cancel them first" in page
     assert not ClinicianTimeOff.objects.exists()
     assert Appointment.objects.get(pk=booked.pk).status == Appointment.Status.BOOKED
@@ -137,7 +137,7 @@ def test_a_closure_on_a_day_with_sessions_is_refused_with_them_listed(client, cl
     assert response.status_code == 200
     page = response.content.decode()
     assert f"{clinic.location.name} has 1 session booked then" in page
-    assert "Wed 3 Mar 2027, 15:00 EST Iris Okafor (Chair 3)" in page
+    assert "Wed, Mar 3, 2027, 3:00 PM EST Iris Okafor (Chair 3)" in page
     assert not Closure.objects.exists()
 
     response = client.post(
@@ -372,7 +372,7 @@ def test_opening_hours_that_would_shut_out_booked_sessions_are_refused(clinic, b
         assert f"These hours would leave {clinic.location.name} closed for 1 session booked" in _errors(
             shorter
         )
-        assert "Wed 3 Mar 2027, 15:00 EST Lena Park (Chair 2)" in _errors(shorter)
+        assert "Wed, Mar 3, 2027, 3:00 PM EST Lena Park (Chair 2)" in _errors(shorter)
 
         gone = formset(delete={wednesday})
         assert not gone.is_valid()

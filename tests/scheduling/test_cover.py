@@ -142,7 +142,7 @@ def test_front_desk_hands_over_a_day_and_the_rest_is_left_to_reschedule(client, 
         follow=True,
     )
     assert response.status_code == 200
-    assert "Handed over 1 session: Wed 3 Mar 2027, 10:00 EST to" in response.content.decode()
+    assert "Handed over 1 session: Wed, Mar 3, 2027, 10:00 AM EST to" in response.content.decode()
     assert Appointment.objects.get(pk=covered.pk).clinician == clinic.clinicians[1]
     assert Appointment.objects.get(pk=stuck.pk).clinician == clinic.clinicians[0]
 

@@ -56,7 +56,7 @@ def test_a_second_infusion_the_same_local_day_is_refused_naming_the_first(clinic
     assert conflict.status_code == 409
     assert conflict.taken_kind == "patient"
     assert conflict.message.startswith(
-        "Ria Okafor already has IV ketamine infusion on Wed 3 Mar 2027, 09:00 EST: one dosing session a day."
+        "Ria Okafor already has IV ketamine infusion on Wed, Mar 3, 2027, 9:00 AM EST: one dosing session a day."
     )
     # The nearest free times offered are on other days.
     assert conflict.alternatives
@@ -72,14 +72,16 @@ def test_a_second_infusion_the_same_local_day_is_refused_naming_the_first(clinic
 def test_with_the_chair_left_to_the_system_the_refusal_still_names_the_other_session(clinic, book):
     patient = make_patient(first="Ria", last="Okafor")
     book(patient, local(A_WEDNESDAY, 9))
-    with pytest.raises(services.BookingConflict, match="already has IV ketamine infusion on Wed 3 Mar 2027"):
+    with pytest.raises(
+        services.BookingConflict, match="already has IV ketamine infusion on Wed, Mar 3, 2027"
+    ):
         book(patient, local(A_WEDNESDAY, 15), chair=None, clinician=None)
     assert Appointment.objects.filter(patient=patient).count() == 1
 
 
 def test_the_day_is_the_locations_local_day_not_utcs(clinic, book):
     patient = make_patient()
-    # 17:00 in New York on Wednesday is 22:00 UTC; 08:00 on Thursday is 13:00 UTC. Two local days.
+    # 17:00 in New York on Wednesday is 10:00 PM UTC; 08:00 on Thursday is 1:00 PM UTC. Two local days.
     clinic.location.opening_hours.update(closes=time(19))
     book(patient, local(A_WEDNESDAY, 16, 30))
     book(patient, local(THURSDAY, 8), chair=1, clinician=1)
@@ -144,11 +146,11 @@ def test_spravato_keeps_the_next_dosing_session_its_days_apart(clinic, book):
     with pytest.raises(services.BookingConflict) as caught:
         book(patient, local(tuesday, 9), kind=spravato)
     assert caught.value.message.startswith(
-        "Lee Marsh already has Spravato 56 mg on Mon 8 Mar 2027, 09:00 EST: after Spravato 56 mg the next "
+        "Lee Marsh already has Spravato 56 mg on Mon, Mar 8, 2027, 9:00 AM EST: after Spravato 56 mg the next "
         "dosing session is at least 2 days later."
     )
     # Any dosing session: an IV infusion the day after a Spravato session is refused too.
-    with pytest.raises(services.BookingConflict, match="already has Spravato 56 mg on Mon 8 Mar 2027"):
+    with pytest.raises(services.BookingConflict, match="already has Spravato 56 mg on Mon, Mar 8, 2027"):
         book(patient, local(tuesday, 13), chair=1, clinician=1)
     # A session before it is spaced by its own type: a Spravato session on Sunday would reach Monday.
     with pytest.raises(services.BookingConflict, match="after Spravato 56 mg the next dosing session"):
@@ -188,7 +190,9 @@ def test_a_reschedule_onto_the_day_of_another_infusion_is_refused_and_changes_no
     patient = make_patient(first="Ria", last="Okafor")
     book(patient, local(A_WEDNESDAY, 9))
     moving = book(patient, local(THURSDAY, 9))
-    with pytest.raises(services.BookingConflict, match="already has IV ketamine infusion on Wed 3 Mar 2027"):
+    with pytest.raises(
+        services.BookingConflict, match="already has IV ketamine infusion on Wed, Mar 3, 2027"
+    ):
         services.reschedule_appointment(
             appointment=moving, start=local(A_WEDNESDAY, 14), rescheduled_by=front_desk, now=NOW
         )
@@ -258,7 +262,7 @@ def test_a_series_session_on_a_day_with_another_infusion_books_nothing(clinic, b
     patient = make_patient()
     book(patient, local(MONDAY, 14))
     with pytest.raises(
-        services.BookingConflict, match="Session 1 .*already has IV ketamine infusion on Mon 8"
+        services.BookingConflict, match="Session 1 .*already has IV ketamine infusion on Mon, Mar 8"
     ):
         services.book_series(
             patient=patient, treatment_type=clinic.iv, location=clinic.location,

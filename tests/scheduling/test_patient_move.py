@@ -74,7 +74,7 @@ def test_picking_a_later_time_asks_front_desk_to_move_it_there(
     entry = WaitlistEntry.objects.get(current_appointment=session)
     assert entry.earliest_date == entry.latest_date == later.start.astimezone(session.location.tz).date()
     (message,) = mail.outbox
-    assert message.to == [front_desk.email] and "to Wed 3 Mar 2027" in message.body
+    assert message.to == [front_desk.email] and "to Wed, Mar 3, 2027" in message.body
     # Front desk's waitlist offers a real match, though it is later than the session.
     (match,) = selectors.waitlist_matches(session.location, now=NOW)
     assert match.option is not None and match.option.start == later.start

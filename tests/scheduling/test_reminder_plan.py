@@ -27,11 +27,11 @@ def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> da
 @pytest.mark.parametrize(
     ("appointment", "day_before", "two_hours_before"),
     [
-        # Monday after spring-forward (Sun 14 Mar 2027): 24 h reminder Sunday 09:00 EDT (23 elapsed hours).
+        # Monday after spring-forward (Sun, Mar 14, 2027): 24 h reminder Sunday 9:00 AM EDT (23 elapsed hours).
         (local(2027, 3, 15, 9), local(2027, 3, 14, 9), local(2027, 3, 15, 7)),
-        # The Sunday of the change itself: 09:00 EDT; the day before is Saturday 09:00 EST.
+        # The Sunday of the change itself: 9:00 AM EDT; the day before is Saturday 9:00 AM EST.
         (local(2027, 3, 14, 9), local(2027, 3, 13, 9), local(2027, 3, 14, 7)),
-        # Monday after fall-back (Sun 7 Nov 2027): 24 h reminder Sunday 09:00 EST (25 elapsed hours).
+        # Monday after fall-back (Sun, Nov 7, 2027): 24 h reminder Sunday 9:00 AM EST (25 elapsed hours).
         (local(2027, 11, 8, 9), local(2027, 11, 7, 9), local(2027, 11, 8, 7)),
     ],
 )
@@ -45,7 +45,7 @@ def test_day_offsets_keep_local_time_and_hour_offsets_are_elapsed_time(
 
 
 def test_two_hours_before_an_appointment_just_after_spring_forward_is_two_real_hours():
-    start = local(2027, 3, 14, 4, 0).astimezone(UTC)  # 04:00 EDT; 2 real hours earlier is 01:00 EST
+    start = local(2027, 3, 14, 4, 0).astimezone(UTC)  # 4:00 AM EDT; 2 real hours earlier is 1:00 AM EST
     assert due_before(start, ReminderOffset.parse("2h"), NY).astimezone(NY) == local(2027, 3, 14, 1, 0)
 
 

@@ -138,22 +138,22 @@ def test_a_rolled_back_booking_leaves_no_reminder(clinic, book):
 @pytest.mark.parametrize(
     ("monday", "expected"),
     [
-        # Spring forward (Sun 14 Mar 2027, 02:00 -> 03:00). 24 h = Sunday 09:00 EDT; 2 h = two real hours.
+        # Spring forward (Sun, Mar 14, 2027, 02:00 -> 03:00). 24 h = Sunday 9:00 AM EDT; 2 h = two real hours.
         (
             date(2027, 3, 15),
             {
-                "72h": datetime(2027, 3, 12, 14, 0, tzinfo=UTC),  # Fri 09:00 EST: 71 elapsed hours
-                "24h": datetime(2027, 3, 14, 13, 0, tzinfo=UTC),  # Sun 09:00 EDT
-                "2h": datetime(2027, 3, 15, 11, 0, tzinfo=UTC),  # Mon 07:00 EDT
+                "72h": datetime(2027, 3, 12, 14, 0, tzinfo=UTC),  # Fri 9:00 AM EST: 71 elapsed hours
+                "24h": datetime(2027, 3, 14, 13, 0, tzinfo=UTC),  # Sun 9:00 AM EDT
+                "2h": datetime(2027, 3, 15, 11, 0, tzinfo=UTC),  # Mon 7:00 AM EDT
             },
         ),
-        # Fall back (Sun 7 Nov 2027, 02:00 -> 01:00).
+        # Fall back (Sun, Nov 7, 2027, 02:00 -> 01:00).
         (
             date(2027, 11, 8),
             {
-                "72h": datetime(2027, 11, 5, 13, 0, tzinfo=UTC),  # Fri 09:00 EDT: 73 elapsed hours
-                "24h": datetime(2027, 11, 7, 14, 0, tzinfo=UTC),  # Sun 09:00 EST
-                "2h": datetime(2027, 11, 8, 12, 0, tzinfo=UTC),  # Mon 07:00 EST
+                "72h": datetime(2027, 11, 5, 13, 0, tzinfo=UTC),  # Fri 9:00 AM EDT: 73 elapsed hours
+                "24h": datetime(2027, 11, 7, 14, 0, tzinfo=UTC),  # Sun 9:00 AM EST
+                "2h": datetime(2027, 11, 8, 12, 0, tzinfo=UTC),  # Mon 7:00 AM EST
             },
         ),
     ],
@@ -341,7 +341,7 @@ def test_a_text_message_is_one_segment_with_a_time_a_place_and_a_link_and_nothin
     assert lines[0]["to"] == "+16175550102"
     assert len(body) <= 160, body
     assert (
-        "Wed 10 Mar 2027, 10:00 EST" in body
+        "Wed, Mar 10, 2027, 10:00 AM EST" in body
         and clinic.location.name in body
         and "https://clinic.example.org/r/" in body
     )

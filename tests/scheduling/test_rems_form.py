@@ -289,7 +289,7 @@ def test_the_pdf_carries_every_field_label_and_its_answer(client, session, front
         assert field.label in text, field.label
     for expected in [
         "Rae", session.patient.legal_last_name, "05/17/1980", "[X] Female", "RP-4411", "03/03/2027",
-        "[X] 56 mg", "LOT-77", "09:15 EST", "11:25 EST", "130", "95", "132/84", "148/92", "126/80",
+        "[X] 56 mg", "LOT-77", "9:15 AM EST", "11:25 AM EST", "130", "95", "132/84", "148/92", "126/80",
         "Nausea, resolved without treatment", "Ician1", "1 Harbor Way", "Boston", "MA", "02118",
         rems_form.FORM_VERSION,
     ]:  # fmt: skip
@@ -326,7 +326,7 @@ def test_the_due_list_shows_each_deadline_and_the_overdue_ones(client, book, cli
         (old.pk, local(date(2027, 2, 24), 9), True),
         (recent.pk, local(date(2027, 3, 10), 9), False),
     ]
-    assert "Wed 24 Feb 2027, 09:00 EST" in html and "Wed 10 Mar 2027, 09:00 EST" in html
+    assert "Wed, Feb 24, 2027, 9:00 AM EST" in html and "Wed, Mar 10, 2027, 9:00 AM EST" in html
     assert html.count(">Overdue<") == 1 and "1 overdue." in html and "6 days left" in html
     assert "answers missing" in html
 

@@ -187,7 +187,7 @@ def test_a_fully_free_series_is_proposed_as_planned():
 
 def test_a_taken_session_moves_to_the_nearest_free_alternative():
     planned = plan(start_date=date(2027, 5, 3))
-    taken = planned[1].start_utc  # Wed 5 May 09:00
+    taken = planned[1].start_utc  # Wed, May 5 09:00
     offered = [at(date(2027, 5, 5), 11), at(date(2027, 5, 5), 8), at(date(2027, 5, 6), 9)]
     proposal = propose_series(
         planned, is_free=lambda start: start != taken, alternatives=lambda _requested: offered, tz=NY

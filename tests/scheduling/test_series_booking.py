@@ -159,7 +159,7 @@ def test_weekdays_that_break_the_template_are_refused_with_a_message(clinic):
 
 def test_a_series_across_fall_back_stays_at_nine_local(clinic, front_desk):
     patient = make_patient()
-    proposal = propose(clinic, patient, start_date=date(2027, 11, 1))  # New York falls back on Sun 7 Nov
+    proposal = propose(clinic, patient, start_date=date(2027, 11, 1))  # New York falls back on Sun, Nov 7
     treatment_series = book(clinic, patient, proposal, front_desk)
     sessions = list(treatment_series.appointments.order_by("start_at"))
     assert {a.start_at.astimezone(NY).time() for a in sessions} == {time(9)}

@@ -9,10 +9,10 @@ def test_the_file_backend_writes_each_message_once_per_idempotency_key(settings,
     backend = get_sms_backend()
     assert isinstance(backend, FileSmsBackend)
     first = backend.send(
-        to="+16175550123", body="Reminder: Mon 15 Mar 09:00 EDT.", idempotency_key="reminder-7"
+        to="+16175550123", body="Reminder: Mon, Mar 15 9:00 AM EDT.", idempotency_key="reminder-7"
     )
     again = backend.send(
-        to="+16175550123", body="Reminder: Mon 15 Mar 09:00 EDT.", idempotency_key="reminder-7"
+        to="+16175550123", body="Reminder: Mon, Mar 15 9:00 AM EDT.", idempotency_key="reminder-7"
     )
     backend.send(to="+16175550123", body="Another", idempotency_key="reminder-8")
     lines = [json.loads(line) for line in (tmp_path / "sms.jsonl").read_text().splitlines()]

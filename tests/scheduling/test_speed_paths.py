@@ -157,7 +157,7 @@ def test_a_session_running_past_midnight_shows_on_both_days(desk, clinic):
     url = reverse("scheduling:day") + f"?location={clinic.location.pk}"
     for day in ("2027-03-03", "2027-03-04"):
         html = desk.get(f"{url}&date={day}").content.decode()
-        assert "22:00–01:00" in html, day
+        assert "10:00 PM–1:00 AM" in html, day
         assert "Night Owl" in html, day
     thursday = selectors.day_schedule(clinic.location, A_WEDNESDAY + timedelta(days=1))
     # The grid starts at Thursday's midnight, with the session in its first row, and never reaches into Wednesday.

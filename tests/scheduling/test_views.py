@@ -36,11 +36,11 @@ def test_front_desk_home_is_the_day_view(desk, clinic, book):
     response = desk.get(reverse("scheduling:today"))
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Mon 1 Mar 2027" in html
+    assert "Mon, Mar 1, 2027" in html
     assert "Alex Morgan" in html
     assert "Chair 1" in html and "Chair 6" in html
     assert "Booked" in html  # the status in words, not only colour
-    assert "09:00–11:00" in html
+    assert "9:00 AM–11:00 AM" in html
 
 
 def test_pages_are_404_for_patients_and_other_patients_appointments(client, clinic, book, patient):
@@ -148,7 +148,7 @@ def test_book_a_series_propose_then_confirm(desk, clinic):
     assert proposal.status_code == 200
     html = proposal.content.decode()
     assert "Book all 6 sessions" in html
-    assert "Mon 15 Mar 2027, 09:00 EDT" in html  # after the DST change, still 09:00 local
+    assert "Mon, Mar 15, 2027, 9:00 AM EDT" in html  # after the DST change, still 09:00 local
     assert not Appointment.objects.exists()  # nothing is booked by proposing
     token = re.search(r'name="proposal" value="([^"]+)"', html).group(1)
     response = desk.post(reverse("scheduling:book_series", args=[patient.pk]), {"proposal": token})
@@ -371,7 +371,7 @@ def test_the_patient_portal_partial_lists_upcoming_sessions_with_preparation(cli
         "scheduling/_patient_upcoming.html",
         {"appointments": selectors.upcoming_appointments_for_patient(mine, now=MONDAY_MORNING)},
     )
-    assert "Wed 3 Mar 2027, 09:00 EST" in html
+    assert "Wed, Mar 3, 2027, 9:00 AM EST" in html
     assert "Do not eat for 6 hours" in html  # the preparation instructions
     assert "Add to my calendar" in html
     empty = render_to_string("scheduling/_patient_upcoming.html", {"appointments": []})
@@ -389,5 +389,5 @@ def test_a_day_with_no_free_time_points_to_the_next_available(desk, clinic):
     )
     html = page.content.decode()
     assert "No free time on this day" in html
-    assert "Next available:</strong> Thu 4 Mar 2027, 08:00 EST" in html
+    assert "Next available:</strong> Thu, Mar 4, 2027, 8:00 AM EST" in html
     assert "date=2027-03-04" in html

@@ -79,7 +79,7 @@ def test_an_offer_is_emailed_once_with_no_treatment_named(
     messages = smtp_server.wait_for(1)
     assert len(messages) == 1
     body = messages[0].get_payload(decode=True).decode()
-    assert "Wed 3 Mar 2027, 09:00 EST" in body
+    assert "Wed, Mar 3, 2027, 9:00 AM EST" in body
     assert clinic.iv.label.lower() not in body.lower() and "infusion" not in body.lower()
     entry.refresh_from_db()
     assert entry.status == WaitlistEntry.Status.OFFERED and entry.offer_sent_at is not None
