@@ -234,7 +234,7 @@ def _score_view(
             positive = list(score.get("positive", []))
         view.lines = [ScoreLine("Answered yes", "; ".join(positive) or "None")]
         view.bands = (
-            "High: yes to 4 or 5, or recent behaviour (6) · Moderate: yes to 3, or older behaviour · "
+            "High: yes to 4 or 5, or recent behavior (6) · Moderate: yes to 3, or older behavior · "
             "Low: yes to 1 or 2 only (Columbia triage)."
         )
     return view

@@ -1,6 +1,6 @@
 """The clinic's set-up (locations, chairs and rooms, clinicians, hours, time off, closures, treatment types) and
 read-only views of what the app writes. Every change the booking rules depend on is saved through
-scheduling.services: time off, closures and weekly hours (refused over booked sessions), REMS enrolments, a resend of
+scheduling.services: time off, closures and weekly hours (refused over booked sessions), REMS enrollments, a resend of
 a failed reminder. Appointments, reminders and emergency accesses are not edited here."""
 
 from django.contrib import admin, messages
@@ -258,31 +258,35 @@ class AppointmentAdmin(LogsPatientViews, admin.ModelAdmin):
 @admin.register(RemsEnrollment)
 class RemsEnrollmentAdmin(LogsPatientViews, admin.ModelAdmin):
     """Recorded and corrected through services.record_rems_enrollment, as on front desk's patient page; taken back
-    (an enrolment recorded for the wrong patient) through services.remove_rems_enrollment."""
+    (an enrollment recorded for the wrong patient) through services.remove_rems_enrollment."""
 
     list_display = ("patient", "enrolled_on", "rems_patient_id", "recorded_at")
     raw_id_fields = ("patient",)
     readonly_fields = ("recorded_by", "recorded_at")
 
     def get_readonly_fields(self, request, obj=None):
-        # A correction changes the form's details, not whose enrolment it is: that is a removal and a new one.
+        # A correction changes the form's details, not whose enrollment it is: that is a removal and a new one.
         return (*self.readonly_fields, "patient") if obj is not None else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        enrolment = services.record_rems_enrollment(
+        enrollment = services.record_rems_enrollment(
             patient=obj.patient,
             enrolled_on=obj.enrolled_on,
             rems_patient_id=obj.rems_patient_id,
             recorded_by=request.user,
         )
-        obj.pk, obj.recorded_by, obj.recorded_at = enrolment.pk, enrolment.recorded_by, enrolment.recorded_at
+        obj.pk, obj.recorded_by, obj.recorded_at = (
+            enrollment.pk,
+            enrollment.recorded_by,
+            enrollment.recorded_at,
+        )
 
     def delete_model(self, request, obj):
-        services.remove_rems_enrollment(enrolment=obj)
+        services.remove_rems_enrollment(enrollment=obj)
 
     def delete_queryset(self, request, queryset):
-        for enrolment in queryset:
-            services.remove_rems_enrollment(enrolment=enrolment)
+        for enrollment in queryset:
+            services.remove_rems_enrollment(enrollment=enrollment)
 
 
 class ReminderDeliveryInline(admin.TabularInline):

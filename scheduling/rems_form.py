@@ -61,7 +61,7 @@ SECTIONS: tuple[Section, ...] = (
                 "rems_patient_id",
                 "REMS patient ID",
                 required=False,
-                from_record="the patient's REMS enrolment",
+                from_record="the patient's REMS enrollment",
             ),
             FormField("first_treatment", "Is this the patient's first treatment?", YES_NO),
             FormField(

@@ -108,7 +108,7 @@ def start_blockers(facts: StartFacts) -> list[str]:
             "The planned dose is above the clinic's co-signature threshold: a second clinician must co-sign it."
         )
     if facts.is_spravato and not facts.rems_enrolled:
-        blockers.append("No Spravato REMS enrolment is on record for this patient.")
+        blockers.append("No Spravato REMS enrollment is on record for this patient.")
     return blockers
 
 

@@ -181,7 +181,7 @@ class TreatmentType(models.Model):
 
 
 class RemsEnrollment(models.Model):
-    """The patient's SPRAVATO REMS enrolment (Patient Enrollment Form), required before the first treatment."""
+    """The patient's SPRAVATO REMS enrollment (Patient Enrollment Form), required before the first treatment."""
 
     patient = models.OneToOneField("intake.Patient", on_delete=models.CASCADE, related_name="rems_enrollment")
     enrolled_on = models.DateField()
@@ -192,10 +192,10 @@ class RemsEnrollment(models.Model):
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "REMS enrolment"
+        verbose_name = "REMS enrollment"
 
     def __str__(self) -> str:
-        return f"REMS enrolment of patient {self.patient_id} on {self.enrolled_on:%Y-%m-%d}"
+        return f"REMS enrollment of patient {self.patient_id} on {self.enrolled_on:%Y-%m-%d}"
 
 
 class TreatmentSeries(models.Model):

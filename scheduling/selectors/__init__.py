@@ -12,7 +12,7 @@
 - ``rems``: the REMS Patient Monitoring Form: the forms due, a form's answers, what the app prefills;
 - ``waitlist``: each waitlisted patient's earliest matching slot;
 - ``reminders``: failed reminders, and the reminder a patient's link names;
-- ``export``: the patient's appointments, session records, REMS enrolment and waiting list, for their download.
+- ``export``: the patient's appointments, session records, REMS enrollment and waiting list, for their download.
 
 Who may see which location is ``scheduling.access``'s rule; the gates here apply it.
 """

@@ -70,7 +70,7 @@ def booking_facts(
     ignore_appointment_id: int | None = None,
 ) -> BookingFacts:
     """One query: the location's closure and hours on ``day``, the clinician's link to the location, their hours
-    that weekday and time off overlapping ``[since, until)``, the patient's REMS enrolment date, their
+    that weekday and time off overlapping ``[since, until)``, the patient's REMS enrollment date, their
     eligibility facts as of ``now``, and (a dosing session's ``dosing_days``) the first of the patient's other
     dosing sessions too close to it, leaving out ``ignore_appointment_id`` (the session being moved)."""
     with connection.cursor() as cursor:

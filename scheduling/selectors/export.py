@@ -1,5 +1,5 @@
 """Scheduling's part of the patient's "download my data" (intake.export, settings.PATIENT_EXPORT_SECTIONS): their
-appointments, each with the record of its session, and their REMS enrolment and waiting-list entries."""
+appointments, each with the record of its session, and their REMS enrollment and waiting-list entries."""
 
 from __future__ import annotations
 
@@ -84,11 +84,11 @@ def _rems_form_export(appointment: Appointment) -> dict | None:
 
 
 def requests_export_section(patient) -> tuple[str, dict]:
-    """The patient's SPRAVATO REMS enrolment and waiting-list entries, for their "download my data"."""
+    """The patient's SPRAVATO REMS enrollment and waiting-list entries, for their "download my data"."""
     rems = RemsEnrollment.objects.filter(patient=patient).first()
     entries = WaitlistEntry.objects.filter(patient=patient).select_related("location", "treatment_type")
-    return "REMS enrolment and waiting list", {
-        "rems_enrolment": {"enrolled_on": rems.enrolled_on, "rems_patient_id": rems.rems_patient_id}
+    return "REMS enrollment and waiting list", {
+        "rems_enrollment": {"enrolled_on": rems.enrolled_on, "rems_patient_id": rems.rems_patient_id}
         if rems
         else None,
         "waiting_list": [

@@ -69,14 +69,14 @@ def rems_forms_due(location: Location, *, now: datetime) -> list[DueForm]:
         .select_related("patient", "treatment_type", "resource", "clinician__user", "location", "rems_form")
         .order_by("start_at")
     )
-    enrolments = {
+    enrollments = {
         e.patient_id: e
         for e in RemsEnrollment.objects.filter(patient_id__in={a.patient_id for a in appointments})
     }
     rows = []
     for appointment in appointments:
         form = getattr(appointment, "rems_form", None)
-        values = form_values(appointment, form, enrolments.get(appointment.patient_id))
+        values = form_values(appointment, form, enrollments.get(appointment.patient_id))
         due = rems_form_due_at(appointment)
         rows.append(DueForm(appointment, due, due < now, (due - now).days, rems_form.missing_fields(values)))
     return rows
@@ -102,7 +102,7 @@ def _bp(form: RemsMonitoringForm | None, key: str) -> tuple[int, int] | None:
 
 
 def form_values(
-    appointment: Appointment, form: RemsMonitoringForm | None, enrolment: RemsEnrollment | None
+    appointment: Appointment, form: RemsMonitoringForm | None, enrollment: RemsEnrollment | None
 ) -> dict[str, Any]:
     """Every answer of the form by its key (scheduling.rems_form.FIELDS), as saved: what the REMS receives. The
     patient's identity and the treatment date come from their records, the total time is computed."""
@@ -111,7 +111,7 @@ def form_values(
         "patient_first_name": patient.legal_first_name,
         "patient_last_name": patient.legal_last_name,
         "patient_birthdate": patient.date_of_birth,
-        "rems_patient_id": enrolment.rems_patient_id if enrolment else "",
+        "rems_patient_id": enrollment.rems_patient_id if enrollment else "",
         "treatment_date": appointment.start_at.astimezone(appointment.location.tz).date(),
     }
     for key, field in rems_form.FIELDS.items():
@@ -159,8 +159,8 @@ class RemsFormPage:
 def rems_form_page(appointment: Appointment, *, now: datetime) -> RemsFormPage:
     """The form as saved, with what it still lacks, for its page and its PDF."""
     form = rems_form_of(appointment)
-    enrolment = RemsEnrollment.objects.filter(patient_id=appointment.patient_id).first()
-    values = form_values(appointment, form, enrolment)
+    enrollment = RemsEnrollment.objects.filter(patient_id=appointment.patient_id).first()
+    values = form_values(appointment, form, enrollment)
     return RemsFormPage(
         appointment=appointment,
         form=form,
@@ -247,9 +247,9 @@ def rems_form_prefill(appointment: Appointment) -> dict[str, Any]:
         .exists()
     )
     initial["first_treatment"] = not earlier_treatment
-    enrolment = RemsEnrollment.objects.filter(patient_id=appointment.patient_id).first()
+    enrollment = RemsEnrollment.objects.filter(patient_id=appointment.patient_id).first()
     session_day: date = appointment.start_at.astimezone(appointment.location.tz).date()
-    initial["enrolled_in_rems"] = bool(enrolment and enrolment.enrolled_on <= session_day)
+    initial["enrolled_in_rems"] = bool(enrollment and enrollment.enrolled_on <= session_day)
     concomitant = concomitant_medicines(appointment)
     if concomitant is not None:
         for category, names in concomitant.items():

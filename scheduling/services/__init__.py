@@ -11,7 +11,7 @@ By job:
 - ``gates``: what a booking must pass, the choice of a free chair and clinician, a clash in words.
 - ``booking``: book one session or a series, reschedule, hand to another clinician, cancel, no-show.
 - ``session_day``: the session's states and what is recorded on the day.
-- ``rems``: the patient's REMS enrolment, the REMS Patient Monitoring Form of each session.
+- ``rems``: the patient's REMS enrollment, the REMS Patient Monitoring Form of each session.
 - ``waitlist``: the waitlist, its offers and booking from it.
 - ``calendar``: time off, closures, opening and working hours, refused over booked sessions.
 - ``patient``: what a patient does online, from the portal or a reminder's link.

@@ -137,15 +137,15 @@ def _check_gates(
             f"{patient.full_name} cannot be booked for {treatment_type.label}: {eligibility.reason}"
         )
     if treatment_type.modality == TreatmentType.Modality.SPRAVATO:
-        enrolment = facts.rems_enrolled_on
-        if enrolment is None:
+        enrollment = facts.rems_enrolled_on
+        if enrollment is None:
             raise BookingRefused(
-                f"{patient.full_name} has no Spravato REMS enrolment on record: record the Patient Enrollment "
+                f"{patient.full_name} has no Spravato REMS enrollment on record: record the Patient Enrollment "
                 "Form before booking a Spravato session."
             )
-        if enrolment > day:
+        if enrollment > day:
             raise BookingRefused(
-                f"{patient.full_name}'s REMS enrollment starts {format_day(enrolment)}, after this session."
+                f"{patient.full_name}'s REMS enrollment starts {format_day(enrollment)}, after this session."
             )
 
 

@@ -1,4 +1,4 @@
-"""SPRAVATO REMS: the patient's enrolment (the Patient Enrollment Form), required before a Spravato session, and
+"""SPRAVATO REMS: the patient's enrollment (the Patient Enrollment Form), required before a Spravato session, and
 the Patient Monitoring Form of each session (scheduling.rems_form), sent within 7 days only once complete."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def record_rems_enrollment(
     *, patient: Patient, enrolled_on: date, rems_patient_id: str = "", recorded_by
 ) -> RemsEnrollment:
     """Record (or correct) the patient's SPRAVATO REMS Patient Enrollment Form."""
-    enrolment, _ = RemsEnrollment.objects.update_or_create(
+    enrollment, _ = RemsEnrollment.objects.update_or_create(
         patient=patient,
         defaults={
             "enrolled_on": enrolled_on,
@@ -32,13 +32,13 @@ def record_rems_enrollment(
             "recorded_by": recorded_by,
         },
     )
-    return enrolment
+    return enrollment
 
 
 @transaction.atomic
-def remove_rems_enrollment(*, enrolment: RemsEnrollment) -> None:
-    """Take back an enrolment recorded in error (the wrong patient): no Spravato session can be booked on it."""
-    enrolment.delete()
+def remove_rems_enrollment(*, enrollment: RemsEnrollment) -> None:
+    """Take back an enrollment recorded in error (the wrong patient): no Spravato session can be booked on it."""
+    enrollment.delete()
 
 
 # --- The Patient Monitoring Form of each session ----------------------------------------------------------------
@@ -153,8 +153,8 @@ def mark_rems_form_submitted(
     form = RemsMonitoringForm.objects.select_for_update().filter(appointment_id=appointment.pk).first()
     if form is not None:
         _refuse_if_sent(form, appointment)
-    enrolment = RemsEnrollment.objects.filter(patient_id=appointment.patient_id).first()
-    values = selectors.form_values(appointment, form, enrolment)
+    enrollment = RemsEnrollment.objects.filter(patient_id=appointment.patient_id).first()
+    values = selectors.form_values(appointment, form, enrollment)
     missing = rems_form.missing_fields(values)
     problems = rems_form.inconsistencies(values)
     if form is None or missing or problems:

@@ -173,8 +173,8 @@ def status_legend() -> str:
         for value, label in Appointment.Status.choices
     )
     return mark_safe(  # noqa: S308 - our own status values and labels, escaped
-        '<h2 class="visually-hidden">Status colours</h2>\n'
-        f'<ul class="legend small mb-3" aria-label="Status colours">\n  {items}\n</ul>\n'
+        '<h2 class="visually-hidden">Status colors</h2>\n'
+        f'<ul class="legend small mb-3" aria-label="Status colors">\n  {items}\n</ul>\n'
     )
 
 

@@ -1,5 +1,5 @@
 """Front desk's patients: search (a POST, so names never appear in URLs), a patient's page, their REMS
-enrolment."""
+enrollment."""
 
 from __future__ import annotations
 
@@ -77,9 +77,9 @@ def record_rems(request: HttpRequest, patient_id: int) -> HttpResponse:
             rems_patient_id=form.cleaned_data["rems_patient_id"],
             recorded_by=request.user,
         )
-        messages.success(request, "REMS enrolment recorded.")
+        messages.success(request, "REMS enrollment recorded.")
     else:
-        messages.error(request, "The REMS enrolment needs the date of the Patient Enrollment Form.")
+        messages.error(request, "The REMS enrollment needs the date of the Patient Enrollment Form.")
     return redirect("scheduling:patient_detail", patient_id=patient.pk)
 
 

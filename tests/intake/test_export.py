@@ -133,7 +133,7 @@ def test_the_download_holds_what_staff_wrote_and_the_portal_does_not_show_it(
     session = appointment["session_record"]
     assert session["why_it_was_safe_to_proceed"] == NOTES["override"] and session["lot_number"] == "K-2231"
     assert session["vital_signs"][0]["blood_pressure"] == "176/98"
-    (entry,) = sections["REMS enrolment and waiting list"]["waiting_list"]
+    (entry,) = sections["REMS enrollment and waiting list"]["waiting_list"]
     assert entry["notes"] == NOTES["waitlist"]
     text = json.dumps(data)
     assert "doc@example.org" not in text  # staff are named, their addresses are not

@@ -1,4 +1,4 @@
-"""The admin writes through the services: calendar changes (time off, closures, weekly hours), REMS enrolments and
+"""The admin writes through the services: calendar changes (time off, closures, weekly hours), REMS enrollments and
 a failed reminder's resend. A refusal at save time is said on the page with nothing saved; the tasks the services
 enqueue by name are the ones Celery knows."""
 
@@ -91,7 +91,7 @@ def test_a_refusal_at_save_time_is_a_message_and_nothing_is_saved(
     assert not ClinicianTimeOff.objects.exists()
 
 
-# --- REMS enrolment ----------------------------------------------------------------------------------------------
+# --- REMS enrollment ----------------------------------------------------------------------------------------------
 
 
 def test_the_rems_admin_records_corrects_and_takes_back_through_the_services(client, superuser, clinic):
@@ -102,21 +102,21 @@ def test_the_rems_admin_records_corrects_and_takes_back_through_the_services(cli
         {"patient": patient.pk, "enrolled_on": A_WEDNESDAY.isoformat(), "rems_patient_id": "  R-1 "},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
-    enrolment = RemsEnrollment.objects.get(patient=patient)
-    assert (enrolment.rems_patient_id, enrolment.recorded_by) == ("R-1", superuser)  # the service's strip
+    enrollment = RemsEnrollment.objects.get(patient=patient)
+    assert (enrollment.rems_patient_id, enrollment.recorded_by) == ("R-1", superuser)  # the service's strip
 
-    change = reverse("admin:scheduling_remsenrollment_change", args=[enrolment.pk])
+    change = reverse("admin:scheduling_remsenrollment_change", args=[enrollment.pk])
     other = make_patient()
     later = A_WEDNESDAY + timedelta(days=1)
     response = client.post(
         change, {"patient": other.pk, "enrolled_on": later.isoformat(), "rems_patient_id": "R-2"}
     )
     assert response.status_code == 302
-    enrolment.refresh_from_db()
-    assert (enrolment.patient, enrolment.enrolled_on, enrolment.rems_patient_id) == (patient, later, "R-2")
+    enrollment.refresh_from_db()
+    assert (enrollment.patient, enrollment.enrolled_on, enrollment.rems_patient_id) == (patient, later, "R-2")
 
     response = client.post(
-        reverse("admin:scheduling_remsenrollment_delete", args=[enrolment.pk]), {"post": "yes"}
+        reverse("admin:scheduling_remsenrollment_delete", args=[enrollment.pk]), {"post": "yes"}
     )
     assert response.status_code == 302
     assert not RemsEnrollment.objects.exists()

@@ -186,9 +186,9 @@ def test_a_hard_stop_finding_blocks_that_modality(clinic, book):
         book(patient, local(A_WEDNESDAY, 9))
 
 
-def test_spravato_needs_rems_enrolment_before_the_session(clinic, book):
+def test_spravato_needs_rems_enrollment_before_the_session(clinic, book):
     patient = make_patient()
-    with pytest.raises(services.BookingRefused, match="REMS enrolment"):
+    with pytest.raises(services.BookingRefused, match="REMS enrollment"):
         book(patient, local(A_WEDNESDAY, 9), kind=clinic.spravato)
     RemsEnrollment.objects.create(patient=patient, enrolled_on=A_WEDNESDAY + timedelta(days=1))
     with pytest.raises(services.BookingRefused, match="after this session"):
