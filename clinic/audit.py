@@ -40,6 +40,8 @@ AUDITED_TABLES: dict[str, str] = {
     "scheduling_breakglassaccess": "patient_id",
     # Who holds which role: a role given or taken is recorded whoever made it, the admin's form or a shell.
     "clinic_user_groups": "",
+    # Clinic policy changed in the app (clinic/policies.py): who changed what, before and after.
+    "clinic_clinicpolicy": "",
     # Who may see which location's patients (scheduling.access): clinicians' locations, front desk's assignments.
     "scheduling_clinician_locations": "",
     "scheduling_frontdeskassignment": "",

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.templatetags.static import static
 
+from clinic import policies
 from clinic.roles import Role
 
 
@@ -25,14 +26,14 @@ def clinic(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     role = user.role if user is not None and user.is_authenticated else None
     return {
-        "clinic_name": settings.CLINIC_NAME,
-        "self_registration": settings.INTAKE_SELF_REGISTRATION,
+        "clinic_name": policies.value("CLINIC_NAME"),
+        "self_registration": policies.value("INTAKE_SELF_REGISTRATION"),
         "user_role": role.value if role else "",
         "Role": Role,
         "assets": assets(),
         # What templates/clinic/_crisis.html, the one crisis block, shows (clinic policy: settings).
         "crisis": {
-            "text": settings.CLINIC_CRISIS_TEXT,
+            "text": policies.value("CLINIC_CRISIS_TEXT"),
             "emergency_number": settings.CLINIC_EMERGENCY_NUMBER,
             "lifeline": settings.CLINIC_CRISIS_LINE,
         },

@@ -15,6 +15,10 @@ _CHECKABLE = forms.RadioSelect | forms.CheckboxSelectMultiple | forms.CheckboxIn
 class AccessibleForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.style_fields()
+
+    def style_fields(self) -> None:
+        """Classes and descriptions for every field (again after a form adds fields of its own)."""
         for name, form_field in self.fields.items():
             widget = form_field.widget
             if form_field.help_text:

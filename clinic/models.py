@@ -154,3 +154,16 @@ class AccountEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_change_display()} for {self.account_id} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ClinicPolicy(models.Model):
+    """A clinic policy changed in the app (clinic/policies.py lists them): it overrides the setting of the same
+    name, which is the first-run default. Changes are audited with before and after (clinic/audit.py)."""
+
+    key = models.CharField(max_length=64, unique=True)
+    value = models.JSONField()
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey("User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.key} = {self.value!r}"

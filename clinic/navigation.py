@@ -51,7 +51,7 @@ MAIN_NAVIGATION: dict[Role, tuple[NavLink, ...]] = {
         NavLink("scheduling:rems_forms_due", "REMS forms due"),
     ),
     Role.CLINIC_ADMIN: (
-        NavLink("admin:index", "Clinic settings", marks_current=False),
+        NavLink("clinic_settings", "Clinic settings"),
         NavLink("review:alerts", "Urgent alerts"),
         NavLink("scheduling:today", "Schedule"),
     ),

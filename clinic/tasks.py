@@ -7,6 +7,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from clinic import policies
 from clinic.models import AccountEvent
 from clinic.roles import Role, emails_of_role
 
@@ -42,25 +43,25 @@ def send_account_notice(self, event_id: int) -> None:
         "name": account.get_short_name(),
         "sentence": ACCOUNT_CHANGE_SENTENCES[event.change].format(detail=event.detail),
         "link": settings.SITE_URL + reverse("login"),
-        "clinic_name": settings.CLINIC_NAME,
+        "clinic_name": policies.value("CLINIC_NAME"),
     }
     if account.email:
         EmailMultiAlternatives(
-            subject=f"Security notice: your {settings.CLINIC_NAME} account changed",
+            subject=f"Security notice: your {policies.value('CLINIC_NAME')} account changed",
             body=render_to_string("clinic/email/account_change.txt", context),
             to=[account.email],
         ).send()
     admins = [email for email in emails_of_role(Role.CLINIC_ADMIN) if email != account.email]
     if event.change in TOLD_TO_ADMINS and admins:
         EmailMultiAlternatives(
-            subject=f"Account change at {settings.CLINIC_NAME}: {event.get_change_display()}",
+            subject=f"Account change at {policies.value('CLINIC_NAME')}: {event.get_change_display()}",
             body=render_to_string(
                 "clinic/email/account_change_admins.txt",
                 {
                     "event": event,
                     "actor": event.actor.email if event.actor else "the system",
                     "link": settings.SITE_URL + reverse("admin:clinic_accountevent_changelist"),
-                    "clinic_name": settings.CLINIC_NAME,
+                    "clinic_name": policies.value("CLINIC_NAME"),
                 },
             ),
             to=admins,
@@ -97,5 +98,5 @@ def send_password_reset(self, email: str) -> None:
         form.save(
             domain_override=site.netloc,
             use_https=site.scheme == "https",
-            extra_email_context={"site_name": settings.CLINIC_NAME},
+            extra_email_context={"site_name": policies.value("CLINIC_NAME")},
         )

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from clinic import mfa, views
+from clinic import mfa, policy_views, views
 from clinic.security import keep_alive
 
 admin.site.site_header = "Clinic administration"
@@ -24,6 +24,7 @@ urlpatterns = [
         auth_views.PasswordResetView.as_view(form_class=views.QueuedPasswordResetForm),
         name="password_reset",
     ),
+    path("clinic-settings/", policy_views.clinic_settings, name="clinic_settings"),
     path("accounts/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
     path("accounts/keep-alive/", keep_alive, name="keep_alive"),
     path("accounts/two-step/setup/", mfa.setup, name="mfa_setup"),

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from clinic import policies
 from intake.models import (
     ConsentRecord,
     EligibilityDecision,
@@ -121,7 +122,7 @@ def decisions_section(patient: Patient) -> tuple[str, Any]:
 def build_export(patient: Patient) -> dict[str, Any]:
     sections = [import_string(path)(patient) for path in settings.PATIENT_EXPORT_SECTIONS]
     return {
-        "clinic": settings.CLINIC_NAME,
+        "clinic": policies.value("CLINIC_NAME"),
         "exported_at": timezone.now(),
         "sections": {title: data for title, data in sections},
     }

@@ -19,6 +19,7 @@ from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import StyleSheet1, getSampleStyleSheet
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from clinic import policies
 from clinic.local_time import format_day, format_in_zone
 from intake import addresses, scoring
 from intake import forms as intake_forms
@@ -178,7 +179,7 @@ def export_pdf(patient: Patient) -> bytes:
     writer = _Writer(zone)
     styles = writer.styles
     writer.story += [
-        Paragraph(escape(f"{settings.CLINIC_NAME}: your record"), styles["Title"]),
+        Paragraph(escape(f"{policies.value('CLINIC_NAME')}: your record"), styles["Title"]),
         Paragraph(
             escape(f"{patient.full_name}, downloaded {format_in_zone(timezone.now(), zone)}."),
             styles["Normal"],
@@ -202,7 +203,7 @@ def export_pdf(patient: Patient) -> bytes:
         writer.story[section_start : section_start + 2] = [KeepTogether(first)]
         writer.story.append(Spacer(1, 10))
     buffer = io.BytesIO()
-    SimpleDocTemplate(buffer, pagesize=letter, title="Your clinic record", author=settings.CLINIC_NAME).build(
-        writer.story
-    )
+    SimpleDocTemplate(
+        buffer, pagesize=letter, title="Your clinic record", author=policies.value("CLINIC_NAME")
+    ).build(writer.story)
     return buffer.getvalue()

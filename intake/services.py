@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic import policies
 from clinic.celery import app
 from clinic.models import User
 from clinic.roles import Role, assign_role
@@ -153,7 +154,7 @@ def register_patient(
 ) -> None:
     """Self-registration (when the clinic allows it). It answers the same whether or not the email is known, so
     the page cannot be used to find out who is a patient; a known patient gets a sign-in reminder instead."""
-    if not settings.INTAKE_SELF_REGISTRATION:
+    if not policies.value("INTAKE_SELF_REGISTRATION"):
         raise IntakeError("This clinic does not take online registrations. Please call the clinic.")
     existing = Patient.objects.filter(email__iexact=email).first()
     if existing is not None and existing.user_id is not None:

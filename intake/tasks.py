@@ -6,6 +6,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from clinic import policies
 from intake.models import Invitation, Patient
 from intake.services import invitation_link
 
@@ -20,10 +21,10 @@ def send_invitation_email(self, invitation_id: int) -> None:
         "patient": invitation.patient,
         "link": invitation_link(invitation),
         "expires_at": invitation.expires_at,
-        "clinic_name": settings.CLINIC_NAME,
+        "clinic_name": policies.value("CLINIC_NAME"),
     }
     message = EmailMultiAlternatives(
-        subject=f"Your invitation to {settings.CLINIC_NAME}",
+        subject=f"Your invitation to {policies.value('CLINIC_NAME')}",
         body=render_to_string("intake/email/invitation.txt", context),
         to=[invitation.email],
     )
@@ -37,9 +38,9 @@ def send_account_exists_email(self, patient_id: int) -> None:
     patient = Patient.objects.filter(pk=patient_id).first()
     if patient is None:
         return
-    context = {"link": settings.SITE_URL + reverse("login"), "clinic_name": settings.CLINIC_NAME}
+    context = {"link": settings.SITE_URL + reverse("login"), "clinic_name": policies.value("CLINIC_NAME")}
     EmailMultiAlternatives(
-        subject=f"You already have an account at {settings.CLINIC_NAME}",
+        subject=f"You already have an account at {policies.value('CLINIC_NAME')}",
         body=render_to_string("intake/email/account_exists.txt", context),
         to=[patient.email],
     ).send()

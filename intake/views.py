@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from clinic import policies
 from clinic.access import role_required
 from clinic.audit import client_ip
 from clinic.roles import Role
@@ -449,7 +450,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
-    if not settings.INTAKE_SELF_REGISTRATION:
+    if not policies.value("INTAKE_SELF_REGISTRATION"):
         return render(request, "intake/register_closed.html", status=404)
     form = forms.SelfRegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

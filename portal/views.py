@@ -3,11 +3,11 @@ It sits above the apps because it reads all of them; it writes nothing."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from clinic import policies
 from clinic.access import SignedInRequest, role_required
 from clinic.roles import Role
 from intake.models import Intake
@@ -28,7 +28,7 @@ def home(request: SignedInRequest) -> HttpResponse:
     risk = latest_risk(patient)
     # While an urgent alert is open (until a clinician has acted on it) the patient keeps seeing crisis resources.
     urgent = risk is not None and risk.alert_open
-    self_booking = settings.SCHEDULING_PATIENT_SELF_BOOKING
+    self_booking = policies.value("SCHEDULING_PATIENT_SELF_BOOKING")
     facts = portal_facts(
         patient, intake=intake, appointments=appointments, self_booking=self_booking, now=now
     )

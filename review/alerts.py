@@ -27,6 +27,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic import policies
 from clinic.models import User
 from clinic.roles import Role, emails_of_role
 from intake.models import UrgentAlert
@@ -50,7 +51,7 @@ class AlertError(Exception):
 
 
 def escalation_delay() -> timedelta:
-    return timedelta(minutes=getattr(settings, "REVIEW_ALERT_ESCALATION_MINUTES", 15))
+    return timedelta(minutes=int(policies.value("REVIEW_ALERT_ESCALATION_MINUTES")))
 
 
 # --- Who is told ------------------------------------------------------------------------------------------------
@@ -82,7 +83,7 @@ def _email(*, template: str, alert: UrgentAlert, recipients: list[str], subject:
     context = {
         "initials": alert.patient.initials,
         "link": settings.SITE_URL + reverse("review:alerts"),
-        "clinic_name": settings.CLINIC_NAME,
+        "clinic_name": policies.value("CLINIC_NAME"),
         "minutes": int(escalation_delay().total_seconds() // 60),
     }
     send_mail(
@@ -123,7 +124,7 @@ def _text(alert: UrgentAlert, emails: list[str]) -> None:
         .exclude(mobile_phone="")
         .values_list("pk", "mobile_phone")
     )
-    body = f"{settings.CLINIC_NAME}: urgent, a patient ({alert.patient.initials}) needs a clinician now. Sign in: {settings.SITE_URL}{reverse('review:alerts')}"
+    body = f"{policies.value('CLINIC_NAME')}: urgent, a patient ({alert.patient.initials}) needs a clinician now. Sign in: {settings.SITE_URL}{reverse('review:alerts')}"
     for user_id, phone in phones:
         try:
             get_sms_backend().send(to=phone, body=body, idempotency_key=f"alert-{alert.pk}-{user_id}")

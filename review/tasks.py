@@ -8,6 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic import policies
 from intake.models import EligibilityDecision
 from review import alerts
 
@@ -33,11 +34,11 @@ def send_information_request_email(self, decision_id: int) -> None:
         return
     context = {
         "link": settings.SITE_URL + reverse("portal:home"),
-        "clinic_name": settings.CLINIC_NAME,
-        "crisis_text": settings.CLINIC_CRISIS_TEXT,
+        "clinic_name": policies.value("CLINIC_NAME"),
+        "crisis_text": policies.value("CLINIC_CRISIS_TEXT"),
     }
     EmailMultiAlternatives(
-        subject=f"{settings.CLINIC_NAME} has a question about your intake",
+        subject=f"{policies.value('CLINIC_NAME')} has a question about your intake",
         body=render_to_string("review/email/information_request.txt", context),
         to=[decision.patient.email],
     ).send()

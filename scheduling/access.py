@@ -32,6 +32,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic import policies
 from clinic.celery import app
 from clinic.local_time import format_local
 from clinic.roles import Role, emails_of_role
@@ -205,7 +206,7 @@ def tell_clinic_admins(*, access_id: int, now: datetime | None = None) -> bool:
 
 def _email_admins(access: BreakGlassAccess, recipients: list[str]) -> None:
     location = access.patient.location
-    zone_of = location or Location(name=settings.CLINIC_NAME, time_zone=settings.TIME_ZONE)
+    zone_of = location or Location(name=policies.value("CLINIC_NAME"), time_zone=settings.TIME_ZONE)
     context = {
         "clinician": access.user,
         "initials": access.patient.initials,
@@ -213,7 +214,7 @@ def _email_admins(access: BreakGlassAccess, recipients: list[str]) -> None:
         "opened": format_local(access.created_at, zone_of),
         "until": format_local(access.expires_at, zone_of),
         "link": settings.SITE_URL + reverse("admin:scheduling_breakglassaccess_change", args=[access.pk]),
-        "clinic_name": settings.CLINIC_NAME,
+        "clinic_name": policies.value("CLINIC_NAME"),
     }
     send_mail(
         subject=f"Emergency access: {access.user} opened a patient of another location ({access.patient.initials})",

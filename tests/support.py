@@ -327,3 +327,19 @@ def pdf_text(content: bytes) -> str:
                 )
                 strings.append(text.decode("cp1252", errors="replace"))
     return " ".join(" ".join(strings).split())
+
+
+def policy_form(**changes: str) -> dict[str, str]:
+    """The clinic settings page's fields as it shows them (the policies in force), with ``changes`` typed over."""
+    from clinic import policies
+
+    data = {}
+    for policy in policies.POLICIES:
+        current = policies.value(policy.key)
+        if policy.kind == "bool":
+            if current:
+                data[policy.key] = "on"
+        else:
+            data[policy.key] = policy.as_text(current)
+    data.update(changes)
+    return data

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.conf import settings
-
+from clinic import policies
 from clinic.access import SignedInRequest
 from clinic.audit import record_patient_view
 from intake.models import Patient, UrgentAlert
@@ -19,7 +18,7 @@ from review.selectors import (
 
 def zone_context(patient: Patient) -> dict[str, Any]:
     zone = patient_zone(patient)
-    place = patient.location.name if patient.location else settings.CLINIC_NAME
+    place = patient.location.name if patient.location else policies.value("CLINIC_NAME")
     return {"zone": str(zone), "zone_note": f"Times are in {place}'s time zone, {zone}."}
 
 

@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress
 
+from clinic import policies
 from clinic.local_time import format_in_zone, format_local
 from scheduling.models import Appointment, Reminder
 from scheduling.reminders.plan import CANCELLATION, CONFIRMATION, UPDATE
@@ -68,7 +69,7 @@ def _context(reminder: Reminder) -> dict:
         "when": format_local(appointment.start_at, appointment.location),
         "treatment": appointment.treatment_type.label,
         "preparation": appointment.treatment_type.preparation,
-        "clinic_name": settings.CLINIC_NAME,
+        "clinic_name": policies.value("CLINIC_NAME"),
         "is_cancellation": reminder.kind == CANCELLATION,
         "is_update": reminder.kind == UPDATE,
         "is_confirmation": reminder.kind == CONFIRMATION,
@@ -132,7 +133,7 @@ def _series_email(
         "location": first.location,
         "treatment": first.treatment_type.label,
         "preparation": first.treatment_type.preparation,
-        "clinic_name": settings.CLINIC_NAME,
+        "clinic_name": policies.value("CLINIC_NAME"),
         "sessions": sessions,
         "first_when": sessions[0]["when"],
     }
@@ -162,7 +163,7 @@ def reminder_sms_text(reminder: Reminder) -> str:
     link = link_url(reminder, "manage")
     place = appointment.location.name
     candidates = [
-        f"{settings.CLINIC_NAME}: appointment {when} at {place}. Confirm or change: {link}",
+        f"{policies.value('CLINIC_NAME')}: appointment {when} at {place}. Confirm or change: {link}",
         f"Appointment {when} at {place}. Confirm or change: {link}",
         f"{when} at {place}. Confirm/change: {link}",
         # A reminder is days away at most: the year is the first thing it can do without.

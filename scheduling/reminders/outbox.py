@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from clinic import policies
 from clinic.celery import app
 from scheduling.errors import InvalidTransition
 from scheduling.models import Appointment, Reminder, ReminderDelivery
@@ -63,11 +64,11 @@ SEND_TASK = "scheduling.tasks.send_reminders"
 
 
 def reminder_offsets() -> list[ReminderOffset]:
-    return [ReminderOffset.parse(text) for text in settings.REMINDER_OFFSETS if text.strip()]
+    return [ReminderOffset.parse(text) for text in policies.value("REMINDER_OFFSETS") if text.strip()]
 
 
 def quiet_hours() -> QuietHours:
-    starts, ends = settings.REMINDER_QUIET_HOURS.split("-")
+    starts, ends = policies.value("REMINDER_QUIET_HOURS").split("-")
     return QuietHours(starts=time.fromisoformat(starts.strip()), ends=time.fromisoformat(ends.strip()))
 
 

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from clinic import policies
 from clinic.local_time import format_local
 from intake.models import Patient
 from scheduling import reminders, selectors, series
@@ -41,7 +41,7 @@ Status = Appointment.Status
 
 
 def late_cancel_hours() -> int:
-    return int(getattr(settings, "SCHEDULING_LATE_CANCEL_HOURS", DEFAULT_LATE_CANCEL_HOURS))
+    return int(policies.value("SCHEDULING_LATE_CANCEL_HOURS"))
 
 
 # --- Booking --------------------------------------------------------------------------------------------------

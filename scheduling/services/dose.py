@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from clinic import policies
 from clinic.celery import app
 from clinic.local_time import format_local
 from clinic.roles import Role, emails_of_role
@@ -281,7 +282,7 @@ def tell_clinic_of_dose_flags(*, record_id: int, now: datetime | None = None) ->
                 "treatment": appointment.treatment_type.label,
                 "when": format_local(appointment.start_at, appointment.location),
                 "link": settings.SITE_URL + reverse("scheduling:session_summary", args=[appointment.pk]),
-                "clinic_name": settings.CLINIC_NAME,
+                "clinic_name": policies.value("CLINIC_NAME"),
             }
             send_mail(
                 subject=f"Dose check: a dose given differs from its checked plan ({appointment.patient.initials})",

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 
+from clinic import policies
 from clinic.local_time import format_local
 from clinic.models import User
 from clinic.roles import Role
@@ -173,7 +174,7 @@ def move_by_patient(
             taken="time",
             taken_kind="resource",
         )
-    if settings.SCHEDULING_PATIENT_SELF_BOOKING:
+    if policies.value("SCHEDULING_PATIENT_SELF_BOOKING"):
         return reschedule_appointment(
             appointment=appointment, start=option.start, rescheduled_by=user, now=now
         )
@@ -186,7 +187,7 @@ def book_by_patient(
 ) -> Appointment:
     """A patient books their own session (SCHEDULING_PATIENT_SELF_BOOKING), through the same booking service and
     gates as front desk: eligibility, REMS, opening hours, no double booking."""
-    if not settings.SCHEDULING_PATIENT_SELF_BOOKING:
+    if not policies.value("SCHEDULING_PATIENT_SELF_BOOKING"):
         raise BookingRefused("Please call the clinic to book.")
     return book_appointment(
         patient=patient,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clinic import policies
 from clinic.celery import app
 from clinic.local_time import format_local
 from intake.models import Patient
@@ -123,7 +123,7 @@ def deliver_waitlist_offer(*, entry_id: int) -> bool:
                 f"{which.capitalize()} appointment time is free at {location.name}: "
                 f"{format_local(entry.offered_start, location)}.{call} "
                 "It is not held for you: the first person to book it gets it.\n\n"
-                f"{settings.CLINIC_NAME}"
+                f"{policies.value('CLINIC_NAME')}"
             ),
             from_email=None,
             recipient_list=[entry.patient.email],

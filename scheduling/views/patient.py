@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from clinic import policies
 from clinic.access import SignedInRequest, role_required
 from clinic.parsing import requested_moment
 from clinic.roles import Role
@@ -103,7 +103,7 @@ def move(request: SignedInRequest, pk: int) -> HttpResponse:
         "days": [
             (number, name, number in alternatives.weekdays) for number, name in enumerate(WEEKDAY_NAMES)
         ],
-        "self_booking": settings.SCHEDULING_PATIENT_SELF_BOOKING,
+        "self_booking": policies.value("SCHEDULING_PATIENT_SELF_BOOKING"),
     }
     return render(request, "scheduling/patient_move.html", context, status=status)
 
@@ -112,7 +112,7 @@ def move(request: SignedInRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def book(request: SignedInRequest) -> HttpResponse:
     """Book a maintenance session from the free times availability offers (when the clinic allows it)."""
-    if not settings.SCHEDULING_PATIENT_SELF_BOOKING:
+    if not policies.value("SCHEDULING_PATIENT_SELF_BOOKING"):
         raise Http404("Online booking is not offered.")
     patient = patient_for_user(request.user)
     now = timezone.now()

@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
+from clinic import policies
 from intake import sms_consent
 from scheduling.selectors import phone_to_call
 
@@ -57,6 +58,6 @@ def sms_reply(request: HttpRequest) -> HttpResponse:
 def _help_text(phone: str) -> str:
     call = f"call {phone}" if phone else "call the clinic"
     return (
-        f"{settings.CLINIC_NAME}: appointment reminders. For help, {call}. Reply STOP to end texts, START to "
+        f"{policies.value('CLINIC_NAME')}: appointment reminders. For help, {call}. Reply STOP to end texts, START to "
         f"restart. In a crisis call or text {settings.CLINIC_CRISIS_LINE}."
     )

@@ -22,7 +22,7 @@ ROLE_LINKS = {
         ("scheduling:rems_forms_due", "REMS forms due"),
     ],
     "clinic_admin": [
-        ("admin:index", "Clinic settings"),
+        ("clinic_settings", "Clinic settings"),
         ("review:alerts", "Urgent alerts"),
         ("scheduling:today", "Schedule"),
     ],

@@ -1,0 +1,224 @@
+"""Clinic policy the clinic admin changes in the app, without a redeploy or a restart.
+
+Each policy is named by the setting it replaces (clinic/settings.py): the environment variable is its first-run
+default, and a value saved on the settings page (``ClinicPolicy`` rows) overrides it. ``value(key)`` is what code
+reads. The saved values are cached in Redis, which every web and worker process shares, and the cached copy is
+deleted when a change commits: the next read in any process sees the change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+
+from clinic.errors import Refused
+from clinic.models import AuditEvent, ClinicPolicy, User
+
+
+class PolicyRefused(Refused):
+    pass
+
+
+@dataclass(frozen=True)
+class Policy:
+    key: str
+    label: str
+    help: str
+    kind: str  # "text", "long_text", "int", "bool", "offsets", "quiet_hours"
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def default(self) -> Any:
+        return getattr(settings, self.key)
+
+    def parse(self, raw: Any) -> Any:
+        """The value to store, from what the form posted; refuses anything the code reading it could not use."""
+        if self.kind == "bool":
+            return bool(raw)
+        text = str(raw if raw is not None else "").strip()
+        if self.kind in ("text", "long_text"):
+            if not text:
+                raise PolicyRefused(f"{self.label} cannot be empty.", field=self.key)
+            return text
+        if self.kind == "int":
+            if not re.fullmatch(r"-?\d{1,6}", text):
+                raise PolicyRefused(f"{self.label}: enter a whole number.", field=self.key)
+            number = int(text)
+            if (self.minimum is not None and number < self.minimum) or (
+                self.maximum is not None and number > self.maximum
+            ):
+                raise PolicyRefused(f"{self.label}: from {self.minimum} to {self.maximum}.", field=self.key)
+            return number
+        if self.kind == "offsets":
+            parts = [part.strip().lower() for part in text.split(",") if part.strip()]
+            if not parts or not all(re.fullmatch(r"\d{1,3}[hm]", part) for part in parts):
+                raise PolicyRefused(
+                    f"{self.label}: hours or minutes before the session, separated by commas, such as 72h, 24h, 2h.",
+                    field=self.key,
+                )
+            if len(set(parts)) != len(parts):
+                raise PolicyRefused(f"{self.label}: each time once.", field=self.key)
+            return parts
+        if self.kind == "quiet_hours":
+            match = re.fullmatch(r"(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})", text)
+            try:
+                starts, ends = (
+                    (time.fromisoformat(part.zfill(5)) for part in match.groups()) if match else ((), ())
+                )
+            except ValueError:
+                match = None
+            if not match:
+                raise PolicyRefused(f"{self.label}: two 24-hour times, such as 21:00-08:00.", field=self.key)
+            return f"{starts:%H:%M}-{ends:%H:%M}"
+        raise ValueError(f"unknown policy kind {self.kind!r}")
+
+    def as_text(self, value: Any) -> str:
+        """The value as the settings form shows it."""
+        if self.kind == "offsets":
+            return ", ".join(value)
+        return "" if value is None else str(value)
+
+
+POLICIES: tuple[Policy, ...] = (
+    Policy("CLINIC_NAME", "Clinic name", "In every email, text message and page title.", "text"),
+    Policy(
+        "CLINIC_CRISIS_TEXT",
+        "Crisis message",
+        "Shown at once to a patient whose answers show high suicide risk, and in crisis emails.",
+        "long_text",
+    ),
+    Policy(
+        "REMINDER_OFFSETS",
+        "Reminders before each session",
+        "Hours (h) or minutes (m) before the start, such as 72h, 24h, 2h. Applies to bookings made or moved "
+        "from now on.",
+        "offsets",
+    ),
+    Policy(
+        "REMINDER_QUIET_HOURS",
+        "No text messages between",
+        "Local time at the session's location, such as 21:00-08:00; a text due then waits until it ends.",
+        "quiet_hours",
+    ),
+    Policy(
+        "SCHEDULING_LATE_CANCEL_HOURS",
+        "Late-cancellation window (hours)",
+        "A cancellation this many hours or fewer before the session is marked late.",
+        "int",
+        minimum=0,
+        maximum=168,
+    ),
+    Policy(
+        "SCHEDULING_PATIENT_SELF_BOOKING",
+        "Patients cleared for treatment may book their own sessions",
+        "",
+        "bool",
+    ),
+    Policy("INTAKE_SELF_REGISTRATION", "People may register online without an invitation", "", "bool"),
+    Policy(
+        "REVIEW_ALERT_ESCALATION_MINUTES",
+        "Escalate an unacknowledged urgent alert after (minutes)",
+        "The clinic admins are emailed when no clinician has acknowledged an urgent alert by then.",
+        "int",
+        minimum=1,
+        maximum=240,
+    ),
+)
+POLICIES_BY_KEY = {policy.key: policy for policy in POLICIES}
+
+
+def _cache_key() -> str:
+    # Per database: test runs in parallel, or two installs sharing one Redis, never read each other's policies.
+    return f"clinic-policies:{connection.settings_dict['NAME']}"
+
+
+def saved_values() -> dict[str, Any]:
+    """The values saved in the app (not the defaults), from the shared cache or, once per change, the database."""
+    values = cache.get(_cache_key())
+    if values is None:
+        values = dict(ClinicPolicy.objects.values_list("key", "value"))
+        cache.set(_cache_key(), values, timeout=None)
+    return values
+
+
+def value(key: str) -> Any:
+    """The policy in force: the value saved in the app, else the setting (the environment's first-run default)."""
+    policy = POLICIES_BY_KEY[key]
+    saved = saved_values()
+    return saved[key] if key in saved else policy.default()
+
+
+def forget_cached() -> None:
+    cache.delete(_cache_key())
+
+
+@transaction.atomic
+def change_policies(*, changes: dict[str, Any], by: User, now: datetime) -> list[str]:
+    """Save the posted values that differ from those in force; returns the keys changed. Refuses (and saves
+    nothing) if any value is unusable. Each row written is audited with before and after by the database."""
+    parsed = {key: POLICIES_BY_KEY[key].parse(raw) for key, raw in changes.items() if key in POLICIES_BY_KEY}
+    changed = []
+    for key, new in parsed.items():
+        if new == value(key):
+            continue
+        ClinicPolicy.objects.update_or_create(
+            key=key, defaults={"value": new, "changed_at": now, "changed_by": by}
+        )
+        changed.append(key)
+    if changed:
+        # Now, for the rest of this transaction; and again at commit, for any process that read the old value
+        # from the database (and cached it) before the commit.
+        forget_cached()
+        transaction.on_commit(forget_cached)
+    return changed
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    key: str
+    label: str
+    before: str
+    after: str
+    at: datetime
+    by: str
+
+
+def recent_changes(*, limit: int = 20) -> list[PolicyChange]:
+    """The latest policy changes from the audit trail, newest first: who, when, before and after."""
+
+    events = list(
+        AuditEvent.objects.filter(table_name=ClinicPolicy._meta.db_table).order_by("-occurred_at", "-pk")[
+            :limit
+        ]
+    )
+    names = dict(
+        User.objects.filter(pk__in={e.actor_id for e in events if e.actor_id}).values_list("pk", "full_name")
+    )
+    changes = []
+    for event in events:
+        new, old = event.new_data or {}, event.old_data or {}
+        key = new.get("key") or old.get("key") or ""
+        policy = POLICIES_BY_KEY.get(key)
+        if policy is None:
+            key = ClinicPolicy.objects.filter(pk=event.row_pk).values_list("key", flat=True).first() or ""
+            policy = POLICIES_BY_KEY.get(key)
+        if policy is None:
+            continue
+        before = (
+            policy.as_text(old["value"])
+            if "value" in old
+            else f"{policy.as_text(policy.default())} (default)"
+        )
+        after = policy.as_text(new.get("value")) if "value" in new else "—"
+        changes.append(
+            PolicyChange(
+                key, policy.label, before, after, event.occurred_at, names.get(event.actor_id or 0, "—")
+            )
+        )
+    return changes

@@ -1,0 +1,59 @@
+"""Clinic settings: the clinic admin's page for the policies of clinic/policies.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from clinic import policies
+from clinic.access import SignedInRequest, role_required
+from clinic.forms import AccessibleForm
+from clinic.roles import Role
+
+
+class PolicyForm(AccessibleForm):
+    """One field per policy, each showing the value in force; the service parses and refuses."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for policy in policies.POLICIES:
+            current = policies.value(policy.key)
+            field: forms.Field
+            if policy.kind == "bool":
+                field = forms.BooleanField(required=False, initial=bool(current))
+            elif policy.kind == "long_text":
+                field = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), initial=current)
+            else:
+                field = forms.CharField(initial=policy.as_text(current), max_length=400)
+            field.label, field.help_text = policy.label, policy.help
+            field.required = False
+            self.fields[policy.key] = field
+        self.style_fields()
+
+
+@role_required(Role.CLINIC_ADMIN)
+@require_http_methods(["GET", "POST"])
+def clinic_settings(request: SignedInRequest) -> HttpResponse:
+    form = PolicyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = policies.change_policies(changes=form.cleaned_data, by=request.user, now=timezone.now())
+        except policies.PolicyRefused as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            words = ", ".join(policies.POLICIES_BY_KEY[key].label for key in changed)
+            messages.success(request, f"Saved: {words}." if changed else "Nothing changed.")
+            return redirect("clinic_settings")
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "clinic/settings.html",
+        {"form": form, "changes": policies.recent_changes()},
+        status=status,
+    )
