@@ -61,7 +61,9 @@ from scheduling.selectors.schedule import (
     WeekDay,
     appointments_between,
     day_schedule,
+    day_version,
     local_day_bounds,
+    patient_sessions_on,
     unconfirmed_appointments,
     week_schedule,
 )
@@ -127,6 +129,8 @@ __all__ = [
     "cover_plan",
     "database_knows_time_zone",
     "day_schedule",
+    "day_version",
+    "patient_sessions_on",
     "administered_at",
     "discharge_facts",
     "dose_flags",

@@ -119,6 +119,22 @@ class DaySchedule:
     # Cancelled and no-show sessions of the day, late cancellations marked: front desk must see them, though
     # they no longer hold a chair (their cell may already hold a new booking).
     cancelled: list[DayEntry]
+    # Changes whenever the sessions shown change (``day_version``): the live day view's ETag.
+    version: str = ""
+
+
+# What changes when the sessions shown on a day change: a fingerprint of every session's id, status, chair, times
+# and last change (every appointment write sets ``updated_at``), so a change shows even when two fall in the same
+# clock tick. A day holds a few dozen sessions: hashing them costs less than the index scan that finds them. The
+# day statement and ``day_version`` select the same expression, so the page and the poll agree on the token.
+VERSION_COLUMNS = (
+    "ARRAY[count(*)::text, md5(COALESCE(string_agg(concat_ws(':', id, status, resource_id, start_at, end_at,"
+    " updated_at), ',' ORDER BY id), ''))]"
+)
+
+
+def _version_token(location: Location, day: date, columns: list[str]) -> str:
+    return "-".join([str(location.pk), day.isoformat(), *columns])
 
 
 # The day view is the busiest page, so it reads in one round trip, written as SQL (the ORM would spend more
@@ -129,10 +145,11 @@ class DaySchedule:
 # location's chairs and rooms (inactive ones too: a past session may have used one), the treatment types' labels
 # and the names of the day's clinicians (as Clinician.__str__). Joining those to every session instead cost more in
 # planning than the query itself.
-DAY_SQL = """
+DAY_SQL = f"""
 WITH day AS MATERIALIZED (
     SELECT a.id, a.status, a.start_at, a.end_at, a.resource_id, a.treatment_type_id, a.clinician_id,
-           p.legal_first_name, p.legal_last_name, a.late_cancellation, a.cancellation_reason, a.patient_id
+           p.legal_first_name, p.legal_last_name, a.late_cancellation, a.cancellation_reason, a.patient_id,
+           a.updated_at
       FROM scheduling_appointment a
       JOIN intake_patient p ON p.id = a.patient_id
      WHERE a.location_id = %(location)s
@@ -156,8 +173,9 @@ SELECT
     ARRAY(SELECT COALESCE(NULLIF(u.full_name, ''), u.email) || COALESCE(', ' || NULLIF(c.credentials, ''), '')
             FROM scheduling_clinician c JOIN clinic_user u ON u.id = c.user_id
            WHERE c.id IN (SELECT clinician_id FROM day) ORDER BY c.id),
-    (SELECT json_agg(risk) FROM intake_latest_risk(ARRAY(SELECT DISTINCT patient_id FROM day)) risk)::text
-"""
+    (SELECT json_agg(risk) FROM intake_latest_risk(ARRAY(SELECT DISTINCT patient_id FROM day)) risk)::text,
+    (SELECT {VERSION_COLUMNS} FROM day)
+"""  # noqa: S608 - a constant column list, no input
 
 
 def _risk_words(risk: LatestRisk | None) -> str:
@@ -199,7 +217,7 @@ def day_schedule(
         )
         (
             sessions, closure, hours, resource_ids, resource_names, resource_active, type_ids, type_labels,
-            clinician_ids, clinician_names, risks_json,
+            clinician_ids, clinician_names, risks_json, version,
         ) = cursor.fetchone()  # fmt: skip
     risks = risks_from_json(risks_json)
     resources = [
@@ -310,6 +328,7 @@ def day_schedule(
         cancelled=[
             e for e in entries if e.status in (Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW)
         ],
+        version=_version_token(location, day, version),
     )
 
 
@@ -353,3 +372,48 @@ def unconfirmed_appointments(location: Location, day: date) -> QuerySet[Appointm
     """Sessions on ``day`` still waiting for the patient's confirmation (front desk calls them)."""
     start, end = local_day_bounds(location, day)
     return appointments_between(location, start, end).filter(status=Appointment.Status.BOOKED)
+
+
+DAY_VERSION_SQL = f"""
+SELECT {VERSION_COLUMNS}
+  FROM scheduling_appointment
+ WHERE location_id = %(location)s AND start_at > %(earliest)s AND start_at < %(end)s AND end_at > %(start)s
+"""  # noqa: S608 - a constant column list, no input
+
+
+def day_version(location: Location, day: date) -> str:
+    """``DaySchedule.version`` without reading the day: one index range scan on (location, start_at), the same
+    bounds as ``day_schedule``. The live day view answers "nothing changed" (304) from it."""
+    day_start, day_end = local_day_bounds(location, day)
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            "day_version",
+            DAY_VERSION_SQL,
+            {
+                "location": location.pk,
+                "earliest": day_start - MAX_SESSION_LENGTH,
+                "start": day_start,
+                "end": day_end,
+            },
+            generic=True,
+        )
+        (columns,) = cursor.fetchone()
+    return _version_token(location, day, columns)
+
+
+def patient_sessions_on(patient_id: int, location: Location, day: date) -> list[Appointment]:
+    """The patient's active sessions (at any location) during ``location``'s local ``day``: the booking panel warns
+    of another session the same day before front desk books one more."""
+    day_start, day_end = local_day_bounds(location, day)
+    return list(
+        Appointment.objects.filter(
+            patient_id=patient_id,
+            status__in=Appointment.ACTIVE_STATUSES,
+            start_at__gt=day_start - MAX_SESSION_LENGTH,
+            start_at__lt=day_end,
+            end_at__gt=day_start,
+        )
+        .select_related("treatment_type", "location")
+        .order_by("start_at")
+    )
