@@ -139,7 +139,8 @@ document.addEventListener("click", function (event) {
     var data = new FormData(form);
     data.set("action", action);
     // The search term goes in the body, never the address.
-    return ask(form.action, { method: "POST", body: data });
+    // getAttribute: the buttons named "action" shadow the form's own action property.
+    return ask(form.getAttribute("action"), { method: "POST", body: data });
   }
 
   function replacePart(form, action, id) {
