@@ -65,6 +65,7 @@ from scheduling.selectors.schedule import (
     local_day_bounds,
     patient_sessions_on,
     unconfirmed_appointments,
+    usual_treatment_type,
     week_schedule,
 )
 from scheduling.selectors.series_proposals import (
@@ -131,6 +132,7 @@ __all__ = [
     "day_schedule",
     "day_version",
     "patient_sessions_on",
+    "usual_treatment_type",
     "administered_at",
     "discharge_facts",
     "dose_flags",

@@ -417,3 +417,19 @@ def patient_sessions_on(patient_id: int, location: Location, day: date) -> list[
         .select_related("treatment_type", "location")
         .order_by("start_at")
     )
+
+
+def usual_treatment_type(patient_id: int, resource_kind: str) -> int | None:
+    """The treatment of the patient's latest active session given in this kind of chair or room, if any: what a
+    returning patient is usually booked for again (the booking panel chooses it first; front desk may change it)."""
+    return (
+        Appointment.objects.filter(
+            patient_id=patient_id,
+            treatment_type__resource_kind=resource_kind,
+            treatment_type__is_active=True,
+        )
+        .exclude(status=Appointment.Status.CANCELLED)
+        .order_by("-start_at")
+        .values_list("treatment_type_id", flat=True)
+        .first()
+    )

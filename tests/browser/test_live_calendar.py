@@ -32,6 +32,11 @@ def test_front_desk_books_from_a_cell_and_sees_another_desks_booking_live(new_pa
         iv = treatment_type("iv-ketamine")
         location, chairs, _room, clinicians = build_clinic(chairs=3, clinicians=2)
         patient = make_patient(first="Robin", last="Journeyman", location=location)
+        # Robin is a returning patient: an infusion a month ago, so the panel chooses IV ketamine for them.
+        services.book_appointment(
+            patient=patient, treatment_type=iv, location=location, start=local(date(2027, 2, 1), 9),
+            resource=chairs[0], clinician=clinicians[0], booked_by=front_desk, now=datetime(2027, 1, 25, tzinfo=UTC),
+        )  # fmt: skip
         other = make_patient(first="Sam", last="Otherdesk", location=location)
 
         desk = new_page(viewport=DESKTOP)
@@ -53,12 +58,12 @@ def test_front_desk_books_from_a_cell_and_sees_another_desks_booking_live(new_pa
         # The search completes as the desk types (no button pressed).
         panel.get_by_label("Patient: name, email or phone").press_sequentially("journ", delay=40)
         panel.get_by_label("Journeyman, Robin").check()  # click 2
-        panel.get_by_label("Treatment").select_option(label=iv.label)  # a choice, then the verdict
         see(desk, "Clear to book")
+        assert panel.get_by_label("Treatment").input_value() == str(iv.pk)  # their usual treatment, chosen
         assert_accessible(desk)
         panel.get_by_role("button", name="Book", exact=True).click()  # click 3
         see(desk, "Booked IV ketamine infusion for Robin Journeyman")
-        booked = Appointment.objects.get(patient=patient)
+        booked = Appointment.objects.get(patient=patient, start_at__gte=START)
         assert booked.resource == chairs[1]
         assert booked.start_at == local(TODAY, 9)
         desk.locator("#day-live .day-grid").get_by_text("Robin Journeyman").first.wait_for()

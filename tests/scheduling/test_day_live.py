@@ -185,6 +185,23 @@ def test_the_verdict_clear_to_book(desk, clinic):
     assert not Appointment.objects.filter(patient=patient).exists()  # a check writes nothing
 
 
+def test_a_returning_patients_usual_treatment_is_chosen_first(desk, clinic, book):
+    patient = make_patient(first="Ret", last="Urning", location=clinic.location)
+    RemsEnrollment.objects.create(patient=patient, enrolled_on=date(2027, 2, 1))
+    book(patient, local(A_WEDNESDAY.replace(day=4), 9), chair=3, kind=clinic.spravato)
+    body = desk.post(
+        reverse("scheduling:book_cell"), {**cell(clinic), "patient": patient.pk, "action": "check"}, **HTMX
+    ).content.decode()
+    assert f'<option value="{clinic.spravato.pk}" selected>' in body
+    assert "Clear to book" in body
+    # A new patient has no usual treatment: nothing is chosen for them, and no verdict is given yet.
+    new = make_patient(first="New", last="Comer", location=clinic.location)
+    body = desk.post(
+        reverse("scheduling:book_cell"), {**cell(clinic), "patient": new.pk, "action": "check"}, **HTMX
+    ).content.decode()
+    assert " selected>" not in body and "Clear to book" not in body
+
+
 def test_the_verdict_not_cleared(desk, clinic):
     patient = make_patient(first="Nora", last="Notcleared", eligible=False, location=clinic.location)
     body = desk.post(

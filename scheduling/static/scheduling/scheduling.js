@@ -185,7 +185,10 @@ document.addEventListener("click", function (event) {
 
   panel.addEventListener("change", function (event) {
     var form = event.target.form;
-    if (form && event.target.matches("input[name=patient], select")) {
+    if (form && event.target.matches("input[name=patient]")) {
+      // The patient's usual treatment may be chosen for them: the treatment, clinician and verdict come back.
+      replacePart(form, "check", "book-details");
+    } else if (form && event.target.matches("select")) {
       replacePart(form, "check", "book-verdict");
     }
   });
