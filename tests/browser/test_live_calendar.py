@@ -43,6 +43,11 @@ def test_front_desk_books_from_a_cell_and_sees_another_desks_booking_live(new_pa
         addresses: list[str] = []
         desk.on("request", lambda request: addresses.append(request.url))
         navigations: list[str] = []
+        polls: list[int] = []
+        desk.on(
+            "response",
+            lambda response: polls.append(response.status) if "/day/live/" in response.url else None,
+        )
         sign_in(desk, front_desk.email, PASSWORD)
         desk.get_by_role("heading", name="Mon 1 Mar 2027").wait_for()
         desk.on(
@@ -75,6 +80,7 @@ def test_front_desk_books_from_a_cell_and_sees_another_desks_booking_live(new_pa
         )  # fmt: skip
         desk.locator("#day-live .day-grid").get_by_text("Sam Otherdesk").first.wait_for(timeout=15_000)
         assert navigations == [], f"the page was reloaded: {navigations}"
+        assert 200 in polls, polls  # the poll brought the changed grid
         desk.get_by_role("link", name="Close the booking panel").click()
         assert desk.locator("#book-panel").is_hidden()
 
