@@ -68,6 +68,9 @@ class DayEntry:
     # The patient's current suicide risk when it is not "none" ("High risk, urgent alert open"), else "".
     risk: str = ""
     risk_level: str = ""  # "high", "moderate" or "low" with ``risk``
+    # A Spravato session whose patient has no REMS enrolment on record by that day (one booked before the gate
+    # existed, or an enrolment removed since): front desk must not let it start.
+    rems_missing: bool = False
 
     @property
     def status_label(self) -> str:
@@ -149,16 +152,17 @@ DAY_SQL = f"""
 WITH day AS MATERIALIZED (
     SELECT a.id, a.status, a.start_at, a.end_at, a.resource_id, a.treatment_type_id, a.clinician_id,
            p.legal_first_name, p.legal_last_name, a.late_cancellation, a.cancellation_reason, a.patient_id,
-           a.updated_at
+           a.updated_at, r.enrolled_on AS rems_enrolled_on
       FROM scheduling_appointment a
       JOIN intake_patient p ON p.id = a.patient_id
+      LEFT JOIN scheduling_remsenrollment r ON r.patient_id = a.patient_id
      WHERE a.location_id = %(location)s
        AND a.start_at > %(earliest)s AND a.start_at < %(end)s AND a.end_at > %(start)s
 )
 SELECT
     (SELECT json_agg(json_build_array(id, status, start_at, end_at, resource_id, treatment_type_id, clinician_id,
                                       legal_first_name, legal_last_name, late_cancellation, cancellation_reason,
-                                      patient_id)
+                                      patient_id, rems_enrolled_on)
                      ORDER BY start_at, id)
        FROM day)::text,
     (SELECT reason FROM scheduling_closure WHERE location_id = %(location)s AND date = %(day)s),
@@ -169,6 +173,7 @@ SELECT
     ARRAY(SELECT is_active FROM scheduling_resource WHERE location_id = %(location)s ORDER BY kind, name, id),
     ARRAY(SELECT id FROM scheduling_treatmenttype ORDER BY id),
     ARRAY(SELECT label FROM scheduling_treatmenttype ORDER BY id),
+    ARRAY(SELECT modality FROM scheduling_treatmenttype ORDER BY id),
     ARRAY(SELECT id FROM scheduling_clinician WHERE id IN (SELECT clinician_id FROM day) ORDER BY id),
     ARRAY(SELECT COALESCE(NULLIF(u.full_name, ''), u.email) || COALESCE(', ' || NULLIF(c.credentials, ''), '')
             FROM scheduling_clinician c JOIN clinic_user u ON u.id = c.user_id
@@ -217,7 +222,7 @@ def day_schedule(
         )
         (
             sessions, closure, hours, resource_ids, resource_names, resource_active, type_ids, type_labels,
-            clinician_ids, clinician_names, risks_json, version,
+            type_modalities, clinician_ids, clinician_names, risks_json, version,
         ) = cursor.fetchone()  # fmt: skip
     risks = risks_from_json(risks_json)
     resources = [
@@ -227,6 +232,7 @@ def day_schedule(
     ]
     resource_name = dict(zip(resource_ids, resource_names, strict=True))
     type_label = dict(zip(type_ids, type_labels, strict=True))
+    spravato = {pk for pk, modality in zip(type_ids, type_modalities, strict=True) if modality == "spravato"}
     clinician_name = dict(zip(clinician_ids, clinician_names, strict=True))
     entries = []
     for row in json.loads(sessions or "[]"):
@@ -243,6 +249,7 @@ def day_schedule(
             late,
             reason,
             patient_id,
+            rems_enrolled_on,
         ) = row
         risk = risks.get(patient_id)
         start_at, end_at = datetime.fromisoformat(starts), datetime.fromisoformat(ends)
@@ -262,6 +269,12 @@ def day_schedule(
                 cancellation_reason=reason,
                 risk=_risk_words(risk),
                 risk_level=risk.level if risk else "",
+                # Spravato needs the REMS enrolment on or before the session's day (the booking gate's rule).
+                rems_missing=type_id in spravato
+                and (
+                    rems_enrolled_on is None
+                    or date.fromisoformat(rems_enrolled_on) > start_at.astimezone(tz).date()
+                ),
             )
         )
     entries.sort(key=lambda entry: (entry.start_at, entry.resource_name))

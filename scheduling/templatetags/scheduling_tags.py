@@ -108,12 +108,16 @@ def day_list_items(schedule) -> str:
 
 
 def _risk_badge(entry) -> str:
-    """The patient's current suicide risk, in words, when there is one (``DayEntry.risk``)."""
+    """The patient's current suicide risk, in words, when there is one (``DayEntry.risk``), and a Spravato
+    session's missing REMS enrolment (``DayEntry.rems_missing``)."""
+    rems = (
+        '<br><span class="badge badge-rems text-wrap">No REMS enrolment</span>' if entry.rems_missing else ""
+    )
     if not entry.risk:
-        return ""
+        return rems
     return (
         f'<br><span class="badge badge-risk-{escape(entry.risk_level)} text-wrap" data-current-risk>'
-        f"Suicide risk: {escape(entry.risk)}</span>"
+        f"Suicide risk: {escape(entry.risk)}</span>{rems}"
     )
 
 

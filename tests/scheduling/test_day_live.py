@@ -112,6 +112,16 @@ def test_empty_cells_link_to_the_panel_for_front_desk_only(desk, clinic, client,
     assert "data-slot" not in client.get(url).content.decode()
 
 
+def test_a_spravato_session_without_rems_enrolment_says_so_on_the_grid(desk, clinic, book):
+    patient = make_patient(first="Rae", last="Lapsed", location=clinic.location)
+    enrolment = RemsEnrollment.objects.create(patient=patient, enrolled_on=date(2027, 2, 1))
+    book(patient, local(A_WEDNESDAY, 9), chair=1, kind=clinic.spravato)
+    url = reverse("scheduling:day") + f"?location={clinic.location.pk}&date={A_WEDNESDAY.isoformat()}"
+    assert "No REMS enrolment" not in desk.get(url).content.decode()
+    enrolment.delete()  # recorded in error, say
+    assert "No REMS enrolment" in desk.get(url).content.decode()
+
+
 # --- The booking panel -------------------------------------------------------------------------------------------
 
 
