@@ -86,6 +86,30 @@ def test_a_status_change_or_a_cancellation_changes_the_etag(desk, clinic, book, 
     assert desk.get(live_url(clinic), HTTP_IF_NONE_MATCH=after["ETag"]).status_code == 304
 
 
+def test_polling_never_keeps_an_idle_desk_signed_in(client, front_desk, clinic, settings):
+    settings.STAFF_SESSION_IDLE_MINUTES = 15
+    client.force_login(front_desk)
+    passive = {"HTTP_X_CLINIC_PASSIVE": "1"}
+    with time_machine.travel(MONDAY_MORNING, tick=False) as clock:
+        assert client.get(live_url(clinic)).status_code == 200  # the page opened: the desk was there
+        for _ in range(7):  # 14 minutes of polls and nobody at the desk
+            clock.shift(120)
+            assert client.get(live_url(clinic), **passive).status_code == 200
+        clock.shift(120)  # 16 minutes since the desk last did anything
+        signed_out = client.get(live_url(clinic), **passive)
+    assert signed_out.status_code == 302
+    assert "/accounts/login/" in signed_out["Location"]
+
+
+def test_a_person_at_the_desk_stays_signed_in(client, front_desk, clinic, settings):
+    settings.STAFF_SESSION_IDLE_MINUTES = 15
+    client.force_login(front_desk)
+    with time_machine.travel(MONDAY_MORNING, tick=False) as clock:
+        for _ in range(8):
+            clock.shift(120)
+            assert client.get(live_url(clinic)).status_code == 200
+
+
 def test_the_unchanged_poll_is_cheap(desk, clinic, django_assert_max_num_queries):
     etag = desk.get(live_url(clinic))["ETag"]
     # The session's user, the locations this person may see, and the day's version.

@@ -23,7 +23,14 @@ document.addEventListener("click", function (event) {
     options.credentials = "same-origin";
     options.cache = "no-store";
     options.headers = Object.assign({ "HX-Request": "true" }, options.headers || {});
-    return fetch(url, options);
+    return fetch(url, options).then(function (response) {
+      if (response.redirected) {
+        // Signed out (idle too long, or elsewhere): show the sign-in page rather than put it in the grid.
+        window.location.assign(response.url);
+        throw new Error("signed out");
+      }
+      return response;
+    });
   }
 
   // --- Live updates: poll while the page is visible; 304 means nothing changed --------------------------------
@@ -45,7 +52,12 @@ document.addEventListener("click", function (event) {
     if (document.visibilityState !== "visible") {
       return; // resumed by visibilitychange
     }
-    ask(live.dataset.liveUrl, { headers: live.dataset.etag ? { "If-None-Match": live.dataset.etag } : {} })
+    // Passive: a poll is not someone at the desk, so it never keeps an idle session signed in.
+    var headers = { "X-Clinic-Passive": "1" };
+    if (live.dataset.etag) {
+      headers["If-None-Match"] = live.dataset.etag;
+    }
+    ask(live.dataset.liveUrl, { headers: headers })
       .then(function (response) {
         if (response.status === 200) {
           return response.text().then(function (html) {
