@@ -3,6 +3,7 @@ booking panel an empty cell opens (patients found by a posted search, the gates'
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 
 import pytest
@@ -204,6 +205,18 @@ def test_the_search_term_never_reaches_a_url(desk, clinic):
     )
     assert searched.status_code == 200
     assert "Privacy, Quinn" in searched.content.decode()
+
+
+def test_the_search_term_never_reaches_a_log(desk, clinic, caplog):
+    make_patient(first="Zebedee", last="Quillfeather", location=clinic.location)
+    url = reverse("scheduling:book_cell")
+    with caplog.at_level(logging.DEBUG):
+        desk.post(url, {**cell(clinic), "q": "Quillfeather", "action": "search"}, **HTMX)
+        # Refusals are logged (a 400, a 404): still without the term.
+        desk.post(url, {**cell(clinic), "q": "Quillfeather", "action": "book"}, **HTMX)
+        desk.post(url, {**cell(clinic), "q": "Quillfeather", "patient": 999999, "action": "check"}, **HTMX)
+    assert caplog.records, "expected the 400 and 404 to be logged"
+    assert "Quillfeather" not in caplog.text and "Zebedee" not in caplog.text
 
 
 def test_the_verdict_clear_to_book(desk, clinic):

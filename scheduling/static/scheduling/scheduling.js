@@ -15,7 +15,7 @@ document.addEventListener("click", function (event) {
   }
   var panel = document.getElementById("book-panel");
   var POLL_MS = 5000;
-  var opener = null; // the cell that opened the panel: focus goes back to it when the panel closes
+  var opener = null; // the address of the cell that opened the panel: focus goes back to it when the panel closes
   var pollTimer = null;
 
   function ask(url, options) {
@@ -133,8 +133,16 @@ document.addEventListener("click", function (event) {
   function closePanel() {
     panel.hidden = true;
     panel.innerHTML = "";
-    if (opener && document.body.contains(opener)) {
-      opener.focus();
+    // The grid may have been swapped since: find the cell again by its address (or the block booked in it).
+    var back = opener && live.querySelector('a[href="' + CSS.escape(opener) + '"]');
+    if (back) {
+      back.focus();
+    } else {
+      var heading = document.querySelector("main h1");
+      if (heading) {
+        heading.setAttribute("tabindex", "-1");
+        heading.focus();
+      }
     }
   }
 
@@ -173,7 +181,7 @@ document.addEventListener("click", function (event) {
       return;
     }
     event.preventDefault();
-    opener = link;
+    opener = link.getAttribute("href");
     ask(link.href).then(function (response) {
       return response.text().then(function (html) {
         showPanel(html);
