@@ -84,6 +84,22 @@ def test_front_desk_books_from_a_cell_and_sees_another_desks_booking_live(new_pa
         desk.get_by_role("link", name="Close the booking panel").click()
         assert desk.locator("#book-panel").is_hidden()
 
+        # Two desks, one cell: this desk has the verdict, the other books first; Book answers with the clash.
+        desk.get_by_role("link", name=f"Book {chairs[0].name} at 15:00").click()
+        panel.get_by_label("Patient: name, email or phone").press_sequentially("journ", delay=40)
+        panel.get_by_label("Journeyman, Robin").check()
+        see(desk, "Clear to book")
+        third = make_patient(first="Tess", last="Quicker", location=location)
+        services.book_appointment(
+            patient=third, treatment_type=iv, location=location, start=local(TODAY, 15), resource=chairs[0],
+            booked_by=front_desk, now=START,
+        )  # fmt: skip
+        panel.get_by_role("button", name="Book", exact=True).click()
+        see(desk, f"{chairs[0].name} is not free for IV ketamine infusion")
+        assert Appointment.objects.filter(patient=patient, start_at=local(TODAY, 15)).count() == 0
+        assert_accessible(desk)
+        desk.keyboard.press("Escape")
+
         # The patient's name never went into an address (the search is posted).
         assert not [url for url in addresses if "journ" in url.lower()], addresses
 
