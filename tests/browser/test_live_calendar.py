@@ -8,6 +8,7 @@ The clock is Mon 1 Mar 2027, 07:30 in New York (and ticks): today's 09:00 is sti
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime
 
 import pytest
@@ -65,6 +66,8 @@ def test_front_desk_books_from_a_cell_and_sees_another_desks_booking_live(new_pa
         panel.get_by_label("Journeyman, Robin").check()  # click 2
         see(desk, "Clear to book")
         assert panel.get_by_label("Treatment").input_value() == str(iv.pk)  # their usual treatment, chosen
+        if os.environ.get("LIVE_CALENDAR_SCREENSHOT"):
+            desk.screenshot(path=os.environ["LIVE_CALENDAR_SCREENSHOT"])
         assert_accessible(desk)
         panel.get_by_role("button", name="Book", exact=True).click()  # click 3
         see(desk, "Booked IV ketamine infusion for Robin Journeyman")
@@ -112,16 +115,30 @@ def test_front_desk_books_from_a_cell_and_sees_another_desks_booking_live(new_pa
         desk.keyboard.press("Escape")
         assert desk.locator("#book-panel").is_hidden()
 
-        # 1366 px: the top navigation is one line.
+        # 1366 px: the top navigation is one line: no link breaks inside, none starts below another's bottom, and
+        # nothing spills out of the bar.
         desk.set_viewport_size({"width": 1366, "height": 800})
-        # On one line every item starts above the bottom of every other (a wrapped item starts below them).
         boxes = desk.evaluate(
-            "Array.from(document.querySelectorAll('#main-nav .nav-link, #main-nav .navbar-text'))"
-            ".map(e => { const r = e.getBoundingClientRect(); return [r.top, r.bottom]; })"
+            "Array.from(document.querySelectorAll('#main-nav .navbar-nav .nav-link, #main-nav .user-chip'))"
+            ".filter(e => e.offsetParent !== null)"
+            ".map(e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e);"
+            " return [r.top, r.bottom, r.height, parseFloat(s.lineHeight) + parseFloat(s.paddingTop)"
+            " + parseFloat(s.paddingBottom), e.textContent.trim()]; })"
         )
-        assert max(top for top, _ in boxes) < min(bottom for _, bottom in boxes), (
+        assert len(boxes) >= 5, boxes
+        assert all(height < line * 1.5 for _, _, height, line, _ in boxes), (
+            f"a link breaks at 1366 px: {boxes}"
+        )
+        assert max(b[0] for b in boxes) < min(b[1] for b in boxes), (
             f"the navigation wraps at 1366 px: {boxes}"
         )
+        assert desk.evaluate("(() => { const n = document.querySelector('.site-header .container');"
+                             " return n.scrollWidth <= n.clientWidth; })()")  # fmt: skip
+        # The account's links open from the person's name.
+        assert not desk.get_by_role("button", name="Sign out", exact=True).is_visible()
+        desk.locator(".account-menu > summary").click()
+        desk.get_by_role("button", name="Sign out", exact=True).wait_for()
+        assert_accessible(desk)
 
 
 def test_the_grid_is_keyboard_operable(new_page, live_server, front_desk):
