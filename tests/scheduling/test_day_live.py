@@ -162,6 +162,16 @@ def test_the_panel_takes_chair_and_time_from_the_cell(desk, clinic):
     assert "IV ketamine infusion" in body and "Consultation" not in body
 
 
+def test_without_javascript_the_panel_is_a_page_and_searches_by_post(desk, clinic):
+    make_patient(first="Page", last="Only", location=clinic.location)
+    page = desk.get(reverse("scheduling:book_cell"), cell(clinic))
+    assert page.status_code == 200
+    assert "<html" in page.content.decode() and 'name="q"' in page.content.decode()
+    found = desk.post(reverse("scheduling:book_cell"), {**cell(clinic), "q": "only", "action": "search"})
+    assert found.status_code == 200
+    assert "<html" in found.content.decode() and "Only, Page" in found.content.decode()
+
+
 def test_a_cell_that_cannot_be_read_is_a_clear_400(desk, clinic):
     bad = {**cell(clinic), "start": "soon"}
     response = desk.get(reverse("scheduling:book_cell"), bad, **HTMX)
