@@ -100,11 +100,15 @@ class NoStoreMiddleware:
 
 SESSION_STARTED = "staff_session_started"
 SESSION_SEEN = "staff_session_seen"
+# Sent by a page's own background requests (the live day view's poll): they are not a person at the desk, so they
+# never keep an unattended session alive, and are signed out like any request once it has been idle too long.
+PASSIVE_HEADER = "X-Clinic-Passive"
 
 
 class StaffSessionMiddleware:
     """Staff sessions end after STAFF_SESSION_IDLE_MINUTES without a request and after STAFF_SESSION_MAX_HOURS in
-    all. The last-seen time is written at most once a minute, so ordinary pages cost no session write."""
+    all. The last-seen time is written at most once a minute, so ordinary pages cost no session write; a request
+    marked passive (PASSIVE_HEADER) never moves it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -129,7 +133,7 @@ class StaffSessionMiddleware:
                 logout(request)
                 messages.info(request, f"You were signed out because you {why}. Please sign in again.")
                 return redirect_to_login(request.get_full_path())
-            elif now - seen > 60:
+            elif now - seen > 60 and request.headers.get(PASSIVE_HEADER) != "1":
                 session[SESSION_SEEN] = now
             request.staff_idle_seconds = idle_limit  # type: ignore[attr-defined]  # read by base.html
         return self.get_response(request)

@@ -1,13 +1,25 @@
 from django.urls import path
 
 from scheduling import reminder_urls
-from scheduling.views import appointments, booking, cover, patients, rems, schedule, session_day, waitlist
+from scheduling.views import (
+    appointments,
+    booking,
+    cover,
+    day_live,
+    patients,
+    rems,
+    schedule,
+    session_day,
+    waitlist,
+)
 
 app_name = "scheduling"
 
 urlpatterns = [
     path("", schedule.today, name="today"),
     path("day/", schedule.day_view, name="day"),
+    path("day/live/", day_live.day_live, name="day_live"),
+    path("day/book/", day_live.book_cell, name="book_cell"),
     path("week/", schedule.week_view, name="week"),
     path("unconfirmed/", schedule.unconfirmed, name="unconfirmed"),
     path("cover/", cover.cover, name="cover"),

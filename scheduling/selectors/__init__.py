@@ -69,8 +69,11 @@ from scheduling.selectors.schedule import (
     WeekDay,
     appointments_between,
     day_schedule,
+    day_version,
     local_day_bounds,
+    patient_sessions_on,
     unconfirmed_appointments,
+    usual_treatment_type,
     week_schedule,
 )
 from scheduling.selectors.series_proposals import (
@@ -140,6 +143,9 @@ __all__ = [
     "cover_plan",
     "database_knows_time_zone",
     "day_schedule",
+    "day_version",
+    "patient_sessions_on",
+    "usual_treatment_type",
     "administered_at",
     "discharge_facts",
     "dose_flags",

@@ -69,6 +69,9 @@ class DayEntry:
     # The patient's current suicide risk when it is not "none" ("High risk, urgent alert open"), else "".
     risk: str = ""
     risk_level: str = ""  # "high", "moderate" or "low" with ``risk``
+    # A Spravato session whose patient has no REMS enrolment on record by that day (one booked before the gate
+    # existed, or an enrolment removed since): front desk must not let it start.
+    rems_missing: bool = False
 
     @property
     def status_label(self) -> str:
@@ -120,6 +123,22 @@ class DaySchedule:
     # Cancelled and no-show sessions of the day, late cancellations marked: front desk must see them, though
     # they no longer hold a chair (their cell may already hold a new booking).
     cancelled: list[DayEntry]
+    # Changes whenever the sessions shown change (``day_version``): the live day view's ETag.
+    version: str = ""
+
+
+# What changes when the sessions shown on a day change: a fingerprint of every session's id, status, chair, times
+# and last change (every appointment write sets ``updated_at``), so a change shows even when two fall in the same
+# clock tick. A day holds a few dozen sessions: hashing them costs less than the index scan that finds them. The
+# day statement and ``day_version`` select the same expression, so the page and the poll agree on the token.
+VERSION_COLUMNS = (
+    "ARRAY[count(*)::text, md5(COALESCE(string_agg(concat_ws(':', id, status, resource_id, start_at, end_at,"
+    " updated_at), ',' ORDER BY id), ''))]"
+)
+
+
+def _version_token(location: Location, day: date, columns: list[str]) -> str:
+    return "-".join([str(location.pk), day.isoformat(), *columns])
 
 
 # The day view is the busiest page, so it reads in one round trip, written as SQL (the ORM would spend more
@@ -130,19 +149,21 @@ class DaySchedule:
 # location's chairs and rooms (inactive ones too: a past session may have used one), the treatment types' labels
 # and the names of the day's clinicians (as Clinician.__str__). Joining those to every session instead cost more in
 # planning than the query itself.
-DAY_SQL = """
+DAY_SQL = f"""
 WITH day AS MATERIALIZED (
     SELECT a.id, a.status, a.start_at, a.end_at, a.resource_id, a.treatment_type_id, a.clinician_id,
-           p.legal_first_name, p.legal_last_name, a.late_cancellation, a.cancellation_reason, a.patient_id
+           p.legal_first_name, p.legal_last_name, a.late_cancellation, a.cancellation_reason, a.patient_id,
+           a.updated_at, r.enrolled_on AS rems_enrolled_on
       FROM scheduling_appointment a
       JOIN intake_patient p ON p.id = a.patient_id
+      LEFT JOIN scheduling_remsenrollment r ON r.patient_id = a.patient_id
      WHERE a.location_id = %(location)s
        AND a.start_at > %(earliest)s AND a.start_at < %(end)s AND a.end_at > %(start)s
 )
 SELECT
     (SELECT json_agg(json_build_array(id, status, start_at, end_at, resource_id, treatment_type_id, clinician_id,
                                       legal_first_name, legal_last_name, late_cancellation, cancellation_reason,
-                                      patient_id)
+                                      patient_id, rems_enrolled_on)
                      ORDER BY start_at, id)
        FROM day)::text,
     (SELECT reason FROM scheduling_closure WHERE location_id = %(location)s AND date = %(day)s),
@@ -153,12 +174,14 @@ SELECT
     ARRAY(SELECT is_active FROM scheduling_resource WHERE location_id = %(location)s ORDER BY kind, name, id),
     ARRAY(SELECT id FROM scheduling_treatmenttype ORDER BY id),
     ARRAY(SELECT label FROM scheduling_treatmenttype ORDER BY id),
+    ARRAY(SELECT modality FROM scheduling_treatmenttype ORDER BY id),
     ARRAY(SELECT id FROM scheduling_clinician WHERE id IN (SELECT clinician_id FROM day) ORDER BY id),
     ARRAY(SELECT COALESCE(NULLIF(u.full_name, ''), u.email) || COALESCE(', ' || NULLIF(c.credentials, ''), '')
             FROM scheduling_clinician c JOIN clinic_user u ON u.id = c.user_id
            WHERE c.id IN (SELECT clinician_id FROM day) ORDER BY c.id),
-    (SELECT json_agg(risk) FROM intake_latest_risk(ARRAY(SELECT DISTINCT patient_id FROM day)) risk)::text
-"""
+    (SELECT json_agg(risk) FROM intake_latest_risk(ARRAY(SELECT DISTINCT patient_id FROM day)) risk)::text,
+    (SELECT {VERSION_COLUMNS} FROM day)
+"""  # noqa: S608 - a constant column list, no input
 
 
 def _risk_words(risk: LatestRisk | None) -> str:
@@ -200,7 +223,7 @@ def day_schedule(
         )
         (
             sessions, closure, hours, resource_ids, resource_names, resource_active, type_ids, type_labels,
-            clinician_ids, clinician_names, risks_json,
+            type_modalities, clinician_ids, clinician_names, risks_json, version,
         ) = cursor.fetchone()  # fmt: skip
     risks = risks_from_json(risks_json)
     resources = [
@@ -210,6 +233,7 @@ def day_schedule(
     ]
     resource_name = dict(zip(resource_ids, resource_names, strict=True))
     type_label = dict(zip(type_ids, type_labels, strict=True))
+    spravato = {pk for pk, modality in zip(type_ids, type_modalities, strict=True) if modality == "spravato"}
     clinician_name = dict(zip(clinician_ids, clinician_names, strict=True))
     entries = []
     for row in json.loads(sessions or "[]"):
@@ -226,6 +250,7 @@ def day_schedule(
             late,
             reason,
             patient_id,
+            rems_enrolled_on,
         ) = row
         risk = risks.get(patient_id)
         start_at, end_at = datetime.fromisoformat(starts), datetime.fromisoformat(ends)
@@ -245,6 +270,12 @@ def day_schedule(
                 cancellation_reason=reason,
                 risk=_risk_words(risk),
                 risk_level=risk.level if risk else "",
+                # Spravato needs the REMS enrolment on or before the session's day (the booking gate's rule).
+                rems_missing=type_id in spravato
+                and (
+                    rems_enrolled_on is None
+                    or date.fromisoformat(rems_enrolled_on) > start_at.astimezone(tz).date()
+                ),
             )
         )
     entries.sort(key=lambda entry: (entry.start_at, entry.resource_name))
@@ -311,6 +342,7 @@ def day_schedule(
         cancelled=[
             e for e in entries if e.status in (Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW)
         ],
+        version=_version_token(location, day, version),
     )
 
 
@@ -354,3 +386,64 @@ def unconfirmed_appointments(location: Location, day: date) -> QuerySet[Appointm
     """Sessions on ``day`` still waiting for the patient's confirmation (front desk calls them)."""
     start, end = local_day_bounds(location, day)
     return appointments_between(location, start, end).filter(status=Appointment.Status.BOOKED)
+
+
+DAY_VERSION_SQL = f"""
+SELECT {VERSION_COLUMNS}
+  FROM scheduling_appointment
+ WHERE location_id = %(location)s AND start_at > %(earliest)s AND start_at < %(end)s AND end_at > %(start)s
+"""  # noqa: S608 - a constant column list, no input
+
+
+def day_version(location: Location, day: date) -> str:
+    """``DaySchedule.version`` without reading the day: one index range scan on (location, start_at), the same
+    bounds as ``day_schedule``. The live day view answers "nothing changed" (304) from it."""
+    day_start, day_end = local_day_bounds(location, day)
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            "day_version",
+            DAY_VERSION_SQL,
+            {
+                "location": location.pk,
+                "earliest": day_start - MAX_SESSION_LENGTH,
+                "start": day_start,
+                "end": day_end,
+            },
+            generic=True,
+        )
+        (columns,) = cursor.fetchone()
+    return _version_token(location, day, columns)
+
+
+def patient_sessions_on(patient_id: int, location: Location, day: date) -> list[Appointment]:
+    """The patient's active sessions (at any location) during ``location``'s local ``day``: the booking panel warns
+    of another session the same day before front desk books one more."""
+    day_start, day_end = local_day_bounds(location, day)
+    return list(
+        Appointment.objects.filter(
+            patient_id=patient_id,
+            status__in=Appointment.ACTIVE_STATUSES,
+            start_at__gt=day_start - MAX_SESSION_LENGTH,
+            start_at__lt=day_end,
+            end_at__gt=day_start,
+        )
+        .select_related("treatment_type", "location")
+        .order_by("start_at")
+    )
+
+
+def usual_treatment_type(patient_id: int, resource_kind: str) -> int | None:
+    """The treatment of the patient's latest active session given in this kind of chair or room, if any: what a
+    returning patient is usually booked for again (the booking panel chooses it first; front desk may change it)."""
+    return (
+        Appointment.objects.filter(
+            patient_id=patient_id,
+            treatment_type__resource_kind=resource_kind,
+            treatment_type__is_active=True,
+        )
+        .exclude(status=Appointment.Status.CANCELLED)
+        .order_by("-start_at")
+        .values_list("treatment_type_id", flat=True)
+        .first()
+    )

@@ -108,37 +108,55 @@ def day_list_items(schedule) -> str:
 
 
 def _risk_badge(entry) -> str:
-    """The patient's current suicide risk, in words, when there is one (``DayEntry.risk``)."""
+    """The patient's current suicide risk, in words, when there is one (``DayEntry.risk``), and a Spravato
+    session's missing REMS enrolment (``DayEntry.rems_missing``)."""
+    rems = (
+        '<br><span class="badge badge-rems text-wrap">No REMS enrolment</span>' if entry.rems_missing else ""
+    )
     if not entry.risk:
-        return ""
+        return rems
     return (
         f'<br><span class="badge badge-risk-{escape(entry.risk_level)} text-wrap" data-current-risk>'
-        f"Suicide risk: {escape(entry.risk)}</span>"
+        f"Suicide risk: {escape(entry.risk)}</span>{rems}"
     )
 
 
 @register.simple_tag
-def day_grid_rows(schedule) -> str:
+def day_grid_rows(schedule, book_url: str = "") -> str:
     """The day grid's table rows (``selectors.DaySchedule.rows``), built here in one pass.
 
     A day is about 40 rows by a dozen chairs; the same markup in template language costs more than the rest of the
     busiest page together (bench/day_grid.py measures both, figures in bench/README.md), so the rows are joined as
     strings. Every text is escaped.
+
+    With ``book_url`` (front desk, a day not yet over) each empty cell is a link to book that chair at that time:
+    the booking panel's address with the chair and the start, nothing about a patient. Without JavaScript it opens
+    the panel as a page; scheduling.js opens it beside the grid instead.
     """
     before, after = _detail_links()
     out = []
+    columns = [(f"&amp;resource={int(r.pk)}", escape(r.name)) for r in schedule.resources] if book_url else []
     for index, row in enumerate(schedule.rows):
         label = (
             row.label if row.hour_start or index == 0 else f'<span class="visually-hidden">{row.label}</span>'
         )
         out.append('<tr class="hour-start">' if row.hour_start else "<tr>")
         out.append(f'<th scope="row">{label}</th>')
-        for cell in row.cells:
+        if book_url:
+            row_href = f"{book_url}&amp;start={row.at:%Y-%m-%dT%H:%MZ}"
+        for col, cell in enumerate(row.cells):
             if cell is None:
                 continue  # covered by a session from an earlier row
             entry = cell.entry
             if entry is None:
-                out.append("<td></td>")
+                if book_url:
+                    query, name = columns[col]
+                    out.append(
+                        f'<td><a class="slot-free" href="{row_href}{query}" data-slot>'
+                        f'<span class="visually-hidden">Book {name} at {row.label}</span></a></td>'
+                    )
+                else:
+                    out.append("<td></td>")
                 continue
             span = f' rowspan="{cell.rows}"' if cell.rows > 1 else ""
             late = " (late)" if entry.late_cancellation else ""

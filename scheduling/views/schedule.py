@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from clinic.access import role_required
 from scheduling import access, selectors
+from scheduling.views import day_live
 from scheduling.views.pages import DESK, STAFF, day_asked, location_asked
 
 
@@ -31,6 +32,8 @@ def day_view(request: HttpRequest) -> HttpResponse:
     location = location_asked(request, among=locations)
     day = day_asked(request, location)
     schedule = selectors.day_schedule(location, day)
+    today = timezone.now().astimezone(location.tz).date()
+    link = day_live.book_url(request.user, location, day, today)
     context = {
         "location": location,
         "locations": locations,
@@ -38,7 +41,9 @@ def day_view(request: HttpRequest) -> HttpResponse:
         "schedule": schedule,
         "previous_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1),
-        "today": timezone.now().astimezone(location.tz).date(),
+        "today": today,
+        "book_url": link,
+        "etag": day_live.etag(schedule.version, bool(link)),
     }
     return render(request, "scheduling/day.html", context)
 

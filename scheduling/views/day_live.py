@@ -1,0 +1,164 @@
+"""The day view kept live: the grid polled for changes (a 304 when nothing changed), and the booking panel an empty
+cell opens (a patient found as front desk types, the gates' verdict before Book, the booking itself through
+``services.book_appointment``).
+
+The patient search is posted, never put in the address: a patient's name must not land in a URL or an access log.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods
+
+from clinic.access import role_required
+from scheduling import selectors, services
+from scheduling.forms.cell_booking import CellBookingForm
+from scheduling.models import Location
+from scheduling.services.verdict import booking_verdict
+from scheduling.views.pages import DESK, STAFF, day_asked, location_asked
+
+# How many patients the panel offers as front desk types: enough to pick from, few enough to read.
+PANEL_RESULTS = 8
+
+
+def book_url(user, location: Location, day: date, today: date) -> str:
+    """Where an empty cell of ``day`` links (front desk books; nobody books a day that is over), else ""."""
+    if getattr(user, "role", None) not in DESK or day < today:
+        return ""
+    return f"{reverse('scheduling:book_cell')}?location={int(location.pk)}"
+
+
+def etag(version: str, bookable: bool) -> str:
+    # The links in empty cells are part of the grid: a day that ends (or a reader who may not book) is other markup.
+    return f'"{version}{"-b" if bookable else ""}"'
+
+
+@role_required(*STAFF)
+@require_GET
+def day_live(request: HttpRequest) -> HttpResponse:
+    """The day view's sessions (grid, list, cancellations) for the page to swap in; 304 while nothing changed.
+
+    Polled every few seconds by every open day view, so the unchanged answer is one small read
+    (``selectors.day_version``) and no rendering."""
+    location = location_asked(request, among=selectors.picker_locations(request.user))
+    day = day_asked(request, location)
+    today = timezone.now().astimezone(location.tz).date()
+    link = book_url(request.user, location, day, today)
+    asked = request.headers.get("If-None-Match", "")
+    if asked and asked == etag(selectors.day_version(location, day), bool(link)):
+        response = HttpResponse(status=304)
+        response["ETag"] = asked
+    else:
+        schedule = selectors.day_schedule(location, day)
+        response = render(
+            request,
+            "scheduling/_day_live.html",
+            {"schedule": schedule, "location": location, "day": day, "book_url": link},
+        )
+        response["ETag"] = etag(schedule.version, bool(link))
+    # Each answer is this person's (their locations): no shared cache, and ask again every time.
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@role_required(*DESK)
+@require_http_methods(["GET", "POST"])
+def book_cell(request: HttpRequest) -> HttpResponse:
+    """The booking panel for one empty cell. GET opens it; POST with ``action``: ``search`` (patients matching
+    ``q``), ``check`` (the gates' verdict), ``book``. Asked by scheduling.js it answers the panel alone, else a
+    page with it (the same form works without JavaScript)."""
+    location = location_asked(request, among=selectors.picker_locations(request.user))
+    now = timezone.now()
+    if request.method == "GET":
+        # Only the cell comes from the address; anything about a patient is posted.
+        data = {"resource": request.GET.get("resource", ""), "start": request.GET.get("start", "")}
+        action = ""
+    else:
+        data, action = request.POST, request.POST.get("action", "")
+    form = CellBookingForm(data, location=location, now=now)
+    form.is_valid()
+    cleaned = form.cleaned_data
+    cell_ok = "resource" in cleaned and "start" in cleaned
+    patient = None
+    if cleaned.get("patient"):
+        patient = selectors.patient_for_booking(request.user, cleaned["patient"])  # 404 if out of reach
+    results = None
+    if cleaned.get("q"):
+        results = selectors.search_patients(cleaned["q"], user=request.user, limit=PANEL_RESULTS)
+    verdict, error, status, booked = None, "", 200, None
+    treatment_type, clinician = cleaned.get("treatment_type"), cleaned.get("clinician")
+    if patient is not None and treatment_type is None and cell_ok and action != "book":
+        # A returning patient is usually booked for the same treatment again: chosen first, one click fewer.
+        usual = selectors.usual_treatment_type(patient.pk, cleaned["resource"].kind)
+        treatment_type = next((t for t in form.treatment_choices() if t.pk == usual), None)
+    if not cell_ok:
+        status = 400
+    elif action == "book" and (patient is None or treatment_type is None):
+        error, status = "Choose a patient and a treatment before booking.", 400
+    elif patient is not None and treatment_type is not None and not form.errors:
+        if action == "book":
+            try:
+                booked = services.book_appointment(
+                    patient=patient,
+                    treatment_type=treatment_type,
+                    location=location,
+                    start=cleaned["start"],
+                    resource=cleaned["resource"],
+                    clinician=clinician,
+                    booked_by=request.user,
+                    notes=cleaned.get("notes", ""),
+                    now=now,
+                )
+            except services.SchedulingError as exc:
+                error, status = exc.message, exc.status_code
+        if booked is None:
+            verdict = booking_verdict(
+                patient=patient,
+                treatment_type=treatment_type,
+                location=location,
+                resource=cleaned["resource"],
+                clinician=clinician,
+                start=cleaned["start"],
+                now=now,
+            )
+    elif action == "book":
+        status = 400
+    if booked is not None:
+        summary = (
+            f"Booked {booked.treatment_type.label} for {booked.patient.full_name} on "
+            f"{services.format_local(booked.start_at, location)} in {booked.resource.name} with {booked.clinician}."
+        )
+        if not request.htmx:
+            messages.success(request, summary)
+            day = booked.start_at.astimezone(location.tz).date()
+            return redirect(
+                f"{reverse('scheduling:day')}?{urlencode({'location': location.pk, 'date': day.isoformat()})}"
+            )
+        status = 201
+    else:
+        summary = ""
+    context = {
+        "form": form,
+        "location": location,
+        "cell_ok": cell_ok,
+        "resource": cleaned.get("resource"),
+        "start": cleaned.get("start"),
+        "patient": patient,
+        "results": results,
+        "treatments": form.treatment_choices(),
+        "treatment_type": treatment_type,
+        "verdict": verdict,
+        "error": error,
+        "booked": booked,
+        "summary": summary,
+        "day": cleaned["start"].astimezone(location.tz).date() if cell_ok else None,
+    }
+    template = "scheduling/_book_panel.html" if request.htmx else "scheduling/book_cell.html"
+    return render(request, template, context, status=status)
