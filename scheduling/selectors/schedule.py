@@ -69,8 +69,8 @@ class DayEntry:
     # The patient's current suicide risk when it is not "none" ("High risk, urgent alert open"), else "".
     risk: str = ""
     risk_level: str = ""  # "high", "moderate" or "low" with ``risk``
-    # A Spravato session whose patient has no REMS enrolment on record by that day (one booked before the gate
-    # existed, or an enrolment removed since): front desk must not let it start.
+    # A Spravato session whose patient has no REMS enrollment on record by that day (one booked before the gate
+    # existed, or an enrollment removed since): front desk must not let it start.
     rems_missing: bool = False
 
     @property
@@ -270,7 +270,7 @@ def day_schedule(
                 cancellation_reason=reason,
                 risk=_risk_words(risk),
                 risk_level=risk.level if risk else "",
-                # Spravato needs the REMS enrolment on or before the session's day (the booking gate's rule).
+                # Spravato needs the REMS enrollment on or before the session's day (the booking gate's rule).
                 rems_missing=type_id in spravato
                 and (
                     rems_enrolled_on is None

@@ -109,9 +109,9 @@ def day_list_items(schedule) -> str:
 
 def _risk_badge(entry) -> str:
     """The patient's current suicide risk, in words, when there is one (``DayEntry.risk``), and a Spravato
-    session's missing REMS enrolment (``DayEntry.rems_missing``)."""
+    session's missing REMS enrollment (``DayEntry.rems_missing``)."""
     rems = (
-        '<br><span class="badge badge-rems text-wrap">No REMS enrolment</span>' if entry.rems_missing else ""
+        '<br><span class="badge badge-rems text-wrap">No REMS enrollment</span>' if entry.rems_missing else ""
     )
     if not entry.risk:
         return rems

@@ -3,7 +3,7 @@ found as the desk types, the gates' verdict before Book), then see another desk'
 The patient's name never leaves the browser in an address. Every state passes axe-core, at 1280 and 1024 px, and
 the top navigation stays on one line at 1366 px.
 
-The clock is Mon 1 Mar 2027, 07:30 in New York (and ticks): today's 09:00 is still ahead.
+The clock is Mon, Mar 1, 2027, 07:30 in New York (and ticks): today's 09:00 is still ahead.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.support import PASSWORD, assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-START = datetime(2027, 3, 1, 12, 30, tzinfo=UTC)  # Mon 1 Mar 2027, 07:30 EST
+START = datetime(2027, 3, 1, 12, 30, tzinfo=UTC)  # Mon, Mar 1, 2027, 7:30 AM EST
 TODAY = date(2027, 3, 1)
 
 
@@ -50,7 +50,7 @@ def test_front_desk_books_from_a_cell_and_sees_another_desks_booking_live(new_pa
             lambda response: polls.append(response.status) if "/day/live/" in response.url else None,
         )
         sign_in(desk, front_desk.email, PASSWORD)
-        desk.get_by_role("heading", name="Mon 1 Mar 2027").wait_for()
+        desk.get_by_role("heading", name="Mon, Mar 1, 2027").wait_for()
         desk.on(
             "framenavigated",
             lambda frame: navigations.append(frame.url) if frame == desk.main_frame else None,
@@ -170,7 +170,7 @@ def test_the_grid_is_keyboard_operable(new_page, live_server, front_desk):
         make_patient(first="Kim", last="Keys", location=location)
         desk = new_page(viewport=DESKTOP)
         sign_in(desk, front_desk.email, PASSWORD)
-        desk.get_by_role("heading", name="Mon 1 Mar 2027").wait_for()
+        desk.get_by_role("heading", name="Mon, Mar 1, 2027").wait_for()
         # One tab stop for the free cells: the first one; the arrow keys move between them.
         first = desk.locator("a[data-slot][tabindex='0']")
         assert first.count() == 1

@@ -137,14 +137,14 @@ def test_empty_cells_link_to_the_panel_for_front_desk_only(desk, clinic, client,
     assert "data-slot" not in client.get(url).content.decode()
 
 
-def test_a_spravato_session_without_rems_enrolment_says_so_on_the_grid(desk, clinic, book):
+def test_a_spravato_session_without_rems_enrollment_says_so_on_the_grid(desk, clinic, book):
     patient = make_patient(first="Rae", last="Lapsed", location=clinic.location)
-    enrolment = RemsEnrollment.objects.create(patient=patient, enrolled_on=date(2027, 2, 1))
+    enrollment = RemsEnrollment.objects.create(patient=patient, enrolled_on=date(2027, 2, 1))
     book(patient, local(A_WEDNESDAY, 9), chair=1, kind=clinic.spravato)
     url = reverse("scheduling:day") + f"?location={clinic.location.pk}&date={A_WEDNESDAY.isoformat()}"
-    assert "No REMS enrolment" not in desk.get(url).content.decode()
-    enrolment.delete()  # recorded in error, say
-    assert "No REMS enrolment" in desk.get(url).content.decode()
+    assert "No REMS enrollment" not in desk.get(url).content.decode()
+    enrollment.delete()  # recorded in error, say
+    assert "No REMS enrollment" in desk.get(url).content.decode()
 
 
 # --- The booking panel -------------------------------------------------------------------------------------------
@@ -190,8 +190,8 @@ def test_the_search_is_posted_and_offers_only_patients_the_desk_may_see(client, 
     response = client.post(url, {**cell(clinic), "q": "robin", "action": "search"}, **HTMX)
     body = response.content.decode()
     assert response.status_code == 200
-    assert "Searchable, Robin" in body and f'value="{mine.pk}"' in body
-    assert "Elsewhere" not in body and f'value="{hidden.pk}"' not in body
+    assert "Searchable, Robin" in body and f'id="book-patient-{mine.pk}"' in body
+    assert "Elsewhere" not in body and f'id="book-patient-{hidden.pk}"' not in body
     # The term is never read from the address: a GET with it finds nobody.
     assert "Searchable" not in client.get(url, {**cell(clinic), "q": "robin"}, **HTMX).content.decode()
     # Naming the hidden patient's id directly is a 404, not a verdict about them.
@@ -245,7 +245,7 @@ def test_the_verdict_clear_to_book(desk, clinic):
 def test_a_returning_patients_usual_treatment_is_chosen_first(desk, clinic, book):
     patient = make_patient(first="Ret", last="Urning", location=clinic.location)
     RemsEnrollment.objects.create(patient=patient, enrolled_on=date(2027, 2, 1))
-    book(patient, local(A_WEDNESDAY.replace(day=4), 9), chair=3, kind=clinic.spravato)
+    book(patient, local(A_WEDNESDAY.replace(day=8), 9), chair=3, kind=clinic.spravato)  # days apart
     body = desk.post(
         reverse("scheduling:book_cell"), {**cell(clinic), "patient": patient.pk, "action": "check"}, **HTMX
     ).content.decode()
@@ -270,11 +270,11 @@ def test_the_verdict_not_cleared(desk, clinic):
     assert "Clear to book" not in body
 
 
-def test_the_verdict_rems_enrolment_missing(desk, clinic):
+def test_the_verdict_rems_enrollment_missing(desk, clinic):
     patient = make_patient(first="Remy", last="Unenrolled", location=clinic.location)
     url = reverse("scheduling:book_cell")
     data = {**cell(clinic), "patient": patient.pk, "treatment_type": clinic.spravato.pk, "action": "check"}
-    assert "no Spravato REMS enrolment on record" in desk.post(url, data, **HTMX).content.decode()
+    assert "no Spravato REMS enrollment on record" in desk.post(url, data, **HTMX).content.decode()
     RemsEnrollment.objects.create(patient=patient, enrolled_on=date(2027, 2, 1))
     assert "Clear to book" in desk.post(url, data, **HTMX).content.decode()
 
