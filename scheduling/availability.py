@@ -24,8 +24,12 @@ Time rules (engineering guide §4), decided here once:
 - All spans are half-open ``[start, end)``: a chair busy [09:00, 11:00) is free again at 11:00.
 
 Speed (engineering guide §6): each busy list is sorted and merged once, then every candidate is checked with
-one ``bisect`` per chair, clinician and patient, never a scan of all busy spans. The wall-clock grid is
-integer arithmetic on days without a DST change; zoneinfo is consulted per start only on transition days.
+one ``bisect`` per chair, clinician and patient, never a scan of all busy spans. Busy spans may be given as
+``Span`` or as ``(start, end)`` pairs of integer UTC microseconds since the epoch (``BusySpan``): a month of a busy
+clinic is thousands of spans, and the caller can read them from the database as integers instead of building
+thousands of datetimes. The search itself runs on those integers and makes a datetime only for a slot it returns.
+The wall-clock grid is integer arithmetic on days without a DST change; zoneinfo is consulted per start only on
+transition days.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from typing import Literal, Required, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "BusySpan",
     "LocationDay",
     "ResourceKind",
     "Slot",
@@ -50,6 +55,7 @@ __all__ = [
     "find_slots",
     "nearest_alternatives",
     "next_available",
+    "to_us",
 ]
 
 ResourceKind = Literal["chair", "room"]
@@ -62,7 +68,7 @@ _MICROSECOND = timedelta(microseconds=1)
 _MINUTE_US = 60_000_000
 _DAY_US = 24 * 60 * _MINUTE_US
 _ONE_DAY = timedelta(days=1)
-_NO_SPANS: Mapping[int, Sequence[Span]] = MappingProxyType({})
+_NO_SPANS: Mapping[int, Sequence[BusySpan]] = MappingProxyType({})
 _WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -91,6 +97,10 @@ class Span:
     def overlaps(self, other: Span) -> bool:
         # Half-open: [09:00, 11:00) and [11:00, 13:00) do not overlap.
         return self.start < other.end and other.start < self.end
+
+
+# A busy stretch: a Span, or ``(start, end)`` as integer UTC microseconds since the epoch, half-open like a Span.
+BusySpan = Span | tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,12 +183,16 @@ class _BusyIndex:
 
     __slots__ = ("_ends", "_starts")
 
-    def __init__(self, spans: Sequence[Span]) -> None:
-        starts: list[datetime] = []
-        ends: list[datetime] = []
-        # Span holds UTC datetimes, and datetimes sharing a tzinfo compare as plain fields in C: cheaper than
-        # converting thousands of busy spans to numbers when only a few thousand candidates get checked.
-        for start, end in sorted((span.start, span.end) for span in spans):
+    def __init__(self, spans: Sequence[BusySpan]) -> None:
+        starts: list[int] = []
+        ends: list[int] = []
+        pairs = sorted(
+            span if type(span) is tuple else (_to_us(span.start), _to_us(span.end))  # type: ignore[union-attr]
+            for span in spans
+        )
+        for start, end in pairs:
+            if end <= start:
+                raise ValueError(f"a busy span must end after it starts, got ({start}, {end})")
             # Merging touching spans too is safe: a candidate overlaps the union iff it overlaps a part.
             if ends and start <= ends[-1]:
                 if end > ends[-1]:
@@ -191,7 +205,8 @@ class _BusyIndex:
         self._starts = starts
         self._ends = ends
 
-    def is_free(self, start: datetime, end: datetime) -> bool:
+    def is_free(self, start: int, end: int) -> bool:
+        """Whether ``[start, end)`` (UTC microseconds) overlaps no busy span."""
         i = bisect_right(self._ends, start)  # first busy span that ends after the candidate starts
         return i == len(self._ends) or self._starts[i] >= end
 
@@ -251,9 +266,9 @@ class _Query:
     resources: list[tuple[int, _BusyIndex]]
     clinicians: list[_Clinician]
     patient: _BusyIndex
-    chair: timedelta
-    clinician_offset: timedelta
-    clinician_length: timedelta
+    chair_us: int
+    clinician_offset_us: int
+    clinician_length_us: int
     step_us: int
     earliest_us: int
     date_from: date
@@ -277,12 +292,12 @@ def find_slots(
     shape: TreatmentShape,
     location: LocationDay,
     resources: Sequence[int],
-    resource_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
+    resource_busy: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
     clinicians: Sequence[int],
     clinician_hours: Mapping[int, WeeklyHours],
-    clinician_time_off: Mapping[int, Sequence[Span]] = _NO_SPANS,
-    clinician_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
-    patient_busy: Sequence[Span] = (),
+    clinician_time_off: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
+    clinician_busy: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
+    patient_busy: Sequence[BusySpan] = (),
     date_from: date,
     date_to: date,
     now: datetime,
@@ -327,12 +342,12 @@ class SlotSearch(TypedDict, total=False):
     shape: Required[TreatmentShape]
     location: Required[LocationDay]
     resources: Required[Sequence[int]]
-    resource_busy: Mapping[int, Sequence[Span]]
+    resource_busy: Mapping[int, Sequence[BusySpan]]
     clinicians: Required[Sequence[int]]
     clinician_hours: Required[Mapping[int, WeeklyHours]]
-    clinician_time_off: Mapping[int, Sequence[Span]]
-    clinician_busy: Mapping[int, Sequence[Span]]
-    patient_busy: Sequence[Span]
+    clinician_time_off: Mapping[int, Sequence[BusySpan]]
+    clinician_busy: Mapping[int, Sequence[BusySpan]]
+    patient_busy: Sequence[BusySpan]
     date_from: Required[date]
     date_to: Required[date]
     now: Required[datetime]
@@ -372,12 +387,12 @@ def _prepare(
     shape: TreatmentShape,
     location: LocationDay,
     resources: Sequence[int],
-    resource_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
+    resource_busy: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
     clinicians: Sequence[int],
     clinician_hours: Mapping[int, WeeklyHours],
-    clinician_time_off: Mapping[int, Sequence[Span]] = _NO_SPANS,
-    clinician_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
-    patient_busy: Sequence[Span] = (),
+    clinician_time_off: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
+    clinician_busy: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
+    patient_busy: Sequence[BusySpan] = (),
     date_from: date,
     date_to: date,
     now: datetime,
@@ -420,9 +435,9 @@ def _prepare(
         ],
         clinicians=[row for row in clinician_rows if row.weekly],
         patient=_BusyIndex(patient_busy),
-        chair=timedelta(minutes=shape.chair_minutes),
-        clinician_offset=timedelta(minutes=shape.clinician_offset_minutes),
-        clinician_length=timedelta(minutes=shape.clinician_minutes),
+        chair_us=shape.chair_minutes * _MINUTE_US,
+        clinician_offset_us=shape.clinician_offset_minutes * _MINUTE_US,
+        clinician_length_us=shape.clinician_minutes * _MINUTE_US,
         step_us=slot_step_minutes * _MINUTE_US,
         earliest_us=_to_us(now) + min_notice_minutes * _MINUTE_US,
         date_from=date_from,
@@ -450,23 +465,22 @@ def _slots_on_day(
     working_today = [
         (
             row.clinician_id,
-            [(_from_us(local_day.bound(a)), _from_us(local_day.bound(b))) for a, b in row.weekly[weekday]],
-            row.unavailable,
+            [(local_day.bound(a), local_day.bound(b)) for a, b in row.weekly[weekday]],
+            row.unavailable.is_free,
         )
         for row in query.clinicians
         if weekday in row.weekly
     ]
     if not working_today:
         return
-    chair = query.chair
-    clinician_offset = query.clinician_offset
-    clinician_length = query.clinician_length
+    chair_us = query.chair_us
+    clinician_offset_us = query.clinician_offset_us
+    clinician_length_us = query.clinician_length_us
     step_us = query.step_us
     earliest_us = query.earliest_us
-    chair_us = query.chair // _MICROSECOND
     closure_free = query.closure_spans.is_free
     patient_free = query.patient.is_free
-    resources = query.resources
+    resources = [(resource_id, busy.is_free) for resource_id, busy in query.resources]
 
     # Windows are merged and sorted, and fold=0 keeps wall-clock order in UTC order (the repeated hour is
     # never revisited), so starts come out increasing and a span that overruns closing ends the window.
@@ -475,44 +489,46 @@ def _slots_on_day(
         closes_at = local_day.bound(closes_wall)
         wall = opens_wall
         while wall < closes_wall:
-            start_us = local_day.start(wall)
+            start = local_day.start(wall)
             wall += step_us
-            if start_us is None or start_us < opens_at:
+            if start is None or start < opens_at:
                 # Not a real time today (spring-forward gap), or before an opening time that itself fell in
                 # the gap and so moved forward by the gap's length.
                 continue
-            if start_us + chair_us > closes_at:
+            end = start + chair_us
+            if end > closes_at:
                 break
-            if start_us < earliest_us:
+            if start < earliest_us:
                 continue
-            start = _from_us(start_us)
-            end = start + chair
+            # The chair first: on a busy calendar it is what most starts fail on.
+            if one_per_start:
+                free_resources = [next((rid for rid, free in resources if free(start, end)), None)]
+                if free_resources[0] is None:
+                    continue
+            else:
+                free_resources = [rid for rid, free in resources if free(start, end)]
+                if not free_resources:
+                    continue
             if not closure_free(start, end) or not patient_free(start, end):
                 continue
-            clinician_start = start + clinician_offset
-            clinician_end = clinician_start + clinician_length
+            clinician_start = start + clinician_offset_us
+            clinician_end = clinician_start + clinician_length_us
             free_clinicians: list[int] = []
-            for clinician_id, shifts, unavailable in working_today:
+            for clinician_id, shifts, clinician_free in working_today:
                 for shift_start, shift_end in shifts:
                     if shift_start <= clinician_start and clinician_end <= shift_end:
-                        if unavailable.is_free(clinician_start, clinician_end):
+                        if clinician_free(clinician_start, clinician_end):
                             free_clinicians.append(clinician_id)
                         break
                 if free_clinicians and one_per_start:
                     break
             if not free_clinicians:
                 continue
-            free_resources: list[int] = []
-            if one_per_start:
-                for resource_id, busy in resources:
-                    if busy.is_free(start, end):
-                        free_resources.append(resource_id)
-                        break
-            else:
-                free_resources = [resource_id for resource_id, busy in resources if busy.is_free(start, end)]
+            start_at = _from_us(start)
+            end_at = _from_us(end)
             for resource_id in free_resources:
                 for clinician_id in free_clinicians:
-                    yield Slot(start, end, resource_id, clinician_id)
+                    yield Slot(start_at, end_at, resource_id, clinician_id)  # type: ignore[arg-type]
 
 
 def _merged_weekly_hours(hours: WeeklyHours, *, owner: str) -> dict[int, list[tuple[int, int]]]:
@@ -554,6 +570,13 @@ def _wall_us(moment: time) -> int:
 
 def _to_us(moment: datetime) -> int:
     return (moment - _EPOCH) // _MICROSECOND
+
+
+def to_us(moment: datetime) -> int:
+    """An aware instant as integer UTC microseconds since the epoch, the form of a ``BusySpan`` pair."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"must be timezone-aware, got naive {moment.isoformat()}")
+    return _to_us(moment)
 
 
 def _from_us(microseconds: int) -> datetime:

@@ -1,6 +1,12 @@
 """Availability: free starts for a treatment at a location, fed to the pure ``scheduling.availability`` from a
 fixed number of queries whatever the date range (the location's calendar in one row: hours, closures, chairs,
-clinicians' hours and time off; then every active allocation in the range: two queries), never one per slot."""
+clinicians' hours and time off; then every active allocation in the range: two queries), never one per slot.
+
+The holds are read as integer microseconds (``availability.BusySpan``), not as range objects: a busy month at one
+location is thousands of them, and turning each into two datetimes and a range cost more than the query. The
+holds' statement looks each chair, clinician and the patient up in the exclusion constraint's own index (the
+``int8range(id, id, '[]')`` expression it is built on), so its plan and the rows it reads depend on the location's
+calendar, not on how many locations share the table (bench/README.md shows the plan at two scales)."""
 
 from __future__ import annotations
 
@@ -9,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef, Q
+from django.db import connection
+from django.db.models import OuterRef
 from django.db.models.functions import JSONObject
 
+from clinic.db import execute_prepared
 from intake.models import Patient
 from scheduling import availability
 from scheduling.models import (
-    Allocation,
     Appointment,
     ClinicianTimeOff,
     Closure,
@@ -67,10 +74,10 @@ class AvailabilityInputs:
     resource_names: dict[int, str]
     clinician_names: dict[int, str]
     clinician_hours: dict[int, dict[int, list[tuple[time, time]]]]
-    resource_busy: dict[int, list[availability.Span]] = field(default_factory=dict)
-    clinician_time_off: dict[int, list[availability.Span]] = field(default_factory=dict)
-    clinician_busy: dict[int, list[availability.Span]] = field(default_factory=dict)
-    patient_busy: list[availability.Span] = field(default_factory=list)
+    resource_busy: dict[int, list[availability.BusySpan]] = field(default_factory=dict)
+    clinician_time_off: dict[int, list[availability.BusySpan]] = field(default_factory=dict)
+    clinician_busy: dict[int, list[availability.BusySpan]] = field(default_factory=dict)
+    patient_busy: list[availability.BusySpan] = field(default_factory=list)
 
     def query(self, *, date_from: date, date_to: date, now: datetime, resource_ids=None, clinician_ids=None):
         return {
@@ -121,7 +128,16 @@ class AvailabilityInputs:
         if not availability.inside_local_windows(start, end, tz=tz, day=day, windows=hours):
             return False
         taken = [*self.clinician_time_off.get(clinician_id, ()), *self.clinician_busy.get(clinician_id, ())]
-        return not any(span.start < end and start < span.end for span in taken)
+        lo, hi = availability.to_us(start), availability.to_us(end)
+        return not any(
+            held_lo < hi and lo < held_hi
+            for held_lo, held_hi in (
+                span
+                if isinstance(span, tuple)
+                else (availability.to_us(span.start), availability.to_us(span.end))
+                for span in taken
+            )
+        )
 
 
 def _location_calendar(
@@ -171,6 +187,65 @@ def _location_calendar(
     )
 
 
+# Each branch names its index's expression exactly (int8range(id, id, '[]') = ..., span && ...), so PostgreSQL
+# looks every holder up in its exclusion constraint's GiST index. The epoch as float8 (date_part) is exact to the
+# microsecond for these dates and cheaper than extract's numeric.
+_HOLDS_SQL = """
+SELECT 0, r.id, round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
+       round(date_part('epoch', upper(a.span)) * 1000000)::bigint
+FROM unnest(%(resources)s::bigint[]) AS r(id)
+JOIN scheduling_allocation a
+  ON a.active AND a.resource_id IS NOT NULL
+ AND int8range(a.resource_id, a.resource_id, '[]') = int8range(r.id, r.id, '[]')
+ AND a.span && tstzrange(%(lo)s, %(hi)s) AND a.appointment_id <> %(ignore)s
+UNION ALL
+SELECT 1, c.id, round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
+       round(date_part('epoch', upper(a.span)) * 1000000)::bigint
+FROM unnest(%(clinicians)s::bigint[]) AS c(id)
+JOIN scheduling_allocation a
+  ON a.active AND a.clinician_id IS NOT NULL
+ AND int8range(a.clinician_id, a.clinician_id, '[]') = int8range(c.id, c.id, '[]')
+ AND a.span && tstzrange(%(lo)s, %(hi)s) AND a.appointment_id <> %(ignore)s
+UNION ALL
+SELECT 2, a.patient_id, round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
+       round(date_part('epoch', upper(a.span)) * 1000000)::bigint
+FROM scheduling_allocation a
+WHERE a.active AND a.patient_id IS NOT NULL
+  AND int8range(a.patient_id, a.patient_id, '[]') = int8range(%(patient)s::bigint, %(patient)s::bigint, '[]')
+  AND a.span && tstzrange(%(lo)s, %(hi)s) AND a.appointment_id <> %(ignore)s
+"""
+
+
+def held_spans(
+    *,
+    resource_ids,
+    clinician_ids,
+    patient_id: int | None,
+    range_start: datetime,
+    range_end: datetime,
+    ignore_appointment_id: int | None = None,
+) -> list[tuple[int, int, int, int]]:
+    """Active holds overlapping ``[range_start, range_end)`` of the chairs, the clinicians and the patient, as
+    ``(what, id, start, end)``: what is 0 for a chair or room, 1 a clinician, 2 the patient; start and end in UTC
+    microseconds."""
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            "availability_holds",
+            _HOLDS_SQL,
+            {
+                "resources": list(resource_ids),
+                "clinicians": list(clinician_ids),
+                "patient": patient_id,
+                "lo": range_start,
+                "hi": range_end,
+                "ignore": ignore_appointment_id or 0,
+            },
+            generic=True,
+        )
+        return cursor.fetchall()
+
+
 def load_availability_inputs(
     *,
     location: Location,
@@ -210,31 +285,28 @@ def load_availability_inputs(
         )
         name = row["name"] or f"Clinician {row['clinician']}"
         clinician_names[row["clinician"]] = f"{name}, {row['credentials']}" if row["credentials"] else name
-    time_off: dict[int, list[availability.Span]] = defaultdict(list)
+    time_off: dict[int, list[availability.BusySpan]] = defaultdict(list)
     for row in calendar["time_off"]:
         time_off[row["clinician"]].append(
             availability.Span(datetime.fromisoformat(row["starts"]), datetime.fromisoformat(row["ends"]))
         )
 
-    holders = Q(resource_id__in=resource_names) | Q(clinician_id__in=clinician_names)
-    if patient is not None:
-        holders |= Q(patient_id=patient.pk)
-    allocations = Allocation.objects.filter(holders, active=True, span__overlap=(range_start, range_end))
-    if ignore_appointment is not None:
-        allocations = allocations.exclude(appointment_id=ignore_appointment.pk)
-    resource_busy: dict[int, list[availability.Span]] = defaultdict(list)
-    clinician_busy: dict[int, list[availability.Span]] = defaultdict(list)
-    patient_busy: list[availability.Span] = []
-    for kind, resource_id, clinician_id, span in allocations.values_list(
-        "kind", "resource_id", "clinician_id", "span"
+    resource_busy: dict[int, list[availability.BusySpan]] = defaultdict(list)
+    clinician_busy: dict[int, list[availability.BusySpan]] = defaultdict(list)
+    patient_busy: list[availability.BusySpan] = []
+    by_kind = (resource_busy, clinician_busy)
+    for what, holder, lo, hi in held_spans(
+        resource_ids=resource_names,
+        clinician_ids=clinician_names,
+        patient_id=patient.pk if patient is not None else None,
+        range_start=range_start,
+        range_end=range_end,
+        ignore_appointment_id=ignore_appointment.pk if ignore_appointment is not None else None,
     ):
-        held = availability.Span(span.lower, span.upper)
-        if kind == Allocation.Kind.RESOURCE:
-            resource_busy[resource_id].append(held)
-        elif kind == Allocation.Kind.CLINICIAN:
-            clinician_busy[clinician_id].append(held)
+        if what == 2:
+            patient_busy.append((lo, hi))
         else:
-            patient_busy.append(held)
+            by_kind[what][holder].append((lo, hi))
 
     return AvailabilityInputs(
         location=location,
