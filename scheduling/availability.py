@@ -52,7 +52,9 @@ __all__ = [
     "Span",
     "TreatmentShape",
     "WeeklyHours",
+    "FreeStart",
     "find_slots",
+    "free_starts",
     "nearest_alternatives",
     "next_available",
     "to_us",
@@ -445,8 +447,39 @@ def _prepare(
     )
 
 
+def free_starts(**search: Unpack[SlotSearch]) -> list[FreeStart]:
+    """Every free start in the date range with all the chairs/rooms and all the clinicians free for it (each
+    sorted by id): what a calendar shows per chair and per clinician, without one ``Slot`` per pair."""
+    return [
+        FreeStart(start, end, tuple(resource_ids), tuple(clinician_ids))
+        for start, end, resource_ids, clinician_ids in _iter_starts(_prepare(**search), one_per_start=False)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class FreeStart:
+    """A free start ``[start, end)`` and every chair/room and clinician free for it: any chair with any clinician
+    is a bookable pair."""
+
+    start: datetime
+    end: datetime
+    resource_ids: tuple[int, ...]
+    clinician_ids: tuple[int, ...]
+
+
 def _iter_slots(query: _Query, *, one_per_start: bool) -> Iterator[Slot]:
     """Slots in order of start, then resource id, then clinician id (the grid increases in UTC, see below)."""
+    for start, end, resource_ids, clinician_ids in _iter_starts(query, one_per_start=one_per_start):
+        for resource_id in resource_ids:
+            for clinician_id in clinician_ids:
+                yield Slot(start, end, resource_id, clinician_id)
+
+
+def _iter_starts(
+    query: _Query, *, one_per_start: bool
+) -> Iterator[tuple[datetime, datetime, list[int], list[int]]]:
+    """Free starts in increasing order, each with its free chairs/rooms and clinicians (only the lowest-id of each
+    with ``one_per_start``)."""
     if not query.resources or not query.clinicians:
         return
     day = query.date_from
@@ -459,7 +492,7 @@ def _iter_slots(query: _Query, *, one_per_start: bool) -> Iterator[Slot]:
 
 def _slots_on_day(
     query: _Query, day: date, windows: list[tuple[int, int]], *, one_per_start: bool
-) -> Iterator[Slot]:
+) -> Iterator[tuple[datetime, datetime, list[int], list[int]]]:
     local_day = _LocalDay(day, query.tz)
     weekday = day.weekday()
     working_today = [
@@ -502,9 +535,10 @@ def _slots_on_day(
                 continue
             # The chair first: on a busy calendar it is what most starts fail on.
             if one_per_start:
-                free_resources = [next((rid for rid, free in resources if free(start, end)), None)]
-                if free_resources[0] is None:
+                first_free = next((rid for rid, free in resources if free(start, end)), None)
+                if first_free is None:
                     continue
+                free_resources = [first_free]
             else:
                 free_resources = [rid for rid, free in resources if free(start, end)]
                 if not free_resources:
@@ -524,11 +558,7 @@ def _slots_on_day(
                     break
             if not free_clinicians:
                 continue
-            start_at = _from_us(start)
-            end_at = _from_us(end)
-            for resource_id in free_resources:
-                for clinician_id in free_clinicians:
-                    yield Slot(start_at, end_at, resource_id, clinician_id)  # type: ignore[arg-type]
+            yield _from_us(start), _from_us(end), free_resources, free_clinicians
 
 
 def _merged_weekly_hours(hours: WeeklyHours, *, owner: str) -> dict[int, list[tuple[int, int]]]:

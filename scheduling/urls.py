@@ -1,7 +1,17 @@
 from django.urls import path
 
 from scheduling import reminder_urls
-from scheduling.views import appointments, booking, cover, patients, rems, schedule, session_day, waitlist
+from scheduling.views import (
+    appointments,
+    availability,
+    booking,
+    cover,
+    patients,
+    rems,
+    schedule,
+    session_day,
+    waitlist,
+)
 
 app_name = "scheduling"
 
@@ -9,6 +19,7 @@ urlpatterns = [
     path("", schedule.today, name="today"),
     path("day/", schedule.day_view, name="day"),
     path("week/", schedule.week_view, name="week"),
+    path("availability.json", availability.free_starts, name="availability_json"),
     path("unconfirmed/", schedule.unconfirmed, name="unconfirmed"),
     path("cover/", cover.cover, name="cover"),
     path("patients/", patients.patient_search, name="patient_search"),
