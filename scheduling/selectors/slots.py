@@ -10,27 +10,21 @@ calendar, not on how many locations share the table (bench/README.md shows the p
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import OuterRef
-from django.db.models.functions import JSONObject
 
 from clinic.db import execute_prepared
 from intake.models import Patient
 from scheduling import availability
 from scheduling.models import (
+    MAX_SESSION_LENGTH,
     Appointment,
-    ClinicianTimeOff,
-    Closure,
     Location,
-    OpeningHours,
-    Resource,
     TreatmentType,
-    WorkingHours,
 )
 
 SLOT_STEP_MINUTES = 15
@@ -140,79 +134,86 @@ class AvailabilityInputs:
         )
 
 
+# The location's calendar in one row of arrays, prepared and planned once per connection: as an ORM query, building
+# and planning it took several times as long as running it.
+_CALENDAR_SQL = """
+SELECT
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('weekday', h.weekday, 'opens', h.opens, 'closes', h.closes)), '[]')
+   FROM scheduling_openinghours h WHERE h.location_id = %(location)s),
+  ARRAY(SELECT c.date FROM scheduling_closure c
+        WHERE c.location_id = %(location)s AND c.date BETWEEN %(first_day)s AND %(last_day)s ORDER BY c.date),
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name) ORDER BY r.name), '[]')
+   FROM scheduling_resource r WHERE r.location_id = %(location)s AND r.kind = %(kind)s AND r.is_active),
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('clinician', w.clinician_id, 'weekday', w.weekday,
+                                                'starts', w.starts, 'ends', w.ends, 'name', u.full_name,
+                                                'credentials', k.credentials)), '[]')
+   FROM scheduling_workinghours w
+   JOIN scheduling_clinician k ON k.id = w.clinician_id
+   JOIN scheduling_clinician_locations kl ON kl.clinician_id = k.id AND kl.location_id = %(location)s
+   JOIN clinic_user u ON u.id = k.user_id
+   WHERE w.location_id = %(location)s),
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('clinician', t.clinician_id, 'starts', t.starts_at,
+                                                'ends', t.ends_at)), '[]')
+   FROM scheduling_cliniciantimeoff t
+   JOIN scheduling_clinician_locations kl ON kl.clinician_id = t.clinician_id AND kl.location_id = %(location)s
+   WHERE t.starts_at < %(busy_to)s AND t.ends_at > %(busy_from)s)
+"""
+
+
 def _location_calendar(
     location: Location, treatment_type: TreatmentType, *, date_from: date, date_to: date, busy_from, busy_to
 ) -> dict:
     """Opening hours, closures, chairs or rooms, clinicians' hours and time off: one query, one row of arrays."""
-    here = OuterRef("pk")
-
-    def rows(queryset, **fields):
-        return ArraySubquery(queryset.values(row=JSONObject(**fields)))
-
-    return (
-        Location.objects.filter(pk=location.pk)
-        .values(
-            weekly=rows(
-                OpeningHours.objects.filter(location=here), weekday="weekday", opens="opens", closes="closes"
-            ),
-            closed_days=ArraySubquery(
-                Closure.objects.filter(
-                    location=here, date__range=(date_from - timedelta(days=1), date_to + timedelta(days=1))
-                ).values("date")
-            ),
-            held=rows(
-                Resource.objects.filter(location=here, kind=treatment_type.resource_kind, is_active=True),
-                id="id",
-                name="name",
-            ),
-            shifts=rows(
-                WorkingHours.objects.filter(location=here, clinician__locations=here),
-                clinician="clinician_id",
-                weekday="weekday",
-                starts="starts",
-                ends="ends",
-                name="clinician__user__full_name",
-                credentials="clinician__credentials",
-            ),
-            time_off=rows(
-                ClinicianTimeOff.objects.filter(
-                    clinician__locations=here, starts_at__lt=busy_to, ends_at__gt=busy_from
-                ),
-                clinician="clinician_id",
-                starts="starts_at",
-                ends="ends_at",
-            ),
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            "availability_calendar",
+            _CALENDAR_SQL,
+            {
+                "location": location.pk,
+                "kind": treatment_type.resource_kind,
+                "first_day": date_from - timedelta(days=1),
+                "last_day": date_to + timedelta(days=1),
+                "busy_from": busy_from,
+                "busy_to": busy_to,
+            },
+            generic=True,
         )
-        .get()
-    )
+        weekly, closed_days, held, shifts, time_off = cursor.fetchone()
+    # Django's connection hands jsonb over as text.
+    return {
+        "weekly": json.loads(weekly),
+        "closed_days": closed_days,
+        "held": json.loads(held),
+        "shifts": json.loads(shifts),
+        "time_off": json.loads(time_off),
+    }
 
 
-# Each branch names its index's expression exactly (int8range(id, id, '[]') = ..., span && ...), so PostgreSQL
-# looks every holder up in its exclusion constraint's GiST index. The epoch as float8 (date_part) is exact to the
-# microsecond for these dates and cheaper than extract's numeric.
+# One range scan per holder of its start index (allocation_<kind>_start: holder, lower(span), span included): the
+# holds that start from MAX_SESSION_LENGTH before the range (no hold is longer: allocation_span_bounded) to its end.
+# The epoch as float8 (date_part) is exact to the microsecond for these dates and cheaper than extract's numeric.
 _HOLDS_SQL = """
-SELECT 0, r.id, round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
+SELECT 0, a.resource_id, round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
        round(date_part('epoch', upper(a.span)) * 1000000)::bigint
-FROM unnest(%(resources)s::bigint[]) AS r(id)
-JOIN scheduling_allocation a
-  ON a.active AND a.resource_id IS NOT NULL
- AND int8range(a.resource_id, a.resource_id, '[]') = int8range(r.id, r.id, '[]')
- AND a.span && tstzrange(%(lo)s, %(hi)s) AND a.appointment_id <> %(ignore)s
+FROM scheduling_allocation a
+WHERE a.active AND a.resource_id IS NOT NULL AND a.resource_id = ANY(%(resources)s::bigint[])
+  AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
+  AND a.appointment_id <> %(ignore)s
 UNION ALL
-SELECT 1, c.id, round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
+SELECT 1, a.clinician_id, round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
        round(date_part('epoch', upper(a.span)) * 1000000)::bigint
-FROM unnest(%(clinicians)s::bigint[]) AS c(id)
-JOIN scheduling_allocation a
-  ON a.active AND a.clinician_id IS NOT NULL
- AND int8range(a.clinician_id, a.clinician_id, '[]') = int8range(c.id, c.id, '[]')
- AND a.span && tstzrange(%(lo)s, %(hi)s) AND a.appointment_id <> %(ignore)s
+FROM scheduling_allocation a
+WHERE a.active AND a.clinician_id IS NOT NULL AND a.clinician_id = ANY(%(clinicians)s::bigint[])
+  AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
+  AND a.appointment_id <> %(ignore)s
 UNION ALL
 SELECT 2, a.patient_id, round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
        round(date_part('epoch', upper(a.span)) * 1000000)::bigint
 FROM scheduling_allocation a
-WHERE a.active AND a.patient_id IS NOT NULL
-  AND int8range(a.patient_id, a.patient_id, '[]') = int8range(%(patient)s::bigint, %(patient)s::bigint, '[]')
-  AND a.span && tstzrange(%(lo)s, %(hi)s) AND a.appointment_id <> %(ignore)s
+WHERE a.active AND a.patient_id IS NOT NULL AND a.patient_id = %(patient)s::bigint
+  AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
+  AND a.appointment_id <> %(ignore)s
 """
 
 
@@ -237,6 +238,7 @@ def held_spans(
                 "resources": list(resource_ids),
                 "clinicians": list(clinician_ids),
                 "patient": patient_id,
+                "earliest": range_start - MAX_SESSION_LENGTH,
                 "lo": range_start,
                 "hi": range_end,
                 "ignore": ignore_appointment_id or 0,
