@@ -67,6 +67,9 @@ WeeklyHours = Mapping[int, Sequence[tuple[time, time]]]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL = _EPOCH.date().toordinal()
 _MICROSECOND = timedelta(microseconds=1)
+# Before and after any instant the search meets, as UTC microseconds.
+_NEVER_BEFORE = -(2**62)
+_NEVER_AFTER = 2**62
 _MINUTE_US = 60_000_000
 _DAY_US = 24 * 60 * _MINUTE_US
 _ONE_DAY = timedelta(days=1)
@@ -213,6 +216,40 @@ class _BusyIndex:
         return i == len(self._ends) or self._starts[i] >= end
 
 
+class _AnyFree:
+    """Whether any of several chairs/rooms is free for a span of one length starting at a given instant, in one
+    bisect: the union of each one's admissible starts (from the end of one busy span to ``length`` before the next),
+    built once. On a busy calendar most starts have no chair free, and this answers them without asking each chair."""
+
+    __slots__ = ("_firsts", "_lasts")
+
+    def __init__(self, indexes: Sequence[_BusyIndex], length: int) -> None:
+        ranges: list[tuple[int, int]] = []
+        for index in indexes:
+            previous_end = _NEVER_BEFORE
+            for start, end in zip(index._starts, index._ends, strict=True):
+                if start - previous_end >= length:
+                    ranges.append((previous_end, start - length))
+                previous_end = end
+            ranges.append((previous_end, _NEVER_AFTER))
+        ranges.sort()
+        firsts: list[int] = []
+        lasts: list[int] = []
+        for first, last in ranges:
+            if lasts and first <= lasts[-1]:
+                if last > lasts[-1]:
+                    lasts[-1] = last
+            else:
+                firsts.append(first)
+                lasts.append(last)
+        self._firsts = firsts
+        self._lasts = lasts
+
+    def any_free(self, start: int) -> bool:
+        i = bisect_right(self._firsts, start) - 1
+        return i >= 0 and start <= self._lasts[i]
+
+
 class _LocalDay:
     """Converts local wall-clock times (microseconds after local midnight) on one date to UTC microseconds."""
 
@@ -266,6 +303,7 @@ class _Query:
     closed_dates: frozenset[date]
     closure_spans: _BusyIndex
     resources: list[tuple[int, _BusyIndex]]
+    any_resource: _AnyFree
     clinicians: list[_Clinician]
     patient: _BusyIndex
     chair_us: int
@@ -426,15 +464,17 @@ def _prepare(
         )
         for clinician_id in sorted(set(clinicians))
     ]
+    resource_rows = [
+        (resource_id, _BusyIndex(resource_busy.get(resource_id, ())))
+        for resource_id in sorted(set(resources))
+    ]
     return _Query(
         tz=location.tz,
         opening=_merged_weekly_hours(location.opening_hours, owner="opening_hours"),
         closed_dates=closed_dates,
         closure_spans=_BusyIndex(closure_spans),
-        resources=[
-            (resource_id, _BusyIndex(resource_busy.get(resource_id, ())))
-            for resource_id in sorted(set(resources))
-        ],
+        resources=resource_rows,
+        any_resource=_AnyFree([index for _, index in resource_rows], shape.chair_minutes * _MINUTE_US),
         clinicians=[row for row in clinician_rows if row.weekly],
         patient=_BusyIndex(patient_busy),
         chair_us=shape.chair_minutes * _MINUTE_US,
@@ -514,6 +554,7 @@ def _slots_on_day(
     closure_free = query.closure_spans.is_free
     patient_free = query.patient.is_free
     resources = [(resource_id, busy.is_free) for resource_id, busy in query.resources]
+    any_resource_free = query.any_resource.any_free
 
     # Windows are merged and sorted, and fold=0 keeps wall-clock order in UTC order (the repeated hour is
     # never revisited), so starts come out increasing and a span that overruns closing ends the window.
@@ -534,6 +575,8 @@ def _slots_on_day(
             if start < earliest_us:
                 continue
             # The chair first: on a busy calendar it is what most starts fail on.
+            if not any_resource_free(start):
+                continue
             if one_per_start:
                 first_free = next((rid for rid, free in resources if free(start, end)), None)
                 if first_free is None:

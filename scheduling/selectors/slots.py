@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 
 from django.db import connection
 
@@ -431,28 +433,49 @@ def nearest_alternatives(
         patient=patient,
         ignore_appointment=ignore_appointment,
     )
-    options = free_options(inputs, date_from=date_from, date_to=date_to, now=now)
+    # One search gives both answers: every free start with all its free chairs and clinicians.
+    starts = availability.free_starts(**inputs.query(date_from=date_from, date_to=date_to, now=now))
 
-    def distance(option: SlotOption):
-        return (abs(option.start - requested_start), option.start)
+    def distance(free: availability.FreeStart):
+        return (abs(free.start - requested_start), free.start)
 
-    nearest = sorted(options, key=distance)[:limit]
+    def options(resource_ids=None, clinician_ids=None) -> Iterator[SlotOption]:
+        for free in sorted(starts, key=distance):
+            option = _option_at(inputs, free, resource_ids=resource_ids, clinician_ids=clinician_ids)
+            if option is not None:
+                yield option
+
+    nearest = list(islice(options(), limit))
     if resource_id is not None or clinician_id is not None:
         # Same chair / clinician first, if that one is free somewhere near.
-        same = [
-            option
-            for option in free_options(
-                inputs,
-                date_from=date_from,
-                date_to=date_to,
-                now=now,
-                resource_ids=[resource_id] if resource_id in inputs.resource_names else None,
-                clinician_ids=[clinician_id] if clinician_id in inputs.clinician_names else None,
+        same = list(
+            islice(
+                options(
+                    resource_ids={resource_id} if resource_id in inputs.resource_names else None,
+                    clinician_ids={clinician_id} if clinician_id in inputs.clinician_names else None,
+                ),
+                1,
             )
-        ]
-        same = sorted(same, key=distance)[:1]
+        )
         nearest = (same + [o for o in nearest if o not in same])[:limit]
     return nearest
+
+
+def _option_at(
+    inputs: AvailabilityInputs, free: availability.FreeStart, *, resource_ids=None, clinician_ids=None
+) -> SlotOption | None:
+    """The option ``free_options`` would give at this start (the lowest-id free chair and the lowest-id free
+    clinician whose discharge window is free too), among the chairs and clinicians allowed."""
+    resource = next((r for r in free.resource_ids if resource_ids is None or r in resource_ids), None)
+    if resource is None:
+        return None
+    for clinician in free.clinician_ids:
+        if clinician_ids is not None and clinician not in clinician_ids:
+            continue
+        slot = availability.Slot(free.start, free.end, resource, clinician)
+        if inputs.discharge_window_free(slot):
+            return inputs.option(slot)
+    return None
 
 
 def free_option_at(

@@ -16,8 +16,10 @@ from scheduling.availability import (
     Span,
     TreatmentShape,
     find_slots,
+    free_starts,
     nearest_alternatives,
     next_available,
+    to_us,
 )
 
 NY = ZoneInfo("America/New_York")
@@ -661,6 +663,37 @@ def test_find_slots_equals_the_brute_force_reference(inputs, one_per_start):
     assert find_slots(**inputs, one_per_start=one_per_start) == brute_force_slots(
         **inputs, one_per_start=one_per_start
     )
+
+
+def _as_microseconds(spans):
+    return [(to_us(span.start), to_us(span.end)) for span in spans]
+
+
+@PROPERTY_SETTINGS
+@given(inputs=scheduling_inputs(), one_per_start=st.booleans())
+def test_busy_spans_given_as_microseconds_find_the_same_slots(inputs, one_per_start):
+    """The selectors read holds as integer microseconds: the search must not care which form it is given."""
+    as_numbers = dict(
+        inputs,
+        resource_busy={key: _as_microseconds(spans) for key, spans in inputs["resource_busy"].items()},
+        clinician_busy={key: _as_microseconds(spans) for key, spans in inputs["clinician_busy"].items()},
+        patient_busy=_as_microseconds(inputs["patient_busy"]),
+    )
+    assert find_slots(**as_numbers, one_per_start=one_per_start) == find_slots(
+        **inputs, one_per_start=one_per_start
+    )
+
+
+@PROPERTY_SETTINGS
+@given(inputs=scheduling_inputs())
+def test_free_starts_list_every_free_pair_once_per_start(inputs):
+    pairs = [
+        Slot(free.start, free.end, resource_id, clinician_id)
+        for free in free_starts(**inputs)
+        for resource_id in free.resource_ids
+        for clinician_id in free.clinician_ids
+    ]
+    assert pairs == brute_force_slots(**inputs, one_per_start=False)
 
 
 @PROPERTY_SETTINGS
