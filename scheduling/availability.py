@@ -35,16 +35,18 @@ transition days.
 from __future__ import annotations
 
 import heapq
+import operator
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Literal, Required, TypedDict, Unpack
+from typing import Literal, Required, TypedDict, Unpack, overload
 from zoneinfo import ZoneInfo
 
 __all__ = [
     "BusySpan",
+    "BusyTimes",
     "LocationDay",
     "ResourceKind",
     "Slot",
@@ -106,6 +108,35 @@ class Span:
 
 # A busy stretch: a Span, or ``(start, end)`` as integer UTC microseconds since the epoch, half-open like a Span.
 BusySpan = Span | tuple[int, int]
+
+
+class BusyTimes(Sequence[tuple[int, int]]):
+    """One holder's busy spans as two lists of UTC microseconds, in order and not overlapping: the form the
+    database's holds come in (one holder's active holds never overlap, by its exclusion constraints), taken as they
+    are instead of pair by pair. A sequence of ``(start, end)`` pairs to everything else."""
+
+    __slots__ = ("ends", "starts")
+
+    def __init__(self, starts: Sequence[int], ends: Sequence[int]) -> None:
+        if len(starts) != len(ends):
+            raise ValueError("BusyTimes needs as many ends as starts")
+        # Checked in C (map over operator functions): thousands of spans are given at a time.
+        if not all(map(operator.lt, starts, ends)) or not all(map(operator.le, ends[:-1], starts[1:])):
+            raise ValueError("BusyTimes spans must each end after they start, in order, without overlapping")
+        self.starts = list(starts)
+        self.ends = list(ends)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int, int]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[int, int]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[int, int] | Sequence[tuple[int, int]]:
+        if isinstance(index, slice):
+            return list(zip(self.starts[index], self.ends[index], strict=True))
+        return self.starts[index], self.ends[index]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -189,6 +220,11 @@ class _BusyIndex:
     __slots__ = ("_ends", "_starts")
 
     def __init__(self, spans: Sequence[BusySpan]) -> None:
+        if isinstance(spans, BusyTimes):
+            # Already in order and disjoint; touching spans stay apart, which the bisect below does not mind.
+            self._starts = spans.starts
+            self._ends = spans.ends
+            return
         starts: list[int] = []
         ends: list[int] = []
         pairs = sorted(
@@ -459,7 +495,9 @@ def _prepare(
                 clinician_hours.get(clinician_id, {}), owner=f"clinician {clinician_id} hours"
             ),
             unavailable=_BusyIndex(
-                [*clinician_time_off.get(clinician_id, ()), *clinician_busy.get(clinician_id, ())]
+                [*clinician_time_off[clinician_id], *clinician_busy.get(clinician_id, ())]
+                if clinician_time_off.get(clinician_id)
+                else clinician_busy.get(clinician_id, ())
             ),
         )
         for clinician_id in sorted(set(clinicians))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
@@ -70,10 +70,10 @@ class AvailabilityInputs:
     resource_names: dict[int, str]
     clinician_names: dict[int, str]
     clinician_hours: dict[int, dict[int, list[tuple[time, time]]]]
-    resource_busy: dict[int, list[availability.BusySpan]] = field(default_factory=dict)
+    resource_busy: dict[int, Sequence[availability.BusySpan]] = field(default_factory=dict)
     clinician_time_off: dict[int, list[availability.BusySpan]] = field(default_factory=dict)
-    clinician_busy: dict[int, list[availability.BusySpan]] = field(default_factory=dict)
-    patient_busy: list[availability.BusySpan] = field(default_factory=list)
+    clinician_busy: dict[int, Sequence[availability.BusySpan]] = field(default_factory=dict)
+    patient_busy: Sequence[availability.BusySpan] = field(default_factory=list)
 
     def query(self, *, date_from: date, date_to: date, now: datetime, resource_ids=None, clinician_ids=None):
         return {
@@ -193,29 +193,37 @@ def _location_calendar(
 
 
 # One range scan per holder of its start index (allocation_<kind>_start: holder, lower(span), span included): the
-# holds that start from MAX_SESSION_LENGTH before the range (no hold is longer: allocation_span_bounded) to its end.
+# holds that start from MAX_SESSION_LENGTH before the range (no hold is longer: allocation_span_bounded) to its end,
+# one row a holder with its starts and ends in order as two arrays (what availability.BusyTimes takes).
 # The epoch as float8 (date_part) is exact to the microsecond for these dates and cheaper than extract's numeric.
 _HOLDS_SQL = """
-SELECT 0, a.resource_id, round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
-       round(date_part('epoch', upper(a.span)) * 1000000)::bigint
-FROM scheduling_allocation a
-WHERE a.active AND a.resource_id IS NOT NULL AND a.resource_id = ANY(%(resources)s::bigint[])
-  AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
-  AND a.appointment_id <> %(ignore)s
-UNION ALL
-SELECT 1, a.clinician_id, round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
-       round(date_part('epoch', upper(a.span)) * 1000000)::bigint
-FROM scheduling_allocation a
-WHERE a.active AND a.clinician_id IS NOT NULL AND a.clinician_id = ANY(%(clinicians)s::bigint[])
-  AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
-  AND a.appointment_id <> %(ignore)s
-UNION ALL
-SELECT 2, a.patient_id, round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
-       round(date_part('epoch', upper(a.span)) * 1000000)::bigint
-FROM scheduling_allocation a
-WHERE a.active AND a.patient_id IS NOT NULL AND a.patient_id = %(patient)s::bigint
-  AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
-  AND a.appointment_id <> %(ignore)s
+SELECT h.what, h.holder, array_agg(h.lo ORDER BY h.lo), array_agg(h.hi ORDER BY h.lo)
+FROM (
+  SELECT 0 AS what, a.resource_id AS holder, lower(a.span) AS lower_at,
+         round(date_part('epoch', lower(a.span)) * 1000000)::bigint AS lo,
+         round(date_part('epoch', upper(a.span)) * 1000000)::bigint AS hi
+  FROM scheduling_allocation a
+  WHERE a.active AND a.resource_id IS NOT NULL AND a.resource_id = ANY(%(resources)s::bigint[])
+    AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
+    AND a.appointment_id <> %(ignore)s
+  UNION ALL
+  SELECT 1, a.clinician_id, lower(a.span),
+         round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
+         round(date_part('epoch', upper(a.span)) * 1000000)::bigint
+  FROM scheduling_allocation a
+  WHERE a.active AND a.clinician_id IS NOT NULL AND a.clinician_id = ANY(%(clinicians)s::bigint[])
+    AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
+    AND a.appointment_id <> %(ignore)s
+  UNION ALL
+  SELECT 2, a.patient_id, lower(a.span),
+         round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
+         round(date_part('epoch', upper(a.span)) * 1000000)::bigint
+  FROM scheduling_allocation a
+  WHERE a.active AND a.patient_id IS NOT NULL AND a.patient_id = %(patient)s::bigint
+    AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
+    AND a.appointment_id <> %(ignore)s
+) h
+GROUP BY h.what, h.holder
 """
 
 
@@ -227,10 +235,10 @@ def held_spans(
     range_start: datetime,
     range_end: datetime,
     ignore_appointment_id: int | None = None,
-) -> list[tuple[int, int, int, int]]:
-    """Active holds overlapping ``[range_start, range_end)`` of the chairs, the clinicians and the patient, as
-    ``(what, id, start, end)``: what is 0 for a chair or room, 1 a clinician, 2 the patient; start and end in UTC
-    microseconds."""
+) -> list[tuple[int, int, list[int], list[int]]]:
+    """Active holds overlapping ``[range_start, range_end)`` of the chairs, the clinicians and the patient, one row
+    a holder: ``(what, id, starts, ends)``, what 0 for a chair or room, 1 a clinician, 2 the patient; starts and
+    ends in UTC microseconds, in order."""
     with connection.cursor() as cursor:
         execute_prepared(
             cursor,
@@ -295,11 +303,11 @@ def load_availability_inputs(
             availability.Span(datetime.fromisoformat(row["starts"]), datetime.fromisoformat(row["ends"]))
         )
 
-    resource_busy: dict[int, list[availability.BusySpan]] = defaultdict(list)
-    clinician_busy: dict[int, list[availability.BusySpan]] = defaultdict(list)
-    patient_busy: list[availability.BusySpan] = []
+    resource_busy: dict[int, Sequence[availability.BusySpan]] = {}
+    clinician_busy: dict[int, Sequence[availability.BusySpan]] = {}
+    patient_busy: Sequence[availability.BusySpan] = []
     by_kind = (resource_busy, clinician_busy)
-    for what, holder, lo, hi in held_spans(
+    for what, holder, starts, ends in held_spans(
         resource_ids=resource_names,
         clinician_ids=clinician_names,
         patient_id=patient.pk if patient is not None else None,
@@ -307,10 +315,11 @@ def load_availability_inputs(
         range_end=range_end,
         ignore_appointment_id=ignore_appointment.pk if ignore_appointment is not None else None,
     ):
+        held = availability.BusyTimes(starts, ends)
         if what == 2:
-            patient_busy.append((lo, hi))
+            patient_busy = held
         else:
-            by_kind[what][holder].append((lo, hi))
+            by_kind[what][holder] = held
 
     return AvailabilityInputs(
         location=location,
@@ -433,21 +442,45 @@ def nearest_alternatives(
         patient=patient,
         ignore_appointment=ignore_appointment,
     )
+    nearest, same = _nearest_in(
+        inputs,
+        requested_start,
+        date_from=date_from,
+        date_to=date_to,
+        now=now,
+        limit=limit,
+        resource_id=resource_id,
+        clinician_id=clinician_id,
+    )
+    return (same + [o for o in nearest if o not in same])[:limit]
+
+
+def _nearest_in(
+    inputs: AvailabilityInputs,
+    requested_start: datetime,
+    *,
+    date_from: date,
+    date_to: date,
+    now: datetime,
+    limit: int,
+    resource_id: int | None,
+    clinician_id: int | None,
+) -> tuple[list[SlotOption], list[SlotOption]]:
+    """The ``limit`` options nearest to ``requested_start`` in the range, and the nearest with the chair or
+    clinician asked for (empty if none was asked for or none is free)."""
     # One search gives both answers: every free start with all its free chairs and clinicians.
     starts = availability.free_starts(**inputs.query(date_from=date_from, date_to=date_to, now=now))
-
-    def distance(free: availability.FreeStart):
-        return (abs(free.start - requested_start), free.start)
+    starts.sort(key=lambda free: (abs(free.start - requested_start), free.start))
 
     def options(resource_ids=None, clinician_ids=None) -> Iterator[SlotOption]:
-        for free in sorted(starts, key=distance):
+        for free in starts:
             option = _option_at(inputs, free, resource_ids=resource_ids, clinician_ids=clinician_ids)
             if option is not None:
                 yield option
 
     nearest = list(islice(options(), limit))
+    same: list[SlotOption] = []
     if resource_id is not None or clinician_id is not None:
-        # Same chair / clinician first, if that one is free somewhere near.
         same = list(
             islice(
                 options(
@@ -457,8 +490,7 @@ def nearest_alternatives(
                 1,
             )
         )
-        nearest = (same + [o for o in nearest if o not in same])[:limit]
-    return nearest
+    return nearest, same
 
 
 def _option_at(
