@@ -13,7 +13,7 @@ import statistics
 import sys
 import threading
 import time as clock
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import django
 
@@ -78,7 +78,10 @@ def prepare() -> dict:
         intake, _ = Intake.objects.get_or_create(patient=patient, status=Intake.Status.IN_PROGRESS)
         intakes.append({"intake": intake.pk, "cookie": _session_for(user, staff=False)})
     today = timezone.now().astimezone(location.tz).date()
+    first, last = month_measured(location)
     return {
+        "tomorrow": first.isoformat(),
+        "month_end": last.isoformat(),
         "desk_cookie": _session_for(desk, staff=True),
         "clinician_cookie": _session_for(clinician.user, staff=True),
         "location": location.pk,
@@ -442,15 +445,57 @@ def booking(scale: int) -> dict:
 # --- Availability ---------------------------------------------------------------------------------------------
 
 
-def availability(repeats: int = 7) -> dict:
+def month_measured(location: Location) -> tuple[date, date]:
+    """The 30 local days from tomorrow: the month availability (and the endpoint's month) is measured on."""
+    first = timezone.now().astimezone(location.tz).date() + timedelta(days=1)
+    return first, first + timedelta(days=29)
+
+
+def busy_share(location: Location, first: date, last: date) -> dict:
+    """How much of the location's open chair-hours on local days ``first``..``last`` its sessions hold: the chairs'
+    active holds clipped to each day's opening hours, over the chairs times those hours."""
+    from scheduling.models import OpeningHours
+
+    tz = location.tz
+    windows: dict[int, list[tuple[time, time]]] = {}
+    for hours in OpeningHours.objects.filter(location=location):
+        windows.setdefault(hours.weekday, []).append((hours.opens, hours.closes))
+    chairs = list(
+        Resource.objects.filter(location=location, kind="chair", is_active=True).values_list("pk", flat=True)
+    )
+    spans = []
+    day = first
+    while day <= last:
+        for opens, closes in windows.get(day.weekday(), []):
+            spans.append((datetime.combine(day, opens, tz), datetime.combine(day, closes, tz)))
+        day += timedelta(days=1)
+    open_seconds = sum((hi - lo).total_seconds() for lo, hi in spans) * len(chairs)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT coalesce(sum(extract(epoch FROM upper(a.span * w.span) - lower(a.span * w.span))), 0) "
+            "FROM scheduling_allocation a "
+            "JOIN unnest(%s::tstzrange[]) AS w(span) ON a.span && w.span "
+            "WHERE a.active AND a.resource_id = ANY(%s)",
+            [[f'["{lo.isoformat()}","{hi.isoformat()}")' for lo, hi in spans], chairs],
+        )
+        booked_seconds = float(cur.fetchone()[0])
+    return {
+        "first_day": first.isoformat(),
+        "last_day": last.isoformat(),
+        "booked_chair_hours": round(booked_seconds / 3600),
+        "open_chair_hours": round(open_seconds / 3600),
+        "busy_share": round(booked_seconds / open_seconds, 4) if open_seconds else 0.0,
+    }
+
+
+def availability(repeats: int = 21) -> dict:
     from scheduling.selectors import available_slots
 
     location = Location.objects.earliest("pk")
     chairs = Resource.objects.filter(location=location, kind="chair", is_active=True).count()
     iv = TreatmentType.objects.get(code="iv-ketamine")
     now = timezone.now()
-    first = now.astimezone(location.tz).date() + timedelta(days=1)
-    last = first + timedelta(days=29)
+    first, last = month_measured(location)
     available_slots(location=location, treatment_type=iv, date_from=first, date_to=last, now=now)  # warm
     times, queries, slots = [], 0, 0
     for _ in range(repeats):
@@ -461,7 +506,6 @@ def availability(repeats: int = 7) -> dict:
             )
             times.append(clock.perf_counter() - t0)
         queries, slots = len(ctx.captured_queries), len(found)
-    booked = Appointment.objects.filter(location=location, start_at__date__gte=first).count()
     return {
         "chairs": chairs,
         "days": 30,
@@ -469,8 +513,8 @@ def availability(repeats: int = 7) -> dict:
         "min_ms": round(min(times) * 1000, 1),
         "queries": queries,
         "free_slots": slots,
-        "booked_in_range_or_later": booked,
         "repeats": repeats,
+        **busy_share(location, first, last),
     }
 
 
