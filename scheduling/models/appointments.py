@@ -256,14 +256,15 @@ class Allocation(models.Model):
             GistIndex(fields=["span"], name="allocation_span_gist", condition=Q(active=True)),
             # Availability reads a range of each chair's, clinician's and patient's holds by start: a btree range
             # scan per holder (allocation_span_bounded says how far before the range a hold can start), which
-            # reads the holds it returns and no others, whatever else the table holds.
+            # reads the holds it returns and no others, whatever else the table holds; with the span and the
+            # appointment in the index, from the index alone.
             *(
                 models.Index(
                     F(kind),
                     Func(F("span"), function="lower", output_field=models.DateTimeField()),
                     name=f"allocation_{kind}_start",
                     condition=Q(active=True, **{f"{kind}__isnull": False}),
-                    include=["span"],
+                    include=["span", "appointment"],
                 )
                 for kind in ("resource", "clinician", "patient")
             ),
