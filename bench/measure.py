@@ -514,6 +514,7 @@ def availability(repeats: int = 21) -> dict:
         "queries": queries,
         "free_slots": slots,
         "repeats": repeats,
+        "times_ms": [round(t * 1000, 2) for t in times],
         **busy_share(location, first, last),
     }
 
