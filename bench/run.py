@@ -423,13 +423,13 @@ def report(results: list[dict], drained: dict | None) -> str:
             )
         all_correct = all(b[key]["correct"] for key, _ in runs if key in b)
         lines.append(
-            f"\nWinner's path / raw: {b['ratio']:.0%} (target >= {BOOKING_SHARE:.0%}): "
+            f"\nWinner's path / raw: {b['ratio']:.1%} (target >= {BOOKING_SHARE:.0%}): "
             f"{verdict(b['ratio'] >= BOOKING_SHARE)}"
         )
         if "ratio_alternatives" in b:
             ratio = b["ratio_alternatives"]
             lines.append(
-                f"Default path with alternatives / raw with free starts: {ratio:.0%} (target >= "
+                f"Default path with alternatives / raw with free starts: {ratio:.1%} (target >= "
                 f"{BOOKING_ALTERNATIVES_SHARE:.0%}): {verdict(ratio >= BOOKING_ALTERNATIVES_SHARE)}"
             )
         lines.append(f"Zero double bookings in every run: {verdict(all_correct)}")

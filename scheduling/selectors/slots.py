@@ -2,11 +2,12 @@
 fixed number of queries whatever the date range (the location's calendar in one row: hours, closures, chairs,
 clinicians' hours and time off; then every active allocation in the range: two queries), never one per slot.
 
-The holds are read as integer microseconds (``availability.BusySpan``), not as range objects: a busy month at one
-location is thousands of them, and turning each into two datetimes and a range cost more than the query. The
-holds' statement looks each chair, clinician and the patient up in the exclusion constraint's own index (the
-``int8range(id, id, '[]')`` expression it is built on), so its plan and the rows it reads depend on the location's
-calendar, not on how many locations share the table (bench/README.md shows the plan at two scales)."""
+The holds are read as integer microseconds, one row a holder with its starts and ends in order
+(``availability.BusyTimes``), not as range objects: a busy month at one location is thousands of them, and turning
+each into two datetimes and a range cost more than the query. The holds' statement is a range scan of each chair's,
+clinician's and the patient's holds by start (``allocation_<kind>_start``), so its plan and the rows it reads depend
+on the location's calendar, not on how many locations share the table (bench/README.md shows the plan at two
+scales)."""
 
 from __future__ import annotations
 

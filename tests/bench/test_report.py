@@ -102,6 +102,6 @@ def test_the_availability_json_rows_have_their_own_targets():
 def test_the_report_says_how_busy_the_measured_month_was_and_judges_both_booking_paths():
     text = run.report([_result({"200": 4000})], None)
     assert "was 83.3% booked: 3,600 of 4,320 open chair-hours (target >= 80%: PASS)" in text
-    assert "Winner's path / raw: 100% (target >= 50%): PASS" in text
-    assert "Default path with alternatives / raw with free starts: 50% (target >= 40%): PASS" in text
+    assert "Winner's path / raw: 100.0% (target >= 50%): PASS" in text
+    assert "Default path with alternatives / raw with free starts: 50.0% (target >= 40%): PASS" in text
     assert "Zero double bookings in every run: PASS" in text
