@@ -37,7 +37,7 @@ from __future__ import annotations
 import heapq
 import operator
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
@@ -285,11 +285,32 @@ class _AnyFree:
         i = bisect_right(self._firsts, start) - 1
         return i >= 0 and start <= self._lasts[i]
 
+    def grid_starts(self, *, origin: int, first: int, last: int, step: int) -> Iterator[int]:
+        """The starts ``origin + k * step`` (k >= 0) in ``[first, last]`` that some chair is free for, in order:
+        only the stretches where one is, instead of every start of the day."""
+        firsts, lasts = self._firsts, self._lasts
+        i = max(bisect_right(firsts, first) - 1, 0)
+        while i < len(firsts) and firsts[i] <= last:
+            lo = max(firsts[i], first, origin)
+            hi = min(lasts[i], last)
+            if lo <= hi:
+                k = -(-(lo - origin) // step)  # the first grid start at or after lo
+                at = origin + k * step
+                while at <= hi:
+                    yield at
+                    at += step
+            i += 1
+
 
 class _LocalDay:
     """Converts local wall-clock times (microseconds after local midnight) on one date to UTC microseconds."""
 
     __slots__ = ("_base", "_day", "_steady", "_tz")
+
+    @property
+    def steady(self) -> bool:
+        """No offset change today: a wall-clock time is the day's base plus itself."""
+        return self._steady
 
     def __init__(self, day: date, tz: ZoneInfo) -> None:
         self._day = day
@@ -599,10 +620,16 @@ def _slots_on_day(
     for opens_wall, closes_wall in windows:
         opens_at = local_day.bound(opens_wall)
         closes_at = local_day.bound(closes_wall)
-        wall = opens_wall
-        while wall < closes_wall:
-            start = local_day.start(wall)
-            wall += step_us
+        starts: Iterable[int | None]
+        if local_day.steady:
+            # Wall clock and UTC differ by one offset all day: the grid is opens_at + k * step, and only the
+            # starts some chair is free for need looking at.
+            starts = query.any_resource.grid_starts(
+                origin=opens_at, first=max(opens_at, earliest_us), last=closes_at - chair_us, step=step_us
+            )
+        else:
+            starts = (local_day.start(wall) for wall in range(opens_wall, closes_wall, step_us))
+        for start in starts:
             if start is None or start < opens_at:
                 # Not a real time today (spring-forward gap), or before an opening time that itself fell in
                 # the gap and so moved forward by the gap's length.
