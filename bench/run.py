@@ -7,9 +7,13 @@ workers) with the same environment, then measure:
 - pages under load: p50, p95 and requests/s at 20 clients for 15 s each (bench/loadgen.py, its own process),
   beside a trivial view on the same server (bench/urls.py), in three turns each right after a turn of the trivial
   view, the share taken against those turns (a shared machine's speed drifts within minutes);
-- booking: 50 clients booking the same 30 slots through scheduling.services.book_appointment, and raw SQL
-  inserting the same rows (bench/measure.py), with the correctness check;
-- availability: a month at the 12-chair location, median time and query count;
+- the staff availability endpoint (JSON) for a day and for a month, the same way;
+- booking, two ways (bench/measure.py), each beside its raw-SQL baseline and with the correctness check: 50
+  clients racing for the same 30 slots on the winner's path (losers not shown alternatives), and for the busy
+  days' free starts on the desk's default path (every loser shown the nearest alternatives);
+- availability: a month at the 12-chair location on the busy calendar, median time and query count, and how busy
+  that month was (booked share of open chair-hours); once every scale is measured, availability again at each in
+  alternating turns, judged on all the runs together;
 - the reminder drain (bench/reminder_drain.py, written separately), when present.
 
 Then the growth table (SCALE 1 vs 10) and PASS/MISS against the issue's targets. Writes bench/results/<ts>.md/json.
@@ -39,13 +43,22 @@ PY = str(BASE / ".venv" / "bin" / "python")
 GUNICORN = str(BASE / ".venv" / "bin" / "gunicorn")
 RESULTS = BASE / "bench" / "results"
 
-PAGE_P95_MS = 150
-PAGE_RPS_SHARE = 0.40
-BOOKING_SHARE = 0.30
-AVAIL_MS = 50
+PAGE_P95_MS = 100
+PAGE_P95_WHEN_TRIVIAL_RPS = 500  # the p95 target holds where the trivial view serves this much or more
+PAGE_RPS_SHARE = 0.50
+JSON_DAY_SHARE = 0.40
+JSON_MONTH_P95_MS = 300
+BOOKING_SHARE = 0.50
+BOOKING_ALTERNATIVES_SHARE = 0.40
+AVAIL_MS = 20
 AVAIL_QUERIES = 3
+AVAIL_GROWTH_MAX = 1.3
+AVAIL_TURNS = 3  # more turns of availability at every scale, alternating, after all are measured
+BUSY_SHARE = 0.80
 DRAIN_SHARE = 0.50
 GROWTH_MAX = 2.0
+JSON_DAY = "availability JSON, a day"
+JSON_MONTH = "availability JSON, a month"
 ROUNDS = 3  # turns of each page, each after a turn of the trivial view
 # What a working page answers; any other status (a 500, a redirect to sign-in) fails the page whatever its speed.
 EXPECTED_STATUS = {"intake step submit (POST)": "302"}
@@ -177,6 +190,16 @@ def pages(env: dict, duration: int) -> dict:
                 {"method": "GET", "path": f"/review/patients/{fx['trend_patient']}/trends/", "cookie": clin}
             ]
             * n,
+            # The staff availability endpoint over the busy calendar: tomorrow, and the month availability is
+            # measured on.
+            JSON_DAY: [
+                {"method": "GET", "path": json_path(fx, fx["tomorrow"], fx["tomorrow"]), "cookie": desk}
+            ]
+            * n,
+            JSON_MONTH: [
+                {"method": "GET", "path": json_path(fx, fx["tomorrow"], fx["month_end"]), "cookie": desk}
+            ]
+            * n,
         }
         # Each page is measured in ROUNDS turns, each right after a turn of the trivial view, and its share is
         # against those adjacent turns: on a shared machine the speed drifts by a third within minutes (seen: the
@@ -205,6 +228,10 @@ def pages(env: dict, duration: int) -> dict:
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def json_path(fx: dict, first: str, last: str) -> str:
+    return f"/front-desk/availability.json?location={fx['location']}&treatment=iv-ketamine&from={first}&to={last}"
 
 
 def merged(turns: list[dict]) -> dict:
@@ -321,6 +348,22 @@ def answered(f: dict) -> bool:
     return f.get("requests", 0) > 0 and set(f.get("statuses", {})) == {f.get("expected_status", "200")}
 
 
+def page_verdicts(name: str, f: dict, share: float, trivial_rps: float) -> tuple[str, str]:
+    """The p95 and share verdicts of one row of the page table (see the report's note above the table)."""
+    if name.startswith("trivial"):
+        return "-", "-"
+    ok = answered(f)
+    if name == JSON_MONTH:
+        return verdict(ok and f["p95_ms"] < JSON_MONTH_P95_MS), "-"
+    if name == JSON_DAY:
+        return "-", verdict(ok and share >= JSON_DAY_SHARE)
+    if trivial_rps >= PAGE_P95_WHEN_TRIVIAL_RPS:
+        p95 = verdict(ok and f["p95_ms"] < PAGE_P95_MS)
+    else:
+        p95 = f"n/a (trivial {trivial_rps:.0f} req/s)"
+    return p95, verdict(ok and share >= PAGE_RPS_SHARE)
+
+
 def report(results: list[dict], drained: dict | None) -> str:
     lines = [f"# Benchmark {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", ""]
     lines.append(
@@ -338,45 +381,71 @@ def report(results: list[dict], drained: dict | None) -> str:
             "",
             f"Each page ran in {ROUNDS} turns, each right after a turn of the trivial view; its share is against those "
             "turns (trivial req/s beside it). The trivial row is all its turns together. A page that answered any "
-            "status but its expected one (200; 302 for the intake submit) misses both targets, however fast.",
+            "status but its expected one (200; 302 for the intake submit) misses its targets, however fast. Pages: "
+            f"share >= {PAGE_RPS_SHARE:.0%}, p95 < {PAGE_P95_MS} ms where the trivial view beside it serves "
+            f">= {PAGE_P95_WHEN_TRIVIAL_RPS} req/s (n/a below that: p95 follows the machine's speed). The "
+            f"availability JSON: a day's share >= {JSON_DAY_SHARE:.0%}, a month's p95 < {JSON_MONTH_P95_MS} ms.",
             "",
             "| Page (20 clients) | p50 ms | p95 ms | req/s | trivial req/s beside it | share of trivial | statuses "
-            "| p95 < 150 ms | >= 40 % |",
+            "| p95 target | share target |",
             "|---|---:|---:|---:|---:|---:|---|---|---|",
         ]
         for name, f in r["pages"].items():
             base = f.get("baseline_rps") or r["pages"]["trivial view (baseline)"]["rps"]
             share = f["rps"] / base if base else 0
             f["share"] = round(share, 3)
-            ok = answered(f)
+            p95_cell, share_cell = page_verdicts(name, f, share, base)
             lines.append(
                 f"| {name} | {f['p50_ms']} | {f['p95_ms']} | {f['rps']} | {f.get('baseline_rps', '-')} | {share:.0%} "
-                f"| {f['statuses']} | "
-                f"{verdict(ok and f['p95_ms'] < PAGE_P95_MS)} | "
-                f"{'-' if name.startswith('trivial') else verdict(ok and share >= PAGE_RPS_SHARE)} |"
+                f"| {f['statuses']} | {p95_cell} | {share_cell} |"
             )
         b = r["booking"]
         lines += [
             "",
-            "| Booking (50 clients, 30 slots) | attempts | s | attempts/s | bookings | correct | double | overlaps | deadlock errors |",
-            "|---|---:|---:|---:|---:|---|---:|---:|---:|",
+            "| Booking (50 clients) | attempts | s | attempts/s | bookings | losers shown alternatives | correct "
+            "| double | overlaps | deadlock errors |",
+            "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|",
         ]
-        for key, label in (("service", "book_appointment"), ("raw_sql", "raw psycopg2 (baseline)")):
+        runs = (
+            ("service", "winner's path: book_appointment, no alternatives (30 slots)"),
+            ("raw_sql", "raw psycopg2 (its baseline)"),
+            ("service_alternatives", "default path: book_appointment with alternatives (busy days)"),
+            ("raw_sql_free_starts", "raw psycopg2 + the day's free starts per loser (its baseline)"),
+        )
+        for key, label in runs:
+            if key not in b:
+                continue
             x = b[key]
             lines.append(
                 f"| {label} | {x['attempts']} | {x['seconds']} | {x['attempts_per_s']} | {x['bookings']} | "
-                f"{x['correct']} | {x['double_bookings']} | {x['overlapping_allocations']} | {x['deadlock_errors']} |"
+                f"{x.get('losers_offered_alternatives', '-')} | {x['correct']} | {x['double_bookings']} | "
+                f"{x['overlapping_allocations']} | {x['deadlock_errors']} |"
             )
+        all_correct = all(b[key]["correct"] for key, _ in runs if key in b)
         lines.append(
-            f"\nBooking rate / raw: {b['ratio']:.0%} (target >= 30 %): {verdict(b['ratio'] >= BOOKING_SHARE)}; "
-            f"zero double bookings: {verdict(b['service']['correct'])}"
+            f"\nWinner's path / raw: {b['ratio']:.1%} (target >= {BOOKING_SHARE:.0%}): "
+            f"{verdict(b['ratio'] >= BOOKING_SHARE)}"
         )
+        if "ratio_alternatives" in b:
+            ratio = b["ratio_alternatives"]
+            lines.append(
+                f"Default path with alternatives / raw with free starts: {ratio:.1%} (target >= "
+                f"{BOOKING_ALTERNATIVES_SHARE:.0%}): {verdict(ratio >= BOOKING_ALTERNATIVES_SHARE)}"
+            )
+        lines.append(f"Zero double bookings in every run: {verdict(all_correct)}")
         a = r["availability"]
         lines.append(
-            f"\nAvailability, {a['days']} days, {a['chairs']} chairs: median {a['median_ms']} ms "
-            f"(target < 50: {verdict(a['median_ms'] < AVAIL_MS)}), {a['queries']} queries "
-            f"(target <= 3: {verdict(a['queries'] <= AVAIL_QUERIES)}), {a['free_slots']} free slots."
+            f"\nAvailability, {a['days']} days, {a['chairs']} chairs: median {a['median_ms']} ms over "
+            f"{a.get('repeats', '?')} runs, in turns alternating between the scales (target < {AVAIL_MS}: {verdict(a['median_ms'] < AVAIL_MS)}), "
+            f"{a['queries']} queries (target <= {AVAIL_QUERIES}: {verdict(a['queries'] <= AVAIL_QUERIES)}), "
+            f"{a['free_slots']} free starts."
         )
+        if "busy_share" in a:
+            lines.append(
+                f"The measured month ({a['first_day']} to {a['last_day']}, {a['chairs']} chairs) was "
+                f"{a['busy_share']:.1%} booked: {a['booked_chair_hours']:,} of {a['open_chair_hours']:,} open "
+                f"chair-hours (target >= {BUSY_SHARE:.0%}: {verdict(a['busy_share'] >= BUSY_SHARE)})."
+            )
     if drained:
         lines += [
             "",
@@ -402,9 +471,10 @@ def report(results: list[dict], drained: dict | None) -> str:
             "|---|---:|---:|---:|---|",
         ]
 
-        def row(label, a, b, higher_is_better=False):
+        def row(label, a, b, higher_is_better=False, limit=GROWTH_MAX):
             worse = (a / b if b else float("inf")) if higher_is_better else (b / a if a else float("inf"))
-            lines.append(f"| {label} | {a} | {b} | {worse:.2f}x | {verdict(worse <= GROWTH_MAX)} |")
+            note = "" if limit == GROWTH_MAX else f" (target <= {limit})"
+            lines.append(f"| {label}{note} | {a} | {b} | {worse:.2f}x | {verdict(worse <= limit)} |")
 
         for name in lo["pages"]:
             row(f"{name} p95 ms", lo["pages"][name]["p95_ms"], hi["pages"][name]["p95_ms"])
@@ -419,15 +489,41 @@ def report(results: list[dict], drained: dict | None) -> str:
                 )
         row("booking attempts/s", lo["booking"]["service"]["attempts_per_s"],
             hi["booking"]["service"]["attempts_per_s"], True)  # fmt: skip
-        row("availability median ms", lo["availability"]["median_ms"], hi["availability"]["median_ms"])
+        row(
+            "availability median ms",
+            lo["availability"]["median_ms"],
+            hi["availability"]["median_ms"],
+            limit=AVAIL_GROWTH_MAX,
+        )
         row("availability queries", lo["availability"]["queries"], hi["availability"]["queries"])
     return "\n".join(lines) + "\n"
+
+
+def availability_turns(results: list[dict], turns: int = AVAIL_TURNS) -> None:
+    """Availability measured again at every scale in alternating turns, once all are seeded, and judged on every
+    turn's runs together: measured minutes apart, on a shared machine, the two medians compared the load of two
+    moments (seen: the same code at 7.7 and 18.7 ms, minimum 6.0 and 6.9 ms)."""
+    pooled: dict[int, list[float]] = {r["scale"]: list(r["availability"]["times_ms"]) for r in results}
+    for _ in range(turns):
+        for r in results:
+            again = last_json(sh([PY, "-m", "bench.measure", "availability"], env_for(r["scale"])))
+            pooled[r["scale"]] += again["times_ms"]
+    for r in results:
+        times = sorted(pooled[r["scale"]])
+        a = r["availability"]
+        a["repeats"] = len(times)
+        a["median_ms"] = round(times[len(times) // 2], 1)
+        a["min_ms"] = round(times[0], 1)
+        log(f"  availability SCALE={r['scale']}, {len(times)} runs over {turns + 1} alternating turns: "
+            f"median {a['median_ms']} ms, min {a['min_ms']} ms")  # fmt: skip
 
 
 def main() -> None:
     scales = [int(s) for s in os.environ.get("BENCH_SCALES", "1,10").split(",") if s.strip()]
     duration = int(os.environ.get("BENCH_DURATION", "15"))
     results = [run_scale(s, duration) for s in scales]
+    log("availability, every scale in alternating turns")
+    availability_turns(results)
     log("reminder drain")
     drained = drain(env_for(scales[0]))
     text = report(results, drained)

@@ -1,15 +1,17 @@
 """Seed a clinic network at a scale factor, fast: COPY into the real tables, with times that never overlap.
 
-SCALE=10 is the full set: 10 locations, 100 chairs (+2 at the first location, which has 12 for the
-availability figure), 50 clinicians with working hours, 100,000 patients each with a submitted intake (PHQ-9 and
+SCALE=10 is the full set: 10 locations, 100 chairs (+2 at the first location, which has 12 and a sixth clinician for
+the availability figure), 51 clinicians with working hours, 100,000 patients each with a submitted intake (PHQ-9 and
 GAD-7 responses) and, for 9 in 10, an eligibility decision, and 500,000 IV appointments with their 1,500,000
-allocations. SCALE=1 is a tenth (1 location). Each location has the same depth of history (about 4.5 years, the last
-60 days in the future), so growth measures table size, not a busier day.
+allocations. SCALE=1 is a tenth (1 location). Each location has the same depth of history (the last 60 days in the
+future), so growth measures table size, not a busier day.
 
-Schedule: 10 chairs and 5 clinicians a location; chairs 1-5 start at 08:00 local, 6-10 at 09:00; three sessions a
-chair a day (+0, +180, +360 min, 120 min each); clinician k doses chairs k and k+5 ([start+15, start+60)), so no two
-of a clinician's windows overlap. Appointment a goes to patient a % patients: one patient's sessions are ~333 days
-apart.
+Schedule: a busy clinic (``busy_share``: 83 % of chair-hours booked every day). Locations open 07:00-19:00 local;
+each chair runs five 120-minute sessions back to back from its first start, so it is busy ten of the twelve hours.
+A location's chairs come in two halves: clinician k doses chair k and chair k + half, whose sessions start an hour
+later, so the dosing windows ([start+15, start+60)) alternate and never overlap. Chair 0 starts at 07:00 and has
+the day's one free start (17:00); the other first-half chairs start 15, 30 or 45 minutes later, leaving two short
+gaps no session fits in. Appointment a goes to patient a % patients: one patient's sessions are months apart.
 
 Each session's holds (allocation rows) are written as ``scheduling.services`` books them: the same spans
 (``session_holds``), active unless the session is cancelled or a no-show. The exclusion constraints are not
@@ -37,9 +39,10 @@ from typing import Any, NamedTuple
 from bench.pgcopy import copy_rows, reset_sequence
 
 CHAIRS_PER_LOCATION = 10
-CLINICIANS_PER_LOCATION = 5
-SESSIONS_PER_CHAIR = 3
-SESSION_OFFSETS_MIN = (0, 180, 360)
+EXTRA_CHAIRS_FIRST_LOCATION = 2
+SESSIONS_PER_CHAIR = 5
+OPENS = time(7, 0)
+CLOSES = time(19, 0)
 PATIENTS_PER_SCALE = 10_000
 APPOINTMENTS_PER_SCALE = 50_000
 FUTURE_DAYS = 60
@@ -51,7 +54,7 @@ def plan(scale: int) -> dict:
     locations = max(1, scale)
     patients = PATIENTS_PER_SCALE * scale
     appointments = APPOINTMENTS_PER_SCALE * scale
-    per_day = locations * CHAIRS_PER_LOCATION * SESSIONS_PER_CHAIR
+    per_day = sum(chairs_at(li) for li in range(locations)) * SESSIONS_PER_CHAIR
     days = -(-appointments // per_day)
     today = datetime.now(zoneinfo.ZoneInfo(TZ_NAME)).date()
     first_day = today - timedelta(days=days - FUTURE_DAYS)
@@ -64,6 +67,29 @@ def plan(scale: int) -> dict:
         "first_day": first_day,
         "last_day": first_day + timedelta(days=days - 1),
     }
+
+
+def chairs_at(location_index: int) -> int:
+    return CHAIRS_PER_LOCATION + (EXTRA_CHAIRS_FIRST_LOCATION if location_index == 0 else 0)
+
+
+def clinicians_at(location_index: int) -> int:
+    """One clinician for each pair of chairs (chair k and k + half)."""
+    return chairs_at(location_index) // 2
+
+
+def first_start_minutes(chair: int, chairs: int) -> int:
+    """Minutes after opening of the chair's first session (the module docstring's layout)."""
+    half = chairs // 2
+    k = chair % half
+    stagger = 0 if k == 0 else 15 * (1 + (k - 1) % 3)
+    return stagger + (60 if chair >= half else 0)
+
+
+def busy_share(chair_minutes: int) -> float:
+    """The share of a location's chair-hours a seeded day books."""
+    open_minutes = (CLOSES.hour - OPENS.hour) * 60 + CLOSES.minute - OPENS.minute
+    return SESSIONS_PER_CHAIR * chair_minutes / open_minutes
 
 
 APPOINTMENT_COLUMNS = [
@@ -124,29 +150,30 @@ def sessions(
 ) -> Iterator[Session]:
     """The plan's appointments in the layout of the module docstring: past sessions discharged, the rest booked."""
     tz = zoneinfo.ZoneInfo(TZ_NAME)
-    per_loc_day = CHAIRS_PER_LOCATION * SESSIONS_PER_CHAIR
-    n_loc = len(location_ids)
-    day_starts = {}
+    length = timedelta(minutes=chair_minutes)
+    # One day's sessions in appointment order: location, chair, then the chair's sessions in time order.
+    day_layout = [
+        (li, chair, first_start_minutes(chair, len(chair_ids[li])) + session * chair_minutes)
+        for li in range(len(location_ids))
+        for chair in range(len(chair_ids[li]))
+        for session in range(SESSIONS_PER_CHAIR)
+    ]
+    opens = {}
     for d in range(p["days"]):
         day = p["first_day"] + timedelta(days=d)
-        day_starts[d] = (
-            datetime.combine(day, time(8, 0), tz).astimezone(UTC),
-            datetime.combine(day, time(9, 0), tz).astimezone(UTC),
-        )
-    length = timedelta(minutes=chair_minutes)
+        opens[d] = datetime.combine(day, OPENS, tz).astimezone(UTC)
     for a in range(p["appointments"]):
-        d, r = divmod(a, n_loc * per_loc_day)
-        li, k = divmod(r, per_loc_day)
-        chair, session = divmod(k, SESSIONS_PER_CHAIR)
-        at8, at9 = day_starts[d]
-        start = (at8 if chair < 5 else at9) + timedelta(minutes=SESSION_OFFSETS_MIN[session])
+        d, r = divmod(a, len(day_layout))
+        li, chair, minutes = day_layout[r]
+        start = opens[d] + timedelta(minutes=minutes)
         end = start + length
+        half = len(chair_ids[li]) // 2
         yield Session(
             a + 1,
             (a % p["patients"]) + 1,
             location_ids[li],
             chair_ids[li][chair],
-            clinician_ids[li][chair % 5],
+            clinician_ids[li][chair % half],
             start,
             end,
             "discharged" if end < now else "booked",
@@ -281,19 +308,17 @@ def seed(scale: int, *, log=print) -> dict:
         for li in range(p["locations"]):
             loc = Location.objects.create(name=f"Bench clinic {li + 1:02d}", time_zone=TZ_NAME)
             locations.append(loc)
-            n_chairs = CHAIRS_PER_LOCATION + (2 if li == 0 else 0)
             chairs.append(
                 [
                     Resource.objects.create(location=loc, kind="chair", name=f"Chair {c + 1:02d}")
-                    for c in range(n_chairs)
+                    for c in range(chairs_at(li))
                 ]
             )
             OpeningHours.objects.bulk_create(
-                OpeningHours(location=loc, weekday=wd, opens=time(7, 0), closes=time(20, 0))
-                for wd in range(7)
+                OpeningHours(location=loc, weekday=wd, opens=OPENS, closes=CLOSES) for wd in range(7)
             )
             loc_clinicians = []
-            for ci in range(CLINICIANS_PER_LOCATION):
+            for ci in range(clinicians_at(li)):
                 user = User.objects.create_user(
                     email=f"clinician{li + 1:02d}.{ci + 1}@bench.invalid",
                     password=PASSWORD,
@@ -495,8 +520,10 @@ def seed(scale: int, *, log=print) -> dict:
     from review.selectors import rebuild_review_queue
 
     log(f"  review queue: {rebuild_review_queue():,} intakes waiting")
+    # VACUUM too, as autovacuum would by the time a real calendar is read: it marks the pages all-visible, so the
+    # availability read's index-only scans need not visit the table.
     with connection.cursor() as cur:
-        cur.execute("ANALYZE")
+        cur.execute("VACUUM ANALYZE")
     p["seed_seconds"] = round(clock.monotonic() - started, 1)
     p["location_ids"] = loc_ids
     p["first_day"] = p["first_day"].isoformat()

@@ -24,22 +24,29 @@ Time rules (engineering guide §4), decided here once:
 - All spans are half-open ``[start, end)``: a chair busy [09:00, 11:00) is free again at 11:00.
 
 Speed (engineering guide §6): each busy list is sorted and merged once, then every candidate is checked with
-one ``bisect`` per chair, clinician and patient, never a scan of all busy spans. The wall-clock grid is
-integer arithmetic on days without a DST change; zoneinfo is consulted per start only on transition days.
+one ``bisect`` per chair, clinician and patient, never a scan of all busy spans. Busy spans may be given as
+``Span`` or as ``(start, end)`` pairs of integer UTC microseconds since the epoch (``BusySpan``): a month of a busy
+clinic is thousands of spans, and the caller can read them from the database as integers instead of building
+thousands of datetimes. The search itself runs on those integers and makes a datetime only for a slot it returns.
+The wall-clock grid is integer arithmetic on days without a DST change; zoneinfo is consulted per start only on
+transition days.
 """
 
 from __future__ import annotations
 
 import heapq
+import operator
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
-from typing import Literal, Required, TypedDict, Unpack
+from typing import Literal, Required, TypedDict, Unpack, overload
 from zoneinfo import ZoneInfo
 
 __all__ = [
+    "BusySpan",
+    "BusyTimes",
     "LocationDay",
     "ResourceKind",
     "Slot",
@@ -47,9 +54,12 @@ __all__ = [
     "Span",
     "TreatmentShape",
     "WeeklyHours",
+    "FreeStart",
     "find_slots",
+    "free_starts",
     "nearest_alternatives",
     "next_available",
+    "to_us",
 ]
 
 ResourceKind = Literal["chair", "room"]
@@ -59,10 +69,13 @@ WeeklyHours = Mapping[int, Sequence[tuple[time, time]]]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL = _EPOCH.date().toordinal()
 _MICROSECOND = timedelta(microseconds=1)
+# Before and after any instant the search meets, as UTC microseconds.
+_NEVER_BEFORE = -(2**62)
+_NEVER_AFTER = 2**62
 _MINUTE_US = 60_000_000
 _DAY_US = 24 * 60 * _MINUTE_US
 _ONE_DAY = timedelta(days=1)
-_NO_SPANS: Mapping[int, Sequence[Span]] = MappingProxyType({})
+_NO_SPANS: Mapping[int, Sequence[BusySpan]] = MappingProxyType({})
 _WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -91,6 +104,39 @@ class Span:
     def overlaps(self, other: Span) -> bool:
         # Half-open: [09:00, 11:00) and [11:00, 13:00) do not overlap.
         return self.start < other.end and other.start < self.end
+
+
+# A busy stretch: a Span, or ``(start, end)`` as integer UTC microseconds since the epoch, half-open like a Span.
+BusySpan = Span | tuple[int, int]
+
+
+class BusyTimes(Sequence[tuple[int, int]]):
+    """One holder's busy spans as two lists of UTC microseconds, in order and not overlapping: the form the
+    database's holds come in (one holder's active holds never overlap, by its exclusion constraints), taken as they
+    are instead of pair by pair. A sequence of ``(start, end)`` pairs to everything else."""
+
+    __slots__ = ("ends", "starts")
+
+    def __init__(self, starts: Sequence[int], ends: Sequence[int]) -> None:
+        if len(starts) != len(ends):
+            raise ValueError("BusyTimes needs as many ends as starts")
+        # Checked in C (map over operator functions): thousands of spans are given at a time.
+        if not all(map(operator.lt, starts, ends)) or not all(map(operator.le, ends[:-1], starts[1:])):
+            raise ValueError("BusyTimes spans must each end after they start, in order, without overlapping")
+        self.starts = list(starts)
+        self.ends = list(ends)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int, int]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[int, int]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[int, int] | Sequence[tuple[int, int]]:
+        if isinstance(index, slice):
+            return list(zip(self.starts[index], self.ends[index], strict=True))
+        return self.starts[index], self.ends[index]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,12 +219,21 @@ class _BusyIndex:
 
     __slots__ = ("_ends", "_starts")
 
-    def __init__(self, spans: Sequence[Span]) -> None:
-        starts: list[datetime] = []
-        ends: list[datetime] = []
-        # Span holds UTC datetimes, and datetimes sharing a tzinfo compare as plain fields in C: cheaper than
-        # converting thousands of busy spans to numbers when only a few thousand candidates get checked.
-        for start, end in sorted((span.start, span.end) for span in spans):
+    def __init__(self, spans: Sequence[BusySpan]) -> None:
+        if isinstance(spans, BusyTimes):
+            # Already in order and disjoint; touching spans stay apart, which the bisect below does not mind.
+            self._starts = spans.starts
+            self._ends = spans.ends
+            return
+        starts: list[int] = []
+        ends: list[int] = []
+        pairs = sorted(
+            span if type(span) is tuple else (_to_us(span.start), _to_us(span.end))  # type: ignore[union-attr]
+            for span in spans
+        )
+        for start, end in pairs:
+            if end <= start:
+                raise ValueError(f"a busy span must end after it starts, got ({start}, {end})")
             # Merging touching spans too is safe: a candidate overlaps the union iff it overlaps a part.
             if ends and start <= ends[-1]:
                 if end > ends[-1]:
@@ -191,15 +246,71 @@ class _BusyIndex:
         self._starts = starts
         self._ends = ends
 
-    def is_free(self, start: datetime, end: datetime) -> bool:
+    def is_free(self, start: int, end: int) -> bool:
+        """Whether ``[start, end)`` (UTC microseconds) overlaps no busy span."""
         i = bisect_right(self._ends, start)  # first busy span that ends after the candidate starts
         return i == len(self._ends) or self._starts[i] >= end
+
+
+class _AnyFree:
+    """Whether any of several chairs/rooms is free for a span of one length starting at a given instant, in one
+    bisect: the union of each one's admissible starts (from the end of one busy span to ``length`` before the next),
+    built once. On a busy calendar most starts have no chair free, and this answers them without asking each chair."""
+
+    __slots__ = ("_firsts", "_lasts")
+
+    def __init__(self, indexes: Sequence[_BusyIndex], length: int) -> None:
+        ranges: list[tuple[int, int]] = []
+        for index in indexes:
+            previous_end = _NEVER_BEFORE
+            for start, end in zip(index._starts, index._ends, strict=True):
+                if start - previous_end >= length:
+                    ranges.append((previous_end, start - length))
+                previous_end = end
+            ranges.append((previous_end, _NEVER_AFTER))
+        ranges.sort()
+        firsts: list[int] = []
+        lasts: list[int] = []
+        for first, last in ranges:
+            if lasts and first <= lasts[-1]:
+                if last > lasts[-1]:
+                    lasts[-1] = last
+            else:
+                firsts.append(first)
+                lasts.append(last)
+        self._firsts = firsts
+        self._lasts = lasts
+
+    def any_free(self, start: int) -> bool:
+        i = bisect_right(self._firsts, start) - 1
+        return i >= 0 and start <= self._lasts[i]
+
+    def grid_starts(self, *, origin: int, first: int, last: int, step: int) -> Iterator[int]:
+        """The starts ``origin + k * step`` (k >= 0) in ``[first, last]`` that some chair is free for, in order:
+        only the stretches where one is, instead of every start of the day."""
+        firsts, lasts = self._firsts, self._lasts
+        i = max(bisect_right(firsts, first) - 1, 0)
+        while i < len(firsts) and firsts[i] <= last:
+            lo = max(firsts[i], first, origin)
+            hi = min(lasts[i], last)
+            if lo <= hi:
+                k = -(-(lo - origin) // step)  # the first grid start at or after lo
+                at = origin + k * step
+                while at <= hi:
+                    yield at
+                    at += step
+            i += 1
 
 
 class _LocalDay:
     """Converts local wall-clock times (microseconds after local midnight) on one date to UTC microseconds."""
 
     __slots__ = ("_base", "_day", "_steady", "_tz")
+
+    @property
+    def steady(self) -> bool:
+        """No offset change today: a wall-clock time is the day's base plus itself."""
+        return self._steady
 
     def __init__(self, day: date, tz: ZoneInfo) -> None:
         self._day = day
@@ -249,11 +360,12 @@ class _Query:
     closed_dates: frozenset[date]
     closure_spans: _BusyIndex
     resources: list[tuple[int, _BusyIndex]]
+    any_resource: _AnyFree
     clinicians: list[_Clinician]
     patient: _BusyIndex
-    chair: timedelta
-    clinician_offset: timedelta
-    clinician_length: timedelta
+    chair_us: int
+    clinician_offset_us: int
+    clinician_length_us: int
     step_us: int
     earliest_us: int
     date_from: date
@@ -277,12 +389,12 @@ def find_slots(
     shape: TreatmentShape,
     location: LocationDay,
     resources: Sequence[int],
-    resource_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
+    resource_busy: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
     clinicians: Sequence[int],
     clinician_hours: Mapping[int, WeeklyHours],
-    clinician_time_off: Mapping[int, Sequence[Span]] = _NO_SPANS,
-    clinician_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
-    patient_busy: Sequence[Span] = (),
+    clinician_time_off: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
+    clinician_busy: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
+    patient_busy: Sequence[BusySpan] = (),
     date_from: date,
     date_to: date,
     now: datetime,
@@ -327,12 +439,12 @@ class SlotSearch(TypedDict, total=False):
     shape: Required[TreatmentShape]
     location: Required[LocationDay]
     resources: Required[Sequence[int]]
-    resource_busy: Mapping[int, Sequence[Span]]
+    resource_busy: Mapping[int, Sequence[BusySpan]]
     clinicians: Required[Sequence[int]]
     clinician_hours: Required[Mapping[int, WeeklyHours]]
-    clinician_time_off: Mapping[int, Sequence[Span]]
-    clinician_busy: Mapping[int, Sequence[Span]]
-    patient_busy: Sequence[Span]
+    clinician_time_off: Mapping[int, Sequence[BusySpan]]
+    clinician_busy: Mapping[int, Sequence[BusySpan]]
+    patient_busy: Sequence[BusySpan]
     date_from: Required[date]
     date_to: Required[date]
     now: Required[datetime]
@@ -372,12 +484,12 @@ def _prepare(
     shape: TreatmentShape,
     location: LocationDay,
     resources: Sequence[int],
-    resource_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
+    resource_busy: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
     clinicians: Sequence[int],
     clinician_hours: Mapping[int, WeeklyHours],
-    clinician_time_off: Mapping[int, Sequence[Span]] = _NO_SPANS,
-    clinician_busy: Mapping[int, Sequence[Span]] = _NO_SPANS,
-    patient_busy: Sequence[Span] = (),
+    clinician_time_off: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
+    clinician_busy: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
+    patient_busy: Sequence[BusySpan] = (),
     date_from: date,
     date_to: date,
     now: datetime,
@@ -404,25 +516,29 @@ def _prepare(
                 clinician_hours.get(clinician_id, {}), owner=f"clinician {clinician_id} hours"
             ),
             unavailable=_BusyIndex(
-                [*clinician_time_off.get(clinician_id, ()), *clinician_busy.get(clinician_id, ())]
+                [*clinician_time_off[clinician_id], *clinician_busy.get(clinician_id, ())]
+                if clinician_time_off.get(clinician_id)
+                else clinician_busy.get(clinician_id, ())
             ),
         )
         for clinician_id in sorted(set(clinicians))
+    ]
+    resource_rows = [
+        (resource_id, _BusyIndex(resource_busy.get(resource_id, ())))
+        for resource_id in sorted(set(resources))
     ]
     return _Query(
         tz=location.tz,
         opening=_merged_weekly_hours(location.opening_hours, owner="opening_hours"),
         closed_dates=closed_dates,
         closure_spans=_BusyIndex(closure_spans),
-        resources=[
-            (resource_id, _BusyIndex(resource_busy.get(resource_id, ())))
-            for resource_id in sorted(set(resources))
-        ],
+        resources=resource_rows,
+        any_resource=_AnyFree([index for _, index in resource_rows], shape.chair_minutes * _MINUTE_US),
         clinicians=[row for row in clinician_rows if row.weekly],
         patient=_BusyIndex(patient_busy),
-        chair=timedelta(minutes=shape.chair_minutes),
-        clinician_offset=timedelta(minutes=shape.clinician_offset_minutes),
-        clinician_length=timedelta(minutes=shape.clinician_minutes),
+        chair_us=shape.chair_minutes * _MINUTE_US,
+        clinician_offset_us=shape.clinician_offset_minutes * _MINUTE_US,
+        clinician_length_us=shape.clinician_minutes * _MINUTE_US,
         step_us=slot_step_minutes * _MINUTE_US,
         earliest_us=_to_us(now) + min_notice_minutes * _MINUTE_US,
         date_from=date_from,
@@ -430,8 +546,39 @@ def _prepare(
     )
 
 
+def free_starts(**search: Unpack[SlotSearch]) -> list[FreeStart]:
+    """Every free start in the date range with all the chairs/rooms and all the clinicians free for it (each
+    sorted by id): what a calendar shows per chair and per clinician, without one ``Slot`` per pair."""
+    return [
+        FreeStart(start, end, tuple(resource_ids), tuple(clinician_ids))
+        for start, end, resource_ids, clinician_ids in _iter_starts(_prepare(**search), one_per_start=False)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class FreeStart:
+    """A free start ``[start, end)`` and every chair/room and clinician free for it: any chair with any clinician
+    is a bookable pair."""
+
+    start: datetime
+    end: datetime
+    resource_ids: tuple[int, ...]
+    clinician_ids: tuple[int, ...]
+
+
 def _iter_slots(query: _Query, *, one_per_start: bool) -> Iterator[Slot]:
     """Slots in order of start, then resource id, then clinician id (the grid increases in UTC, see below)."""
+    for start, end, resource_ids, clinician_ids in _iter_starts(query, one_per_start=one_per_start):
+        for resource_id in resource_ids:
+            for clinician_id in clinician_ids:
+                yield Slot(start, end, resource_id, clinician_id)
+
+
+def _iter_starts(
+    query: _Query, *, one_per_start: bool
+) -> Iterator[tuple[datetime, datetime, list[int], list[int]]]:
+    """Free starts in increasing order, each with its free chairs/rooms and clinicians (only the lowest-id of each
+    with ``one_per_start``)."""
     if not query.resources or not query.clinicians:
         return
     day = query.date_from
@@ -444,75 +591,82 @@ def _iter_slots(query: _Query, *, one_per_start: bool) -> Iterator[Slot]:
 
 def _slots_on_day(
     query: _Query, day: date, windows: list[tuple[int, int]], *, one_per_start: bool
-) -> Iterator[Slot]:
+) -> Iterator[tuple[datetime, datetime, list[int], list[int]]]:
     local_day = _LocalDay(day, query.tz)
     weekday = day.weekday()
     working_today = [
         (
             row.clinician_id,
-            [(_from_us(local_day.bound(a)), _from_us(local_day.bound(b))) for a, b in row.weekly[weekday]],
-            row.unavailable,
+            [(local_day.bound(a), local_day.bound(b)) for a, b in row.weekly[weekday]],
+            row.unavailable.is_free,
         )
         for row in query.clinicians
         if weekday in row.weekly
     ]
     if not working_today:
         return
-    chair = query.chair
-    clinician_offset = query.clinician_offset
-    clinician_length = query.clinician_length
+    chair_us = query.chair_us
+    clinician_offset_us = query.clinician_offset_us
+    clinician_length_us = query.clinician_length_us
     step_us = query.step_us
     earliest_us = query.earliest_us
-    chair_us = query.chair // _MICROSECOND
     closure_free = query.closure_spans.is_free
     patient_free = query.patient.is_free
-    resources = query.resources
+    resources = [(resource_id, busy.is_free) for resource_id, busy in query.resources]
+    any_resource_free = query.any_resource.any_free
 
     # Windows are merged and sorted, and fold=0 keeps wall-clock order in UTC order (the repeated hour is
     # never revisited), so starts come out increasing and a span that overruns closing ends the window.
     for opens_wall, closes_wall in windows:
         opens_at = local_day.bound(opens_wall)
         closes_at = local_day.bound(closes_wall)
-        wall = opens_wall
-        while wall < closes_wall:
-            start_us = local_day.start(wall)
-            wall += step_us
-            if start_us is None or start_us < opens_at:
+        starts: Iterable[int | None]
+        if local_day.steady:
+            # Wall clock and UTC differ by one offset all day: the grid is opens_at + k * step, and only the
+            # starts some chair is free for need looking at.
+            starts = query.any_resource.grid_starts(
+                origin=opens_at, first=max(opens_at, earliest_us), last=closes_at - chair_us, step=step_us
+            )
+        else:
+            starts = (local_day.start(wall) for wall in range(opens_wall, closes_wall, step_us))
+        for start in starts:
+            if start is None or start < opens_at:
                 # Not a real time today (spring-forward gap), or before an opening time that itself fell in
                 # the gap and so moved forward by the gap's length.
                 continue
-            if start_us + chair_us > closes_at:
+            end = start + chair_us
+            if end > closes_at:
                 break
-            if start_us < earliest_us:
+            if start < earliest_us:
                 continue
-            start = _from_us(start_us)
-            end = start + chair
+            # The chair first: on a busy calendar it is what most starts fail on.
+            if not any_resource_free(start):
+                continue
+            if one_per_start:
+                first_free = next((rid for rid, free in resources if free(start, end)), None)
+                if first_free is None:
+                    continue
+                free_resources = [first_free]
+            else:
+                free_resources = [rid for rid, free in resources if free(start, end)]
+                if not free_resources:
+                    continue
             if not closure_free(start, end) or not patient_free(start, end):
                 continue
-            clinician_start = start + clinician_offset
-            clinician_end = clinician_start + clinician_length
+            clinician_start = start + clinician_offset_us
+            clinician_end = clinician_start + clinician_length_us
             free_clinicians: list[int] = []
-            for clinician_id, shifts, unavailable in working_today:
+            for clinician_id, shifts, clinician_free in working_today:
                 for shift_start, shift_end in shifts:
                     if shift_start <= clinician_start and clinician_end <= shift_end:
-                        if unavailable.is_free(clinician_start, clinician_end):
+                        if clinician_free(clinician_start, clinician_end):
                             free_clinicians.append(clinician_id)
                         break
                 if free_clinicians and one_per_start:
                     break
             if not free_clinicians:
                 continue
-            free_resources: list[int] = []
-            if one_per_start:
-                for resource_id, busy in resources:
-                    if busy.is_free(start, end):
-                        free_resources.append(resource_id)
-                        break
-            else:
-                free_resources = [resource_id for resource_id, busy in resources if busy.is_free(start, end)]
-            for resource_id in free_resources:
-                for clinician_id in free_clinicians:
-                    yield Slot(start, end, resource_id, clinician_id)
+            yield _from_us(start), _from_us(end), free_resources, free_clinicians
 
 
 def _merged_weekly_hours(hours: WeeklyHours, *, owner: str) -> dict[int, list[tuple[int, int]]]:
@@ -554,6 +708,13 @@ def _wall_us(moment: time) -> int:
 
 def _to_us(moment: datetime) -> int:
     return (moment - _EPOCH) // _MICROSECOND
+
+
+def to_us(moment: datetime) -> int:
+    """An aware instant as integer UTC microseconds since the epoch, the form of a ``BusySpan`` pair."""
+    if moment.utcoffset() is None:
+        raise ValueError(f"must be timezone-aware, got naive {moment.isoformat()}")
+    return _to_us(moment)
 
 
 def _from_us(microseconds: int) -> datetime:

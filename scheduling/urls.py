@@ -3,6 +3,7 @@ from django.urls import path
 from scheduling import reminder_urls
 from scheduling.views import (
     appointments,
+    availability,
     booking,
     cover,
     day_live,
@@ -21,6 +22,7 @@ urlpatterns = [
     path("day/live/", day_live.day_live, name="day_live"),
     path("day/book/", day_live.book_cell, name="book_cell"),
     path("week/", schedule.week_view, name="week"),
+    path("availability.json", availability.free_starts, name="availability_json"),
     path("unconfirmed/", schedule.unconfirmed, name="unconfirmed"),
     path("cover/", cover.cover, name="cover"),
     path("patients/", patients.patient_search, name="patient_search"),

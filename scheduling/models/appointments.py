@@ -14,7 +14,7 @@ from django.contrib.postgres.fields import (
 from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.models import F, Func, Q, Value
-from django.db.models.lookups import GreaterThan
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
 from intake.models import Modality
 from scheduling.models.places import Clinician, Location, Resource
@@ -342,8 +342,34 @@ class Allocation(models.Model):
     active = models.BooleanField(default=True)
 
     class Meta:
-        indexes = [GistIndex(fields=["span"], name="allocation_span_gist", condition=Q(active=True))]
+        indexes = [
+            GistIndex(fields=["span"], name="allocation_span_gist", condition=Q(active=True)),
+            # Availability reads a range of each chair's, clinician's and patient's holds by start: a btree range
+            # scan per holder (allocation_span_bounded says how far before the range a hold can start), which
+            # reads the holds it returns and no others, whatever else the table holds; with the span and the
+            # appointment in the index, from the index alone.
+            *(
+                models.Index(
+                    F(kind),
+                    Func(F("span"), function="lower", output_field=models.DateTimeField()),
+                    name=f"allocation_{kind}_start",
+                    condition=Q(active=True, **{f"{kind}__isnull": False}),
+                    include=["span", "appointment"],
+                )
+                for kind in ("resource", "clinician", "patient")
+            ),
+        ]
         constraints = [
+            # The booking rule (MAX_SESSION_LENGTH), held by the database too, since the availability read relies
+            # on it: a hold starts at most this long before any instant it covers.
+            models.CheckConstraint(
+                condition=LessThanOrEqual(
+                    Func(F("span"), function="upper", output_field=models.DateTimeField())
+                    - Func(F("span"), function="lower", output_field=models.DateTimeField()),
+                    Value(MAX_SESSION_LENGTH),
+                ),
+                name="allocation_span_bounded",
+            ),
             models.CheckConstraint(
                 condition=(
                     Q(kind="resource", resource__isnull=False, clinician__isnull=True, patient__isnull=True)

@@ -2,7 +2,8 @@
 
 - ``appointments``: the per-object access gates, patient search, a patient's sessions;
 - ``booking_facts``: the booking gate's one read;
-- ``slots``: availability (free starts, the nearest alternatives, one start's free chair and clinician);
+- ``slots``: availability (free starts, the nearest alternatives, one start's free chair and clinician, a range's
+  free starts by chair and clinician);
 - ``series_proposals``: a course laid on the calendar;
 - ``schedule``: the day view, the week, tomorrow's unconfirmed sessions;
 - ``locations``: the schedule pages' location picker, a patient's booking location, a zone the database knows;
@@ -99,8 +100,10 @@ from scheduling.selectors.session_day import (
 from scheduling.selectors.slots import (
     SLOT_STEP_MINUTES,
     AvailabilityInputs,
+    FreeCalendar,
     SlotOption,
     available_slots,
+    free_calendar,
     free_option_at,
     load_availability_inputs,
     nearest_alternatives,
@@ -161,6 +164,8 @@ __all__ = [
     "form_values",
     "free_option_at",
     "load_availability_inputs",
+    "FreeCalendar",
+    "free_calendar",
     "local_day_bounds",
     "nearest_alternatives",
     "next_available_slot",

@@ -1,32 +1,34 @@
 """Availability: free starts for a treatment at a location, fed to the pure ``scheduling.availability`` from a
 fixed number of queries whatever the date range (the location's calendar in one row: hours, closures, chairs,
-clinicians' hours and time off; then every active allocation in the range: two queries), never one per slot."""
+clinicians' hours and time off; then every active allocation in the range: two queries), never one per slot.
+
+The holds are read as integer microseconds, one row a holder with its starts and ends in order
+(``availability.BusyTimes``), not as range objects: a busy month at one location is thousands of them, and turning
+each into two datetimes and a range cost more than the query. The holds' statement is a range scan of each chair's,
+clinician's and the patient's holds by start (``allocation_<kind>_start``), so its plan and the rows it reads depend
+on the location's calendar, not on how many locations share the table (bench/README.md shows the plan at two
+scales)."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 
-from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import DateField, Func, OuterRef, Q
-from django.db.models.functions import JSONObject
+from django.db import connection
 
+from clinic.db import execute_prepared
 from intake.models import Patient
 from scheduling import availability
 from scheduling.models import (
     MAX_MIN_DAYS_APART,
-    Allocation,
+    MAX_SESSION_LENGTH,
     Appointment,
-    ClinicianTimeOff,
-    Closure,
-    DayHold,
     Location,
-    OpeningHours,
-    Resource,
     TreatmentType,
-    WorkingHours,
 )
 
 SLOT_STEP_MINUTES = 15
@@ -70,10 +72,10 @@ class AvailabilityInputs:
     resource_names: dict[int, str]
     clinician_names: dict[int, str]
     clinician_hours: dict[int, dict[int, list[tuple[time, time]]]]
-    resource_busy: dict[int, list[availability.Span]] = field(default_factory=dict)
-    clinician_time_off: dict[int, list[availability.Span]] = field(default_factory=dict)
-    clinician_busy: dict[int, list[availability.Span]] = field(default_factory=dict)
-    patient_busy: list[availability.Span] = field(default_factory=list)
+    resource_busy: dict[int, Sequence[availability.BusySpan]] = field(default_factory=dict)
+    clinician_time_off: dict[int, list[availability.BusySpan]] = field(default_factory=dict)
+    clinician_busy: dict[int, Sequence[availability.BusySpan]] = field(default_factory=dict)
+    patient_busy: Sequence[availability.BusySpan] = field(default_factory=list)
     # Local days a dosing session of this type may not start on: too close to one of the patient's (DayHold).
     patient_blocked_days: frozenset[date] = frozenset()
 
@@ -126,7 +128,16 @@ class AvailabilityInputs:
         if not availability.inside_local_windows(start, end, tz=tz, day=day, windows=hours):
             return False
         taken = [*self.clinician_time_off.get(clinician_id, ()), *self.clinician_busy.get(clinician_id, ())]
-        return not any(span.start < end and start < span.end for span in taken)
+        lo, hi = availability.to_us(start), availability.to_us(end)
+        return not any(
+            held_lo < hi and lo < held_hi
+            for held_lo, held_hi in (
+                span
+                if isinstance(span, tuple)
+                else (availability.to_us(span.start), availability.to_us(span.end))
+                for span in taken
+            )
+        )
 
 
 def blocked_dosing_days(held: Iterable[tuple[date, date]], *, spacing: int) -> frozenset[date]:
@@ -134,6 +145,37 @@ def blocked_dosing_days(held: Iterable[tuple[date, date]], *, spacing: int) -> f
     patient's held dosing days as half-open ``(lo, hi)`` ranges (their DayHold rows). A session on day X holds
     ``[X, X + spacing)``, which meets a held ``[lo, hi)`` when ``lo - spacing < X < hi``."""
     return frozenset(lo + timedelta(days=n) for lo, hi in held for n in range(1 - spacing, (hi - lo).days))
+
+
+# The location's calendar in one row of arrays, prepared and planned once per connection: as an ORM query, building
+# and planning it took several times as long as running it.
+_CALENDAR_SQL = """
+SELECT
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('weekday', h.weekday, 'opens', h.opens, 'closes', h.closes)), '[]')
+   FROM scheduling_openinghours h WHERE h.location_id = %(location)s),
+  ARRAY(SELECT c.date FROM scheduling_closure c
+        WHERE c.location_id = %(location)s AND c.date BETWEEN %(first_day)s AND %(last_day)s ORDER BY c.date),
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name) ORDER BY r.name), '[]')
+   FROM scheduling_resource r WHERE r.location_id = %(location)s AND r.kind = %(kind)s AND r.is_active),
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('clinician', w.clinician_id, 'weekday', w.weekday,
+                                                'starts', w.starts, 'ends', w.ends, 'name', u.full_name,
+                                                'credentials', k.credentials)), '[]')
+   FROM scheduling_workinghours w
+   JOIN scheduling_clinician k ON k.id = w.clinician_id
+   JOIN scheduling_clinician_locations kl ON kl.clinician_id = k.id AND kl.location_id = %(location)s
+   JOIN clinic_user u ON u.id = k.user_id
+   WHERE w.location_id = %(location)s),
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('clinician', t.clinician_id, 'starts', t.starts_at,
+                                                'ends', t.ends_at)), '[]')
+   FROM scheduling_cliniciantimeoff t
+   JOIN scheduling_clinician_locations kl ON kl.clinician_id = t.clinician_id AND kl.location_id = %(location)s
+   WHERE t.starts_at < %(busy_to)s AND t.ends_at > %(busy_from)s),
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('lo', lower(d.days), 'hi', upper(d.days))), '[]')
+   FROM scheduling_dayhold d
+   WHERE d.patient_id = %(dosing_patient)s::bigint AND d.active
+     AND d.days && daterange(%(dosing_from)s::date, %(dosing_to)s::date)
+     AND d.appointment_id IS DISTINCT FROM %(ignore_appointment)s::bigint)
+"""
 
 
 def _location_calendar(
@@ -149,62 +191,101 @@ def _location_calendar(
 ) -> dict:
     """Opening hours, closures, chairs or rooms, clinicians' hours and time off, and (a dosing treatment for a
     patient) the patient's dosing days near the range: one query, one row of arrays."""
-    here = OuterRef("pk")
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            "availability_calendar",
+            _CALENDAR_SQL,
+            {
+                "location": location.pk,
+                "kind": treatment_type.resource_kind,
+                "first_day": date_from - timedelta(days=1),
+                "last_day": date_to + timedelta(days=1),
+                "busy_from": busy_from,
+                "busy_to": busy_to,
+                "dosing_patient": dosing_patient_id,
+                "dosing_from": date_from - timedelta(days=MAX_MIN_DAYS_APART),
+                "dosing_to": date_to + timedelta(days=1),
+                "ignore_appointment": ignore_appointment_id,
+            },
+            generic=True,
+        )
+        weekly, closed_days, held, shifts, time_off, dosing_days = cursor.fetchone()
+    # Django's connection hands jsonb over as text.
+    return {
+        "weekly": json.loads(weekly),
+        "closed_days": closed_days,
+        "held": json.loads(held),
+        "shifts": json.loads(shifts),
+        "time_off": json.loads(time_off),
+        "dosing_days": json.loads(dosing_days),
+    }
 
-    def rows(queryset, **fields):
-        return ArraySubquery(queryset.values(row=JSONObject(**fields)))
 
-    extra: dict[str, ArraySubquery] = {}
-    if dosing_patient_id is not None:
-        near = DayHold.objects.filter(
-            patient_id=dosing_patient_id,
-            active=True,
-            days__overlap=(date_from - timedelta(days=MAX_MIN_DAYS_APART), date_to + timedelta(days=1)),
+# One range scan per holder of its start index (allocation_<kind>_start: holder, lower(span), span included): the
+# holds that start from MAX_SESSION_LENGTH before the range (no hold is longer: allocation_span_bounded) to its end,
+# one row a holder with its starts and ends in order as two arrays (what availability.BusyTimes takes).
+# The epoch as float8 (date_part) is exact to the microsecond for these dates and cheaper than extract's numeric.
+_HOLDS_SQL = """
+SELECT h.what, h.holder, array_agg(h.lo ORDER BY h.lo), array_agg(h.hi ORDER BY h.lo)
+FROM (
+  SELECT 0 AS what, a.resource_id AS holder, lower(a.span) AS lower_at,
+         round(date_part('epoch', lower(a.span)) * 1000000)::bigint AS lo,
+         round(date_part('epoch', upper(a.span)) * 1000000)::bigint AS hi
+  FROM scheduling_allocation a
+  WHERE a.active AND a.resource_id IS NOT NULL AND a.resource_id = ANY(%(resources)s::bigint[])
+    AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
+    AND a.appointment_id <> %(ignore)s
+  UNION ALL
+  SELECT 1, a.clinician_id, lower(a.span),
+         round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
+         round(date_part('epoch', upper(a.span)) * 1000000)::bigint
+  FROM scheduling_allocation a
+  WHERE a.active AND a.clinician_id IS NOT NULL AND a.clinician_id = ANY(%(clinicians)s::bigint[])
+    AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
+    AND a.appointment_id <> %(ignore)s
+  UNION ALL
+  SELECT 2, a.patient_id, lower(a.span),
+         round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
+         round(date_part('epoch', upper(a.span)) * 1000000)::bigint
+  FROM scheduling_allocation a
+  WHERE a.active AND a.patient_id IS NOT NULL AND a.patient_id = %(patient)s::bigint
+    AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
+    AND a.appointment_id <> %(ignore)s
+) h
+GROUP BY h.what, h.holder
+"""
+
+
+def held_spans(
+    *,
+    resource_ids,
+    clinician_ids,
+    patient_id: int | None,
+    range_start: datetime,
+    range_end: datetime,
+    ignore_appointment_id: int | None = None,
+) -> list[tuple[int, int, list[int], list[int]]]:
+    """Active holds overlapping ``[range_start, range_end)`` of the chairs, the clinicians and the patient, one row
+    a holder: ``(what, id, starts, ends)``, what 0 for a chair or room, 1 a clinician, 2 the patient; starts and
+    ends in UTC microseconds, in order."""
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            "availability_holds",
+            _HOLDS_SQL,
+            {
+                "resources": list(resource_ids),
+                "clinicians": list(clinician_ids),
+                "patient": patient_id,
+                "earliest": range_start - MAX_SESSION_LENGTH,
+                "lo": range_start,
+                "hi": range_end,
+                "ignore": ignore_appointment_id or 0,
+            },
+            generic=True,
         )
-        if ignore_appointment_id is not None:
-            near = near.exclude(appointment_id=ignore_appointment_id)
-        extra["dosing_days"] = rows(
-            near,
-            lo=Func("days", function="lower", output_field=DateField()),
-            hi=Func("days", function="upper", output_field=DateField()),
-        )
-    return (
-        Location.objects.filter(pk=location.pk)
-        .values(
-            **extra,
-            weekly=rows(
-                OpeningHours.objects.filter(location=here), weekday="weekday", opens="opens", closes="closes"
-            ),
-            closed_days=ArraySubquery(
-                Closure.objects.filter(
-                    location=here, date__range=(date_from - timedelta(days=1), date_to + timedelta(days=1))
-                ).values("date")
-            ),
-            held=rows(
-                Resource.objects.filter(location=here, kind=treatment_type.resource_kind, is_active=True),
-                id="id",
-                name="name",
-            ),
-            shifts=rows(
-                WorkingHours.objects.filter(location=here, clinician__locations=here),
-                clinician="clinician_id",
-                weekday="weekday",
-                starts="starts",
-                ends="ends",
-                name="clinician__user__full_name",
-                credentials="clinician__credentials",
-            ),
-            time_off=rows(
-                ClinicianTimeOff.objects.filter(
-                    clinician__locations=here, starts_at__lt=busy_to, ends_at__gt=busy_from
-                ),
-                clinician="clinician_id",
-                starts="starts_at",
-                ends="ends_at",
-            ),
-        )
-        .get()
-    )
+        return cursor.fetchall()
 
 
 def load_availability_inputs(
@@ -235,6 +316,10 @@ def load_availability_inputs(
         dosing_patient_id=patient.pk if patient is not None and treatment_type.is_dosing else None,
         ignore_appointment_id=ignore_appointment.pk if ignore_appointment is not None else None,
     )
+    blocked = blocked_dosing_days(
+        [(date.fromisoformat(row["lo"]), date.fromisoformat(row["hi"])) for row in calendar["dosing_days"]],
+        spacing=treatment_type.min_days_apart,
+    )
     weekly: dict[int, list[tuple[time, time]]] = defaultdict(list)
     for row in calendar["weekly"]:
         weekly[row["weekday"]].append((time.fromisoformat(row["opens"]), time.fromisoformat(row["closes"])))
@@ -248,39 +333,29 @@ def load_availability_inputs(
         )
         name = row["name"] or f"Clinician {row['clinician']}"
         clinician_names[row["clinician"]] = f"{name}, {row['credentials']}" if row["credentials"] else name
-    time_off: dict[int, list[availability.Span]] = defaultdict(list)
+    time_off: dict[int, list[availability.BusySpan]] = defaultdict(list)
     for row in calendar["time_off"]:
         time_off[row["clinician"]].append(
             availability.Span(datetime.fromisoformat(row["starts"]), datetime.fromisoformat(row["ends"]))
         )
 
-    blocked = blocked_dosing_days(
-        [
-            (date.fromisoformat(row["lo"]), date.fromisoformat(row["hi"]))
-            for row in calendar.get("dosing_days", ())
-        ],
-        spacing=treatment_type.min_days_apart,
-    )
-
-    holders = Q(resource_id__in=resource_names) | Q(clinician_id__in=clinician_names)
-    if patient is not None:
-        holders |= Q(patient_id=patient.pk)
-    allocations = Allocation.objects.filter(holders, active=True, span__overlap=(range_start, range_end))
-    if ignore_appointment is not None:
-        allocations = allocations.exclude(appointment_id=ignore_appointment.pk)
-    resource_busy: dict[int, list[availability.Span]] = defaultdict(list)
-    clinician_busy: dict[int, list[availability.Span]] = defaultdict(list)
-    patient_busy: list[availability.Span] = []
-    for kind, resource_id, clinician_id, span in allocations.values_list(
-        "kind", "resource_id", "clinician_id", "span"
+    resource_busy: dict[int, Sequence[availability.BusySpan]] = {}
+    clinician_busy: dict[int, Sequence[availability.BusySpan]] = {}
+    patient_busy: Sequence[availability.BusySpan] = []
+    by_kind = (resource_busy, clinician_busy)
+    for what, holder, starts, ends in held_spans(
+        resource_ids=resource_names,
+        clinician_ids=clinician_names,
+        patient_id=patient.pk if patient is not None else None,
+        range_start=range_start,
+        range_end=range_end,
+        ignore_appointment_id=ignore_appointment.pk if ignore_appointment is not None else None,
     ):
-        held = availability.Span(span.lower, span.upper)
-        if kind == Allocation.Kind.RESOURCE:
-            resource_busy[resource_id].append(held)
-        elif kind == Allocation.Kind.CLINICIAN:
-            clinician_busy[clinician_id].append(held)
+        held = availability.BusyTimes(starts, ends)
+        if what == 2:
+            patient_busy = held
         else:
-            patient_busy.append(held)
+            by_kind[what][holder] = held
 
     return AvailabilityInputs(
         location=location,
@@ -410,28 +485,77 @@ def nearest_alternatives(
         patient=patient,
         ignore_appointment=ignore_appointment,
     )
-    options = free_options(inputs, date_from=date_from, date_to=date_to, now=now)
+    nearest, same = _nearest_in(
+        inputs,
+        requested_start,
+        date_from=date_from,
+        date_to=date_to,
+        now=now,
+        limit=limit,
+        resource_id=resource_id,
+        clinician_id=clinician_id,
+    )
+    return (same + [o for o in nearest if o not in same])[:limit]
 
-    def distance(option: SlotOption):
-        return (abs(option.start - requested_start), option.start)
 
-    nearest = sorted(options, key=distance)[:limit]
+def _nearest_in(
+    inputs: AvailabilityInputs,
+    requested_start: datetime,
+    *,
+    date_from: date,
+    date_to: date,
+    now: datetime,
+    limit: int,
+    resource_id: int | None,
+    clinician_id: int | None,
+) -> tuple[list[SlotOption], list[SlotOption]]:
+    """The ``limit`` options nearest to ``requested_start`` in the range, and the nearest with the chair or
+    clinician asked for (empty if none was asked for or none is free)."""
+    # One search gives both answers: every free start with all its free chairs and clinicians.
+    blocked, tz = inputs.patient_blocked_days, inputs.location_day.tz
+    starts = [
+        free
+        for free in availability.free_starts(**inputs.query(date_from=date_from, date_to=date_to, now=now))
+        if not blocked or free.start.astimezone(tz).date() not in blocked
+    ]
+    starts.sort(key=lambda free: (abs(free.start - requested_start), free.start))
+
+    def options(resource_ids=None, clinician_ids=None) -> Iterator[SlotOption]:
+        for free in starts:
+            option = _option_at(inputs, free, resource_ids=resource_ids, clinician_ids=clinician_ids)
+            if option is not None:
+                yield option
+
+    nearest = list(islice(options(), limit))
+    same: list[SlotOption] = []
     if resource_id is not None or clinician_id is not None:
-        # Same chair / clinician first, if that one is free somewhere near.
-        same = [
-            option
-            for option in free_options(
-                inputs,
-                date_from=date_from,
-                date_to=date_to,
-                now=now,
-                resource_ids=[resource_id] if resource_id in inputs.resource_names else None,
-                clinician_ids=[clinician_id] if clinician_id in inputs.clinician_names else None,
+        same = list(
+            islice(
+                options(
+                    resource_ids={resource_id} if resource_id in inputs.resource_names else None,
+                    clinician_ids={clinician_id} if clinician_id in inputs.clinician_names else None,
+                ),
+                1,
             )
-        ]
-        same = sorted(same, key=distance)[:1]
-        nearest = (same + [o for o in nearest if o not in same])[:limit]
-    return nearest
+        )
+    return nearest, same
+
+
+def _option_at(
+    inputs: AvailabilityInputs, free: availability.FreeStart, *, resource_ids=None, clinician_ids=None
+) -> SlotOption | None:
+    """The option ``free_options`` would give at this start (the lowest-id free chair and the lowest-id free
+    clinician whose discharge window is free too), among the chairs and clinicians allowed."""
+    resource = next((r for r in free.resource_ids if resource_ids is None or r in resource_ids), None)
+    if resource is None:
+        return None
+    for clinician in free.clinician_ids:
+        if clinician_ids is not None and clinician not in clinician_ids:
+            continue
+        slot = availability.Slot(free.start, free.end, resource, clinician)
+        if inputs.discharge_window_free(slot):
+            return inputs.option(slot)
+    return None
 
 
 def free_option_at(
@@ -473,3 +597,50 @@ def free_option_at(
         if option.start == start:
             return option
     return None
+
+
+@dataclass(frozen=True)
+class FreeCalendar:
+    """A date range's free starts at a location, by chair/room and by clinician (each start with any chair free at
+    it and any clinician free at it is a bookable pair)."""
+
+    resource_names: dict[int, str]
+    clinician_names: dict[int, str]
+    starts: list[availability.FreeStart]
+
+    def by_resource(self) -> dict[int, list[datetime]]:
+        out: dict[int, list[datetime]] = {pk: [] for pk in self.resource_names}
+        for free in self.starts:
+            for pk in free.resource_ids:
+                out[pk].append(free.start)
+        return out
+
+    def by_clinician(self) -> dict[int, list[datetime]]:
+        out: dict[int, list[datetime]] = {pk: [] for pk in self.clinician_names}
+        for free in self.starts:
+            for pk in free.clinician_ids:
+                out[pk].append(free.start)
+        return out
+
+
+def free_calendar(
+    *, location: Location, treatment_type: TreatmentType, date_from: date, date_to: date, now: datetime
+) -> FreeCalendar:
+    """Every free start on local dates ``date_from``..``date_to`` with every chair/room and clinician free for it,
+    the discharge window included (two queries, as ``available_slots``)."""
+    inputs = load_availability_inputs(
+        location=location, treatment_type=treatment_type, date_from=date_from, date_to=date_to
+    )
+    starts = availability.free_starts(**inputs.query(date_from=date_from, date_to=date_to, now=now))
+    minutes = treatment_type.discharge_minutes
+    if minutes:
+        kept = []
+        for free in starts:
+            window = (free.end - timedelta(minutes=minutes), free.end)
+            clinicians = tuple(c for c in free.clinician_ids if inputs.clinician_free(c, *window))
+            if clinicians:
+                kept.append(availability.FreeStart(free.start, free.end, free.resource_ids, clinicians))
+        starts = kept
+    return FreeCalendar(
+        resource_names=inputs.resource_names, clinician_names=inputs.clinician_names, starts=starts
+    )

@@ -11,13 +11,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scheduling.availability import (
+    BusyTimes,
     LocationDay,
     Slot,
     Span,
     TreatmentShape,
     find_slots,
+    free_starts,
     nearest_alternatives,
     next_available,
+    to_us,
 )
 
 NY = ZoneInfo("America/New_York")
@@ -661,6 +664,72 @@ def test_find_slots_equals_the_brute_force_reference(inputs, one_per_start):
     assert find_slots(**inputs, one_per_start=one_per_start) == brute_force_slots(
         **inputs, one_per_start=one_per_start
     )
+
+
+def _as_microseconds(spans):
+    return [(to_us(span.start), to_us(span.end)) for span in spans]
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends"),
+    [([1, 2], [3, 4]), ([3], [1]), ([1], [1]), ([1, 2], [3])],
+    ids=["overlapping", "reversed", "empty", "unpaired"],
+)
+def test_busy_times_refuse_spans_out_of_order_overlapping_or_empty(starts, ends):
+    with pytest.raises(ValueError, match="BusyTimes"):
+        BusyTimes(starts, ends)
+
+
+@PROPERTY_SETTINGS
+@given(inputs=scheduling_inputs(), one_per_start=st.booleans())
+def test_busy_spans_given_as_busy_times_find_the_same_slots(inputs, one_per_start):
+    """The selectors pass each holder's holds as BusyTimes (in order, disjoint, as the database keeps them)."""
+
+    def as_times(spans):
+        merged: list[list[int]] = []
+        for lo, hi in sorted(_as_microseconds(spans)):
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        return BusyTimes([lo for lo, _ in merged], [hi for _, hi in merged])
+
+    as_times_given = dict(
+        inputs,
+        resource_busy={key: as_times(spans) for key, spans in inputs["resource_busy"].items()},
+        clinician_busy={key: as_times(spans) for key, spans in inputs["clinician_busy"].items()},
+        patient_busy=as_times(inputs["patient_busy"]),
+    )
+    assert find_slots(**as_times_given, one_per_start=one_per_start) == find_slots(
+        **inputs, one_per_start=one_per_start
+    )
+
+
+@PROPERTY_SETTINGS
+@given(inputs=scheduling_inputs(), one_per_start=st.booleans())
+def test_busy_spans_given_as_microseconds_find_the_same_slots(inputs, one_per_start):
+    """The selectors read holds as integer microseconds: the search must not care which form it is given."""
+    as_numbers = dict(
+        inputs,
+        resource_busy={key: _as_microseconds(spans) for key, spans in inputs["resource_busy"].items()},
+        clinician_busy={key: _as_microseconds(spans) for key, spans in inputs["clinician_busy"].items()},
+        patient_busy=_as_microseconds(inputs["patient_busy"]),
+    )
+    assert find_slots(**as_numbers, one_per_start=one_per_start) == find_slots(
+        **inputs, one_per_start=one_per_start
+    )
+
+
+@PROPERTY_SETTINGS
+@given(inputs=scheduling_inputs())
+def test_free_starts_list_every_free_pair_once_per_start(inputs):
+    pairs = [
+        Slot(free.start, free.end, resource_id, clinician_id)
+        for free in free_starts(**inputs)
+        for resource_id in free.resource_ids
+        for clinician_id in free.clinician_ids
+    ]
+    assert pairs == brute_force_slots(**inputs, one_per_start=False)
 
 
 @PROPERTY_SETTINGS

@@ -1,0 +1,117 @@
+"""What availability reads from the database, and how far: holds by their start (no hold lasts longer than a session
+may, MAX_SESSION_LENGTH, and the database refuses one that would), and the nearest alternatives from the whole week
+either side, whichever side and however far in it they are."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+
+from scheduling import selectors
+from scheduling.models import MAX_SESSION_LENGTH, Allocation, Appointment, Closure
+from tests.factories import A_WEDNESDAY, NOW, local, make_patient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_hold_longer_than_a_session_may_last_is_refused(clinic, book):
+    appointment = book(make_patient(location=clinic.location), local(A_WEDNESDAY, 9))
+    hold = Allocation.objects.filter(appointment=appointment, kind="patient").get()
+    start = hold.span.lower
+    hold.span = DateTimeTZRange(start, start + MAX_SESSION_LENGTH + timedelta(minutes=1), "[)")
+    with pytest.raises(IntegrityError, match="allocation_span_bounded"), transaction.atomic():
+        hold.save()
+    hold.span = DateTimeTZRange(start, start + MAX_SESSION_LENGTH, "[)")
+    hold.save()  # exactly the longest session is allowed
+
+
+def test_a_session_that_started_the_day_before_still_keeps_its_chair(clinic):
+    """Holds are read by where they start, so one that started the day before must still be found: a session written
+    directly (booking refuses one outside opening hours; an extended one may still run late) from 09:00 the day
+    before to 08:30 holds chair 1 until then."""
+    start = local(A_WEDNESDAY - timedelta(days=1), 9)
+    chair = clinic.chairs[0]
+    appointment = Appointment.objects.create(
+        patient=make_patient(location=clinic.location),
+        location=clinic.location,
+        treatment_type=clinic.iv,
+        resource=chair,
+        clinician=clinic.clinicians[0],
+        start_at=start,
+        end_at=start + timedelta(hours=23, minutes=30),
+    )
+    Allocation.objects.create(
+        appointment=appointment, kind="resource", resource=chair,
+        span=DateTimeTZRange(appointment.start_at, appointment.end_at),
+    )  # fmt: skip
+    free = selectors.available_slots(
+        location=clinic.location,
+        treatment_type=clinic.iv,
+        date_from=A_WEDNESDAY,
+        date_to=A_WEDNESDAY,
+        now=NOW,
+    )
+    on_chair = [option.start for option in free if option.resource_id == chair.pk]
+    assert on_chair[0] == local(A_WEDNESDAY, 8, 30)
+    assert free[0].start == local(A_WEDNESDAY, 8)  # another chair is free from opening
+
+
+LATER = A_WEDNESDAY + timedelta(days=7)  # far enough from NOW for a week either side
+
+
+def _alternatives(clinic, start, **extra):
+    return selectors.nearest_alternatives(
+        location=clinic.location, treatment_type=clinic.iv, requested_start=start, now=NOW, **extra
+    )
+
+
+def test_alternatives_days_away_are_found_when_the_days_around_have_none(clinic):
+    for offset in range(-2, 3):
+        Closure.objects.create(location=clinic.location, date=LATER + timedelta(days=offset), reason="Works")
+    found = _alternatives(clinic, local(LATER, 9))
+    before = LATER - timedelta(days=3)
+    assert [o.start for o in found] == [local(before, 16), local(before, 15, 45), local(before, 15, 30)]
+
+
+def test_the_nearest_start_wins_whichever_side_it_is_on(front_desk):
+    """A request late on a closed day: two days before there is a free start, but the first morning after the
+    closed days is nearer."""
+    from scheduling import services
+    from tests.factories import Clinic, build_clinic
+
+    one = Clinic(*build_clinic(chairs=1, clinicians=1))
+    for offset in range(-1, 3):
+        Closure.objects.create(location=one.location, date=LATER + timedelta(days=offset), reason="Works")
+    open_before = LATER - timedelta(days=2)
+    for hour in (10, 12, 14, 16):  # that day only 08:00 is free
+        services.book_appointment(
+            patient=make_patient(location=one.location),
+            treatment_type=one.iv,
+            location=one.location,
+            start=local(open_before, hour),
+            resource=one.chairs[0],
+            clinician=one.clinicians[0],
+            booked_by=front_desk,
+            now=NOW,
+        )
+    requested = local(
+        LATER, 22
+    )  # 2 days 14 hours after that 08:00, 2 days 10 hours before 08:00 on LATER + 3
+    found = _alternatives(one, requested, limit=1)
+    assert [o.start for o in found] == [local(LATER + timedelta(days=3), 8)]
+
+
+def test_the_same_chair_comes_first_even_days_away(clinic, book):
+    chair = clinic.chairs[0]
+    patients = iter(make_patient(location=clinic.location) for _ in range(40))
+    for offset in range(-2, 3):  # the chair is taken all day, every day of the first read
+        day = LATER + timedelta(days=offset)
+        for hour in (8, 10, 12, 14, 16):
+            book(next(patients), local(day, hour), chair=0, clinician=offset % 3)
+    found = _alternatives(clinic, local(LATER, 10), resource_id=chair.pk)
+    assert found[0].resource_id == chair.pk
+    assert found[0].start == local(LATER - timedelta(days=3), 16)
+    assert [o.resource_id for o in found[1:]] == [clinic.chairs[1].pk, clinic.chairs[1].pk]
