@@ -123,7 +123,7 @@ def test_a_clinician_acts_on_an_urgent_alert_decides_and_a_colleague_sees_it(
     desk.get_by_role("button", name="Show free times").click()
     desk.get_by_role("heading", name=re.compile(r"^2\. Choose a time on")).wait_for()
     assert_accessible(desk)
-    desk.get_by_role("radio", name=re.compile(r"^10:00–")).first.check()
+    desk.get_by_role("radio", name=re.compile(r"^10:00 AM to ")).first.check()
     desk.get_by_role("button", name="Book this time").click()
     desk.wait_for_url(re.compile(r"/front-desk/appointments/\d+/$"))
     assert_accessible(desk)

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from clinic.local_time import format_day
 from tests.support import PASSWORD, PHONE, assert_accessible, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -134,7 +135,7 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
         desk.get_by_role("button", name="Show free times").click()
         desk.get_by_role("heading", name=re.compile(r"Free times on Thu, Mar 4, 2027")).wait_for()
         assert_accessible(desk)
-        desk.get_by_role("radio", name=re.compile(r"^10:00–12:00 PM EST")).first.check()
+        desk.get_by_role("radio", name=re.compile(r"^10:00 AM to 12:00 PM EST")).first.check()
         desk.get_by_role("button", name="Move to this time").click()
         see(desk, "Moved to Thu, Mar 4, 2027, 10:00 AM EST")
 
@@ -169,7 +170,7 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
         # --- The day views -------------------------------------------------------------------------------
         def day_view(day: date, *, check: bool = True):
             desk.goto(f"/front-desk/day/?location={location.pk}&date={day.isoformat()}")
-            desk.get_by_role("heading", name=f"{day:%a} {day.day} {day:%b %Y}", level=1).wait_for()
+            desk.get_by_role("heading", name=format_day(day), level=1).wait_for()
             if check:
                 assert_accessible(desk)
             return desk.get_by_role("table", name=re.compile(r"^Sessions on"))
@@ -178,7 +179,9 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
         moved_cell = grid.get_by_role("link").filter(has_text="Robin Journeyman")
         assert moved_cell.count() == 1
         assert re.search(
-            r"10:00–12:00.*Robin Journeyman.*IV ketamine infusion.*Booked", moved_cell.inner_text(), re.S
+            r"10:00 AM–12:00 PM.*Robin Journeyman.*IV ketamine infusion.*Booked",
+            moved_cell.inner_text(),
+            re.S,
         )
         grid = day_view(date(2027, 3, 3), check=False)
         assert grid.get_by_role("link").filter(has_text="Robin Journeyman").count() == 0
@@ -192,8 +195,8 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
         assert_accessible(desk)
         sessions = desk.get_by_role("link").filter(has_text="Robin Journeyman")
         assert sessions.count() == 2
-        assert re.search(r"09:00 .*Booked", sessions.nth(0).inner_text())
-        assert re.search(r"10:00 .*Booked", sessions.nth(1).inner_text())
+        assert re.search(r"9:00 AM .*Booked", sessions.nth(0).inner_text())
+        assert re.search(r"10:00 AM .*Booked", sessions.nth(1).inner_text())
 
         # --- The day of the first session (today, 09:00): front desk checks in -------------------------------
         rescreen(patient, now=datetime.now(UTC))  # the patient's pre-session re-screen, low risk, from home
@@ -222,7 +225,7 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
         doc.goto(f"/front-desk/day/?location={location.pk}&date=2027-03-04")
         listing = doc.get_by_role("region", name="Sessions in time order")
         assert re.search(
-            r"10:00–12:00 Chair \d · Robin Journeyman\s+IV ketamine infusion · .* · Booked",
+            r"10:00 AM–12:00 PM Chair \d · Robin Journeyman\s+IV ketamine infusion · .* · Booked",
             listing.inner_text(),
         ), listing.inner_text()
         assert_accessible(doc)

@@ -57,7 +57,7 @@ def test_front_desk_books_from_a_cell_and_sees_another_desks_booking_live(new_pa
         )
 
         # Click 1: the empty cell, Chair 2 at 09:00.
-        desk.get_by_role("link", name=f"Book {chairs[1].name} at 09:00").click()
+        desk.get_by_role("link", name=f"Book {chairs[1].name} at 9:00 AM").click()
         panel = desk.locator("#book-panel")
         panel.get_by_role("heading", name=f"Book {chairs[1].name}").wait_for()
         assert_accessible(desk)
@@ -88,9 +88,12 @@ def test_front_desk_books_from_a_cell_and_sees_another_desks_booking_live(new_pa
         assert desk.locator("#book-panel").is_hidden()
 
         # Two desks, one cell: this desk has the verdict, the other books first; Book answers with the clash.
-        desk.get_by_role("link", name=f"Book {chairs[0].name} at 15:00").click()
-        panel.get_by_label("Patient: name, email or phone").press_sequentially("journ", delay=40)
-        panel.get_by_label("Journeyman, Robin").check()
+        # (Another patient: Robin has had today's one infusion.)
+        later = make_patient(first="Pat", last="Laterbook", location=location)
+        desk.get_by_role("link", name=f"Book {chairs[0].name} at 3:00 PM").click()
+        panel.get_by_label("Treatment").select_option(str(iv.pk))  # a new patient has no usual treatment
+        panel.get_by_label("Patient: name, email or phone").press_sequentially("laterb", delay=40)
+        panel.get_by_label("Laterbook, Pat").check()
         see(desk, "Clear to book")
         third = make_patient(first="Tess", last="Quicker", location=location)
         services.book_appointment(
@@ -99,7 +102,7 @@ def test_front_desk_books_from_a_cell_and_sees_another_desks_booking_live(new_pa
         )  # fmt: skip
         panel.get_by_role("button", name="Book", exact=True).click()
         see(desk, f"{chairs[0].name} is not free for IV ketamine infusion")
-        assert Appointment.objects.filter(patient=patient, start_at=local(TODAY, 15)).count() == 0
+        assert Appointment.objects.filter(patient=later, start_at=local(TODAY, 15)).count() == 0
         assert_accessible(desk)
         desk.keyboard.press("Escape")
 
@@ -108,7 +111,7 @@ def test_front_desk_books_from_a_cell_and_sees_another_desks_booking_live(new_pa
 
         # 1024 px: the grid and the open panel still work; the page does not scroll sideways.
         desk.set_viewport_size({"width": 1024, "height": 800})
-        desk.get_by_role("link", name=f"Book {chairs[0].name} at 10:00").click()
+        desk.get_by_role("link", name=f"Book {chairs[0].name} at 10:00 AM").click()
         desk.locator("#book-panel").get_by_role("heading", name=f"Book {chairs[0].name}").wait_for()
         assert desk.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         assert_accessible(desk)
@@ -178,10 +181,10 @@ def test_the_grid_is_keyboard_operable(new_page, live_server, front_desk):
         desk.keyboard.press("ArrowRight")
         desk.keyboard.press("ArrowDown")
         focused = desk.evaluate("document.activeElement.textContent")
-        assert focused == f"Book {chairs[1].name} at 08:15", focused
+        assert focused == f"Book {chairs[1].name} at 8:15 AM", focused
         desk.keyboard.press("Enter")
         search = desk.get_by_label("Patient: name, email or phone")
         search.wait_for()
         assert desk.evaluate("document.activeElement.id") == "book-q"
         desk.keyboard.press("Escape")
-        assert desk.evaluate("document.activeElement.textContent") == f"Book {chairs[1].name} at 08:15"
+        assert desk.evaluate("document.activeElement.textContent") == f"Book {chairs[1].name} at 8:15 AM"

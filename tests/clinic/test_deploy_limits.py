@@ -83,7 +83,8 @@ def _chunked_request(stream: io.BytesIO):
     )
 
 
-def test_a_chunked_body_is_read_only_up_to_the_cap(settings):
+def test_a_chunked_body_is_read_only_up_to_the_cap(settings, db):
+    # db: the refusal page names the clinic, a policy read from the database (clinic/policies.py).
     settings.REQUEST_BODY_MAX_BYTES = 1000
     seen = {}
 
