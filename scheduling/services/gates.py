@@ -149,6 +149,16 @@ def _check_gates(
             )
 
 
+def nearest_free_words(alternatives, location) -> str:
+    """' Nearest free: <when> (<chair>, <clinician>); …' after a refusal, or nothing when there are none."""
+    if not alternatives:
+        return ""
+    times = "; ".join(
+        f"{format_local(o.start, location)} ({o.resource_name}, {o.clinician_name})" for o in alternatives
+    )
+    return f" Nearest free: {times}."
+
+
 def conflict(
     exc: IntegrityError | OperationalError,
     *,
@@ -202,15 +212,7 @@ def conflict(
         if with_alternatives
         else []
     )
-    if alternatives:
-        message += (
-            " Nearest free: "
-            + "; ".join(
-                f"{format_local(o.start, location)} ({o.resource_name}, {o.clinician_name})"
-                for o in alternatives
-            )
-            + "."
-        )
+    message += nearest_free_words(alternatives, location)
     return BookingConflict(
         prefix + message, taken=taken, taken_kind=kind, alternatives=alternatives, session_index=session_index
     )
@@ -266,15 +268,7 @@ def dosing_conflict(
         if with_alternatives
         else []
     )
-    if alternatives:
-        message += (
-            " Nearest free: "
-            + "; ".join(
-                f"{format_local(o.start, location)} ({o.resource_name}, {o.clinician_name})"
-                for o in alternatives
-            )
-            + "."
-        )
+    message += nearest_free_words(alternatives, location)
     return BookingConflict(
         prefix + message,
         taken=taken,
