@@ -7,8 +7,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from clinic import policies
+from intake.invitations import invitation_link
 from intake.models import Invitation, Patient
-from intake.services import invitation_link
 
 
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, max_retries=8)

@@ -20,7 +20,7 @@ from clinic import policies
 from clinic.access import role_required
 from clinic.audit import client_ip
 from clinic.roles import Role
-from intake import forms, services
+from intake import forms, invitations, services
 from intake.export import export_json
 from intake.export_pdf import export_pdf
 from intake.instruments import load_instrument
@@ -422,14 +422,14 @@ def my_data_download(request: HttpRequest, fmt: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
-    checked = services.check_invitation(token=token, now=timezone.now())
+    checked = invitations.check_invitation(token=token, now=timezone.now())
     if checked.problem:
         status = 404 if checked.invitation is None else 410
         return render(request, "intake/invitation_problem.html", {"problem": checked.problem}, status=status)
     form = forms.SetPasswordForInvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.accept_invitation(
+            user = invitations.accept_invitation(
                 token=token, password=form.cleaned_data["password1"], now=timezone.now()
             )
         except ValidationError as exc:
@@ -454,6 +454,6 @@ def register(request: HttpRequest) -> HttpResponse:
         return render(request, "intake/register_closed.html", status=404)
     form = forms.SelfRegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.register_patient(**form.cleaned_data, now=timezone.now())
+        invitations.register_patient(**form.cleaned_data, now=timezone.now())
         return render(request, "intake/register_done.html", {"email": form.cleaned_data["email"]})
     return render(request, "intake/register.html", {"form": form}, status=400 if form.errors else 200)

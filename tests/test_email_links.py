@@ -22,8 +22,8 @@ from django.urls import reverse
 from clinic.accounts import record_account_event
 from clinic.models import User
 from clinic.tasks import send_password_reset
+from intake.invitations import invite_patient, register_patient
 from intake.models import UrgentAlert
-from intake.services import invite_patient, register_patient
 from review.alerts import notify_on_call, sweep_urgent_alerts
 from review.decisions import record_decision
 from scheduling import services

@@ -63,7 +63,7 @@ def test_a_new_patient_opening_the_intake_writes_nothing_until_they_save(client,
 
 def test_public_pages_and_emailed_links_opened_change_nothing(client, patient_records, front_desk):
     """Signed links in emails and texts are opened by scanners before the person sees them."""
-    from intake.services import invitation_token, invite_patient
+    from intake.invitations import invitation_token, invite_patient
     from scheduling.models import Reminder
     from scheduling.reminders import link_token
 

@@ -28,6 +28,7 @@ from scheduling.selectors.appointments import (
 from scheduling.selectors.booking_facts import BookingFacts, booking_facts
 from scheduling.selectors.cover import COVER_MAX_DAYS, CoverRow, cover_plan
 from scheduling.selectors.export import export_section, requests_export_section
+from scheduling.selectors.free_starts import FreeCalendar, free_calendar
 from scheduling.selectors.holds import (
     dosing_clash,
     overlapping_active_allocations,
@@ -100,10 +101,8 @@ from scheduling.selectors.session_day import (
 from scheduling.selectors.slots import (
     SLOT_STEP_MINUTES,
     AvailabilityInputs,
-    FreeCalendar,
     SlotOption,
     available_slots,
-    free_calendar,
     free_option_at,
     load_availability_inputs,
     nearest_alternatives,

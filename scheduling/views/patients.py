@@ -11,7 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import role_required
 from clinic.audit import record_patient_view
-from intake import services as intake_services
+from intake import invitations
+from intake.errors import IntakeError
 from intake.forms import InvitePatientForm
 from scheduling import access, selectors, services
 from scheduling.forms import PatientSearchForm, RemsForm, WaitlistForm
@@ -93,10 +94,10 @@ def invite_patient(request: HttpRequest) -> HttpResponse:
         # one elsewhere would vanish from the inviter's own search at once.
         location = access.visible_locations(request.user).filter(is_active=True).order_by("pk").first()
         try:
-            intake_services.invite_patient(
+            invitations.invite_patient(
                 created_by=request.user, location=location, now=timezone.now(), **form.cleaned_data,
             )  # fmt: skip
-        except intake_services.IntakeError as exc:
+        except IntakeError as exc:
             form.add_error("email", str(exc))
         else:
             messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")

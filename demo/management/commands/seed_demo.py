@@ -9,8 +9,8 @@ from clinic.models import User
 from clinic.roles import Role, assign_role, sync_role_groups
 from demo import data as demo
 from demo.clinical import tell_the_story
+from intake.invitations import invitation_link, invite_patient
 from intake.models import Patient
-from intake.services import invitation_link, invite_patient
 from scheduling.models import Clinician, Location, OpeningHours, Resource, WorkingHours
 
 
