@@ -69,11 +69,11 @@ class Policy:
             match = re.fullmatch(r"(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})", text)
             try:
                 starts, ends = (
-                    (time.fromisoformat(part.zfill(5)) for part in match.groups()) if match else ((), ())
+                    (time.fromisoformat(part.zfill(5)) for part in match.groups()) if match else (None, None)
                 )
-            except ValueError:
-                match = None
-            if not match:
+            except ValueError:  # 25:00, 08:61
+                starts = ends = None
+            if starts is None or ends is None:
                 raise PolicyRefused(f"{self.label}: two 24-hour times, such as 21:00-08:00.", field=self.key)
             return f"{starts:%H:%M}-{ends:%H:%M}"
         raise ValueError(f"unknown policy kind {self.kind!r}")
