@@ -25,15 +25,16 @@ def assets() -> dict[str, str]:
 def clinic(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     role = user.role if user is not None and user.is_authenticated else None
+    policy = policies.in_force()  # one cache read for the page
     return {
-        "clinic_name": policies.value("CLINIC_NAME"),
-        "self_registration": policies.value("INTAKE_SELF_REGISTRATION"),
+        "clinic_name": policy["CLINIC_NAME"],
+        "self_registration": policy["INTAKE_SELF_REGISTRATION"],
         "user_role": role.value if role else "",
         "Role": Role,
         "assets": assets(),
         # What templates/clinic/_crisis.html, the one crisis block, shows (clinic policy: settings).
         "crisis": {
-            "text": policies.value("CLINIC_CRISIS_TEXT"),
+            "text": policy["CLINIC_CRISIS_TEXT"],
             "emergency_number": settings.CLINIC_EMERGENCY_NUMBER,
             "lifeline": settings.CLINIC_CRISIS_LINE,
         },

@@ -154,6 +154,12 @@ def value(key: str) -> Any:
     return saved[key] if key in saved else policy.default()
 
 
+def in_force() -> dict[str, Any]:
+    """Every policy in force, from one read of the cache: for a page that shows several."""
+    saved = saved_values()
+    return {policy.key: saved.get(policy.key, policy.default()) for policy in POLICIES}
+
+
 def forget_cached() -> None:
     cache.delete(_cache_key())
 
