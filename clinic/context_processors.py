@@ -19,6 +19,8 @@ def assets() -> dict[str, str]:
         "clinic_js": static("js/clinic.js"),
         "scheduling_css": static("scheduling/scheduling.css"),
         "scheduling_js": static("scheduling/scheduling.js"),
+        "scheduling_move_js": static("scheduling/move.js"),
+        "scheduling_plan_css": static("scheduling/calendar-plan.css"),
     }
 
 

@@ -49,6 +49,7 @@ from scheduling.selectors.moves import (
     MoveAlternatives,
     move_alternatives,
     preferred_weekdays,
+    sessions_in_the_way,
 )
 from scheduling.selectors.reminders import failed_reminders, reminder_for_link
 from scheduling.selectors.rems import (
@@ -81,7 +82,9 @@ from scheduling.selectors.schedule import (
 from scheduling.selectors.series_proposals import (
     TEMPLATE_MODALITY,
     ProposedSeriesSession,
+    SeriesCalendarWeek,
     propose_treatment_series,
+    series_calendar,
 )
 from scheduling.selectors.session_day import (
     SessionDay,
@@ -117,6 +120,7 @@ __all__ = [
     "MoveAlternatives",
     "move_alternatives",
     "preferred_weekdays",
+    "sessions_in_the_way",
     "COVER_MAX_DAYS",
     "REMS_FORM_DAYS",
     "SLOT_STEP_MINUTES",
@@ -174,6 +178,8 @@ __all__ = [
     "phone_to_call",
     "picker_locations",
     "propose_treatment_series",
+    "series_calendar",
+    "SeriesCalendarWeek",
     "reminder_for_link",
     "rems_form_due_at",
     "rems_form_page",

@@ -1,4 +1,5 @@
-"""Other times a patient could move a session to: a few earlier and a few later, on the days that suit them."""
+"""Other times a session could move to: a few earlier and a few later on the days that suit the patient, and what
+stands in the way of a move the day grid asked for."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from scheduling.models import Appointment
+from django.db.models import Q
+
+from scheduling.models import MAX_SESSION_LENGTH, Allocation, Appointment
 from scheduling.selectors.slots import SlotOption, available_slots
 
 # How far after the session to look (before it, from tomorrow): a move to a month away is a new booking.
@@ -67,3 +70,39 @@ def move_alternatives(
     earlier = [option for option in options if option.start < appointment.start_at][::-1][:each_side]
     later = [option for option in options if option.start > appointment.start_at][:each_side]
     return MoveAlternatives(weekdays=days, earlier=earlier, later=later)
+
+
+def sessions_in_the_way(
+    *,
+    moving: Appointment,
+    start: datetime,
+    end: datetime,
+    resource_id: int,
+    clinician_id: int | None = None,
+    whole_day: tuple[datetime, datetime] | None = None,
+) -> list[int]:
+    """The active sessions a move of ``moving`` to ``[start, end)`` in chair or room ``resource_id`` runs into:
+    those holding that chair, the clinician (when given) or the patient then, and with ``whole_day`` the
+    patient's other sessions in that span (a day's one dosing session). The day grid marks them where they are.
+    """
+    holders = Q(resource_id=resource_id) | Q(patient_id=moving.patient_id)
+    if clinician_id is not None:
+        holders |= Q(clinician_id=clinician_id)
+    clashing = set(
+        Allocation.objects.filter(holders, active=True, span__overlap=(start, end))
+        .exclude(appointment_id=moving.pk)
+        .values_list("appointment_id", flat=True)
+    )
+    if whole_day is not None:
+        clashing.update(
+            Appointment.objects.filter(
+                patient_id=moving.patient_id,
+                status__in=Appointment.ACTIVE_STATUSES,
+                start_at__gt=whole_day[0] - MAX_SESSION_LENGTH,
+                start_at__lt=whole_day[1],
+                end_at__gt=whole_day[0],
+            )
+            .exclude(pk=moving.pk)
+            .values_list("pk", flat=True)
+        )
+    return sorted(clashing)

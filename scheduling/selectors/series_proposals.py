@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from intake.models import Patient
 from scheduling import series
-from scheduling.models import Location, TreatmentType
+from scheduling.models import MAX_SESSION_LENGTH, Appointment, Location, TreatmentType
 from scheduling.selectors.slots import SlotOption, free_options, load_availability_inputs
 
 TEMPLATE_MODALITY = {
@@ -99,3 +99,63 @@ def propose_treatment_series(
         )
         for session in proposal
     ]
+
+
+@dataclass(frozen=True)
+class SeriesCalendarDay:
+    """One day of the series preview: the proposed sessions that day (ghost blocks) and the patient's sessions
+    already booked then."""
+
+    day: date
+    proposed: list[ProposedSeriesSession]
+    booked: list[Appointment]
+
+
+@dataclass(frozen=True)
+class SeriesCalendarWeek:
+    monday: date
+    days: list[SeriesCalendarDay]
+
+
+def series_calendar(
+    proposal: Sequence[ProposedSeriesSession], *, location: Location, patient: Patient
+) -> list[SeriesCalendarWeek]:
+    """The proposal laid on the calendar, a week (Monday to Sunday) a row from the first session's week to the
+    last's, with the patient's active sessions already booked in those weeks (one query). A session with no free
+    time shows on the day it was asked for."""
+    tz: ZoneInfo = location.tz
+    if not proposal:
+        return []
+    by_day: dict[date, list[ProposedSeriesSession]] = {}
+    for session in proposal:
+        by_day.setdefault((session.start or session.requested_start).astimezone(tz).date(), []).append(
+            session
+        )
+    first, last = min(by_day), max(by_day)
+    monday = first - timedelta(days=first.weekday())
+    sunday = last + timedelta(days=6 - last.weekday())
+    span_start = datetime.combine(monday, time(0), tzinfo=tz)
+    span_end = datetime.combine(sunday + timedelta(days=1), time(0), tzinfo=tz)
+    booked: dict[date, list[Appointment]] = {}
+    for appointment in (
+        Appointment.objects.filter(
+            patient=patient,
+            status__in=Appointment.ACTIVE_STATUSES,
+            start_at__gt=span_start - MAX_SESSION_LENGTH,
+            start_at__lt=span_end,
+        )
+        .select_related("treatment_type", "resource", "location")
+        .order_by("start_at")
+    ):
+        booked.setdefault(appointment.start_at.astimezone(tz).date(), []).append(appointment)
+    weeks = []
+    while monday <= sunday:
+        days = [monday + timedelta(days=offset) for offset in range(7)]
+        weeks.append(
+            SeriesCalendarWeek(
+                monday=monday,
+                days=[SeriesCalendarDay(day, by_day.get(day, []), booked.get(day, [])) for day in days],
+            )
+        )
+        monday += timedelta(days=7)
+    return weeks

@@ -39,6 +39,7 @@ document.addEventListener("click", function (event) {
     live.innerHTML = html;
     live.dataset.etag = etag || "";
     rovingTabs();
+    live.dispatchEvent(new CustomEvent("day:swapped")); // move.js marks the grid again
     if (focused) {
       var again = live.querySelector('a[href="' + CSS.escape(focused) + '"]');
       if (again) {
@@ -72,6 +73,8 @@ document.addEventListener("click", function (event) {
       .finally(function () {
         if (document.visibilityState === "visible") {
           pollTimer = setTimeout(poll, POLL_MS);
+  // Asked by move.js once a session moved (or a move was refused): show the grid as it is now, at once.
+  live.addEventListener("day:refresh", poll);
         }
       });
   }
@@ -84,6 +87,8 @@ document.addEventListener("click", function (event) {
     }
   });
   pollTimer = setTimeout(poll, POLL_MS);
+  // Asked by move.js once a session moved (or a move was refused): show the grid as it is now, at once.
+  live.addEventListener("day:refresh", poll);
 
   // --- Keyboard: one tab stop for the free cells, arrow keys move between them --------------------------------
   function slots() {

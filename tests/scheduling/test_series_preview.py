@@ -1,0 +1,71 @@
+"""A series proposal shown on the calendar before it is booked: each proposed session a ghost block on its day
+(a week a row), the patient's sessions already booked beside them; nothing is written until Book all, which books
+every session or none."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from scheduling.models import Appointment
+from tests.factories import local, make_patient
+
+pytestmark = pytest.mark.django_db
+
+MONDAY_MORNING = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+FORM = {
+    "template": "iv_ketamine_induction",
+    "start_date": "2027-03-08",
+    "weekdays": ["0", "2", "4"],
+    "local_time": "09:00",
+}
+
+
+@pytest.fixture(autouse=True)
+def _fixed_clock():
+    with time_machine.travel(MONDAY_MORNING, tick=False):
+        yield
+
+
+def ghosts(html: str) -> list[str]:
+    return re.findall(r"<div class=\"appt appt-ghost[^\"]*\" data-ghost>(.*?)</div>", html, re.S)
+
+
+def test_every_proposed_session_is_a_ghost_on_its_day_and_book_all_books_them(
+    client, front_desk, clinic, book
+):
+    client.force_login(front_desk)
+    patient = make_patient(first="Sera", last="Ghost", location=clinic.location)
+    # Already booked on the first week's Sunday: shown beside the ghosts, not as one of them.
+    book(patient, local(date(2027, 3, 14), 13), chair=2)
+    form = {**FORM, "treatment_type": clinic.iv.pk, "location": clinic.location.pk}
+    page = client.post(reverse("scheduling:book_series", args=[patient.pk]), form)
+    assert page.status_code == 200
+    html = page.content.decode()
+    shown = ghosts(html)
+    assert len(shown) == 6, shown
+    assert all("Proposed session" in ghost and "9:00 AM" in ghost for ghost in shown)
+    assert "Week of" in html and "Mon, Mar 8, 2027" in html and "Mon, Mar 15, 2027" in html
+    assert len(re.findall(r">\s*<strong>Already booked</strong>", html)) == 1
+    assert Appointment.objects.filter(patient=patient).count() == 1  # proposing writes nothing
+
+    token = re.search(r'name="proposal" value="([^"]+)"', html).group(1)
+    booked = client.post(reverse("scheduling:book_series", args=[patient.pk]), {"proposal": token})
+    assert booked.status_code == 302
+    assert Appointment.objects.filter(patient=patient, series__isnull=False).count() == 6
+
+
+def test_a_taken_time_shows_its_ghost_moved_with_the_reason(client, front_desk, clinic, book):
+    client.force_login(front_desk)
+    patient = make_patient(first="Sera", last="Ghost", location=clinic.location)
+    for clinician in range(3):  # every clinician busy at 9:00 on Wednesday
+        book(make_patient(), local(date(2027, 3, 10), 9), chair=clinician, clinician=clinician)
+    form = {**FORM, "treatment_type": clinic.iv.pk, "location": clinic.location.pk}
+    html = client.post(reverse("scheduling:book_series", args=[patient.pk]), form).content.decode()
+    moved = [ghost for ghost in ghosts(html) if "Moved from the time asked" in ghost]
+    assert len(moved) == 1, ghosts(html)
+    assert "appt-ghost-moved" in html
