@@ -52,6 +52,9 @@
         block.setAttribute("aria-keyshortcuts", "m");
       }
     });
+    live.querySelectorAll("a[data-slot]").forEach(function (link) {
+      link.dataset.moveHere = words.hereLabel;
+    });
     showMarks();
   }
 
@@ -69,6 +72,12 @@
 
   function showMarks() {
     clearMarks();
+    // While moving, a free cell says "Move here" rather than "+ Book" (scheduling.css) under the pointer or focus.
+    if (moving) {
+      live.dataset.moving = "1";
+    } else {
+      delete live.dataset.moving;
+    }
     if (moving) {
       var block = blockOf(moving);
       if (block) {
@@ -89,7 +98,7 @@
       if (marks.free.indexOf(key) >= 0) {
         mark(link, "free", words.freeLabel);
       } else if (key === marks.target) {
-        link.classList.add("move-target");
+        mark(link, "target", words.targetLabel);
       }
     });
   }
@@ -166,8 +175,22 @@
     showMarks();
   });
 
+  var over = null; // the free cell under the dragged session (hover does not apply while dragging)
+
+  function overCell(slot) {
+    if (over && over !== slot) {
+      over.classList.remove("move-over");
+    }
+    over = slot;
+    if (slot) {
+      slot.classList.add("move-over");
+    }
+  }
+
   live.addEventListener("dragover", function (event) {
-    if (moving && slotIn(event.target)) {
+    var slot = moving ? slotIn(event.target) : null;
+    overCell(slot);
+    if (slot) {
       event.preventDefault(); // a free cell takes the drop
       event.dataTransfer.dropEffect = "move";
     }
@@ -179,10 +202,12 @@
       return;
     }
     event.preventDefault();
+    overCell(null);
     moveTo(moving, slot);
   });
 
   live.addEventListener("dragend", function () {
+    overCell(null);
     if (moving && !marks) {
       moving = null; // dropped outside a free cell: nothing moves
       showMarks();

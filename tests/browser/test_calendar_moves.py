@@ -1,0 +1,118 @@
+"""Front desk works the day grid in a real browser: books a session by clicking an empty cell, moves it by dragging
+and by keyboard (M, the arrow keys, Enter), sees another desk's booking appear without a reload, sees a move that
+clashes shown on the grid (the session in the way and the free cells marked), and books a series from its preview
+on the calendar. Axe-clean at 1280 and 1024 px.
+
+The clock is Mon, Mar 1, 2027, 07:30 in New York (and ticks): today's sessions are still ahead.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from tests.browser.test_front_desk_journey import DESKTOP, see
+from tests.support import PASSWORD, assert_accessible, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+START = datetime(2027, 3, 1, 12, 30, tzinfo=UTC)  # Mon, Mar 1, 2027, 7:30 AM EST
+TODAY = date(2027, 3, 1)
+
+
+def test_front_desk_moves_sessions_on_the_grid_and_books_a_series_from_its_preview(
+    new_page, live_server, front_desk
+):
+    import time_machine
+
+    from scheduling import services
+    from scheduling.models import Appointment
+    from tests.factories import build_clinic, local, make_patient, treatment_type
+
+    with time_machine.travel(START, tick=True):
+        iv = treatment_type("iv-ketamine")
+        location, chairs, _room, clinicians = build_clinic(chairs=3, clinicians=2)
+        robin = make_patient(first="Robin", last="Mover", location=location)
+        sam = make_patient(first="Sam", last="Otherdesk", location=location)
+        sera = make_patient(first="Sera", last="Series", location=location)
+
+        desk = new_page(viewport=DESKTOP)
+        navigations: list[str] = []
+        sign_in(desk, front_desk.email, PASSWORD)
+        desk.get_by_role("heading", name="Mon, Mar 1, 2027").wait_for()
+        desk.on("framenavigated", lambda f: navigations.append(f.url) if f == desk.main_frame else None)
+        grid = desk.locator("#day-live .day-grid")
+
+        # Book by clicking a cell: Chair 1 at 9:00.
+        desk.get_by_role("link", name=f"Book {chairs[0].name} at 9:00 AM").click()
+        panel = desk.locator("#book-panel")
+        panel.get_by_label("Treatment").select_option(str(iv.pk))
+        panel.get_by_label("Patient: name, email or phone").press_sequentially("mover", delay=40)
+        panel.get_by_label("Mover, Robin").check()
+        see(desk, "Clear to book")
+        panel.get_by_role("button", name="Book", exact=True).click()
+        see(desk, "Booked IV ketamine infusion for Robin Mover")
+        session = Appointment.objects.get(patient=robin)
+        desk.keyboard.press("Escape")
+        robin_block = grid.locator("a.appt", has_text="Robin Mover")
+
+        # Drag it to Chair 2 at 11:00.
+        robin_block.drag_to(desk.get_by_role("link", name=f"Book {chairs[1].name} at 11:00 AM"))
+        see(desk, "Moved Robin Mover")
+        session.refresh_from_db()
+        assert (session.resource, session.start_at) == (chairs[1], local(TODAY, 11))
+        assert session.clinician == clinicians[0]  # kept: free then
+        robin_block.filter(has_text="11:00 AM–1:00 PM").wait_for()  # the grid as it is now
+
+        # By keyboard: focus it, M, then a cell with the arrow keys (the free cells of its row first), Enter.
+        robin_block.focus()
+        desk.keyboard.press("m")
+        see(desk, "choose an empty cell with the arrow keys")
+        assert desk.evaluate("document.activeElement.textContent") == f"Book {chairs[0].name} at 11:00 AM"
+        desk.keyboard.press("ArrowRight")
+        for _ in range(4):
+            desk.keyboard.press("ArrowDown")
+        assert desk.evaluate("document.activeElement.textContent") == f"Book {chairs[2].name} at 12:00 PM"
+        assert_accessible(desk)
+        desk.keyboard.press("Enter")
+        see(desk, "to Mon, Mar 1, 2027, 12:00 PM EST")
+        session.refresh_from_db()
+        assert (session.resource, session.start_at) == (chairs[2], local(TODAY, 12))
+        assert desk.locator("#book-panel").is_hidden()  # a move, not a new booking
+        robin_block.filter(has_text="12:00 PM–2:00 PM").wait_for()
+
+        # Another desk books Sam in Chair 2 at 2:00 PM: it appears without a reload.
+        other = services.book_appointment(
+            patient=sam, treatment_type=iv, location=location, start=local(TODAY, 14), resource=chairs[1],
+            clinician=clinicians[1], booked_by=front_desk, now=START,
+        )  # fmt: skip
+        sam_block = grid.locator("a.appt", has_text="Sam Otherdesk")
+        sam_block.wait_for(timeout=15_000)
+
+        # A move that clashes: Robin's two hours from 1:00 PM in Chair 2 run into Sam's. Nothing moves; the grid
+        # marks Sam's session as in the way and the free cells instead.
+        robin_block.drag_to(desk.get_by_role("link", name=f"Book {chairs[1].name} at 1:00 PM"))
+        see(desk, "Not moved, that time is taken")
+        desk.locator(f"#day-live a.appt.move-clash[href$='/{other.pk}/']").wait_for()
+        assert desk.locator("#day-live a.slot-free.move-free").count() >= 1
+        session.refresh_from_db()
+        assert (session.resource, session.start_at) == (chairs[2], local(TODAY, 12))
+        assert_accessible(desk)
+        desk.set_viewport_size({"width": 1024, "height": 800})
+        assert desk.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_accessible(desk)
+        assert navigations == [], f"the page was reloaded: {navigations}"
+
+        # A series, previewed on the calendar before it is booked, then booked all at once.
+        desk.goto(f"/front-desk/patients/{sera.pk}/series/")
+        desk.get_by_label("Treatment").select_option(str(iv.pk))
+        desk.get_by_role("button", name="Propose the sessions").click()
+        desk.get_by_role("heading", name="On the calendar").wait_for()
+        assert desk.locator("[data-ghost]").count() == 6
+        assert not Appointment.objects.filter(patient=sera).exists()
+        assert desk.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_accessible(desk)
+        desk.get_by_role("button", name="Book all 6 sessions").click()
+        see(desk, "Booked 6 sessions")
+        assert Appointment.objects.filter(patient=sera, series__isnull=False).count() == 6
