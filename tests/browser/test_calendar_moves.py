@@ -81,6 +81,10 @@ def test_front_desk_moves_sessions_on_the_grid_and_books_a_series_from_its_previ
         assert (session.resource, session.start_at) == (chairs[2], local(TODAY, 12))
         assert desk.locator("#book-panel").is_hidden()  # a move, not a new booking
         robin_block.filter(has_text="12:00 PM–2:00 PM").wait_for()
+        # Focus follows the session to its new place: the keyboard carries on from it.
+        desk.wait_for_function(
+            "document.activeElement.matches('a.appt') && document.activeElement.textContent.includes('12:00 PM')"
+        )
 
         # Another desk books Sam in Chair 2 at 2:00 PM: it appears without a reload.
         other = services.book_appointment(

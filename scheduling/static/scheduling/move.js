@@ -12,6 +12,7 @@
   var words = form.dataset;
   var moving = null; // the id of the session being moved
   var marks = null; // the last refused move: {target, inTheWay, free}
+  var focusAfterSwap = null; // the id of a session just moved
 
   function sessionId(block) {
     var match = /\/(\d+)\/?$/.exec(new URL(block.href).pathname);
@@ -56,6 +57,11 @@
       link.dataset.moveHere = words.hereLabel;
     });
     showMarks();
+    var moved = focusAfterSwap && blockOf(focusAfterSwap);
+    if (moved) {
+      focusAfterSwap = null;
+      moved.focus();
+    }
   }
 
   function mark(element, kind, label) {
@@ -103,14 +109,6 @@
     });
   }
 
-  function say(html) {
-    status.innerHTML = html;
-    var said = status.querySelector("#move-said");
-    if (said) {
-      said.focus();
-    }
-  }
-
   function sayText(text) {
     var note = document.createElement("p");
     note.className = "alert alert-info mb-2";
@@ -135,9 +133,17 @@
           return null;
         }
         return response.text().then(function (html) {
-          say(html);
-          var result = status.querySelector("#move-result");
-          if (result && result.dataset.outcome !== "moved") {
+          var result = new DOMParser().parseFromString(html, "text/html").getElementById("move-result");
+          if (!result) {
+            sayText(words.failed); // not an answer about the move (an error page): nothing to show of it
+            return;
+          }
+          status.replaceChildren(result);
+          if (result.dataset.outcome === "moved") {
+            // Focus follows the session to its new place once the grid shows it (keyboard users carry on from it).
+            focusAfterSwap = data.get("appointment");
+          } else {
+            result.querySelector("#move-said").focus(); // what stood in the way, then the free times offered
             marks = {
               target: result.dataset.target,
               inTheWay: result.dataset.inTheWay.split(" ").filter(Boolean),
@@ -286,4 +292,5 @@
 
   live.addEventListener("day:swapped", prepare);
   prepare();
+  focusAfterSwap = null;
 })();
