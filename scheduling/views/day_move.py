@@ -55,6 +55,8 @@ def _clinician_to_keep(appointment: Appointment, resource: Resource, start: date
 @role_required(*DESK)
 @require_POST
 def move_cell(request: HttpRequest) -> HttpResponse:
+    """Move the posted session to the posted cell (200), or say why not: 409 for a clash, with what is in the way
+    and the nearest free cells; 400 or 409 for a refusal; nothing written either way."""
     location = location_asked(request, among=selectors.picker_locations(request.user))
     now = timezone.now()
     form = CellMoveForm(request.POST, location=location, now=now)
@@ -78,33 +80,40 @@ def move_cell(request: HttpRequest) -> HttpResponse:
             rescheduled_by=request.user,
             now=now,
         )
-    except services.SchedulingError as exc:
-        conflict = isinstance(exc, services.BookingConflict)
-        in_the_way = (
-            selectors.sessions_in_the_way(
-                moving=appointment,
-                start=start,
-                end=start + length,
-                resource_id=resource.pk,
-                clinician_id=appointment.clinician_id if exc.taken_kind == "clinician" else None,
-                whole_day=selectors.local_day_bounds(location, start.astimezone(location.tz).date())
-                if exc.taken_kind == "patient"
-                else None,
-            )
-            if isinstance(exc, services.BookingConflict)
-            else []
+    except services.BookingConflict as exc:
+        day = start.astimezone(location.tz).date()
+        in_the_way = selectors.sessions_in_the_way(
+            moving=appointment,
+            start=start,
+            end=start + length,
+            resource_id=resource.pk,
+            clinician_id=appointment.clinician_id if exc.taken_kind == "clinician" else None,
+            # The patient's clash may be a day's one dosing session rather than an overlap: their day is shown.
+            whole_day=selectors.local_day_bounds(location, day) if exc.taken_kind == "patient" else None,
         )
-        alternatives = exc.alternatives if isinstance(exc, services.BookingConflict) else []
         return _answer(
             request,
             location,
-            outcome="conflict" if conflict else "refused",
+            outcome="conflict",
             status=exc.status_code,
             message=exc.message,
             appointment=appointment,
             target=cell_key(resource.pk, start),
             in_the_way=in_the_way,
-            alternatives=[(option, cell_key(option.resource_id, option.start)) for option in alternatives],
+            alternatives=[
+                (option, cell_key(option.resource_id, option.start)) for option in exc.alternatives
+            ],
+            back_to=start,
+        )
+    except services.SchedulingError as exc:
+        return _answer(
+            request,
+            location,
+            outcome="refused",
+            status=exc.status_code,
+            message=exc.message,
+            appointment=appointment,
+            target=cell_key(resource.pk, start),
             back_to=start,
         )
     message = _(

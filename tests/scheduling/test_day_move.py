@@ -137,3 +137,18 @@ def test_another_locations_session_or_a_clinician_moves_nothing(client, desk, cl
     session.refresh_from_db()
     assert (session.resource, session.start_at) == (clinic.chairs[0], local(A_WEDNESDAY, 9))
     assert Location.objects.count() == 2
+
+
+def test_a_move_onto_the_patients_other_infusion_day_marks_that_session(desk, clinic, book):
+    patient = make_patient(first="Mo", last="Ver", location=clinic.location)
+    session = book(patient, local(A_WEDNESDAY, 9), chair=0)
+    thursday = local(A_WEDNESDAY, 9) + timedelta(days=1)
+    same_day = book(patient, thursday, chair=1, clinician=1)
+
+    # One infusion a day: Thursday afternoon in a free chair is refused for the patient, not the chair.
+    answer = move(desk, clinic, session, chair=2, start=thursday + timedelta(hours=5))
+
+    assert answer.status_code == 409
+    assert f'data-in-the-way="{same_day.pk}"' in answer.content.decode()
+    session.refresh_from_db()
+    assert session.start_at == local(A_WEDNESDAY, 9)
