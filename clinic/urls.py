@@ -25,6 +25,7 @@ urlpatterns = [
         name="password_reset",
     ),
     path("clinic-settings/", policy_views.clinic_settings, name="clinic_settings"),
+    path("clinic-settings/setup/", include("scheduling.setup.urls")),
     path("accounts/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
     path("accounts/keep-alive/", keep_alive, name="keep_alive"),
     path("accounts/two-step/setup/", mfa.setup, name="mfa_setup"),

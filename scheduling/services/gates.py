@@ -39,6 +39,9 @@ def _check_resource(resource: Resource, *, location: Location, treatment_type: T
             f"not {resource.name}.",
             field="resource",
         )
+    takes = {pk for pk in resource.treatment_types.values_list("pk", flat=True)}
+    if takes and treatment_type.pk not in takes:
+        raise BookingRefused(f"{resource.name} is not set up for {treatment_type.label}.", field="resource")
 
 
 def _check_gates(
