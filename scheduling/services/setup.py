@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,6 +26,16 @@ from scheduling.errors import SchedulingError
 from scheduling.models import Clinician, FrontDeskAssignment, Location, Resource, TreatmentType
 from scheduling.services.calendar import _in_the_way, _raise_if
 from scheduling.services.holds import lock_calendar
+
+
+def _clean(record) -> None:
+    """The model's own checks, as a refusal in words: the form shows them first, this is for any other caller."""
+    try:
+        record.full_clean()
+    except ValidationError as exc:
+        field = next(iter(exc.message_dict), None) if hasattr(exc, "error_dict") else None
+        raise SchedulingError(" ".join(exc.messages), field=field) from None
+
 
 FIRST = gettext_lazy("Reschedule or cancel them first (front desk, day view)")
 
@@ -44,7 +55,7 @@ def save_location(*, location: Location, now: datetime) -> Location:
                     first=str(FIRST),
                 )
             )
-    location.full_clean()
+    _clean(location)
     location.save()
     return location
 
@@ -97,7 +108,7 @@ def save_resource(*, resource: Resource, treatment_types: Iterable[TreatmentType
                 resource=before, is_active=resource.is_active, treatment_types=treatment_types, now=now
             )
         )
-    resource.full_clean()
+    _clean(resource)
     resource.save()
     resource.treatment_types.set(treatment_types)
     return resource
@@ -122,7 +133,7 @@ def save_treatment_type(*, treatment_type: TreatmentType, now: datetime) -> Trea
                     first=str(FIRST),
                 )
             )
-    treatment_type.full_clean()
+    _clean(treatment_type)
     treatment_type.save()
     return treatment_type
 

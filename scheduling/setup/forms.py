@@ -142,6 +142,14 @@ class ResourceForm(AccessibleForm, forms.ModelForm):
         field.required = True
         self.style_fields()
 
+    def clean_name(self) -> str:
+        # The location is the page's, not a field, so the model form leaves this constraint to the database.
+        name = self.cleaned_data["name"].strip()
+        others = Resource.objects.filter(location=self.instance.location, name__iexact=name)
+        if others.exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(_("This location already has a chair or room with that name."))
+        return name
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         kind, chosen = cleaned.get("kind"), cleaned.get("treatment_types")
@@ -243,6 +251,18 @@ class ClinicianForm(AccessibleForm):
         label=gettext_lazy("Works at"),
         queryset=Location.objects.none(),
         widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["locations"]
+        assert isinstance(field, forms.ModelMultipleChoiceField)
+        field.queryset = Location.objects.order_by("name")
+
+
+class FrontDeskForm(AccessibleForm):
+    locations = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Works at"), queryset=Location.objects.none(), widget=forms.CheckboxSelectMultiple
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

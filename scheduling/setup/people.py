@@ -18,7 +18,14 @@ from clinic.models import User
 from clinic.roles import Role
 from scheduling import services
 from scheduling.models import Clinician, ClinicianTimeOff, Location, WorkingHours
-from scheduling.setup.forms import WEEKDAY_NAMES, ClinicianForm, StaffInviteForm, TimeOffForm, WeeklyHoursForm
+from scheduling.setup.forms import (
+    WEEKDAY_NAMES,
+    ClinicianForm,
+    FrontDeskForm,
+    StaffInviteForm,
+    TimeOffForm,
+    WeeklyHoursForm,
+)
 
 ADMIN = Role.CLINIC_ADMIN
 
@@ -211,3 +218,24 @@ def time_off_remove(request: SignedInRequest, pk: int, time_off_pk: int) -> Http
     services.remove_time_off(time_off=time_off)
     messages.success(request, _("Time off removed."))
     return redirect("setup:clinician", pk=pk)
+
+
+@role_required(ADMIN)
+@require_http_methods(["GET", "POST"])
+def front_desk_locations(request: SignedInRequest, user_pk: int) -> HttpResponse:
+    """Where a front-desk person works: with staff restricted to their locations, the only ones they see."""
+    person = get_object_or_404(
+        User.objects.filter(groups__name=Role.FRONT_DESK.group_name).distinct(), pk=user_pk
+    )
+    current = list(Location.objects.filter(front_desk_assignments__user=person))
+    form = FrontDeskForm(request.POST or None, initial={"locations": current})
+    if request.method == "POST" and form.is_valid():
+        services.set_front_desk_locations(user=person, locations=form.cleaned_data["locations"])
+        messages.success(request, _("Saved where %(name)s works.") % {"name": person})
+        return redirect("setup:home")
+    return render(
+        request,
+        "scheduling/setup/front_desk.html",
+        {"form": form, "person": person},
+        status=400 if request.method == "POST" else 200,
+    )

@@ -42,6 +42,9 @@ def home(request: SignedInRequest) -> HttpResponse:
             "treatment_types": TreatmentType.objects.order_by("-is_active", "modality", "label"),
             "courses": list(series.TEMPLATES.values()),
             "staff": staff,
+            "front_desk_ids": set(
+                User.objects.filter(groups__name=Role.FRONT_DESK.group_name).values_list("pk", flat=True)
+            ),
         },
     )
 

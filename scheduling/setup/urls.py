@@ -16,6 +16,7 @@ urlpatterns = [
     path("locations/<id:location_pk>/chairs/<id:pk>/", places.resource_edit, name="resource_edit"),
     path("staff/invite/", people.staff_invite, name="staff_invite"),
     path("staff/<id:user_pk>/resend/", people.staff_resend, name="staff_resend"),
+    path("staff/<id:user_pk>/locations/", people.front_desk_locations, name="front_desk_locations"),
     path("clinicians/<id:pk>/", people.clinician_edit, name="clinician"),
     path("clinicians/<id:pk>/hours/", people.clinician_hours, name="clinician_hours"),
     path("clinicians/<id:pk>/time-off/", people.time_off_add, name="time_off_add"),

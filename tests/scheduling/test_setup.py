@@ -297,3 +297,30 @@ def test_a_booked_treatment_cannot_change_its_kind_of_room(admin_client, clinic,
     assert response.status_code == 400 and "Pat Inway" in response.content.decode()
     iv.refresh_from_db()
     assert iv.resource_kind == "chair"
+
+
+def test_a_second_chair_of_the_same_name_is_refused_not_a_server_error(admin_client, clinic):
+    response = admin_client.post(
+        reverse("setup:resource_new", args=[clinic.location.pk]),
+        {"name": "chair 1", "kind": "chair", "is_active": "on", "treatment_types": [clinic.iv.pk]},
+    )
+    assert (
+        response.status_code == 400
+        and "already has a chair or room with that name" in response.content.decode()
+    )
+    assert Resource.objects.filter(location=clinic.location, name__iexact="chair 1").count() == 1
+
+
+def test_front_desk_locations_are_set_and_none_is_refused(admin_client, clinic, front_desk):
+    other = Location.objects.create(name="Elsewhere", time_zone="America/New_York")
+    url = reverse("setup:front_desk_locations", args=[front_desk.pk])
+    assert admin_client.post(url, {}).status_code == 400
+    assert admin_client.post(url, {"locations": [clinic.location.pk, other.pk]}).status_code == 302
+    assert set(FrontDeskAssignment.objects.filter(user=front_desk).values_list("location_id", flat=True)) == {
+        clinic.location.pk,
+        other.pk,
+    }
+    assert admin_client.post(url, {"locations": [other.pk]}).status_code == 302
+    assert list(
+        FrontDeskAssignment.objects.filter(user=front_desk).values_list("location_id", flat=True)
+    ) == [other.pk]
