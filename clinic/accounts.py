@@ -12,12 +12,13 @@ import secrets
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.models import AccountEvent, User
 from clinic.roles import Role, assign_role, remove_role
-from clinic.tasks import send_account_notice
+from clinic.tasks import send_account_notice, send_staff_invitation
 
 RECOVERY_CODES = 10
 
@@ -108,3 +109,28 @@ def reset_second_factor(*, actor: User | None, user: User) -> None:
 def sign_out_everywhere(*, users) -> None:
     """End every session of these people, on every device (a queryset or a list of users)."""
     User.objects.filter(pk__in=[user.pk for user in users]).update(session_epoch=F("session_epoch") + 1)
+
+
+@transaction.atomic
+def invite_staff_member(*, actor: User, email: str, full_name: str, role: Role) -> User:
+    """Create a staff account with ``role`` and email the person a link to choose their password (Django's
+    password-reset token, so it works once and expires with PASSWORD_RESET_TIMEOUT). Nobody knows the password set
+    here: it only makes the account one the reset link may serve."""
+    if not role.is_staff_role:
+        raise AccountChangeRefused(_("Patients are invited from their record, not as staff."))
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise AccountChangeRefused(_("Someone already has an account with this email address."))
+    user = User.objects.create_user(
+        email=email, password=secrets.token_urlsafe(32), full_name=full_name.strip()
+    )
+    assign_role(user=user, role=role)
+    transaction.on_commit(lambda: send_staff_invitation.delay(user.pk))
+    return user
+
+
+def resend_staff_invitation(*, user: User) -> None:
+    """Email the set-your-password link again (the earlier one may have expired)."""
+    if user.last_login is not None:
+        raise AccountChangeRefused(_("This person has already signed in: they can reset their own password."))
+    transaction.on_commit(lambda: send_staff_invitation.delay(user.pk))

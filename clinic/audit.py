@@ -45,6 +45,18 @@ AUDITED_TABLES: dict[str, str] = {
     # Who may see which location's patients (scheduling.access): clinicians' locations, front desk's assignments.
     "scheduling_clinician_locations": "",
     "scheduling_frontdeskassignment": "",
+    # The clinic's set-up (scheduling/setup): places, hours, chairs, clinicians and protocols, before and after.
+    "scheduling_location": "",
+    "scheduling_openinghours": "",
+    "scheduling_closure": "",
+    "scheduling_resource": "",
+    "scheduling_resource_treatment_types": "",
+    "scheduling_clinician": "",
+    "scheduling_workinghours": "",
+    "scheduling_cliniciantimeoff": "",
+    "scheduling_treatmenttype": "",
+    # Two patient records flagged as one person (intake.duplicates): who flagged them, and any clearing.
+    "intake_possibleduplicate": "patient_id",
     # Rows about a session name the patient through their appointment.
     "scheduling_sessionrecord": "appointment:appointment_id",
     "scheduling_vitalsigns": "appointment:appointment_id",

@@ -34,6 +34,11 @@ def clinic(request: HttpRequest) -> dict:
         "user_role": role.value if role else "",
         "Role": Role,
         "assets": assets(),
+        # The brand color's style sheet and the logo, addressed by version (clinic.views.theme_css, clinic_logo).
+        "theme": {
+            "version": policies.theme_version(policy["CLINIC_COLOR"], policy["CLINIC_LOGO"]),
+            "has_logo": bool(policy["CLINIC_LOGO"]),
+        },
         # What templates/clinic/_crisis.html, the one crisis block, shows (clinic policy: settings).
         "crisis": {
             "text": policy["CLINIC_CRISIS_TEXT"],

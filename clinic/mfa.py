@@ -39,7 +39,7 @@ from clinic.parsing import next_path
 
 # Pages a signed-in person may reach before the second step (URL names). Nothing here may change the account:
 # a session that has only the password must not be able to lock the owner out.
-OPEN_URL_NAMES = {"mfa_setup", "mfa_verify", "logout", "keep_alive", "healthz"}
+OPEN_URL_NAMES = {"mfa_setup", "mfa_verify", "logout", "keep_alive", "healthz", "clinic_theme", "clinic_logo"}
 
 
 NOT_NEEDED = "mfa_not_needed"

@@ -8,6 +8,8 @@ deleted when a change commits: the next read in any process sees the change.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -30,7 +32,7 @@ class Policy:
     key: str
     label: str
     help: str
-    kind: str  # "text", "long_text", "int", "bool", "offsets", "quiet_hours"
+    kind: str  # "text", "long_text", "int", "bool", "offsets", "quiet_hours", "color", "image"
     minimum: int | None = None
     maximum: int | None = None
 
@@ -41,6 +43,8 @@ class Policy:
         """The value to store, from what the form posted; refuses anything the code reading it could not use."""
         if self.kind == "bool":
             return bool(raw)
+        if self.kind == "image":
+            return _parse_logo(raw, self)
         text = str(raw if raw is not None else "").strip()
         if self.kind in ("text", "long_text"):
             if not text:
@@ -76,17 +80,99 @@ class Policy:
             if starts is None or ends is None:
                 raise PolicyRefused(f"{self.label}: two 24-hour times, such as 21:00-08:00.", field=self.key)
             return f"{starts:%H:%M}-{ends:%H:%M}"
+        if self.kind == "color":
+            return _parse_color(text, self)
         raise ValueError(f"unknown policy kind {self.kind!r}")
 
     def as_text(self, value: Any) -> str:
         """The value as the settings form shows it."""
         if self.kind == "offsets":
             return ", ".join(value)
+        if self.kind == "image":
+            return f"an image ({len(value) * 3 // 4 // 1024 + 1} KB)" if value else "none"
         return "" if value is None else str(value)
+
+
+# The page background (static/css/clinic.css, --clinic-paper): the brand color is text on it (links, outlines) and
+# the fill under white text (buttons), so it must reach WCAG's 4.5:1 against both.
+PAPER, WHITE = "#f7f4ee", "#ffffff"
+MIN_CONTRAST = 4.5
+LOGO_MAX_BYTES = 64 * 1024
+LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+
+
+def _luminance(color: str) -> float:
+    def channel(hex_pair: str) -> float:
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(color[i : i + 2]) for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG's contrast ratio of two #rrggbb colors."""
+    light, dark = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def _parse_color(text: str, policy: Policy) -> str:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", text):
+        raise PolicyRefused(f"{policy.label}: a hex color such as #2f6f6a.", field=policy.key)
+    color = text.lower()
+    if min(contrast(color, WHITE), contrast(color, PAPER)) < MIN_CONTRAST:
+        raise PolicyRefused(
+            f"{policy.label}: too light to read. Text and buttons in it need a contrast of at least 4.5 to 1 with "
+            "the page: choose a darker shade.",
+            field=policy.key,
+        )
+    return color
+
+
+def _parse_logo(raw: Any, policy: Policy) -> str:
+    """An uploaded PNG or JPEG (bytes), stored as a data address; "" for no logo. SVG is refused: it can carry
+    scripts."""
+    if not raw:
+        return ""
+    data = bytes(raw)
+    kind = next((kind for magic, kind in LOGO_TYPES.items() if data.startswith(magic)), None)
+    if kind is None:
+        raise PolicyRefused(f"{policy.label}: a PNG or JPEG image.", field=policy.key)
+    if len(data) > LOGO_MAX_BYTES:
+        raise PolicyRefused(f"{policy.label}: at most {LOGO_MAX_BYTES // 1024} KB.", field=policy.key)
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
+
+
+def logo_file(data_address: str) -> tuple[str, bytes] | None:
+    """The saved logo as (content type, bytes), or None."""
+    match = re.fullmatch(r"data:(image/(?:png|jpeg));base64,([A-Za-z0-9+/=]+)", data_address or "")
+    return (match.group(1), base64.b64decode(match.group(2))) if match else None
+
+
+def darker(color: str, by: float = 0.25) -> str:
+    """The brand color's hover and link shade."""
+    return "#" + "".join(f"{round(int(color[i : i + 2], 16) * (1 - by)):02x}" for i in (1, 3, 5))
+
+
+def theme_version(color: str, logo: str) -> str:
+    """Names the theme in its addresses, so a browser fetches it again after a change and caches it otherwise."""
+    return hashlib.sha256(f"{color}|{logo}".encode()).hexdigest()[:12]
 
 
 POLICIES: tuple[Policy, ...] = (
     Policy("CLINIC_NAME", "Clinic name", "In every email, text message and page title.", "text"),
+    Policy(
+        "CLINIC_COLOR",
+        "Brand color",
+        "A hex color such as #2f6f6a, for buttons, links and the page header. It must be dark enough to read.",
+        "color",
+    ),
+    Policy(
+        "CLINIC_LOGO",
+        "Logo",
+        "A PNG or JPEG of at most 64 KB, shown next to the clinic name. Leave empty to keep the one in use.",
+        "image",
+    ),
     Policy(
         "CLINIC_CRISIS_TEXT",
         "Crisis message",
@@ -128,6 +214,32 @@ POLICIES: tuple[Policy, ...] = (
         "int",
         minimum=1,
         maximum=240,
+    ),
+    # Screening cut-offs that are clinic policy (clinical reference 1.3, 1.4): the instrument's scores are exact,
+    # where the clinic draws the line is its own choice within the published range.
+    Policy(
+        "INTAKE_PCL5_PROBABLE_CUTOFF",
+        "PCL-5: probable PTSD from a total of",
+        "The VA gives 31 to 33, depending on the population. Applies to intakes submitted from now on.",
+        "int",
+        minimum=31,
+        maximum=33,
+    ),
+    Policy(
+        "INTAKE_OCIR_OCD_CUTOFF",
+        "OCI-R: suggests OCD from a total of",
+        "21 in the instrument's validation (Foa et al. 2002). Applies to intakes submitted from now on.",
+        "int",
+        minimum=1,
+        maximum=72,
+    ),
+    Policy(
+        "INTAKE_BENZODIAZEPINE_BLUNTING_MG",
+        "Benzodiazepines may blunt ketamine above (mg a day, diazepam-equivalent)",
+        "A patient's daily benzodiazepine dose above this is flagged for the clinician.",
+        "int",
+        minimum=1,
+        maximum=100,
     ),
 )
 POLICIES_BY_KEY = {policy.key: policy for policy in POLICIES}

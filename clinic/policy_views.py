@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from clinic import policies
@@ -27,6 +28,14 @@ class PolicyForm(AccessibleForm):
             field: forms.Field
             if policy.kind == "bool":
                 field = forms.BooleanField(required=False, initial=bool(current))
+            elif policy.kind == "image":
+                field = forms.FileField(
+                    required=False, widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"})
+                )
+                if current:
+                    self.fields[f"{policy.key}__remove"] = forms.BooleanField(
+                        label=_("Remove the logo"), required=False
+                    )
             elif policy.kind == "long_text":
                 field = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), initial=current)
             else:
@@ -34,16 +43,33 @@ class PolicyForm(AccessibleForm):
             field.label, field.help_text = policy.label, policy.help
             field.required = False
             self.fields[policy.key] = field
+            # The remove box follows its file field.
+            if f"{policy.key}__remove" in self.fields:
+                self.fields[f"{policy.key}__remove"] = self.fields.pop(f"{policy.key}__remove")
         self.style_fields()
+
+    def changes(self) -> dict[str, Any]:
+        """What to save: an image only when one was uploaded, or removed; everything else as posted."""
+        changes: dict[str, Any] = {}
+        for policy in policies.POLICIES:
+            raw = self.cleaned_data.get(policy.key)
+            if policy.kind == "image":
+                if raw:
+                    changes[policy.key] = raw.read(policies.LOGO_MAX_BYTES + 1)
+                elif self.cleaned_data.get(f"{policy.key}__remove"):
+                    changes[policy.key] = ""
+                continue
+            changes[policy.key] = raw
+        return changes
 
 
 @role_required(Role.CLINIC_ADMIN)
 @require_http_methods(["GET", "POST"])
 def clinic_settings(request: SignedInRequest) -> HttpResponse:
-    form = PolicyForm(request.POST or None)
+    form = PolicyForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            changed = policies.change_policies(changes=form.cleaned_data, by=request.user, now=timezone.now())
+            changed = policies.change_policies(changes=form.changes(), by=request.user, now=timezone.now())
         except policies.PolicyRefused as exc:
             form.add_error(exc.field, exc.message)
         else:

@@ -134,7 +134,7 @@ ROLE_HOME_URLS = {
     Role.PATIENT: "portal:home",
     Role.FRONT_DESK: "scheduling:today",
     Role.CLINICIAN: "review:queue",
-    Role.CLINIC_ADMIN: "admin:index",
+    Role.CLINIC_ADMIN: "clinic_settings",
 }
 
 

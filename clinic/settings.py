@@ -377,6 +377,9 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- The clinic ------------------------------------------------------------------------------------------------
 CLINIC_NAME = os.environ.get("CLINIC_NAME", "Harbor Ketamine Clinic")
+# The brand color and logo: first-run defaults, changed on the Clinic settings page (clinic/policies.py).
+CLINIC_COLOR = os.environ.get("CLINIC_COLOR", "#2f6f6a")
+CLINIC_LOGO = ""
 # The crisis block's text (templates/clinic/_crisis.html): on the C-SSRS step and the re-screen, and at once to a
 # patient whose answers show high suicide risk (clinical reference 1.6).
 CLINIC_CRISIS_TEXT = os.environ.get(

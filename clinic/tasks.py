@@ -3,12 +3,16 @@ from urllib.parse import urlsplit
 from celery import shared_task
 from django.conf import settings
 from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
 
 from clinic import policies
-from clinic.models import AccountEvent
+from clinic.models import AccountEvent, User
 from clinic.roles import Role, emails_of_role
 
 
@@ -100,3 +104,27 @@ def send_password_reset(self, email: str) -> None:
             use_https=site.scheme == "https",
             extra_email_context={"site_name": policies.value("CLINIC_NAME")},
         )
+
+
+@shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, max_retries=8)
+def send_staff_invitation(self, user_id: int) -> None:
+    """Email a new staff member the link to choose their password (and then set up two-step sign-in)."""
+    user = User.objects.filter(pk=user_id, is_active=True, last_login__isnull=True).first()
+    if user is None:
+        return
+    link = settings.SITE_URL + reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    clinic_name = policies.value("CLINIC_NAME")
+    EmailMultiAlternatives(
+        subject=_("You are invited to %(clinic)s") % {"clinic": clinic_name},
+        body=render_to_string(
+            "clinic/email/staff_invitation.txt",
+            {"name": user.get_short_name(), "link": link, "clinic_name": clinic_name, "role": user.role},
+        ),
+        to=[user.email],
+    ).send()

@@ -11,6 +11,8 @@ admin.site.site_title = "Clinic administration"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("theme/<slug:version>.css", views.theme_css, name="clinic_theme"),
+    path("theme/<slug:version>/logo", views.clinic_logo, name="clinic_logo"),
     # Every form here that takes a password, a code or a token is rate-limited by name (RATE_LIMITED_VIEWS).
     path(
         "accounts/login/",
@@ -25,6 +27,7 @@ urlpatterns = [
         name="password_reset",
     ),
     path("clinic-settings/", policy_views.clinic_settings, name="clinic_settings"),
+    path("clinic-settings/setup/", include("scheduling.setup.urls")),
     path("accounts/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
     path("accounts/keep-alive/", keep_alive, name="keep_alive"),
     path("accounts/two-step/setup/", mfa.setup, name="mfa_setup"),

@@ -7,11 +7,12 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from clinic import policies
 from clinic.access import SignedInRequest
 from clinic.health import run_checks
 from clinic.models import User
@@ -60,3 +61,35 @@ def sign_out_everywhere(request: SignedInRequest) -> HttpResponse:
     logout(request)
     messages.success(request, "You have been signed out on every device.")
     return redirect("login")
+
+
+# Addressed by the theme's version (policies.theme_version): a new color or logo is a new address, so the browser
+# may keep each one for a year. An old address still answers, with what is in force now.
+THEME_CACHE = "public, max-age=31536000, immutable"
+
+
+@require_GET
+def theme_css(request: HttpRequest, version: str) -> HttpResponse:
+    """The clinic's brand color as the style sheet's variables (static/css/clinic.css reads them)."""
+    color = policies.value("CLINIC_COLOR")
+    dark = policies.darker(color)
+    rgb = ", ".join(str(int(color[i : i + 2], 16)) for i in (1, 3, 5))
+    dark_rgb = ", ".join(str(int(dark[i : i + 2], 16)) for i in (1, 3, 5))
+    body = (
+        f":root {{ --clinic-teal: {color}; --clinic-teal-dark: {dark}; --bs-primary-rgb: {rgb};"
+        f" --bs-link-color-rgb: {dark_rgb}; }}\n"
+    )
+    response = HttpResponse(body, content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = THEME_CACHE
+    return response
+
+
+@require_GET
+def clinic_logo(request: HttpRequest, version: str) -> HttpResponse:
+    logo = policies.logo_file(policies.value("CLINIC_LOGO"))
+    if logo is None:
+        raise Http404("No logo.")
+    response = HttpResponse(logo[1], content_type=logo[0])
+    response["Cache-Control"] = THEME_CACHE
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

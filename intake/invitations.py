@@ -12,6 +12,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from clinic import policies
 from clinic.models import User
@@ -89,6 +90,11 @@ def check_invitation(*, token: str, now: datetime) -> InvitationCheck:
         return InvitationCheck(None, "This invitation link is not valid. Please check you copied all of it.")
     if invitation.accepted_at is not None:
         return InvitationCheck(invitation, "This invitation has been used already. Please sign in instead.")
+    if invitation.revoked_at is not None:
+        return InvitationCheck(
+            invitation,
+            _("The clinic has withdrawn this invitation. Please ask the clinic to send a new one."),
+        )
     if invitation.expires_at <= now:
         return InvitationCheck(
             invitation, "This invitation has expired. Please ask the clinic to send a new one."
@@ -120,6 +126,50 @@ def accept_invitation(*, token: str, password: str, now: datetime) -> User:
     invitation.accepted_at = now
     invitation.save(update_fields=["accepted_at"])
     return user
+
+
+def open_invitation(patient: Patient, *, now: datetime) -> Invitation | None:
+    """The patient's invitation that still works (not used, withdrawn or expired), newest first; None if none."""
+    return (
+        Invitation.objects.filter(
+            patient=patient, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+@transaction.atomic
+def resend_invitation(*, patient: Patient, sent_by: User, now: datetime) -> Invitation:
+    """Email the patient a fresh invitation, to the address on their record; the older links stop working, so
+    only the newest one can create the account."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if patient.user_id is not None:
+        raise IntakeError(_("This patient already has an account: they can sign in or reset their password."))
+    if not patient.email:
+        raise IntakeError(_("This patient's record has no email address to send the invitation to."))
+    Invitation.objects.filter(patient=patient, accepted_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_by=sent_by
+    )
+    return invite_patient(
+        created_by=sent_by,
+        legal_first_name=patient.legal_first_name,
+        legal_last_name=patient.legal_last_name,
+        email=patient.email,
+        now=now,
+    )
+
+
+@transaction.atomic
+def revoke_invitations(*, patient: Patient, revoked_by: User, now: datetime) -> int:
+    """Withdraw every open invitation of the patient (sent to a wrong address, say): the links stop working at
+    once. Returns how many were withdrawn; none open is a refusal, so the page never claims what did not happen."""
+    withdrawn = Invitation.objects.filter(
+        patient=patient, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+    ).update(revoked_at=now, revoked_by=revoked_by)
+    if not withdrawn:
+        raise IntakeError(_("This patient has no invitation that still works."))
+    return withdrawn
 
 
 @transaction.atomic

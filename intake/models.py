@@ -86,6 +86,11 @@ class Invitation(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
+    # Withdrawn by the clinic (sent to a wrong address, or replaced by a newer one): the link stops working.
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -96,6 +101,30 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation {self.pk} ({'accepted' if self.accepted_at else 'open'})"
+
+
+class PossibleDuplicate(models.Model):
+    """Staff think two patient records are the same person (registered twice, a changed name). A flag shown on
+    both records, not a merge: each record keeps its own append-only history. One row a pair, lower id first."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    other = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(max_length=300, blank=True)
+    flagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    flagged_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(patient__lt=models.F("other")), name="duplicate_pair_in_order"
+            ),
+            models.UniqueConstraint(fields=["patient", "other"], name="duplicate_pair_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Patients {self.patient_id} and {self.other_id} may be one person"
 
 
 class SmsConsentEvent(models.Model):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
+from django.db.models import Q
 from django.http import Http404
 
 from intake import scoring
@@ -111,3 +112,16 @@ def _json_list(value) -> list[str]:
     if isinstance(value, str):
         value = json.loads(value)
     return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def duplicate_flags_for(patient) -> list:
+    """The flags naming this patient as possibly the same person as another record (intake.duplicates), each as
+    (flag, the other record), oldest first."""
+    from intake.models import PossibleDuplicate
+
+    flags = (
+        PossibleDuplicate.objects.filter(Q(patient=patient) | Q(other=patient))
+        .select_related("patient", "other", "flagged_by")
+        .order_by("flagged_at", "pk")
+    )
+    return [(flag, flag.other if flag.patient_id == patient.pk else flag.patient) for flag in flags]

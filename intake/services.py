@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from clinic import policies
 from clinic.celery import app
 from intake import medications, rules, scoring, sms_consent
 from intake.errors import IntakeError as IntakeError
@@ -200,9 +201,9 @@ def missing_steps(intake: Intake) -> list[str]:
 
 def _cutoffs(code: str) -> dict[str, Any]:
     if code == "pcl5":
-        return {"probable_cutoff": settings.INTAKE_PCL5_PROBABLE_CUTOFF}
+        return {"probable_cutoff": policies.value("INTAKE_PCL5_PROBABLE_CUTOFF")}
     if code == "ocir":
-        return {"ocd_cutoff": settings.INTAKE_OCIR_OCD_CUTOFF}
+        return {"ocd_cutoff": policies.value("INTAKE_OCIR_OCD_CUTOFF")}
     return {}
 
 
@@ -381,7 +382,7 @@ def submit_intake(*, intake: Intake, now: datetime, ip_address: str | None) -> I
     findings = [
         finding.__dict__.copy()
         for finding in rules.evaluate(
-            facts, benzodiazepine_blunting_mg=settings.INTAKE_BENZODIAZEPINE_BLUNTING_MG
+            facts, benzodiazepine_blunting_mg=policies.value("INTAKE_BENZODIAZEPINE_BLUNTING_MG")
         )
     ]
     trials = [

@@ -339,6 +339,8 @@ def policy_form(**changes: str) -> dict[str, str]:
         if policy.kind == "bool":
             if current:
                 data[policy.key] = "on"
+        elif policy.kind == "image":
+            continue  # a file: posted only when one is uploaded
         else:
             data[policy.key] = policy.as_text(current)
     data.update(changes)

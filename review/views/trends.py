@@ -16,11 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from clinic import policies
 from clinic.access import SignedInRequest, role_required
 from clinic.local_time import format_day, format_in_zone
 from clinic.parsing import object_id
 from clinic.roles import Role
-from intake import scoring
 from intake.instruments import UnknownInstrumentError, load_instrument
 from review import trends
 from review.decisions import DecisionError, record_clinician_rating
@@ -66,8 +66,8 @@ def _banded(code: str) -> trends.Scale:
 
 
 def trend_scales() -> dict[str, trends.Scale]:
-    pcl5_cutoff = getattr(settings, "INTAKE_PCL5_PROBABLE_CUTOFF", scoring.PCL5_PROBABLE_CUTOFF)
-    ocir_cutoff = getattr(settings, "INTAKE_OCIR_OCD_CUTOFF", scoring.OCIR_OCD_CUTOFF)
+    pcl5_cutoff = policies.value("INTAKE_PCL5_PROBABLE_CUTOFF")
+    ocir_cutoff = policies.value("INTAKE_OCIR_OCD_CUTOFF")
     ocir = _banded("ocir")
     return {
         "phq9": _banded("phq9"),

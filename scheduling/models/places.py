@@ -95,6 +95,14 @@ class Resource(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     name = models.CharField(max_length=60)
     is_active = models.BooleanField(default=True)
+    # None chosen: every treatment of the chair's or room's kind, as before chairs could be limited (the set-up
+    # pages save at least one, so an empty set only remains on chairs made before them).
+    treatment_types = models.ManyToManyField(
+        "scheduling.TreatmentType",
+        blank=True,
+        related_name="resources",
+        help_text="The treatments given here. None chosen: every treatment of this kind.",
+    )
 
     class Meta:
         ordering = ["location", "kind", "name"]

@@ -36,6 +36,10 @@ from scheduling.selectors.holds import (
     sessions_held_by_clinician,
     sessions_outside_opening_hours,
     sessions_outside_working_hours,
+    upcoming_sessions_at_location,
+    upcoming_sessions_of_clinician_at,
+    upcoming_sessions_of_treatment,
+    upcoming_sessions_on_resource,
 )
 from scheduling.selectors.locations import (
     database_knows_time_zone,
@@ -193,6 +197,10 @@ __all__ = [
     "sessions_held_by_clinician",
     "sessions_outside_opening_hours",
     "sessions_outside_working_hours",
+    "upcoming_sessions_at_location",
+    "upcoming_sessions_of_clinician_at",
+    "upcoming_sessions_of_treatment",
+    "upcoming_sessions_on_resource",
     "start_facts",
     "treatment_shape",
     "unconfirmed_appointments",

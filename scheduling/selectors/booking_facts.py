@@ -33,6 +33,12 @@ SELECT
            WHERE clinician_id = %(clinician)s AND starts_at < %(until)s AND ends_at > %(since)s
            ORDER BY starts_at, id) AS clinician_time_off,
     (SELECT enrolled_on FROM scheduling_remsenrollment WHERE patient_id = %(patient)s) AS rems_enrolled_on,
+    -- A chair or room limited to some treatments takes only those; one with none listed takes all of its kind.
+    (%(resource)s::bigint IS NULL
+     OR NOT EXISTS (SELECT 1 FROM scheduling_resource_treatment_types WHERE resource_id = %(resource)s::bigint)
+     OR EXISTS (SELECT 1 FROM scheduling_resource_treatment_types
+                WHERE resource_id = %(resource)s::bigint AND treatmenttype_id = %(treatment)s::bigint))
+        AS resource_takes_treatment,
     (SELECT appointment_id FROM scheduling_dayhold
       WHERE patient_id = %(patient)s AND active AND days && %(dosing_days)s::daterange
         AND appointment_id IS DISTINCT FROM %(ignore)s::bigint
@@ -55,6 +61,8 @@ class BookingFacts:
     eligibility: intake_eligibility.EligibilityFacts
     # A live dosing session of the patient's too close to this one (its day holds meet ``dosing_days``).
     dosing_clash_id: int | None = None
+    # The chair or room asked about is set up for the treatment (Resource.treatment_types).
+    resource_takes_treatment: bool = True
 
 
 def booking_facts(
@@ -68,6 +76,8 @@ def booking_facts(
     now: datetime,
     dosing_days: DateRange | None = None,
     ignore_appointment_id: int | None = None,
+    resource_id: int | None = None,
+    treatment_type_id: int | None = None,
 ) -> BookingFacts:
     """One query: the location's closure and hours on ``day``, the clinician's link to the location, their hours
     that weekday and time off overlapping ``[since, until)``, the patient's REMS enrollment date, their
@@ -89,6 +99,8 @@ def booking_facts(
                 "now": now,
                 "dosing_days": dosing_days,
                 "ignore": ignore_appointment_id,
+                "resource": resource_id,
+                "treatment": treatment_type_id,
             },
         )
         row = dict(zip([column.name for column in cursor.description], cursor.fetchone(), strict=True))
@@ -101,4 +113,5 @@ def booking_facts(
         rems_enrolled_on=row["rems_enrolled_on"],
         eligibility=intake_eligibility.facts_from_columns(row),
         dosing_clash_id=row["dosing_clash_id"],
+        resource_takes_treatment=row["resource_takes_treatment"],
     )

@@ -115,3 +115,35 @@ def overlapping_active_allocations() -> list[tuple[int, int]]:
             """
         )
         return [tuple(row) for row in cursor.fetchall()]
+
+
+def upcoming_sessions_on_resource(
+    resource_id: int, *, now: datetime, treatment_type_ids: list[int] | None = None
+) -> QuerySet:
+    """Sessions from ``now`` holding this chair or room (only those of ``treatment_type_ids``, if given): what
+    retiring it, or taking those treatments from it, would orphan."""
+    sessions = _held(Q(resource_id=resource_id, span__startswith__gte=now))
+    if treatment_type_ids is not None:
+        sessions = sessions.filter(treatment_type_id__in=treatment_type_ids)
+    return sessions
+
+
+def upcoming_sessions_at_location(location_id: int, *, now: datetime) -> QuerySet:
+    """Sessions from ``now`` holding one of the location's chairs or rooms: what closing the location would
+    orphan."""
+    return _held(Q(resource__location_id=location_id, span__startswith__gte=now))
+
+
+def upcoming_sessions_of_treatment(treatment_type_id: int, *, now: datetime) -> QuerySet:
+    """Sessions of this treatment from ``now``: what a change to what the treatment needs would leave behind."""
+    return _held(Q(appointment__treatment_type_id=treatment_type_id, span__startswith__gte=now))
+
+
+def upcoming_sessions_of_clinician_at(
+    clinician_id: int, location_ids: list[int], *, now: datetime
+) -> QuerySet:
+    """The clinician's sessions from ``now`` at these locations: what taking the locations from them would
+    orphan."""
+    return _held(
+        Q(clinician_id=clinician_id, appointment__location_id__in=location_ids, span__startswith__gte=now)
+    )

@@ -156,7 +156,11 @@ SELECT
   ARRAY(SELECT c.date FROM scheduling_closure c
         WHERE c.location_id = %(location)s AND c.date BETWEEN %(first_day)s AND %(last_day)s ORDER BY c.date),
   (SELECT coalesce(jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name) ORDER BY r.name), '[]')
-   FROM scheduling_resource r WHERE r.location_id = %(location)s AND r.kind = %(kind)s AND r.is_active),
+   FROM scheduling_resource r WHERE r.location_id = %(location)s AND r.kind = %(kind)s AND r.is_active
+     -- A chair limited to some treatments takes only those; one with none listed takes every one of its kind.
+     AND (NOT EXISTS (SELECT 1 FROM scheduling_resource_treatment_types rt WHERE rt.resource_id = r.id)
+          OR EXISTS (SELECT 1 FROM scheduling_resource_treatment_types rt
+                     WHERE rt.resource_id = r.id AND rt.treatmenttype_id = %(treatment)s))),
   (SELECT coalesce(jsonb_agg(jsonb_build_object('clinician', w.clinician_id, 'weekday', w.weekday,
                                                 'starts', w.starts, 'ends', w.ends, 'name', u.full_name,
                                                 'credentials', k.credentials)), '[]')
@@ -199,6 +203,7 @@ def _location_calendar(
             {
                 "location": location.pk,
                 "kind": treatment_type.resource_kind,
+                "treatment": treatment_type.pk,
                 "first_day": date_from - timedelta(days=1),
                 "last_day": date_to + timedelta(days=1),
                 "busy_from": busy_from,

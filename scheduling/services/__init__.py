@@ -14,6 +14,7 @@ By job:
 - ``rems``: the patient's REMS enrollment, the REMS Patient Monitoring Form of each session.
 - ``waitlist``: the waitlist, its offers and booking from it.
 - ``calendar``: time off, closures, opening and working hours, refused over booked sessions.
+- ``setup``: the clinic admin's set-up: locations, chairs and rooms, staff, treatment types.
 - ``patient``: what a patient does online, from the portal or a reminder's link.
 
 Refusals are ``scheduling.errors`` (re-exported here); the reminders' own service (resend) is the outbox's.
@@ -104,6 +105,15 @@ from scheduling.services.session_day import (
     start_recovery,
     start_session,
 )
+from scheduling.services.setup import (
+    invite_staff,
+    resource_refusal,
+    save_location,
+    save_resource,
+    save_treatment_type,
+    set_clinician_locations,
+    set_front_desk_locations,
+)
 from scheduling.services.waitlist import (
     add_to_waitlist,
     book_from_waitlist,
@@ -187,5 +197,12 @@ __all__ = [
     "time_off_refusal",
     "use_reminder_link",
     "withdraw_from_waitlist",
+    "invite_staff",
+    "resource_refusal",
+    "save_location",
+    "save_resource",
+    "save_treatment_type",
+    "set_clinician_locations",
+    "set_front_desk_locations",
     "working_hours_refusal",
 ]

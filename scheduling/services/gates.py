@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError
+from django.utils.translation import gettext as _
 
 from clinic.local_time import format_clock, format_day, format_local, format_time_of_day
 from intake.eligibility import decide as decide_eligibility
@@ -86,7 +87,15 @@ def _check_gates(
         now=now,
         dosing_days=dosing_days(treatment_type, holds.start, tz),
         ignore_appointment_id=ignore_appointment.pk if ignore_appointment else None,
+        resource_id=resource.pk,
+        treatment_type_id=treatment_type.pk,
     )
+    if not facts.resource_takes_treatment:
+        raise BookingRefused(
+            _("%(resource)s is not set up for %(treatment)s.")
+            % {"resource": resource.name, "treatment": treatment_type.label},
+            field="resource",
+        )
     if facts.dosing_clash_id is not None:
         # The day holds' exclusion constraint is the guarantee; this read names the other session first.
         raise dosing_conflict(

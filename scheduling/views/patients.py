@@ -12,12 +12,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clinic.access import role_required
 from clinic.audit import record_patient_view
 from intake import invitations
+from intake import selectors as intake_selectors
 from intake.errors import IntakeError
 from intake.forms import InvitePatientForm
 from scheduling import access, selectors, services
 from scheduling.forms import PatientSearchForm, RemsForm, WaitlistForm
 from scheduling.models import RemsEnrollment, WaitlistEntry
 from scheduling.views.pages import DESK
+from scheduling.views.patient_accounts import DuplicateForm
 
 
 @role_required(*DESK)
@@ -57,6 +59,9 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
                     else None,
                 },
             ),
+            "open_invitation": invitations.open_invitation(patient, now=now),
+            "duplicate_flags": intake_selectors.duplicate_flags_for(patient),
+            "duplicate_form": DuplicateForm(),
             "waitlist_entries": list(
                 WaitlistEntry.objects.filter(
                     patient=patient, status__in=["waiting", "offered"]

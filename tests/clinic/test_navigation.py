@@ -23,6 +23,7 @@ ROLE_LINKS = {
     ],
     "clinic_admin": [
         ("clinic_settings", "Clinic settings"),
+        ("setup:home", "Places, people and treatments"),
         ("review:alerts", "Urgent alerts"),
         ("scheduling:today", "Schedule"),
     ],
