@@ -197,6 +197,11 @@ def conflict(
     else:
         taken, kind = resource.name, "resource"
         message = f"{resource.name} is already booked at {when}."
+        if resource.cleaning_minutes:
+            message = (
+                f"{resource.name} is already booked at {when}, or being cleaned then "
+                f"({resource.cleaning_minutes} minutes after each session)."
+            )
     prefix = f"Session {session_index}: " if session_index else ""
     alternatives = (
         selectors.nearest_alternatives(

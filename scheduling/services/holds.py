@@ -22,7 +22,7 @@ from django.db.backends.postgresql.psycopg_any import DateRange, DateTimeTZRange
 
 from clinic.local_time import format_local
 from scheduling.errors import BookingConflict, BookingRefused
-from scheduling.models import MAX_SESSION_LENGTH, Allocation, Appointment, DayHold, TreatmentType
+from scheduling.models import MAX_SESSION_LENGTH, Allocation, Appointment, DayHold, Resource, TreatmentType
 
 EXCLUSION_VIOLATION = "23P01"
 # Two bookings inserting clashing rows at the same moment can wait on each other; PostgreSQL then aborts one with a
@@ -117,12 +117,26 @@ def session_holds(
     return SessionHolds(start=start, end=end, clinician_spans=tuple(spans))
 
 
+def chair_span(resource: Resource, holds: SessionHolds) -> DateTimeTZRange:
+    """The chair's or room's hold: the session and then its cleaning (``Resource.cleaning_minutes``), so the
+    exclusion constraint refuses a next session that would start while the chair is being cleaned. Capped at
+    MAX_SESSION_LENGTH from the start (``allocation_span_bounded``): only a session of nearly a day loses cleaning."""
+    end = min(holds.end + timedelta(minutes=resource.cleaning_minutes), holds.start + MAX_SESSION_LENGTH)
+    return DateTimeTZRange(holds.start, max(end, holds.end), "[)")
+
+
 def _allocation_rows(appointment: Appointment, holds: SessionHolds) -> list[tuple]:
-    """The appointment's holds as (kind, resource, clinician, patient, span) rows: chair or room and patient for
-    the whole session, the clinician for each of their windows."""
+    """The appointment's holds as (kind, resource, clinician, patient, span) rows: chair or room for the whole
+    session and its cleaning, the patient for the session, the clinician for each of their windows."""
     span = DateTimeTZRange(holds.start, holds.end, "[)")
     return [
-        (Allocation.Kind.RESOURCE, appointment.resource_id, None, None, span),
+        (
+            Allocation.Kind.RESOURCE,
+            appointment.resource_id,
+            None,
+            None,
+            chair_span(appointment.resource, holds),
+        ),
         (Allocation.Kind.PATIENT, None, None, appointment.patient_id, span),
         *(
             (Allocation.Kind.CLINICIAN, None, appointment.clinician_id, None, DateTimeTZRange(lo, hi, "[)"))
