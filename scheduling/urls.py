@@ -22,6 +22,7 @@ urlpatterns = [
     path("day/live/", day_live.day_live, name="day_live"),
     path("day/book/", day_live.book_cell, name="book_cell"),
     path("week/", schedule.week_view, name="week"),
+    path("week/live/", schedule.week_live, name="week_live"),
     path("availability.json", availability.free_starts, name="availability_json"),
     path("unconfirmed/", schedule.unconfirmed, name="unconfirmed"),
     path("cover/", cover.cover, name="cover"),

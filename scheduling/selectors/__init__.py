@@ -5,7 +5,7 @@
 - ``slots``: availability (free starts, the nearest alternatives, one start's free chair and clinician, a range's
   free starts by chair and clinician);
 - ``series_proposals``: a course laid on the calendar;
-- ``schedule``: the day view, the week, tomorrow's unconfirmed sessions;
+- ``schedule``: the day view, tomorrow's unconfirmed sessions; ``week``: the week grid;
 - ``locations``: the schedule pages' location picker, a patient's booking location, a zone the database knows;
 - ``holds``: sessions in the way of a calendar change, and the no-overlap check;
 - ``cover``: a colleague for each session of an absent clinician;
@@ -68,7 +68,6 @@ from scheduling.selectors.schedule import (
     DayEntry,
     DayRow,
     DaySchedule,
-    WeekDay,
     appointments_between,
     day_schedule,
     day_version,
@@ -76,7 +75,6 @@ from scheduling.selectors.schedule import (
     patient_sessions_on,
     unconfirmed_appointments,
     usual_treatment_type,
-    week_schedule,
 )
 from scheduling.selectors.series_proposals import (
     TEMPLATE_MODALITY,
@@ -110,8 +108,12 @@ from scheduling.selectors.slots import (
     treatment_shape,
 )
 from scheduling.selectors.waitlist import WaitlistMatch, waitlist_matches
+from scheduling.selectors.week import WeekGrid, week_grid, week_version
 
 __all__ = [
+    "WeekGrid",
+    "week_grid",
+    "week_version",
     "MOVE_WINDOW_DAYS",
     "WEEKDAY_NAMES",
     "MoveAlternatives",
@@ -136,7 +138,6 @@ __all__ = [
     "SlotOption",
     "VitalsRow",
     "WaitlistMatch",
-    "WeekDay",
     "appointment_for_user",
     "appointments_between",
     "available_slots",
@@ -192,5 +193,4 @@ __all__ = [
     "unconfirmed_appointments",
     "upcoming_appointments_for_patient",
     "waitlist_matches",
-    "week_schedule",
 ]

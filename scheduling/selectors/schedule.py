@@ -7,7 +7,6 @@ history."""
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -20,7 +19,7 @@ from clinic.db import execute_prepared
 from clinic.local_time import format_time_of_day
 from intake.eligibility import DecisionInForce, EligibilityFacts, LatestIntake, clearance
 from intake.selectors import LatestRisk, risks_from_json
-from scheduling.models import MAX_SESSION_LENGTH, Appointment, Closure, Location
+from scheduling.models import MAX_SESSION_LENGTH, Appointment, Location
 
 
 def local_day_bounds(location: Location, day: date) -> tuple[datetime, datetime]:
@@ -405,42 +404,6 @@ def day_schedule(
         ],
         version=_version_token(location, day, version),
     )
-
-
-@dataclass
-class WeekDay:
-    day: date
-    appointments: list[Appointment]
-    closed_reason: str | None
-
-
-def week_schedule(location: Location, week_start: date) -> list[WeekDay]:
-    """Seven local days from ``week_start`` with their active sessions (two queries)."""
-    tz = location.tz
-    start, _ = local_day_bounds(location, week_start)
-    _, end = local_day_bounds(location, week_start + timedelta(days=6))
-    by_day: dict[date, list[Appointment]] = defaultdict(list)
-    for appointment in appointments_between(location, start, end).exclude(
-        status__in=[Appointment.Status.CANCELLED]
-    ):
-        by_day[appointment.start_at.astimezone(tz).date()].append(appointment)
-    closures = dict(
-        Closure.objects.filter(
-            location=location, date__range=(week_start, week_start + timedelta(days=6))
-        ).values_list("date", "reason")
-    )
-    days = []
-    for offset in range(7):
-        day = week_start + timedelta(days=offset)
-        reason = closures.get(day)
-        days.append(
-            WeekDay(
-                day=day,
-                appointments=by_day.get(day, []),
-                closed_reason=(reason or "Closed") if day in closures else None,
-            )
-        )
-    return days
 
 
 def unconfirmed_appointments(location: Location, day: date) -> QuerySet[Appointment]:

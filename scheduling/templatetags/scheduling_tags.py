@@ -137,6 +137,12 @@ def _risk_badge(entry) -> str:
     )
 
 
+@register.simple_tag
+def session_badges(entry) -> str:
+    """A session's badges (clearance, risk, REMS) for a template: the week view's blocks, as the day grid's."""
+    return mark_safe(_risk_badge(entry))  # noqa: S308 - built from escaped texts
+
+
 def _cleaning_note(entry) -> str:
     """The chair's cleaning after the session, which its block covers too (``DayEntry.cleaning_label``)."""
     if not entry.cleaning_label:

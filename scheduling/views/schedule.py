@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from clinic.access import role_required
 from scheduling import access, selectors
@@ -50,20 +51,47 @@ def day_view(request: HttpRequest) -> HttpResponse:
 
 @role_required(*STAFF)
 def week_view(request: HttpRequest) -> HttpResponse:
+    """The week as a grid: chairs and rooms as rows, days as columns; kept live like the day view."""
     locations = selectors.picker_locations(request.user)
     location = location_asked(request, among=locations)
     day = day_asked(request, location, key="start")
     week_start = day - timedelta(days=day.weekday())
+    grid = selectors.week_grid(location, week_start)
     context = {
         "location": location,
         "locations": locations,
         "week_start": week_start,
         "week_end": week_start + timedelta(days=6),
-        "days": selectors.week_schedule(location, week_start),
+        "grid": grid,
+        "today": timezone.now().astimezone(location.tz).date(),
         "previous_week": week_start - timedelta(days=7),
         "next_week": week_start + timedelta(days=7),
+        "etag": day_live.etag(grid.version, False),
     }
     return render(request, "scheduling/week.html", context)
+
+
+@role_required(*STAFF)
+@require_GET
+def week_live(request: HttpRequest) -> HttpResponse:
+    """The week grid for the page to swap in; 304 while nothing changed (the day view's poll, for a week)."""
+    location = location_asked(request, among=selectors.picker_locations(request.user))
+    week_start = day_asked(request, location, key="start")
+    week_start -= timedelta(days=week_start.weekday())
+    asked = request.headers.get("If-None-Match", "")
+    if asked and asked == day_live.etag(selectors.week_version(location, week_start), False):
+        response = HttpResponse(status=304)
+        response["ETag"] = asked
+    else:
+        grid = selectors.week_grid(location, week_start)
+        response = render(
+            request,
+            "scheduling/_week_live.html",
+            {"grid": grid, "location": location, "today": timezone.now().astimezone(location.tz).date()},
+        )
+        response["ETag"] = day_live.etag(grid.version, False)
+    response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @role_required(*DESK)
