@@ -50,6 +50,7 @@ from scheduling.selectors.moves import (
     move_alternatives,
     preferred_weekdays,
 )
+from scheduling.selectors.patient_overview import PatientOverview, patient_overview
 from scheduling.selectors.reminders import failed_reminders, reminder_for_link
 from scheduling.selectors.rems import (
     REMS_FORM_DAYS,
@@ -111,6 +112,8 @@ from scheduling.selectors.waitlist import WaitlistMatch, waitlist_matches
 from scheduling.selectors.week import WeekGrid, week_grid, week_version
 
 __all__ = [
+    "PatientOverview",
+    "patient_overview",
     "WeekGrid",
     "week_grid",
     "week_version",
