@@ -54,6 +54,7 @@ urlpatterns = [
     path("rems/forms-due/", rems.rems_forms_due, name="rems_forms_due"),
     path("waitlist/", waitlist.waitlist, name="waitlist"),
     path("waitlist/<id:pk>/", waitlist.waitlist_action, name="waitlist_action"),
+    path("waitlist/gap/<id:pk>/", waitlist.waitlist_gap, name="waitlist_gap"),
     path("patients/<id:patient_id>/waitlist/", waitlist.waitlist_add, name="waitlist_add"),
     *reminder_urls.front_desk_urlpatterns,
 ]

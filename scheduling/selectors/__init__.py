@@ -108,10 +108,11 @@ from scheduling.selectors.slots import (
     next_available_slot,
     treatment_shape,
 )
-from scheduling.selectors.waitlist import WaitlistMatch, waitlist_matches
+from scheduling.selectors.waitlist import WaitlistMatch, waitlist_for_gap, waitlist_matches
 from scheduling.selectors.week import WeekGrid, week_grid, week_version
 
 __all__ = [
+    "waitlist_for_gap",
     "PatientOverview",
     "patient_overview",
     "WeekGrid",

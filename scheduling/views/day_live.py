@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from clinic.access import role_required
 from scheduling import selectors, services
 from scheduling.forms.cell_booking import CellBookingForm
-from scheduling.models import Location
+from scheduling.models import Appointment, Location
 from scheduling.services.verdict import booking_verdict
 from scheduling.views.pages import DESK, STAFF, day_asked, location_asked
 
@@ -33,6 +33,21 @@ def book_url(user, location: Location, day: date, today: date) -> str:
     if getattr(user, "role", None) not in DESK or day < today:
         return ""
     return f"{reverse('scheduling:book_cell')}?location={int(location.pk)}"
+
+
+def desk_actions(schedule, *, bookable: bool, today: date, now) -> dict:
+    """What front desk does from the day view besides booking (``_day_actions.html``): today's arrivals to check in
+    or mark no-show, and the times cancellations and no-shows freed, still to come, to offer to the waitlist."""
+    if not bookable:
+        return {"arrivals": [], "freed": []}
+    waiting = (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED)
+    return {
+        "now": now,  # a no-show is offered from the session's start (the service's rule)
+        "arrivals": [e for e in schedule.appointments if e.status in waiting]
+        if schedule.day == today
+        else [],
+        "freed": [e for e in schedule.cancelled if e.start_at > now],
+    }
 
 
 def etag(version: str, bookable: bool) -> str:
@@ -60,7 +75,13 @@ def day_live(request: HttpRequest) -> HttpResponse:
         response = render(
             request,
             "scheduling/_day_live.html",
-            {"schedule": schedule, "location": location, "day": day, "book_url": link},
+            {
+                "schedule": schedule,
+                "location": location,
+                "day": day,
+                "book_url": link,
+                **desk_actions(schedule, bookable=bool(link), today=today, now=timezone.now()),
+            },
         )
         response["ETag"] = etag(schedule.version, bool(link))
     # Each answer is this person's (their locations): no shared cache, and ask again every time.

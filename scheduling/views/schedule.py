@@ -45,6 +45,7 @@ def day_view(request: HttpRequest) -> HttpResponse:
         "today": today,
         "book_url": link,
         "etag": day_live.etag(schedule.version, bool(link)),
+        **day_live.desk_actions(schedule, bookable=bool(link), today=today, now=timezone.now()),
     }
     return render(request, "scheduling/day.html", context)
 
