@@ -21,6 +21,7 @@ urlpatterns = [
     path("day/", schedule.day_view, name="day"),
     path("day/live/", day_live.day_live, name="day_live"),
     path("day/book/", day_live.book_cell, name="book_cell"),
+    path("day/sheet/", schedule.day_sheet, name="day_sheet"),
     path("week/", schedule.week_view, name="week"),
     path("week/live/", schedule.week_live, name="week_live"),
     path("availability.json", availability.free_starts, name="availability_json"),

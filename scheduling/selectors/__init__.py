@@ -26,6 +26,7 @@ from scheduling.selectors.appointments import (
     upcoming_appointments_for_patient,
 )
 from scheduling.selectors.booking_facts import BookingFacts, booking_facts
+from scheduling.selectors.clinician_day import clinician_day
 from scheduling.selectors.cover import COVER_MAX_DAYS, CoverRow, cover_plan
 from scheduling.selectors.export import export_section, requests_export_section
 from scheduling.selectors.free_starts import FreeCalendar, free_calendar
@@ -112,6 +113,7 @@ from scheduling.selectors.waitlist import WaitlistMatch, waitlist_for_gap, waitl
 from scheduling.selectors.week import WeekGrid, week_grid, week_version
 
 __all__ = [
+    "clinician_day",
     "waitlist_for_gap",
     "PatientOverview",
     "patient_overview",

@@ -76,6 +76,7 @@ class DayEntry:
     rems_missing: bool = False
     # The chair's hold ends after its cleaning (``Resource.cleaning_minutes``): the block covers it, and says so.
     held_until: datetime | None = None
+    clinician_id: int | None = None
     clearance: str = ""  # intake.eligibility's CLEARED / NOT_CLEARED / PENDING for this session's treatment
     rems_enrolled: bool = False
     is_spravato: bool = False
@@ -323,6 +324,7 @@ def day_schedule(
                 risk_level=risk.level if risk else "",
                 # Spravato needs the REMS enrollment on or before the session's day (the booking gate's rule).
                 held_until=held_until,
+                clinician_id=clinician_id,
                 clearance=clearance_word(clearance_facts.get(patient_id), modality_of.get(type_id)),
                 rems_enrolled=rems_enrolled_on is not None,
                 is_spravato=type_id in spravato,
@@ -366,9 +368,35 @@ def day_schedule(
         at += step
 
     column = {resource.pk: i for i, resource in enumerate(resources)}
-    grid: list[list[DayCell | None]] = [[EMPTY_CELL] * len(resources) for _ in row_starts]
-    for entry in shown:
-        col = column.get(entry.resource_id)
+    grid = place_blocks(
+        [(column.get(entry.resource_id), entry) for entry in shown], len(resources), row_starts, step
+    )
+    rows = []
+    for row_start, cells in zip(row_starts, grid, strict=True):
+        local = row_start.astimezone(tz)
+        rows.append(DayRow(at=row_start, label=_clock(local), hour_start=local.minute == 0, cells=cells))
+    return DaySchedule(
+        location=location,
+        day=day,
+        resources=resources,
+        appointments=shown,
+        rows=rows,
+        closed_reason=closed_reason,
+        row_minutes=row_minutes,
+        cancelled=[
+            e for e in entries if e.status in (Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW)
+        ],
+        version=_version_token(location, day, version),
+    )
+
+
+def place_blocks(
+    blocks: list[tuple[int | None, DayEntry]], columns: int, row_starts: list[datetime], step: timedelta
+) -> list[list[DayCell | None]]:
+    """The grid's cells: each (column, entry) a block from the row it starts in over the rows it holds (to
+    ``held_until``, cleaning included), the rows it covers None. Used by the chair and the clinician views."""
+    grid: list[list[DayCell | None]] = [[EMPTY_CELL] * columns for _ in row_starts]
+    for col, entry in blocks:
         if col is None or not row_starts:
             continue
         # Rows are a fixed step apart in absolute time: the row an entry starts in is arithmetic.
@@ -387,23 +415,7 @@ def day_schedule(
         grid[start_row][col] = DayCell(entry=entry, rows=end_row - start_row + 1)
         for r in range(start_row + 1, end_row + 1):
             grid[r][col] = None
-    rows = []
-    for row_start, cells in zip(row_starts, grid, strict=True):
-        local = row_start.astimezone(tz)
-        rows.append(DayRow(at=row_start, label=_clock(local), hour_start=local.minute == 0, cells=cells))
-    return DaySchedule(
-        location=location,
-        day=day,
-        resources=resources,
-        appointments=shown,
-        rows=rows,
-        closed_reason=closed_reason,
-        row_minutes=row_minutes,
-        cancelled=[
-            e for e in entries if e.status in (Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW)
-        ],
-        version=_version_token(location, day, version),
-    )
+    return grid
 
 
 def unconfirmed_appointments(location: Location, day: date) -> QuerySet[Appointment]:

@@ -35,6 +35,11 @@ def book_url(user, location: Location, day: date, today: date) -> str:
     return f"{reverse('scheduling:book_cell')}?location={int(location.pk)}"
 
 
+def by_clinician_asked(request: HttpRequest) -> bool:
+    """The day with clinicians as columns (``?by=clinician``) instead of chairs and rooms."""
+    return request.GET.get("by") == "clinician"
+
+
 def desk_actions(schedule, *, bookable: bool, today: date, now) -> dict:
     """What front desk does from the day view besides booking (``_day_actions.html``): today's arrivals to check in
     or mark no-show, and the times cancellations and no-shows freed, still to come, to offer to the waitlist."""
@@ -50,9 +55,10 @@ def desk_actions(schedule, *, bookable: bool, today: date, now) -> dict:
     }
 
 
-def etag(version: str, bookable: bool) -> str:
-    # The links in empty cells are part of the grid: a day that ends (or a reader who may not book) is other markup.
-    return f'"{version}{"-b" if bookable else ""}"'
+def etag(version: str, bookable: bool, *, by_clinician: bool = False) -> str:
+    # The links in empty cells are part of the grid: a day that ends (or a reader who may not book) is other markup;
+    # so is the clinician view of the same day.
+    return f'"{version}{"-b" if bookable else ""}{"-c" if by_clinician else ""}"'
 
 
 @role_required(*STAFF)
@@ -65,9 +71,10 @@ def day_live(request: HttpRequest) -> HttpResponse:
     location = location_asked(request, among=selectors.picker_locations(request.user))
     day = day_asked(request, location)
     today = timezone.now().astimezone(location.tz).date()
-    link = book_url(request.user, location, day, today)
+    by_clinician = by_clinician_asked(request)
+    link = "" if by_clinician else book_url(request.user, location, day, today)
     asked = request.headers.get("If-None-Match", "")
-    if asked and asked == etag(selectors.day_version(location, day), bool(link)):
+    if asked and asked == etag(selectors.day_version(location, day), bool(link), by_clinician=by_clinician):
         response = HttpResponse(status=304)
         response["ETag"] = asked
     else:
@@ -76,14 +83,15 @@ def day_live(request: HttpRequest) -> HttpResponse:
             request,
             "scheduling/_day_live.html",
             {
-                "schedule": schedule,
+                "schedule": selectors.clinician_day(schedule) if by_clinician else schedule,
+                "by_clinician": by_clinician,
                 "location": location,
                 "day": day,
                 "book_url": link,
                 **desk_actions(schedule, bookable=bool(link), today=today, now=timezone.now()),
             },
         )
-        response["ETag"] = etag(schedule.version, bool(link))
+        response["ETag"] = etag(schedule.version, bool(link), by_clinician=by_clinician)
     # Each answer is this person's (their locations): no shared cache, and ask again every time.
     response["Cache-Control"] = "private, no-cache"
     return response

@@ -34,20 +34,35 @@ def day_view(request: HttpRequest) -> HttpResponse:
     day = day_asked(request, location)
     schedule = selectors.day_schedule(location, day)
     today = timezone.now().astimezone(location.tz).date()
-    link = day_live.book_url(request.user, location, day, today)
+    by_clinician = day_live.by_clinician_asked(request)
+    link = "" if by_clinician else day_live.book_url(request.user, location, day, today)
     context = {
         "location": location,
         "locations": locations,
         "day": day,
-        "schedule": schedule,
+        "schedule": selectors.clinician_day(schedule) if by_clinician else schedule,
+        "by_clinician": by_clinician,
         "previous_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1),
         "today": today,
         "book_url": link,
-        "etag": day_live.etag(schedule.version, bool(link)),
+        "etag": day_live.etag(schedule.version, bool(link), by_clinician=by_clinician),
         **day_live.desk_actions(schedule, bookable=bool(link), today=today, now=timezone.now()),
     }
     return render(request, "scheduling/day.html", context)
+
+
+@role_required(*STAFF)
+def day_sheet(request: HttpRequest) -> HttpResponse:
+    """The day as a sheet to print: every session in time order with its chair, clinician, status and badges."""
+    locations = selectors.picker_locations(request.user)
+    location = location_asked(request, among=locations)
+    day = day_asked(request, location)
+    return render(
+        request,
+        "scheduling/day_sheet.html",
+        {"location": location, "day": day, "schedule": selectors.day_schedule(location, day)},
+    )
 
 
 @role_required(*STAFF)
