@@ -60,3 +60,38 @@ def test_blocks_say_each_patients_clearance_and_rems(client, front_desk, clinic,
     assert "REMS enrolled" in _cell(html, "Sam Spray")
     assert "REMS" not in _cell(html, "Cleo Cleared")  # IV: no REMS
     assert "data-clearance" not in _cell(html, "Cora Consult")  # a consultation needs no clearance
+
+
+def test_the_badge_says_cleared_exactly_when_the_booking_gate_allows():
+    from itertools import product
+
+    from intake.eligibility import (
+        CLEARED,
+        NOT_CLEARED,
+        PENDING,
+        DecisionInForce,
+        EligibilityFacts,
+        LatestIntake,
+        clearance,
+        decide,
+    )
+    from intake.models import Patient
+
+    moment = datetime(2027, 1, 2, tzinfo=UTC)
+    decisions = [
+        None,
+        DecisionInForce(2, "eligible", "both", moment),  # on an older intake: stale
+        DecisionInForce(1, "eligible", "iv", moment),
+        DecisionInForce(1, "eligible", "both", moment),
+        DecisionInForce(1, "more_info_needed", "none", moment),
+        DecisionInForce(1, "not_eligible", "none", moment),
+    ]
+    seen = set()
+    for alert, latest, decision, modality in product(
+        [None, moment], [None, LatestIntake(1, moment, "[]")], decisions, ["iv", "spravato"]
+    ):
+        facts = EligibilityFacts(open_alert_at=alert, latest=latest, decision=decision)
+        word = clearance(facts, modality=modality)
+        assert (word == CLEARED) == decide(facts, modality=modality, patient=Patient()).allowed
+        seen.add(word)
+    assert seen == {CLEARED, NOT_CLEARED, PENDING}
