@@ -110,3 +110,17 @@ def test_a_chair_hold_never_passes_the_database_bound_of_a_day(clinic, cleaned_c
     assert span.upper - span.lower == MAX_SESSION_LENGTH  # allocation_span_bounded would refuse more
     short = services.SessionHolds(start=start, end=start + timedelta(hours=2), clinician_spans=())
     assert chair_span(clinic.chairs[0], short).upper == start + timedelta(hours=2, minutes=15)
+
+
+def test_handing_over_a_session_booked_before_cleaning_keeps_its_chair_hold(clinic, book, front_desk):
+    first = book(make_patient(), local(A_WEDNESDAY, 9))
+    book(make_patient(), local(A_WEDNESDAY, 11), clinician=1)  # back to back: no cleaning yet
+    Resource.objects.filter(pk=clinic.chairs[0].pk).update(cleaning_minutes=15)
+    first.refresh_from_db()
+
+    moved = services.reassign_clinician(appointment=first, clinician=clinic.clinicians[2], now=NOW)
+
+    assert moved.clinician == clinic.clinicians[2]
+    chair = first.allocations.get(kind="resource", active=True)
+    assert chair.span.upper.astimezone(NY).time() == time(11)  # as it was: only the clinician changed hands
+    assert selectors.overlapping_active_allocations() == []
