@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError
+from django.utils.translation import gettext as _
 
 from clinic.local_time import format_clock, format_day, format_local, format_time_of_day
 from intake.eligibility import decide as decide_eligibility
@@ -198,10 +199,10 @@ def conflict(
         taken, kind = resource.name, "resource"
         message = f"{resource.name} is already booked at {when}."
         if resource.cleaning_minutes:
-            message = (
-                f"{resource.name} is already booked at {when}, or being cleaned then "
-                f"({resource.cleaning_minutes} minutes after each session)."
-            )
+            message = _(
+                "%(chair)s is already booked at %(when)s, or being cleaned then (%(minutes)s minutes after each "
+                "session)."
+            ) % {"chair": resource.name, "when": when, "minutes": resource.cleaning_minutes}
     prefix = f"Session {session_index}: " if session_index else ""
     alternatives = (
         selectors.nearest_alternatives(
