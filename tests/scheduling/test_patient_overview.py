@@ -109,3 +109,21 @@ def test_another_locations_patient_is_a_404(client, front_desk, clinic, settings
     stranger = make_patient(location=elsewhere)
     client.force_login(front_desk)
     assert client.get(reverse("scheduling:patient_detail", args=[stranger.pk])).status_code == 404
+
+
+def test_the_patient_page_and_the_day_sheet_stay_within_a_query_budget(
+    desk, clinic, book, django_assert_max_num_queries
+):
+    patient = make_patient(first="Bud", last="Get")
+    for day in range(3):
+        book(patient, local(A_WEDNESDAY, 9).replace(day=3 + 2 * day), now=TUESDAY_NOON - timedelta(days=1))
+    with time_machine.travel(TUESDAY_NOON, tick=False):
+        desk.get(reverse("scheduling:patient_detail", args=[patient.pk]))  # the session's first save
+        # The gate, the view log, the sessions, the lead's six reads and the forms' choices: fixed, whatever the
+        # number of sessions.
+        with django_assert_max_num_queries(22):
+            assert desk.get(reverse("scheduling:patient_detail", args=[patient.pk])).status_code == 200
+        sheet = reverse("scheduling:day_sheet") + f"?location={clinic.location.pk}&date=2027-03-03"
+        # The signed-in user, the locations and the day statement.
+        with django_assert_max_num_queries(3):
+            assert desk.get(sheet).status_code == 200
