@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 import pytest
+from django.db import IntegrityError, transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.urls import reverse
 
 from scheduling import selectors, services
-from scheduling.models import MAX_SESSION_LENGTH, Appointment, Resource
+from scheduling.models import MAX_SESSION_LENGTH, Allocation, Appointment, Resource
 from scheduling.services.holds import chair_span
 from tests.factories import A_WEDNESDAY, NOW, NY, local, make_patient
 
@@ -124,3 +126,15 @@ def test_handing_over_a_session_booked_before_cleaning_keeps_its_chair_hold(clin
     chair = first.allocations.get(kind="resource", active=True)
     assert chair.span.upper.astimezone(NY).time() == time(11)  # as it was: only the clinician changed hands
     assert selectors.overlapping_active_allocations() == []
+
+
+def test_the_database_itself_refuses_a_hold_inside_the_cleaning(clinic, cleaned_chairs, book):
+    first = book(make_patient(), local(A_WEDNESDAY, 9))
+    with pytest.raises(IntegrityError) as caught, transaction.atomic():
+        Allocation.objects.create(
+            appointment=first,
+            kind="resource",
+            resource=clinic.chairs[0],
+            span=DateTimeTZRange(local(A_WEDNESDAY, 11, 5), local(A_WEDNESDAY, 12)),
+        )
+    assert caught.value.__cause__.pgcode == "23P01"  # the exclusion constraint, not the application
