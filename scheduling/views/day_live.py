@@ -48,6 +48,9 @@ def desk_actions(schedule, *, bookable: bool, today: date, now) -> dict:
     waiting = (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED)
     return {
         "now": now,  # a no-show is offered from the session's start (the service's rule)
+        # Where the forms come back to: the day view, also when this part came with a poll (not the poll's address).
+        "day_path": f"{reverse('scheduling:day')}?"
+        + urlencode({"location": schedule.location.pk, "date": schedule.day.isoformat()}),
         "arrivals": [e for e in schedule.appointments if e.status in waiting]
         if schedule.day == today
         else [],

@@ -42,6 +42,10 @@ def test_arrivals_are_checked_in_and_marked_no_show_from_the_day_view(desk, clin
         coming_row = html.split(f'data-arrival="{coming.pk}"')[1].split("</li>")[0]
         assert "No-show" not in coming_row
 
+        # The same forms in the poll's answer come back to the day view, not to the poll's address.
+        polled = desk.get(reverse("scheduling:day_live") + f"?location={clinic.location.pk}&date=2027-03-03")
+        assert f'name="next" value="{day_url(clinic).replace("&", "&amp;")}"' in polled.content.decode()
+
         checked = desk.post(
             reverse("scheduling:transition", args=[coming.pk]), {"to": "checked_in", "next": day_url(clinic)}
         )
