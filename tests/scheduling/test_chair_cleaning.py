@@ -138,3 +138,35 @@ def test_the_database_itself_refuses_a_hold_inside_the_cleaning(clinic, cleaned_
             span=DateTimeTZRange(local(A_WEDNESDAY, 11, 5), local(A_WEDNESDAY, 12)),
         )
     assert caught.value.__cause__.pgcode == "23P01"  # the exclusion constraint, not the application
+
+
+def test_a_chair_added_in_the_set_up_gets_its_kinds_cleaning_unless_another_is_typed(clinic, clinic_admin):
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    from scheduling.admin import ResourceInline
+    from scheduling.models import Location
+
+    request = RequestFactory().post("/")
+    request.user = clinic_admin
+    FormSet = ResourceInline(Location, admin.site).get_formset(request, clinic.location)
+    prefix = FormSet.get_default_prefix()
+    rows = [
+        ("chair", "New chair", ""),
+        ("room", "New room", ""),
+        ("chair", "Quick chair", "0"),
+        ("chair", "Slow", "500"),
+    ]
+    data = {f"{prefix}-TOTAL_FORMS": str(len(rows)), f"{prefix}-INITIAL_FORMS": "0"}
+    for i, (kind, name, minutes) in enumerate(rows):
+        data.update({f"{prefix}-{i}-kind": kind, f"{prefix}-{i}-name": name, f"{prefix}-{i}-is_active": "on",
+                     f"{prefix}-{i}-cleaning_minutes": minutes})  # fmt: skip
+    formset = FormSet(data, instance=clinic.location, prefix=prefix)
+    assert not formset.is_valid()  # 500 minutes is a typing mistake
+    assert "cleaning_minutes" in formset.forms[3].errors
+    data[f"{prefix}-TOTAL_FORMS"] = "3"
+    formset = FormSet(data, instance=clinic.location, prefix=prefix)
+    assert formset.is_valid(), formset.errors
+    formset.save()
+    saved = dict(Resource.objects.filter(location=clinic.location).values_list("name", "cleaning_minutes"))
+    assert saved["New chair"] == 15 and saved["New room"] == 0 and saved["Quick chair"] == 0
