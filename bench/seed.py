@@ -308,9 +308,13 @@ def seed(scale: int, *, log=print) -> dict:
         for li in range(p["locations"]):
             loc = Location.objects.create(name=f"Bench clinic {li + 1:02d}", time_zone=TZ_NAME)
             locations.append(loc)
+            # No cleaning time: the layout runs sessions back to back, and its holds (``allocation_rows``) are
+            # what a booking writes for a chair without one.
             chairs.append(
                 [
-                    Resource.objects.create(location=loc, kind="chair", name=f"Chair {c + 1:02d}")
+                    Resource.objects.create(
+                        location=loc, kind="chair", name=f"Chair {c + 1:02d}", cleaning_minutes=0
+                    )
                     for c in range(chairs_at(li))
                 ]
             )

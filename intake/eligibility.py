@@ -168,3 +168,25 @@ def decide(facts: EligibilityFacts, *, modality: Modality | str, patient) -> Eli
     return Eligibility(
         False, f"A clinician decided on {decided} that the patient is not eligible for treatment."
     )
+
+
+# Front desk's word for the same answer, beside a session or at the top of a patient's page: cleared, not cleared
+# (refused: an open alert, or a clinician's decision), or pending (the intake, a clinician's review or the
+# patient's answer is still to come). ``clearance(...) == CLEARED`` exactly when ``decide`` allows.
+CLEARED, NOT_CLEARED, PENDING = "cleared", "not_cleared", "pending"
+
+
+def clearance(facts: EligibilityFacts, *, modality: Modality | str) -> str:
+    modality = Modality(modality)
+    if modality is Modality.CONSULTATION:
+        return CLEARED
+    if facts.open_alert_at is not None:
+        return NOT_CLEARED
+    decision, latest = facts.decision, facts.latest
+    if latest is None or decision is None or decision.submission_id != latest.pk:
+        return PENDING
+    if decision.outcome == EligibilityDecision.Outcome.ELIGIBLE:
+        return CLEARED if modality.value in decision.allows else NOT_CLEARED
+    if decision.outcome == EligibilityDecision.Outcome.MORE_INFO_NEEDED:
+        return PENDING
+    return NOT_CLEARED

@@ -16,6 +16,7 @@ from scheduling.forms import (
     OpeningHoursFormSet,
     WorkingHoursFormSet,
 )
+from scheduling.forms.resource import ResourceForm
 from scheduling.models import (
     Appointment,
     BreakGlassAccess,
@@ -68,6 +69,7 @@ class ClosureInline(admin.TabularInline):
 
 class ResourceInline(admin.TabularInline):
     model = Resource
+    form = ResourceForm
     extra = 0
 
 
@@ -179,7 +181,9 @@ class ClinicianAdmin(RefusalsAsMessages, admin.ModelAdmin):
             super().save_formset(request, form, formset, change)
 
 
-admin.site.register(Resource)
+@admin.register(Resource)
+class ResourceAdmin(admin.ModelAdmin):
+    form = ResourceForm
 
 
 @admin.register(TreatmentType)

@@ -24,7 +24,9 @@ urlpatterns = [
     path("day/live/", day_live.day_live, name="day_live"),
     path("day/book/", day_live.book_cell, name="book_cell"),
     path("day/move/", day_move.move_cell, name="move_cell"),
+    path("day/sheet/", schedule.day_sheet, name="day_sheet"),
     path("week/", schedule.week_view, name="week"),
+    path("week/live/", schedule.week_live, name="week_live"),
     path("availability.json", availability.free_starts, name="availability_json"),
     path("unconfirmed/", schedule.unconfirmed, name="unconfirmed"),
     path("cover/", cover.cover, name="cover"),
@@ -72,6 +74,7 @@ urlpatterns = [
     path("rems/forms-due/", rems.rems_forms_due, name="rems_forms_due"),
     path("waitlist/", waitlist.waitlist, name="waitlist"),
     path("waitlist/<id:pk>/", waitlist.waitlist_action, name="waitlist_action"),
+    path("waitlist/gap/<id:pk>/", waitlist.waitlist_gap, name="waitlist_gap"),
     path("patients/<id:patient_id>/waitlist/", waitlist.waitlist_add, name="waitlist_add"),
     *reminder_urls.front_desk_urlpatterns,
 ]

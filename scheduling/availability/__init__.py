@@ -39,6 +39,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
 from typing import Required, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
@@ -64,6 +65,11 @@ from scheduling.availability.times import (
     _to_us,
     to_us,
 )
+
+# A chair's or room's cleaning after each session (minutes, ``Resource.cleaning_minutes``) is part of its hold: the
+# holds read from the database already end after it, and a candidate must leave its own cleaning free too. Cleaning
+# may run past closing time.
+_NO_CLEANING: Mapping[int, int] = MappingProxyType({})
 
 __all__ = [
     "BusySpan",
@@ -129,9 +135,9 @@ class _AnyFree:
 
     __slots__ = ("_firsts", "_lasts")
 
-    def __init__(self, indexes: Sequence[_BusyIndex], length: int) -> None:
+    def __init__(self, indexes: Sequence[tuple[_BusyIndex, int]]) -> None:
         ranges: list[tuple[int, int]] = []
-        for index in indexes:
+        for index, length in indexes:
             previous_end = _NEVER_BEFORE
             for start, end in zip(index._starts, index._ends, strict=True):
                 if start - previous_end >= length:
@@ -229,7 +235,7 @@ class _Query:
     opening: dict[int, list[tuple[int, int]]]
     closed_dates: frozenset[date]
     closure_spans: _BusyIndex
-    resources: list[tuple[int, _BusyIndex]]
+    resources: list[tuple[int, _BusyIndex, int]]  # id, busy, cleaning in microseconds
     any_resource: _AnyFree
     clinicians: list[_Clinician]
     patient: _BusyIndex
@@ -260,6 +266,7 @@ def find_slots(
     location: LocationDay,
     resources: Sequence[int],
     resource_busy: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
+    resource_cleaning: Mapping[int, int] = _NO_CLEANING,
     clinicians: Sequence[int],
     clinician_hours: Mapping[int, WeeklyHours],
     clinician_time_off: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
@@ -275,7 +282,8 @@ def find_slots(
     """Every free slot for ``shape`` at ``location`` on local dates ``date_from``..``date_to`` (inclusive).
 
     A slot exists when the whole chair span lies inside one opening window of its local day, the day is not
-    closed and the span overlaps no closure span, the chair/room is free for the whole span, some clinician is
+    closed and the span overlaps no closure span, the chair/room is free for the whole span and its cleaning
+    (``resource_cleaning``, minutes by id), some clinician is
     working (inside their local hours, not on time off) and free for the clinician window, the patient is free
     for the whole span, and it starts no earlier than ``now + min_notice_minutes``.
 
@@ -289,6 +297,7 @@ def find_slots(
         location=location,
         resources=resources,
         resource_busy=resource_busy,
+        resource_cleaning=resource_cleaning,
         clinicians=clinicians,
         clinician_hours=clinician_hours,
         clinician_time_off=clinician_time_off,
@@ -310,6 +319,7 @@ class SlotSearch(TypedDict, total=False):
     location: Required[LocationDay]
     resources: Required[Sequence[int]]
     resource_busy: Mapping[int, Sequence[BusySpan]]
+    resource_cleaning: Mapping[int, int]
     clinicians: Required[Sequence[int]]
     clinician_hours: Required[Mapping[int, WeeklyHours]]
     clinician_time_off: Mapping[int, Sequence[BusySpan]]
@@ -355,6 +365,7 @@ def _prepare(
     location: LocationDay,
     resources: Sequence[int],
     resource_busy: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
+    resource_cleaning: Mapping[int, int] = _NO_CLEANING,
     clinicians: Sequence[int],
     clinician_hours: Mapping[int, WeeklyHours],
     clinician_time_off: Mapping[int, Sequence[BusySpan]] = _NO_SPANS,
@@ -394,7 +405,11 @@ def _prepare(
         for clinician_id in sorted(set(clinicians))
     ]
     resource_rows = [
-        (resource_id, _BusyIndex(resource_busy.get(resource_id, ())))
+        (
+            resource_id,
+            _BusyIndex(resource_busy.get(resource_id, ())),
+            resource_cleaning.get(resource_id, 0) * _MINUTE_US,
+        )
         for resource_id in sorted(set(resources))
     ]
     return _Query(
@@ -403,7 +418,9 @@ def _prepare(
         closed_dates=closed_dates,
         closure_spans=_BusyIndex(closure_spans),
         resources=resource_rows,
-        any_resource=_AnyFree([index for _, index in resource_rows], shape.chair_minutes * _MINUTE_US),
+        any_resource=_AnyFree(
+            [(index, shape.chair_minutes * _MINUTE_US + cleaning) for _, index, cleaning in resource_rows]
+        ),
         clinicians=[row for row in clinician_rows if row.weekly],
         patient=_BusyIndex(patient_busy),
         chair_us=shape.chair_minutes * _MINUTE_US,
@@ -482,7 +499,7 @@ def _slots_on_day(
     earliest_us = query.earliest_us
     closure_free = query.closure_spans.is_free
     patient_free = query.patient.is_free
-    resources = [(resource_id, busy.is_free) for resource_id, busy in query.resources]
+    resources = [(resource_id, busy.is_free, cleaning) for resource_id, busy, cleaning in query.resources]
     any_resource_free = query.any_resource.any_free
 
     # Windows are merged and sorted, and fold=0 keeps wall-clock order in UTC order (the repeated hour is
@@ -513,12 +530,14 @@ def _slots_on_day(
             if not any_resource_free(start):
                 continue
             if one_per_start:
-                first_free = next((rid for rid, free in resources if free(start, end)), None)
+                first_free = next(
+                    (rid for rid, free, cleaning in resources if free(start, end + cleaning)), None
+                )
                 if first_free is None:
                     continue
                 free_resources = [first_free]
             else:
-                free_resources = [rid for rid, free in resources if free(start, end)]
+                free_resources = [rid for rid, free, cleaning in resources if free(start, end + cleaning)]
                 if not free_resources:
                     continue
             if not closure_free(start, end) or not patient_free(start, end):

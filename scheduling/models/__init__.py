@@ -13,6 +13,7 @@ from scheduling.models.appointments import (
     default_min_days_apart,
 )
 from scheduling.models.places import (
+    CLEANING_MINUTES_DEFAULT,
     WEEKDAYS,
     Clinician,
     ClinicianTimeOff,
@@ -32,6 +33,7 @@ __all__ = [
     "BREAK_GLASS_MIN_REASON",
     "MAX_MIN_DAYS_APART",
     "MAX_SESSION_LENGTH",
+    "CLEANING_MINUTES_DEFAULT",
     "WEEKDAYS",
     "Allocation",
     "Appointment",

@@ -5,7 +5,7 @@
 - ``slots``: availability (free starts, the nearest alternatives, one start's free chair and clinician, a range's
   free starts by chair and clinician);
 - ``series_proposals``: a course laid on the calendar;
-- ``schedule``: the day view, the week, tomorrow's unconfirmed sessions;
+- ``schedule``: the day view, tomorrow's unconfirmed sessions; ``week``: the week grid;
 - ``locations``: the schedule pages' location picker, a patient's booking location, a zone the database knows;
 - ``holds``: sessions in the way of a calendar change, and the no-overlap check;
 - ``cover``: a colleague for each session of an absent clinician;
@@ -26,6 +26,7 @@ from scheduling.selectors.appointments import (
     upcoming_appointments_for_patient,
 )
 from scheduling.selectors.booking_facts import BookingFacts, booking_facts
+from scheduling.selectors.clinician_day import clinician_day
 from scheduling.selectors.cover import COVER_MAX_DAYS, CoverRow, cover_plan
 from scheduling.selectors.export import export_section, requests_export_section
 from scheduling.selectors.free_starts import FreeCalendar, free_calendar
@@ -55,6 +56,7 @@ from scheduling.selectors.moves import (
     preferred_weekdays,
     sessions_in_the_way,
 )
+from scheduling.selectors.patient_overview import PatientOverview, patient_overview
 from scheduling.selectors.reminders import failed_reminders, reminder_for_link
 from scheduling.selectors.rems import (
     REMS_FORM_DAYS,
@@ -73,7 +75,6 @@ from scheduling.selectors.schedule import (
     DayEntry,
     DayRow,
     DaySchedule,
-    WeekDay,
     appointments_between,
     day_schedule,
     day_version,
@@ -81,7 +82,6 @@ from scheduling.selectors.schedule import (
     patient_sessions_on,
     unconfirmed_appointments,
     usual_treatment_type,
-    week_schedule,
 )
 from scheduling.selectors.series_proposals import (
     TEMPLATE_MODALITY,
@@ -116,9 +116,17 @@ from scheduling.selectors.slots import (
     next_available_slot,
     treatment_shape,
 )
-from scheduling.selectors.waitlist import WaitlistMatch, waitlist_matches
+from scheduling.selectors.waitlist import WaitlistMatch, waitlist_for_gap, waitlist_matches
+from scheduling.selectors.week import WeekGrid, week_grid, week_version
 
 __all__ = [
+    "clinician_day",
+    "waitlist_for_gap",
+    "PatientOverview",
+    "patient_overview",
+    "WeekGrid",
+    "week_grid",
+    "week_version",
     "MOVE_WINDOW_DAYS",
     "WEEKDAY_NAMES",
     "MoveAlternatives",
@@ -144,7 +152,6 @@ __all__ = [
     "SlotOption",
     "VitalsRow",
     "WaitlistMatch",
-    "WeekDay",
     "appointment_for_user",
     "appointments_between",
     "available_slots",
@@ -206,5 +213,4 @@ __all__ = [
     "unconfirmed_appointments",
     "upcoming_appointments_for_patient",
     "waitlist_matches",
-    "week_schedule",
 ]

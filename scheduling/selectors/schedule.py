@@ -7,17 +7,19 @@ history."""
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic.db import execute_prepared
 from clinic.local_time import format_time_of_day
+from intake.eligibility import DecisionInForce, EligibilityFacts, LatestIntake, clearance
 from intake.selectors import LatestRisk, risks_from_json
-from scheduling.models import MAX_SESSION_LENGTH, Appointment, Closure, Location
+from scheduling.models import MAX_SESSION_LENGTH, Appointment, Location
 
 
 def local_day_bounds(location: Location, day: date) -> tuple[datetime, datetime]:
@@ -72,6 +74,13 @@ class DayEntry:
     # A Spravato session whose patient has no REMS enrollment on record by that day (one booked before the gate
     # existed, or an enrollment removed since): front desk must not let it start.
     rems_missing: bool = False
+    # The chair's hold ends after its cleaning (``Resource.cleaning_minutes``): the block covers it, and says so.
+    held_until: datetime | None = None
+    clinician_id: int | None = None
+    clearance: str = ""  # intake.eligibility's CLEARED / NOT_CLEARED / PENDING for this session's treatment
+    rems_enrolled: bool = False
+    is_spravato: bool = False
+    cleaning_label: str = ""  # local "Cleaning until 11:15 AM", or ""
 
     @property
     def status_label(self) -> str:
@@ -149,6 +158,13 @@ def _version_token(location: Location, day: date, columns: list[str]) -> str:
 # location's chairs and rooms (inactive ones too: a past session may have used one), the treatment types' labels
 # and the names of the day's clinicians (as Clinician.__str__). Joining those to every session instead cost more in
 # planning than the query itself.
+# Each patient's clearance facts (intake's own function, as the booking gate reads them), as of now: the blocks'
+# cleared / not cleared / pending badge. One call per patient of the day, in the same statement.
+CLEARANCE_SQL = """SELECT json_agg(json_build_array(d.patient_id, f.open_alert_at, f.latest_id, f.latest_submitted_at,
+                                  f.decision_submission_id, f.decision_outcome, f.decision_modality,
+                                  f.decision_decided_at))
+  FROM (SELECT DISTINCT patient_id FROM day) d CROSS JOIN LATERAL intake_eligibility_facts(d.patient_id, %(now)s) f"""
+
 DAY_SQL = f"""
 WITH day AS MATERIALIZED (
     SELECT a.id, a.status, a.start_at, a.end_at, a.resource_id, a.treatment_type_id, a.clinician_id,
@@ -172,6 +188,7 @@ SELECT
     ARRAY(SELECT id FROM scheduling_resource WHERE location_id = %(location)s ORDER BY kind, name, id),
     ARRAY(SELECT name FROM scheduling_resource WHERE location_id = %(location)s ORDER BY kind, name, id),
     ARRAY(SELECT is_active FROM scheduling_resource WHERE location_id = %(location)s ORDER BY kind, name, id),
+    ARRAY(SELECT cleaning_minutes FROM scheduling_resource WHERE location_id = %(location)s ORDER BY kind, name, id),
     ARRAY(SELECT id FROM scheduling_treatmenttype ORDER BY id),
     ARRAY(SELECT label FROM scheduling_treatmenttype ORDER BY id),
     ARRAY(SELECT modality FROM scheduling_treatmenttype ORDER BY id),
@@ -180,8 +197,33 @@ SELECT
             FROM scheduling_clinician c JOIN clinic_user u ON u.id = c.user_id
            WHERE c.id IN (SELECT clinician_id FROM day) ORDER BY c.id),
     (SELECT json_agg(risk) FROM intake_latest_risk(ARRAY(SELECT DISTINCT patient_id FROM day)) risk)::text,
-    (SELECT {VERSION_COLUMNS} FROM day)
+    (SELECT {VERSION_COLUMNS} FROM day),
+    ({CLEARANCE_SQL})::text
 """  # noqa: S608 - a constant column list, no input
+
+
+def clearance_facts_from_json(text: str | None) -> dict[int, EligibilityFacts]:
+    """``CLEARANCE_SQL``'s rows by patient (the columns the clearance word reads; findings are not needed)."""
+    facts = {}
+    for row in json.loads(text or "[]"):
+        patient_id, alert_at, latest_id, submitted_at, decided_id, outcome, modality, decided_at = row
+        facts[patient_id] = EligibilityFacts(
+            open_alert_at=None if alert_at is None else datetime.fromisoformat(alert_at),
+            latest=None
+            if latest_id is None
+            else LatestIntake(latest_id, datetime.fromisoformat(submitted_at), ""),
+            decision=None
+            if outcome is None
+            else DecisionInForce(decided_id, outcome, modality, datetime.fromisoformat(decided_at)),
+        )
+    return facts
+
+
+def clearance_word(facts: EligibilityFacts | None, modality: str | None) -> str:
+    """A dosing session's clearance badge; "" for a consultation (it needs none)."""
+    if facts is None or modality in (None, "consultation"):
+        return ""
+    return clearance(facts, modality=modality)
 
 
 def _risk_words(risk: LatestRisk | None) -> str:
@@ -198,7 +240,12 @@ def _clock(local: datetime) -> str:
 
 
 def day_schedule(
-    location: Location, day: date, *, row_minutes: int = 15, include_cancelled: bool = False
+    location: Location,
+    day: date,
+    *,
+    row_minutes: int = 15,
+    include_cancelled: bool = False,
+    now: datetime | None = None,
 ) -> DaySchedule:
     """The day view: chairs and rooms as columns, local time as rows (one query).
 
@@ -218,13 +265,15 @@ def day_schedule(
                 "end": day_end,
                 "day": day,
                 "weekday": day.weekday(),
+                "now": now or timezone.now(),  # the clearance badges: as of this moment
             },
             generic=True,  # one plan fits every location and day
         )
         (
-            sessions, closure, hours, resource_ids, resource_names, resource_active, type_ids, type_labels,
-            type_modalities, clinician_ids, clinician_names, risks_json, version,
+            sessions, closure, hours, resource_ids, resource_names, resource_active, resource_cleaning, type_ids, type_labels,
+            type_modalities, clinician_ids, clinician_names, risks_json, version, clearance_json,
         ) = cursor.fetchone()  # fmt: skip
+    clearance_facts = clearance_facts_from_json(clearance_json)
     risks = risks_from_json(risks_json)
     resources = [
         DayColumn(pk, name)
@@ -232,8 +281,10 @@ def day_schedule(
         if active
     ]
     resource_name = dict(zip(resource_ids, resource_names, strict=True))
+    cleaning = dict(zip(resource_ids, resource_cleaning, strict=True))
     type_label = dict(zip(type_ids, type_labels, strict=True))
-    spravato = {pk for pk, modality in zip(type_ids, type_modalities, strict=True) if modality == "spravato"}
+    modality_of = dict(zip(type_ids, type_modalities, strict=True))
+    spravato = {pk for pk, modality in modality_of.items() if modality == "spravato"}
     clinician_name = dict(zip(clinician_ids, clinician_names, strict=True))
     entries = []
     for row in json.loads(sessions or "[]"):
@@ -254,6 +305,7 @@ def day_schedule(
         ) = row
         risk = risks.get(patient_id)
         start_at, end_at = datetime.fromisoformat(starts), datetime.fromisoformat(ends)
+        held_until = end_at + timedelta(minutes=cleaning.get(resource_id) or 0)
         entries.append(
             DayEntry(
                 pk=pk,
@@ -271,6 +323,16 @@ def day_schedule(
                 risk=_risk_words(risk),
                 risk_level=risk.level if risk else "",
                 # Spravato needs the REMS enrollment on or before the session's day (the booking gate's rule).
+                held_until=held_until,
+                clinician_id=clinician_id,
+                clearance=clearance_word(clearance_facts.get(patient_id), modality_of.get(type_id)),
+                rems_enrolled=rems_enrolled_on is not None,
+                is_spravato=type_id in spravato,
+                cleaning_label=(
+                    _("Cleaning until %(time)s") % {"time": _clock(held_until.astimezone(tz))}
+                    if held_until > end_at
+                    else ""
+                ),
                 rems_missing=type_id in spravato
                 and (
                     rems_enrolled_on is None
@@ -306,27 +368,9 @@ def day_schedule(
         at += step
 
     column = {resource.pk: i for i, resource in enumerate(resources)}
-    grid: list[list[DayCell | None]] = [[EMPTY_CELL] * len(resources) for _ in row_starts]
-    for entry in shown:
-        col = column.get(entry.resource_id)
-        if col is None or not row_starts:
-            continue
-        # Rows are a fixed step apart in absolute time: the row an entry starts in is arithmetic.
-        start_row = max(0, (entry.start_at - row_starts[0]) // step)
-        if start_row >= len(row_starts):
-            continue
-        cell = grid[start_row][col]
-        if cell is None or cell.entry:
-            continue  # two shown sessions in one cell cannot happen for active ones (the constraint)
-        end_row = start_row
-        while end_row + 1 < len(row_starts) and row_starts[end_row + 1] < entry.end_at:
-            below = grid[end_row + 1][col]
-            if below is None or below.entry:
-                break
-            end_row += 1
-        grid[start_row][col] = DayCell(entry=entry, rows=end_row - start_row + 1)
-        for r in range(start_row + 1, end_row + 1):
-            grid[r][col] = None
+    grid = place_blocks(
+        [(column.get(entry.resource_id), entry) for entry in shown], len(resources), row_starts, step
+    )
     rows = []
     for row_start, cells in zip(row_starts, grid, strict=True):
         local = row_start.astimezone(tz)
@@ -346,40 +390,32 @@ def day_schedule(
     )
 
 
-@dataclass
-class WeekDay:
-    day: date
-    appointments: list[Appointment]
-    closed_reason: str | None
-
-
-def week_schedule(location: Location, week_start: date) -> list[WeekDay]:
-    """Seven local days from ``week_start`` with their active sessions (two queries)."""
-    tz = location.tz
-    start, _ = local_day_bounds(location, week_start)
-    _, end = local_day_bounds(location, week_start + timedelta(days=6))
-    by_day: dict[date, list[Appointment]] = defaultdict(list)
-    for appointment in appointments_between(location, start, end).exclude(
-        status__in=[Appointment.Status.CANCELLED]
-    ):
-        by_day[appointment.start_at.astimezone(tz).date()].append(appointment)
-    closures = dict(
-        Closure.objects.filter(
-            location=location, date__range=(week_start, week_start + timedelta(days=6))
-        ).values_list("date", "reason")
-    )
-    days = []
-    for offset in range(7):
-        day = week_start + timedelta(days=offset)
-        reason = closures.get(day)
-        days.append(
-            WeekDay(
-                day=day,
-                appointments=by_day.get(day, []),
-                closed_reason=(reason or "Closed") if day in closures else None,
-            )
-        )
-    return days
+def place_blocks(
+    blocks: list[tuple[int | None, DayEntry]], columns: int, row_starts: list[datetime], step: timedelta
+) -> list[list[DayCell | None]]:
+    """The grid's cells: each (column, entry) a block from the row it starts in over the rows it holds (to
+    ``held_until``, cleaning included), the rows it covers None. Used by the chair and the clinician views."""
+    grid: list[list[DayCell | None]] = [[EMPTY_CELL] * columns for _ in row_starts]
+    for col, entry in blocks:
+        if col is None or not row_starts:
+            continue
+        # Rows are a fixed step apart in absolute time: the row an entry starts in is arithmetic.
+        start_row = max(0, (entry.start_at - row_starts[0]) // step)
+        if start_row >= len(row_starts):
+            continue
+        cell = grid[start_row][col]
+        if cell is None or cell.entry:
+            continue  # two shown sessions in one cell cannot happen for active ones (the constraint)
+        end_row = start_row
+        while end_row + 1 < len(row_starts) and row_starts[end_row + 1] < (entry.held_until or entry.end_at):
+            below = grid[end_row + 1][col]
+            if below is None or below.entry:
+                break
+            end_row += 1
+        grid[start_row][col] = DayCell(entry=entry, rows=end_row - start_row + 1)
+        for r in range(start_row + 1, end_row + 1):
+            grid[r][col] = None
+    return grid
 
 
 def unconfirmed_appointments(location: Location, day: date) -> QuerySet[Appointment]:

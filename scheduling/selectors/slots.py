@@ -23,13 +23,7 @@ from django.db import connection
 from clinic.db import execute_prepared
 from intake.models import Patient
 from scheduling import availability
-from scheduling.models import (
-    MAX_MIN_DAYS_APART,
-    MAX_SESSION_LENGTH,
-    Appointment,
-    Location,
-    TreatmentType,
-)
+from scheduling.models import MAX_MIN_DAYS_APART, MAX_SESSION_LENGTH, Appointment, Location, TreatmentType
 
 SLOT_STEP_MINUTES = 15
 # How far around a taken time the nearest alternatives are looked for.
@@ -73,6 +67,9 @@ class AvailabilityInputs:
     clinician_names: dict[int, str]
     clinician_hours: dict[int, dict[int, list[tuple[time, time]]]]
     resource_busy: dict[int, Sequence[availability.BusySpan]] = field(default_factory=dict)
+    resource_cleaning: dict[int, int] = field(
+        default_factory=dict
+    )  # minutes after each session, by chair or room
     clinician_time_off: dict[int, list[availability.BusySpan]] = field(default_factory=dict)
     clinician_busy: dict[int, Sequence[availability.BusySpan]] = field(default_factory=dict)
     patient_busy: Sequence[availability.BusySpan] = field(default_factory=list)
@@ -85,6 +82,7 @@ class AvailabilityInputs:
             "location": self.location_day,
             "resources": list(self.resource_names if resource_ids is None else resource_ids),
             "resource_busy": self.resource_busy,
+            "resource_cleaning": self.resource_cleaning,
             "clinicians": list(self.clinician_names if clinician_ids is None else clinician_ids),
             "clinician_hours": self.clinician_hours,
             "clinician_time_off": self.clinician_time_off,
@@ -155,7 +153,8 @@ SELECT
    FROM scheduling_openinghours h WHERE h.location_id = %(location)s),
   ARRAY(SELECT c.date FROM scheduling_closure c
         WHERE c.location_id = %(location)s AND c.date BETWEEN %(first_day)s AND %(last_day)s ORDER BY c.date),
-  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name) ORDER BY r.name), '[]')
+  (SELECT coalesce(jsonb_agg(jsonb_build_object('id', r.id, 'name', r.name, 'cleaning', r.cleaning_minutes)
+                             ORDER BY r.name), '[]')
    FROM scheduling_resource r WHERE r.location_id = %(location)s AND r.kind = %(kind)s AND r.is_active
      -- A chair limited to some treatments takes only those; one with none listed takes every one of its kind.
      AND (NOT EXISTS (SELECT 1 FROM scheduling_resource_treatment_types rt WHERE rt.resource_id = r.id)
@@ -370,6 +369,7 @@ def load_availability_inputs(
         clinician_names=clinician_names,
         clinician_hours={cid: dict(days) for cid, days in clinician_hours.items()},
         resource_busy=dict(resource_busy),
+        resource_cleaning={row["id"]: row["cleaning"] for row in calendar["held"]},
         clinician_time_off=dict(time_off),
         clinician_busy=dict(clinician_busy),
         patient_busy=patient_busy,

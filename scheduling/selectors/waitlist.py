@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from scheduling import availability
-from scheduling.models import MAX_MIN_DAYS_APART, Allocation, DayHold, Location, WaitlistEntry
+from scheduling.models import MAX_MIN_DAYS_APART, Allocation, Appointment, DayHold, Location, WaitlistEntry
 from scheduling.selectors.schedule import local_day_bounds
 from scheduling.selectors.slots import (
     SlotOption,
     blocked_dosing_days,
+    free_option_at,
     free_options,
     load_availability_inputs,
 )
@@ -106,3 +107,41 @@ def waitlist_matches(location: Location, *, now: datetime) -> list[WaitlistMatch
     for entry in entries:
         matches.append(WaitlistMatch(entry=entry, option=found.get(entry.pk)))
     return matches
+
+
+def waitlist_for_gap(appointment: Appointment, *, now: datetime) -> list[WaitlistMatch]:
+    """Who on the waitlist could take the time a cancelled or no-show session freed: open entries at its location for
+    its treatment whose dates include its day, each with the free chair and clinician at exactly that start for them
+    (their own holds and dosing days asked, their session to be replaced left out), or None when it does not suit.
+
+    Two availability queries per entry: a day's waitlist for one treatment is a handful of patients."""
+    location = appointment.location
+    day = appointment.start_at.astimezone(location.tz).date()
+    if appointment.start_at <= now or appointment.is_active:
+        return []
+    entries = (
+        WaitlistEntry.objects.filter(
+            location=location,
+            treatment_type=appointment.treatment_type,
+            status__in=[WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED],
+            earliest_date__lte=day,
+            latest_date__gte=day,
+        )
+        .exclude(patient=appointment.patient)
+        .select_related("patient", "treatment_type", "current_appointment", "location")
+        .order_by("created_at")
+    )
+    return [
+        WaitlistMatch(
+            entry=entry,
+            option=free_option_at(
+                location=location,
+                treatment_type=appointment.treatment_type,
+                start=appointment.start_at,
+                now=now,
+                patient=entry.patient,
+                ignore_appointment=entry.current_appointment,
+            ),
+        )
+        for entry in entries
+    ]

@@ -378,7 +378,13 @@ def _reassign(
         ignore_appointment=appointment,
     )
     try:
-        hold(appointment, holds, short_wait=short_wait, update_fields=["clinician", "updated_at"])
+        hold(
+            appointment,
+            holds,
+            short_wait=short_wait,
+            update_fields=["clinician", "updated_at"],
+            keep_chair=True,
+        )
     except Taken as taken:
         taken.moving, taken.holds = appointment, holds  # what the conflict names, once this has rolled back
         raise

@@ -206,6 +206,11 @@ def conflict(
     else:
         taken, kind = resource.name, "resource"
         message = f"{resource.name} is already booked at {when}."
+        if resource.cleaning_minutes:
+            message = _(
+                "%(chair)s is already booked at %(when)s, or being cleaned then (%(minutes)s minutes after each "
+                "session)."
+            ) % {"chair": resource.name, "when": when, "minutes": resource.cleaning_minutes}
     prefix = f"Session {session_index}: " if session_index else ""
     alternatives = (
         selectors.nearest_alternatives(

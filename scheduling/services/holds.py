@@ -22,7 +22,7 @@ from django.db.backends.postgresql.psycopg_any import DateRange, DateTimeTZRange
 
 from clinic.local_time import format_local
 from scheduling.errors import BookingConflict, BookingRefused
-from scheduling.models import MAX_SESSION_LENGTH, Allocation, Appointment, DayHold, TreatmentType
+from scheduling.models import MAX_SESSION_LENGTH, Allocation, Appointment, DayHold, Resource, TreatmentType
 
 EXCLUSION_VIOLATION = "23P01"
 # Two bookings inserting clashing rows at the same moment can wait on each other; PostgreSQL then aborts one with a
@@ -117,12 +117,29 @@ def session_holds(
     return SessionHolds(start=start, end=end, clinician_spans=tuple(spans))
 
 
-def _allocation_rows(appointment: Appointment, holds: SessionHolds) -> list[tuple]:
-    """The appointment's holds as (kind, resource, clinician, patient, span) rows: chair or room and patient for
-    the whole session, the clinician for each of their windows."""
+def chair_span(resource: Resource, holds: SessionHolds) -> DateTimeTZRange:
+    """The chair's or room's hold: the session and then its cleaning (``Resource.cleaning_minutes``), so the
+    exclusion constraint refuses a next session that would start while the chair is being cleaned. Capped at
+    MAX_SESSION_LENGTH from the start (``allocation_span_bounded``): only a session of nearly a day loses cleaning."""
+    end = min(holds.end + timedelta(minutes=resource.cleaning_minutes), holds.start + MAX_SESSION_LENGTH)
+    return DateTimeTZRange(holds.start, max(end, holds.end), "[)")
+
+
+def _allocation_rows(
+    appointment: Appointment, holds: SessionHolds, chair: DateTimeTZRange | None = None
+) -> list[tuple]:
+    """The appointment's holds as (kind, resource, clinician, patient, span) rows: chair or room for the whole
+    session and its cleaning (or ``chair``, kept as it was), the patient for the session, the clinician for each of
+    their windows."""
     span = DateTimeTZRange(holds.start, holds.end, "[)")
     return [
-        (Allocation.Kind.RESOURCE, appointment.resource_id, None, None, span),
+        (
+            Allocation.Kind.RESOURCE,
+            appointment.resource_id,
+            None,
+            None,
+            chair or chair_span(appointment.resource, holds),
+        ),
         (Allocation.Kind.PATIENT, None, None, appointment.patient_id, span),
         *(
             (Allocation.Kind.CLINICIAN, None, appointment.clinician_id, None, DateTimeTZRange(lo, hi, "[)"))
@@ -156,8 +173,10 @@ def dosing_days(treatment_type: TreatmentType, start: datetime, tz) -> DateRange
     return DateRange(day, day + timedelta(days=treatment_type.min_days_apart), "[)")
 
 
-def _insert_holds(cursor, appointment: Appointment, holds: SessionHolds) -> None:
-    rows = _allocation_rows(appointment, holds)
+def _insert_holds(
+    cursor, appointment: Appointment, holds: SessionHolds, chair: DateTimeTZRange | None = None
+) -> None:
+    rows = _allocation_rows(appointment, holds, chair)
     values = [value for row in rows for value in (appointment.pk, *row)]
     days = dosing_days(appointment.treatment_type, holds.start, appointment.location.tz)
     prefix = ""
@@ -240,6 +259,7 @@ def hold(
     *,
     short_wait: bool,
     update_fields: Sequence[str] | None = None,
+    keep_chair: bool = False,
 ) -> None:
     """Save the appointment and insert its allocation rows: the exclusion constraints decide, not a read.
 
@@ -249,6 +269,8 @@ def hold(
     (and had audited) an appointment that is rolled back anyway: when fifty desks want one slot, forty-nine lose.
     ``short_wait``: the insert waits at most HOLD_LOCK_TIMEOUT for a clashing booking in flight; otherwise it
     first queues behind other second tries for the same things (see HOLD_ATTEMPTS) and then waits as needed.
+    ``keep_chair``: a change that leaves the chair and the times alone (a clinician handed over) keeps the chair's
+    hold as it is, so a session booked before its chair had a cleaning time is not refused for it now.
     """
     new = update_fields is None
     try:
@@ -270,11 +292,20 @@ def hold(
             elif short_wait:
                 cursor.execute(SHORT_LOCK_WAIT_SQL, [HOLD_LOCK_TIMEOUT])
                 lock_timeout, _ = cursor.fetchone()
+            chair = None
             if not new:
+                if keep_chair:
+                    chair = (
+                        Allocation.objects.filter(
+                            appointment=appointment, kind=Allocation.Kind.RESOURCE, active=True
+                        )
+                        .values_list("span", flat=True)
+                        .first()
+                    )
                 Allocation.objects.filter(appointment=appointment, active=True).update(active=False)
                 DayHold.objects.filter(appointment=appointment, active=True).update(active=False)
                 appointment.save(update_fields=update_fields)
-            _insert_holds(cursor, appointment, holds)
+            _insert_holds(cursor, appointment, holds, chair)
             if short_wait:
                 cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
         if new:

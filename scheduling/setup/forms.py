@@ -17,6 +17,7 @@ from clinic.forms import AccessibleForm
 from clinic.parsing import CALENDAR_YEARS, CalendarDayField, far_from_today
 from clinic.roles import Role
 from scheduling import selectors
+from scheduling.forms.resource import default_cleaning_minutes, optional_cleaning_minutes
 from scheduling.models import WEEKDAYS, Location, Resource, TreatmentType
 
 WEEKLY_HOURS_HELP = gettext_lazy(
@@ -121,11 +122,12 @@ class ClosureForm(AccessibleForm):
 class ResourceForm(AccessibleForm, forms.ModelForm):
     class Meta:
         model = Resource
-        fields = ["name", "kind", "is_active", "treatment_types"]
+        fields = ["name", "kind", "is_active", "treatment_types", "cleaning_minutes"]
         labels = {
             "name": gettext_lazy("Name"),
             "kind": gettext_lazy("Kind"),
             "is_active": gettext_lazy("In use"),
+            "cleaning_minutes": gettext_lazy("Cleaning after each session (minutes)"),
             "treatment_types": gettext_lazy("Treatments given here"),
         }
         help_texts = {
@@ -140,6 +142,7 @@ class ResourceForm(AccessibleForm, forms.ModelForm):
         assert isinstance(field, forms.ModelMultipleChoiceField)
         field.queryset = TreatmentType.objects.filter(is_active=True).order_by("modality", "label")
         field.required = True
+        optional_cleaning_minutes(self)
         self.style_fields()
 
     def clean_name(self) -> str:
@@ -151,7 +154,7 @@ class ResourceForm(AccessibleForm, forms.ModelForm):
         return name
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = default_cleaning_minutes(super().clean())
         kind, chosen = cleaned.get("kind"), cleaned.get("treatment_types")
         if kind and chosen:
             wrong = [t.label for t in chosen if t.resource_kind != kind]

@@ -8,10 +8,12 @@ from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from clinic.local_time import format_clock, format_day, format_in_zone
 from clinic.navigation import NavLink, nav_items
 from clinic.roles import Role
+from intake.eligibility import CLEARED, NOT_CLEARED, PENDING
 from scheduling.models import Appointment
 
 register = template.Library()
@@ -107,18 +109,45 @@ def day_list_items(schedule) -> str:
     )
 
 
+def _clearance_words() -> dict[str, str]:
+    return {CLEARED: _("Cleared"), NOT_CLEARED: _("Not cleared"), PENDING: _("Clearance pending")}
+
+
 def _risk_badge(entry) -> str:
-    """The patient's current suicide risk, in words, when there is one (``DayEntry.risk``), and a Spravato
-    session's missing REMS enrollment (``DayEntry.rems_missing``)."""
-    rems = (
-        '<br><span class="badge badge-rems text-wrap">No REMS enrollment</span>' if entry.rems_missing else ""
-    )
+    """The patient's badges on a session: clearance for its treatment (``DayEntry.clearance``, words and colour),
+    their current suicide risk when there is one (``DayEntry.risk``, with an open urgent alert said), and for a
+    Spravato session the REMS enrollment or its absence (``DayEntry.rems_missing``)."""
+    clearance = ""
+    if entry.clearance:
+        clearance = (
+            f'<br><span class="badge badge-clearance badge-clearance-{escape(entry.clearance)} text-wrap" '
+            f'data-clearance="{escape(entry.clearance)}">{escape(_clearance_words()[entry.clearance])}</span>'
+        )
+    if entry.rems_missing:
+        rems = f'<br><span class="badge badge-rems text-wrap">{escape(_("No REMS enrollment"))}</span>'
+    elif entry.rems_enrolled and entry.is_spravato:
+        rems = f'<br><span class="badge badge-rems-ok text-wrap">{escape(_("REMS enrolled"))}</span>'
+    else:
+        rems = ""
     if not entry.risk:
-        return rems
+        return clearance + rems
     return (
-        f'<br><span class="badge badge-risk-{escape(entry.risk_level)} text-wrap" data-current-risk>'
-        f"Suicide risk: {escape(entry.risk)}</span>{rems}"
+        f'{clearance}<br><span class="badge badge-risk-{escape(entry.risk_level)} text-wrap" data-current-risk>'
+        f"{escape(_('Suicide risk: %(risk)s') % {'risk': entry.risk})}</span>{rems}"
     )
+
+
+@register.simple_tag
+def session_badges(entry) -> str:
+    """A session's badges (clearance, risk, REMS) for a template: the week view's blocks, as the day grid's."""
+    return mark_safe(_risk_badge(entry))  # noqa: S308 - built from escaped texts
+
+
+def _cleaning_note(entry) -> str:
+    """The chair's cleaning after the session, which its block covers too (``DayEntry.cleaning_label``)."""
+    if not entry.cleaning_label:
+        return ""
+    return f'<br><span class="small appt-cleaning">{escape(entry.cleaning_label)}</span>'
 
 
 @register.simple_tag
@@ -164,7 +193,7 @@ def day_grid_rows(schedule, book_url: str = "") -> str:
                 f'<td{span}><a class="appt appt-{escape(entry.status)}" href="{before}{entry.pk}{after}">'
                 f"<strong>{entry.times}</strong><br>{escape(entry.patient_name)}<br>"
                 f'{escape(entry.treatment_label)}<br><span class="fw-semibold">{escape(entry.status_label)}</span>{late}'
-                f"{_risk_badge(entry)}</a></td>"
+                f"{_risk_badge(entry)}{_cleaning_note(entry)}</a></td>"
             )
         out.append("</tr>\n")
     return mark_safe("".join(out))  # noqa: S308 - every interpolated text above is escaped or our own

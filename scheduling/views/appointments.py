@@ -131,7 +131,8 @@ def no_show(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, "Marked as a no-show. The chair is free for the rest of the session.")
-    return redirect("scheduling:appointment_detail", pk=pk)
+    # From the day view's arrivals: back to the day, where the freed time can be offered to the waitlist.
+    return redirect(next_path(request, reverse("scheduling:appointment_detail", args=[pk])))
 
 
 @role_required(*DESK)

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from clinic.access import role_required
 from scheduling import selectors, services
 from scheduling.forms.cell_booking import CellBookingForm
-from scheduling.models import Location
+from scheduling.models import Appointment, Location
 from scheduling.services.verdict import booking_verdict
 from scheduling.views.pages import DESK, STAFF, day_asked, location_asked
 
@@ -35,9 +35,33 @@ def book_url(user, location: Location, day: date, today: date) -> str:
     return f"{reverse('scheduling:book_cell')}?location={int(location.pk)}"
 
 
-def etag(version: str, bookable: bool) -> str:
-    # The links in empty cells are part of the grid: a day that ends (or a reader who may not book) is other markup.
-    return f'"{version}{"-b" if bookable else ""}"'
+def by_clinician_asked(request: HttpRequest) -> bool:
+    """The day with clinicians as columns (``?by=clinician``) instead of chairs and rooms."""
+    return request.GET.get("by") == "clinician"
+
+
+def desk_actions(schedule, *, bookable: bool, today: date, now) -> dict:
+    """What front desk does from the day view besides booking (``_day_actions.html``): today's arrivals to check in
+    or mark no-show, and the times cancellations and no-shows freed, still to come, to offer to the waitlist."""
+    if not bookable:
+        return {"arrivals": [], "freed": []}
+    waiting = (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED)
+    return {
+        "now": now,  # a no-show is offered from the session's start (the service's rule)
+        # Where the forms come back to: the day view, also when this part came with a poll (not the poll's address).
+        "day_path": f"{reverse('scheduling:day')}?"
+        + urlencode({"location": schedule.location.pk, "date": schedule.day.isoformat()}),
+        "arrivals": [e for e in schedule.appointments if e.status in waiting]
+        if schedule.day == today
+        else [],
+        "freed": [e for e in schedule.cancelled if e.start_at > now],
+    }
+
+
+def etag(version: str, bookable: bool, *, by_clinician: bool = False) -> str:
+    # The links in empty cells are part of the grid: a day that ends (or a reader who may not book) is other markup;
+    # so is the clinician view of the same day.
+    return f'"{version}{"-b" if bookable else ""}{"-c" if by_clinician else ""}"'
 
 
 @role_required(*STAFF)
@@ -50,9 +74,10 @@ def day_live(request: HttpRequest) -> HttpResponse:
     location = location_asked(request, among=selectors.picker_locations(request.user))
     day = day_asked(request, location)
     today = timezone.now().astimezone(location.tz).date()
-    link = book_url(request.user, location, day, today)
+    by_clinician = by_clinician_asked(request)
+    link = "" if by_clinician else book_url(request.user, location, day, today)
     asked = request.headers.get("If-None-Match", "")
-    if asked and asked == etag(selectors.day_version(location, day), bool(link)):
+    if asked and asked == etag(selectors.day_version(location, day), bool(link), by_clinician=by_clinician):
         response = HttpResponse(status=304)
         response["ETag"] = asked
     else:
@@ -60,9 +85,16 @@ def day_live(request: HttpRequest) -> HttpResponse:
         response = render(
             request,
             "scheduling/_day_live.html",
-            {"schedule": schedule, "location": location, "day": day, "book_url": link},
+            {
+                "schedule": selectors.clinician_day(schedule) if by_clinician else schedule,
+                "by_clinician": by_clinician,
+                "location": location,
+                "day": day,
+                "book_url": link,
+                **desk_actions(schedule, bookable=bool(link), today=today, now=timezone.now()),
+            },
         )
-        response["ETag"] = etag(schedule.version, bool(link))
+        response["ETag"] = etag(schedule.version, bool(link), by_clinician=by_clinician)
     # Each answer is this person's (their locations): no shared cache, and ask again every time.
     response["Cache-Control"] = "private, no-cache"
     return response

@@ -17,7 +17,7 @@ from intake.errors import IntakeError
 from intake.forms import InvitePatientForm
 from scheduling import access, selectors, services
 from scheduling.forms import PatientSearchForm, RemsForm, WaitlistForm
-from scheduling.models import RemsEnrollment, WaitlistEntry
+from scheduling.models import WaitlistEntry
 from scheduling.views.pages import DESK
 from scheduling.views.patient_accounts import DuplicateForm
 
@@ -38,12 +38,14 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     record_patient_view(request, patient_id=patient.pk, what="front-desk patient page")
     appointments = selectors.patient_appointments(patient)
     now = timezone.now()
-    rems = RemsEnrollment.objects.filter(patient=patient).first()
+    overview = selectors.patient_overview(patient, now=now)
+    rems = overview.rems
     return render(
         request,
         "scheduling/patient_detail.html",
         {
             "patient": patient,
+            "overview": overview,
             "upcoming": [a for a in reversed(appointments) if a.end_at > now and a.is_active],
             "past": [a for a in appointments if not (a.end_at > now and a.is_active)],
             "rems": rems,

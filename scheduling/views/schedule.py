@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from clinic.access import role_required
 from scheduling import access, selectors
@@ -33,37 +34,80 @@ def day_view(request: HttpRequest) -> HttpResponse:
     day = day_asked(request, location)
     schedule = selectors.day_schedule(location, day)
     today = timezone.now().astimezone(location.tz).date()
-    link = day_live.book_url(request.user, location, day, today)
+    by_clinician = day_live.by_clinician_asked(request)
+    link = "" if by_clinician else day_live.book_url(request.user, location, day, today)
     context = {
         "location": location,
         "locations": locations,
         "day": day,
-        "schedule": schedule,
+        "schedule": selectors.clinician_day(schedule) if by_clinician else schedule,
+        "by_clinician": by_clinician,
         "previous_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1),
         "today": today,
         "book_url": link,
-        "etag": day_live.etag(schedule.version, bool(link)),
+        "etag": day_live.etag(schedule.version, bool(link), by_clinician=by_clinician),
+        **day_live.desk_actions(schedule, bookable=bool(link), today=today, now=timezone.now()),
     }
     return render(request, "scheduling/day.html", context)
 
 
 @role_required(*STAFF)
+def day_sheet(request: HttpRequest) -> HttpResponse:
+    """The day as a sheet to print: every session in time order with its chair, clinician, status and badges."""
+    locations = selectors.picker_locations(request.user)
+    location = location_asked(request, among=locations)
+    day = day_asked(request, location)
+    return render(
+        request,
+        "scheduling/day_sheet.html",
+        {"location": location, "day": day, "schedule": selectors.day_schedule(location, day)},
+    )
+
+
+@role_required(*STAFF)
 def week_view(request: HttpRequest) -> HttpResponse:
+    """The week as a grid: chairs and rooms as rows, days as columns; kept live like the day view."""
     locations = selectors.picker_locations(request.user)
     location = location_asked(request, among=locations)
     day = day_asked(request, location, key="start")
     week_start = day - timedelta(days=day.weekday())
+    grid = selectors.week_grid(location, week_start)
     context = {
         "location": location,
         "locations": locations,
         "week_start": week_start,
         "week_end": week_start + timedelta(days=6),
-        "days": selectors.week_schedule(location, week_start),
+        "grid": grid,
+        "today": timezone.now().astimezone(location.tz).date(),
         "previous_week": week_start - timedelta(days=7),
         "next_week": week_start + timedelta(days=7),
+        "etag": day_live.etag(grid.version, False),
     }
     return render(request, "scheduling/week.html", context)
+
+
+@role_required(*STAFF)
+@require_GET
+def week_live(request: HttpRequest) -> HttpResponse:
+    """The week grid for the page to swap in; 304 while nothing changed (the day view's poll, for a week)."""
+    location = location_asked(request, among=selectors.picker_locations(request.user))
+    week_start = day_asked(request, location, key="start")
+    week_start -= timedelta(days=week_start.weekday())
+    asked = request.headers.get("If-None-Match", "")
+    if asked and asked == day_live.etag(selectors.week_version(location, week_start), False):
+        response = HttpResponse(status=304)
+        response["ETag"] = asked
+    else:
+        grid = selectors.week_grid(location, week_start)
+        response = render(
+            request,
+            "scheduling/_week_live.html",
+            {"grid": grid, "location": location, "today": timezone.now().astimezone(location.tz).date()},
+        )
+        response["ETag"] = day_live.etag(grid.version, False)
+    response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @role_required(*DESK)

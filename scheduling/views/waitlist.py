@@ -10,10 +10,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from clinic.access import role_required
-from clinic.parsing import requested_moment
+from clinic.parsing import next_path, requested_moment
 from scheduling import access, selectors, services
 from scheduling.forms import WaitlistForm
 from scheduling.models import WaitlistEntry
@@ -88,7 +88,7 @@ def waitlist_action(request: HttpRequest, pk: int) -> HttpResponse:
     """Offer (email), book, or withdraw one waitlist entry."""
     entry = _waitlist_entry(request, pk)
     action = request.POST.get("action")
-    back = reverse("scheduling:waitlist") + f"?location={entry.location_id}"
+    back = next_path(request, reverse("scheduling:waitlist") + f"?location={entry.location_id}")
     start = _posted_start(request)
     try:
         if action == "withdraw":
@@ -112,3 +112,24 @@ def waitlist_action(request: HttpRequest, pk: int) -> HttpResponse:
     except services.SchedulingError as exc:
         messages.error(request, exc.message)
     return redirect(back)
+
+
+@role_required(*DESK)
+@require_GET
+def waitlist_gap(request: HttpRequest, pk: int) -> HttpResponse:
+    """The time a cancelled or no-show session freed, and who on the waitlist could take it: each offered or
+    booked through ``waitlist_action`` (the same services and gates as the waitlist page)."""
+    appointment = selectors.appointment_for_user(request.user, pk)  # another location's session: 404
+    now = timezone.now()
+    freed = not appointment.is_active and appointment.start_at > now
+    return render(
+        request,
+        "scheduling/waitlist_gap.html",
+        {
+            "appointment": appointment,
+            "location": appointment.location,
+            "freed": freed,
+            "matches": selectors.waitlist_for_gap(appointment, now=now) if freed else [],
+        },
+        status=200 if freed else 409,
+    )

@@ -195,8 +195,10 @@ def test_front_desk_books_a_series_changes_it_and_runs_a_session_day(new_page, l
         assert_accessible(desk)
         sessions = desk.get_by_role("link").filter(has_text="Robin Journeyman")
         assert sessions.count() == 2
-        assert re.search(r"9:00 AM .*Booked", sessions.nth(0).inner_text())
-        assert re.search(r"10:00 AM .*Booked", sessions.nth(1).inner_text())
+        # The week is a grid of chairs by day: each block says its times and its status in words.
+        blocks = sorted(sessions.nth(n).inner_text() for n in range(2))
+        assert re.search(r"^10:00 AM–.*Booked", blocks[0], re.S), blocks
+        assert re.search(r"^9:00 AM–.*Booked", blocks[1], re.S), blocks
 
         # --- The day of the first session (today, 09:00): front desk checks in -------------------------------
         rescreen(patient, now=datetime.now(UTC))  # the patient's pre-session re-screen, low risk, from home

@@ -1,0 +1,63 @@
+// A calendar kept live (the week view: views/schedule.py week_live). Polls its data-live-url every few seconds
+// while the page is visible, with the ETag it holds: a 304 means nothing changed; a 200 brings the new grid, swapped
+// in with focus kept on the same session. No connection is held open. Without JavaScript the page is a plain grid.
+(function () {
+  var POLL_MS = 5000;
+  Array.prototype.forEach.call(document.querySelectorAll("[data-live-poll]"), function (live) {
+    var timer = null;
+
+    function swap(html, etag) {
+      var focused = live.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
+      live.innerHTML = html;
+      live.dataset.etag = etag || "";
+      if (focused) {
+        var again = live.querySelector('a[href="' + CSS.escape(focused) + '"]');
+        if (again) {
+          again.focus();
+        }
+      }
+    }
+
+    function poll() {
+      clearTimeout(timer);
+      if (document.visibilityState !== "visible") {
+        return; // resumed by visibilitychange
+      }
+      // Passive: a poll is not someone at the desk, so it never keeps an idle session signed in.
+      var headers = { "HX-Request": "true", "X-Clinic-Passive": "1" };
+      if (live.dataset.etag) {
+        headers["If-None-Match"] = live.dataset.etag;
+      }
+      fetch(live.dataset.liveUrl, { credentials: "same-origin", cache: "no-store", headers: headers })
+        .then(function (response) {
+          if (response.redirected) {
+            window.location.assign(response.url); // signed out: show the sign-in page, not put it in the grid
+            return null;
+          }
+          if (response.status === 200) {
+            return response.text().then(function (html) {
+              swap(html, response.headers.get("ETag"));
+            });
+          }
+          return null;
+        })
+        .catch(function () {
+          // Offline for a moment: the next poll tries again.
+        })
+        .finally(function () {
+          if (document.visibilityState === "visible") {
+            timer = setTimeout(poll, POLL_MS);
+          }
+        });
+    }
+
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") {
+        poll();
+      } else {
+        clearTimeout(timer);
+      }
+    });
+    timer = setTimeout(poll, POLL_MS);
+  });
+})();

@@ -1,0 +1,89 @@
+"""Front desk's calendar beyond booking, in a real browser: a no-show marked from the day view's arrivals, the week
+as a grid of chairs by day that shows another desk's booking without a reload, and the day by clinician. Every
+state passes axe-core; at 1024 px the page does not scroll sideways.
+
+The clock is Mon, Mar 1, 2027, 09:30 in New York (and ticks): today's 09:00 session has started."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from tests.browser.test_front_desk_journey import DESKTOP, see
+from tests.support import PASSWORD, assert_accessible, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+START = datetime(2027, 3, 1, 14, 30, tzinfo=UTC)  # Mon, Mar 1, 2027, 9:30 AM EST
+TODAY = date(2027, 3, 1)
+
+
+def test_no_show_from_the_day_and_a_live_week_grid(new_page, live_server, front_desk):
+    import time_machine
+
+    from scheduling import services
+    from scheduling.models import Appointment
+    from tests.factories import build_clinic, local, make_patient, treatment_type
+
+    with time_machine.travel(START, tick=True):
+        iv = treatment_type("iv-ketamine")
+        location, chairs, _room, clinicians = build_clinic(chairs=3, clinicians=2)
+        earlier = datetime(2027, 2, 20, tzinfo=UTC)
+        missing = make_patient(first="Nora", last="Noshow", location=location)
+        late = services.book_appointment(
+            patient=missing, treatment_type=iv, location=location, start=local(TODAY, 9), resource=chairs[0],
+            clinician=clinicians[0], booked_by=front_desk, now=earlier,
+        )  # fmt: skip
+        services.book_appointment(
+            patient=make_patient(first="Kai", last="Coming", location=location), treatment_type=iv,
+            location=location, start=local(TODAY, 11), resource=chairs[1], clinician=clinicians[1],
+            booked_by=front_desk, now=earlier,
+        )  # fmt: skip
+        services.book_appointment(
+            patient=make_patient(first="Wes", last="Wednesday", location=location), treatment_type=iv,
+            location=location, start=local(date(2027, 3, 3), 10), resource=chairs[1], clinician=clinicians[1],
+            booked_by=front_desk, now=earlier,
+        )  # fmt: skip
+
+        desk = new_page(viewport=DESKTOP)
+        polls: list[int] = []
+        desk.on("response", lambda r: polls.append(r.status) if "/week/live/" in r.url else None)
+        sign_in(desk, front_desk.email, PASSWORD)
+        desk.get_by_role("heading", name="Mon, Mar 1, 2027").wait_for()
+
+        # From the day view: Nora has not come; the desk marks the no-show in one click.
+        arrivals = desk.locator(".day-actions")
+        arrivals.get_by_role("heading", name="Arrivals today").wait_for()
+        assert_accessible(desk)
+        arrivals.get_by_role("button", name="No-show Nora Noshow").click()
+        see(desk, "Marked as a no-show")
+        late.refresh_from_db()
+        assert late.status == Appointment.Status.NO_SHOW
+        desk.get_by_role("heading", name="Cancelled and no-shows on this day").wait_for()
+
+        # The day by clinician: Kai's dosing window in their clinician's column.
+        desk.get_by_role("link", name="By clinician").click()
+        desk.get_by_role("columnheader", name=str(clinicians[1])).wait_for()
+        desk.locator("#day-live .day-grid").get_by_text("11:15 AM–12:00 PM").wait_for()
+        assert_accessible(desk)
+
+        # The week: a grid of chairs by day, live.
+        desk.goto(f"/front-desk/week/?location={location.pk}&start=2027-03-01")
+        grid = desk.locator("#week-live .week-grid")
+        grid.get_by_text("Wes Wednesday").wait_for()
+        assert_accessible(desk)
+        navigations: list[str] = []
+        desk.on("framenavigated", lambda f: navigations.append(f.url) if f == desk.main_frame else None)
+        services.book_appointment(
+            patient=make_patient(first="Tia", last="Thursday", location=location), treatment_type=iv,
+            location=location, start=local(date(2027, 3, 4), 11), resource=chairs[2], clinician=clinicians[0],
+            booked_by=front_desk, now=START,
+        )  # fmt: skip
+        grid.get_by_text("Tia Thursday").wait_for(timeout=15_000)
+        assert navigations == [], f"the page was reloaded: {navigations}"
+        assert 304 in polls or 200 in polls, polls
+
+        desk.set_viewport_size({"width": 1024, "height": 800})
+        assert desk.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_accessible(desk)
