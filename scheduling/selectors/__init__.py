@@ -23,6 +23,7 @@ from scheduling.selectors.appointments import (
     patient_appointments,
     patient_for_booking,
     search_patients,
+    sessions_needing_consent,
     upcoming_appointments_for_patient,
 )
 from scheduling.selectors.booking_facts import BookingFacts, booking_facts
@@ -182,6 +183,7 @@ __all__ = [
     "requests_export_section",
     "rescreen_state",
     "search_patients",
+    "sessions_needing_consent",
     "session_day",
     "sessions_held_at_location_on",
     "sessions_held_by_clinician",

@@ -10,6 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from clinic.roles import Role
+from intake.consent.selectors import KINDS_FOR_MODALITY
 from intake.models import IntakeSubmission, Patient
 from scheduling import access
 from scheduling.access import STAFF_ROLES
@@ -123,5 +124,21 @@ def upcoming_appointments_for_patient(
                 Q(start_at__lt=now + timedelta(hours=late_cancel_hours)), output_field=BooleanField()
             ),
         )
+        .order_by("start_at")
+    )
+
+
+def sessions_needing_consent(patient_id: int, kind: str, *, now: datetime) -> list[Appointment]:
+    """The patient's sessions still to come that need the consent document ``kind`` (the general one: all of them),
+    soonest first: what front desk calls the patient about after a withdrawal."""
+    modalities = [m for m, kinds in KINDS_FOR_MODALITY.items() if kind in kinds]
+    return list(
+        Appointment.objects.filter(
+            patient_id=patient_id,
+            start_at__gt=now,
+            status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
+            treatment_type__modality__in=modalities,
+        )
+        .select_related("location", "treatment_type")
         .order_by("start_at")
     )
