@@ -52,6 +52,7 @@ MAIN_NAVIGATION: dict[Role, tuple[NavLink, ...]] = {
     ),
     Role.CLINIC_ADMIN: (
         NavLink("clinic_settings", "Clinic settings"),
+        NavLink("intake:consent_documents", "Consent documents"),
         NavLink("review:alerts", "Urgent alerts"),
         NavLink("scheduling:today", "Schedule"),
     ),

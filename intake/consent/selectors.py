@@ -106,25 +106,32 @@ def refusal(patient: Patient, modality: str) -> str:
     """Why a session of ``modality`` may not be booked or checked in for ``patient`` now, in words front desk and
     the patient both read; empty when their consents allow it."""
     for item in standings(patient, KINDS_FOR_MODALITY.get(modality, (ConsentKind.GENERAL,))):
-        if item.withdrawn:
-            assert item.latest is not None
-            return _(
-                "%(name)s withdrew the %(document)s on %(day)s. No session needing it can be booked or checked "
-                "in until they sign it again (in their portal, under My care); sessions already booked are "
-                "listed for front desk to call them about."
-            ) % {"name": patient.full_name, "document": item.label, "day": format_day(item.latest.agreed_at)}
-        if item.blocked_by is not None:
-            assert item.blocked_by.published_at is not None
-            return _(
-                "%(name)s has not yet signed version %(version)s of the %(document)s, a material change "
-                "published %(day)s. They can read and sign it in their portal, under My care; until then no "
-                "session needing it can be booked or checked in."
-            ) % {
-                "name": patient.full_name,
-                "version": item.blocked_by.version,
-                "document": item.label,
-                "day": format_day(item.blocked_by.published_at),
-            }
+        if item.blocks:
+            return hold_words(patient, item)
+    return ""
+
+
+def hold_words(patient: Patient, item: Standing) -> str:
+    """What holds up ``patient``'s sessions needing ``item``'s document (empty when nothing does)."""
+    if item.withdrawn:
+        assert item.latest is not None
+        return _(
+            "%(name)s withdrew the %(document)s on %(day)s. No session needing it can be booked or checked in "
+            "until they sign it again (in their portal, under My care); sessions already booked are listed for "
+            "front desk to call them about."
+        ) % {"name": patient.full_name, "document": item.label, "day": format_day(item.latest.agreed_at)}
+    if item.blocked_by is not None:
+        assert item.blocked_by.published_at is not None
+        return _(
+            "%(name)s has not yet signed version %(version)s of the %(document)s, a material change published "
+            "%(day)s. They can read and sign it in their portal, under My care; until then no session needing "
+            "it can be booked or checked in."
+        ) % {
+            "name": patient.full_name,
+            "version": item.blocked_by.version,
+            "document": item.label,
+            "day": format_day(item.blocked_by.published_at),
+        }
     return ""
 
 

@@ -19,7 +19,9 @@ Who may see which location is ``scheduling.access``'s rule; the gates here apply
 """
 
 from scheduling.selectors.appointments import (
+    ConsentHold,
     appointment_for_user,
+    consent_holds,
     patient_appointments,
     patient_for_booking,
     search_patients,
@@ -183,6 +185,8 @@ __all__ = [
     "requests_export_section",
     "rescreen_state",
     "search_patients",
+    "ConsentHold",
+    "consent_holds",
     "sessions_needing_consent",
     "session_day",
     "sessions_held_at_location_on",

@@ -3,6 +3,7 @@ may not see is a 404, never a 403 that confirms it exists), patient search, a pa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
@@ -10,8 +11,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from clinic.roles import Role
+from intake.consent import selectors as consent_selectors
 from intake.consent.selectors import KINDS_FOR_MODALITY
-from intake.models import IntakeSubmission, Patient
+from intake.models import ConsentKind, IntakeSubmission, Patient
 from scheduling import access
 from scheduling.access import STAFF_ROLES
 from scheduling.models import Appointment, TreatmentType
@@ -142,3 +144,23 @@ def sessions_needing_consent(patient_id: int, kind: str, *, now: datetime) -> li
         .select_related("location", "treatment_type")
         .order_by("start_at")
     )
+
+
+@dataclass(frozen=True)
+class ConsentHold:
+    """A consent document that holds up the patient's sessions, and the booked ones it holds up."""
+
+    message: str
+    sessions: list[Appointment]
+
+
+def consent_holds(patient: Patient, upcoming: list[Appointment]) -> list[ConsentHold]:
+    """For front desk: each withdrawn or out-of-date consent, with the patient's booked sessions that need it."""
+    return [
+        ConsentHold(
+            message=consent_selectors.hold_words(patient, item),
+            sessions=[a for a in upcoming if item.kind in KINDS_FOR_MODALITY[a.treatment_type.modality]],
+        )
+        for item in consent_selectors.standings(patient, ConsentKind.values)
+        if item.blocks
+    ]

@@ -37,12 +37,14 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     appointments = selectors.patient_appointments(patient)
     now = timezone.now()
     rems = RemsEnrollment.objects.filter(patient=patient).first()
+    upcoming = [a for a in reversed(appointments) if a.end_at > now and a.is_active]
     return render(
         request,
         "scheduling/patient_detail.html",
         {
             "patient": patient,
-            "upcoming": [a for a in reversed(appointments) if a.end_at > now and a.is_active],
+            "upcoming": upcoming,
+            "consent_holds": selectors.consent_holds(patient, upcoming),
             "past": [a for a in appointments if not (a.end_at > now and a.is_active)],
             "rems": rems,
             "rems_form": RemsForm(initial={"enrolled_on": rems.enrolled_on if rems else None}),
