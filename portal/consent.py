@@ -27,35 +27,56 @@ DECISION_KINDS = {
 }
 
 
-def kinds_for(patient: Patient) -> list[str]:
-    """The documents that concern the patient: the general one once they have signed it or sent an intake, and a
-    treatment's once they are cleared for it, have a session of it to come, or have signed or withdrawn it."""
-    kinds = set(ConsentRecord.objects.filter(patient=patient).values_list("kind", flat=True))
-    if IntakeSubmission.objects.filter(patient=patient, kind=IntakeSubmission.Kind.INTAKE).exists():
+def relevant(
+    items: list[selectors.Standing], *, has_intake: bool, cleared_for: str | None, upcoming: set[str]
+) -> list[selectors.Standing]:
+    """The documents that concern the patient, from their standing with every document: the general one once
+    they have signed it or sent an intake, and a treatment's once they are cleared for it (``cleared_for``: the
+    decision's modality), have a session of it to come (``upcoming``: modalities) or have signed or withdrawn it."""
+    kinds = {item.kind for item in items if item.latest is not None} | set(upcoming)
+    if has_intake:
         kinds.add(ConsentKind.GENERAL)
+    kinds.update(DECISION_KINDS.get(cleared_for or "", ()))
+    return [item for item in items if item.kind in kinds]
+
+
+def standings_for(patient: Patient) -> list[selectors.Standing]:
+    """The patient's standing with each document that concerns them (for the consent pages)."""
     decision = current_decision(patient)
-    if decision is not None and decision.outcome == decision.Outcome.ELIGIBLE:
-        kinds.update(DECISION_KINDS.get(decision.modality, ()))
-    kinds.update(
-        Appointment.objects.filter(
-            patient=patient,
-            start_at__gt=timezone.now(),
-            status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
-            treatment_type__modality__in=[ConsentKind.IV_KETAMINE, ConsentKind.SPRAVATO],
-        ).values_list("treatment_type__modality", flat=True)
+    upcoming = Appointment.objects.filter(
+        patient=patient,
+        start_at__gt=timezone.now(),
+        status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
+    ).values_list("treatment_type__modality", flat=True)
+    return relevant(
+        selectors.standings(patient, ConsentKind.values),
+        has_intake=IntakeSubmission.objects.filter(
+            patient=patient, kind=IntakeSubmission.Kind.INTAKE
+        ).exists(),
+        cleared_for=decision.modality if decision and decision.outcome == decision.Outcome.ELIGIBLE else None,
+        upcoming=set(upcoming),
     )
-    return [kind for kind in ConsentKind.values if kind in kinds]
 
 
-def consents_due(patient: Patient) -> list[selectors.Standing]:
-    """The documents the patient is asked to sign now (the home page's to-do)."""
-    return [item for item in selectors.standings(patient, kinds_for(patient)) if item.needs_signature]
+def consents_due(
+    patient: Patient, *, has_intake: bool, cleared_for: str | None, upcoming: set[str]
+) -> list[selectors.Standing]:
+    """The documents the patient is asked to sign now (the home page's to-do; one query, from what the home page
+    has read already)."""
+    items = selectors.standings(patient, ConsentKind.values)
+    return [
+        item
+        for item in relevant(items, has_intake=has_intake, cleared_for=cleared_for, upcoming=upcoming)
+        if item.needs_signature
+    ]
 
 
 def _document(patient: Patient, kind: str) -> selectors.Standing:
-    if kind not in kinds_for(patient):
+    """The patient's standing with a document that concerns them; any other is a 404."""
+    item = next((item for item in standings_for(patient) if item.kind == kind), None)
+    if item is None:
         raise Http404
-    return selectors.standing(patient, kind)
+    return item
 
 
 @role_required(Role.PATIENT)
@@ -67,7 +88,7 @@ def consents(request: SignedInRequest) -> HttpResponse:
         "portal/consents.html",
         {
             "patient": patient,
-            "standings": selectors.standings(patient, kinds_for(patient)),
+            "standings": standings_for(patient),
             "records": records,
         },
     )
@@ -77,10 +98,11 @@ def consents(request: SignedInRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def sign(request: SignedInRequest, kind: str) -> HttpResponse:
     patient = patient_for_user(request.user)
-    item = _document(patient, kind)
-    if item.current is None:
+    _document(patient, kind)
+    current = selectors.current_version(kind)
+    if current is None:
         raise Http404
-    form = SignatureForm(request.POST or None, initial={"version_id": item.current.pk})
+    form = SignatureForm(request.POST or None, initial={"version_id": current.pk})
     if request.method == "POST" and form.is_valid():
         try:
             services.sign(
@@ -100,7 +122,7 @@ def sign(request: SignedInRequest, kind: str) -> HttpResponse:
     return render(
         request,
         "portal/consent_sign.html",
-        {"patient": patient, "item": item, "form": form},
+        {"patient": patient, "kind": ConsentKind(kind), "current": current, "form": form},
         status=400 if request.method == "POST" else 200,
     )
 

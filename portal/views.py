@@ -42,7 +42,12 @@ def home(request: SignedInRequest) -> HttpResponse:
         "cancel_reasons": list(CANCEL_REASONS.items()),
         "late_cancel_hours": late_cancel_hours(),
         "self_booking": self_booking,
-        "consents_due": consents_due(patient),
+        "consents_due": consents_due(
+            patient,
+            has_intake=facts.latest_intake_id is not None,
+            cleared_for=facts.decision_modality if facts.decision_outcome == "eligible" else None,
+            upcoming={a.treatment_type.modality for a in appointments},
+        ),
         "crisis_block": urgent,
         "crisis_block_urgent": urgent,
     }

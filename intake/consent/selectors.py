@@ -7,8 +7,13 @@ check-in of sessions already booked, until the patient signs the version in forc
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from django.db import connection
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -60,19 +65,53 @@ def draft(kind: str) -> ConsentVersion | None:
 
 
 def standings(patient: Patient, kinds: tuple[str, ...] | list[str]) -> list[Standing]:
-    """The patient's standing with each of ``kinds``, in that order (two queries whatever the number)."""
+    """The patient's standing with each of ``kinds``, in that order (one query whatever the number)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT consent_versions, consent_latest FROM intake_consent_facts(%s)", [patient.pk])
+        versions, latest = cursor.fetchone()
+    return standings_from_columns({"consent_versions": versions, "consent_latest": latest}, patient, kinds)
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def standings_from_columns(
+    row: Mapping[str, Any], patient: Patient, kinds: tuple[str, ...] | list[str]
+) -> list[Standing]:
+    """The standings from a row holding ``intake_consent_facts``'s columns, by name (other columns are ignored):
+    how the booking read gets them in its own statement."""
     versions: dict[str, list[ConsentVersion]] = {kind: [] for kind in kinds}
-    for version in ConsentVersion.objects.filter(kind__in=kinds, published_at__isnull=False).order_by(
-        "-number"
-    ):
-        versions[version.kind].append(version)
-    latest: dict[str, ConsentRecord] = {}
-    for record in ConsentRecord.objects.filter(patient=patient, kind__in=kinds).order_by("-agreed_at", "-pk"):
-        latest.setdefault(record.kind, record)
+    for item in _json(row["consent_versions"]):
+        if item["kind"] in versions:
+            versions[item["kind"]].append(
+                ConsentVersion(
+                    id=item["id"],
+                    kind=item["kind"],
+                    number=item["number"],
+                    version=item["version"],
+                    title=item["title"],
+                    change=item["change"],
+                    published_at=_moment(item["published_at"]),
+                )  # fmt: skip
+            )
+    latest = {
+        item["kind"]: ConsentRecord(
+            id=item["id"],
+            patient=patient,
+            kind=item["kind"],
+            action=item["action"],
+            version=item["version"],
+            typed_name=item["typed_name"],
+            agreed_at=_moment(item["agreed_at"]),
+        )  # fmt: skip
+        for item in _json(row["consent_latest"])
+    }
     return [_standing(kind, versions[kind], latest.get(kind)) for kind in kinds]
 
 
 def _standing(kind: str, versions: list[ConsentVersion], latest: ConsentRecord | None) -> Standing:
+    """``versions``: the document's published versions, newest first; ``latest``: the patient's latest record."""
     numbers = {v.version: v.number for v in versions}
     material = [v for v in versions if v.change == ConsentVersion.Change.MATERIAL]
     withdrawn = latest is not None and latest.action == ConsentRecord.Action.WITHDRAWN
@@ -98,14 +137,20 @@ def _standing(kind: str, versions: list[ConsentVersion], latest: ConsentRecord |
     )
 
 
+def _json(value: Any) -> list[dict[str, Any]]:
+    return json.loads(value) if isinstance(value, str) else list(value or [])
+
+
 def standing(patient: Patient, kind: str) -> Standing:
     return standings(patient, [kind])[0]
 
 
-def refusal(patient: Patient, modality: str) -> str:
+def refusal(patient: Patient, modality: str, *, row: Mapping[str, Any] | None = None) -> str:
     """Why a session of ``modality`` may not be booked or checked in for ``patient`` now, in words front desk and
-    the patient both read; empty when their consents allow it."""
-    for item in standings(patient, KINDS_FOR_MODALITY.get(modality, (ConsentKind.GENERAL,))):
+    the patient both read; empty when their consents allow it. ``row``: ``intake_consent_facts``'s columns, read
+    already (the booking read holds them)."""
+    kinds = KINDS_FOR_MODALITY.get(modality, (ConsentKind.GENERAL,))
+    for item in standings(patient, kinds) if row is None else standings_from_columns(row, patient, kinds):
         if item.blocks:
             return hold_words(patient, item)
     return ""

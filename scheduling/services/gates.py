@@ -137,7 +137,7 @@ def _check_gates(
         raise BookingRefused(
             f"{patient.full_name} cannot be booked for {treatment_type.label}: {eligibility.reason}"
         )
-    if consent_refusal := consent_selectors.refusal(patient, treatment_type.modality):
+    if consent_refusal := consent_selectors.refusal(patient, treatment_type.modality, row=facts.consent):
         raise BookingRefused(consent_refusal)
     if treatment_type.modality == TreatmentType.Modality.SPRAVATO:
         enrollment = facts.rems_enrolled_on

@@ -23,6 +23,7 @@ ROLE_LINKS = {
     ],
     "clinic_admin": [
         ("clinic_settings", "Clinic settings"),
+        ("intake:consent_documents", "Consent documents"),
         ("review:alerts", "Urgent alerts"),
         ("scheduling:today", "Schedule"),
     ],
