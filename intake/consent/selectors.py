@@ -103,7 +103,7 @@ def standings_from_columns(
             action=item["action"],
             version=item["version"],
             typed_name=item["typed_name"],
-            agreed_at=_moment(item["agreed_at"]),
+            agreed_at=datetime.fromisoformat(item["agreed_at"]),
         )  # fmt: skip
         for item in _json(row["consent_latest"])
     }
