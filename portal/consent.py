@@ -63,6 +63,10 @@ def consents_due(
 ) -> list[selectors.Standing]:
     """The documents the patient is asked to sign now (the home page's to-do; one query, from what the home page
     has read already)."""
+    if not (has_intake or cleared_for or upcoming):
+        # Before the intake is sent, its own consent step asks for the general consent (again after a material
+        # change): nothing to read here.
+        return []
     items = selectors.standings(patient, ConsentKind.values)
     return [
         item

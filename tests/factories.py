@@ -25,7 +25,6 @@ from clinic.roles import Role, assign_role
 from intake import rules
 from intake.models import (
     ConsentRecord,
-    ConsentVersion,
     EligibilityDecision,
     Intake,
     IntakeSubmission,
@@ -382,18 +381,6 @@ def full_intake_answers(*, consent_id: int, aneurysm: str = "no", version: str) 
 
 # The general consent's first version (seeded by intake migration 0013).
 GENERAL_CONSENT_VERSION = "2026-11"
-
-
-def consent_documents() -> None:
-    """The three seeded consent documents; transactional tests flush them, so re-create."""
-    seed = importlib.import_module("intake.migrations.0013_seed_consent_documents")
-    for kind, version, title, body in seed.DOCUMENTS:
-        ConsentVersion.objects.get_or_create(
-            kind=kind,
-            number=1,
-            defaults={"version": version, "title": title, "body": body, "change": "material",
-                      "published_at": datetime(2026, 11, 1, tzinfo=UTC)},
-        )  # fmt: skip
 
 
 def submit_full_intake(patient: Patient, *, now: datetime, aneurysm: str = "no"):
