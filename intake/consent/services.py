@@ -129,7 +129,8 @@ def sign(
 ) -> ConsentRecord:  # fmt: skip
     """The patient signs the version in force. ``version_id`` is the one they read: if a newer one came out
     meanwhile they are asked to read that instead."""
-    Patient.objects.select_for_update().filter(pk=patient.pk).first()  # one signature or withdrawal at a time
+    # One signature or withdrawal at a time; NO KEY, so bookings (their foreign-key checks) do not wait on it.
+    Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
     current = selectors.current_version(_kind(kind))
     if current is None:
         raise ConsentRefused(_("There is no consent of this kind to sign yet."))
@@ -149,7 +150,7 @@ def withdraw(
 ) -> ConsentRecord:
     """The patient withdraws their consent: recorded and signed, new bookings and check-ins that need it stop, and
     the clinic is told (with the sessions already booked, which nobody cancels silently)."""
-    Patient.objects.select_for_update().filter(pk=patient.pk).first()
+    Patient.objects.select_for_update(no_key=True).filter(pk=patient.pk).first()
     item = selectors.standing(patient, _kind(kind))
     latest = item.latest
     if latest is None or latest.action != ConsentRecord.Action.SIGNED:
