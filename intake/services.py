@@ -10,6 +10,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clinic.celery import app
 from intake import medications, rules, scoring, sms_consent
@@ -159,7 +160,7 @@ def sign_consent(
     consent step."""
     version = consent_selectors.current_version(ConsentKind.GENERAL)
     if version is None:
-        raise IntakeError("The clinic has not published its consent yet: please call the clinic.")
+        raise IntakeError(gettext("The clinic has not published its consent yet: please call the clinic."))
     record = ConsentRecord.objects.create(
         patient=intake.patient,
         kind=ConsentKind.GENERAL,
