@@ -27,6 +27,8 @@ AUDITED_TABLES: dict[str, str] = {
     "intake_invitation": "patient_id",
     "intake_intake": "patient_id",
     "intake_consentrecord": "patient_id",
+    # The consent documents' versions: who drafted, changed and published which text, before and after.
+    "intake_consentversion": "",
     "intake_smsconsentevent": "patient_id",
     "intake_intakesubmission": "patient_id",
     "intake_instrumentresponse": "patient_id",

@@ -53,6 +53,7 @@ MAIN_NAVIGATION: dict[Role, tuple[NavLink, ...]] = {
     Role.CLINIC_ADMIN: (
         NavLink("clinic_settings", "Clinic settings"),
         NavLink("setup:home", "Places, people and treatments"),
+        NavLink("intake:consent_documents", "Consent documents"),
         NavLink("review:alerts", "Urgent alerts"),
         NavLink("scheduling:today", "Schedule"),
     ),

@@ -473,7 +473,6 @@ REVIEW_MADRS_REMISSION_AT_MOST = env_int("REVIEW_MADRS_REMISSION_AT_MOST", 12)
 # --- Intake (clinic policy; defaults from the clinical reference) --------------------------------------------
 INTAKE_SELF_REGISTRATION = env_bool("INTAKE_SELF_REGISTRATION", False)
 INTAKE_INVITATION_DAYS = env_int("INTAKE_INVITATION_DAYS", 7)
-INTAKE_CONSENT_VERSION = os.environ.get("INTAKE_CONSENT_VERSION", "2026-11")
 INTAKE_PHONE_REGION = os.environ.get("INTAKE_PHONE_REGION", "US")
 # Which questionnaire joins the baseline (PHQ-9, GAD-7, C-SSRS) for which reason for care.
 INTAKE_INSTRUMENTS_BY_REASON = {"pcl5": ("ptsd",), "ocir": ("ocd",)}

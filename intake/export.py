@@ -74,7 +74,8 @@ def intake_section(patient: Patient) -> tuple[str, Any]:
 
 def consent_section(patient: Patient) -> tuple[str, Any]:
     return "Consents you signed", [
-        {"version": c.version, "signed_as": c.typed_name, "signed_at": c.agreed_at, "from_address": c.ip_address,
+        {"document": str(c.get_kind_display()), "what": str(c.get_action_display()), "version": c.version,
+         "signed_as": c.typed_name, "signed_at": c.agreed_at, "from_address": c.ip_address,
          "text_sha256": c.text_sha256}
         for c in ConsentRecord.objects.filter(patient=patient).order_by("agreed_at")
     ]  # fmt: skip

@@ -3,6 +3,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Modality(models.TextChoices):
@@ -196,10 +197,76 @@ class Intake(models.Model):
         return f"Intake {self.pk} ({self.get_status_display()})"
 
 
+class ConsentKind(models.TextChoices):
+    """The consent documents: the general one every patient signs with the intake, and one per treatment."""
+
+    GENERAL = "general", _("General consent")
+    IV_KETAMINE = "iv", _("Off-label IV ketamine treatment consent")
+    SPRAVATO = "spravato", _("Spravato (esketamine) treatment consent")
+
+
+class ConsentVersion(models.Model):
+    """One version of a consent document. The clinic admin edits a draft (``published_at`` empty) and publishes
+    it as a material change (every affected patient signs again before booking) or a minor one (wording: the
+    signatures stand). A published version is never changed again (the database refuses it, migration 0013)."""
+
+    class Change(models.TextChoices):
+        MATERIAL = "material", _("Material: patients must sign it again")
+        MINOR = "minor", _("Minor: wording or typing, no new signature")
+
+    kind = models.CharField(max_length=20, choices=ConsentKind.choices)
+    # The order of a document's versions; the label is what patients read and signatures name.
+    number = models.PositiveIntegerField()
+    version = models.CharField(max_length=40)
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text=_("Plain text: a blank line starts a new paragraph."))
+    change = models.CharField(max_length=10, choices=Change.choices, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["kind", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "number"], name="consent_version_number_unique"),
+            models.UniqueConstraint(fields=["kind", "version"], name="consent_version_label_unique"),
+            models.UniqueConstraint(
+                fields=["kind"], condition=Q(published_at__isnull=True), name="consent_one_draft_per_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(published_at__isnull=True, change="")
+                | Q(published_at__isnull=False, change__in=["material", "minor"]),
+                name="consent_version_published_has_change",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["general", "iv", "spravato"]), name="consent_version_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.version}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+
 class ConsentRecord(models.Model):
-    """A patient's e-signature on one version of the consent text."""
+    """A patient's e-signature on one version of a consent document, or their withdrawal of it (typed name and
+    time alike). Rows are never changed or deleted (migration 0003): the latest row of a kind is the state."""
+
+    class Action(models.TextChoices):
+        SIGNED = "signed", _("Signed")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
+    kind = models.CharField(max_length=20, choices=ConsentKind.choices, default=ConsentKind.GENERAL)
+    action = models.CharField(max_length=10, choices=Action.choices, default=Action.SIGNED)
     version = models.CharField(max_length=40)
     text_sha256 = models.CharField(max_length=64)
     typed_name = models.CharField(max_length=200)
@@ -209,9 +276,17 @@ class ConsentRecord(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["patient", "-agreed_at"], name="consent_patient_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["general", "iv", "spravato"]), name="consent_record_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(action__in=["signed", "withdrawn"]), name="consent_record_action_known"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"Consent {self.version} signed {self.agreed_at:%Y-%m-%d}"
+        return f"Consent {self.kind} {self.version} {self.action} {self.agreed_at:%Y-%m-%d}"
 
 
 class IntakeSubmission(models.Model):

@@ -16,7 +16,12 @@ from intake.models import Intake, IntakeSubmission, Patient
 
 def patient_for_user(user) -> Patient:
     """The patient record of the signed-in patient."""
-    patient = Patient.objects.filter(user_id=user.pk).first() if user.is_authenticated else None
+    # With the location: the portal shows its phone number and times in its zone.
+    patient = (
+        Patient.objects.select_related("location").filter(user_id=user.pk).first()
+        if user.is_authenticated
+        else None
+    )
     if patient is None:
         raise Http404("No patient record.")
     return patient

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from django.conf import settings
 from django.db import connection, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clinic import policies
 from clinic.celery import app
 from intake import medications, rules, scoring, sms_consent
+from intake.consent import selectors as consent_selectors
+from intake.consent import services as consent_services
 from intake.errors import IntakeError as IntakeError
 from intake.forms import IMPROVEMENT_PERCENT, age_on
 from intake.instruments import load_instrument
 from intake.models import (
+    ConsentKind,
     ConsentRecord,
     InstrumentResponse,
     Intake,
@@ -151,20 +152,20 @@ def raise_step_alert(*, intake: Intake, now: datetime) -> UrgentAlert | None:
     return UrgentAlert.objects.get(pk=alert_id)
 
 
-def consent_text(version: str | None = None) -> str:
-    return render_to_string(f"intake/consent/{version or settings.INTAKE_CONSENT_VERSION}.html")
-
-
 @transaction.atomic
 def sign_consent(
     *, intake: Intake, typed_name: str, now: datetime, ip_address: str | None, user_agent: str
 ) -> ConsentRecord:
-    """Record the e-signature on the current consent version (text hash, typed name, time, IP)."""
-    version = settings.INTAKE_CONSENT_VERSION
+    """Record the e-signature on the general consent in force (text hash, typed name, time, IP), as the intake's
+    consent step."""
+    version = consent_selectors.current_version(ConsentKind.GENERAL)
+    if version is None:
+        raise IntakeError(gettext("The clinic has not published its consent yet: please call the clinic."))
     record = ConsentRecord.objects.create(
         patient=intake.patient,
-        version=version,
-        text_sha256=hashlib.sha256(consent_text(version).encode()).hexdigest(),
+        kind=ConsentKind.GENERAL,
+        version=version.version,
+        text_sha256=consent_services.text_sha256(version),
         typed_name=typed_name,
         agreed_at=now,
         ip_address=ip_address,
@@ -173,25 +174,28 @@ def sign_consent(
     save_intake_step(
         intake=intake,
         step_key="consent",
-        answers={"typed_name": typed_name, "agree": True, "version": version, "consent_id": record.pk},
+        answers={
+            "typed_name": typed_name,
+            "agree": True,
+            "version": version.version,
+            "consent_id": record.pk,
+        },
         now=now,
     )
     return record
 
 
 def current_consent(patient: Patient) -> ConsentRecord | None:
-    """The patient's signature on the consent version in force; a new version needs a new signature."""
-    return (
-        ConsentRecord.objects.filter(patient=patient, version=settings.INTAKE_CONSENT_VERSION)
-        .order_by("-agreed_at")
-        .first()
-    )
+    """The patient's signature on the general consent that still stands: a material version needs a new one."""
+    return consent_selectors.general_signature(patient)
 
 
 def missing_steps(intake: Intake) -> list[str]:
     answers = intake.answers
     missing = [step.key for step in steps_for(answers) if step.key not in answers]
-    if "consent" not in missing and answers["consent"].get("version") != settings.INTAKE_CONSENT_VERSION:
+    if "consent" not in missing and not consent_selectors.signature_stands(
+        answers["consent"].get("consent_id"), intake.patient
+    ):
         missing.append("consent")
     return missing
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
@@ -21,10 +20,11 @@ from clinic.access import role_required
 from clinic.audit import client_ip
 from clinic.roles import Role
 from intake import forms, invitations, services
+from intake.consent import selectors as consent_selectors
 from intake.export import export_json
 from intake.export_pdf import export_pdf
 from intake.instruments import load_instrument
-from intake.models import Intake, IntakeSubmission
+from intake.models import ConsentKind, Intake, IntakeSubmission
 from intake.selectors import intake_for_user, patient_for_user, submission_for_user
 from intake.steps import STEPS_BY_KEY, Step, progress, steps_for
 
@@ -118,9 +118,10 @@ def build_step(step: Step, intake: Intake, data=None, *, extra_rows: int = 0) ->
     if step.key == "consent":
         contact = intake.answers.get("contact", {})
         legal_name = f"{contact.get('legal_first_name', '')} {contact.get('legal_last_name', '')}".strip()
-        consent_initial = initial if initial.get("version") == settings.INTAKE_CONSENT_VERSION else {}
-        form = forms.ConsentForm(data, initial=consent_initial, legal_name=legal_name)
-        return StepForms(form, extra={"consent_text": services.consent_text(), "legal_name": legal_name})
+        stands = consent_selectors.signature_stands(initial.get("consent_id"), intake.patient)
+        form = forms.ConsentForm(data, initial=initial if stands else {}, legal_name=legal_name)
+        version = consent_selectors.current_version(ConsentKind.GENERAL)
+        return StepForms(form, extra={"consent_version": version, "legal_name": legal_name})
     assert step.instrument is not None, "every other step is handled above"
     definition = load_instrument(step.instrument)
     return StepForms(
@@ -175,13 +176,17 @@ def intake_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
         return _render_step(request, intake, current, page, status=400)
 
     if current.key == "consent":
-        services.sign_consent(
-            intake=intake,
-            typed_name=page.form.cleaned_data["typed_name"],
-            now=timezone.now(),
-            ip_address=client_ip(request),
-            user_agent=request.headers.get("user-agent", ""),
-        )
+        try:
+            services.sign_consent(
+                intake=intake,
+                typed_name=page.form.cleaned_data["typed_name"],
+                now=timezone.now(),
+                ip_address=client_ip(request),
+                user_agent=request.headers.get("user-agent", ""),
+            )
+        except services.IntakeError as refusal:
+            page.form.add_error(None, refusal.message)
+            return _render_step(request, intake, current, page, status=400)
     else:
         intake = services.save_intake_step(
             intake=intake, step_key=current.key, answers=page.answers(), now=timezone.now()

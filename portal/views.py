@@ -13,6 +13,7 @@ from clinic.roles import Role
 from intake.models import Intake
 from intake.selectors import latest_risk, patient_for_user
 from intake.steps import progress
+from portal.consent import consents_due
 from portal.selectors import portal_facts
 from portal.stage import portal_stage
 from scheduling.selectors import upcoming_appointments_for_patient
@@ -41,6 +42,12 @@ def home(request: SignedInRequest) -> HttpResponse:
         "cancel_reasons": list(CANCEL_REASONS.items()),
         "late_cancel_hours": late_cancel_hours(),
         "self_booking": self_booking,
+        "consents_due": consents_due(
+            patient,
+            has_intake=facts.latest_intake_id is not None,
+            cleared_for=facts.decision_modality if facts.decision_outcome == "eligible" else None,
+            upcoming={a.treatment_type.modality for a in appointments},
+        ),
         "crisis_block": urgent,
         "crisis_block_urgent": urgent,
     }

@@ -9,8 +9,10 @@ from celery import shared_task
 from celery.signals import worker_process_shutdown, worker_shutdown
 from django.utils import timezone
 
+from intake.consent.services import TELL_CLINIC_OF_WITHDRAWAL_TASK
 from scheduling import access, reminders, services
 from scheduling.reminders.outbox import SEND_TASK
+from scheduling.services import consent
 from scheduling.services.waitlist import SEND_OFFER_TASK
 
 
@@ -62,6 +64,19 @@ def tell_admins_of_break_glass(self, access_id: int) -> bool:
 def tell_clinic_of_dose_flags(record_id: int) -> bool:
     """Email the clinic that a dose given departs from its checked plan (once)."""
     return services.tell_clinic_of_dose_flags(record_id=record_id)
+
+
+@shared_task(
+    name=TELL_CLINIC_OF_WITHDRAWAL_TASK,
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def tell_clinic_of_consent_withdrawal(record_id: int) -> bool:
+    """Email the clinic that a patient withdrew a consent, with the sessions still booked that need it."""
+    return consent.tell_clinic_of_consent_withdrawal(record_id=record_id)
 
 
 @worker_process_shutdown.connect  # a prefork pool's child process

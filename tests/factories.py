@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.urls import reverse
 
 from clinic.models import User
@@ -380,11 +379,15 @@ def full_intake_answers(*, consent_id: int, aneurysm: str = "no", version: str) 
     }  # fmt: skip
 
 
+# The general consent's first version (seeded by intake migration 0013).
+GENERAL_CONSENT_VERSION = "2026-11"
+
+
 def submit_full_intake(patient: Patient, *, now: datetime, aneurysm: str = "no"):
     """A complete intake through intake.services.submit_intake (consent recorded directly: its text is not ours)."""
     consent = ConsentRecord.objects.create(
         patient=patient,
-        version=settings.INTAKE_CONSENT_VERSION,
+        version=GENERAL_CONSENT_VERSION,
         text_sha256="0" * 64,
         typed_name="Alex Morgan",
         agreed_at=now - timedelta(minutes=5),

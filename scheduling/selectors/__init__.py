@@ -19,10 +19,13 @@ Who may see which location is ``scheduling.access``'s rule; the gates here apply
 """
 
 from scheduling.selectors.appointments import (
+    ConsentHold,
     appointment_for_user,
+    consent_holds,
     patient_appointments,
     patient_for_booking,
     search_patients,
+    sessions_needing_consent,
     upcoming_appointments_for_patient,
 )
 from scheduling.selectors.booking_facts import BookingFacts, booking_facts
@@ -199,6 +202,9 @@ __all__ = [
     "requests_export_section",
     "rescreen_state",
     "search_patients",
+    "ConsentHold",
+    "consent_holds",
+    "sessions_needing_consent",
     "session_day",
     "sessions_held_at_location_on",
     "sessions_held_by_clinician",

@@ -3,6 +3,7 @@ may not see is a 404, never a 403 that confirms it exists), patient search, a pa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q
@@ -10,7 +11,9 @@ from django.http import Http404
 from django.utils import timezone
 
 from clinic.roles import Role
-from intake.models import IntakeSubmission, Patient
+from intake.consent import selectors as consent_selectors
+from intake.consent.selectors import KINDS_FOR_MODALITY
+from intake.models import ConsentKind, IntakeSubmission, Patient
 from scheduling import access
 from scheduling.access import STAFF_ROLES
 from scheduling.models import Appointment, TreatmentType
@@ -125,3 +128,39 @@ def upcoming_appointments_for_patient(
         )
         .order_by("start_at")
     )
+
+
+def sessions_needing_consent(patient_id: int, kind: str, *, now: datetime) -> list[Appointment]:
+    """The patient's sessions still to come that need the consent document ``kind`` (the general one: all of them),
+    soonest first: what front desk calls the patient about after a withdrawal."""
+    modalities = [m for m, kinds in KINDS_FOR_MODALITY.items() if kind in kinds]
+    return list(
+        Appointment.objects.filter(
+            patient_id=patient_id,
+            start_at__gt=now,
+            status__in=[Appointment.Status.BOOKED, Appointment.Status.CONFIRMED],
+            treatment_type__modality__in=modalities,
+        )
+        .select_related("location", "treatment_type")
+        .order_by("start_at")
+    )
+
+
+@dataclass(frozen=True)
+class ConsentHold:
+    """A consent document that holds up the patient's sessions, and the booked ones it holds up."""
+
+    message: str
+    sessions: list[Appointment]
+
+
+def consent_holds(patient: Patient, upcoming: list[Appointment]) -> list[ConsentHold]:
+    """For front desk: each withdrawn or out-of-date consent, with the patient's booked sessions that need it."""
+    return [
+        ConsentHold(
+            message=consent_selectors.hold_words(patient, item),
+            sessions=[a for a in upcoming if item.kind in KINDS_FOR_MODALITY[a.treatment_type.modality]],
+        )
+        for item in consent_selectors.standings(patient, ConsentKind.values)
+        if item.blocks
+    ]

@@ -2,15 +2,16 @@
 in one round trip. Booking is the hot path (fifty desks racing for the same slots), and the ORM's compile of these
 subqueries cost ten times their execution, so it is written as SQL and prepared.
 
-Intake's part (the patient's eligibility facts) is intake's database function ``intake_eligibility_facts``, called
-by name in the same statement and read by its column names (``intake.eligibility.facts_from_columns``): scheduling
+Intake's part (the patient's eligibility and consent facts) is intake's database functions
+``intake_eligibility_facts`` and ``intake_consent_facts``, called by name in the same statement and read by its column names (``intake.eligibility.facts_from_columns``): scheduling
 holds no copy of intake's query.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Any
 
 from django.db import connection
 from django.db.backends.postgresql.psycopg_any import DateRange
@@ -43,8 +44,9 @@ SELECT
       WHERE patient_id = %(patient)s AND active AND days && %(dosing_days)s::daterange
         AND appointment_id IS DISTINCT FROM %(ignore)s::bigint
       ORDER BY lower(days), appointment_id LIMIT 1) AS dosing_clash_id,
-    eligibility.*
-FROM intake_eligibility_facts(%(patient)s, %(now)s) AS eligibility
+    eligibility.*,
+    consent.*
+FROM intake_eligibility_facts(%(patient)s, %(now)s) AS eligibility, intake_consent_facts(%(patient)s) AS consent
 """
 
 
@@ -63,6 +65,8 @@ class BookingFacts:
     dosing_clash_id: int | None = None
     # The chair or room asked about is set up for the treatment (Resource.treatment_types).
     resource_takes_treatment: bool = True
+    # ``intake_consent_facts``'s columns, read by ``intake.consent.selectors.refusal``.
+    consent: dict[str, Any] = field(default_factory=dict)
 
 
 def booking_facts(
@@ -114,4 +118,5 @@ def booking_facts(
         eligibility=intake_eligibility.facts_from_columns(row),
         dosing_clash_id=row["dosing_clash_id"],
         resource_takes_treatment=row["resource_takes_treatment"],
+        consent={"consent_versions": row["consent_versions"], "consent_latest": row["consent_latest"]},
     )

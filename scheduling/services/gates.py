@@ -1,5 +1,5 @@
 """What a booking must pass before it may hold anything, and what front desk hears when it does not: the gates
-(eligibility, REMS, the past, opening hours, closures, the clinician's hours and time off), the choice of a free
+(eligibility, consent, REMS, the past, opening hours, closures, the clinician's hours and time off), the choice of a free
 chair and clinician when front desk leaves them to the system, and a clash turned into a message naming what is
 taken, with the nearest free starts."""
 
@@ -12,6 +12,7 @@ from django.db import IntegrityError, OperationalError
 from django.utils.translation import gettext as _
 
 from clinic.local_time import format_clock, format_day, format_local, format_time_of_day
+from intake.consent import selectors as consent_selectors
 from intake.eligibility import decide as decide_eligibility
 from intake.models import Patient
 from scheduling import availability, selectors
@@ -145,6 +146,8 @@ def _check_gates(
         raise BookingRefused(
             f"{patient.full_name} cannot be booked for {treatment_type.label}: {eligibility.reason}"
         )
+    if consent_refusal := consent_selectors.refusal(patient, treatment_type.modality, row=facts.consent):
+        raise BookingRefused(consent_refusal)
     if treatment_type.modality == TreatmentType.Modality.SPRAVATO:
         enrollment = facts.rems_enrolled_on
         if enrollment is None:

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinic.roles import Role
+from intake.consent import selectors as consent_selectors
 from scheduling import reminders, selectors, session_rules
 from scheduling.errors import InvalidTransition, SessionRefused
 from scheduling.models import Appointment, SessionRecord, TreatmentType, VitalSigns
@@ -94,6 +95,9 @@ def check_in(*, appointment: Appointment, checked_in_by, now: datetime | None = 
     def not_too_early(locked: Appointment) -> None:
         if locked.start_at - now > CHECK_IN_EARLIEST:
             raise InvalidTransition("Check-in opens 2 hours before the session starts.")
+        # A session booked before a material consent change or a withdrawal waits for the patient's signature.
+        if refusal := consent_selectors.refusal(locked.patient, locked.treatment_type.modality):
+            raise InvalidTransition(refusal)
 
     return _transition(appointment, Status.CHECKED_IN, now=now, guard=not_too_early)
 

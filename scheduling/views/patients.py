@@ -40,13 +40,15 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     now = timezone.now()
     overview = selectors.patient_overview(patient, now=now)
     rems = overview.rems
+    upcoming = [a for a in reversed(appointments) if a.end_at > now and a.is_active]
     return render(
         request,
         "scheduling/patient_detail.html",
         {
             "patient": patient,
             "overview": overview,
-            "upcoming": [a for a in reversed(appointments) if a.end_at > now and a.is_active],
+            "upcoming": upcoming,
+            "consent_holds": selectors.consent_holds(patient, upcoming),
             "past": [a for a in appointments if not (a.end_at > now and a.is_active)],
             "rems": rems,
             "rems_form": RemsForm(initial={"enrolled_on": rems.enrolled_on if rems else None}),

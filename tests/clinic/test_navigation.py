@@ -24,6 +24,7 @@ ROLE_LINKS = {
     "clinic_admin": [
         ("clinic_settings", "Clinic settings"),
         ("setup:home", "Places, people and treatments"),
+        ("intake:consent_documents", "Consent documents"),
         ("review:alerts", "Urgent alerts"),
         ("scheduling:today", "Schedule"),
     ],

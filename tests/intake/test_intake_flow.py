@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from clinic import policies
 from intake.models import ConsentRecord, InstrumentResponse, Intake, IntakeSubmission, Patient, UrgentAlert
@@ -281,13 +282,17 @@ def test_an_unknown_step_sends_the_patient_to_the_next_unfinished_one(patient_cl
     assert response["Location"] == reverse("intake:step", args=[intake.pk, "contact"])
 
 
-def test_a_new_consent_version_must_be_signed_again(patient_client, intake, settings):
+def test_a_new_consent_version_must_be_signed_again(patient_client, intake, clinic_admin):
+    from intake.consent.services import publish_draft, save_draft
     from intake.services import missing_steps
 
     fill_intake(patient_client, intake)
     assert missing_steps(Intake.objects.get(pk=intake.pk)) == []
-    settings.INTAKE_CONSENT_VERSION = "2027-01"
-    assert missing_steps(Intake.objects.get(pk=intake.pk)) == ["consent"]
+    now = timezone.now()
+    for change, label, missing in (("minor", "2027-01", []), ("material", "2027-02", ["consent"])):
+        save_draft(kind="general", version=label, title="Consent", body="New text.", by=clinic_admin, now=now)
+        publish_draft(kind="general", change=change, by=clinic_admin, now=now)
+        assert missing_steps(Intake.objects.get(pk=intake.pk)) == missing
 
 
 def test_submitting_with_steps_missing_is_refused_with_the_steps_named(patient_client, intake):

@@ -181,16 +181,15 @@ def test_an_alert_raised_before_the_intake_is_on_the_entry_from_the_start(clinic
 
 
 def test_an_intake_that_raises_an_alert_enters_the_queue_with_it(clinician):
-    from django.conf import settings as django_settings
 
     from intake.models import ConsentRecord, Intake
-    from tests.factories import full_intake_answers
+    from tests.factories import GENERAL_CONSENT_VERSION, full_intake_answers
 
     waiting_longer = make_patient(first="Waiting")
     make_intake(waiting_longer, at=NOW - timedelta(days=9))
     patient = make_patient(first="Alex", last="Morgan")
     consent = ConsentRecord.objects.create(
-        patient=patient, version=django_settings.INTAKE_CONSENT_VERSION, text_sha256="0" * 64,
+        patient=patient, version=GENERAL_CONSENT_VERSION, text_sha256="0" * 64,
         typed_name="Alex Morgan", agreed_at=NOW - timedelta(minutes=5),
     )  # fmt: skip
     answers = full_intake_answers(consent_id=consent.pk, version=consent.version)

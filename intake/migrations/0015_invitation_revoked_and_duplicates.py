@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("intake", "0011_sms_consent_events"),
+        ("intake", "0014_consent_facts_function"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
