@@ -154,13 +154,18 @@ class ConsentHold:
     sessions: list[Appointment]
 
 
-def consent_holds(patient: Patient, upcoming: list[Appointment]) -> list[ConsentHold]:
-    """For front desk: each withdrawn or out-of-date consent, with the patient's booked sessions that need it."""
+def consent_holds(
+    patient: Patient, upcoming: list[Appointment], standings: list[consent_selectors.Standing] | None = None
+) -> list[ConsentHold]:
+    """For front desk: each withdrawn or out-of-date consent, with the patient's booked sessions that need it.
+    ``standings``: the patient's standing with every document, when read already."""
+    if standings is None:
+        standings = consent_selectors.standings(patient, ConsentKind.values)
     return [
         ConsentHold(
             message=consent_selectors.hold_words(patient, item),
             sessions=[a for a in upcoming if item.kind in KINDS_FOR_MODALITY[a.treatment_type.modality]],
         )
-        for item in consent_selectors.standings(patient, ConsentKind.values)
+        for item in standings
         if item.blocks
     ]

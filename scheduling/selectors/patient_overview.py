@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic.local_time import format_day, format_local
+from intake.consent import selectors as consent_selectors
 from intake.eligibility import MODALITY_LABELS, clearance, decide, eligibility_facts
-from intake.models import ConsentRecord, Intake, Modality, Patient, UrgentAlert
-from intake.services import current_consent
+from intake.models import ConsentKind, Intake, Modality, Patient, UrgentAlert
 from scheduling.models import Appointment, RemsEnrollment
 from scheduling.selectors.appointments import upcoming_appointments_for_patient
 
@@ -32,6 +32,7 @@ class PatientOverview:
     rems: RemsEnrollment | None
     upcoming: list[Appointment]  # soonest first, each with ``checkin_open`` and ``checkin_done``
     to_do: list[str] = field(default_factory=list)  # forms the patient still has to fill in or sign
+    consents: list[consent_selectors.Standing] = field(default_factory=list)  # every document, in ConsentKind order
 
 
 def patient_overview(patient: Patient, *, now: datetime) -> PatientOverview:
@@ -72,14 +73,23 @@ def patient_overview(patient: Patient, *, now: datetime) -> PatientOverview:
                 _("Pre-session check-in for %(when)s: not answered yet.")
                 % {"when": format_local(appointment.start_at, appointment.location)}
             )
-    if current_consent(patient) is None and ConsentRecord.objects.filter(patient=patient).exists():
-        to_do.append(
-            _("Consent: the clinic's consent form has changed; the patient must sign the new version.")
-        )
+    consents = consent_selectors.standings(patient, ConsentKind.values)
+    for item in consents:
+        if item.withdrawn:
+            to_do.append(
+                _("Consent: the patient withdrew the %(document)s; they must sign it again before booking.")
+                % {"document": item.label}
+            )
+        elif item.blocked_by is not None:
+            to_do.append(
+                _("Consent: the patient must sign the new version %(version)s of the %(document)s.")
+                % {"version": item.blocked_by.version, "document": item.label}
+            )
     return PatientOverview(
         clearance=lines,
         open_alerts_since=alerts,
         rems=RemsEnrollment.objects.filter(patient=patient).first(),
         upcoming=upcoming,
         to_do=to_do,
+        consents=consents,
     )

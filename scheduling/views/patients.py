@@ -48,7 +48,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
             "patient": patient,
             "overview": overview,
             "upcoming": upcoming,
-            "consent_holds": selectors.consent_holds(patient, upcoming),
+            "consent_holds": selectors.consent_holds(patient, upcoming, overview.consents),
             "past": [a for a in appointments if not (a.end_at > now and a.is_active)],
             "rems": rems,
             "rems_form": RemsForm(initial={"enrolled_on": rems.enrolled_on if rems else None}),

@@ -8,8 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
-from intake.models import ConsentRecord, Intake, IntakeSubmission, UrgentAlert
+from intake.consent import selectors as consent_selectors
+from intake.consent import services as consent_services
+from intake.models import ConsentKind, Intake, IntakeSubmission, UrgentAlert
 from scheduling.models import FrontDeskAssignment, RemsEnrollment
 from tests.factories import A_WEDNESDAY, build_clinic, local, make_patient
 
@@ -91,15 +94,24 @@ def test_an_open_alert_means_not_cleared_and_is_listed(desk, clinic):
     assert "a clinician must acknowledge it" in html
 
 
-def test_a_consent_on_an_older_version_asks_for_a_new_signature(desk, clinic, settings):
+def test_a_material_consent_version_asks_for_a_new_signature(desk, clinic, clinic_admin):
     patient = make_patient(first="Cory", last="Consent")
-    ConsentRecord.objects.create(
-        patient=patient, version="2020-01", text_sha256="0" * 64, typed_name="Cory Consent",
-        agreed_at=datetime(2020, 1, 1, tzinfo=UTC),
+    now = timezone.now()
+    general = consent_selectors.current_version(ConsentKind.GENERAL)
+    assert general is not None
+    consent_services.sign(
+        patient=patient, kind=ConsentKind.GENERAL, version_id=general.pk, typed_name="Cory Consent", now=now,
+        ip_address=None, user_agent="test",
     )  # fmt: skip
-    assert "must sign the new version" in lead(desk, patient)
-    settings.INTAKE_CONSENT_VERSION = "2020-01"
     assert "must sign the new version" not in lead(desk, patient)
+
+    consent_services.save_draft(
+        kind=ConsentKind.GENERAL, version="2099-01", title=general.title, body=general.body + "\n\nMore.",
+        by=clinic_admin, now=now,
+    )  # fmt: skip
+    consent_services.publish_draft(kind=ConsentKind.GENERAL, change="material", by=clinic_admin, now=now)
+    html = lead(desk, patient)
+    assert "must sign the new version 2099-01 of the" in html
 
 
 def test_another_locations_patient_is_a_404(client, front_desk, clinic, settings):
@@ -119,9 +131,10 @@ def test_the_patient_page_and_the_day_sheet_stay_within_a_query_budget(
         book(patient, local(A_WEDNESDAY, 9).replace(day=3 + 2 * day), now=TUESDAY_NOON - timedelta(days=1))
     with time_machine.travel(TUESDAY_NOON, tick=False):
         desk.get(reverse("scheduling:patient_detail", args=[patient.pk]))  # the session's first save
-        # The gate, the view log, the sessions, the lead's six reads and the forms' choices: fixed, whatever the
-        # number of sessions.
-        with django_assert_max_num_queries(22):
+        # The gate, the view log, the sessions, the lead's six reads (the consents' standing shared with the
+        # consent holds), the invitation, the same-person flags and the forms' choices: fixed, whatever the number
+        # of sessions.
+        with django_assert_max_num_queries(23):
             assert desk.get(reverse("scheduling:patient_detail", args=[patient.pk])).status_code == 200
         sheet = reverse("scheduling:day_sheet") + f"?location={clinic.location.pk}&date=2027-03-03"
         # The signed-in user, the locations and the day statement.
