@@ -252,6 +252,7 @@ class MedicalHistoryForm(StepForm):
             max_length=2000,
             required=False,
         )
+        self.style_fields()
 
 
 MEDICATION_CLASS_CHOICES = [("", "Not sure / none of these")] + [
@@ -467,6 +468,7 @@ class InstrumentForm(StepForm):
                 error_messages={"required": "Please choose an answer to this question."},
             )
         self.initial = {key: _encode(value) for key, value in self.initial.items() if value is not None}
+        self.style_fields()
 
     @property
     def newly_shown(self) -> bool:

@@ -329,3 +329,22 @@ def test_consent_to_texts_given_on_the_intake_is_recorded_when_it_is_submitted(
     patient_client.post(reverse("intake:review", args=[intake.pk]))
     (event,) = SmsConsentEvent.objects.filter(patient=patient.patient)
     assert (event.change, event.source, event.phone) == ("given", "intake", "+16175550123")
+
+
+def test_every_control_on_every_step_and_the_check_in_wears_the_brands_style(patient_client, intake):
+    # A control without its class is drawn as the browser's default: a faint radio in the browser's blue, or a
+    # text box as wide as 40 characters, wider than a phone.
+    pages = [reverse("intake:step", args=[intake.pk, key]) for key, _ in all_steps()]
+    pages.append(reverse("intake:rescreen"))
+    for url in pages:
+        html = patient_client.get(url).content.decode()
+        for control in re.findall(r"<(?:input|select|textarea)\b[^>]*>", html):
+            tag = re.match(r"<(\w+)", control).group(1)
+            kind = re.search(r'type="(\w+)"', control)
+            kind = kind.group(1) if kind else tag
+            if kind in ("hidden", "submit", "button"):
+                continue
+            want = {"radio": "form-check-input", "checkbox": "form-check-input", "select": "form-select"}.get(
+                kind, "form-control"
+            )
+            assert re.search(rf'class="[^"]*\b{want}\b', control), (url, control)
