@@ -98,7 +98,9 @@ class ContactForm(StepForm):
         label="Date of birth", widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"})
     )
     phone = forms.CharField(
-        label="Mobile phone", max_length=32, widget=forms.TextInput(attrs={"autocomplete": "tel"})
+        label="Mobile phone",
+        max_length=32,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
     email = forms.EmailField(label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     address_line1 = forms.CharField(label="Street address", max_length=200)
@@ -124,7 +126,9 @@ class ContactForm(StepForm):
     emergency_contact_relationship = forms.CharField(
         label="Emergency contact: relationship to you", max_length=100
     )
-    emergency_contact_phone = forms.CharField(label="Emergency contact: phone", max_length=32)
+    emergency_contact_phone = forms.CharField(
+        label="Emergency contact: phone", max_length=32, widget=forms.TextInput(attrs={"type": "tel"})
+    )
     reminder_channel = _reminder_channel_field()
     sms_consent = _sms_consent_field()
 

@@ -348,3 +348,11 @@ def test_every_control_on_every_step_and_the_check_in_wears_the_brands_style(pat
                 kind, "form-control"
             )
             assert re.search(rf'class="[^"]*\b{want}\b', control), (url, control)
+
+
+def test_the_review_page_shows_dates_and_phone_numbers_as_a_us_patient_reads_them(patient_client, intake):
+    post_step(patient_client, intake, "contact", contact_data(date_of_birth="1988-06-15"))
+    page = patient_client.get(reverse("intake:review", args=[intake.pk])).content.decode()
+    assert "Wed, Jun 15, 1988" in page and "1988-06-15" not in page
+    assert "(617) 555-0123" in page and "(617) 555-0199" in page
+    assert "+1617555" not in page
