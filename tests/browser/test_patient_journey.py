@@ -62,6 +62,12 @@ WIDER_THAN_THE_SCREEN = """() => {
 }"""
 
 
+# Buttons and section toggles a thumb cannot comfortably hit on a phone (under 44 px high).
+SMALL_TARGETS = """() => [...document.querySelectorAll("main .btn, main summary")]
+  .filter((e) => e.offsetParent !== null && e.getBoundingClientRect().height < 44)
+  .map((e) => `${e.textContent.trim().slice(0, 40)} (${Math.round(e.getBoundingClientRect().height)} px)`)"""
+
+
 def see(page, text: str) -> None:
     """Wait until ``text`` shows; on failure, say what the page showed instead."""
     try:
@@ -85,15 +91,19 @@ def assert_home_shows(page, stage: str) -> None:
     for words in NEVER:
         assert words not in text, f"{stage}: {words!r} in:\n{text}"
     assert page.locator("[data-stage]").count() == 1
-    assert_no_sideways_scroll(page)
+    assert_fits_the_screen(page)
     assert_accessible(page)
 
 
-def assert_no_sideways_scroll(page) -> None:
+def assert_fits_the_screen(page) -> None:
+    """No sideways scrolling, and on a phone every button and toggle is big enough to tap."""
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     if overflow > 0:
         wide = page.evaluate(WIDER_THAN_THE_SCREEN)
         raise AssertionError(f"{page.url} scrolls sideways by {overflow} px; too wide: {wide}")
+    if page.viewport_size["width"] < 576:
+        small = page.evaluate(SMALL_TARGETS)
+        assert not small, f"{page.url}: tap targets under 44 px: {small}"
 
 
 def link_in(message, pattern: str) -> str:
@@ -108,21 +118,21 @@ def complete_intake(page) -> None:
     assert_accessible(page)
     fill_contact(page)
     save_and_continue(page, "Reason for care")
-    assert_no_sideways_scroll(page)
+    assert_fits_the_screen(page)
     page.get_by_label("Depression").check()
     save_and_continue(page, "Medical history")
-    assert_no_sideways_scroll(page)
+    assert_fits_the_screen(page)
     answer_every_question_no(page)
     page.get_by_role("group", name="Are you breastfeeding?").get_by_label("Does not apply to me").check()
     save_and_continue(page, "Medicines and allergies")
-    assert_no_sideways_scroll(page)
+    assert_fits_the_screen(page)
     page.locator("#id_items-0-name").fill("sertraline")
     page.locator("#id_items-0-dose_mg").fill("150")
     page.locator("#id_items-0-times_per_day").fill("1")
     page.get_by_label("Allergies to medicines").fill("none")
     answer_every_question_no(page)
     save_and_continue(page, "Treatment history")
-    assert_no_sideways_scroll(page)
+    assert_fits_the_screen(page)
     answer_every_question_no(page)
     for row, drug in enumerate(["sertraline", "escitalopram"]):
         page.locator(f"#id_trials-{row}-drug").fill(drug)
@@ -134,20 +144,20 @@ def complete_intake(page) -> None:
     page.get_by_label("Height: inches").fill("6")
     page.get_by_label("Weight: pounds").fill("140")
     save_and_continue(page, "PHQ-9")
-    assert_no_sideways_scroll(page)
+    assert_fits_the_screen(page)
     rate_every_question(page, 2)  # "More than half the days"; item 9 is answered "Not at all" below
     page.locator("input[name=item9][value='0']").check()
     save_and_continue(page, "GAD-7")
     rate_every_question(page, 1)
     save_and_continue(page, "C-SSRS screener")
-    assert_no_sideways_scroll(page)
+    assert_fits_the_screen(page)
     answer_every_question_no(page)
     save_and_continue(page, "Consent and signature")
-    assert_no_sideways_scroll(page)
+    assert_fits_the_screen(page)
     page.get_by_label("Type your full legal name to sign").fill("Nova Patient")
     page.get_by_label("I have read the consent above and I agree to it.").check()
     save_and_continue(page, "Review your answers")
-    assert_no_sideways_scroll(page)
+    assert_fits_the_screen(page)
     page.get_by_role("button", name="Submit my intake").click()
     page.get_by_role("heading", name="What happens next").wait_for()
     assert_accessible(page)
@@ -219,7 +229,7 @@ def test_a_new_patient_from_the_invitation_to_a_booked_session_and_its_check_in(
         assert_home_shows(page, "checkin_due")
         page.get_by_role("link", name="Answer the check-in").first.click()
         page.get_by_role("heading", name="Check-in before your session").wait_for()
-        assert_no_sideways_scroll(page)
+        assert_fits_the_screen(page)
         assert_accessible(page)
         rate_every_question(page, 1)  # PHQ-9, "Several days"; then no to each C-SSRS question
         page.locator("input[name='phq9-item9'][value='0']").check()
