@@ -59,8 +59,13 @@ def _step_forms() -> dict[str, forms.Form]:
     }
 
 
+# Initialisms a field name spells in lower case, as people write them.
+_INITIALISMS = {"rems": "REMS", "sms": "SMS", "iv": "IV", "id": "ID", "zip": "ZIP", "bmi": "BMI"}
+
+
 def humanise(key: str) -> str:
-    return key.replace("_", " ").capitalize()
+    words = key.replace("_", " ").capitalize().split(" ")
+    return " ".join(_INITIALISMS.get(word.lower(), word) for word in words)
 
 
 def answer_words(form_field: forms.Field | None, value: Any, *, name: str = "") -> str:

@@ -402,7 +402,7 @@ class BodyForm(StepForm):
     """Height and weight: the IV dose is weight-based, and BMI is shown to the clinician."""
 
     units = forms.ChoiceField(
-        label="Units", choices=[("us", "Feet, inches and pounds"), ("metric", "Centimetres and kilograms")],
+        label="Units", choices=[("us", "Feet, inches and pounds"), ("metric", "Centimeters and kilograms")],
         widget=forms.RadioSelect, initial="us",
     )  # fmt: skip
     height_ft = forms.IntegerField(label="Height: feet", min_value=3, max_value=8, required=False)
@@ -413,7 +413,7 @@ class BodyForm(StepForm):
         label="Weight: pounds", min_value=60, max_value=800, decimal_places=1, required=False
     )
     height_cm = forms.DecimalField(
-        label="Height: centimetres", min_value=100, max_value=250, decimal_places=1, required=False
+        label="Height: centimeters", min_value=100, max_value=250, decimal_places=1, required=False
     )
     weight_kg = forms.DecimalField(
         label="Weight: kilograms", min_value=30, max_value=350, decimal_places=1, required=False
