@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import phonenumbers
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 
 def _parsed(value: str) -> phonenumbers.PhoneNumber | None:
@@ -31,4 +33,28 @@ def dial_phone(value: str | None) -> str:
     number = _parsed(value or "")
     if number is None:
         return "".join(c for c in value or "" if c.isdigit() or c == "+")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_phone(value: str, *, field_label: str) -> str:
+    """A phone number as E.164, or a message the person typing it can act on.
+
+    Letters are refused rather than read as a keypad would (555-CALL-NOW): a number the person did not type is
+    one nobody can reach them on. ``field_label`` names the number in the message ("your phone number")."""
+    if any(character.isalpha() for character in value):
+        raise ValidationError(
+            _("Enter %(number)s in digits only, for example (617) 555-0100; letters are not accepted.")
+            % {"number": field_label}
+        )
+    try:
+        number = phonenumbers.parse(value, settings.INTAKE_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(
+            _("Enter %(number)s with its area code, for example (617) 555-0100.") % {"number": field_label}
+        ) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            _("%(number)s does not look like a real number. Please check it.")
+            % {"number": field_label[:1].upper() + field_label[1:]}
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

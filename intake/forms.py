@@ -7,13 +7,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import phonenumbers
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clinic.forms import AccessibleForm
+from clinic.phones import normalise_phone
 from intake import addresses, rules
 from intake.instruments import InstrumentDefinition
 
@@ -23,28 +22,6 @@ YES_NO = [("yes", "Yes"), ("no", "No")]
 
 def age_on(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
-def normalise_phone(value: str, *, field_label: str) -> str:
-    """A phone number as E.164, or a message the patient can act on.
-
-    Letters are refused rather than read as a keypad would (555-CALL-NOW): a number the patient did not type is
-    one nobody can reach them on."""
-    if any(character.isalpha() for character in value):
-        raise ValidationError(
-            f"Enter {field_label} in digits only, for example (617) 555-0100; letters are not accepted."
-        )
-    try:
-        number = phonenumbers.parse(value, settings.INTAKE_PHONE_REGION)
-    except phonenumbers.NumberParseException:
-        raise ValidationError(
-            f"Enter {field_label} with its area code, for example (617) 555-0100."
-        ) from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            f"{field_label.capitalize()} does not look like a real number. Please check it."
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class StepForm(AccessibleForm):
