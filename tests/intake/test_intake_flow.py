@@ -356,3 +356,14 @@ def test_the_review_page_shows_dates_and_phone_numbers_as_a_us_patient_reads_the
     assert "Wed, Jun 15, 1988" in page and "1988-06-15" not in page
     assert "(617) 555-0123" in page and "(617) 555-0199" in page
     assert "+1617555" not in page
+
+
+def test_a_questionnaire_whose_licence_is_still_being_checked_shows_its_citation_not_the_doubt(
+    patient_client, intake
+):
+    post_step(patient_client, intake, "reasons", {"reasons": ["ocd"], "other_reason": ""})
+    page = patient_client.get(reverse("intake:step", args=[intake.pk, "ocir"])).content.decode()
+    assert "Obsessive-Compulsive Inventory" in page and "Psychol Assess 2002" in page
+    assert "unverified" not in page.lower() and "copyrighted" not in page
+    phq9 = patient_client.get(reverse("intake:step", args=[intake.pk, "phq9"])).content.decode()
+    assert "No permission required to reproduce" in phq9  # a settled licence is the owner's statement, shown
