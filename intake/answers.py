@@ -10,8 +10,10 @@ from functools import cache
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext as _
 
 from clinic.local_time import format_day
+from clinic.phones import display_phone
 from intake import forms as intake_forms
 from intake import medications, rules
 from intake.instruments import UnknownInstrumentError, load_instrument, same_value
@@ -57,15 +59,24 @@ def _step_forms() -> dict[str, forms.Form]:
     }
 
 
+# Initialisms a field name spells in lower case, as people write them.
+_INITIALISMS = {"rems": "REMS", "sms": "SMS", "iv": "IV", "id": "ID", "zip": "ZIP", "bmi": "BMI"}
+
+
 def humanise(key: str) -> str:
-    return key.replace("_", " ").capitalize()
+    words = key.replace("_", " ").capitalize().split(" ")
+    return " ".join(_INITIALISMS.get(word.lower(), word) for word in words)
 
 
-def _words(form_field: forms.Field | None, value: Any) -> str:
+def answer_words(form_field: forms.Field | None, value: Any, *, name: str = "") -> str:
+    """One saved answer as the patient would say it: the chosen option's label, a US date, a phone number as it
+    is read."""
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return _("Yes") if value else _("No")
+    if name.endswith("phone") and isinstance(value, str):
+        return display_phone(value)
     if isinstance(form_field, forms.DateField) and isinstance(value, str):
         try:
             return format_day(date.fromisoformat(value))
@@ -87,7 +98,8 @@ def _form_lines(form: forms.Form | None, answers: dict[str, Any], *, skip: set[s
         form_field = form.fields.get(name) if form is not None else None
         value = answers[name]
         label = str(form_field.label) if form_field is not None and form_field.label else humanise(name)
-        lines.append(AnswerLine(label, _words(form_field, value), flagged=value in ("yes", "unsure")))
+        words = answer_words(form_field, value, name=name)
+        lines.append(AnswerLine(label, words, flagged=value in ("yes", "unsure")))
     return lines
 
 
@@ -97,7 +109,8 @@ def _row_table(
     names = list(form.fields) if form is not None else sorted({key for row in rows for key in row})
     headers = [str(form.fields[name].label) if form is not None else humanise(name) for name in names]
     body = [
-        [_words(form.fields.get(name) if form else None, row.get(name)) for name in names] for row in rows
+        [answer_words(form.fields.get(name) if form else None, row.get(name), name=name) for name in names]
+        for row in rows
     ]
     for header, cells in extra.items():
         headers.append(header)
@@ -110,7 +123,9 @@ def _instrument_lines(code: str, version: str | None, answers: dict[str, Any]) -
     try:
         definition = load_instrument(code, version)
     except UnknownInstrumentError:
-        return [AnswerLine(humanise(key), _words(None, value)) for key, value in answers.items()]
+        return [
+            AnswerLine(humanise(key), answer_words(None, value, name=key)) for key, value in answers.items()
+        ]
     lines = []
     for item in definition.items:
         value = answers.get(item.key)

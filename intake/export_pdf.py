@@ -5,6 +5,7 @@ times in their clinic's zone. The JSON download holds the same data for machines
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTempl
 
 from clinic import policies
 from clinic.local_time import format_day, format_in_zone
+from clinic.phones import display_phone
 from intake import addresses, scoring
 from intake import forms as intake_forms
 from intake.answers import StepAnswers, answers_by_step, humanise
@@ -35,6 +37,9 @@ _DETAIL_LABELS = {
     "created_at": "Record created",
     "reminder_channel": "Appointment reminders by",
 }
+
+
+E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 class _Writer:
@@ -55,6 +60,10 @@ class _Writer:
             return format_day(value)
         if isinstance(value, Decimal):
             return f"{value.normalize():f}"
+        if isinstance(value, str) and E164.fullmatch(
+            value
+        ):  # phone numbers are stored so, and nothing else is
+            return display_phone(value)
         if isinstance(value, list) and all(not isinstance(item, dict | list) for item in value):
             return ", ".join(self.words(item) for item in value)
         return str(value)

@@ -7,13 +7,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import phonenumbers
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from clinic.forms import AccessibleForm
+from clinic.phones import normalise_phone
 from intake import addresses, rules
 from intake.instruments import InstrumentDefinition
 
@@ -23,28 +22,6 @@ YES_NO = [("yes", "Yes"), ("no", "No")]
 
 def age_on(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
-def normalise_phone(value: str, *, field_label: str) -> str:
-    """A phone number as E.164, or a message the patient can act on.
-
-    Letters are refused rather than read as a keypad would (555-CALL-NOW): a number the patient did not type is
-    one nobody can reach them on."""
-    if any(character.isalpha() for character in value):
-        raise ValidationError(
-            f"Enter {field_label} in digits only, for example (617) 555-0100; letters are not accepted."
-        )
-    try:
-        number = phonenumbers.parse(value, settings.INTAKE_PHONE_REGION)
-    except phonenumbers.NumberParseException:
-        raise ValidationError(
-            f"Enter {field_label} with its area code, for example (617) 555-0100."
-        ) from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            f"{field_label.capitalize()} does not look like a real number. Please check it."
-        )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class StepForm(AccessibleForm):
@@ -98,7 +75,9 @@ class ContactForm(StepForm):
         label="Date of birth", widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"})
     )
     phone = forms.CharField(
-        label="Mobile phone", max_length=32, widget=forms.TextInput(attrs={"autocomplete": "tel"})
+        label="Mobile phone",
+        max_length=32,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
     email = forms.EmailField(label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     address_line1 = forms.CharField(label="Street address", max_length=200)
@@ -124,7 +103,9 @@ class ContactForm(StepForm):
     emergency_contact_relationship = forms.CharField(
         label="Emergency contact: relationship to you", max_length=100
     )
-    emergency_contact_phone = forms.CharField(label="Emergency contact: phone", max_length=32)
+    emergency_contact_phone = forms.CharField(
+        label="Emergency contact: phone", max_length=32, widget=forms.TextInput(attrs={"type": "tel"})
+    )
     reminder_channel = _reminder_channel_field()
     sms_consent = _sms_consent_field()
 
@@ -252,6 +233,7 @@ class MedicalHistoryForm(StepForm):
             max_length=2000,
             required=False,
         )
+        self.style_fields()
 
 
 MEDICATION_CLASS_CHOICES = [("", "Not sure / none of these")] + [
@@ -397,7 +379,7 @@ class BodyForm(StepForm):
     """Height and weight: the IV dose is weight-based, and BMI is shown to the clinician."""
 
     units = forms.ChoiceField(
-        label="Units", choices=[("us", "Feet, inches and pounds"), ("metric", "Centimetres and kilograms")],
+        label="Units", choices=[("us", "Feet, inches and pounds"), ("metric", "Centimeters and kilograms")],
         widget=forms.RadioSelect, initial="us",
     )  # fmt: skip
     height_ft = forms.IntegerField(label="Height: feet", min_value=3, max_value=8, required=False)
@@ -408,7 +390,7 @@ class BodyForm(StepForm):
         label="Weight: pounds", min_value=60, max_value=800, decimal_places=1, required=False
     )
     height_cm = forms.DecimalField(
-        label="Height: centimetres", min_value=100, max_value=250, decimal_places=1, required=False
+        label="Height: centimeters", min_value=100, max_value=250, decimal_places=1, required=False
     )
     weight_kg = forms.DecimalField(
         label="Weight: kilograms", min_value=30, max_value=350, decimal_places=1, required=False
@@ -467,6 +449,7 @@ class InstrumentForm(StepForm):
                 error_messages={"required": "Please choose an answer to this question."},
             )
         self.initial = {key: _encode(value) for key, value in self.initial.items() if value is not None}
+        self.style_fields()
 
     @property
     def newly_shown(self) -> bool:

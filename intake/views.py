@@ -20,6 +20,7 @@ from clinic.access import role_required
 from clinic.audit import client_ip
 from clinic.roles import Role
 from intake import forms, invitations, services
+from intake.answers import answer_words
 from intake.consent import selectors as consent_selectors
 from intake.export import export_json
 from intake.export_pdf import export_pdf
@@ -319,14 +320,7 @@ def describe_step(step: Step, answers: dict[str, Any] | None) -> list[tuple[str,
         value = answers.get(name)
         if value in (None, "", [], False) and name != "sms_consent":
             continue
-        choices = dict(getattr(bound, "choices", []) or [])
-        if isinstance(value, list):
-            shown = ", ".join(str(choices.get(v, v)) for v in value)
-        elif isinstance(value, bool):
-            shown = "Yes" if value else "No"
-        else:
-            shown = str(choices.get(value, value))
-        rows.append((str(bound.label), shown))
+        rows.append((str(bound.label), answer_words(bound, value, name=name)))
     for row in answers.get("items", []):
         dose = f", {row['dose_mg']} mg" if row.get("dose_mg") else ""
         times = f", {row['times_per_day']} times a day" if row.get("times_per_day") else ""

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from clinic.access import SignedInRequest, role_required
@@ -32,7 +33,7 @@ def reminders(request: SignedInRequest) -> HttpResponse:
             sms_consent=form.cleaned_data["sms_consent"],
             now=timezone.now(),
         )
-        messages.success(request, "Your reminder choice is saved.")
+        messages.success(request, _("Your reminder choice is saved."))
         return redirect("portal:home")
     status = 400 if request.method == "POST" else 200
     return render(request, "portal/reminders.html", {"patient": patient, "form": form}, status=status)

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 
 class Stage(StrEnum):
     INVITED = "invited"
@@ -71,130 +74,149 @@ class PortalStage:
     message: str
     next_step: str
     action: Action = Action.NONE
+    # The clinic's number, when the words ask the patient to call (the page shows it as a tap-to-call link).
+    phone: str = ""
 
 
 _MODALITY_WORDS = {
-    "iv": "IV ketamine",
-    "spravato": "Spravato (esketamine)",
-    "both": "IV ketamine or Spravato (esketamine)",
+    "iv": gettext_lazy("IV ketamine"),
+    "spravato": gettext_lazy("Spravato (esketamine)"),
+    "both": gettext_lazy("IV ketamine or Spravato (esketamine)"),
 }
 
 
-def _call(phone: str) -> str:
-    return f"call the clinic on {phone}" if phone else "call the clinic"
-
-
 def portal_stage(facts: PortalFacts) -> PortalStage:
-    """The stage the patient is at, with the words they read."""
-    call = _call(facts.clinic_phone)
+    """The stage the patient is at, with the words they read (in the language of the request)."""
+    phone = facts.clinic_phone
     if facts.latest_intake_id is None:
         if facts.has_intake_in_progress:
             return PortalStage(
                 Stage.INTAKE_IN_PROGRESS,
-                "Your intake is started",
-                "Your answers are saved as you go, so you can stop and finish later on any device.",
-                "When you submit it, a clinician reads your answers.",
+                _("Your intake is started"),
+                _("Your answers are saved as you go, so you can stop and finish later on any device."),
+                _("When you submit it, a clinician reads your answers."),
                 Action.CONTINUE_INTAKE,
             )
         return PortalStage(
             Stage.INVITED,
-            "Welcome: your first step is the intake",
-            "Before your first visit, please tell us about your health. It takes about 20 minutes, and you can "
-            "stop and come back at any time.",
-            "When you submit it, a clinician reads your answers.",
+            _("Welcome: your first step is the intake"),
+            _(
+                "Before your first visit, please tell us about your health. It takes about 20 minutes, and you can "
+                "stop and come back at any time."
+            ),
+            _("When you submit it, a clinician reads your answers."),
             Action.START_INTAKE,
         )
     if facts.information_request:
         return PortalStage(
             Stage.MORE_INFO_NEEDED,
-            "Your clinician would like a little more information",
+            _("Your clinician would like a little more information"),
             facts.information_request,
-            "When you send your answers, your clinician looks at them again.",
+            _("When you send your answers, your clinician looks at them again."),
             Action.ANSWER_REQUEST,
         )
     if facts.decision_outcome is None or facts.decision_submission_id != facts.latest_intake_id:
         if facts.has_intake_in_progress:
             return PortalStage(
                 Stage.INTAKE_IN_PROGRESS,
-                "You have changes to send",
-                "Your answers are saved as you go. Submit them when you are ready.",
-                "When you submit, a clinician reads your new answers.",
+                _("You have changes to send"),
+                _("Your answers are saved as you go. Submit them when you are ready."),
+                _("When you submit, a clinician reads your new answers."),
                 Action.CONTINUE_INTAKE,
             )
         if facts.review_opened:
             return PortalStage(
                 Stage.UNDER_REVIEW,
-                "A clinician is reviewing your intake",
-                "A clinician has started reading your answers.",
-                "The clinic will contact you when the review is finished, usually within two working days.",
+                _("A clinician is reviewing your intake"),
+                _("A clinician has started reading your answers."),
+                _(
+                    "The clinic will contact you when the review is finished, usually within two working days."
+                ),
             )
         return PortalStage(
             Stage.SUBMITTED,
-            "Your intake is submitted",
-            "Thank you. A clinician will review your answers, usually within two working days.",
-            "The clinic will contact you when the review is finished.",
+            _("Your intake is submitted"),
+            _("Thank you. A clinician will review your answers, usually within two working days."),
+            _("The clinic will contact you when the review is finished."),
         )
     if facts.decision_outcome == "not_eligible":
         return PortalStage(
             Stage.NOT_CLEARED,
-            "Your clinician has finished the review",
-            "After reading your answers, your clinician has decided that this treatment is not the right choice "
-            "for you at the moment. This is a medical decision about the treatment, not about you.",
-            f"The clinic will contact you to talk it through and about other care that may help. If you would "
-            f"like to talk sooner, {call}.",
+            _("Your clinician has finished the review"),
+            _(
+                "After reading your answers, your clinician has decided that this treatment is not the right choice "
+                "for you at the moment. This is a medical decision about the treatment, not about you."
+            ),
+            _(
+                "The clinic will contact you to talk it through and about other care that may help. If you "
+                "would like to talk sooner, call the clinic."
+            ),
+            phone=phone,
         )
     if facts.decision_outcome != "eligible":
         # A request for information the patient has since answered is decided on the newer intake, above; a
         # decision in force that is neither, on the latest intake, is still with the clinician.
         return PortalStage(
             Stage.UNDER_REVIEW,
-            "A clinician is reviewing your intake",
-            "A clinician is reading your answers.",
-            "The clinic will contact you when the review is finished.",
+            _("A clinician is reviewing your intake"),
+            _("A clinician is reading your answers."),
+            _("The clinic will contact you when the review is finished."),
         )
     session = facts.next_session
     if session is not None:
         if session.is_treatment and session.checkin_done:
             return PortalStage(
                 Stage.CHECKIN_DONE,
-                "Your check-in is done",
-                "Thank you for answering the check-in. Your clinician will look at it before your session.",
-                f"See you at your session. If anything changes before then, {call}.",
+                _("Your check-in is done"),
+                _(
+                    "Thank you for answering the check-in. Your clinician will look at it before your session."
+                ),
+                _("See you at your session. If anything changes before then, call the clinic."),
+                phone=phone,
             )
         if session.is_treatment and session.checkin_open:
             return PortalStage(
                 Stage.CHECKIN_DUE,
-                "Your check-in is open",
-                "Please answer a short check-in about how you have been before you come to your session.",
-                "It takes about five minutes. Your clinician reads it before your session.",
+                _("Your check-in is open"),
+                _("Please answer a short check-in about how you have been before you come to your session."),
+                _("It takes about five minutes. Your clinician reads it before your session."),
                 Action.CHECK_IN,
+            )
+        if session.is_treatment:
+            return PortalStage(
+                Stage.BOOKED,
+                _("Your next session is booked"),
+                _("Your session details are below."),
+                _("A short check-in opens here 24 hours before each treatment session."),
             )
         return PortalStage(
             Stage.BOOKED,
-            "Your next session is booked",
-            "Your session details are below.",
-            "A short check-in opens here 24 hours before each treatment session."
-            if session.is_treatment
-            else f"If you need to change it, use the buttons below or {call}.",
+            _("Your next session is booked"),
+            _("Your session details are below."),
+            _("If you need to change it, use the buttons below or call the clinic."),
+            phone=phone,
         )
-    treatment = _MODALITY_WORDS.get(facts.decision_modality, "treatment")
+    treatment = _MODALITY_WORDS.get(facts.decision_modality, _("treatment"))
     book = (
-        "You can book a session online below, or the front desk will call you to book."
+        _("You can book a session online below, or the front desk will call you to book.")
         if facts.self_booking
-        else "The front desk will call you to book your sessions."
+        else _("The front desk will call you to book your sessions.")
     )
     if facts.had_session:
         return PortalStage(
             Stage.AFTER_SESSION,
-            "Thank you for coming in",
-            "You have no session booked at the moment.",
-            f"{book} If you feel unwell after a session, {call}. In a crisis, call or text 988.",
+            _("Thank you for coming in"),
+            _("You have no session booked at the moment."),
+            _("%(book)s If you feel unwell after a session, call the clinic. In a crisis, call or text 988.")
+            % {"book": book},
             Action.BOOK if facts.self_booking else Action.NONE,
+            phone=phone,
         )
     return PortalStage(
         Stage.CLEARED,
-        "You are cleared for treatment",
-        f"Your clinician has reviewed your intake and cleared you for {treatment}.",
+        _("You are cleared for treatment"),
+        _("Your clinician has reviewed your intake and cleared you for %(treatment)s.")
+        % {"treatment": treatment},
         book,
         Action.BOOK if facts.self_booking else Action.NONE,
     )

@@ -150,6 +150,13 @@ class InstrumentDefinition:
     wording_note: str
 
     @property
+    def attribution(self) -> str:
+        """The source line a patient reads under the questionnaire: the owner's statement once its terms are
+        known, else the published citation. A licence still being checked is the clinic's business, not the
+        patient's ("Licence unverified..." was printed under the OCI-R)."""
+        return self.citation if self.licence_status == "unverified" else self.licence
+
+    @property
     def scored_items(self) -> tuple[Item, ...]:
         return tuple(item for item in self.items if item.scored)
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext as _
 
+from clinic.phones import normalise_phone
 from intake.export import IN_THE_DOWNLOAD
 from scheduling.forms.base import _helper
 from scheduling.models import VitalSigns
@@ -32,6 +34,10 @@ class ChecklistForm(_PrefixedForm):
         label="Fasting confirmed (Spravato: no food for 2 h, no drinks for 30 min; IV: the clinic's NPO rules)",
         required=False,
     )
+
+    def clean_escort_phone(self) -> str:
+        phone = self.cleaned_data["escort_phone"].strip()
+        return normalise_phone(phone, field_label=_("the escort's or driver's phone")) if phone else ""
 
 
 class VitalsForm(_PrefixedForm):

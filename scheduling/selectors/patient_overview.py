@@ -32,7 +32,9 @@ class PatientOverview:
     rems: RemsEnrollment | None
     upcoming: list[Appointment]  # soonest first, each with ``checkin_open`` and ``checkin_done``
     to_do: list[str] = field(default_factory=list)  # forms the patient still has to fill in or sign
-    consents: list[consent_selectors.Standing] = field(default_factory=list)  # every document, in ConsentKind order
+    consents: list[consent_selectors.Standing] = field(
+        default_factory=list
+    )  # every document, in ConsentKind order
 
 
 def patient_overview(patient: Patient, *, now: datetime) -> PatientOverview:

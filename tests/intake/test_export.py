@@ -48,6 +48,16 @@ def test_the_pdf_reads_as_a_document_not_a_dump(patient_client, intake):
     assert "Phq9" not in text and "Item1" not in text and "legal_last_name" not in text
     assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", text)
     assert re.search(r"(EST|EDT)", text)
+    # Sections in the order a reader expects, and times as a US reader writes them, in the clinic's zone.
+    headings = ["Your details", "Intake and screenings", "Scores", "Contact details", "Medical history",
+                "Medicines and allergies", "Mood (PHQ-9)"]  # fmt: skip
+    assert [text.index(heading) for heading in headings] == sorted(text.index(h) for h in headings)
+    assert re.search(r"Intake sent \w{3}, \w{3} \d{1,2}, \d{4}, \d{1,2}:\d{2} (AM|PM) (EST|EDT)", text)
+    assert "Date of birth: Fri, Apr 12, 1985" in text
+    # Phone numbers as they are read, in the record's details and in the answers alike.
+    assert "Mobile phone: (617) 555-0123" in text and "Emergency contact: phone: (617) 555-0199" in text
+    assert "+1617" not in text
+    assert "Rems" not in text and "Sms" not in text
 
 
 def test_the_export_page_links_both_formats(patient_client):

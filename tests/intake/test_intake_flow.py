@@ -334,3 +334,41 @@ def test_consent_to_texts_given_on_the_intake_is_recorded_when_it_is_submitted(
     patient_client.post(reverse("intake:review", args=[intake.pk]))
     (event,) = SmsConsentEvent.objects.filter(patient=patient.patient)
     assert (event.change, event.source, event.phone) == ("given", "intake", "+16175550123")
+
+
+def test_every_control_on_every_step_and_the_check_in_wears_the_brands_style(patient_client, intake):
+    # A control without its class is drawn as the browser's default: a faint radio in the browser's blue, or a
+    # text box as wide as 40 characters, wider than a phone.
+    pages = [reverse("intake:step", args=[intake.pk, key]) for key, _ in all_steps()]
+    pages.append(reverse("intake:rescreen"))
+    for url in pages:
+        html = patient_client.get(url).content.decode()
+        for control in re.findall(r"<(?:input|select|textarea)\b[^>]*>", html):
+            tag = re.match(r"<(\w+)", control).group(1)
+            kind = re.search(r'type="(\w+)"', control)
+            kind = kind.group(1) if kind else tag
+            if kind in ("hidden", "submit", "button"):
+                continue
+            want = {"radio": "form-check-input", "checkbox": "form-check-input", "select": "form-select"}.get(
+                kind, "form-control"
+            )
+            assert re.search(rf'class="[^"]*\b{want}\b', control), (url, control)
+
+
+def test_the_review_page_shows_dates_and_phone_numbers_as_a_us_patient_reads_them(patient_client, intake):
+    post_step(patient_client, intake, "contact", contact_data(date_of_birth="1988-06-15"))
+    page = patient_client.get(reverse("intake:review", args=[intake.pk])).content.decode()
+    assert "Wed, Jun 15, 1988" in page and "1988-06-15" not in page
+    assert "(617) 555-0123" in page and "(617) 555-0199" in page
+    assert "+1617555" not in page
+
+
+def test_a_questionnaire_whose_licence_is_still_being_checked_shows_its_citation_not_the_doubt(
+    patient_client, intake
+):
+    post_step(patient_client, intake, "reasons", {"reasons": ["ocd"], "other_reason": ""})
+    page = patient_client.get(reverse("intake:step", args=[intake.pk, "ocir"])).content.decode()
+    assert "Obsessive-Compulsive Inventory" in page and "Psychol Assess 2002" in page
+    assert "unverified" not in page.lower() and "copyrighted" not in page
+    phq9 = patient_client.get(reverse("intake:step", args=[intake.pk, "phq9"])).content.decode()
+    assert "No permission required to reproduce" in phq9  # a settled licence is the owner's statement, shown

@@ -175,6 +175,16 @@ def test_after_the_session_the_patient_is_thanked_and_told_what_comes_next(pat, 
     assert b"988" in page and CHECKIN_OPEN not in page
 
 
+def test_the_clinic_phone_is_a_tap_to_call_link_where_the_patient_is_asked_to_call(pat, booked):
+    booked.location.phone = "617-555-0100"
+    booked.location.save(update_fields=["phone"])
+    Appointment.objects.filter(pk=booked.pk).update(status=Appointment.Status.DISCHARGED)
+    with time_machine.travel(booked.end_at + timedelta(hours=2), tick=False):
+        page = _home(pat)
+    assert _stage(page) == "after_session" and b"call the clinic" in page
+    assert b'<a href="tel:+16175550100">(617) 555-0100</a>' in page
+
+
 @time_machine.travel(NOW, tick=False)
 def test_the_home_page_reads_a_fixed_number_of_queries(pat, booked, django_assert_max_num_queries):
     # The stage's facts, the upcoming sessions, the latest risk (for the crisis block), and the page's frame.

@@ -64,6 +64,27 @@ def test_a_confirmed_escort_needs_a_name_and_phone(checked_in, front_desk):
         )  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [("555-CALL-NOW", "letters are not accepted"), ("12", "does not look like a real number")],
+)
+def test_an_escort_phone_nobody_can_dial_is_refused_and_nothing_is_saved(checked_in, front_desk, client, typed,
+                                                                        message):  # fmt: skip
+    from scheduling.models import SessionRecord
+
+    client.force_login(front_desk)
+    url = reverse("scheduling:session_checklist", args=[checked_in.pk])
+    with time_machine.travel(BEFORE, tick=False):
+        refused = client.post(url, {"checklist-escort_name": "Jo Driver", "checklist-escort_phone": typed,
+                                    "checklist-escort_confirmed": "on", "checklist-fasting_confirmed": "on"})  # fmt: skip
+        assert refused.status_code == 400 and message in refused.content.decode()
+        assert not SessionRecord.objects.filter(appointment=checked_in, escort_phone__gt="").exists()
+        saved = client.post(url, {"checklist-escort_name": "Jo Driver", "checklist-escort_phone": "617 555 0123",
+                                  "checklist-escort_confirmed": "on", "checklist-fasting_confirmed": "on"})  # fmt: skip
+    assert saved.status_code == 302
+    assert SessionRecord.objects.get(appointment=checked_in).escort_phone == "+16175550123"
+
+
 def test_a_high_risk_rescreen_blocks_dosing(checked_in, front_desk):
     ready_to_dose(checked_in, by=front_desk, now=BEFORE)
     give_rescreen(checked_in.patient, at=BEFORE + timedelta(minutes=1), cssrs_risk="high")

@@ -147,6 +147,7 @@ def test_the_portal_shows_and_changes_the_choice(client, patient):
     url = reverse("portal:reminders")
     page = patient_client.get(url)
     assert page.status_code == 200 and "You agreed to text messages" in page.content.decode()
+    assert "at (617) 555-0199." in page.content.decode()  # the number as the patient reads it, not +1617...
 
     refused = patient_client.post(url, {"reminder_channel": "sms"})
     assert refused.status_code == 400 and "To get text reminders, tick this box" in refused.content.decode()
