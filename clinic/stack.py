@@ -395,12 +395,16 @@ def _run_step(args: list[str], env: dict[str, str] | None = None) -> int:
     return subprocess.run(args, env=env, cwd=BASE_DIR, check=False).returncode
 
 
-# The suite in two tiers: the fast one first, so a broken change is reported in minutes; then the browser journeys
-# and the tests that start real worker processes. The fast tier's tests are independent of each other and of time, so
-# it runs in two processes (pytest-xdist), one per core of these machines, each on its own test database; the other
-# tier's tests start workers, Redis and browsers of their own and stay in one process. `-n 0` in ARGS turns it off.
+# The suite in three tiers: the fast one first, so a broken change is reported in minutes; then the browser journeys;
+# then the tests that start real worker processes. The fast tier's tests are independent of each other and of time,
+# so it runs in two processes (pytest-xdist), one per core of these machines, each on its own test database. So do
+# the browser journeys, a file to a process (`--dist loadfile`): each test has its own live server and Chromium, and
+# the one file whose journeys start a Celery worker keeps it to itself, as two workers on the one Redis would take
+# each other's tasks. The slow tier's workers share that Redis too, so it stays in one process. `-n 0` in ARGS turns
+# the processes off.
 FAST_TIER = ("fast tier (all but browser and slow)", ["-m", "not browser and not slow", "-n", "2"])
-REST_TIER = ("browser and slow tier", ["-m", "browser or slow"])
+BROWSER_TIER = ("browser tier", ["-m", "browser", "-n", "2", "--dist", "loadfile"])
+SLOW_TIER = ("slow tier (real workers)", ["-m", "slow and not browser"])
 NO_TESTS = 5  # pytest's exit code when nothing was collected
 
 
@@ -420,7 +424,7 @@ def test(pytest_args: list[str], *, fast_only: bool = False) -> int:
         if code := _run_step(step):
             say(f"`ruff {' '.join(step[1:])}` failed: fix the lint first (`make format` fixes most of it)")
             return code
-    tiers = [FAST_TIER] if fast_only else [FAST_TIER, REST_TIER]
+    tiers = [FAST_TIER] if fast_only else [FAST_TIER, BROWSER_TIER, SLOW_TIER]
     results: list[tuple[str, int, float]] = []
     try:
         with services() as env:

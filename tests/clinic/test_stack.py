@@ -168,7 +168,7 @@ def _drop_database(settings_dict: dict) -> None:
         conn.close()
 
 
-# --- `make test`: two tiers, each must pass and run tests -------------------------------------------------------
+# --- `make test`: three tiers, each must pass and run tests -------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -176,11 +176,12 @@ def _drop_database(settings_dict: dict) -> None:
     [
         ((0, 0), False, 0, "all tiers: passed"),
         ((1, 0), False, 1, "fast tier (all but browser and slow): FAILED (pytest exit 1)"),
-        ((0, 1), False, 1, "browser and slow tier: FAILED (pytest exit 1)"),
+        ((0, 1), False, 1, "browser tier: FAILED (pytest exit 1)"),
+        ((0, 0, 1), False, 1, "slow tier (real workers): FAILED (pytest exit 1)"),
         # pytest's "no tests collected" is a failure of the whole suite, never a silent pass.
-        ((0, 5), False, 1, "browser and slow tier: FAILED: no tests collected"),
+        ((0, 5), False, 1, "browser tier: FAILED: no tests collected"),
         # ARGS chose tests from one tier only: the other is reported, not failed...
-        ((0, 5), True, 0, "browser and slow tier: no tests selected"),
+        ((0, 5), True, 0, "browser tier: no tests selected"),
         # ...unless no tier ran anything.
         ((5, 5), True, 1, "fast tier (all but browser and slow): FAILED: no tests collected"),
         ((5,), False, 1, "fast tier (all but browser and slow): FAILED: no tests collected"),
@@ -189,7 +190,7 @@ def _drop_database(settings_dict: dict) -> None:
 def test_the_tiers_verdict(capsys, codes, selected, exit_code, said):
     from clinic import stack
 
-    tiers = [stack.FAST_TIER[0], stack.REST_TIER[0]][: len(codes)]
+    tiers = [stack.FAST_TIER[0], stack.BROWSER_TIER[0], stack.SLOW_TIER[0]][: len(codes)]
     results = [(name, code, 61.0) for name, code in zip(tiers, codes, strict=True)]
     assert stack._report(results, selected=selected) == exit_code
     printed = capsys.readouterr().out
