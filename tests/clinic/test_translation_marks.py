@@ -44,7 +44,7 @@ NOT_YET_MARKED = frozenset(
     }
 )
 
-# Attributes whose text is shown or read aloud; a button's value is its label.
+# Attributes whose text is shown or read aloud; an input button's value is its label (a <button>'s is not shown).
 VISIBLE_ATTRIBUTES = frozenset(
     {"title", "alt", "placeholder", "aria-label", "aria-description", "aria-roledescription"}
 )
@@ -91,8 +91,7 @@ class _UnmarkedText(HTMLParser):
         values = dict(attrs)
         for name, value in attrs:
             visible = name in VISIBLE_ATTRIBUTES or (
-                name == "value"
-                and (tag == "button" or (values.get("type") or "").lower() in BUTTON_INPUT_TYPES)
+                name == "value" and tag == "input" and (values.get("type") or "").lower() in BUTTON_INPUT_TYPES
             )
             if visible and value and _LETTER.search(value):
                 self.found.append(f'<{tag} {name}="{value}">')
@@ -153,6 +152,7 @@ def test_exempt_templates_exist() -> None:
         ),
         ('<div class="card card-calm" id="main" data-bs-toggle="collapse"></div>', []),
         ('<input type="hidden" name="step" value="contact">', []),
+        ('<button type="submit" name="action" value="next">{% translate "Next" %}</button>', []),
         ("<p>{{ patient.full_name }} &middot; {{ when }}</p>", []),
     ],
 )
