@@ -91,7 +91,9 @@ class _UnmarkedText(HTMLParser):
         values = dict(attrs)
         for name, value in attrs:
             visible = name in VISIBLE_ATTRIBUTES or (
-                name == "value" and tag == "input" and (values.get("type") or "").lower() in BUTTON_INPUT_TYPES
+                name == "value"
+                and tag == "input"
+                and (values.get("type") or "").lower() in BUTTON_INPUT_TYPES
             )
             if visible and value and _LETTER.search(value):
                 self.found.append(f'<{tag} {name}="{value}">')
