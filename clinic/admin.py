@@ -9,6 +9,7 @@ from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.forms import UserCreationForm as BaseUserCreationForm
 from django.db import transaction
 from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from clinic.accounts import (
     AccountChangeRefused,
@@ -31,13 +32,15 @@ class UserChangeForm(BaseUserChangeForm):
         coerce=Role,
         empty_value=None,
         required=False,
-        help_text="Changing a role signs the person out everywhere and is emailed to them and the clinic admins.",
+        help_text=_(
+            "Changing a role signs the person out everywhere and is emailed to them and the clinic admins."
+        ),
     )
 
     make_superuser = forms.BooleanField(
-        label="Superuser",
+        label=_("Superuser"),
         required=False,
-        help_text="Every permission, without any role. Only superusers grant it, and never to themselves.",
+        help_text=_("Every permission, without any role. Only superusers grant it, and never to themselves."),
     )
 
     def __init__(self, *args, **kwargs) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 
 from clinic import policies
@@ -133,8 +134,8 @@ def _plain(value: Any) -> Any:
         return timezone.localtime(value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
+    if isinstance(value, Decimal | Promise):
+        return str(value)  # a Promise: a label marked for translation, in the patient's language
     return value
 
 

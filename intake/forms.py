@@ -12,6 +12,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from clinic.forms import AccessibleForm
 from intake import addresses, rules
@@ -32,17 +33,22 @@ def normalise_phone(value: str, *, field_label: str) -> str:
     one nobody can reach them on."""
     if any(character.isalpha() for character in value):
         raise ValidationError(
-            f"Enter {field_label} in digits only, for example (617) 555-0100; letters are not accepted."
+            gettext_lazy(
+                "Enter %(field_label)s in digits only, for example (617) 555-0100; letters are not accepted."
+            )
+            % {"field_label": field_label}
         )
     try:
         number = phonenumbers.parse(value, settings.INTAKE_PHONE_REGION)
     except phonenumbers.NumberParseException:
         raise ValidationError(
-            f"Enter {field_label} with its area code, for example (617) 555-0100."
+            gettext_lazy("Enter %(field_label)s with its area code, for example (617) 555-0100.")
+            % {"field_label": field_label}
         ) from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(
-            f"{field_label.capitalize()} does not look like a real number. Please check it."
+            gettext_lazy("%(field_label)s does not look like a real number. Please check it.")
+            % {"field_label": field_label.capitalize()}
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -68,63 +74,78 @@ def _json_safe(value: Any) -> Any:
 
 def _reminder_channel_field() -> forms.ChoiceField:
     return forms.ChoiceField(
-        label="How should we remind you of appointments?",
-        choices=[("email", "Email"), ("sms", "Text message (SMS)"), ("both", "Email and text message")],
+        label=gettext_lazy("How should we remind you of appointments?"),
+        choices=[
+            ("email", gettext_lazy("Email")),
+            ("sms", gettext_lazy("Text message (SMS)")),
+            ("both", gettext_lazy("Email and text message")),
+        ],
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose how we should remind you."},
+        error_messages={"required": gettext_lazy("Choose how we should remind you.")},
     )
 
 
 def _sms_consent_field() -> forms.BooleanField:
     return forms.BooleanField(
-        label="I agree to receive appointment text messages from the clinic at this number. "
-        "They never contain medical details. Message and data rates may apply; reply STOP to end them.",
+        label=gettext_lazy(
+            "I agree to receive appointment text messages from the clinic at this number. "
+            "They never contain medical details. Message and data rates may apply; reply STOP to end them."
+        ),
         required=False,
     )
 
 
 def _texts_need_consent(form: forms.Form, cleaned: dict[str, Any]) -> None:
     if cleaned.get("reminder_channel") in {"sms", "both"} and not cleaned.get("sms_consent"):
-        form.add_error("sms_consent", "To get text reminders, tick this box; or choose email reminders.")
+        form.add_error(
+            "sms_consent", gettext_lazy("To get text reminders, tick this box; or choose email reminders.")
+        )
 
 
 class ContactForm(StepForm):
-    legal_first_name = forms.CharField(label="Legal first name", max_length=100)
-    legal_last_name = forms.CharField(label="Legal last name", max_length=100)
+    legal_first_name = forms.CharField(label=gettext_lazy("Legal first name"), max_length=100)
+    legal_last_name = forms.CharField(label=gettext_lazy("Legal last name"), max_length=100)
     preferred_name = forms.CharField(
-        label="Name you like to be called (optional)", max_length=100, required=False
+        label=gettext_lazy("Name you like to be called (optional)"), max_length=100, required=False
     )
     date_of_birth = forms.DateField(
-        label="Date of birth", widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"})
+        label=gettext_lazy("Date of birth"),
+        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
     )
     phone = forms.CharField(
-        label="Mobile phone", max_length=32, widget=forms.TextInput(attrs={"autocomplete": "tel"})
+        label=gettext_lazy("Mobile phone"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "tel"}),
     )
-    email = forms.EmailField(label="Email address", widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    address_line1 = forms.CharField(label="Street address", max_length=200)
-    address_line2 = forms.CharField(label="Apartment, suite, etc. (optional)", max_length=200, required=False)
-    city = forms.CharField(label="City", max_length=100)
+    email = forms.EmailField(
+        label=gettext_lazy("Email address"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    address_line1 = forms.CharField(label=gettext_lazy("Street address"), max_length=200)
+    address_line2 = forms.CharField(
+        label=gettext_lazy("Apartment, suite, etc. (optional)"), max_length=200, required=False
+    )
+    city = forms.CharField(label=gettext_lazy("City"), max_length=100)
     state = forms.ChoiceField(
-        label="State",
-        choices=[("", "Choose your state"), *addresses.STATES],
+        label=gettext_lazy("State"),
+        choices=[("", gettext_lazy("Choose your state")), *addresses.STATES],
         widget=forms.Select(attrs={"autocomplete": "address-level1"}),
         error_messages={
-            "required": "Choose your state.",
-            "invalid_choice": "Choose your state from the list.",
+            "required": gettext_lazy("Choose your state."),
+            "invalid_choice": gettext_lazy("Choose your state from the list."),
         },
     )
     postal_code = forms.CharField(
-        label="ZIP code",
+        label=gettext_lazy("ZIP code"),
         max_length=10,
-        help_text="5 digits, or ZIP+4 such as 02139-4307.",
+        help_text=gettext_lazy("5 digits, or ZIP+4 such as 02139-4307."),
         widget=forms.TextInput(attrs={"autocomplete": "postal-code", "inputmode": "numeric"}),
-        error_messages={"required": "Enter your ZIP code."},
+        error_messages={"required": gettext_lazy("Enter your ZIP code.")},
     )
-    emergency_contact_name = forms.CharField(label="Emergency contact: name", max_length=200)
+    emergency_contact_name = forms.CharField(label=gettext_lazy("Emergency contact: name"), max_length=200)
     emergency_contact_relationship = forms.CharField(
-        label="Emergency contact: relationship to you", max_length=100
+        label=gettext_lazy("Emergency contact: relationship to you"), max_length=100
     )
-    emergency_contact_phone = forms.CharField(label="Emergency contact: phone", max_length=32)
+    emergency_contact_phone = forms.CharField(label=gettext_lazy("Emergency contact: phone"), max_length=32)
     reminder_channel = _reminder_channel_field()
     sms_consent = _sms_consent_field()
 
@@ -135,14 +156,16 @@ class ContactForm(StepForm):
     def clean_date_of_birth(self) -> date:
         born = self.cleaned_data["date_of_birth"]
         if born > self.today:
-            raise ValidationError("Your date of birth cannot be in the future.")
+            raise ValidationError(gettext_lazy("Your date of birth cannot be in the future."))
         if born.year < 1900:
-            raise ValidationError("Please check the year of your date of birth.")
+            raise ValidationError(gettext_lazy("Please check the year of your date of birth."))
         if age_on(born, self.today) < rules.MIN_AGE_YEARS:
             # A hard stop: ketamine and esketamine treatment here is for adults (SPRAVATO is not approved under 18).
             raise ValidationError(
-                "We can only treat adults aged 18 or over, so we cannot continue your intake online. "
-                "Please call the clinic and we will help you find the right care."
+                gettext_lazy(
+                    "We can only treat adults aged 18 or over, so we cannot continue your intake online. "
+                    "Please call the clinic and we will help you find the right care."
+                )
             )
         return born
 
@@ -160,7 +183,7 @@ class ContactForm(StepForm):
     def clean_postal_code(self) -> str:
         zip_code = addresses.zip_code(self.cleaned_data["postal_code"])
         if zip_code is None:
-            raise ValidationError("Enter a ZIP code of 5 digits, or ZIP+4 such as 02139-4307.")
+            raise ValidationError(gettext_lazy("Enter a ZIP code of 5 digits, or ZIP+4 such as 02139-4307."))
         return zip_code
 
     def clean(self) -> dict[str, Any]:
@@ -184,7 +207,8 @@ class ReminderChoiceForm(StepForm):
         _texts_need_consent(self, cleaned)
         if cleaned.get("reminder_channel") in {"sms", "both"} and not self.has_phone:
             self.add_error(
-                "reminder_channel", "We have no mobile number for you: choose email, or call the clinic."
+                "reminder_channel",
+                gettext_lazy("We have no mobile number for you: choose email, or call the clinic."),
             )
         return cleaned
 
@@ -201,17 +225,23 @@ REASONS_FOR_CARE = [
 
 class ReasonsForm(StepForm):
     reasons = forms.MultipleChoiceField(
-        label="What would you like help with? Choose all that apply.",
+        label=gettext_lazy("What would you like help with? Choose all that apply."),
         choices=REASONS_FOR_CARE,
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choose at least one reason, or 'Something else' and tell us about it."},
+        error_messages={
+            "required": gettext_lazy("Choose at least one reason, or 'Something else' and tell us about it.")
+        },
     )
-    other_reason = forms.CharField(label="If something else, tell us briefly", max_length=500, required=False)
+    other_reason = forms.CharField(
+        label=gettext_lazy("If something else, tell us briefly"), max_length=500, required=False
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if "other" in cleaned.get("reasons", []) and not cleaned.get("other_reason", "").strip():
-            self.add_error("other_reason", "Tell us briefly what else you would like help with.")
+            self.add_error(
+                "other_reason", gettext_lazy("Tell us briefly what else you would like help with.")
+            )
         return cleaned
 
 
@@ -233,21 +263,23 @@ class MedicalHistoryForm(StepForm):
                 label=condition.label, choices=YES_NO_UNSURE, widget=forms.RadioSelect
             )
         self.fields["liver_severity"] = forms.ChoiceField(
-            label="If you have liver disease: how severe has a doctor said it is?",
+            label=gettext_lazy("If you have liver disease: how severe has a doctor said it is?"),
             choices=self.LIVER_SEVERITY,
             required=False,
         )
         self.fields["pregnant"] = forms.ChoiceField(
-            label="Are you pregnant, or could you be?",
-            choices=[*YES_NO_UNSURE, ("not_applicable", "Does not apply to me")],
+            label=gettext_lazy("Are you pregnant, or could you be?"),
+            choices=[*YES_NO_UNSURE, ("not_applicable", gettext_lazy("Does not apply to me"))],
             widget=forms.RadioSelect,
         )
         self.fields["breastfeeding"] = forms.ChoiceField(
-            label="Are you breastfeeding?", choices=[*YES_NO, ("not_applicable", "Does not apply to me")],
+            label=gettext_lazy("Are you breastfeeding?"), choices=[*YES_NO, ("not_applicable", gettext_lazy("Does not apply to me"))],
             widget=forms.RadioSelect,
         )  # fmt: skip
         self.fields["other_conditions"] = forms.CharField(
-            label="Any other medical conditions, surgeries or hospital stays we should know about? (optional)",
+            label=gettext_lazy(
+                "Any other medical conditions, surgeries or hospital stays we should know about? (optional)"
+            ),
             widget=forms.Textarea(attrs={"rows": 3}),
             max_length=2000,
             required=False,
@@ -263,19 +295,23 @@ MEDICATION_CLASS_CHOICES = [("", "Not sure / none of these")] + [
 class MedicationForm(StepForm):
     """One row of the medication list."""
 
-    name = forms.CharField(label="Medicine", max_length=120, required=False)
+    name = forms.CharField(label=gettext_lazy("Medicine"), max_length=120, required=False)
     dose_mg = forms.DecimalField(
-        label="Dose (mg)",
+        label=gettext_lazy("Dose (mg)"),
         min_value=Decimal("0"),
         max_value=Decimal("10000"),
         decimal_places=2,
         required=False,
     )
     times_per_day = forms.DecimalField(
-        label="Times a day", min_value=Decimal("0"), max_value=Decimal("24"), decimal_places=1, required=False
+        label=gettext_lazy("Times a day"),
+        min_value=Decimal("0"),
+        max_value=Decimal("24"),
+        decimal_places=1,
+        required=False,
     )
     medication_class = forms.ChoiceField(
-        label="Kind of medicine", choices=MEDICATION_CLASS_CHOICES, required=False
+        label=gettext_lazy("Kind of medicine"), choices=MEDICATION_CLASS_CHOICES, required=False
     )
 
     def clean(self) -> dict[str, Any]:
@@ -283,20 +319,22 @@ class MedicationForm(StepForm):
         if not cleaned.get("name") and (
             cleaned.get("dose_mg") is not None or cleaned.get("medication_class")
         ):
-            self.add_error("name", "Enter the medicine's name, or clear this row.")
+            self.add_error("name", gettext_lazy("Enter the medicine's name, or clear this row."))
         if cleaned.get("medication_class") == "benzodiazepine" and cleaned.get("dose_mg") is None:
-            self.add_error("dose_mg", "Enter the dose of this medicine in mg: the clinician needs it.")
+            self.add_error(
+                "dose_mg", gettext_lazy("Enter the dose of this medicine in mg: the clinician needs it.")
+            )
         return cleaned
 
 
 class MedicationsForm(StepForm):
     allergies = forms.CharField(
-        label="Allergies to medicines, foods or anything else (write 'none' if none)",
+        label=gettext_lazy("Allergies to medicines, foods or anything else (write 'none' if none)"),
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     allergy_ketamine = forms.ChoiceField(
-        label="Have you ever had an allergic reaction to ketamine or esketamine (Spravato)?",
+        label=gettext_lazy("Have you ever had an allergic reaction to ketamine or esketamine (Spravato)?"),
         choices=YES_NO_UNSURE,
         widget=forms.RadioSelect,
     )
@@ -320,36 +358,40 @@ IMPROVEMENT_PERCENT = {code: pct for code, _, pct in IMPROVEMENT_CHOICES}
 
 
 class AntidepressantTrialForm(StepForm):
-    drug = forms.CharField(label="Antidepressant", max_length=120, required=False)
+    drug = forms.CharField(label=gettext_lazy("Antidepressant"), max_length=120, required=False)
     highest_dose_mg = forms.DecimalField(
-        label="Highest daily dose (mg)",
+        label=gettext_lazy("Highest daily dose (mg)"),
         min_value=Decimal("0"),
         max_value=Decimal("10000"),
         decimal_places=2,
         required=False,
     )
-    weeks = forms.IntegerField(label="Weeks taken", min_value=0, max_value=1000, required=False)
+    weeks = forms.IntegerField(label=gettext_lazy("Weeks taken"), min_value=0, max_value=1000, required=False)
     adherent = forms.ChoiceField(
-        label="Taken as prescribed?", choices=[("", "Choose"), *YES_NO], required=False
+        label=gettext_lazy("Taken as prescribed?"),
+        choices=[("", gettext_lazy("Choose")), *YES_NO],
+        required=False,
     )
     improvement = forms.ChoiceField(
-        label="How much better did you feel?",
+        label=gettext_lazy("How much better did you feel?"),
         choices=[("", "Choose")] + [(code, label) for code, label, _ in IMPROVEMENT_CHOICES],
         required=False,
     )
-    current_episode = forms.BooleanField(label="During this current episode", required=False, initial=True)
+    current_episode = forms.BooleanField(
+        label=gettext_lazy("During this current episode"), required=False, initial=True
+    )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if cleaned.get("drug"):
             for name in ("weeks", "adherent", "improvement"):
                 if cleaned.get(name) in (None, ""):
-                    self.add_error(name, "Please answer this for each antidepressant you list.")
+                    self.add_error(name, gettext_lazy("Please answer this for each antidepressant you list."))
         elif any(
             cleaned.get(name) not in (None, "", False)
             for name in ("highest_dose_mg", "weeks", "adherent", "improvement")
         ):
-            self.add_error("drug", "Enter the antidepressant's name, or clear this row.")
+            self.add_error("drug", gettext_lazy("Enter the antidepressant's name, or clear this row."))
         return cleaned
 
 
@@ -360,27 +402,29 @@ AntidepressantTrialFormSet = forms.formset_factory(
 
 class TreatmentHistoryForm(StepForm):
     ect = forms.ChoiceField(
-        label="Have you had ECT (electroconvulsive therapy)?", choices=YES_NO, widget=forms.RadioSelect
+        label=gettext_lazy("Have you had ECT (electroconvulsive therapy)?"),
+        choices=YES_NO,
+        widget=forms.RadioSelect,
     )
     ect_sessions = forms.IntegerField(
-        label="If yes, about how many sessions?", min_value=0, max_value=500, required=False
+        label=gettext_lazy("If yes, about how many sessions?"), min_value=0, max_value=500, required=False
     )
     tms = forms.ChoiceField(
-        label="Have you had TMS (transcranial magnetic stimulation)?",
+        label=gettext_lazy("Have you had TMS (transcranial magnetic stimulation)?"),
         choices=YES_NO,
         widget=forms.RadioSelect,
     )
     prior_ketamine = forms.ChoiceField(
-        label="Have you had ketamine treatment before (infusion, injection or tablets)?", choices=YES_NO,
+        label=gettext_lazy("Have you had ketamine treatment before (infusion, injection or tablets)?"), choices=YES_NO,
         widget=forms.RadioSelect,
     )  # fmt: skip
     prior_esketamine = forms.ChoiceField(
-        label="Have you had esketamine (Spravato) nasal spray before?",
+        label=gettext_lazy("Have you had esketamine (Spravato) nasal spray before?"),
         choices=YES_NO,
         widget=forms.RadioSelect,
     )
     prior_ketamine_details = forms.CharField(
-        label="If yes: how many sessions, did it help, and were there side effects? (optional)",
+        label=gettext_lazy("If yes: how many sessions, did it help, and were there side effects? (optional)"),
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=2000,
         required=False,
@@ -389,7 +433,7 @@ class TreatmentHistoryForm(StepForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if cleaned.get("ect") == "no" and cleaned.get("ect_sessions"):
-            self.add_error("ect_sessions", "Leave this blank if you have not had ECT.")
+            self.add_error("ect_sessions", gettext_lazy("Leave this blank if you have not had ECT."))
         return cleaned
 
 
@@ -397,21 +441,31 @@ class BodyForm(StepForm):
     """Height and weight: the IV dose is weight-based, and BMI is shown to the clinician."""
 
     units = forms.ChoiceField(
-        label="Units", choices=[("us", "Feet, inches and pounds"), ("metric", "Centimetres and kilograms")],
+        label=gettext_lazy("Units"), choices=[("us", gettext_lazy("Feet, inches and pounds")), ("metric", gettext_lazy("Centimetres and kilograms"))],
         widget=forms.RadioSelect, initial="us",
     )  # fmt: skip
-    height_ft = forms.IntegerField(label="Height: feet", min_value=3, max_value=8, required=False)
+    height_ft = forms.IntegerField(
+        label=gettext_lazy("Height: feet"), min_value=3, max_value=8, required=False
+    )
     height_in = forms.DecimalField(
-        label="Height: inches", min_value=0, max_value=Decimal("11.9"), decimal_places=1, required=False
+        label=gettext_lazy("Height: inches"),
+        min_value=0,
+        max_value=Decimal("11.9"),
+        decimal_places=1,
+        required=False,
     )
     weight_lb = forms.DecimalField(
-        label="Weight: pounds", min_value=60, max_value=800, decimal_places=1, required=False
+        label=gettext_lazy("Weight: pounds"), min_value=60, max_value=800, decimal_places=1, required=False
     )
     height_cm = forms.DecimalField(
-        label="Height: centimetres", min_value=100, max_value=250, decimal_places=1, required=False
+        label=gettext_lazy("Height: centimetres"),
+        min_value=100,
+        max_value=250,
+        decimal_places=1,
+        required=False,
     )
     weight_kg = forms.DecimalField(
-        label="Weight: kilograms", min_value=30, max_value=350, decimal_places=1, required=False
+        label=gettext_lazy("Weight: kilograms"), min_value=30, max_value=350, decimal_places=1, required=False
     )
 
     def clean(self) -> dict[str, Any]:
@@ -419,7 +473,7 @@ class BodyForm(StepForm):
         if cleaned.get("units") == "us":
             for name in ("height_ft", "weight_lb"):
                 if cleaned.get(name) is None and name not in self.errors:
-                    self.add_error(name, "Please fill this in.")
+                    self.add_error(name, gettext_lazy("Please fill this in."))
             if self.errors:
                 return cleaned
             inches = Decimal(cleaned["height_ft"]) * 12 + (cleaned.get("height_in") or Decimal(0))
@@ -428,10 +482,10 @@ class BodyForm(StepForm):
         else:
             for name in ("height_cm", "weight_kg"):
                 if cleaned.get(name) is None and name not in self.errors:
-                    self.add_error(name, "Please fill this in.")
+                    self.add_error(name, gettext_lazy("Please fill this in."))
         if not self.errors and not (100 <= cleaned["height_cm"] <= 250 and 30 <= cleaned["weight_kg"] <= 350):
             raise ValidationError(
-                "Please check your height and weight: they are outside the range we can accept."
+                gettext_lazy("Please check your height and weight: they are outside the range we can accept.")
             )
         return cleaned
 
@@ -464,7 +518,7 @@ class InstrumentForm(StepForm):
                 widget=forms.RadioSelect,
                 required=item.required,
                 help_text=item.help_text,
-                error_messages={"required": "Please choose an answer to this question."},
+                error_messages={"required": gettext_lazy("Please choose an answer to this question.")},
             )
         self.initial = {key: _encode(value) for key, value in self.initial.items() if value is not None}
 
@@ -496,14 +550,16 @@ def _decode(raw: str, values: tuple[Any, ...]) -> Any:
     for value in values:
         if _encode(value) == raw:
             return value
-    raise ValidationError("That is not one of the answers.")
+    raise ValidationError(gettext_lazy("That is not one of the answers."))
 
 
 class ConsentForm(StepForm):
-    typed_name = forms.CharField(label="Type your full legal name to sign", max_length=200)
+    typed_name = forms.CharField(label=gettext_lazy("Type your full legal name to sign"), max_length=200)
     agree = forms.BooleanField(
-        label="I have read the consent above and I agree to it.",
-        error_messages={"required": "Tick this box to agree, or call the clinic if you have questions."},
+        label=gettext_lazy("I have read the consent above and I agree to it."),
+        error_messages={
+            "required": gettext_lazy("Tick this box to agree, or call the clinic if you have questions.")
+        },
     )
 
     def __init__(self, *args: Any, legal_name: str = "", **kwargs: Any) -> None:
@@ -513,16 +569,21 @@ class ConsentForm(StepForm):
     def clean_typed_name(self) -> str:
         typed = " ".join(self.cleaned_data["typed_name"].split())
         if self.legal_name and typed.casefold() != " ".join(self.legal_name.split()).casefold():
-            raise ValidationError(f"Type your name exactly as on the contact step: {self.legal_name}.")
+            raise ValidationError(
+                gettext_lazy("Type your name exactly as on the contact step: %(legal_name)s.")
+                % {"legal_name": self.legal_name}
+            )
         return typed
 
 
 class InvitePatientForm(forms.Form):
-    legal_first_name = forms.CharField(label="Legal first name", max_length=100)
-    legal_last_name = forms.CharField(label="Legal last name", max_length=100)
-    email = forms.EmailField(label="Email address")
+    legal_first_name = forms.CharField(label=gettext_lazy("Legal first name"), max_length=100)
+    legal_last_name = forms.CharField(label=gettext_lazy("Legal last name"), max_length=100)
+    email = forms.EmailField(label=gettext_lazy("Email address"))
     date_of_birth = forms.DateField(
-        label="Date of birth (optional)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("Date of birth (optional)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def clean_email(self) -> str:
@@ -531,27 +592,33 @@ class InvitePatientForm(forms.Form):
 
 class SetPasswordForInvitationForm(forms.Form):
     password1 = forms.CharField(
-        label="Choose a password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=gettext_lazy("Choose a password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
-        label="Type it again", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=gettext_lazy("Type it again"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
         if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
-            self.add_error("password2", "The two passwords are not the same.")
+            self.add_error("password2", gettext_lazy("The two passwords are not the same."))
         return cleaned
 
 
 class SelfRegistrationForm(InvitePatientForm):
-    date_of_birth = forms.DateField(label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}))
+    date_of_birth = forms.DateField(
+        label=gettext_lazy("Date of birth"), widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def clean_date_of_birth(self) -> date:
         born = self.cleaned_data["date_of_birth"]
         if age_on(born, timezone.localdate()) < rules.MIN_AGE_YEARS:
             raise ValidationError(
-                "We can only treat adults aged 18 or over. Please call the clinic and we will help you find care."
+                gettext_lazy(
+                    "We can only treat adults aged 18 or over. Please call the clinic and we will help you find care."
+                )
             )
         return born

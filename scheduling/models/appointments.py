@@ -15,6 +15,7 @@ from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
+from django.utils.translation import gettext_lazy as _
 
 from intake.models import Modality
 from scheduling.models.places import Clinician, Location, Resource
@@ -36,8 +37,8 @@ def default_min_days_apart(modality: str) -> int:
 
 
 class MonitoringFrom(models.TextChoices):
-    ADMINISTRATION = "administration", "Administration (first device, or the infusion's start)"
-    DOSE_END = "dose_end", "The end of the dose (the infusion's end)"
+    ADMINISTRATION = "administration", _("Administration (first device, or the infusion's start)")
+    DOSE_END = "dose_end", _("The end of the dose (the infusion's end)")
 
 
 class TreatmentType(models.Model):
@@ -57,29 +58,33 @@ class TreatmentType(models.Model):
     modality = models.CharField(max_length=20, choices=Modality.choices)
     resource_kind = models.CharField(max_length=10, choices=Resource.Kind.choices)
     chair_minutes = models.PositiveSmallIntegerField(
-        help_text="How long the chair or room is held, check-in to discharge."
+        help_text=_("How long the chair or room is held, check-in to discharge.")
     )
     clinician_offset_minutes = models.PositiveSmallIntegerField(
         default=0,
-        help_text="Minutes after the start when the clinician is needed (after check-in and vitals).",
+        help_text=_("Minutes after the start when the clinician is needed (after check-in and vitals)."),
     )
     clinician_minutes = models.PositiveSmallIntegerField(
-        help_text="How long the clinician is held for dosing."
+        help_text=_("How long the clinician is held for dosing.")
     )
     discharge_minutes = models.PositiveSmallIntegerField(
         default=0,
-        help_text="Minutes at the end the clinician is held again for the discharge check (0: none).",
+        help_text=_("Minutes at the end the clinician is held again for the discharge check (0: none)."),
     )
     dose_mg = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Spravato: 56 or 84 mg. Empty for weight-based IV dosing."
+        null=True, blank=True, help_text=_("Spravato: 56 or 84 mg. Empty for weight-based IV dosing.")
     )
-    preparation = models.TextField(blank=True, help_text="What the patient is told to do before the session.")
+    preparation = models.TextField(
+        blank=True, help_text=_("What the patient is told to do before the session.")
+    )
     min_days_apart = models.PositiveSmallIntegerField(
         default=1,
         help_text=(
-            "Dosing treatments: the fewest local calendar days from a session of this type to the patient's next "
-            "dosing session of any kind (1: one a day; 2: Monday then Wednesday at the earliest). Not used for "
-            "consultations."
+            _(
+                "Dosing treatments: the fewest local calendar days from a session of this type to the patient's next "
+                "dosing session of any kind (1: one a day; 2: Monday then Wednesday at the earliest). Not used for "
+                "consultations."
+            )
         ),
     )
     is_active = models.BooleanField(default=True)
@@ -88,19 +93,23 @@ class TreatmentType(models.Model):
     # Vital signs before the dose are required for every treatment: the blood-pressure gate reads them.
     min_monitoring_minutes = models.PositiveSmallIntegerField(
         default=0,
-        help_text="Minimum monitoring before discharge, in minutes (0: no minimum). Spravato: at least 120 (label).",
+        help_text=_(
+            "Minimum monitoring before discharge, in minutes (0: no minimum). Spravato: at least 120 (label)."
+        ),
     )
     monitoring_from = models.CharField(
         max_length=16,
         choices=MonitoringFrom.choices,
         default=MonitoringFrom.ADMINISTRATION,
-        help_text="When the monitoring time starts: at administration (Spravato's first device) or when the "
-        "dose ends (the end of an infusion).",
+        help_text=_(
+            "When the monitoring time starts: at administration (Spravato's first device) or when the "
+            "dose ends (the end of an infusion)."
+        ),
     )
     vitals_at_40_min_required = models.BooleanField(
         "vital signs about 40 minutes after the dose required",
         default=False,
-        help_text="Spravato: required (label). IV ketamine: blood pressure peaks at about 40 minutes.",
+        help_text=_("Spravato: required (label). IV ketamine: blood pressure peaks at about 40 minutes."),
     )
     vitals_before_discharge_required = models.BooleanField(
         "vital signs before discharge required", default=False
@@ -108,8 +117,10 @@ class TreatmentType(models.Model):
     vitals_during_dose_every_minutes = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        help_text="Offered, not required: the session page suggests a reading this often while the dose is given "
-        "(empty: no suggestion).",
+        help_text=_(
+            "Offered, not required: the session page suggests a reading this often while the dose is given "
+            "(empty: no suggestion)."
+        ),
     )
 
     class Meta:
@@ -206,8 +217,8 @@ class TreatmentSeries(models.Model):
     treatment_type = models.ForeignKey(TreatmentType, on_delete=models.PROTECT, related_name="+")
     template_code = models.CharField(max_length=40)
     label = models.CharField(max_length=160)
-    weekdays = models.CharField(max_length=20, help_text="Chosen weekdays, 0 = Monday, comma separated.")
-    local_time = models.TimeField(help_text="Wall-clock start at the location, kept across DST changes.")
+    weekdays = models.CharField(max_length=20, help_text=_("Chosen weekdays, 0 = Monday, comma separated."))
+    local_time = models.TimeField(help_text=_("Wall-clock start at the location, kept across DST changes."))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -225,14 +236,14 @@ class Appointment(models.Model):
     """One session. Its resources are held by its Allocation rows; the exclusion constraints are the guarantee."""
 
     class Status(models.TextChoices):
-        BOOKED = "booked", "Booked"
-        CONFIRMED = "confirmed", "Confirmed"
-        CHECKED_IN = "checked_in", "Checked in"
-        IN_SESSION = "in_session", "In session"
-        RECOVERING = "recovering", "Recovering"
-        DISCHARGED = "discharged", "Discharged"
-        CANCELLED = "cancelled", "Cancelled"
-        NO_SHOW = "no_show", "No-show"
+        BOOKED = "booked", _("Booked")
+        CONFIRMED = "confirmed", _("Confirmed")
+        CHECKED_IN = "checked_in", _("Checked in")
+        IN_SESSION = "in_session", _("In session")
+        RECOVERING = "recovering", _("Recovering")
+        DISCHARGED = "discharged", _("Discharged")
+        CANCELLED = "cancelled", _("Cancelled")
+        NO_SHOW = "no_show", _("No-show")
 
     patient = models.ForeignKey("intake.Patient", on_delete=models.PROTECT, related_name="appointments")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
@@ -325,9 +336,9 @@ class Allocation(models.Model):
     """
 
     class Kind(models.TextChoices):
-        RESOURCE = "resource", "Chair or room"
-        CLINICIAN = "clinician", "Clinician"
-        PATIENT = "patient", "Patient"
+        RESOURCE = "resource", _("Chair or room")
+        CLINICIAN = "clinician", _("Clinician")
+        PATIENT = "patient", _("Patient")
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="allocations")
     kind = models.CharField(max_length=10, choices=Kind.choices)

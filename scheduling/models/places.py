@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from clinic.local_time import format_day
 
@@ -25,7 +26,9 @@ def validate_time_zone(value: str) -> None:
     """An IANA zone Python knows. The database must know it too (it works out local days for the calendar guards,
     migration 0008): the location form asks it (``selectors.database_knows_time_zone``)."""
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not an IANA time zone such as America/New_York.")
+        raise ValidationError(
+            _("%(value)s is not an IANA time zone such as America/New_York.") % {"value": f"{value!r}"}
+        )
 
 
 class Location(models.Model):
@@ -88,8 +91,8 @@ class Resource(models.Model):
     """Something a session occupies: an infusion chair or a consultation room."""
 
     class Kind(models.TextChoices):
-        CHAIR = "chair", "Infusion chair"
-        ROOM = "room", "Consultation room"
+        CHAIR = "chair", _("Infusion chair")
+        ROOM = "room", _("Consultation room")
 
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="resources")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -110,9 +113,9 @@ class Clinician(models.Model):
     """A prescriber or nurse who doses and observes patients."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="clinician")
-    credentials = models.CharField(max_length=40, blank=True, help_text="For example MD, NP, RN.")
+    credentials = models.CharField(max_length=40, blank=True, help_text=_("For example MD, NP, RN."))
     locations = models.ManyToManyField(Location, related_name="clinicians")
-    is_on_call = models.BooleanField(default=False, help_text="Receives urgent suicide-risk alerts.")
+    is_on_call = models.BooleanField(default=False, help_text=_("Receives urgent suicide-risk alerts."))
 
     def __str__(self) -> str:
         name = self.user.full_name or self.user.email

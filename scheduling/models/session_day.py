@@ -4,6 +4,7 @@ The REMS monitoring form has its own record (scheduling.models.rems)."""
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from scheduling.models.appointments import Appointment
 
@@ -18,8 +19,8 @@ class SessionRecord(models.Model):
     """
 
     class Route(models.TextChoices):
-        IV = "iv", "Intravenous infusion"
-        INTRANASAL = "intranasal", "Intranasal (nasal spray)"
+        IV = "iv", _("Intravenous infusion")
+        INTRANASAL = "intranasal", _("Intranasal (nasal spray)")
 
     appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE, related_name="session_record")
     # Check-in checklist
@@ -146,11 +147,11 @@ class VitalSigns(models.Model):
     """One set of vitals: before dosing, at about 40 minutes, before discharge (REMS form; clinical ref. 3.1, 3.3)."""
 
     class Phase(models.TextChoices):
-        PRE_DOSE = "pre_dose", "Before dosing"
-        DURING_DOSE = "during_dose", "During the dose (infusion)"
-        AT_40_MIN = "at_40_min", "About 40 minutes after dosing"
-        PRE_DISCHARGE = "pre_discharge", "Before discharge"
-        OTHER = "other", "Other check"
+        PRE_DOSE = "pre_dose", _("Before dosing")
+        DURING_DOSE = "during_dose", _("During the dose (infusion)")
+        AT_40_MIN = "at_40_min", _("About 40 minutes after dosing")
+        PRE_DISCHARGE = "pre_discharge", _("Before discharge")
+        OTHER = "other", _("Other check")
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="vitals")
     phase = models.CharField(max_length=20, choices=Phase.choices)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, time
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from clinic.local_time import format_local
 from scheduling import selectors
@@ -44,7 +45,18 @@ def _in_the_way(
     )
     more = f" and {total - SESSIONS_LISTED} more" if total > SESSIONS_LISTED else ""
     return SchedulingError(
-        f"{lead} {total} session{'s' if total != 1 else ''} {then}: {listed}{more}. {first}, then save this again."
+        _(
+            "%(lead)s %(total)s session%(value)s %(then)s: %(listed)s%(more)s. %(first)s, then save this again."
+        )
+        % {
+            "lead": lead,
+            "total": total,
+            "value": "s" if total != 1 else "",
+            "then": then,
+            "listed": listed,
+            "more": more,
+            "first": first,
+        }
     )
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clinic.roles import Role
 from scheduling import reminders, selectors, session_rules
@@ -40,8 +41,14 @@ def _transition(appointment: Appointment, to: str, *, now: datetime, guard=None)
         allowed_from = allowed_from | {Status.IN_SESSION}  # a consultation has no recovery
     if appointment.status not in allowed_from:
         raise InvalidTransition(
-            f"This session is {appointment.get_status_display().lower()}: it cannot be marked "
-            f"{Status(to).label.lower()}. Allowed next: {next_steps_text(appointment)}."
+            gettext(
+                "This session is %(appointment)s: it cannot be marked %(label)s. Allowed next: %(next_steps_text)s."
+            )
+            % {
+                "appointment": appointment.get_status_display().lower(),
+                "label": Status(to).label.lower(),
+                "next_steps_text": next_steps_text(appointment),
+            }
         )
     if guard is not None:
         guard(appointment)
@@ -93,7 +100,7 @@ def check_in(*, appointment: Appointment, checked_in_by, now: datetime | None = 
 
     def not_too_early(locked: Appointment) -> None:
         if locked.start_at - now > CHECK_IN_EARLIEST:
-            raise InvalidTransition("Check-in opens 2 hours before the session starts.")
+            raise InvalidTransition(gettext("Check-in opens 2 hours before the session starts."))
 
     return _transition(appointment, Status.CHECKED_IN, now=now, guard=not_too_early)
 
@@ -181,13 +188,14 @@ def _session_record(appointment: Appointment) -> SessionRecord:
 def _require_status(appointment: Appointment, allowed: set[str], doing: str) -> None:
     if appointment.status not in allowed:
         raise InvalidTransition(
-            f"This session is {appointment.get_status_display().lower()}: {doing} is not possible now."
+            gettext("This session is %(appointment)s: %(doing)s is not possible now.")
+            % {"appointment": appointment.get_status_display().lower(), "doing": doing}
         )
 
 
 def _require_clinician(user, doing: str) -> None:
     if user is None or getattr(user, "role", None) is not Role.CLINICIAN:
-        raise SessionRefused(f"Only a clinician can {doing}.")
+        raise SessionRefused(gettext("Only a clinician can %(doing)s.") % {"doing": doing})
 
 
 @transaction.atomic
@@ -208,7 +216,7 @@ def record_check_in_checklist(
     escort_name, escort_phone = escort_name.strip(), escort_phone.strip()
     if escort_confirmed and not (escort_name and escort_phone):
         raise SessionRefused(
-            "Give the escort or driver's name and phone before confirming them.", field="escort_name"
+            gettext("Give the escort or driver's name and phone before confirming them."), field="escort_name"
         )
     record = _session_record(appointment)
     record.escort_name = escort_name[:120]
@@ -260,12 +268,14 @@ def record_vitals(
         low, high = VITALS_LIMITS[name]
         if not isinstance(value, int) or not low <= value <= high:
             raise SessionRefused(
-                f"{VITALS_NAMES[name]} must be a whole number from {low} to {high}.", field=name
+                gettext("%(VITALS_NAMES)s must be a whole number from %(low)s to %(high)s.")
+                % {"VITALS_NAMES": VITALS_NAMES[name], "low": low, "high": high},
+                field=name,
             )
     if systolic <= diastolic:
-        raise SessionRefused("Systolic BP must be higher than diastolic BP.", field="systolic")
+        raise SessionRefused(gettext("Systolic BP must be higher than diastolic BP."), field="systolic")
     if phase not in VitalSigns.Phase.values:
-        raise SessionRefused("Choose when these vitals were taken.", field="phase")
+        raise SessionRefused(gettext("Choose when these vitals were taken."), field="phase")
     return VitalSigns.objects.create(
         appointment=appointment, phase=phase, recorded_at=now, recorded_by=recorded_by, **values
     )
@@ -280,7 +290,7 @@ def override_bp_hard_stop(
     _require_clinician(clinician_user, "override a blood-pressure hard stop")
     reason = (reason or "").strip()
     if not reason:
-        raise SessionRefused("Say why it is safe to proceed.", field="reason")
+        raise SessionRefused(gettext("Say why it is safe to proceed."), field="reason")
     appointment = locked(appointment)
     _require_status(appointment, {Status.CHECKED_IN}, "a blood-pressure override")
     record = _session_record(appointment)
@@ -300,9 +310,11 @@ def record_observation_scores(
     appointment = locked(appointment)
     _require_status(appointment, {Status.IN_SESSION, Status.RECOVERING}, "recording scores")
     if dissociation_score is not None and not 0 <= dissociation_score <= 92:
-        raise SessionRefused("The dissociation score (CADSS) is from 0 to 92.", field="dissociation_score")
+        raise SessionRefused(
+            gettext("The dissociation score (CADSS) is from 0 to 92."), field="dissociation_score"
+        )
     if sedation_score is not None and not 0 <= sedation_score <= 5:
-        raise SessionRefused("The sedation score (MOAA/S) is from 0 to 5.", field="sedation_score")
+        raise SessionRefused(gettext("The sedation score (MOAA/S) is from 0 to 5."), field="sedation_score")
     record = _session_record(appointment)
     record.dissociation_score = dissociation_score
     record.sedation_score = sedation_score
