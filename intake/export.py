@@ -21,6 +21,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy
 
 from clinic import policies
 from intake.models import (
@@ -35,7 +36,7 @@ from intake.models import (
 from intake.steps import STEPS_BY_KEY
 
 # The help text of every staff note the portal does not show but the download holds: the patient may read it.
-IN_THE_DOWNLOAD = (
+IN_THE_DOWNLOAD = gettext_lazy(
     "The patient does not see it in their portal, but it is part of their record and is included when they "
     "download their data: write it as you would for them to read."
 )

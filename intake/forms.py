@@ -18,8 +18,12 @@ from clinic.forms import AccessibleForm
 from intake import addresses, rules
 from intake.instruments import InstrumentDefinition
 
-YES_NO_UNSURE = [("yes", "Yes"), ("no", "No"), ("unsure", "Not sure")]
-YES_NO = [("yes", "Yes"), ("no", "No")]
+YES_NO_UNSURE = [
+    ("yes", gettext_lazy("Yes")),
+    ("no", gettext_lazy("No")),
+    ("unsure", gettext_lazy("Not sure")),
+]
+YES_NO = [("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
 
 
 def age_on(born: date, today: date) -> int:
@@ -214,12 +218,12 @@ class ReminderChoiceForm(StepForm):
 
 
 REASONS_FOR_CARE = [
-    ("depression", "Depression"),
-    ("ptsd", "PTSD or trauma"),
-    ("ocd", "Obsessive-compulsive disorder (OCD)"),
-    ("anxiety", "Anxiety"),
-    ("suicidal_thoughts", "Thoughts of suicide or of not wanting to be alive"),
-    ("other", "Something else"),
+    ("depression", gettext_lazy("Depression")),
+    ("ptsd", gettext_lazy("PTSD or trauma")),
+    ("ocd", gettext_lazy("Obsessive-compulsive disorder (OCD)")),
+    ("anxiety", gettext_lazy("Anxiety")),
+    ("suicidal_thoughts", gettext_lazy("Thoughts of suicide or of not wanting to be alive")),
+    ("other", gettext_lazy("Something else")),
 ]
 
 
@@ -249,11 +253,11 @@ class MedicalHistoryForm(StepForm):
     """Each condition of the rule table, answered yes / no / not sure (clinical reference 2.5 and 4.2)."""
 
     LIVER_SEVERITY = [
-        ("", "Choose one"),
-        ("A", "Mild (Child-Pugh A)"),
-        ("B", "Moderate (Child-Pugh B)"),
-        ("C", "Severe (Child-Pugh C)"),
-        ("unknown", "I don't know"),
+        ("", gettext_lazy("Choose one")),
+        ("A", gettext_lazy("Mild (Child-Pugh A)")),
+        ("B", gettext_lazy("Moderate (Child-Pugh B)")),
+        ("C", gettext_lazy("Severe (Child-Pugh C)")),
+        ("unknown", gettext_lazy("I don't know")),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -286,7 +290,7 @@ class MedicalHistoryForm(StepForm):
         )
 
 
-MEDICATION_CLASS_CHOICES = [("", "Not sure / none of these")] + [
+MEDICATION_CLASS_CHOICES = [("", gettext_lazy("Not sure / none of these"))] + [
     (medication.code, f"{medication.label} (e.g. {medication.examples})")
     for medication in rules.MEDICATION_CLASSES
 ]
@@ -348,11 +352,11 @@ MedicationFormSet = forms.formset_factory(
 IMPROVEMENT_CHOICES = [
     # The TRD rule counts a trial as failed below 25 % improvement (EU-PEARL consensus, clinical reference 4.1).
     # Patients cannot be expected to give a percentage, so each answer stands for a representative value.
-    ("none", "No better at all", 0),
-    ("little", "A little better (less than a quarter)", 15),
-    ("some", "Somewhat better (a quarter to a half)", 35),
-    ("much", "Much better (half or more)", 60),
-    ("unsure", "Not sure", None),
+    ("none", gettext_lazy("No better at all"), 0),
+    ("little", gettext_lazy("A little better (less than a quarter)"), 15),
+    ("some", gettext_lazy("Somewhat better (a quarter to a half)"), 35),
+    ("much", gettext_lazy("Much better (half or more)"), 60),
+    ("unsure", gettext_lazy("Not sure"), None),
 ]
 IMPROVEMENT_PERCENT = {code: pct for code, _, pct in IMPROVEMENT_CHOICES}
 
@@ -374,7 +378,7 @@ class AntidepressantTrialForm(StepForm):
     )
     improvement = forms.ChoiceField(
         label=gettext_lazy("How much better did you feel?"),
-        choices=[("", "Choose")] + [(code, label) for code, label, _ in IMPROVEMENT_CHOICES],
+        choices=[("", gettext_lazy("Choose"))] + [(code, label) for code, label, _ in IMPROVEMENT_CHOICES],
         required=False,
     )
     current_episode = forms.BooleanField(

@@ -319,19 +319,29 @@ def describe_step(step: Step, answers: dict[str, Any] | None) -> list[tuple[str,
         if isinstance(value, list):
             shown = ", ".join(str(choices.get(v, v)) for v in value)
         elif isinstance(value, bool):
-            shown = "Yes" if value else "No"
+            shown = gettext("Yes") if value else gettext("No")
         else:
             shown = str(choices.get(value, value))
         rows.append((str(bound.label), shown))
     for row in answers.get("items", []):
-        dose = f", {row['dose_mg']} mg" if row.get("dose_mg") else ""
-        times = f", {row['times_per_day']} times a day" if row.get("times_per_day") else ""
-        rows.append(("Medicine", f"{row['name']}{dose}{times}"))
+        dose = gettext(", %(dose)s mg") % {"dose": row["dose_mg"]} if row.get("dose_mg") else ""
+        times = (
+            gettext(", %(times)s times a day") % {"times": row["times_per_day"]}
+            if row.get("times_per_day")
+            else ""
+        )
+        rows.append((gettext("Medicine"), f"{row['name']}{dose}{times}"))
     for row in answers.get("trials", []):
         improvement = dict((code, label) for code, label, _ in forms.IMPROVEMENT_CHOICES).get(
             row.get("improvement"), ""
         )
-        rows.append(("Antidepressant", f"{row['drug']}: {row.get('weeks')} weeks, {improvement.lower()}"))
+        rows.append(
+            (
+                gettext("Antidepressant"),
+                gettext("%(drug)s: %(weeks)s weeks, %(improvement)s")
+                % {"drug": row["drug"], "weeks": row.get("weeks"), "improvement": improvement.lower()},
+            )
+        )
     return rows
 
 

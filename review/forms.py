@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from clinic.forms import AccessibleForm
@@ -18,8 +19,8 @@ from scheduling.models import BREAK_GLASS_MIN_REASON
 
 
 def reasons_for_care() -> list[tuple[str, str]]:
-
-    return list(REASONS_FOR_CARE)
+    # In the page's language, as plain strings (the queue joins them).
+    return [(code, str(words)) for code, words in REASONS_FOR_CARE]
 
 
 # --- Forms ------------------------------------------------------------------------------------------------------
@@ -51,10 +52,14 @@ class QueueFilterForm(AccessibleForm):
 class AcknowledgeForm(AccessibleForm):
     note = forms.CharField(
         label=_("What was done"),
-        help_text=_(
-            "For example: called the patient, reviewed the safety plan, arranged an urgent assessment, referred to emergency care. Your name and the time are recorded with it. %(IN_THE_DOWNLOAD)s"
-        )
-        % {"IN_THE_DOWNLOAD": IN_THE_DOWNLOAD},
+        help_text=format_lazy(
+            "{} {}",
+            _(
+                "For example: called the patient, reviewed the safety plan, arranged an urgent assessment, referred "
+                "to emergency care. Your name and the time are recorded with it."
+            ),
+            IN_THE_DOWNLOAD,
+        ),
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=4000,
         error_messages={"required": _("Write what was done before acknowledging the alert.")},
@@ -81,10 +86,13 @@ class BreakGlassForm(AccessibleForm):
     )
     reason = forms.CharField(
         label=_("Why you need this patient's record now"),
-        help_text=_(
-            "At least %(BREAK_GLASS_MIN_REASON)s characters, for example: came to this clinic in crisis, their own clinic is closed. The clinic admins are told, with your name."
-        )
-        % {"BREAK_GLASS_MIN_REASON": BREAK_GLASS_MIN_REASON},
+        help_text=format_lazy(
+            _(
+                "At least {minimum} characters, for example: came to this clinic in crisis, their own clinic is "
+                "closed. The clinic admins are told, with your name."
+            ),
+            minimum=BREAK_GLASS_MIN_REASON,
+        ),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
         error_messages={"required": _("Say why you need this patient's record now.")},
@@ -95,9 +103,9 @@ class BreakGlassForm(AccessibleForm):
         if len(reason) < BREAK_GLASS_MIN_REASON:
             raise forms.ValidationError(
                 _(
-                    "Say why you need this patient's record now, in at least %(BREAK_GLASS_MIN_REASON)s characters."
+                    "Say why you need this patient's record now, in at least %(break_glass_min_reason)s characters."
                 )
-                % {"BREAK_GLASS_MIN_REASON": BREAK_GLASS_MIN_REASON}
+                % {"break_glass_min_reason": BREAK_GLASS_MIN_REASON}
             )
         return reason
 
@@ -118,10 +126,11 @@ class DecisionForm(AccessibleForm):
     reason = forms.CharField(
         label=_("Reason"),
         required=False,
-        help_text=_(
-            "Required when the patient is not eligible. The front desk does not see it. %(IN_THE_DOWNLOAD)s"
-        )
-        % {"IN_THE_DOWNLOAD": IN_THE_DOWNLOAD},
+        help_text=format_lazy(
+            "{} {}",
+            _("Required when the patient is not eligible. The front desk does not see it."),
+            IN_THE_DOWNLOAD,
+        ),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=4000,
     )
@@ -144,8 +153,13 @@ class DecisionForm(AccessibleForm):
     override_justification = forms.CharField(
         label=_("Justification for overriding a hard-stop finding"),
         required=False,
-        help_text="Required when the patient is eligible despite a hard-stop finding that concerns that treatment. "
-        + IN_THE_DOWNLOAD,
+        help_text=format_lazy(
+            "{} {}",
+            _(
+                "Required when the patient is eligible despite a hard-stop finding that concerns that treatment."
+            ),
+            IN_THE_DOWNLOAD,
+        ),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=4000,
     )

@@ -160,9 +160,9 @@ def break_the_glass(
     if len(reason) < BREAK_GLASS_MIN_REASON:
         raise AccessError(
             _(
-                "Say why you need this patient's record now, in at least %(BREAK_GLASS_MIN_REASON)s characters."
+                "Say why you need this patient's record now, in at least %(break_glass_min_reason)s characters."
             )
-            % {"BREAK_GLASS_MIN_REASON": BREAK_GLASS_MIN_REASON},
+            % {"break_glass_min_reason": BREAK_GLASS_MIN_REASON},
             field="reason",
         )
     patient = Patient.objects.filter(pk=patient_id).first()

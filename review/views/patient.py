@@ -78,7 +78,7 @@ def patient(request: SignedInRequest, pk: int, submission_pk: int | None = None)
             "trials": ((shown.answers or {}).get("treatment") or {}).get("trials", []) if shown else [],
             "compare": columns,
             "compare_rows": [
-                {"label": label, "cells": [column.cells[key] for column in columns]}
+                {"label": _(label), "cells": [column.cells[key] for column in columns]}
                 for key, label in COMPARE_ROWS
             ],
             "submission_total": recent[0].total_count if recent else 0,

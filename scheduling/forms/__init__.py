@@ -87,8 +87,8 @@ class CoverForm(forms.Form):
             if day and far_from_today(day):
                 self.add_error(
                     name,
-                    _("Choose a day within %(CALENDAR_YEARS)s years of today.")
-                    % {"CALENDAR_YEARS": CALENDAR_YEARS},
+                    _("Choose a day within %(calendar_years)s years of today.")
+                    % {"calendar_years": CALENDAR_YEARS},
                 )
                 first = last = None
         if first and last:
@@ -97,8 +97,8 @@ class CoverForm(forms.Form):
             elif (last - first).days >= selectors.COVER_MAX_DAYS:
                 self.add_error(
                     "date_to",
-                    _("Arrange cover for %(COVER_MAX_DAYS)s days at most at a time.")
-                    % {"COVER_MAX_DAYS": selectors.COVER_MAX_DAYS},
+                    _("Arrange cover for %(cover_max_days)s days at most at a time.")
+                    % {"cover_max_days": selectors.COVER_MAX_DAYS},
                 )
         return cleaned
 
@@ -377,8 +377,8 @@ class ClosureForm(forms.ModelForm):
         if day is not None and far_from_today(day):
             self.add_error(
                 "date",
-                _("Choose a day within %(CALENDAR_YEARS)s years of today.")
-                % {"CALENDAR_YEARS": CALENDAR_YEARS},
+                _("Choose a day within %(calendar_years)s years of today.")
+                % {"calendar_years": CALENDAR_YEARS},
             )
         if (
             self.errors

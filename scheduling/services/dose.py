@@ -87,10 +87,10 @@ def plan_dose(
         if not 0 < per_kg <= IV_PLAN_MG_PER_KG_AT_MOST:
             raise SessionRefused(
                 _(
-                    "Give the dose in mg/kg, above 0 and at most %(IV_PLAN_MG_PER_KG_AT_MOST)s (the standard dose is %(default_mg_per_kg)s mg/kg)."
+                    "Give the dose in mg/kg, above 0 and at most %(iv_plan_mg_per_kg_at_most)s (the standard dose is %(default_mg_per_kg)s mg/kg)."
                 )
                 % {
-                    "IV_PLAN_MG_PER_KG_AT_MOST": IV_PLAN_MG_PER_KG_AT_MOST,
+                    "iv_plan_mg_per_kg_at_most": IV_PLAN_MG_PER_KG_AT_MOST,
                     "default_mg_per_kg": policy.default_mg_per_kg,
                 },
                 field="mg_per_kg",
@@ -202,8 +202,8 @@ def record_dose(
         raise SessionRefused(_("The dose must be more than 0 mg."), field="dose_mg")
     if dose_mg >= DOSE_MG_BELOW:
         raise SessionRefused(
-            _("The dose must be below %(DOSE_MG_BELOW)s mg: check the units.")
-            % {"DOSE_MG_BELOW": DOSE_MG_BELOW},
+            _("The dose must be below %(dose_mg_below)s mg: check the units.")
+            % {"dose_mg_below": DOSE_MG_BELOW},
             field="dose_mg",
         )
     dose_mg = dose_mg.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)

@@ -108,11 +108,11 @@ def session_holds(
         if discharge_start < dosing_end:
             raise BookingRefused(
                 gettext(
-                    "The session is too short for %(treatment_type)s: it needs at least %(value)s minutes."
+                    "The session is too short for %(treatment_type)s: it needs at least %(minutes)s minutes."
                 )
                 % {
                     "treatment_type": treatment_type.label,
-                    "value": treatment_type.clinician_offset_minutes
+                    "minutes": treatment_type.clinician_offset_minutes
                     + treatment_type.clinician_minutes
                     + treatment_type.discharge_minutes,
                 },

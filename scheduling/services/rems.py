@@ -70,15 +70,16 @@ def _form_session(appointment: Appointment) -> Appointment:
 
 def _refuse_if_sent(form: RemsMonitoringForm, appointment: Appointment) -> None:
     if form.submitted_at is not None:
-        raise InvalidTransition(
-            gettext(
-                "This REMS monitoring form was marked sent on %(submitted_at)s%(value)s: it stays as it was sent."
-            )
-            % {
-                "submitted_at": format_local(form.submitted_at, appointment.location),
-                "value": " by " + staff_name(form.submitted_by) if form.submitted_by_id else "",
-            }
-        )
+        sent = format_local(form.submitted_at, appointment.location)
+        if form.submitted_by_id:
+            message = gettext(
+                "This REMS monitoring form was marked sent on %(sent)s by %(staff)s: it stays as it was sent."
+            ) % {"sent": sent, "staff": staff_name(form.submitted_by)}
+        else:
+            message = gettext(
+                "This REMS monitoring form was marked sent on %(sent)s: it stays as it was sent."
+            ) % {"sent": sent}
+        raise InvalidTransition(message)
 
 
 def _check_answers(answers: Mapping[str, Any]) -> None:

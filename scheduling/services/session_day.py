@@ -268,8 +268,8 @@ def record_vitals(
         low, high = VITALS_LIMITS[name]
         if not isinstance(value, int) or not low <= value <= high:
             raise SessionRefused(
-                gettext("%(VITALS_NAMES)s must be a whole number from %(low)s to %(high)s.")
-                % {"VITALS_NAMES": VITALS_NAMES[name], "low": low, "high": high},
+                gettext("%(vitals_names)s must be a whole number from %(low)s to %(high)s.")
+                % {"vitals_names": VITALS_NAMES[name], "low": low, "high": high},
                 field=name,
             )
     if systolic <= diastolic:

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from clinic.access import role_required
@@ -60,12 +61,22 @@ def cover(request: HttpRequest) -> HttpResponse:
                 % {"when": when, "patient": appointment.patient.full_name, "message": exc.message},
             )
             continue
-        handed.append(f"{services.format_local(appointment.start_at, appointment.location)} to {colleague}")
+        handed.append(
+            _("%(when)s to %(colleague)s")
+            % {
+                "when": services.format_local(appointment.start_at, appointment.location),
+                "colleague": colleague,
+            }
+        )
     if handed:
         messages.success(
             request,
-            _("Handed over %(handed)s session%(value)s: %(handed2)s.")
-            % {"handed": len(handed), "value": "s" if len(handed) != 1 else "", "handed2": "; ".join(handed)},
+            ngettext(
+                "Handed over %(count)s session: %(sessions)s.",
+                "Handed over %(count)s sessions: %(sessions)s.",
+                len(handed),
+            )
+            % {"count": len(handed), "sessions": "; ".join(handed)},
         )
     query = {key: request.POST[key] for key in ("clinician", "date_from", "date_to")}
     return redirect(f"{reverse('scheduling:cover')}?{urlencode(query)}")

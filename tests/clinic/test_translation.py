@@ -72,11 +72,11 @@ def test_python_strings_follow_the_language_too(client, patient, spanish_catalog
     assert "Mi atención" in html
 
 
-def test_without_a_language_header_the_page_is_american_english(client, db, spanish_catalog):
+def test_without_a_language_header_the_page_is_english(client, db, spanish_catalog):
     response = client.get(reverse("home"))
     html = response.content.decode()
 
-    assert '<html lang="en-us">' in html
+    assert '<html lang="en">' in html
     assert "Skip to main content" in html and "Saltar al contenido principal" not in html
     assert "Accept-Language" in response["Vary"]
 
