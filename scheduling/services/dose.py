@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 def _plausible_weight(weight_kg, field: str) -> Decimal:
     low, high = WEIGHT_KG_RANGE
-    weight = _number(weight_kg, field=field, what="The weight in kg")
+    weight = _number(weight_kg, field=field, what=_("The weight in kg"))
     if not low <= weight <= high:
         raise SessionRefused(
             _(
@@ -69,9 +69,9 @@ def plan_dose(
     0.5 mg/kg), a warning above 0.75 mg/kg, a second clinician's co-signature above 1.0 mg/kg (settings).
     Spravato: 56 or 84 mg only, a change against the schedule flagged. A new plan needs a new co-signature."""
     now = now or timezone.now()
-    _require_clinician(planned_by, "record the planned dose")
+    _require_clinician(planned_by, _("record the planned dose"))
     appointment = locked(appointment)
-    _require_status(appointment, {Status.CHECKED_IN}, "planning the dose")
+    _require_status(appointment, {Status.CHECKED_IN}, _("planning the dose"))
     modality = appointment.treatment_type.modality
     record = _session_record(appointment)
     if modality == TreatmentType.Modality.IV_KETAMINE:
@@ -82,7 +82,7 @@ def plan_dose(
         per_kg = (
             policy.default_mg_per_kg
             if mg_per_kg is None
-            else _number(mg_per_kg, field="mg_per_kg", what="The dose in mg/kg")
+            else _number(mg_per_kg, field="mg_per_kg", what=_("The dose in mg/kg"))
         )
         if not 0 < per_kg <= IV_PLAN_MG_PER_KG_AT_MOST:
             raise SessionRefused(
@@ -101,7 +101,7 @@ def plan_dose(
         record.plan_dose_mg = session_rules.iv_planned_mg(weight, per_kg)
         record.plan_warnings = session_rules.iv_plan_warnings(per_kg, policy)
     elif modality == TreatmentType.Modality.SPRAVATO:
-        dose = _number(dose_mg, field="dose_mg", what="The dose in mg") if dose_mg is not None else None
+        dose = _number(dose_mg, field="dose_mg", what=_("The dose in mg")) if dose_mg is not None else None
         if (
             dose is None
             or dose != dose.to_integral_value()
@@ -155,9 +155,9 @@ def cosign_dose_plan(
     """A second clinician co-signs the planned dose: never the clinician who planned it. ``plan_seen_at`` is the
     plan's time on the page the co-signer read: a plan changed since is not the one they checked."""
     now = now or timezone.now()
-    _require_clinician(cosigned_by, "co-sign the planned dose")
+    _require_clinician(cosigned_by, _("co-sign the planned dose"))
     appointment = locked(appointment)
-    _require_status(appointment, {Status.CHECKED_IN}, "co-signing the planned dose")
+    _require_status(appointment, {Status.CHECKED_IN}, _("co-signing the planned dose"))
     record = _session_record(appointment)
     if not record.dose_planned:
         raise SessionRefused(_("There is no planned dose to co-sign yet."))
@@ -193,11 +193,11 @@ def record_dose(
     not above 0, a Spravato dose that is not whole 28 mg devices, an implausible weight, times in the future or
     before the session. IV: the weight defaults to the day's weight in the plan; mg/kg is computed."""
     now = now or timezone.now()
-    _require_clinician(recorded_by, "record the dose")
+    _require_clinician(recorded_by, _("record the dose"))
     appointment = locked(appointment)
-    _require_status(appointment, {Status.IN_SESSION, Status.RECOVERING}, "recording the dose")
+    _require_status(appointment, {Status.IN_SESSION, Status.RECOVERING}, _("recording the dose"))
     modality = appointment.treatment_type.modality
-    dose_mg = _number(dose_mg, field="dose_mg", what="The dose in mg")
+    dose_mg = _number(dose_mg, field="dose_mg", what=_("The dose in mg"))
     if dose_mg <= 0:
         raise SessionRefused(_("The dose must be more than 0 mg."), field="dose_mg")
     if dose_mg >= DOSE_MG_BELOW:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from clinic.roles import Role
 from scheduling import reminders, selectors, session_rules
@@ -78,9 +78,8 @@ def next_steps(appointment: Appointment) -> list[str]:
 
 
 def next_steps_text(appointment: Appointment) -> str:
-    return (
-        ", ".join(Status(s).label.lower() for s in next_steps(appointment))
-        or "nothing (the session is closed)"
+    return ", ".join(Status(s).label.lower() for s in next_steps(appointment)) or gettext(
+        "nothing (the session is closed)"
     )
 
 
@@ -114,7 +113,9 @@ def start_session(*, appointment: Appointment, started_by, now: datetime | None 
     def may_start(locked: Appointment) -> None:
         blockers = session_rules.start_blockers(selectors.start_facts(locked, starter=started_by, now=now))
         if blockers:
-            raise InvalidTransition("Dosing cannot start yet. " + " ".join(blockers), blockers=blockers)
+            raise InvalidTransition(
+                gettext("Dosing cannot start yet.") + " " + " ".join(blockers), blockers=blockers
+            )
 
     return _transition(appointment, Status.IN_SESSION, now=now, guard=may_start)
 
@@ -140,7 +141,7 @@ def discharge(
     now = now or timezone.now()
     override_reason = (override_reason or "").strip()
     if override_reason:
-        _require_clinician(discharged_by, "override the discharge rules")
+        _require_clinician(discharged_by, gettext("override the discharge rules"))
     if escort_present is not None:
         record = _session_record(appointment)
         record.escort_present_at_discharge = escort_present
@@ -150,13 +151,16 @@ def discharge(
         check = session_rules.discharge_check(selectors.discharge_facts(locked, now=now))
         if check.hard or (check.overridable and not override_reason):
             hint = (
-                " A clinician may discharge before the minimum time or without a reading by recording an override "
-                "with a reason."
+                " "
+                + gettext(
+                    "A clinician may discharge before the minimum time or without a reading by recording an "
+                    "override with a reason."
+                )
                 if check.overridable
                 else ""
             )
             raise InvalidTransition(
-                "The patient cannot be discharged yet. " + " ".join(check.blockers) + hint,
+                gettext("The patient cannot be discharged yet.") + " " + " ".join(check.blockers) + hint,
                 blockers=check.blockers,
             )
         if check.overridable:
@@ -212,7 +216,7 @@ def record_check_in_checklist(
     """The check-in checklist: who drives the patient home (named, with a phone, confirmed) and fasting."""
     now = now or timezone.now()
     appointment = locked(appointment)
-    _require_status(appointment, {Status.CHECKED_IN}, "the check-in checklist")
+    _require_status(appointment, {Status.CHECKED_IN}, gettext("the check-in checklist"))
     escort_name, escort_phone = escort_name.strip(), escort_phone.strip()
     if escort_confirmed and not (escort_name and escort_phone):
         raise SessionRefused(
@@ -238,9 +242,9 @@ def record_check_in_checklist(
 
 VITALS_LIMITS = {"systolic": (40, 300), "diastolic": (20, 200), "heart_rate": (20, 250), "spo2": (50, 100)}
 VITALS_NAMES = {
-    "systolic": "Systolic BP",
-    "diastolic": "Diastolic BP",
-    "heart_rate": "Heart rate",
+    "systolic": gettext_noop("Systolic BP"),
+    "diastolic": gettext_noop("Diastolic BP"),
+    "heart_rate": gettext_noop("Heart rate"),
     "spo2": "SpO2",
 }
 
@@ -261,15 +265,17 @@ def record_vitals(
     now = now or timezone.now()
     appointment = locked(appointment)
     _require_status(
-        appointment, {Status.CHECKED_IN, Status.IN_SESSION, Status.RECOVERING}, "recording vital signs"
+        appointment,
+        {Status.CHECKED_IN, Status.IN_SESSION, Status.RECOVERING},
+        gettext("recording vital signs"),
     )
     values = {"systolic": systolic, "diastolic": diastolic, "heart_rate": heart_rate, "spo2": spo2}
     for name, value in values.items():
         low, high = VITALS_LIMITS[name]
         if not isinstance(value, int) or not low <= value <= high:
             raise SessionRefused(
-                gettext("%(vitals_names)s must be a whole number from %(low)s to %(high)s.")
-                % {"vitals_names": VITALS_NAMES[name], "low": low, "high": high},
+                gettext("%(name)s must be a whole number from %(low)s to %(high)s.")
+                % {"name": gettext(VITALS_NAMES[name]), "low": low, "high": high},
                 field=name,
             )
     if systolic <= diastolic:
@@ -287,12 +293,12 @@ def override_bp_hard_stop(
 ) -> SessionRecord:
     """A clinician accepts a pre-dose BP above 180/100 and says why; the session may then start."""
     now = now or timezone.now()
-    _require_clinician(clinician_user, "override a blood-pressure hard stop")
+    _require_clinician(clinician_user, gettext("override a blood-pressure hard stop"))
     reason = (reason or "").strip()
     if not reason:
         raise SessionRefused(gettext("Say why it is safe to proceed."), field="reason")
     appointment = locked(appointment)
-    _require_status(appointment, {Status.CHECKED_IN}, "a blood-pressure override")
+    _require_status(appointment, {Status.CHECKED_IN}, gettext("a blood-pressure override"))
     record = _session_record(appointment)
     record.bp_override_reason = reason
     record.bp_override_at = now
@@ -306,9 +312,9 @@ def record_observation_scores(
     *, appointment: Appointment, dissociation_score: int | None, sedation_score: int | None, recorded_by
 ) -> SessionRecord:
     """The clinician's dissociation (CADSS 0-92) and sedation (MOAA/S 0-5) scores."""
-    _require_clinician(recorded_by, "record dissociation and sedation scores")
+    _require_clinician(recorded_by, gettext("record dissociation and sedation scores"))
     appointment = locked(appointment)
-    _require_status(appointment, {Status.IN_SESSION, Status.RECOVERING}, "recording scores")
+    _require_status(appointment, {Status.IN_SESSION, Status.RECOVERING}, gettext("recording scores"))
     if dissociation_score is not None and not 0 <= dissociation_score <= 92:
         raise SessionRefused(
             gettext("The dissociation score (CADSS) is from 0 to 92."), field="dissociation_score"
