@@ -37,7 +37,7 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     """Everyone who signs in: patients, front desk, clinicians and clinic admins (their role is their group)."""
 
-    email = models.EmailField("email address", unique=True)
+    email = models.EmailField(_("email address"), unique=True)
     full_name = models.CharField(max_length=200, blank=True)
     mobile_phone = models.CharField(
         max_length=32,
@@ -45,7 +45,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text=_("Staff: E.164 mobile number for urgent alerts by text, e.g. +16175550100."),
     )
     is_staff = models.BooleanField(
-        "may use the Django admin", default=False, help_text=_("Clinic admins only; set by the role.")
+        _("may use the Django admin"), default=False, help_text=_("Clinic admins only; set by the role.")
     )
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)

@@ -15,6 +15,7 @@ from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from intake.models import Modality
@@ -107,12 +108,12 @@ class TreatmentType(models.Model):
         ),
     )
     vitals_at_40_min_required = models.BooleanField(
-        "vital signs about 40 minutes after the dose required",
+        _("vital signs about 40 minutes after the dose required"),
         default=False,
         help_text=_("Spravato: required (label). IV ketamine: blood pressure peaks at about 40 minutes."),
     )
     vitals_before_discharge_required = models.BooleanField(
-        "vital signs before discharge required", default=False
+        _("vital signs before discharge required"), default=False
     )
     vitals_during_dose_every_minutes = models.PositiveSmallIntegerField(
         null=True,
@@ -129,24 +130,25 @@ class TreatmentType(models.Model):
             models.CheckConstraint(
                 condition=Q(min_days_apart__gte=1, min_days_apart__lte=MAX_MIN_DAYS_APART),
                 name="treatment_min_days_apart_range",
-                violation_error_message=(
-                    f"Days apart must be from 1 (one session a day) to {MAX_MIN_DAYS_APART}."
+                violation_error_message=format_lazy(
+                    _("Days apart must be from 1 (one session a day) to {maximum}."),
+                    maximum=MAX_MIN_DAYS_APART,
                 ),
             ),
             models.CheckConstraint(
                 condition=Q(chair_minutes__gt=0),
                 name="treatment_chair_minutes_positive",
-                violation_error_message="The chair or room must be held for at least a minute.",
+                violation_error_message=_("The chair or room must be held for at least a minute."),
             ),
             models.CheckConstraint(
                 condition=Q(chair_minutes__lte=MAX_SESSION_LENGTH // timedelta(minutes=1)),
                 name="treatment_chair_minutes_at_most_a_day",
-                violation_error_message="A session can hold its chair or room for a day at most.",
+                violation_error_message=_("A session can hold its chair or room for a day at most."),
             ),
             models.CheckConstraint(
                 condition=Q(clinician_minutes__gt=0),
                 name="treatment_clinician_minutes_positive",
-                violation_error_message="The clinician must be held for at least a minute.",
+                violation_error_message=_("The clinician must be held for at least a minute."),
             ),
             models.CheckConstraint(
                 condition=~Q(modality=Modality.SPRAVATO)
@@ -158,15 +160,19 @@ class TreatmentType(models.Model):
                 ),
                 name="treatment_spravato_monitoring_per_label",
                 violation_error_message=(
-                    "Spravato's label asks for at least 120 minutes of monitoring from administration, with vital "
-                    "signs about 40 minutes after the dose and before discharge."
+                    _(
+                        "Spravato's label asks for at least 120 minutes of monitoring from administration, with vital "
+                        "signs about 40 minutes after the dose and before discharge."
+                    )
                 ),
             ),
             models.CheckConstraint(
                 condition=Q(vitals_during_dose_every_minutes__isnull=True)
                 | Q(vitals_during_dose_every_minutes__gt=0),
                 name="treatment_vitals_during_dose_positive",
-                violation_error_message="Suggest a reading during the dose at least a minute apart, or none.",
+                violation_error_message=_(
+                    "Suggest a reading during the dose at least a minute apart, or none."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(
@@ -176,8 +182,10 @@ class TreatmentType(models.Model):
                 ),
                 name="treatment_clinician_inside_chair_span",
                 violation_error_message=(
-                    "The clinician's offset, dosing and discharge minutes together must fit inside the chair or "
-                    "room minutes."
+                    _(
+                        "The clinician's offset, dosing and discharge minutes together must fit inside the chair or "
+                        "room minutes."
+                    )
                 ),
             ),
         ]
@@ -196,14 +204,14 @@ class RemsEnrollment(models.Model):
 
     patient = models.OneToOneField("intake.Patient", on_delete=models.CASCADE, related_name="rems_enrollment")
     enrolled_on = models.DateField()
-    rems_patient_id = models.CharField("REMS patient ID", max_length=40, blank=True)
+    rems_patient_id = models.CharField(_("REMS patient ID"), max_length=40, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "REMS enrollment"
+        verbose_name = _("REMS enrollment")
 
     def __str__(self) -> str:
         return f"REMS enrollment of patient {self.patient_id} on {self.enrolled_on:%Y-%m-%d}"
@@ -225,7 +233,7 @@ class TreatmentSeries(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "treatment series"
+        verbose_name_plural = _("treatment series")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

@@ -57,13 +57,13 @@ class OpeningHours(models.Model):
     closes = models.TimeField()
 
     class Meta:
-        verbose_name_plural = "opening hours"
+        verbose_name_plural = _("opening hours")
         ordering = ["location", "weekday", "opens"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(closes__gt=F("opens")),
                 name="opening_hours_closes_after_opens",
-                violation_error_message="Closing time must be after opening time.",
+                violation_error_message=_("Closing time must be after opening time."),
             ),
             models.CheckConstraint(condition=Q(weekday__lte=6), name="opening_hours_weekday_range"),
         ]
@@ -132,13 +132,13 @@ class WorkingHours(models.Model):
     ends = models.TimeField()
 
     class Meta:
-        verbose_name_plural = "working hours"
+        verbose_name_plural = _("working hours")
         ordering = ["clinician", "weekday", "starts"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends__gt=F("starts")),
                 name="working_hours_ends_after_starts",
-                violation_error_message="Working hours must end after they start.",
+                violation_error_message=_("Working hours must end after they start."),
             ),
             models.CheckConstraint(condition=Q(weekday__lte=6), name="working_hours_weekday_range"),
         ]
@@ -156,13 +156,13 @@ class ClinicianTimeOff(models.Model):
     reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
-        verbose_name_plural = "clinician time off"
+        verbose_name_plural = _("clinician time off")
         ordering = ["clinician", "starts_at"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("starts_at")),
                 name="time_off_ends_after_starts",
-                violation_error_message="Time off must end after it starts.",
+                violation_error_message=_("Time off must end after it starts."),
             )
         ]
 

@@ -90,7 +90,7 @@ class ReminderDelivery(models.Model):
     error = models.CharField(max_length=500, blank=True)
 
     class Meta:
-        verbose_name_plural = "reminder deliveries"
+        verbose_name_plural = _("reminder deliveries")
         ordering = ["-attempted_at", "-pk"]
 
     def __str__(self) -> str:

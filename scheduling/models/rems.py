@@ -77,7 +77,7 @@ class RemsMonitoringForm(models.Model):
     )
 
     class Meta:
-        verbose_name = "REMS patient monitoring form"
+        verbose_name = _("REMS patient monitoring form")
         constraints = [
             models.CheckConstraint(
                 condition=Q(monitoring_completed_at__isnull=True)

@@ -40,7 +40,7 @@ class WaitlistEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "waitlist entries"
+        verbose_name_plural = _("waitlist entries")
         ordering = ["created_at"]
         constraints = [
             models.CheckConstraint(
