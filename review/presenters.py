@@ -255,7 +255,7 @@ def _score_view(
         view.bands += " " + _("(Abramovitch 2020) [secondary source]")
     elif code.startswith("cssrs"):
         risk = score.get("risk", "none")
-        view.band = RISK_WORDS.get(risk, (risk, ""))[0]
+        view.band = _(RISK_WORDS[risk][0]) if risk in RISK_WORDS else risk
         try:
             definition = load_instrument(code, submission.instrument_versions.get(code))
             positive = [
@@ -373,7 +373,7 @@ def compare_columns(submissions: Sequence[IntakeSubmission], alert_ids: set[int]
             view = _score_view(code, score, {}, sub)
             cells[code] = f"{score['total']} ({view.band.lower()})" if view.band else str(score["total"])
         cells["item9"] = "—" if sub.phq9_item9 is None else str(sub.phq9_item9)
-        cells["cssrs"] = RISK_WORDS.get(sub.cssrs_risk, ("—", ""))[0] if sub.cssrs_risk else "—"
+        cells["cssrs"] = _(RISK_WORDS[sub.cssrs_risk][0]) if sub.cssrs_risk in RISK_WORDS else "—"
         severities = [finding.get("severity") for finding in sub.findings or []]
         cells["hard_stops"] = str(severities.count("hard_stop")) if sub.kind == "intake" else "—"
         cells["review"] = str(severities.count("review")) if sub.kind == "intake" else "—"
