@@ -12,18 +12,14 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from clinic.forms import AccessibleForm
 from intake import addresses, rules
 from intake.instruments import InstrumentDefinition
 
-YES_NO_UNSURE = [
-    ("yes", gettext_lazy("Yes")),
-    ("no", gettext_lazy("No")),
-    ("unsure", gettext_lazy("Not sure")),
-]
-YES_NO = [("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
+YES_NO_UNSURE = [("yes", _("Yes")), ("no", _("No")), ("unsure", _("Not sure"))]
+YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
 
 def age_on(born: date, today: date) -> int:
@@ -37,21 +33,19 @@ def normalise_phone(value: str, *, field_label: str) -> str:
     one nobody can reach them on."""
     if any(character.isalpha() for character in value):
         raise ValidationError(
-            gettext_lazy(
-                "Enter %(field_label)s in digits only, for example (617) 555-0100; letters are not accepted."
-            )
+            _("Enter %(field_label)s in digits only, for example (617) 555-0100; letters are not accepted.")
             % {"field_label": field_label}
         )
     try:
         number = phonenumbers.parse(value, settings.INTAKE_PHONE_REGION)
     except phonenumbers.NumberParseException:
         raise ValidationError(
-            gettext_lazy("Enter %(field_label)s with its area code, for example (617) 555-0100.")
+            _("Enter %(field_label)s with its area code, for example (617) 555-0100.")
             % {"field_label": field_label}
         ) from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(
-            gettext_lazy("%(field_label)s does not look like a real number. Please check it.")
+            _("%(field_label)s does not look like a real number. Please check it.")
             % {"field_label": field_label.capitalize()}
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
@@ -78,20 +72,20 @@ def _json_safe(value: Any) -> Any:
 
 def _reminder_channel_field() -> forms.ChoiceField:
     return forms.ChoiceField(
-        label=gettext_lazy("How should we remind you of appointments?"),
+        label=_("How should we remind you of appointments?"),
         choices=[
-            ("email", gettext_lazy("Email")),
-            ("sms", gettext_lazy("Text message (SMS)")),
-            ("both", gettext_lazy("Email and text message")),
+            ("email", _("Email")),
+            ("sms", _("Text message (SMS)")),
+            ("both", _("Email and text message")),
         ],
         widget=forms.RadioSelect,
-        error_messages={"required": gettext_lazy("Choose how we should remind you.")},
+        error_messages={"required": _("Choose how we should remind you.")},
     )
 
 
 def _sms_consent_field() -> forms.BooleanField:
     return forms.BooleanField(
-        label=gettext_lazy(
+        label=_(
             "I agree to receive appointment text messages from the clinic at this number. "
             "They never contain medical details. Message and data rates may apply; reply STOP to end them."
         ),
@@ -101,55 +95,50 @@ def _sms_consent_field() -> forms.BooleanField:
 
 def _texts_need_consent(form: forms.Form, cleaned: dict[str, Any]) -> None:
     if cleaned.get("reminder_channel") in {"sms", "both"} and not cleaned.get("sms_consent"):
-        form.add_error(
-            "sms_consent", gettext_lazy("To get text reminders, tick this box; or choose email reminders.")
-        )
+        form.add_error("sms_consent", _("To get text reminders, tick this box; or choose email reminders."))
 
 
 class ContactForm(StepForm):
-    legal_first_name = forms.CharField(label=gettext_lazy("Legal first name"), max_length=100)
-    legal_last_name = forms.CharField(label=gettext_lazy("Legal last name"), max_length=100)
+    legal_first_name = forms.CharField(label=_("Legal first name"), max_length=100)
+    legal_last_name = forms.CharField(label=_("Legal last name"), max_length=100)
     preferred_name = forms.CharField(
-        label=gettext_lazy("Name you like to be called (optional)"), max_length=100, required=False
+        label=_("Name you like to be called (optional)"), max_length=100, required=False
     )
     date_of_birth = forms.DateField(
-        label=gettext_lazy("Date of birth"),
-        widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
+        label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"})
     )
     phone = forms.CharField(
-        label=gettext_lazy("Mobile phone"),
-        max_length=32,
-        widget=forms.TextInput(attrs={"autocomplete": "tel"}),
+        label=_("Mobile phone"), max_length=32, widget=forms.TextInput(attrs={"autocomplete": "tel"})
     )
     email = forms.EmailField(
-        label=gettext_lazy("Email address"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label=_("Email address"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
-    address_line1 = forms.CharField(label=gettext_lazy("Street address"), max_length=200)
+    address_line1 = forms.CharField(label=_("Street address"), max_length=200)
     address_line2 = forms.CharField(
-        label=gettext_lazy("Apartment, suite, etc. (optional)"), max_length=200, required=False
+        label=_("Apartment, suite, etc. (optional)"), max_length=200, required=False
     )
-    city = forms.CharField(label=gettext_lazy("City"), max_length=100)
+    city = forms.CharField(label=_("City"), max_length=100)
     state = forms.ChoiceField(
-        label=gettext_lazy("State"),
-        choices=[("", gettext_lazy("Choose your state")), *addresses.STATES],
+        label=_("State"),
+        choices=[("", _("Choose your state")), *addresses.STATES],
         widget=forms.Select(attrs={"autocomplete": "address-level1"}),
         error_messages={
-            "required": gettext_lazy("Choose your state."),
-            "invalid_choice": gettext_lazy("Choose your state from the list."),
+            "required": _("Choose your state."),
+            "invalid_choice": _("Choose your state from the list."),
         },
     )
     postal_code = forms.CharField(
-        label=gettext_lazy("ZIP code"),
+        label=_("ZIP code"),
         max_length=10,
-        help_text=gettext_lazy("5 digits, or ZIP+4 such as 02139-4307."),
+        help_text=_("5 digits, or ZIP+4 such as 02139-4307."),
         widget=forms.TextInput(attrs={"autocomplete": "postal-code", "inputmode": "numeric"}),
-        error_messages={"required": gettext_lazy("Enter your ZIP code.")},
+        error_messages={"required": _("Enter your ZIP code.")},
     )
-    emergency_contact_name = forms.CharField(label=gettext_lazy("Emergency contact: name"), max_length=200)
+    emergency_contact_name = forms.CharField(label=_("Emergency contact: name"), max_length=200)
     emergency_contact_relationship = forms.CharField(
-        label=gettext_lazy("Emergency contact: relationship to you"), max_length=100
+        label=_("Emergency contact: relationship to you"), max_length=100
     )
-    emergency_contact_phone = forms.CharField(label=gettext_lazy("Emergency contact: phone"), max_length=32)
+    emergency_contact_phone = forms.CharField(label=_("Emergency contact: phone"), max_length=32)
     reminder_channel = _reminder_channel_field()
     sms_consent = _sms_consent_field()
 
@@ -160,13 +149,13 @@ class ContactForm(StepForm):
     def clean_date_of_birth(self) -> date:
         born = self.cleaned_data["date_of_birth"]
         if born > self.today:
-            raise ValidationError(gettext_lazy("Your date of birth cannot be in the future."))
+            raise ValidationError(_("Your date of birth cannot be in the future."))
         if born.year < 1900:
-            raise ValidationError(gettext_lazy("Please check the year of your date of birth."))
+            raise ValidationError(_("Please check the year of your date of birth."))
         if age_on(born, self.today) < rules.MIN_AGE_YEARS:
             # A hard stop: ketamine and esketamine treatment here is for adults (SPRAVATO is not approved under 18).
             raise ValidationError(
-                gettext_lazy(
+                _(
                     "We can only treat adults aged 18 or over, so we cannot continue your intake online. "
                     "Please call the clinic and we will help you find the right care."
                 )
@@ -187,7 +176,7 @@ class ContactForm(StepForm):
     def clean_postal_code(self) -> str:
         zip_code = addresses.zip_code(self.cleaned_data["postal_code"])
         if zip_code is None:
-            raise ValidationError(gettext_lazy("Enter a ZIP code of 5 digits, or ZIP+4 such as 02139-4307."))
+            raise ValidationError(_("Enter a ZIP code of 5 digits, or ZIP+4 such as 02139-4307."))
         return zip_code
 
     def clean(self) -> dict[str, Any]:
@@ -211,41 +200,38 @@ class ReminderChoiceForm(StepForm):
         _texts_need_consent(self, cleaned)
         if cleaned.get("reminder_channel") in {"sms", "both"} and not self.has_phone:
             self.add_error(
-                "reminder_channel",
-                gettext_lazy("We have no mobile number for you: choose email, or call the clinic."),
+                "reminder_channel", _("We have no mobile number for you: choose email, or call the clinic.")
             )
         return cleaned
 
 
 REASONS_FOR_CARE = [
-    ("depression", gettext_lazy("Depression")),
-    ("ptsd", gettext_lazy("PTSD or trauma")),
-    ("ocd", gettext_lazy("Obsessive-compulsive disorder (OCD)")),
-    ("anxiety", gettext_lazy("Anxiety")),
-    ("suicidal_thoughts", gettext_lazy("Thoughts of suicide or of not wanting to be alive")),
-    ("other", gettext_lazy("Something else")),
+    ("depression", _("Depression")),
+    ("ptsd", _("PTSD or trauma")),
+    ("ocd", _("Obsessive-compulsive disorder (OCD)")),
+    ("anxiety", _("Anxiety")),
+    ("suicidal_thoughts", _("Thoughts of suicide or of not wanting to be alive")),
+    ("other", _("Something else")),
 ]
 
 
 class ReasonsForm(StepForm):
     reasons = forms.MultipleChoiceField(
-        label=gettext_lazy("What would you like help with? Choose all that apply."),
+        label=_("What would you like help with? Choose all that apply."),
         choices=REASONS_FOR_CARE,
         widget=forms.CheckboxSelectMultiple,
         error_messages={
-            "required": gettext_lazy("Choose at least one reason, or 'Something else' and tell us about it.")
+            "required": _("Choose at least one reason, or 'Something else' and tell us about it.")
         },
     )
     other_reason = forms.CharField(
-        label=gettext_lazy("If something else, tell us briefly"), max_length=500, required=False
+        label=_("If something else, tell us briefly"), max_length=500, required=False
     )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if "other" in cleaned.get("reasons", []) and not cleaned.get("other_reason", "").strip():
-            self.add_error(
-                "other_reason", gettext_lazy("Tell us briefly what else you would like help with.")
-            )
+            self.add_error("other_reason", _("Tell us briefly what else you would like help with."))
         return cleaned
 
 
@@ -253,11 +239,11 @@ class MedicalHistoryForm(StepForm):
     """Each condition of the rule table, answered yes / no / not sure (clinical reference 2.5 and 4.2)."""
 
     LIVER_SEVERITY = [
-        ("", gettext_lazy("Choose one")),
-        ("A", gettext_lazy("Mild (Child-Pugh A)")),
-        ("B", gettext_lazy("Moderate (Child-Pugh B)")),
-        ("C", gettext_lazy("Severe (Child-Pugh C)")),
-        ("unknown", gettext_lazy("I don't know")),
+        ("", _("Choose one")),
+        ("A", _("Mild (Child-Pugh A)")),
+        ("B", _("Moderate (Child-Pugh B)")),
+        ("C", _("Severe (Child-Pugh C)")),
+        ("unknown", _("I don't know")),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -267,21 +253,21 @@ class MedicalHistoryForm(StepForm):
                 label=condition.label, choices=YES_NO_UNSURE, widget=forms.RadioSelect
             )
         self.fields["liver_severity"] = forms.ChoiceField(
-            label=gettext_lazy("If you have liver disease: how severe has a doctor said it is?"),
+            label=_("If you have liver disease: how severe has a doctor said it is?"),
             choices=self.LIVER_SEVERITY,
             required=False,
         )
         self.fields["pregnant"] = forms.ChoiceField(
-            label=gettext_lazy("Are you pregnant, or could you be?"),
-            choices=[*YES_NO_UNSURE, ("not_applicable", gettext_lazy("Does not apply to me"))],
+            label=_("Are you pregnant, or could you be?"),
+            choices=[*YES_NO_UNSURE, ("not_applicable", _("Does not apply to me"))],
             widget=forms.RadioSelect,
         )
         self.fields["breastfeeding"] = forms.ChoiceField(
-            label=gettext_lazy("Are you breastfeeding?"), choices=[*YES_NO, ("not_applicable", gettext_lazy("Does not apply to me"))],
+            label=_("Are you breastfeeding?"), choices=[*YES_NO, ("not_applicable", _("Does not apply to me"))],
             widget=forms.RadioSelect,
         )  # fmt: skip
         self.fields["other_conditions"] = forms.CharField(
-            label=gettext_lazy(
+            label=_(
                 "Any other medical conditions, surgeries or hospital stays we should know about? (optional)"
             ),
             widget=forms.Textarea(attrs={"rows": 3}),
@@ -290,7 +276,7 @@ class MedicalHistoryForm(StepForm):
         )
 
 
-MEDICATION_CLASS_CHOICES = [("", gettext_lazy("Not sure / none of these"))] + [
+MEDICATION_CLASS_CHOICES = [("", _("Not sure / none of these"))] + [
     (medication.code, f"{medication.label} (e.g. {medication.examples})")
     for medication in rules.MEDICATION_CLASSES
 ]
@@ -299,23 +285,23 @@ MEDICATION_CLASS_CHOICES = [("", gettext_lazy("Not sure / none of these"))] + [
 class MedicationForm(StepForm):
     """One row of the medication list."""
 
-    name = forms.CharField(label=gettext_lazy("Medicine"), max_length=120, required=False)
+    name = forms.CharField(label=_("Medicine"), max_length=120, required=False)
     dose_mg = forms.DecimalField(
-        label=gettext_lazy("Dose (mg)"),
+        label=_("Dose (mg)"),
         min_value=Decimal("0"),
         max_value=Decimal("10000"),
         decimal_places=2,
         required=False,
     )
     times_per_day = forms.DecimalField(
-        label=gettext_lazy("Times a day"),
+        label=_("Times a day"),
         min_value=Decimal("0"),
         max_value=Decimal("24"),
         decimal_places=1,
         required=False,
     )
     medication_class = forms.ChoiceField(
-        label=gettext_lazy("Kind of medicine"), choices=MEDICATION_CLASS_CHOICES, required=False
+        label=_("Kind of medicine"), choices=MEDICATION_CLASS_CHOICES, required=False
     )
 
     def clean(self) -> dict[str, Any]:
@@ -323,22 +309,20 @@ class MedicationForm(StepForm):
         if not cleaned.get("name") and (
             cleaned.get("dose_mg") is not None or cleaned.get("medication_class")
         ):
-            self.add_error("name", gettext_lazy("Enter the medicine's name, or clear this row."))
+            self.add_error("name", _("Enter the medicine's name, or clear this row."))
         if cleaned.get("medication_class") == "benzodiazepine" and cleaned.get("dose_mg") is None:
-            self.add_error(
-                "dose_mg", gettext_lazy("Enter the dose of this medicine in mg: the clinician needs it.")
-            )
+            self.add_error("dose_mg", _("Enter the dose of this medicine in mg: the clinician needs it."))
         return cleaned
 
 
 class MedicationsForm(StepForm):
     allergies = forms.CharField(
-        label=gettext_lazy("Allergies to medicines, foods or anything else (write 'none' if none)"),
+        label=_("Allergies to medicines, foods or anything else (write 'none' if none)"),
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     allergy_ketamine = forms.ChoiceField(
-        label=gettext_lazy("Have you ever had an allergic reaction to ketamine or esketamine (Spravato)?"),
+        label=_("Have you ever had an allergic reaction to ketamine or esketamine (Spravato)?"),
         choices=YES_NO_UNSURE,
         widget=forms.RadioSelect,
     )
@@ -352,50 +336,46 @@ MedicationFormSet = forms.formset_factory(
 IMPROVEMENT_CHOICES = [
     # The TRD rule counts a trial as failed below 25 % improvement (EU-PEARL consensus, clinical reference 4.1).
     # Patients cannot be expected to give a percentage, so each answer stands for a representative value.
-    ("none", gettext_lazy("No better at all"), 0),
-    ("little", gettext_lazy("A little better (less than a quarter)"), 15),
-    ("some", gettext_lazy("Somewhat better (a quarter to a half)"), 35),
-    ("much", gettext_lazy("Much better (half or more)"), 60),
-    ("unsure", gettext_lazy("Not sure"), None),
+    ("none", _("No better at all"), 0),
+    ("little", _("A little better (less than a quarter)"), 15),
+    ("some", _("Somewhat better (a quarter to a half)"), 35),
+    ("much", _("Much better (half or more)"), 60),
+    ("unsure", _("Not sure"), None),
 ]
-IMPROVEMENT_PERCENT = {code: pct for code, _, pct in IMPROVEMENT_CHOICES}
+IMPROVEMENT_PERCENT = {code: pct for code, _label, pct in IMPROVEMENT_CHOICES}
 
 
 class AntidepressantTrialForm(StepForm):
-    drug = forms.CharField(label=gettext_lazy("Antidepressant"), max_length=120, required=False)
+    drug = forms.CharField(label=_("Antidepressant"), max_length=120, required=False)
     highest_dose_mg = forms.DecimalField(
-        label=gettext_lazy("Highest daily dose (mg)"),
+        label=_("Highest daily dose (mg)"),
         min_value=Decimal("0"),
         max_value=Decimal("10000"),
         decimal_places=2,
         required=False,
     )
-    weeks = forms.IntegerField(label=gettext_lazy("Weeks taken"), min_value=0, max_value=1000, required=False)
+    weeks = forms.IntegerField(label=_("Weeks taken"), min_value=0, max_value=1000, required=False)
     adherent = forms.ChoiceField(
-        label=gettext_lazy("Taken as prescribed?"),
-        choices=[("", gettext_lazy("Choose")), *YES_NO],
-        required=False,
+        label=_("Taken as prescribed?"), choices=[("", _("Choose")), *YES_NO], required=False
     )
     improvement = forms.ChoiceField(
-        label=gettext_lazy("How much better did you feel?"),
-        choices=[("", gettext_lazy("Choose"))] + [(code, label) for code, label, _ in IMPROVEMENT_CHOICES],
+        label=_("How much better did you feel?"),
+        choices=[("", _("Choose"))] + [(code, label) for code, label, _pct in IMPROVEMENT_CHOICES],
         required=False,
     )
-    current_episode = forms.BooleanField(
-        label=gettext_lazy("During this current episode"), required=False, initial=True
-    )
+    current_episode = forms.BooleanField(label=_("During this current episode"), required=False, initial=True)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if cleaned.get("drug"):
             for name in ("weeks", "adherent", "improvement"):
                 if cleaned.get(name) in (None, ""):
-                    self.add_error(name, gettext_lazy("Please answer this for each antidepressant you list."))
+                    self.add_error(name, _("Please answer this for each antidepressant you list."))
         elif any(
             cleaned.get(name) not in (None, "", False)
             for name in ("highest_dose_mg", "weeks", "adherent", "improvement")
         ):
-            self.add_error("drug", gettext_lazy("Enter the antidepressant's name, or clear this row."))
+            self.add_error("drug", _("Enter the antidepressant's name, or clear this row."))
         return cleaned
 
 
@@ -406,29 +386,27 @@ AntidepressantTrialFormSet = forms.formset_factory(
 
 class TreatmentHistoryForm(StepForm):
     ect = forms.ChoiceField(
-        label=gettext_lazy("Have you had ECT (electroconvulsive therapy)?"),
-        choices=YES_NO,
-        widget=forms.RadioSelect,
+        label=_("Have you had ECT (electroconvulsive therapy)?"), choices=YES_NO, widget=forms.RadioSelect
     )
     ect_sessions = forms.IntegerField(
-        label=gettext_lazy("If yes, about how many sessions?"), min_value=0, max_value=500, required=False
+        label=_("If yes, about how many sessions?"), min_value=0, max_value=500, required=False
     )
     tms = forms.ChoiceField(
-        label=gettext_lazy("Have you had TMS (transcranial magnetic stimulation)?"),
+        label=_("Have you had TMS (transcranial magnetic stimulation)?"),
         choices=YES_NO,
         widget=forms.RadioSelect,
     )
     prior_ketamine = forms.ChoiceField(
-        label=gettext_lazy("Have you had ketamine treatment before (infusion, injection or tablets)?"), choices=YES_NO,
+        label=_("Have you had ketamine treatment before (infusion, injection or tablets)?"), choices=YES_NO,
         widget=forms.RadioSelect,
     )  # fmt: skip
     prior_esketamine = forms.ChoiceField(
-        label=gettext_lazy("Have you had esketamine (Spravato) nasal spray before?"),
+        label=_("Have you had esketamine (Spravato) nasal spray before?"),
         choices=YES_NO,
         widget=forms.RadioSelect,
     )
     prior_ketamine_details = forms.CharField(
-        label=gettext_lazy("If yes: how many sessions, did it help, and were there side effects? (optional)"),
+        label=_("If yes: how many sessions, did it help, and were there side effects? (optional)"),
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=2000,
         required=False,
@@ -437,7 +415,7 @@ class TreatmentHistoryForm(StepForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if cleaned.get("ect") == "no" and cleaned.get("ect_sessions"):
-            self.add_error("ect_sessions", gettext_lazy("Leave this blank if you have not had ECT."))
+            self.add_error("ect_sessions", _("Leave this blank if you have not had ECT."))
         return cleaned
 
 
@@ -445,31 +423,21 @@ class BodyForm(StepForm):
     """Height and weight: the IV dose is weight-based, and BMI is shown to the clinician."""
 
     units = forms.ChoiceField(
-        label=gettext_lazy("Units"), choices=[("us", gettext_lazy("Feet, inches and pounds")), ("metric", gettext_lazy("Centimetres and kilograms"))],
+        label=_("Units"), choices=[("us", _("Feet, inches and pounds")), ("metric", _("Centimetres and kilograms"))],
         widget=forms.RadioSelect, initial="us",
     )  # fmt: skip
-    height_ft = forms.IntegerField(
-        label=gettext_lazy("Height: feet"), min_value=3, max_value=8, required=False
-    )
+    height_ft = forms.IntegerField(label=_("Height: feet"), min_value=3, max_value=8, required=False)
     height_in = forms.DecimalField(
-        label=gettext_lazy("Height: inches"),
-        min_value=0,
-        max_value=Decimal("11.9"),
-        decimal_places=1,
-        required=False,
+        label=_("Height: inches"), min_value=0, max_value=Decimal("11.9"), decimal_places=1, required=False
     )
     weight_lb = forms.DecimalField(
-        label=gettext_lazy("Weight: pounds"), min_value=60, max_value=800, decimal_places=1, required=False
+        label=_("Weight: pounds"), min_value=60, max_value=800, decimal_places=1, required=False
     )
     height_cm = forms.DecimalField(
-        label=gettext_lazy("Height: centimetres"),
-        min_value=100,
-        max_value=250,
-        decimal_places=1,
-        required=False,
+        label=_("Height: centimetres"), min_value=100, max_value=250, decimal_places=1, required=False
     )
     weight_kg = forms.DecimalField(
-        label=gettext_lazy("Weight: kilograms"), min_value=30, max_value=350, decimal_places=1, required=False
+        label=_("Weight: kilograms"), min_value=30, max_value=350, decimal_places=1, required=False
     )
 
     def clean(self) -> dict[str, Any]:
@@ -477,7 +445,7 @@ class BodyForm(StepForm):
         if cleaned.get("units") == "us":
             for name in ("height_ft", "weight_lb"):
                 if cleaned.get(name) is None and name not in self.errors:
-                    self.add_error(name, gettext_lazy("Please fill this in."))
+                    self.add_error(name, _("Please fill this in."))
             if self.errors:
                 return cleaned
             inches = Decimal(cleaned["height_ft"]) * 12 + (cleaned.get("height_in") or Decimal(0))
@@ -486,10 +454,10 @@ class BodyForm(StepForm):
         else:
             for name in ("height_cm", "weight_kg"):
                 if cleaned.get(name) is None and name not in self.errors:
-                    self.add_error(name, gettext_lazy("Please fill this in."))
+                    self.add_error(name, _("Please fill this in."))
         if not self.errors and not (100 <= cleaned["height_cm"] <= 250 and 30 <= cleaned["weight_kg"] <= 350):
             raise ValidationError(
-                gettext_lazy("Please check your height and weight: they are outside the range we can accept.")
+                _("Please check your height and weight: they are outside the range we can accept.")
             )
         return cleaned
 
@@ -522,7 +490,7 @@ class InstrumentForm(StepForm):
                 widget=forms.RadioSelect,
                 required=item.required,
                 help_text=item.help_text,
-                error_messages={"required": gettext_lazy("Please choose an answer to this question.")},
+                error_messages={"required": _("Please choose an answer to this question.")},
             )
         self.initial = {key: _encode(value) for key, value in self.initial.items() if value is not None}
 
@@ -554,16 +522,14 @@ def _decode(raw: str, values: tuple[Any, ...]) -> Any:
     for value in values:
         if _encode(value) == raw:
             return value
-    raise ValidationError(gettext_lazy("That is not one of the answers."))
+    raise ValidationError(_("That is not one of the answers."))
 
 
 class ConsentForm(StepForm):
-    typed_name = forms.CharField(label=gettext_lazy("Type your full legal name to sign"), max_length=200)
+    typed_name = forms.CharField(label=_("Type your full legal name to sign"), max_length=200)
     agree = forms.BooleanField(
-        label=gettext_lazy("I have read the consent above and I agree to it."),
-        error_messages={
-            "required": gettext_lazy("Tick this box to agree, or call the clinic if you have questions.")
-        },
+        label=_("I have read the consent above and I agree to it."),
+        error_messages={"required": _("Tick this box to agree, or call the clinic if you have questions.")},
     )
 
     def __init__(self, *args: Any, legal_name: str = "", **kwargs: Any) -> None:
@@ -574,20 +540,18 @@ class ConsentForm(StepForm):
         typed = " ".join(self.cleaned_data["typed_name"].split())
         if self.legal_name and typed.casefold() != " ".join(self.legal_name.split()).casefold():
             raise ValidationError(
-                gettext_lazy("Type your name exactly as on the contact step: %(legal_name)s.")
+                _("Type your name exactly as on the contact step: %(legal_name)s.")
                 % {"legal_name": self.legal_name}
             )
         return typed
 
 
 class InvitePatientForm(forms.Form):
-    legal_first_name = forms.CharField(label=gettext_lazy("Legal first name"), max_length=100)
-    legal_last_name = forms.CharField(label=gettext_lazy("Legal last name"), max_length=100)
-    email = forms.EmailField(label=gettext_lazy("Email address"))
+    legal_first_name = forms.CharField(label=_("Legal first name"), max_length=100)
+    legal_last_name = forms.CharField(label=_("Legal last name"), max_length=100)
+    email = forms.EmailField(label=_("Email address"))
     date_of_birth = forms.DateField(
-        label=gettext_lazy("Date of birth (optional)"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("Date of birth (optional)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def clean_email(self) -> str:
@@ -596,32 +560,28 @@ class InvitePatientForm(forms.Form):
 
 class SetPasswordForInvitationForm(forms.Form):
     password1 = forms.CharField(
-        label=gettext_lazy("Choose a password"),
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        label=_("Choose a password"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
     password2 = forms.CharField(
-        label=gettext_lazy("Type it again"),
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        label=_("Type it again"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
         if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
-            self.add_error("password2", gettext_lazy("The two passwords are not the same."))
+            self.add_error("password2", _("The two passwords are not the same."))
         return cleaned
 
 
 class SelfRegistrationForm(InvitePatientForm):
-    date_of_birth = forms.DateField(
-        label=gettext_lazy("Date of birth"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_of_birth = forms.DateField(label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean_date_of_birth(self) -> date:
         born = self.cleaned_data["date_of_birth"]
         if age_on(born, timezone.localdate()) < rules.MIN_AGE_YEARS:
             raise ValidationError(
-                gettext_lazy(
+                _(
                     "We can only treat adults aged 18 or over. Please call the clinic and we will help you find care."
                 )
             )
