@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast bench lint format audit clean-data
+.PHONY: run test test-fast bench lint format audit clean-data messages
 
 # No build isolation: xstatic-bootstrap's sdist needs the pinned setuptools (<81) from the venv to build.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -49,6 +49,13 @@ audit: $(STAMP)
 	@$(BIN)/pip-audit --strict --no-deps --disable-pip --progress-spinner off \
 		-r requirements.txt -r requirements-dev.txt || { echo "$(AUDIT_FAILED)" >&2; exit 1; }
 	@$(BIN)/pip-audit --strict --skip-editable --progress-spinner off || { echo "$(AUDIT_FAILED)" >&2; exit 1; }
+
+# The strings to translate, from templates and Python, into locale/<language>/LC_MESSAGES/django.po. Needs GNU
+# gettext (xgettext, msgmerge: `apt-get install gettext`); see docs/translation.md. Nothing at run time needs it.
+MESSAGES_ENV := DEBUG=1 DATABASE_URL=postgres://messages@localhost/messages REDIS_URL=redis://localhost:6379/0
+messages: $(STAMP)
+	env $(MESSAGES_ENV) $(BIN)/python manage.py makemessages -l es --add-location=file \
+		--ignore=tests --ignore=bench --ignore=demo --ignore=staticfiles
 
 clean-data:
 	rm -rf .data

@@ -12,6 +12,7 @@ import secrets
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -29,7 +30,9 @@ class AccountChangeRefused(Exception):
 
 def _refuse_self(actor: User | None, user: User, what: str) -> None:
     if actor is not None and actor.pk == user.pk:
-        raise AccountChangeRefused(f"You cannot change your own {what}: ask another clinic admin.")
+        raise AccountChangeRefused(
+            gettext("You cannot change your own %(what)s: ask another clinic admin.") % {"what": what}
+        )
 
 
 @transaction.atomic
@@ -62,7 +65,7 @@ def set_superuser(*, actor: User, user: User, is_superuser: bool) -> bool:
     if user.is_superuser == is_superuser:
         return False
     if not actor.is_superuser:
-        raise AccountChangeRefused("Only a superuser can grant or remove superuser status.")
+        raise AccountChangeRefused(gettext("Only a superuser can grant or remove superuser status."))
     _refuse_self(actor, user, "superuser status")
     User.objects.filter(pk=user.pk).update(is_superuser=is_superuser, session_epoch=F("session_epoch") + 1)
     user.is_superuser = is_superuser

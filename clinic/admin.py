@@ -9,6 +9,7 @@ from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.forms import UserCreationForm as BaseUserCreationForm
 from django.db import transaction
 from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 
 from clinic.accounts import (
     AccountChangeRefused,
@@ -27,17 +28,19 @@ class UserChangeForm(BaseUserChangeForm):
     editing their groups directly."""
 
     role = forms.TypedChoiceField(
-        choices=[("", "No role")] + [(role.value, role.group_name) for role in Role],
+        choices=[("", _("No role"))] + [(role.value, role.group_name) for role in Role],
         coerce=Role,
         empty_value=None,
         required=False,
-        help_text="Changing a role signs the person out everywhere and is emailed to them and the clinic admins.",
+        help_text=_(
+            "Changing a role signs the person out everywhere and is emailed to them and the clinic admins."
+        ),
     )
 
     make_superuser = forms.BooleanField(
-        label="Superuser",
+        label=_("Superuser"),
         required=False,
-        help_text="Every permission, without any role. Only superusers grant it, and never to themselves.",
+        help_text=_("Every permission, without any role. Only superusers grant it, and never to themselves."),
     )
 
     def __init__(self, *args, **kwargs) -> None:
@@ -63,9 +66,9 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ("email", "full_name")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Person", {"fields": ("full_name", "mobile_phone")}),
-        ("Role and access", {"fields": ("is_active", "role", "is_staff", "is_superuser")}),
-        ("Dates", {"fields": ("last_login", "date_joined")}),
+        (_("Person"), {"fields": ("full_name", "mobile_phone")}),
+        (_("Role and access"), {"fields": ("is_active", "role", "is_staff", "is_superuser")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "role", "password1", "password2")}),
@@ -82,7 +85,7 @@ class UserAdmin(BaseUserAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if obj is not None and request.user.is_superuser and obj.pk != request.user.pk:
-            fieldsets = [*fieldsets, ("Superuser", {"fields": ("make_superuser",)})]
+            fieldsets = [*fieldsets, (_("Superuser"), {"fields": ("make_superuser",)})]
         return fieldsets
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -106,7 +109,7 @@ class UserAdmin(BaseUserAdmin):
             transaction.set_rollback(True)
             self.message_user(request, str(refused), level=messages.ERROR)
 
-    @admin.action(description="Reset two-step sign-in (lost phone) and sign out everywhere")
+    @admin.action(description=_("Reset two-step sign-in (lost phone) and sign out everywhere"))
     def reset_two_step(self, request, queryset):
         done = 0
         for user in queryset:
@@ -115,12 +118,14 @@ class UserAdmin(BaseUserAdmin):
                 done += 1
             except AccountChangeRefused as refused:
                 self.message_user(request, str(refused), level=messages.ERROR)
-        self.message_user(request, f"Two-step sign-in reset for {done} account(s).")
+        self.message_user(request, _("Two-step sign-in reset for %(done)s account(s).") % {"done": done})
 
-    @admin.action(description="Sign out on every device")
+    @admin.action(description=_("Sign out on every device"))
     def sign_out_everywhere(self, request, queryset):
         sign_out_everywhere(users=queryset)
-        self.message_user(request, f"{queryset.count()} account(s) signed out everywhere.")
+        self.message_user(
+            request, _("%(count)s account(s) signed out everywhere.") % {"count": queryset.count()}
+        )
 
 
 @admin.register(AccountEvent)
@@ -195,7 +200,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "occurred_at"
     actions = ["export_csv"]
 
-    @admin.action(description="Export the selected events as CSV")
+    @admin.action(description=_("Export the selected events as CSV"))
     def export_csv(self, request, queryset):
         rows = (
             [e.occurred_at.isoformat(), e.action, e.table_name, e.row_pk, e.patient_id, e.actor_id, e.actor_ip,
@@ -224,7 +229,7 @@ class RecordViewAdmin(ReadOnlyAdmin):
     date_hierarchy = "occurred_at"
     actions = ["export_csv"]
 
-    @admin.action(description="Export the selected views as CSV")
+    @admin.action(description=_("Export the selected views as CSV"))
     def export_csv(self, request, queryset):
         rows = (
             [v.occurred_at.isoformat(), v.user.email, v.patient_id, v.what, v.path, v.ip_address]

@@ -26,6 +26,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django_otp import DEVICE_ID_SESSION_KEY, match_token
 from django_otp import login as otp_login
@@ -94,9 +95,9 @@ def _resolve(path: str) -> str | None:
 
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label="Code from your app",
+        label=_("Code from your app"),
         max_length=20,
-        help_text="The 6-digit code your authenticator app shows now, or one of your recovery codes.",
+        help_text=_("The 6-digit code your authenticator app shows now, or one of your recovery codes."),
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "class": "form-control"}
         ),
@@ -122,10 +123,10 @@ class ReplaceForm(CodeForm):
     """Replacing an authenticator: the password again, then a code from the new app."""
 
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "class": "form-control"}),
-        help_text="Type your password again to replace the authenticator that protects your account.",
+        help_text=_("Type your password again to replace the authenticator that protects your account."),
     )
     field_order = ["password", "code"]
 
@@ -136,7 +137,7 @@ class ReplaceForm(CodeForm):
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
-            raise forms.ValidationError("That password is not right.")
+            raise forms.ValidationError(_("That password is not right."))
         return password
 
 
@@ -150,8 +151,10 @@ def setup(request: SignedInRequest) -> HttpResponse:
         # Someone who knows only the password must not swap in their own authenticator.
         messages.info(
             request,
-            "Enter a code from your current authenticator first. "
-            "If you lost it, ask a clinic admin to reset your two-step sign-in.",
+            _(
+                "Enter a code from your current authenticator first. "
+                "If you lost it, ask a clinic admin to reset your two-step sign-in."
+            ),
         )
         return redirect(f"{reverse('mfa_verify')}?next={reverse('mfa_setup')}")
     key = request.session.get(PENDING_KEY)
@@ -177,7 +180,7 @@ def setup(request: SignedInRequest) -> HttpResponse:
                 request, "registration/mfa_recovery_codes.html", {"codes": codes, "next": _next_url(request)}
             )
         form.add_error(
-            "code", "That code did not match. Check the time on your phone and try the newest code."
+            "code", _("That code did not match. Check the time on your phone and try the newest code.")
         )
     return render(
         request,
@@ -207,11 +210,12 @@ def verify(request: HttpRequest) -> HttpResponse:
                 left = StaticToken.objects.filter(device=device).count()
                 messages.warning(
                     request,
-                    f"You used a recovery code; {left} are left. Set up your app again if you lost it.",
+                    _("You used a recovery code; %(left)s are left. Set up your app again if you lost it.")
+                    % {"left": left},
                 )
             return redirect(_next_url(request))
         form.add_error(
-            "code", "That code did not work. Try the newest code from your app, or a recovery code."
+            "code", _("That code did not work. Try the newest code from your app, or a recovery code.")
         )
     return render(
         request,

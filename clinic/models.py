@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 
 from clinic.roles import Role, role_of
 
@@ -36,15 +37,15 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     """Everyone who signs in: patients, front desk, clinicians and clinic admins (their role is their group)."""
 
-    email = models.EmailField("email address", unique=True)
+    email = models.EmailField(_("email address"), unique=True)
     full_name = models.CharField(max_length=200, blank=True)
     mobile_phone = models.CharField(
         max_length=32,
         blank=True,
-        help_text="Staff: E.164 mobile number for urgent alerts by text, e.g. +16175550100.",
+        help_text=_("Staff: E.164 mobile number for urgent alerts by text, e.g. +16175550100."),
     )
     is_staff = models.BooleanField(
-        "may use the Django admin", default=False, help_text="Clinic admins only; set by the role."
+        _("may use the Django admin"), default=False, help_text=_("Clinic admins only; set by the role.")
     )
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -134,11 +135,11 @@ class AccountEvent(models.Model):
     emails whom it concerns) and append-only, like the audit trail."""
 
     class Change(models.TextChoices):
-        ROLE_CHANGED = "role_changed", "Role changed"
-        SUPERUSER_CHANGED = "superuser_changed", "Superuser status changed"
-        AUTHENTICATOR_ADDED = "authenticator_added", "Two-step sign-in turned on"
-        AUTHENTICATOR_REPLACED = "authenticator_replaced", "Authenticator replaced"
-        SECOND_FACTOR_RESET = "second_factor_reset", "Two-step sign-in reset by an admin"
+        ROLE_CHANGED = "role_changed", _("Role changed")
+        SUPERUSER_CHANGED = "superuser_changed", _("Superuser status changed")
+        AUTHENTICATOR_ADDED = "authenticator_added", _("Two-step sign-in turned on")
+        AUTHENTICATOR_REPLACED = "authenticator_replaced", _("Authenticator replaced")
+        SECOND_FACTOR_RESET = "second_factor_reset", _("Two-step sign-in reset by an admin")
 
     occurred_at = models.DateTimeField(default=timezone.now)
     account = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="account_events")

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_noop
 
 from clinic.roles import Role
 
@@ -19,6 +20,7 @@ from clinic.roles import Role
 @dataclass(frozen=True)
 class NavLink:
     url_name: str
+    # Marked with gettext_noop where written, translated when shown (the page's language).
     words: str
     # Off for a page that has a header of its own and never shows this navigation (the admin).
     marks_current: bool = True
@@ -37,25 +39,25 @@ class NavItem:
 
 
 MAIN_NAVIGATION: dict[Role, tuple[NavLink, ...]] = {
-    Role.PATIENT: (NavLink("portal:home", "My care"),),
+    Role.PATIENT: (NavLink("portal:home", gettext_noop("My care")),),
     Role.FRONT_DESK: (
-        NavLink("scheduling:today", "Today"),
-        NavLink("scheduling:patient_search", "Find a patient"),
-        NavLink("scheduling:waitlist", "Waitlist"),
-        NavLink("scheduling:invite_patient", "Invite a patient"),
+        NavLink("scheduling:today", gettext_noop("Today")),
+        NavLink("scheduling:patient_search", gettext_noop("Find a patient")),
+        NavLink("scheduling:waitlist", gettext_noop("Waitlist")),
+        NavLink("scheduling:invite_patient", gettext_noop("Invite a patient")),
     ),
     Role.CLINICIAN: (
-        NavLink("review:queue", "Review queue", badge="review/_nav_queue_badge.html"),
-        NavLink("review:alerts", "Urgent alerts", badge="review/_nav_alerts_badge.html"),
-        NavLink("scheduling:day", "Day schedule"),
-        NavLink("scheduling:rems_forms_due", "REMS forms due"),
+        NavLink("review:queue", gettext_noop("Review queue"), badge="review/_nav_queue_badge.html"),
+        NavLink("review:alerts", gettext_noop("Urgent alerts"), badge="review/_nav_alerts_badge.html"),
+        NavLink("scheduling:day", gettext_noop("Day schedule")),
+        NavLink("scheduling:rems_forms_due", gettext_noop("REMS forms due")),
     ),
     Role.CLINIC_ADMIN: (
-        NavLink("clinic_settings", "Clinic settings"),
-        NavLink("setup:home", "Places, people and treatments"),
-        NavLink("intake:consent_documents", "Consent documents"),
-        NavLink("review:alerts", "Urgent alerts"),
-        NavLink("scheduling:today", "Schedule"),
+        NavLink("clinic_settings", gettext_noop("Clinic settings")),
+        NavLink("setup:home", gettext_noop("Places, people and treatments")),
+        NavLink("intake:consent_documents", gettext_noop("Consent documents")),
+        NavLink("review:alerts", gettext_noop("Urgent alerts")),
+        NavLink("scheduling:today", gettext_noop("Schedule")),
     ),
 }
 
@@ -65,7 +67,7 @@ def nav_items(links: Iterable[NavLink], *, here: str) -> list[NavItem]:
     return [
         NavItem(
             href=reverse(link.url_name),
-            words=link.words,
+            words=gettext(link.words),
             current=link.marks_current and link.url_name == here,
             badge=link.badge,
         )

@@ -16,6 +16,8 @@ from django.contrib import messages
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 BIGINT_MAX = 2**63 - 1
 CALENDAR_YEARS = 10  # how far from today a day in the calendar may lie
@@ -60,7 +62,12 @@ def far_from_today(day: date, today: date | None = None) -> bool:
     return abs(day.year - today.year) > CALENDAR_YEARS
 
 
-FAR_FROM_TODAY = f"Choose a day within {CALENDAR_YEARS} years of today."
+# Marked here, translated where raised (the language of the request).
+FAR_FROM_TODAY = gettext_noop("Choose a day within %(years)s years of today.")
+
+
+def _far_from_today() -> str:
+    return _(FAR_FROM_TODAY) % {"years": CALENDAR_YEARS}
 
 
 def parse_day(raw: str, *, today: date) -> date:
@@ -69,9 +76,9 @@ def parse_day(raw: str, *, today: date) -> date:
     try:
         day = date.fromisoformat(raw.strip())
     except ValueError:
-        raise ValueError("That date was not understood.") from None
+        raise ValueError(_("That date was not understood.")) from None
     if far_from_today(day, today):
-        raise ValueError(FAR_FROM_TODAY)
+        raise ValueError(_far_from_today())
     return day
 
 
@@ -82,11 +89,11 @@ def parse_moment(raw: str, *, now: datetime) -> datetime:
     try:
         moment = datetime.fromisoformat(raw.strip())
     except ValueError:
-        raise ValueError("That time was not understood.") from None
+        raise ValueError(_("That time was not understood.")) from None
     if moment.utcoffset() is None:
-        raise ValueError("That time was not understood.")
+        raise ValueError(_("That time was not understood."))
     if far_from_today(moment.date(), now.date()):
-        raise ValueError(FAR_FROM_TODAY)
+        raise ValueError(_far_from_today())
     return moment
 
 
@@ -99,7 +106,7 @@ def requested_day(request: HttpRequest, key: str, *, today: date, fallback: date
     try:
         return parse_day(raw, today=today)
     except ValueError as exc:
-        messages.error(request, f"{exc} Showing {instead} instead.")
+        messages.error(request, _("%(exc)s Showing %(instead)s instead.") % {"exc": exc, "instead": instead})
         return fallback
 
 
@@ -117,7 +124,7 @@ class CalendarDayField(forms.DateField):
     def validate(self, value: date | None) -> None:
         super().validate(value)
         if value is not None and far_from_today(value):
-            raise forms.ValidationError(FAR_FROM_TODAY, code="far_from_today")
+            raise forms.ValidationError(_far_from_today(), code="far_from_today")
 
 
 # --- Where to go next -------------------------------------------------------------------------------------------

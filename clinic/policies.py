@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from clinic.errors import Refused
 from clinic.models import AuditEvent, ClinicPolicy, User
@@ -48,26 +49,35 @@ class Policy:
         text = str(raw if raw is not None else "").strip()
         if self.kind in ("text", "long_text"):
             if not text:
-                raise PolicyRefused(f"{self.label} cannot be empty.", field=self.key)
+                raise PolicyRefused(_("%(self)s cannot be empty.") % {"self": self.label}, field=self.key)
             return text
         if self.kind == "int":
             if not re.fullmatch(r"-?\d{1,6}", text):
-                raise PolicyRefused(f"{self.label}: enter a whole number.", field=self.key)
+                raise PolicyRefused(
+                    _("%(self)s: enter a whole number.") % {"self": self.label}, field=self.key
+                )
             number = int(text)
             if (self.minimum is not None and number < self.minimum) or (
                 self.maximum is not None and number > self.maximum
             ):
-                raise PolicyRefused(f"{self.label}: from {self.minimum} to {self.maximum}.", field=self.key)
+                raise PolicyRefused(
+                    _("%(self)s: from %(minimum)s to %(maximum)s.")
+                    % {"self": self.label, "minimum": self.minimum, "maximum": self.maximum},
+                    field=self.key,
+                )
             return number
         if self.kind == "offsets":
             parts = [part.strip().lower() for part in text.split(",") if part.strip()]
             if not parts or not all(re.fullmatch(r"\d{1,3}[hm]", part) for part in parts):
                 raise PolicyRefused(
-                    f"{self.label}: hours or minutes before the session, separated by commas, such as 72h, 24h, 2h.",
+                    _(
+                        "%(self)s: hours or minutes before the session, separated by commas, such as 72h, 24h, 2h."
+                    )
+                    % {"self": self.label},
                     field=self.key,
                 )
             if len(set(parts)) != len(parts):
-                raise PolicyRefused(f"{self.label}: each time once.", field=self.key)
+                raise PolicyRefused(_("%(self)s: each time once.") % {"self": self.label}, field=self.key)
             return parts
         if self.kind == "quiet_hours":
             match = re.fullmatch(r"(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})", text)
@@ -78,7 +88,10 @@ class Policy:
             except ValueError:  # 25:00, 08:61
                 starts = ends = None
             if starts is None or ends is None:
-                raise PolicyRefused(f"{self.label}: two 24-hour times, such as 21:00-08:00.", field=self.key)
+                raise PolicyRefused(
+                    _("%(self)s: two 24-hour times, such as 21:00-08:00.") % {"self": self.label},
+                    field=self.key,
+                )
             return f"{starts:%H:%M}-{ends:%H:%M}"
         if self.kind == "color":
             return _parse_color(text, self)

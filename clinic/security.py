@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 
 
 class LockoutBackend(AxesStandaloneBackend):
@@ -68,15 +69,18 @@ class RoleMinimumLengthValidator:
         minimum = self._minimum(user)
         if len(password) < minimum:
             raise ValidationError(
-                f"This password is too short. It must contain at least {minimum} characters.",
+                _("This password is too short. It must contain at least %(minimum)s characters.")
+                % {"minimum": minimum},
                 code="password_too_short",
             )
 
     def get_help_text(self) -> str:
-        return (
-            f"Your password must contain at least {self.patient_min_length} characters "
-            f"({self.staff_min_length} for clinic staff)."
-        )
+        return _(
+            "Your password must contain at least %(patient)s characters (%(staff)s for clinic staff)."
+        ) % {
+            "patient": self.patient_min_length,
+            "staff": self.staff_min_length,
+        }
 
 
 # --- Browser caches ----------------------------------------------------------------------------------------------
@@ -126,12 +130,15 @@ class StaffSessionMiddleware:
                 session[SESSION_STARTED] = session[SESSION_SEEN] = now
             elif now - seen > idle_limit or now - started > settings.STAFF_SESSION_MAX_HOURS * 3600:
                 why = (
-                    "were inactive for a while"
+                    _("were inactive for a while")
                     if now - seen > idle_limit
-                    else "reached the session time limit"
+                    else _("reached the session time limit")
                 )
                 logout(request)
-                messages.info(request, f"You were signed out because you {why}. Please sign in again.")
+                messages.info(
+                    request,
+                    _("You were signed out because you %(why)s. Please sign in again.") % {"why": why},
+                )
                 return redirect_to_login(request.get_full_path())
             elif now - seen > 60 and request.headers.get(PASSIVE_HEADER) != "1":
                 session[SESSION_SEEN] = now

@@ -98,6 +98,8 @@ MIDDLEWARE = [
     # Right after WhiteNoise: every response the app itself makes is marked not to be stored.
     "clinic.security.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language from the language cookie or the browser's Accept-Language, among LANGUAGES; URLs carry none.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Before the CSRF check, so that requests refused by it are counted too.
     "clinic.throttle.RateLimitMiddleware",
@@ -304,7 +306,11 @@ TIME_ZONE = os.environ.get("CLINIC_TIME_ZONE", "America/New_York")
 LANGUAGE_CODE = "en-us"
 # US date and time formats for templates (clinic/formats/en), the same house style as clinic/local_time.py.
 FORMAT_MODULE_PATH = ["clinic.formats"]
+# Every user-facing string is marked for translation; the catalogs live in locale/ (docs/translation.md). A
+# language without a translation of a string shows the English.
 USE_I18N = True
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 # --- Static files: from packages, served by whitenoise (no CDN) ----------------------------------------------
 STATIC_URL = "/static/"

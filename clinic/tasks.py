@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext as _
 
 from clinic import policies
@@ -24,13 +25,23 @@ def ping(token: str) -> str:
 
 # What the person is told for each change; the clinic admins are told of these too.
 ACCOUNT_CHANGE_SENTENCES = {
-    "authenticator_added": "Two-step sign-in was turned on for your account, and new recovery codes were issued.",
-    "authenticator_replaced": "The authenticator app for your account was replaced, and new recovery codes were "
-    "issued. Your other devices were signed out.",
-    "second_factor_reset": "A clinic admin reset the two-step sign-in of your account, and you were signed out "
-    "everywhere. You will set up an authenticator again when you next sign in.",
-    "role_changed": "Your role at the clinic was changed ({detail}), and you were signed out everywhere.",
-    "superuser_changed": "Superuser status was {detail} for your account, and you were signed out everywhere.",
+    "authenticator_added": gettext_noop(
+        "Two-step sign-in was turned on for your account, and new recovery codes were issued."
+    ),
+    "authenticator_replaced": gettext_noop(
+        "The authenticator app for your account was replaced, and new recovery codes were issued. Your other "
+        "devices were signed out."
+    ),
+    "second_factor_reset": gettext_noop(
+        "A clinic admin reset the two-step sign-in of your account, and you were signed out everywhere. You will "
+        "set up an authenticator again when you next sign in."
+    ),
+    "role_changed": gettext_noop(
+        "Your role at the clinic was changed (%(detail)s), and you were signed out everywhere."
+    ),
+    "superuser_changed": gettext_noop(
+        "Superuser status was %(detail)s for your account, and you were signed out everywhere."
+    ),
 }
 TOLD_TO_ADMINS = {"second_factor_reset", "role_changed", "superuser_changed"}
 
@@ -45,25 +56,27 @@ def send_account_notice(self, event_id: int) -> None:
     account = event.account
     context = {
         "name": account.get_short_name(),
-        "sentence": ACCOUNT_CHANGE_SENTENCES[event.change].format(detail=event.detail),
+        "sentence": gettext(ACCOUNT_CHANGE_SENTENCES[event.change]) % {"detail": event.detail},
         "link": settings.SITE_URL + reverse("login"),
         "clinic_name": policies.value("CLINIC_NAME"),
     }
     if account.email:
         EmailMultiAlternatives(
-            subject=f"Security notice: your {policies.value('CLINIC_NAME')} account changed",
+            subject=gettext("Security notice: your %(clinic)s account changed")
+            % {"clinic": policies.value("CLINIC_NAME")},
             body=render_to_string("clinic/email/account_change.txt", context),
             to=[account.email],
         ).send()
     admins = [email for email in emails_of_role(Role.CLINIC_ADMIN) if email != account.email]
     if event.change in TOLD_TO_ADMINS and admins:
         EmailMultiAlternatives(
-            subject=f"Account change at {policies.value('CLINIC_NAME')}: {event.get_change_display()}",
+            subject=gettext("Account change at %(clinic)s: %(change)s")
+            % {"clinic": policies.value("CLINIC_NAME"), "change": event.get_change_display()},
             body=render_to_string(
                 "clinic/email/account_change_admins.txt",
                 {
                     "event": event,
-                    "actor": event.actor.email if event.actor else "the system",
+                    "actor": event.actor.email if event.actor else gettext("the system"),
                     "link": settings.SITE_URL + reverse("admin:clinic_accountevent_changelist"),
                     "clinic_name": policies.value("CLINIC_NAME"),
                 },

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -59,7 +60,7 @@ def sign_out_everywhere(request: SignedInRequest) -> HttpResponse:
     """End every session of this person, on every device, this one included."""
     User.objects.filter(pk=request.user.pk).update(session_epoch=F("session_epoch") + 1)
     logout(request)
-    messages.success(request, "You have been signed out on every device.")
+    messages.success(request, _("You have been signed out on every device."))
     return redirect("login")
 
 

@@ -19,7 +19,9 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy
 
 from clinic import policies
 from intake.models import (
@@ -34,7 +36,7 @@ from intake.models import (
 from intake.steps import STEPS_BY_KEY
 
 # The help text of every staff note the portal does not show but the download holds: the patient may read it.
-IN_THE_DOWNLOAD = (
+IN_THE_DOWNLOAD = gettext_lazy(
     "The patient does not see it in their portal, but it is part of their record and is included when they "
     "download their data: write it as you would for them to read."
 )
@@ -134,8 +136,8 @@ def _plain(value: Any) -> Any:
         return timezone.localtime(value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
+    if isinstance(value, Decimal | Promise):
+        return str(value)  # a Promise: a label marked for translation, in the patient's language
     return value
 
 

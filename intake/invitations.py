@@ -48,7 +48,7 @@ def invite_patient(
     patient = Patient.objects.filter(email__iexact=email).first()
     if patient is not None and patient.user_id is not None:
         raise IntakeError(
-            "This email address already has an account. The patient can sign in or reset their password."
+            _("This email address already has an account. The patient can sign in or reset their password.")
         )
     if patient is None:
         patient = Patient.objects.create(
@@ -111,10 +111,10 @@ def accept_invitation(*, token: str, password: str, now: datetime) -> User:
     assert checked.invitation is not None  # no problem: the invitation was found
     invitation = Invitation.objects.select_for_update().get(pk=checked.invitation.pk)
     if invitation.accepted_at is not None:  # a second tab won the race
-        raise IntakeError("This invitation has been used already. Please sign in instead.")
+        raise IntakeError(_("This invitation has been used already. Please sign in instead."))
     patient = Patient.objects.select_for_update().get(pk=invitation.patient_id)
     if patient.user_id is not None:
-        raise IntakeError("This email address already has an account. Please sign in instead.")
+        raise IntakeError(_("This email address already has an account. Please sign in instead."))
     user = User(email=invitation.email, full_name=patient.full_name)
     validate_password(password, user)
     user.set_password(password)
@@ -179,7 +179,7 @@ def register_patient(
     """Self-registration (when the clinic allows it). It answers the same whether or not the email is known, so
     the page cannot be used to find out who is a patient; a known patient gets a sign-in reminder instead."""
     if not policies.value("INTAKE_SELF_REGISTRATION"):
-        raise IntakeError("This clinic does not take online registrations. Please call the clinic.")
+        raise IntakeError(_("This clinic does not take online registrations. Please call the clinic."))
     existing = Patient.objects.filter(email__iexact=email).first()
     if existing is not None and existing.user_id is not None:
         from intake.tasks import send_account_exists_email  # the tasks import this module

@@ -9,18 +9,18 @@ from django.utils.translation import gettext_lazy as _
 class Modality(models.TextChoices):
     """How a treatment is given: the one list, used by treatment types, the booking gate and decisions."""
 
-    IV_KETAMINE = "iv", "IV ketamine"
-    SPRAVATO = "spravato", "Spravato (esketamine)"
-    CONSULTATION = "consultation", "Consultation"
+    IV_KETAMINE = "iv", _("IV ketamine")
+    SPRAVATO = "spravato", _("Spravato (esketamine)")
+    CONSULTATION = "consultation", _("Consultation")
 
 
 class Patient(models.Model):
     """A person in the clinic's care. Their sign-in account is created when they accept an invitation."""
 
     class ReminderChannel(models.TextChoices):
-        EMAIL = "email", "Email"
-        SMS = "sms", "Text message (SMS)"
-        BOTH = "both", "Email and text message"
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("Text message (SMS)")
+        BOTH = "both", _("Email and text message")
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="patient"
@@ -34,7 +34,7 @@ class Patient(models.Model):
     date_of_birth = models.DateField(null=True, blank=True)
     email = models.EmailField()
     email_verified_at = models.DateTimeField(null=True, blank=True)
-    phone = models.CharField(max_length=32, blank=True, help_text="E.164, for example +16175550100.")
+    phone = models.CharField(max_length=32, blank=True, help_text=_("E.164, for example +16175550100."))
     address_line1 = models.CharField(max_length=200, blank=True)
     address_line2 = models.CharField(max_length=200, blank=True)
     city = models.CharField(max_length=100, blank=True)
@@ -133,13 +133,13 @@ class SmsConsentEvent(models.Model):
     (the patient's own choice on a page), or a reply to a message (STOP, START), as carriers require. Append-only."""
 
     class Change(models.TextChoices):
-        GIVEN = "given", "Agreed to text messages"
-        WITHDRAWN = "withdrawn", "Stopped text messages"
+        GIVEN = "given", _("Agreed to text messages")
+        WITHDRAWN = "withdrawn", _("Stopped text messages")
 
     class Source(models.TextChoices):
-        INTAKE = "intake", "Intake"
-        PORTAL = "portal", "Patient portal"
-        SMS_REPLY = "sms_reply", "Reply to a text message"
+        INTAKE = "intake", _("Intake")
+        PORTAL = "portal", _("Patient portal")
+        SMS_REPLY = "sms_reply", _("Reply to a text message")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="sms_consent_events")
     change = models.CharField(max_length=10, choices=Change.choices)
@@ -168,8 +168,8 @@ class Intake(models.Model):
     """The intake a patient is filling in. Every step is saved here as they go (save and resume)."""
 
     class Status(models.TextChoices):
-        IN_PROGRESS = "in_progress", "In progress"
-        SUBMITTED = "submitted", "Submitted"
+        IN_PROGRESS = "in_progress", _("In progress")
+        SUBMITTED = "submitted", _("Submitted")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="intakes")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.IN_PROGRESS)
@@ -296,8 +296,8 @@ class IntakeSubmission(models.Model):
     """
 
     class Kind(models.TextChoices):
-        INTAKE = "intake", "Intake"
-        RESCREEN = "rescreen", "Pre-session re-screen"
+        INTAKE = "intake", _("Intake")
+        RESCREEN = "rescreen", _("Pre-session re-screen")
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="submissions")
@@ -423,17 +423,17 @@ class EligibilityDecision(models.Model):
     """A clinician's signed decision on whether, and with what, a patient may be treated. Booking reads it."""
 
     class Outcome(models.TextChoices):
-        ELIGIBLE = "eligible", "Eligible"
-        NOT_ELIGIBLE = "not_eligible", "Not eligible"
-        MORE_INFO_NEEDED = "more_info_needed", "More information needed"
+        ELIGIBLE = "eligible", _("Eligible")
+        NOT_ELIGIBLE = "not_eligible", _("Not eligible")
+        MORE_INFO_NEEDED = "more_info_needed", _("More information needed")
 
     class Modality(models.TextChoices):
         """What a decision covers: one treatment modality, both, or none."""
 
-        IV = Modality.IV_KETAMINE.value, "IV ketamine"
-        SPRAVATO = Modality.SPRAVATO.value, "Spravato (esketamine)"
-        BOTH = "both", "IV ketamine and Spravato"
-        NONE = "none", "No treatment"
+        IV = Modality.IV_KETAMINE.value, _("IV ketamine")
+        SPRAVATO = Modality.SPRAVATO.value, _("Spravato (esketamine)")
+        BOTH = "both", _("IV ketamine and Spravato")
+        NONE = "none", _("No treatment")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="eligibility_decisions")
     # The intake the clinician reviewed: a newer intake goes back to the queue, whatever was decided before.
@@ -446,10 +446,10 @@ class EligibilityDecision(models.Model):
     )
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     modality = models.CharField(max_length=10, choices=Modality.choices, default=Modality.NONE)
-    reason = models.TextField(blank=True, help_text="Why. Required when the patient is not eligible.")
+    reason = models.TextField(blank=True, help_text=_("Why. Required when the patient is not eligible."))
     message_to_patient = models.TextField(
         blank=True,
-        help_text="What the patient reads in their portal. Required when more information is needed.",
+        help_text=_("What the patient reads in their portal. Required when more information is needed."),
     )
     reopened_steps = ArrayField(models.CharField(max_length=30), default=list, blank=True)
     # Codes of the hard-stop findings this decision clears; each needs the written justification below.

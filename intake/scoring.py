@@ -15,18 +15,21 @@ from dataclasses import asdict, dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
+from django.utils.translation import gettext_noop
+
 from intake.instruments import InstrumentDefinition, UnknownInstrumentError, load_instrument, same_value
 
 Phq9Band = Literal["minimal", "mild", "moderate", "moderately_severe", "severe"]
 Gad7Band = Literal["minimal", "mild", "moderate", "severe"]
 OcirBand = Literal["mild", "moderate", "severe"]
 CssrsRisk = Literal["none", "low", "moderate", "high"]
-# The risk levels in words, wherever they are shown (the clinician's pages, the patient's download).
+# The risk levels in words, wherever they are shown (the clinician's pages, the patient's download); marked for
+# translation here, translated where a page shows them.
 CSSRS_RISK_LABELS: dict[str, str] = {
-    "high": "High risk",
-    "moderate": "Moderate risk",
-    "low": "Low risk",
-    "none": "No risk identified",
+    "high": gettext_noop("High risk"),
+    "moderate": gettext_noop("Moderate risk"),
+    "low": gettext_noop("Low risk"),
+    "none": gettext_noop("No risk identified"),
 }
 Difficulty = Literal["not_difficult", "somewhat", "very", "extremely"]
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Q
 from django.http import Http404
+from django.utils.translation import gettext
 
 from intake import scoring
 from intake.models import Intake, IntakeSubmission, Patient
@@ -66,13 +67,19 @@ class LatestRisk:
 
     @property
     def label(self) -> str:
-        return RISK_LABELS.get(self.level, self.level)
+        return gettext(RISK_LABELS[self.level]) if self.level in RISK_LABELS else self.level
 
     @property
     def source_label(self) -> str:
         if self.source == "alert":
-            return "urgent alert (open)" if self.alert_open else "urgent alert (acknowledged)"
-        return "C-SSRS at the pre-session re-screen" if self.source == "rescreen" else "C-SSRS at intake"
+            return (
+                gettext("urgent alert (open)") if self.alert_open else gettext("urgent alert (acknowledged)")
+            )
+        return (
+            gettext("C-SSRS at the pre-session re-screen")
+            if self.source == "rescreen"
+            else gettext("C-SSRS at intake")
+        )
 
 
 def latest_risks(patient_ids: Iterable[int]) -> dict[int, LatestRisk]:

@@ -91,7 +91,7 @@ def save_intake_step(*, intake: Intake, step_key: str, answers: dict[str, Any], 
     intake is in progress, so two tabs saving different steps never lose each other's work, and a submitted intake
     is never changed. ``intake.answers`` is refreshed from the row as written."""
     if step_key not in STEPS_BY_KEY:
-        raise IntakeError("There is no such step.")
+        raise IntakeError(gettext("There is no such step."))
     if step_key != "cssrs":  # the other steps stay one statement, outside any transaction block
         return _merge_step(intake=intake, step_key=step_key, answers=answers, now=now)
     with transaction.atomic():
@@ -110,7 +110,7 @@ def _merge_step(*, intake: Intake, step_key: str, answers: dict[str, Any], now: 
         )
         row = cursor.fetchone()
     if row is None:
-        raise IntakeError("This intake has been submitted already; it can no longer be changed.")
+        raise IntakeError(gettext("This intake has been submitted already; it can no longer be changed."))
     stored = row[0]
     intake.answers = json.loads(stored) if isinstance(stored, str) else stored
     intake.updated_at = now
@@ -218,7 +218,10 @@ def score_answers(codes: list[str], answers: dict[str, Any]) -> dict[str, scorin
         try:
             scores[code] = scoring.score_instrument(code, answers.get(code) or {}, **_cutoffs(code))
         except scoring.ScoringError as exc:
-            raise IntakeError(f"{load_instrument(code).short_title}: {exc.message}") from exc
+            raise IntakeError(
+                gettext("%(short_title)s: %(message)s")
+                % {"short_title": load_instrument(code).short_title, "message": exc.message}
+            ) from exc
     return scores
 
 
@@ -366,13 +369,13 @@ def submit_intake(*, intake: Intake, now: datetime, ip_address: str | None) -> I
     """Freeze the intake into an immutable submission with its scores, findings, TRD result and BMI."""
     intake = Intake.objects.select_for_update().select_related("patient").get(pk=intake.pk)
     if intake.status != Intake.Status.IN_PROGRESS:
-        raise IntakeError("This intake has been submitted already.")
+        raise IntakeError(gettext("This intake has been submitted already."))
     if missing := missing_steps(intake):
         titles = ", ".join(STEPS_BY_KEY[key].title for key in missing)
-        raise IntakeError(f"Please complete these steps first: {titles}.")
+        raise IntakeError(gettext("Please complete these steps first: %(titles)s.") % {"titles": titles})
     consent = current_consent(intake.patient)
     if consent is None or consent.pk != intake.answers["consent"].get("consent_id"):
-        raise IntakeError("Please sign the current consent before submitting.")
+        raise IntakeError(gettext("Please sign the current consent before submitting."))
 
     answers = {key: value for key, value in intake.answers.items() if not key.startswith("_")}
     applicable = {step.key for step in steps_for(answers)}
@@ -382,7 +385,7 @@ def submit_intake(*, intake: Intake, now: datetime, ip_address: str | None) -> I
     today = timezone.localdate(now)
     facts = intake_facts(answers, today=today, cssrs_risk=cast(scoring.CssrsScore, scores["cssrs"]).risk)
     if facts.age_years is not None and facts.age_years < rules.MIN_AGE_YEARS:
-        raise IntakeError("We can only treat adults aged 18 or over. Please call the clinic.")
+        raise IntakeError(gettext("We can only treat adults aged 18 or over. Please call the clinic."))
     findings = [
         finding.__dict__.copy()
         for finding in rules.evaluate(

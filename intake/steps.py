@@ -7,27 +7,33 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext, gettext_noop
 
 
 @dataclass(frozen=True)
 class Step:
     key: str
-    title: str
+    # The title in English, marked for translation where written; ``title`` is it in the page's language.
+    words: str
     instrument: str | None = None  # the instrument code for questionnaire steps
 
+    @property
+    def title(self) -> str:
+        return gettext(self.words)
 
-CONTACT = Step("contact", "Contact details")
-REASONS = Step("reasons", "Reason for care")
-MEDICAL = Step("medical", "Medical history")
-MEDICATIONS = Step("medications", "Medicines and allergies")
-TREATMENT = Step("treatment", "Treatment history")
-BODY = Step("body", "Height and weight")
-PHQ9 = Step("phq9", "Mood (PHQ-9)", "phq9")
-GAD7 = Step("gad7", "Anxiety (GAD-7)", "gad7")
-PCL5 = Step("pcl5", "Stress after trauma (PCL-5)", "pcl5")
-OCIR = Step("ocir", "Obsessions and compulsions (OCI-R)", "ocir")
-CSSRS = Step("cssrs", "Safety questions (C-SSRS)", "cssrs")
-CONSENT = Step("consent", "Consent and signature")
+
+CONTACT = Step("contact", gettext_noop("Contact details"))
+REASONS = Step("reasons", gettext_noop("Reason for care"))
+MEDICAL = Step("medical", gettext_noop("Medical history"))
+MEDICATIONS = Step("medications", gettext_noop("Medicines and allergies"))
+TREATMENT = Step("treatment", gettext_noop("Treatment history"))
+BODY = Step("body", gettext_noop("Height and weight"))
+PHQ9 = Step("phq9", gettext_noop("Mood (PHQ-9)"), "phq9")
+GAD7 = Step("gad7", gettext_noop("Anxiety (GAD-7)"), "gad7")
+PCL5 = Step("pcl5", gettext_noop("Stress after trauma (PCL-5)"), "pcl5")
+OCIR = Step("ocir", gettext_noop("Obsessions and compulsions (OCI-R)"), "ocir")
+CSSRS = Step("cssrs", gettext_noop("Safety questions (C-SSRS)"), "cssrs")
+CONSENT = Step("consent", gettext_noop("Consent and signature"))
 
 ALL_STEPS = (CONTACT, REASONS, MEDICAL, MEDICATIONS, TREATMENT, BODY, PHQ9, GAD7, PCL5, OCIR, CSSRS, CONSENT)
 STEPS_BY_KEY = {step.key: step for step in ALL_STEPS}

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from clinic import policies
@@ -142,12 +143,12 @@ def _formset(formset_class, prefix: str, data, rows: list[dict], extra_rows: int
 def intake_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
     intake = intake_for_user(request.user, pk)
     if intake.status != Intake.Status.IN_PROGRESS:
-        messages.info(request, "Your intake has been submitted; it can no longer be changed.")
+        messages.info(request, gettext("Your intake has been submitted; it can no longer be changed."))
         return redirect("portal:home")
     steps = steps_for(intake.answers)
     current = STEPS_BY_KEY.get(step)
     if current is None or current not in steps:
-        messages.info(request, "That step is not part of your intake.")
+        messages.info(request, gettext("That step is not part of your intake."))
         return redirect(
             "intake:step",
             pk=intake.pk,
@@ -169,7 +170,7 @@ def intake_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
             page.form = forms.InstrumentForm(
                 initial=_posted(request.POST), definition=page.extra["definition"]
             )
-            page.notice = (
+            page.notice = gettext(
                 "Thank you. Because of your answer to question 2, please answer questions 3 to 5 too."
             )
             return _render_step(request, intake, current, page)
@@ -203,7 +204,7 @@ def _after_save(request: HttpRequest, intake: Intake, current: Step, extra_rows:
         url = reverse("intake:step", kwargs={"pk": intake.pk, "step": current.key})
         return redirect(f"{url}?rows={extra_rows + 3}")
     if action == "save_exit":
-        messages.success(request, "Saved. You can come back and finish at any time, on any device.")
+        messages.success(request, gettext("Saved. You can come back and finish at any time, on any device."))
         return redirect("portal:home")
     steps = steps_for(intake.answers)
     index = steps.index(current) if current in steps else 0
@@ -322,14 +323,24 @@ def describe_step(step: Step, answers: dict[str, Any] | None) -> list[tuple[str,
             continue
         rows.append((str(bound.label), answer_words(bound, value, name=name)))
     for row in answers.get("items", []):
-        dose = f", {row['dose_mg']} mg" if row.get("dose_mg") else ""
-        times = f", {row['times_per_day']} times a day" if row.get("times_per_day") else ""
-        rows.append(("Medicine", f"{row['name']}{dose}{times}"))
+        dose = gettext(", %(dose)s mg") % {"dose": row["dose_mg"]} if row.get("dose_mg") else ""
+        times = (
+            gettext(", %(times)s times a day") % {"times": row["times_per_day"]}
+            if row.get("times_per_day")
+            else ""
+        )
+        rows.append((gettext("Medicine"), f"{row['name']}{dose}{times}"))
     for row in answers.get("trials", []):
         improvement = dict((code, label) for code, label, _ in forms.IMPROVEMENT_CHOICES).get(
             row.get("improvement"), ""
         )
-        rows.append(("Antidepressant", f"{row['drug']}: {row.get('weeks')} weeks, {improvement.lower()}"))
+        rows.append(
+            (
+                gettext("Antidepressant"),
+                gettext("%(drug)s: %(weeks)s weeks, %(improvement)s")
+                % {"drug": row["drug"], "weeks": row.get("weeks"), "improvement": improvement.lower()},
+            )
+        )
     return rows
 
 
@@ -437,7 +448,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "intake/invitation_problem.html", {"problem": str(exc)}, status=410)
         else:
             login(request, user, backend="clinic.security.ClinicModelBackend")
-            messages.success(request, "Welcome. Your account is ready; let's start your intake.")
+            messages.success(request, gettext("Welcome. Your account is ready; let's start your intake."))
             return redirect("intake:start")
     return render(
         request,

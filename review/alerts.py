@@ -26,6 +26,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic import policies
 from clinic.models import User
@@ -139,12 +140,14 @@ def _text(alert: UrgentAlert, emails: list[str]) -> None:
 def acknowledge_alert(*, alert_id: int, acknowledged_by, note: str, now: datetime) -> UrgentAlert:
     """Close an alert with who, when and what was done. Only the first acknowledgement counts."""
     if acknowledged_by is None or acknowledged_by.role is not Role.CLINICIAN:
-        raise AlertError("Only a clinician can acknowledge an urgent alert.")
+        raise AlertError(_("Only a clinician can acknowledge an urgent alert."))
     note = note.strip()
     if not note:
         raise AlertError(
-            "Write what was done (for example: called the patient, safety plan reviewed, referred to emergency "
-            "care) before acknowledging.",
+            _(
+                "Write what was done (for example: called the patient, safety plan reviewed, referred to emergency "
+                "care) before acknowledging."
+            ),
             field="note",
         )
     # A compare-and-swap: two clinicians acknowledging at once cannot both win, nor overwrite each other's note.
@@ -155,7 +158,8 @@ def acknowledge_alert(*, alert_id: int, acknowledged_by, note: str, now: datetim
     alert = UrgentAlert.objects.select_related("patient", "acknowledged_by").get(pk=alert_id)
     if not claimed:
         raise AlertError(
-            f"{alert.acknowledged_by} acknowledged this alert already; their note is shown below."
+            _("%(acknowledged_by)s acknowledged this alert already; their note is shown below.")
+            % {"acknowledged_by": alert.acknowledged_by}
         )
     return alert
 

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from clinic.roles import Role
 from intake.models import EligibilityDecision, Intake, IntakeSubmission, Patient
@@ -80,7 +81,7 @@ def record_decision(
     information: a newer intake arrived, or a colleague decided meanwhile.
     """
     if decided_by is None or not decided_by.is_authenticated or decided_by.role is not Role.CLINICIAN:
-        raise DecisionError("Only a clinician can record an eligibility decision.")
+        raise DecisionError(_("Only a clinician can record an eligibility decision."))
     # One decision at a time per patient: the row lock orders concurrent decisions; the one-to-one supersedes key
     # and the partial unique index would refuse a fork in the history even without it.
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
@@ -92,10 +93,12 @@ def record_decision(
         .first()
     )
     if submission is None:
-        raise DecisionError("The patient has not submitted an intake yet, so there is nothing to decide on.")
+        raise DecisionError(
+            _("The patient has not submitted an intake yet, so there is nothing to decide on.")
+        )
     if submission_id is not _UNCHECKED and submission_id != submission.pk:
         raise DecisionError(
-            "The patient has submitted a newer intake since this page was opened. Review it, then decide."
+            _("The patient has submitted a newer intake since this page was opened. Review it, then decide.")
         )
     current = (
         EligibilityDecision.objects.filter(patient=patient, decided_at__lte=now)
@@ -106,11 +109,13 @@ def record_decision(
     if expected_current_id is not _UNCHECKED and expected_current_id != (current.pk if current else None):
         who = current.decided_by if current else "another clinician"
         raise DecisionError(
-            f"{who} recorded a decision for this patient while this page was open. "
-            "Read it below, then decide again if you still need to."
+            _(
+                "%(who)s recorded a decision for this patient while this page was open. Read it below, then decide again if you still need to."
+            )
+            % {"who": who}
         )
     if EligibilityDecision.objects.filter(patient=patient, decided_at__gt=now).exists():
-        raise DecisionError("A later decision is already on record for this patient.")
+        raise DecisionError(_("A later decision is already on record for this patient."))
 
     reason = reason.strip()
     message_to_patient = message_to_patient.strip()
@@ -120,13 +125,14 @@ def record_decision(
 
     if outcome == Outcome.ELIGIBLE:
         if modality not in TREATMENTS:
-            raise DecisionError("Choose the treatment the patient is eligible for.", field="modality")
+            raise DecisionError(_("Choose the treatment the patient is eligible for."), field="modality")
         hard_stops = hard_stops_for(submission, modality)
         overridden = [finding["code"] for finding in hard_stops]
         if hard_stops and not override_justification:
             labels = "; ".join(finding["label"] for finding in hard_stops)
             raise DecisionError(
-                f"This overrides a hard-stop finding ({labels}). Write why treatment is safe despite it.",
+                _("This overrides a hard-stop finding (%(labels)s). Write why treatment is safe despite it.")
+                % {"labels": labels},
                 field="override_justification",
             )
         if not hard_stops:
@@ -134,20 +140,23 @@ def record_decision(
         message_to_patient, steps = "", []
     elif outcome == Outcome.NOT_ELIGIBLE:
         if not reason:
-            raise DecisionError("Give the reason the patient is not eligible.", field="reason")
+            raise DecisionError(_("Give the reason the patient is not eligible."), field="reason")
         modality, message_to_patient, steps, override_justification = Modality.NONE, "", [], ""
     elif outcome == Outcome.MORE_INFO_NEEDED:
         if not message_to_patient:
             raise DecisionError(
-                "Write the message the patient will read: what you need from them.",
+                _("Write the message the patient will read: what you need from them."),
                 field="message_to_patient",
             )
         unknown = [step for step in steps if step not in STEPS_BY_KEY]
         if unknown:
-            raise DecisionError(f"There is no intake step {', '.join(unknown)}.", field="reopened_steps")
+            raise DecisionError(
+                _("There is no intake step %(unknown)s.") % {"unknown": ", ".join(unknown)},
+                field="reopened_steps",
+            )
         modality, override_justification = Modality.NONE, ""
     else:
-        raise DecisionError("Choose an outcome.", field="outcome")
+        raise DecisionError(_("Choose an outcome."), field="outcome")
 
     # A database trigger takes the intake decided on out of the review queue in this transaction (migration 0005).
     decision = EligibilityDecision.objects.create(
@@ -216,29 +225,33 @@ def record_clinician_rating(
     """Record a MADRS or Y-BOCS total rated by the signed-in clinician. A correction is a new rating that replaces
     an earlier one of the same patient (both are kept; trends read the replacement)."""
     if rater is None or not rater.is_authenticated or rater.role is not Role.CLINICIAN:
-        raise DecisionError("Only a clinician can record a clinician-rated score.")
+        raise DecisionError(_("Only a clinician can record a clinician-rated score."))
     if scale not in ClinicianRating.MAXIMUM:
-        raise DecisionError("Choose the MADRS or the Y-BOCS.", field="scale")
+        raise DecisionError(_("Choose the MADRS or the Y-BOCS."), field="scale")
     highest = ClinicianRating.MAXIMUM[scale]
     if isinstance(total, bool) or not isinstance(total, int) or not 0 <= total <= highest:
         label = ClinicianRating.Scale(scale).label
-        raise DecisionError(f"A {label} total is a whole number from 0 to {highest}.", field="total")
+        raise DecisionError(
+            _("A %(label)s total is a whole number from 0 to %(highest)s.")
+            % {"label": label, "highest": highest},
+            field="total",
+        )
     zone = ZoneInfo(patient.time_zone)
     if rated_on > now.astimezone(zone).date():
-        raise DecisionError("The date rated cannot be in the future.", field="rated_on")
+        raise DecisionError(_("The date rated cannot be in the future."), field="rated_on")
     if rated_on.year < 2000:
-        raise DecisionError("Please check the year of the rating.", field="rated_on")
+        raise DecisionError(_("Please check the year of the rating."), field="rated_on")
     if (
         appointment_id is not None
         and not Appointment.objects.filter(pk=appointment_id, patient=patient).exists()
     ):
-        raise DecisionError("That session is not one of this patient's.", field="appointment")
+        raise DecisionError(_("That session is not one of this patient's."), field="appointment")
     if corrects is not None:
         corrects = ClinicianRating.objects.select_for_update().get(pk=corrects.pk)
         if corrects.patient_id != patient.pk:
-            raise DecisionError("That rating is not this patient's.")
+            raise DecisionError(_("That rating is not this patient's."))
         if ClinicianRating.objects.filter(corrects=corrects).exists():
-            raise DecisionError("That rating has been corrected already; correct the newer one.")
+            raise DecisionError(_("That rating has been corrected already; correct the newer one."))
     return ClinicianRating.objects.create(
         patient=patient,
         scale=scale,

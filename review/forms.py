@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from clinic.forms import AccessibleForm
 from intake import rules
@@ -17,8 +19,8 @@ from scheduling.models import BREAK_GLASS_MIN_REASON
 
 
 def reasons_for_care() -> list[tuple[str, str]]:
-
-    return list(REASONS_FOR_CARE)
+    # In the page's language, as plain strings (the queue joins them).
+    return [(code, str(words)) for code, words in REASONS_FOR_CARE]
 
 
 # --- Forms ------------------------------------------------------------------------------------------------------
@@ -28,14 +30,14 @@ QUEUE_FILTER_NAMES = ("reason", "modality", "finding")
 
 
 class QueueFilterForm(AccessibleForm):
-    reason = forms.ChoiceField(label="Reason for care", required=False, widget=forms.Select)
+    reason = forms.ChoiceField(label=_("Reason for care"), required=False, widget=forms.Select)
     modality = forms.ChoiceField(
-        label="Findings that concern",
+        label=_("Findings that concern"),
         required=False,
-        choices=[("", "Any treatment"), ("iv", "IV ketamine"), ("spravato", "Spravato")],
+        choices=[("", _("Any treatment")), ("iv", _("IV ketamine")), ("spravato", _("Spravato"))],
         widget=forms.Select,
     )
-    finding = forms.ChoiceField(label="Finding", required=False, widget=forms.Select)
+    finding = forms.ChoiceField(label=_("Finding"), required=False, widget=forms.Select)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -49,96 +51,121 @@ class QueueFilterForm(AccessibleForm):
 
 class AcknowledgeForm(AccessibleForm):
     note = forms.CharField(
-        label="What was done",
-        help_text="For example: called the patient, reviewed the safety plan, arranged an urgent assessment, "
-        f"referred to emergency care. Your name and the time are recorded with it. {IN_THE_DOWNLOAD}",
+        label=_("What was done"),
+        help_text=format_lazy(
+            "{} {}",
+            _(
+                "For example: called the patient, reviewed the safety plan, arranged an urgent assessment, referred "
+                "to emergency care. Your name and the time are recorded with it."
+            ),
+            IN_THE_DOWNLOAD,
+        ),
         widget=forms.Textarea(attrs={"rows": 4}),
         max_length=4000,
-        error_messages={"required": "Write what was done before acknowledging the alert."},
+        error_messages={"required": _("Write what was done before acknowledging the alert.")},
     )
 
     def clean_note(self) -> str:
         note = self.cleaned_data["note"].strip()
         if not note:
-            raise forms.ValidationError("Write what was done before acknowledging the alert.")
+            raise forms.ValidationError(_("Write what was done before acknowledging the alert."))
         return note
 
 
 class BreakGlassForm(AccessibleForm):
     patient_number = forms.IntegerField(
-        label="Patient number",
+        label=_("Patient number"),
         min_value=1,
-        help_text="Shown on the patient's record pages: ask the clinic that looks after them.",
+        help_text=_("Shown on the patient's record pages: ask the clinic that looks after them."),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
         error_messages={
-            "required": "Enter the patient's number.",
-            "invalid": "A patient number is digits only.",
-            "min_value": "A patient number is 1 or more.",
+            "required": _("Enter the patient's number."),
+            "invalid": _("A patient number is digits only."),
+            "min_value": _("A patient number is 1 or more."),
         },
     )
     reason = forms.CharField(
-        label="Why you need this patient's record now",
-        help_text=f"At least {BREAK_GLASS_MIN_REASON} characters, for example: came to this clinic in crisis, "
-        "their own clinic is closed. The clinic admins are told, with your name.",
+        label=_("Why you need this patient's record now"),
+        help_text=format_lazy(
+            _(
+                "At least {minimum} characters, for example: came to this clinic in crisis, their own clinic is "
+                "closed. The clinic admins are told, with your name."
+            ),
+            minimum=BREAK_GLASS_MIN_REASON,
+        ),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
-        error_messages={"required": "Say why you need this patient's record now."},
+        error_messages={"required": _("Say why you need this patient's record now.")},
     )
 
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"].strip()
         if len(reason) < BREAK_GLASS_MIN_REASON:
             raise forms.ValidationError(
-                f"Say why you need this patient's record now, in at least {BREAK_GLASS_MIN_REASON} characters."
+                _(
+                    "Say why you need this patient's record now, in at least %(break_glass_min_reason)s characters."
+                )
+                % {"break_glass_min_reason": BREAK_GLASS_MIN_REASON}
             )
         return reason
 
 
 class DecisionForm(AccessibleForm):
     outcome = forms.ChoiceField(
-        label="Decision",
+        label=_("Decision"),
         choices=EligibilityDecision.Outcome.choices,
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose a decision."},
+        error_messages={"required": _("Choose a decision.")},
     )
     modality = forms.ChoiceField(
-        label="Eligible for",
+        label=_("Eligible for"),
         required=False,
         choices=[(value, label) for value, label in EligibilityDecision.Modality.choices if value != "none"],
         widget=forms.RadioSelect,
     )
     reason = forms.CharField(
-        label="Reason",
+        label=_("Reason"),
         required=False,
-        help_text=f"Required when the patient is not eligible. The front desk does not see it. {IN_THE_DOWNLOAD}",
+        help_text=format_lazy(
+            "{} {}",
+            _("Required when the patient is not eligible. The front desk does not see it."),
+            IN_THE_DOWNLOAD,
+        ),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=4000,
     )
     message_to_patient = forms.CharField(
-        label="Message to the patient",
+        label=_("Message to the patient"),
         required=False,
-        help_text="Required when more information is needed. The patient reads it in their portal and in the "
-        "download of their data; write it in plain words.",
+        help_text=_(
+            "Required when more information is needed. The patient reads it in their portal and in the "
+            "download of their data; write it in plain words."
+        ),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
     )
     reopened_steps = forms.MultipleChoiceField(
-        label="Intake steps the patient should answer again",
+        label=_("Intake steps the patient should answer again"),
         required=False,
-        choices=[(step.key, step.title) for step in ALL_STEPS],
+        choices=[(step.key, _(step.words)) for step in ALL_STEPS],
         widget=forms.CheckboxSelectMultiple,
     )
     override_justification = forms.CharField(
-        label="Justification for overriding a hard-stop finding",
+        label=_("Justification for overriding a hard-stop finding"),
         required=False,
-        help_text="Required when the patient is eligible despite a hard-stop finding that concerns that treatment. "
-        + IN_THE_DOWNLOAD,
+        help_text=format_lazy(
+            "{} {}",
+            _(
+                "Required when the patient is eligible despite a hard-stop finding that concerns that treatment."
+            ),
+            IN_THE_DOWNLOAD,
+        ),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=4000,
     )
     sign = forms.BooleanField(
-        label="Sign",
-        error_messages={"required": "Tick this box to sign the decision."},
+        label=_("Sign"),
+        error_messages={"required": _("Tick this box to sign the decision.")},
     )
     submission_id = forms.IntegerField(widget=forms.HiddenInput)
     current_decision_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -162,36 +189,36 @@ class DecisionForm(AccessibleForm):
 
 class RatingForm(AccessibleForm):
     scale = forms.ChoiceField(
-        label="Scale",
-        choices=[("madrs", "MADRS (0 to 60)"), ("ybocs", "Y-BOCS (0 to 40)")],
+        label=_("Scale"),
+        choices=[("madrs", _("MADRS (0 to 60)")), ("ybocs", _("Y-BOCS (0 to 40)"))],
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose the scale you rated."},
+        error_messages={"required": _("Choose the scale you rated.")},
     )
     total = forms.IntegerField(
-        label="Total score",
+        label=_("Total score"),
         min_value=0,
         max_value=60,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
         error_messages={
-            "required": "Enter the total score.",
-            "invalid": "Enter the total as a whole number.",
-            "min_value": "A total cannot be below 0.",
-            "max_value": "The highest MADRS total is 60 and the highest Y-BOCS total is 40.",
+            "required": _("Enter the total score."),
+            "invalid": _("Enter the total as a whole number."),
+            "min_value": _("A total cannot be below 0."),
+            "max_value": _("The highest MADRS total is 60 and the highest Y-BOCS total is 40."),
         },
     )
     rated_on = forms.DateField(
-        label="Date rated",
+        label=_("Date rated"),
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={
-            "required": "Enter the date of the rating.",
-            "invalid": "Enter a date such as 2027-03-03.",
+            "required": _("Enter the date of the rating."),
+            "invalid": _("Enter a date such as 2027-03-03."),
         },
     )
     appointment = forms.TypedChoiceField(
-        label="Session (optional)", required=False, coerce=int, empty_value=None
+        label=_("Session (optional)"), required=False, coerce=int, empty_value=None
     )
     note = forms.CharField(
-        label="Note (optional)",
+        label=_("Note (optional)"),
         required=False,
         help_text=IN_THE_DOWNLOAD,
         widget=forms.Textarea(attrs={"rows": 2}),

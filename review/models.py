@@ -4,6 +4,7 @@ migrations 0005 and 0006). The tables kept the names they were created with in i
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from intake.models import IntakeSubmission, Patient
 
@@ -12,8 +13,8 @@ class ClinicianRating(models.Model):
     """A clinician-administered scale's total (MADRS, Y-BOCS), entered with its date and rater."""
 
     class Scale(models.TextChoices):
-        MADRS = "madrs", "MADRS"
-        YBOCS = "ybocs", "Y-BOCS"
+        MADRS = "madrs", _("MADRS")
+        YBOCS = "ybocs", _("Y-BOCS")
 
     # Highest possible total of each scale (clinical reference 1.5 and 1.8) [V].
     MAXIMUM = {"madrs": 60, "ybocs": 40}

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
 from clinic.local_time import format_in_zone
 from intake import scoring
 from intake.answers import humanise
@@ -16,16 +19,25 @@ from intake.selectors import RISK_LABELS, LatestRisk
 from intake.steps import ALL_STEPS
 
 COMPARE_LIMIT = 6  # submissions side by side on the patient page
+# Words marked with gettext_noop here and translated where a page shows them (the page's language).
 SEVERITY_WORDS = {
     "hard_stop": (
-        "Hard stop",
+        gettext_noop("Hard stop"),
         "badge-risk-high",
-        "Blocks booking until a clinician overrides it in writing.",
+        gettext_noop("Blocks booking until a clinician overrides it in writing."),
     ),
-    "review": ("Review", "badge-risk-moderate", "A clinician should weigh it before deciding."),
-    "info": ("For information", "badge-risk-none", "Recorded for the clinician."),
+    "review": (
+        gettext_noop("Review"),
+        "badge-risk-moderate",
+        gettext_noop("A clinician should weigh it before deciding."),
+    ),
+    "info": (gettext_noop("For information"), "badge-risk-none", gettext_noop("Recorded for the clinician.")),
 }
-MODALITY_WORDS = {"iv": "IV ketamine", "spravato": "Spravato", "both": "IV ketamine and Spravato"}
+MODALITY_WORDS = {
+    "iv": gettext_noop("IV ketamine"),
+    "spravato": gettext_noop("Spravato"),
+    "both": gettext_noop("IV ketamine and Spravato"),
+}
 RISK_BADGES = {
     "high": "badge-risk-high",
     "moderate": "badge-risk-moderate",
@@ -83,7 +95,7 @@ class ScoreView:
 
 
 def _met(condition: bool) -> str:
-    return "Yes, met" if condition else "No, not met"
+    return _("Yes, met") if condition else _("No, not met")
 
 
 def alert_screening(alert: UrgentAlert) -> list[ScoreView]:
@@ -134,7 +146,7 @@ def _score_view(
     view = ScoreView(
         code=code,
         title=title,
-        total=f"{score['total']} of {total_range[1]}"
+        total=_("%(total)s of %(maximum)s") % {"total": score["total"], "maximum": total_range[1]}
         if score.get("total") is not None and total_range
         else "",
         band=band_label,
@@ -145,95 +157,116 @@ def _score_view(
         item9 = answers.get("item9")
         view.lines = [
             ScoreLine(
-                f"Screening cut-off ({PHQ9_SCREENING_CUTOFF} or more)",
-                "At or above" if score["total"] >= PHQ9_SCREENING_CUTOFF else "Below",
-                "Sensitivity and specificity 88 % for major depression (Kroenke 2001).",
+                _("Screening cut-off (%(cutoff)s or more)") % {"cutoff": PHQ9_SCREENING_CUTOFF},
+                _("At or above") if score["total"] >= PHQ9_SCREENING_CUTOFF else _("Below"),
+                _("Sensitivity and specificity 88 %% for major depression (Kroenke 2001).") % {},
             ),
             ScoreLine(
-                "Item 9 (thoughts of death or self-harm)",
-                f"Positive: answered {item9}" if score.get("item9_flag") else "Negative: answered 0",
-                "Any answer of 1 or more needs same-day suicide-risk follow-up, whatever the total.",
+                _("Item 9 (thoughts of death or self-harm)"),
+                _("Positive: answered %(answer)s") % {"answer": item9}
+                if score.get("item9_flag")
+                else _("Negative: answered 0"),
+                _("Any answer of 1 or more needs same-day suicide-risk follow-up, whatever the total."),
             ),
             ScoreLine(
-                "Major depressive syndrome (PHQ algorithm)",
+                _("Major depressive syndrome (PHQ algorithm)"),
                 _met(score.get("major_depressive_syndrome", False)),
-                "5 or more items at 'More than half the days' or more, including item 1 or 2.",
+                _("5 or more items at 'More than half the days' or more, including item 1 or 2."),
             ),
-            ScoreLine("Difficulty (not part of the total)", _difficulty_words(score.get("difficulty"))),
+            ScoreLine(_("Difficulty (not part of the total)"), _difficulty_words(score.get("difficulty"))),
         ]
     elif code == "gad7":
         view.lines = [
             ScoreLine(
-                f"Further-evaluation cut-off ({scoring.GAD7_EVALUATION_CUTOFF} or more)",
-                "At or above" if score["total"] >= scoring.GAD7_EVALUATION_CUTOFF else "Below",
-                "Sensitivity 89 %, specificity 82 % for generalized anxiety disorder (Spitzer 2006).",
+                _("Further-evaluation cut-off (%(cutoff)s or more)")
+                % {"cutoff": scoring.GAD7_EVALUATION_CUTOFF},
+                _("At or above") if score["total"] >= scoring.GAD7_EVALUATION_CUTOFF else _("Below"),
+                _("Sensitivity 89 %%, specificity 82 %% for generalized anxiety disorder (Spitzer 2006).")
+                % {},
             ),
-            ScoreLine("Difficulty (not part of the total)", _difficulty_words(score.get("difficulty"))),
+            ScoreLine(_("Difficulty (not part of the total)"), _difficulty_words(score.get("difficulty"))),
         ]
     elif code == "pcl5":
         cutoff = score.get("probable_cutoff", scoring.PCL5_PROBABLE_CUTOFF)
-        view.band = "Probable PTSD" if score.get("probable_ptsd") else "Below the probable-PTSD cut-off"
+        view.band = _("Probable PTSD") if score.get("probable_ptsd") else _("Below the probable-PTSD cut-off")
         view.lines = [
             ScoreLine(
-                f"Probable-PTSD cut-off ({cutoff} or more)",
-                "At or above" if score.get("probable_ptsd") else "Below",
-                "The VA gives 31–33 depending on the population; this clinic uses the value shown.",
+                _("Probable-PTSD cut-off (%(cutoff)s or more)") % {"cutoff": cutoff},
+                _("At or above") if score.get("probable_ptsd") else _("Below"),
+                _("The VA gives 31–33 depending on the population; this clinic uses the value shown."),
             )
         ]
-        names = {"cluster_b": "B, intrusion", "cluster_c": "C, avoidance", "cluster_d": "D, negative mood and "
-                 "thinking", "cluster_e": "E, arousal and reactivity"}  # fmt: skip
+        names = {"cluster_b": _("B, intrusion"), "cluster_c": _("C, avoidance"), "cluster_d": _("D, negative mood "
+                 "and thinking"), "cluster_e": _("E, arousal and reactivity")}  # fmt: skip
         for cluster, numbers in scoring.PCL5_CLUSTERS.items():
             endorsed = sum(1 for n in numbers if (answers.get(f"item{n}") or 0) >= scoring.PCL5_ENDORSED_FROM)
             needed = scoring.PCL5_PROVISIONAL_MINIMUM[cluster]
             view.lines.append(
                 ScoreLine(
-                    f"Cluster {names[cluster]} (items {numbers[0]}–{numbers[-1]})",
-                    f"{score.get(cluster)} of {4 * len(numbers)}; {endorsed} symptom(s) endorsed, {needed} needed",
+                    _("Cluster %(cluster)s (items %(first)s–%(last)s)")
+                    % {"cluster": names[cluster], "first": numbers[0], "last": numbers[-1]},
+                    _("%(score)s of %(maximum)s; %(endorsed)s symptom(s) endorsed, %(needed)s needed")
+                    % {
+                        "score": score.get(cluster),
+                        "maximum": 4 * len(numbers),
+                        "endorsed": endorsed,
+                        "needed": needed,
+                    },
                 )
             )
         view.lines.append(
             ScoreLine(
-                "Provisional DSM-5 diagnosis rule",
+                _("Provisional DSM-5 diagnosis rule"),
                 _met(score.get("provisional_ptsd", False)),
-                "An item rated 2 ('Moderately') or more is endorsed; needs 1 B, 1 C, 2 D and 2 E. A positive screen "
-                "needs a structured interview (CAPS-5); it is not a diagnosis.",
+                _(
+                    "An item rated 2 ('Moderately') or more is endorsed; needs 1 B, 1 C, 2 D and 2 E. A positive "
+                    "screen needs a structured interview (CAPS-5); it is not a diagnosis."
+                ),
             )
         )
-        view.bands = "No empirically established severity bands."
+        view.bands = _("No empirically established severity bands.")
     elif code == "ocir":
         view.lines = [
             ScoreLine(
-                f"OCD cut-off ({score.get('ocd_cutoff')} or more)",
-                "At or above" if score.get("ocd_flag") else "Below",
+                _("OCD cut-off (%(cutoff)s or more)") % {"cutoff": score.get("ocd_cutoff")},
+                _("At or above") if score.get("ocd_flag") else _("Below"),
                 "Foa 2002.",
             ),
             ScoreLine(
-                f"OCI-OCD, the 15 non-hoarding items ({score.get('oci_ocd_cutoff')} or more)",
-                f"{score.get('oci_ocd')} of 60: {'at or above' if score.get('oci_ocd_flag') else 'below'}",
-                "Wootton 2015 [secondary source].",
+                _("OCI-OCD, the 15 non-hoarding items (%(cutoff)s or more)")
+                % {"cutoff": score.get("oci_ocd_cutoff")},
+                (
+                    _("%(score)s of 60: at or above")
+                    if score.get("oci_ocd_flag")
+                    else _("%(score)s of 60: below")
+                )
+                % {"score": score.get("oci_ocd")},
+                _("Wootton 2015 [secondary source]."),
             ),
         ]
         for subscale, numbers in scoring.OCIR_SUBSCALES.items():
             view.lines.append(
                 ScoreLine(
-                    f"{subscale.capitalize()} (items {', '.join(str(n) for n in numbers)})",
-                    f"{score.get(subscale)} of 12",
+                    _("%(subscale)s (items %(items)s)")
+                    % {"subscale": subscale.capitalize(), "items": ", ".join(str(n) for n in numbers)},
+                    _("%(score)s of 12") % {"score": score.get(subscale)},
                 )
             )
-        view.bands += " (Abramovitch 2020) [secondary source]"
+        view.bands += " " + _("(Abramovitch 2020) [secondary source]")
     elif code.startswith("cssrs"):
         risk = score.get("risk", "none")
-        view.band = RISK_WORDS.get(risk, (risk, ""))[0]
+        view.band = _(RISK_WORDS[risk][0]) if risk in RISK_WORDS else risk
         try:
             definition = load_instrument(code, submission.instrument_versions.get(code))
             positive = [
-                f"Question {definition.item(key).number}: {definition.item(key).text}"
+                _("Question %(number)s: %(text)s")
+                % {"number": definition.item(key).number, "text": definition.item(key).text}
                 for key in score.get("positive", [])
             ]
         except (UnknownInstrumentError, KeyError):
             positive = list(score.get("positive", []))
-        view.lines = [ScoreLine("Answered yes", "; ".join(positive) or "None")]
-        view.bands = (
+        view.lines = [ScoreLine(_("Answered yes"), "; ".join(positive) or _("None"))]
+        view.bands = _(
             "High: yes to 4 or 5, or recent behavior (6) · Moderate: yes to 3, or older behavior · "
             "Low: yes to 1 or 2 only (Columbia triage)."
         )
@@ -242,11 +275,11 @@ def _score_view(
 
 def _difficulty_words(value: str | None) -> str:
     return {
-        "not_difficult": "Not difficult at all",
-        "somewhat": "Somewhat difficult",
-        "very": "Very difficult (suggests functional impairment)",
-        "extremely": "Extremely difficult (suggests functional impairment)",
-    }.get(value or "", "Not answered")
+        "not_difficult": _("Not difficult at all"),
+        "somewhat": _("Somewhat difficult"),
+        "very": _("Very difficult (suggests functional impairment)"),
+        "extremely": _("Extremely difficult (suggests functional impairment)"),
+    }.get(value or "", _("Not answered"))
 
 
 def _band_badge(code: str, score: dict[str, Any]) -> str:
@@ -283,14 +316,15 @@ def finding_views(submission: IntakeSubmission) -> list[FindingView]:
         words, badge, note = SEVERITY_WORDS.get(
             finding.get("severity"), (finding.get("severity", ""), "", "")
         )
+        modality = finding.get("modality", "")
         views.append(
             FindingView(
                 code=finding.get("code", ""),
                 label=finding.get("label", ""),
-                severity=words,
+                severity=_(words) if words else "",
                 badge=badge,
-                severity_note=note,
-                modality=MODALITY_WORDS.get(finding.get("modality"), finding.get("modality", "")),
+                severity_note=_(note) if note else "",
+                modality=_(MODALITY_WORDS[modality]) if modality in MODALITY_WORDS else modality,
                 source=finding.get("source", ""),
                 detail=finding.get("detail", ""),
                 escalate=bool(finding.get("escalate")),
@@ -305,18 +339,19 @@ class CompareColumn:
     cells: dict[str, str]
 
 
+# Row labels marked here, translated where the table is drawn.
 COMPARE_ROWS = [
-    ("kind", "Kind"),
+    ("kind", gettext_noop("Kind")),
     ("phq9", "PHQ-9"),
-    ("item9", "PHQ-9 item 9"),
+    ("item9", gettext_noop("PHQ-9 item 9")),
     ("gad7", "GAD-7"),
     ("pcl5", "PCL-5"),
     ("ocir", "OCI-R"),
     ("cssrs", "C-SSRS"),
-    ("hard_stops", "Hard-stop findings"),
-    ("review", "Review findings"),
-    ("bmi", "BMI"),
-    ("alert", "Urgent alert"),
+    ("hard_stops", gettext_noop("Hard-stop findings")),
+    ("review", gettext_noop("Review findings")),
+    ("bmi", gettext_noop("BMI")),
+    ("alert", gettext_noop("Urgent alert")),
 ]
 
 
@@ -331,16 +366,18 @@ def compare_columns(submissions: Sequence[IntakeSubmission], alert_ids: set[int]
                 cells[code] = "—"
                 continue
             if code == "pcl5":
-                cells[code] = f"{score['total']}" + (" (probable PTSD)" if score.get("probable_ptsd") else "")
+                cells[code] = f"{score['total']}" + (
+                    " " + _("(probable PTSD)") if score.get("probable_ptsd") else ""
+                )
                 continue
             view = _score_view(code, score, {}, sub)
             cells[code] = f"{score['total']} ({view.band.lower()})" if view.band else str(score["total"])
         cells["item9"] = "—" if sub.phq9_item9 is None else str(sub.phq9_item9)
-        cells["cssrs"] = RISK_WORDS.get(sub.cssrs_risk, ("—", ""))[0] if sub.cssrs_risk else "—"
+        cells["cssrs"] = _(RISK_WORDS[sub.cssrs_risk][0]) if sub.cssrs_risk in RISK_WORDS else "—"
         severities = [finding.get("severity") for finding in sub.findings or []]
         cells["hard_stops"] = str(severities.count("hard_stop")) if sub.kind == "intake" else "—"
         cells["review"] = str(severities.count("review")) if sub.kind == "intake" else "—"
-        cells["bmi"] = f"{sub.bmi} kg/m²" if sub.bmi is not None else "—"
-        cells["alert"] = "Yes" if sub.pk in alert_ids else "No"
+        cells["bmi"] = _("%(bmi)s kg/m²") % {"bmi": sub.bmi} if sub.bmi is not None else "—"
+        cells["alert"] = _("Yes") if sub.pk in alert_ids else _("No")
         columns.append(CompareColumn(sub, cells))
     return columns

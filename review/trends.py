@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 
+from django.utils.translation import gettext, ngettext
+
 from clinic.local_time import format_day
 
 
@@ -66,15 +68,17 @@ class OutcomeDefinition:
 
     @property
     def response_text(self) -> str:
-        return f"Response: at least {percent_text(self.response_drop)} below the baseline score."
+        return gettext("Response: at least %(drop)s below the baseline score.") % {
+            "drop": percent_text(self.response_drop)
+        }
 
     @property
     def remission_text(self) -> str:
         if self.remission_below is not None:
-            return f"Remission: a total below {self.remission_below}."
+            return gettext("Remission: a total below %(total)s.") % {"total": self.remission_below}
         if self.remission_at_most is not None:
-            return f"Remission: a total of {self.remission_at_most} or less."
-        return "No remission definition for this scale."
+            return gettext("Remission: a total of %(total)s or less.") % {"total": self.remission_at_most}
+        return gettext("No remission definition for this scale.")
 
 
 @dataclass(frozen=True)
@@ -196,21 +200,37 @@ def status_words(point: TrendPoint) -> str:
 def chart_description(trend: Trend) -> str:
     points = trend.points
     if not points:
-        return f"No {trend.scale.title} scores yet."
+        return gettext("No %(scale)s scores yet.") % {"scale": trend.scale.title}
     first, last = points[0].observation, points[-1].observation
-    text = (
-        f"{len(points)} {trend.scale.title} score{'s' if len(points) != 1 else ''} from {format_day(first.when)} "
-        f"({first.total}) to {format_day(last.when)} ({last.total}), out of {trend.scale.maximum}."
-    )
+    text = ngettext(
+        "%(count)s %(scale)s score from %(first_day)s (%(first_total)s) to %(last_day)s (%(last_total)s), out of "
+        "%(maximum)s.",
+        "%(count)s %(scale)s scores from %(first_day)s (%(first_total)s) to %(last_day)s (%(last_total)s), out of "
+        "%(maximum)s.",
+        len(points),
+    ) % {
+        "count": len(points),
+        "scale": trend.scale.title,
+        "first_day": format_day(first.when),
+        "first_total": first.total,
+        "last_day": format_day(last.when),
+        "last_total": last.total,
+        "maximum": trend.scale.maximum,
+    }
     if trend.baseline is not None:
-        text += (
-            f" Baseline {trend.baseline.observation.total} on {format_day(trend.baseline.observation.when)}."
-        )
+        text += " " + gettext("Baseline %(total)s on %(day)s.") % {
+            "total": trend.baseline.observation.total,
+            "day": format_day(trend.baseline.observation.when),
+        }
     if trend.first_response is not None:
-        text += f" First response on {format_day(trend.first_response.observation.when)}."
+        text += " " + gettext("First response on %(day)s.") % {
+            "day": format_day(trend.first_response.observation.when)
+        }
     if trend.first_remission is not None:
-        text += f" First remission on {format_day(trend.first_remission.observation.when)}."
-    return text + " Every score is in the table next to the chart."
+        text += " " + gettext("First remission on %(day)s.") % {
+            "day": format_day(trend.first_remission.observation.when)
+        }
+    return text + " " + gettext("Every score is in the table next to the chart.")
 
 
 def number_text(value: Fraction) -> str:

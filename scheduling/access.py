@@ -31,6 +31,7 @@ from django.db.models.expressions import RawSQL
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic import policies
 from clinic.celery import app
@@ -154,17 +155,20 @@ def break_the_glass(
     (nothing is recorded then). Raises AccessError, writing nothing, for anyone but a clinician, a reason shorter
     than ``BREAK_GLASS_MIN_REASON`` or a patient number nobody has."""
     if _staff_role(user) is not Role.CLINICIAN:
-        raise AccessError("Only a clinician can open a patient's record in an emergency.")
+        raise AccessError(_("Only a clinician can open a patient's record in an emergency."))
     reason = (reason or "").strip()
     if len(reason) < BREAK_GLASS_MIN_REASON:
         raise AccessError(
-            f"Say why you need this patient's record now, in at least {BREAK_GLASS_MIN_REASON} characters.",
+            _(
+                "Say why you need this patient's record now, in at least %(break_glass_min_reason)s characters."
+            )
+            % {"break_glass_min_reason": BREAK_GLASS_MIN_REASON},
             field="reason",
         )
     patient = Patient.objects.filter(pk=patient_id).first()
     if patient is None:
         raise AccessError(
-            "No patient has that number. Check it with whoever gave it to you.", field="patient_number"
+            _("No patient has that number. Check it with whoever gave it to you."), field="patient_number"
         )
     if Patient.objects.filter(patient_filter(user), pk=patient.pk).exists():
         return None

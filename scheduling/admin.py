@@ -6,6 +6,7 @@ a failed reminder. Appointments, reminders and emergency accesses are not edited
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinic.admin import LogsPatientViews
 from scheduling import services
@@ -43,7 +44,9 @@ class RefusalsAsMessages:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
         except services.SchedulingError as refusal:
-            self.message_user(request, f"Not saved: {refusal.message}", messages.ERROR)  # type: ignore[attr-defined]
+            self.message_user(
+                request, _("Not saved: %(message)s") % {"message": refusal.message}, messages.ERROR
+            )  # type: ignore[attr-defined]
             return HttpResponseRedirect(request.get_full_path())
 
 
@@ -322,7 +325,7 @@ class ReminderAdmin(LogsPatientViews, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Send the selected failed reminders again", permissions=["view"])
+    @admin.action(description=_("Send the selected failed reminders again"), permissions=["view"])
     def send_again(self, request, queryset):
         now, sent, refused = timezone.now(), 0, []
         for reminder in queryset:
@@ -334,7 +337,11 @@ class ReminderAdmin(LogsPatientViews, admin.ModelAdmin):
                 sent += 1
         if sent:
             self.message_user(
-                request, f"{sent} reminder(s) will be sent again within a minute.", messages.SUCCESS
+                request,
+                _("%(sent)s reminder(s) will be sent again within a minute.") % {"sent": sent},
+                messages.SUCCESS,
             )
         if refused:
-            self.message_user(request, "Not sent again: " + "; ".join(refused), messages.WARNING)
+            self.message_user(
+                request, _("Not sent again: %(refused)s") % {"refused": "; ".join(refused)}, messages.WARNING
+            )

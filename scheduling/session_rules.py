@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from django.utils.translation import gettext as _
+
 REVIEW_ABOVE = (140, 90)
 HARD_STOP_ABOVE = (180, 100)
 # Spravato label (clinical reference 3.3): observation for at least 2 hours after administration.
@@ -77,38 +79,49 @@ def start_blockers(facts: StartFacts) -> list[str]:
     blockers = []
     if not facts.checklist_complete:
         blockers.append(
-            "Complete the check-in checklist: escort or driver named and confirmed, fasting confirmed."
+            _("Complete the check-in checklist: escort or driver named and confirmed, fasting confirmed.")
         )
     if facts.rescreen.open_alert:
-        blockers.append("An urgent screening alert is open: a clinician must acknowledge it before dosing.")
+        blockers.append(
+            _("An urgent screening alert is open: a clinician must acknowledge it before dosing.")
+        )
     if not facts.rescreen.done:
         blockers.append(
-            "The patient has not completed the pre-session re-screen (PHQ-9 and C-SSRS since last visit) in the "
-            "24 hours before the session."
+            _(
+                "The patient has not completed the pre-session re-screen (PHQ-9 and C-SSRS since last visit) in the "
+                "24 hours before the session."
+            )
         )
     elif facts.rescreen.high_risk:
         blockers.append(
-            "The re-screen shows high suicide risk: dosing is blocked and the on-call clinician is alerted."
+            _(
+                "The re-screen shows high suicide risk: dosing is blocked and the on-call clinician is alerted."
+            )
         )
     if facts.pre_dose_bp is None:
-        blockers.append("Record the pre-dose vital signs.")
+        blockers.append(_("Record the pre-dose vital signs."))
     else:
         flag = bp_flag(*facts.pre_dose_bp)
         bp = f"{facts.pre_dose_bp[0]}/{facts.pre_dose_bp[1]}"
         if flag is BpFlag.HARD_STOP and not facts.bp_overridden:
             blockers.append(
-                f"Pre-dose BP {bp} is above 180/100: a hard stop until a clinician records an override."
+                _("Pre-dose BP %(bp)s is above 180/100: a hard stop until a clinician records an override.")
+                % {"bp": bp}
             )
         elif flag is BpFlag.REVIEW and not facts.starter_is_clinician:
-            blockers.append(f"Pre-dose BP {bp} is above 140/90: a clinician decides whether to proceed.")
+            blockers.append(
+                _("Pre-dose BP %(bp)s is above 140/90: a clinician decides whether to proceed.") % {"bp": bp}
+            )
     if not facts.dose_planned:
-        blockers.append("A clinician records the planned dose (checked before dosing).")
+        blockers.append(_("A clinician records the planned dose (checked before dosing)."))
     elif facts.plan_awaits_cosign:
         blockers.append(
-            "The planned dose is above the clinic's co-signature threshold: a second clinician must co-sign it."
+            _(
+                "The planned dose is above the clinic's co-signature threshold: a second clinician must co-sign it."
+            )
         )
     if facts.is_spravato and not facts.rems_enrolled:
-        blockers.append("No Spravato REMS enrollment is on record for this patient.")
+        blockers.append(_("No Spravato REMS enrollment is on record for this patient."))
     return blockers
 
 
@@ -161,31 +174,47 @@ def discharge_check(facts: DischargeFacts) -> DischargeCheck:
     hard, overridable = [], []
     protocol = facts.protocol
     if not facts.dose_recorded:
-        hard.append("Record the dose (drug, dose, lot number, start time).")
+        hard.append(_("Record the dose (drug, dose, lot number, start time)."))
     if not facts.escort_present:
-        hard.append("Confirm the escort or driver is here to take the patient home.")
+        hard.append(_("Confirm the escort or driver is here to take the patient home."))
     if protocol.vitals_at_40_min:
         after = facts.at_40_min_reading_after
         if after is None:
-            overridable.append("Record the vital signs about 40 minutes after the dose.")
+            overridable.append(_("Record the vital signs about 40 minutes after the dose."))
         elif after < AT_40_MIN_EARLIEST:
             overridable.append(
-                f"The reading for about 40 minutes after the dose was taken {after} minutes after it: take it again "
-                f"from {AT_40_MIN_EARLIEST} minutes on."
+                _(
+                    "The reading for about 40 minutes after the dose was taken %(after)s minutes after it: take it again from %(earliest)s minutes on."
+                )
+                % {"after": after, "earliest": AT_40_MIN_EARLIEST}
             )
     if protocol.vitals_before_discharge and not facts.pre_discharge_vitals:
-        overridable.append("Record the vital signs before discharge.")
+        overridable.append(_("Record the vital signs before discharge."))
     if protocol.min_monitoring_minutes:
-        since = "the end of the infusion" if protocol.monitoring_from_dose_end else "administration"
+        since = _("the end of the infusion") if protocol.monitoring_from_dose_end else _("administration")
         if facts.minutes_monitored is None:
             overridable.append(
-                f"Monitoring must last at least {protocol.min_monitoring_minutes} minutes after {since}: "
-                f"record when {'the infusion ended' if protocol.monitoring_from_dose_end else 'the dose started'}."
+                _(
+                    "Monitoring must last at least %(min_monitoring_minutes)s minutes after %(since)s: record when %(event)s."
+                )
+                % {
+                    "min_monitoring_minutes": protocol.min_monitoring_minutes,
+                    "since": since,
+                    "event": _("the infusion ended")
+                    if protocol.monitoring_from_dose_end
+                    else _("the dose started"),
+                }
             )
         elif facts.minutes_monitored < protocol.min_monitoring_minutes:
             overridable.append(
-                f"Monitoring must last at least {protocol.min_monitoring_minutes} minutes after {since}; "
-                f"{facts.minutes_monitored} minutes so far."
+                _(
+                    "Monitoring must last at least %(min_monitoring_minutes)s minutes after %(since)s; %(minutes_monitored)s minutes so far."
+                )
+                % {
+                    "min_monitoring_minutes": protocol.min_monitoring_minutes,
+                    "since": since,
+                    "minutes_monitored": facts.minutes_monitored,
+                }
             )
     return DischargeCheck(hard, overridable)
 
@@ -241,14 +270,22 @@ def spravato_plan_warnings(
     dose (56 mg for treatment-resistant depression), the dose given last time. Flags, not refusals."""
     warnings = []
     if booked_mg and dose_mg != booked_mg:
-        warnings.append(f"The schedule books {booked_mg} mg for this session; the plan is {dose_mg} mg.")
+        warnings.append(
+            _("The schedule books %(booked_mg)s mg for this session; the plan is %(dose_mg)s mg.")
+            % {"booked_mg": booked_mg, "dose_mg": dose_mg}
+        )
     if first_session and dose_mg != SPRAVATO_FIRST_DOSE_MG:
         warnings.append(
-            f"This is the patient's first Spravato session: the label's first dose for treatment-resistant "
-            f"depression is {SPRAVATO_FIRST_DOSE_MG} mg."
+            _(
+                "This is the patient's first Spravato session: the label's first dose for treatment-resistant depression is %(spravato_first_dose_mg)s mg."
+            )
+            % {"spravato_first_dose_mg": SPRAVATO_FIRST_DOSE_MG}
         )
     if last_given_mg and dose_mg != last_given_mg:
-        warnings.append(f"Changed from {last_given_mg} mg given at the last session.")
+        warnings.append(
+            _("Changed from %(last_given_mg)s mg given at the last session.")
+            % {"last_given_mg": last_given_mg}
+        )
     return warnings
 
 
@@ -286,8 +323,10 @@ def dose_flags(facts: DoseFacts, policy: DosePolicy) -> list[str]:
         and facts.given_weight_kg != facts.plan_weight_kg
     ):
         flags.append(
-            f"The weight recorded with the dose ({shown(facts.given_weight_kg)} kg) is not the day's weight in the "
-            f"plan ({shown(facts.plan_weight_kg)} kg)."
+            _(
+                "The weight recorded with the dose (%(shown)s kg) is not the day's weight in the plan (%(shown2)s kg)."
+            )
+            % {"shown": shown(facts.given_weight_kg), "shown2": shown(facts.plan_weight_kg)}
         )
     if (
         facts.is_iv
@@ -296,7 +335,9 @@ def dose_flags(facts: DoseFacts, policy: DosePolicy) -> list[str]:
         and not (facts.plan_cosigned and facts.given_mg == facts.plan_dose_mg)
     ):
         flags.append(
-            f"{shown(facts.given_mg_per_kg)} mg/kg is above {policy.cosign_above_mg_per_kg} mg/kg without a second "
-            "clinician's co-signature."
+            _(
+                "%(shown)s mg/kg is above %(cosign_above_mg_per_kg)s mg/kg without a second clinician's co-signature."
+            )
+            % {"shown": shown(facts.given_mg_per_kg), "cosign_above_mg_per_kg": policy.cosign_above_mg_per_kg}
         )
     return flags

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms, template
+from django.utils.translation import gettext, gettext_noop
 
 register = template.Library()
 
-STALE_PAGE = "The page is out of date: please reload it and try again."
+STALE_PAGE = gettext_noop("The page is out of date: please reload it and try again.")
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,11 @@ def _problems(form: forms.BaseForm, row: int | None = None) -> list[Problem]:
     for field in form:
         for error in field.errors:
             if field.is_hidden:
-                problems.append(Problem(STALE_PAGE))
+                problems.append(Problem(gettext(STALE_PAGE)))
                 continue
             label = str(field.label or field.name)
             if row is not None:
-                label = f"Row {row}, {label}"
+                label = gettext("Row %(row)s, %(label)s") % {"row": row, "label": label}
             problems.append(Problem(str(error), label=label, anchor=_anchor(field)))
     return problems
 

@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from clinic.access import SignedInRequest, role_required
@@ -72,7 +73,9 @@ def alert(request: SignedInRequest, pk: int) -> HttpResponse:
     fallback = reverse("review:patient", args=[patient.pk])
     if request.method == "POST" and urgent.acknowledged_at is not None:
         messages.info(
-            request, f"{urgent.acknowledged_by} acknowledged this alert already; their note is below."
+            request,
+            _("%(acknowledged_by)s acknowledged this alert already; their note is below.")
+            % {"acknowledged_by": urgent.acknowledged_by},
         )
         return redirect("review:alert", pk=urgent.pk)
     form = AcknowledgeForm(request.POST or None)
@@ -88,7 +91,11 @@ def alert(request: SignedInRequest, pk: int) -> HttpResponse:
             form.add_error("note" if exc.field == "note" else None, exc.message)
             urgent = alert_for_clinician(request.user, pk)
         else:
-            messages.success(request, f"Alert for {patient.full_name} acknowledged. Your note is recorded.")
+            messages.success(
+                request,
+                _("Alert for %(patient)s acknowledged. Your note is recorded.")
+                % {"patient": patient.full_name},
+            )
             return redirect(next_path(request, fallback))
     screening = alert_screening(urgent)
     return render(
@@ -132,7 +139,7 @@ def break_glass(request: SignedInRequest) -> HttpResponse:
             if granted is None:
                 messages.info(
                     request,
-                    "This patient is one you can see already: no emergency access was needed or recorded.",
+                    _("This patient is one you can see already: no emergency access was needed or recorded."),
                 )
             else:
                 person = granted.patient
@@ -140,7 +147,8 @@ def break_glass(request: SignedInRequest) -> HttpResponse:
                 until = format_in_zone(granted.expires_at, patient_zone(person))
                 messages.warning(
                     request,
-                    f"Emergency access to {person.full_name} until {until}. The clinic admins are being emailed.",
+                    _("Emergency access to %(person)s until %(until)s. The clinic admins are being emailed.")
+                    % {"person": person.full_name, "until": until},
                 )
             return redirect("review:patient", pk=pk)
     return render(

@@ -7,6 +7,7 @@ from django.db.models import Count, Window
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from clinic.access import SignedInRequest, role_required
@@ -77,7 +78,7 @@ def patient(request: SignedInRequest, pk: int, submission_pk: int | None = None)
             "trials": ((shown.answers or {}).get("treatment") or {}).get("trials", []) if shown else [],
             "compare": columns,
             "compare_rows": [
-                {"label": label, "cells": [column.cells[key] for column in columns]}
+                {"label": _(label), "cells": [column.cells[key] for column in columns]}
                 for key, label in COMPARE_ROWS
             ],
             "submission_total": recent[0].total_count if recent else 0,
@@ -112,7 +113,9 @@ def decide(request: SignedInRequest, pk: int) -> HttpResponse:
     )
     if submission is None:
         messages.info(
-            request, f"{person.full_name} has not submitted an intake yet; there is nothing to decide on."
+            request,
+            _("%(person)s has not submitted an intake yet; there is nothing to decide on.")
+            % {"person": person.full_name},
         )
         return redirect("review:patient", pk=person.pk)
     current = current_decision(person)
@@ -141,7 +144,7 @@ def decide(request: SignedInRequest, pk: int) -> HttpResponse:
             what = decision.get_outcome_display()
             if decision.outcome == EligibilityDecision.Outcome.ELIGIBLE:
                 what += f" for {decision.get_modality_display()}"
-            messages.success(request, f"Decision recorded and signed: {what}.")
+            messages.success(request, _("Decision recorded and signed: %(what)s.") % {"what": what})
             return redirect("review:patient", pk=person.pk)
     hard_stops = finding_views(submission)
     return render(

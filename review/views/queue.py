@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.timesince import timesince
+from django.utils.translation import gettext, ngettext
 
 from clinic.access import SignedInRequest, role_required
 from clinic.local_time import format_in_zone
@@ -79,25 +80,33 @@ def _queue_row(
     findings = [f for f in entry.findings or [] if isinstance(f, dict)]
     age = age_in_years(entry.date_of_birth, today)
     badges = [
-        ("badge-risk-high", f"Hard stop: {f.get('label')}")
+        ("badge-risk-high", gettext("Hard stop: %(finding)s") % {"finding": f.get("label")})
         for f in findings
         if f.get("severity") == "hard_stop"
     ]
     if entry.open_alert_at:
         since = format_in_zone(entry.open_alert_at, zone, year=False)
-        badges.insert(0, ("badge-risk-high", f"Urgent alert open since {since}"))
+        badges.insert(0, ("badge-risk-high", gettext("Urgent alert open since %(since)s") % {"since": since}))
     to_review = sum(1 for f in findings if f.get("severity") == "review")
     if to_review:
         badges.append(
-            ("badge-risk-moderate", f"{to_review} finding{'' if to_review == 1 else 's'} to review")
+            (
+                "badge-risk-moderate",
+                ngettext("%(count)s finding to review", "%(count)s findings to review", to_review)
+                % {"count": to_review},
+            )
         )
     return QueueRow(
         patient_id=entry.patient_id,
         name=f"{entry.first_name} {entry.last_name}",
         about=[
-            *([f"{age} years"] if age is not None else []),
-            entry.location_name or "No location yet",
-            f"submitted {format_in_zone(entry.submitted_at, zone)}, waiting {timesince(entry.submitted_at, now)}",
+            *([gettext("%(age)s years") % {"age": age}] if age is not None else []),
+            entry.location_name or gettext("No location yet"),
+            gettext("submitted %(submitted)s, waiting %(waiting)s")
+            % {
+                "submitted": format_in_zone(entry.submitted_at, zone),
+                "waiting": timesince(entry.submitted_at, now),
+            },
         ],
         badges=badges,
         reasons=", ".join(reasons.get(code, code) for code in _codes(entry.reasons)) or "—",

@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods
 
 from clinic import policies
@@ -145,7 +146,7 @@ def patient_trends(request: SignedInRequest, pk: int) -> HttpResponse:
                     when=datetime.combine(rating.rated_on, time(12), tzinfo=zone),
                     total=rating.total,
                     treatments_before=before,
-                    source=f"Rated by {rating.rater}",
+                    source=gettext("Rated by %(rater)s") % {"rater": rating.rater},
                     band=rating_band(rating.scale, rating.total),
                 ),
                 rating,
@@ -196,23 +197,28 @@ def _trend_row(point: trends.TrendPoint, scale: trends.Scale, rating: Any, corre
     when = obs.when  # already in the patient's zone
     before = obs.treatments_before
     if before is None:
-        sessions = "Sessions before it unknown"
+        sessions = gettext("Sessions before it unknown")
     elif before == 0:
-        sessions = "Before the first session (T0)"
+        sessions = gettext("Before the first session (T0)")
     else:
-        sessions = f"After {before} session{'s' if before != 1 else ''} (T{before})"
+        sessions = ngettext(
+            "After %(count)s session (T%(count)s)", "After %(count)s sessions (T%(count)s)", before
+        ) % {"count": before}
     row = TrendRow(
         when=format_day(when) if scale.clinician_rated else format_in_zone(when, when.tzinfo),
         sessions=sessions,
         source=obs.source,
-        total=f"{obs.total} of {scale.maximum}",
+        total=gettext("%(total)s of %(maximum)s") % {"total": obs.total, "maximum": scale.maximum},
         band=obs.band,
         drop=point.drop_percent or "—",
         status=trends.status_words(point),
     )
     if rating is not None:
         row.correct_href = f"{correct_url}?corrects={rating.pk}"
-        row.correct_what = f"the {scale.title} rating of {format_day(when)}"
+        row.correct_what = gettext("the %(scale)s rating of %(day)s") % {
+            "scale": scale.title,
+            "day": format_day(when),
+        }
     return row
 
 
@@ -229,16 +235,18 @@ def _trend_section(trend: trends.Trend, rows: list[TrendRow]) -> TrendSection:
     """A scale's card: baseline and latest with the outcome badges, the chart, and the same scores as a table."""
     latest = trend.latest
     if latest and latest.response:
-        response = ("badge-risk-none", "In response")
+        response = ("badge-risk-none", gettext("In response"))
     elif trend.first_response:
-        response = ("badge-risk-low", "Responded earlier, not now")
+        response = ("badge-risk-low", gettext("Responded earlier, not now"))
     else:
-        response = ("badge-risk-low", "No response yet")
+        response = ("badge-risk-low", gettext("No response yet"))
     remission = None
     if trend.definition.remission_threshold is not None:
         in_remission = latest is not None and latest.remission and not latest.is_baseline
         remission = (
-            ("badge-risk-none", "In remission") if in_remission else ("badge-risk-low", "Not in remission")
+            ("badge-risk-none", gettext("In remission"))
+            if in_remission
+            else ("badge-risk-low", gettext("Not in remission"))
         )
     return TrendSection(
         trend=trend,
@@ -269,7 +277,7 @@ def add_rating(request: SignedInRequest, pk: int) -> HttpResponse:
             raise Http404("No such rating.")
     sessions = treatment_starts(person.pk)
     choices = [
-        (appointment_id, f"Session {index}: {format_in_zone(start, zone)}")
+        (appointment_id, gettext("Session %(number)s: %(start)s") % {"number": index, "start": format_in_zone(start, zone)})
         for index, (start, appointment_id) in enumerate(sessions, start=1)
     ][::-1]  # fmt: skip
     today = timezone.localdate(timezone.now(), zone)
@@ -301,7 +309,12 @@ def add_rating(request: SignedInRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"{rating.get_scale_display()} total {rating.total} recorded for {format_day(rating.rated_on)}.",
+                gettext("%(rating)s total %(total)s recorded for %(rated_on)s.")
+                % {
+                    "rating": rating.get_scale_display(),
+                    "total": rating.total,
+                    "rated_on": format_day(rating.rated_on),
+                },
             )
             return redirect("review:trends", pk=person.pk)
     return render(

@@ -11,6 +11,7 @@ from typing import Any
 from django import forms
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clinic.local_time import format_clock, format_day, format_local
 from clinic.parsing import CALENDAR_YEARS, CalendarDayField, far_from_today, object_id, parse_moment
@@ -41,7 +42,7 @@ def _offer_locations(form: forms.Form, locations) -> None:
 class PatientSearchForm(forms.Form):
     # Searched by POST, so a patient's name never lands in a URL or an access log (engineering guide 5).
     q = forms.CharField(
-        label="Name, email or phone",
+        label=_("Name, email or phone"),
         max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
     )
@@ -64,12 +65,12 @@ class CoverForm(forms.Form):
     """Which clinician is away, and when (local dates, both included): the cover page lists their sessions."""
 
     clinician = forms.ModelChoiceField(
-        label="Clinician away",
+        label=_("Clinician away"),
         queryset=Clinician.objects.select_related("user").order_by("user__full_name", "pk"),
-        empty_label="Choose a clinician",
+        empty_label=_("Choose a clinician"),
     )
-    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To (included)", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To (included)"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, clinicians, **kwargs):
         """``clinicians``: those the person arranging cover may see (scheduling.access.visible_clinicians)."""
@@ -84,14 +85,20 @@ class CoverForm(forms.Form):
         first, last = cleaned.get("date_from"), cleaned.get("date_to")
         for name, day in (("date_from", first), ("date_to", last)):
             if day and far_from_today(day):
-                self.add_error(name, f"Choose a day within {CALENDAR_YEARS} years of today.")
+                self.add_error(
+                    name,
+                    _("Choose a day within %(calendar_years)s years of today.")
+                    % {"calendar_years": CALENDAR_YEARS},
+                )
                 first = last = None
         if first and last:
             if last < first:
-                self.add_error("date_to", "The last day cannot be before the first.")
+                self.add_error("date_to", _("The last day cannot be before the first."))
             elif (last - first).days >= selectors.COVER_MAX_DAYS:
                 self.add_error(
-                    "date_to", f"Arrange cover for {selectors.COVER_MAX_DAYS} days at most at a time."
+                    "date_to",
+                    _("Arrange cover for %(cover_max_days)s days at most at a time.")
+                    % {"cover_max_days": selectors.COVER_MAX_DAYS},
                 )
         return cleaned
 
@@ -100,10 +107,10 @@ class SlotSearchForm(forms.Form):
     """Step 1 of booking: what, where and which day; the page then lists the free times."""
 
     treatment_type = forms.ModelChoiceField(
-        label="Treatment", queryset=TreatmentType.objects.filter(is_active=True), empty_label=None
+        label=_("Treatment"), queryset=TreatmentType.objects.filter(is_active=True), empty_label=None
     )
     location = forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True), empty_label=None)
-    date = CalendarDayField(label="Day", widget=forms.DateInput(attrs={"type": "date"}))
+    date = CalendarDayField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, locations, **kwargs):
         super().__init__(*args, **kwargs)
@@ -117,11 +124,11 @@ class SlotChoiceForm(forms.Form):
     # A plain field shown as radio buttons: a time that was offered but got taken meanwhile must still reach the
     # service, which answers with what is taken and the nearest free times (not "select a valid choice").
     slot = forms.CharField(
-        label="Free times",
+        label=_("Free times"),
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose one of the free times listed."},
+        error_messages={"required": _("Choose one of the free times listed.")},
     )
-    notes = forms.CharField(label="Note for the care team (optional)", required=False, max_length=500,
+    notes = forms.CharField(label=_("Note for the care team (optional)"), required=False, max_length=500,
                             help_text=IN_THE_DOWNLOAD, widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
 
     def __init__(self, *args, options=(), location=None, **kwargs):
@@ -147,8 +154,10 @@ class SlotChoiceForm(forms.Form):
         clinician = Clinician.objects.select_related("user").filter(pk=clinician_id).first()
         if resource is None or clinician is None:
             raise forms.ValidationError(
-                "That time names a chair, room or clinician the clinic does not have: choose one of the free "
-                "times listed."
+                _(
+                    "That time names a chair, room or clinician the clinic does not have: choose one of the free "
+                    "times listed."
+                )
             )
         return {"start": start, "resource": resource, "clinician": clinician}
 
@@ -158,30 +167,32 @@ def parse_slot_key(key: str) -> tuple[datetime, int, int]:
         start_text, resource_text, clinician_text = key.split("|")
         start = parse_moment(start_text, now=timezone.now())
     except ValueError:
-        raise forms.ValidationError("Choose one of the free times listed.") from None
+        raise forms.ValidationError(_("Choose one of the free times listed.")) from None
     resource_id, clinician_id = object_id(resource_text), object_id(clinician_text)
     if resource_id is None or clinician_id is None:
-        raise forms.ValidationError("Choose one of the free times listed.")
+        raise forms.ValidationError(_("Choose one of the free times listed."))
     return start, resource_id, clinician_id
 
 
 class SeriesForm(forms.Form):
-    template = forms.ChoiceField(label="Course")
+    template = forms.ChoiceField(label=_("Course"))
     treatment_type = forms.ModelChoiceField(
-        label="Treatment", queryset=TreatmentType.objects.filter(is_active=True).exclude(modality="consultation"),
+        label=_("Treatment"), queryset=TreatmentType.objects.filter(is_active=True).exclude(modality="consultation"),
         empty_label=None,
     )  # fmt: skip
     location = forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True), empty_label=None)
-    start_date = CalendarDayField(label="First week starting", widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = CalendarDayField(
+        label=_("First week starting"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     weekdays = forms.TypedMultipleChoiceField(
-        label="Days of the week",
+        label=_("Days of the week"),
         choices=WEEKDAYS,
         coerce=int,
         widget=forms.CheckboxSelectMultiple,
-        help_text="IV induction: choose 3 (e.g. Monday, Wednesday, Friday). Spravato induction: choose 2.",
+        help_text=_("IV induction: choose 3 (e.g. Monday, Wednesday, Friday). Spravato induction: choose 2."),
     )
     local_time = forms.TimeField(
-        label="Start time (clinic's local time)",
+        label=_("Start time (clinic's local time)"),
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
 
@@ -200,7 +211,11 @@ class SeriesForm(forms.Form):
             and treatment_type
             and selectors.TEMPLATE_MODALITY.get(template.modality) != treatment_type.modality
         ):
-            self.add_error("treatment_type", f"{template.label} is not a course of {treatment_type.label}.")
+            self.add_error(
+                "treatment_type",
+                _("%(template)s is not a course of %(treatment_type)s.")
+                % {"template": template.label, "treatment_type": treatment_type.label},
+            )
         location, start_date = cleaned.get("location"), cleaned.get("start_date")
         if location is not None and start_date is not None:
             now = timezone.now()
@@ -209,13 +224,16 @@ class SeriesForm(forms.Form):
             if start_date < today:
                 self.add_error(
                     "start_date",
-                    f"The first week cannot start in the past: choose {format_day(today)} or later "
-                    f"(today at {location.name}).",
+                    _(
+                        "The first week cannot start in the past: choose %(today)s or later (today at %(location)s)."
+                    )
+                    % {"today": format_day(today), "location": location.name},
                 )
             elif start_date > last:
                 self.add_error(
                     "start_date",
-                    f"The first week is too far ahead: sessions are booked until {format_day(last)}.",
+                    _("The first week is too far ahead: sessions are booked until %(last)s.")
+                    % {"last": format_day(last)},
                 )
         weekdays = cleaned.get("weekdays")
         if template and weekdays:
@@ -237,8 +255,8 @@ class CancelForm(forms.Form):
         ("Clinic closure or staffing", "Clinic closure or staffing"),
         ("Other", "Other (say below)"),
     ]
-    reason = forms.ChoiceField(label="Reason", choices=REASONS)
-    details = forms.CharField(label="Details (optional)", required=False, max_length=250,
+    reason = forms.ChoiceField(label=_("Reason"), choices=REASONS)
+    details = forms.CharField(label=_("Details (optional)"), required=False, max_length=250,
                               help_text=IN_THE_DOWNLOAD, widget=forms.Textarea(attrs={"rows": 2}))  # fmt: skip
 
     def __init__(self, *args, **kwargs):
@@ -248,7 +266,7 @@ class CancelForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("reason") == "Other" and not cleaned.get("details", "").strip():
-            self.add_error("details", "Say why the session is cancelled.")
+            self.add_error("details", _("Say why the session is cancelled."))
         return cleaned
 
     @property
@@ -259,9 +277,9 @@ class CancelForm(forms.Form):
 
 class RemsForm(forms.Form):
     enrolled_on = forms.DateField(
-        label="Date of the Patient Enrollment Form", widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date of the Patient Enrollment Form"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    rems_patient_id = forms.CharField(label="REMS patient ID (optional)", required=False, max_length=40)
+    rems_patient_id = forms.CharField(label=_("REMS patient ID (optional)"), required=False, max_length=40)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -273,19 +291,19 @@ class RemsForm(forms.Form):
 
 class WaitlistForm(forms.Form):
     treatment_type = forms.ModelChoiceField(
-        label="Treatment", queryset=TreatmentType.objects.filter(is_active=True), empty_label=None
+        label=_("Treatment"), queryset=TreatmentType.objects.filter(is_active=True), empty_label=None
     )
     location = forms.ModelChoiceField(queryset=Location.objects.filter(is_active=True), empty_label=None)
-    earliest_date = CalendarDayField(label="Can come from", widget=forms.DateInput(attrs={"type": "date"}))
-    latest_date = CalendarDayField(label="Until", widget=forms.DateInput(attrs={"type": "date"}))
+    earliest_date = CalendarDayField(label=_("Can come from"), widget=forms.DateInput(attrs={"type": "date"}))
+    latest_date = CalendarDayField(label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
     current_appointment: forms.ModelChoiceField = forms.ModelChoiceField(
-        label="Session to bring forward (optional)",
+        label=_("Session to bring forward (optional)"),
         queryset=None,
         required=False,
-        empty_label="None: a new session",
+        empty_label=_("None: a new session"),
     )
     notes = forms.CharField(
-        label="Notes (optional)", required=False, max_length=300, help_text=IN_THE_DOWNLOAD
+        label=_("Notes (optional)"), required=False, max_length=300, help_text=IN_THE_DOWNLOAD
     )
 
     def __init__(self, *args, locations, patient=None, upcoming=(), **kwargs):
@@ -304,7 +322,7 @@ class WaitlistForm(forms.Form):
         cleaned = super().clean()
         first, last = cleaned.get("earliest_date"), cleaned.get("latest_date")
         if first and last and last < first:
-            self.add_error("latest_date", "The last day must be on or after the first day.")
+            self.add_error("latest_date", _("The last day must be on or after the first day."))
         return cleaned
 
 
@@ -357,7 +375,11 @@ class ClosureForm(forms.ModelForm):
         day = cleaned.get("date")
         location = cleaned.get("location") or getattr(self.instance, "location", None)
         if day is not None and far_from_today(day):
-            self.add_error("date", f"Choose a day within {CALENDAR_YEARS} years of today.")
+            self.add_error(
+                "date",
+                _("Choose a day within %(calendar_years)s years of today.")
+                % {"calendar_years": CALENDAR_YEARS},
+            )
         if (
             self.errors
             or location is None
@@ -434,8 +456,10 @@ class LocationForm(forms.ModelForm):
         # A name Python does not know either gets the model's own message.
         if name in zoneinfo.available_timezones() and not selectors.database_knows_time_zone(name):
             raise forms.ValidationError(
-                f"The database server's time zone data does not know {name!r} yet: use another name for the "
-                "same zone, or update the server."
+                _(
+                    "The database server's time zone data does not know %(name)s yet: use another name for the same zone, or update the server."
+                )
+                % {"name": f"{name!r}"}
             )
         return name
 
@@ -462,7 +486,7 @@ class RemsMonitoringFormForm(forms.Form):
                 if f.kind == rems_form.YES_NO:
                     self.fields[f.key] = forms.TypedChoiceField(
                         label=f.label, help_text=help_text, required=False, coerce=_yes_no, empty_value=None,
-                        choices=[("yes", "Yes"), ("no", "No"), ("", "Not answered yet")],
+                        choices=[("yes", _("Yes")), ("no", _("No")), ("", _("Not answered yet"))],
                         widget=forms.RadioSelect,
                     )  # fmt: skip
                 elif f.kind == "sex":
@@ -470,16 +494,19 @@ class RemsMonitoringFormForm(forms.Form):
                         label=f.label,
                         help_text=help_text,
                         required=False,
-                        choices=[("", "Not answered yet"), *RemsMonitoringForm.Sex.choices],
+                        choices=[("", _("Not answered yet")), *RemsMonitoringForm.Sex.choices],
                     )
                 elif f.kind == "bp":
                     for part, (low, high) in (("systolic", (40, 300)), ("diastolic", (20, 200))):
                         self.fields[f"{f.key}_{part}"] = forms.IntegerField(
-                            label=f"{f.label}: {part}", required=False, min_value=low, max_value=high
+                            label=_("%(f)s: %(part)s") % {"f": f.label, "part": part},
+                            required=False,
+                            min_value=low,
+                            max_value=high,
                         )
                 elif f.kind == "clock":
                     self.fields[f.key] = forms.TimeField(
-                        label=f"{f.label} (clinic's local time)",
+                        label=_("%(f)s (clinic's local time)") % {"f": f.label},
                         help_text=help_text,
                         required=False,
                         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),

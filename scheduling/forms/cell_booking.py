@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import cast
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from clinic.parsing import parse_moment
 from scheduling.models import Clinician, Location, Resource, TreatmentType
@@ -16,13 +17,13 @@ class CellBookingForm(forms.Form):
     resource = forms.ModelChoiceField(queryset=Resource.objects.none(), widget=forms.HiddenInput)
     start = forms.CharField(max_length=40, widget=forms.HiddenInput)
     # Posted, never in the address: a patient's name must not land in a URL or an access log.
-    q = forms.CharField(label="Patient: name, email or phone", max_length=100, required=False)
+    q = forms.CharField(label=_("Patient: name, email or phone"), max_length=100, required=False)
     patient = forms.IntegerField(required=False, min_value=1)
     treatment_type = forms.ModelChoiceField(queryset=TreatmentType.objects.none(), required=False)
     clinician = forms.ModelChoiceField(
-        queryset=Clinician.objects.none(), required=False, empty_label="The first free clinician"
+        queryset=Clinician.objects.none(), required=False, empty_label=_("The first free clinician")
     )
-    notes = forms.CharField(label="Note for the care team (optional)", required=False, max_length=500)
+    notes = forms.CharField(label=_("Note for the care team (optional)"), required=False, max_length=500)
 
     def __init__(self, *args, location: Location, now: datetime, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,7 +52,8 @@ class CellBookingForm(forms.Form):
         if resource and treatment_type and resource.kind != treatment_type.resource_kind:
             self.add_error(
                 "treatment_type",
-                f"{treatment_type.label} is not given in a {resource.get_kind_display().lower()}.",
+                _("%(treatment_type)s is not given in a %(resource)s.")
+                % {"treatment_type": treatment_type.label, "resource": resource.get_kind_display().lower()},
             )
         return cleaned
 

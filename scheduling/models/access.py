@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Length, Trim
 from django.db.models.lookups import GreaterThanOrEqual
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from clinic.roles import ROLE_GROUP_NAMES, Role
 from scheduling.models.places import Location
@@ -23,7 +25,7 @@ class FrontDeskAssignment(models.Model):
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="front_desk_assignments")
 
     class Meta:
-        verbose_name = "front-desk location"
+        verbose_name = _("front-desk location")
         ordering = ["location", "user"]
         constraints = [
             models.UniqueConstraint(
@@ -53,8 +55,8 @@ class BreakGlassAccess(models.Model):
     admins_told_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "emergency access (break the glass)"
-        verbose_name_plural = "emergency accesses (break the glass)"
+        verbose_name = _("emergency access (break the glass)")
+        verbose_name_plural = _("emergency accesses (break the glass)")
         ordering = ["-created_at", "-pk"]
         default_permissions = ("view",)
         indexes = [models.Index(fields=["user", "patient", "expires_at"], name="break_glass_grant_idx")]
@@ -65,7 +67,9 @@ class BreakGlassAccess(models.Model):
             models.CheckConstraint(
                 condition=GreaterThanOrEqual(Length(Trim("reason")), BREAK_GLASS_MIN_REASON),
                 name="break_glass_has_a_reason",
-                violation_error_message=f"Say why, in at least {BREAK_GLASS_MIN_REASON} characters.",
+                violation_error_message=format_lazy(
+                    _("Say why, in at least {minimum} characters."), minimum=BREAK_GLASS_MIN_REASON
+                ),
             ),
         ]
 

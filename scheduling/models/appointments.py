@@ -15,6 +15,8 @@ from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.models import F, Func, Q, Value
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from intake.models import Modality
 from scheduling.models.places import Clinician, Location, Resource
@@ -36,8 +38,8 @@ def default_min_days_apart(modality: str) -> int:
 
 
 class MonitoringFrom(models.TextChoices):
-    ADMINISTRATION = "administration", "Administration (first device, or the infusion's start)"
-    DOSE_END = "dose_end", "The end of the dose (the infusion's end)"
+    ADMINISTRATION = "administration", _("Administration (first device, or the infusion's start)")
+    DOSE_END = "dose_end", _("The end of the dose (the infusion's end)")
 
 
 class TreatmentType(models.Model):
@@ -57,29 +59,33 @@ class TreatmentType(models.Model):
     modality = models.CharField(max_length=20, choices=Modality.choices)
     resource_kind = models.CharField(max_length=10, choices=Resource.Kind.choices)
     chair_minutes = models.PositiveSmallIntegerField(
-        help_text="How long the chair or room is held, check-in to discharge."
+        help_text=_("How long the chair or room is held, check-in to discharge.")
     )
     clinician_offset_minutes = models.PositiveSmallIntegerField(
         default=0,
-        help_text="Minutes after the start when the clinician is needed (after check-in and vitals).",
+        help_text=_("Minutes after the start when the clinician is needed (after check-in and vitals)."),
     )
     clinician_minutes = models.PositiveSmallIntegerField(
-        help_text="How long the clinician is held for dosing."
+        help_text=_("How long the clinician is held for dosing.")
     )
     discharge_minutes = models.PositiveSmallIntegerField(
         default=0,
-        help_text="Minutes at the end the clinician is held again for the discharge check (0: none).",
+        help_text=_("Minutes at the end the clinician is held again for the discharge check (0: none)."),
     )
     dose_mg = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Spravato: 56 or 84 mg. Empty for weight-based IV dosing."
+        null=True, blank=True, help_text=_("Spravato: 56 or 84 mg. Empty for weight-based IV dosing.")
     )
-    preparation = models.TextField(blank=True, help_text="What the patient is told to do before the session.")
+    preparation = models.TextField(
+        blank=True, help_text=_("What the patient is told to do before the session.")
+    )
     min_days_apart = models.PositiveSmallIntegerField(
         default=1,
         help_text=(
-            "Dosing treatments: the fewest local calendar days from a session of this type to the patient's next "
-            "dosing session of any kind (1: one a day; 2: Monday then Wednesday at the earliest). Not used for "
-            "consultations."
+            _(
+                "Dosing treatments: the fewest local calendar days from a session of this type to the patient's next "
+                "dosing session of any kind (1: one a day; 2: Monday then Wednesday at the earliest). Not used for "
+                "consultations."
+            )
         ),
     )
     is_active = models.BooleanField(default=True)
@@ -88,28 +94,34 @@ class TreatmentType(models.Model):
     # Vital signs before the dose are required for every treatment: the blood-pressure gate reads them.
     min_monitoring_minutes = models.PositiveSmallIntegerField(
         default=0,
-        help_text="Minimum monitoring before discharge, in minutes (0: no minimum). Spravato: at least 120 (label).",
+        help_text=_(
+            "Minimum monitoring before discharge, in minutes (0: no minimum). Spravato: at least 120 (label)."
+        ),
     )
     monitoring_from = models.CharField(
         max_length=16,
         choices=MonitoringFrom.choices,
         default=MonitoringFrom.ADMINISTRATION,
-        help_text="When the monitoring time starts: at administration (Spravato's first device) or when the "
-        "dose ends (the end of an infusion).",
+        help_text=_(
+            "When the monitoring time starts: at administration (Spravato's first device) or when the "
+            "dose ends (the end of an infusion)."
+        ),
     )
     vitals_at_40_min_required = models.BooleanField(
-        "vital signs about 40 minutes after the dose required",
+        _("vital signs about 40 minutes after the dose required"),
         default=False,
-        help_text="Spravato: required (label). IV ketamine: blood pressure peaks at about 40 minutes.",
+        help_text=_("Spravato: required (label). IV ketamine: blood pressure peaks at about 40 minutes."),
     )
     vitals_before_discharge_required = models.BooleanField(
-        "vital signs before discharge required", default=False
+        _("vital signs before discharge required"), default=False
     )
     vitals_during_dose_every_minutes = models.PositiveSmallIntegerField(
         null=True,
         blank=True,
-        help_text="Offered, not required: the session page suggests a reading this often while the dose is given "
-        "(empty: no suggestion).",
+        help_text=_(
+            "Offered, not required: the session page suggests a reading this often while the dose is given "
+            "(empty: no suggestion)."
+        ),
     )
 
     class Meta:
@@ -118,24 +130,25 @@ class TreatmentType(models.Model):
             models.CheckConstraint(
                 condition=Q(min_days_apart__gte=1, min_days_apart__lte=MAX_MIN_DAYS_APART),
                 name="treatment_min_days_apart_range",
-                violation_error_message=(
-                    f"Days apart must be from 1 (one session a day) to {MAX_MIN_DAYS_APART}."
+                violation_error_message=format_lazy(
+                    _("Days apart must be from 1 (one session a day) to {maximum}."),
+                    maximum=MAX_MIN_DAYS_APART,
                 ),
             ),
             models.CheckConstraint(
                 condition=Q(chair_minutes__gt=0),
                 name="treatment_chair_minutes_positive",
-                violation_error_message="The chair or room must be held for at least a minute.",
+                violation_error_message=_("The chair or room must be held for at least a minute."),
             ),
             models.CheckConstraint(
                 condition=Q(chair_minutes__lte=MAX_SESSION_LENGTH // timedelta(minutes=1)),
                 name="treatment_chair_minutes_at_most_a_day",
-                violation_error_message="A session can hold its chair or room for a day at most.",
+                violation_error_message=_("A session can hold its chair or room for a day at most."),
             ),
             models.CheckConstraint(
                 condition=Q(clinician_minutes__gt=0),
                 name="treatment_clinician_minutes_positive",
-                violation_error_message="The clinician must be held for at least a minute.",
+                violation_error_message=_("The clinician must be held for at least a minute."),
             ),
             models.CheckConstraint(
                 condition=~Q(modality=Modality.SPRAVATO)
@@ -147,15 +160,19 @@ class TreatmentType(models.Model):
                 ),
                 name="treatment_spravato_monitoring_per_label",
                 violation_error_message=(
-                    "Spravato's label asks for at least 120 minutes of monitoring from administration, with vital "
-                    "signs about 40 minutes after the dose and before discharge."
+                    _(
+                        "Spravato's label asks for at least 120 minutes of monitoring from administration, with vital "
+                        "signs about 40 minutes after the dose and before discharge."
+                    )
                 ),
             ),
             models.CheckConstraint(
                 condition=Q(vitals_during_dose_every_minutes__isnull=True)
                 | Q(vitals_during_dose_every_minutes__gt=0),
                 name="treatment_vitals_during_dose_positive",
-                violation_error_message="Suggest a reading during the dose at least a minute apart, or none.",
+                violation_error_message=_(
+                    "Suggest a reading during the dose at least a minute apart, or none."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(
@@ -165,8 +182,10 @@ class TreatmentType(models.Model):
                 ),
                 name="treatment_clinician_inside_chair_span",
                 violation_error_message=(
-                    "The clinician's offset, dosing and discharge minutes together must fit inside the chair or "
-                    "room minutes."
+                    _(
+                        "The clinician's offset, dosing and discharge minutes together must fit inside the chair or "
+                        "room minutes."
+                    )
                 ),
             ),
         ]
@@ -185,14 +204,14 @@ class RemsEnrollment(models.Model):
 
     patient = models.OneToOneField("intake.Patient", on_delete=models.CASCADE, related_name="rems_enrollment")
     enrolled_on = models.DateField()
-    rems_patient_id = models.CharField("REMS patient ID", max_length=40, blank=True)
+    rems_patient_id = models.CharField(_("REMS patient ID"), max_length=40, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "REMS enrollment"
+        verbose_name = _("REMS enrollment")
 
     def __str__(self) -> str:
         return f"REMS enrollment of patient {self.patient_id} on {self.enrolled_on:%Y-%m-%d}"
@@ -206,15 +225,15 @@ class TreatmentSeries(models.Model):
     treatment_type = models.ForeignKey(TreatmentType, on_delete=models.PROTECT, related_name="+")
     template_code = models.CharField(max_length=40)
     label = models.CharField(max_length=160)
-    weekdays = models.CharField(max_length=20, help_text="Chosen weekdays, 0 = Monday, comma separated.")
-    local_time = models.TimeField(help_text="Wall-clock start at the location, kept across DST changes.")
+    weekdays = models.CharField(max_length=20, help_text=_("Chosen weekdays, 0 = Monday, comma separated."))
+    local_time = models.TimeField(help_text=_("Wall-clock start at the location, kept across DST changes."))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "treatment series"
+        verbose_name_plural = _("treatment series")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -225,14 +244,14 @@ class Appointment(models.Model):
     """One session. Its resources are held by its Allocation rows; the exclusion constraints are the guarantee."""
 
     class Status(models.TextChoices):
-        BOOKED = "booked", "Booked"
-        CONFIRMED = "confirmed", "Confirmed"
-        CHECKED_IN = "checked_in", "Checked in"
-        IN_SESSION = "in_session", "In session"
-        RECOVERING = "recovering", "Recovering"
-        DISCHARGED = "discharged", "Discharged"
-        CANCELLED = "cancelled", "Cancelled"
-        NO_SHOW = "no_show", "No-show"
+        BOOKED = "booked", _("Booked")
+        CONFIRMED = "confirmed", _("Confirmed")
+        CHECKED_IN = "checked_in", _("Checked in")
+        IN_SESSION = "in_session", _("In session")
+        RECOVERING = "recovering", _("Recovering")
+        DISCHARGED = "discharged", _("Discharged")
+        CANCELLED = "cancelled", _("Cancelled")
+        NO_SHOW = "no_show", _("No-show")
 
     patient = models.ForeignKey("intake.Patient", on_delete=models.PROTECT, related_name="appointments")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="appointments")
@@ -325,9 +344,9 @@ class Allocation(models.Model):
     """
 
     class Kind(models.TextChoices):
-        RESOURCE = "resource", "Chair or room"
-        CLINICIAN = "clinician", "Clinician"
-        PATIENT = "patient", "Patient"
+        RESOURCE = "resource", _("Chair or room")
+        CLINICIAN = "clinician", _("Clinician")
+        PATIENT = "patient", _("Patient")
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="allocations")
     kind = models.CharField(max_length=10, choices=Kind.choices)

@@ -27,7 +27,9 @@ def validate_time_zone(value: str) -> None:
     """An IANA zone Python knows. The database must know it too (it works out local days for the calendar guards,
     migration 0008): the location form asks it (``selectors.database_knows_time_zone``)."""
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"{value!r} is not an IANA time zone such as America/New_York.")
+        raise ValidationError(
+            _("%(value)s is not an IANA time zone such as America/New_York.") % {"value": f"{value!r}"}
+        )
 
 
 class Location(models.Model):
@@ -56,13 +58,13 @@ class OpeningHours(models.Model):
     closes = models.TimeField()
 
     class Meta:
-        verbose_name_plural = "opening hours"
+        verbose_name_plural = _("opening hours")
         ordering = ["location", "weekday", "opens"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(closes__gt=F("opens")),
                 name="opening_hours_closes_after_opens",
-                violation_error_message="Closing time must be after opening time.",
+                violation_error_message=_("Closing time must be after opening time."),
             ),
             models.CheckConstraint(condition=Q(weekday__lte=6), name="opening_hours_weekday_range"),
         ]
@@ -98,8 +100,8 @@ class Resource(models.Model):
     """Something a session occupies: an infusion chair or a consultation room."""
 
     class Kind(models.TextChoices):
-        CHAIR = "chair", "Infusion chair"
-        ROOM = "room", "Consultation room"
+        CHAIR = "chair", _("Infusion chair")
+        ROOM = "room", _("Consultation room")
 
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="resources")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -142,9 +144,9 @@ class Clinician(models.Model):
     """A prescriber or nurse who doses and observes patients."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="clinician")
-    credentials = models.CharField(max_length=40, blank=True, help_text="For example MD, NP, RN.")
+    credentials = models.CharField(max_length=40, blank=True, help_text=_("For example MD, NP, RN."))
     locations = models.ManyToManyField(Location, related_name="clinicians")
-    is_on_call = models.BooleanField(default=False, help_text="Receives urgent suicide-risk alerts.")
+    is_on_call = models.BooleanField(default=False, help_text=_("Receives urgent suicide-risk alerts."))
 
     def __str__(self) -> str:
         name = self.user.full_name or self.user.email
@@ -161,13 +163,13 @@ class WorkingHours(models.Model):
     ends = models.TimeField()
 
     class Meta:
-        verbose_name_plural = "working hours"
+        verbose_name_plural = _("working hours")
         ordering = ["clinician", "weekday", "starts"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends__gt=F("starts")),
                 name="working_hours_ends_after_starts",
-                violation_error_message="Working hours must end after they start.",
+                violation_error_message=_("Working hours must end after they start."),
             ),
             models.CheckConstraint(condition=Q(weekday__lte=6), name="working_hours_weekday_range"),
         ]
@@ -185,13 +187,13 @@ class ClinicianTimeOff(models.Model):
     reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
-        verbose_name_plural = "clinician time off"
+        verbose_name_plural = _("clinician time off")
         ordering = ["clinician", "starts_at"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_at__gt=F("starts_at")),
                 name="time_off_ends_after_starts",
-                violation_error_message="Time off must end after it starts.",
+                violation_error_message=_("Time off must end after it starts."),
             )
         ]
 

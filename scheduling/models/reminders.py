@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from scheduling.models.appointments import Appointment
 
@@ -17,23 +18,25 @@ class Reminder(models.Model):
     """
 
     class Channel(models.TextChoices):
-        EMAIL = "email", "Email"
-        SMS = "sms", "Text message"
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("Text message")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     kind = models.CharField(
-        max_length=20, help_text="confirmation, update, cancellation, or an offset: 72h, 24h, 2h"
+        max_length=20, help_text=_("confirmation, update, cancellation, or an offset: 72h, 24h, 2h")
     )
     sequence = models.PositiveIntegerField(default=0)
-    planned_start_at = models.DateTimeField(help_text="The appointment start this reminder was planned for.")
+    planned_start_at = models.DateTimeField(
+        help_text=_("The appointment start this reminder was planned for.")
+    )
     due_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -71,10 +74,10 @@ class ReminderDelivery(models.Model):
     """One attempt to send a reminder, whatever came of it: the delivery log front desk sees."""
 
     class Outcome(models.TextChoices):
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed, will retry"
-        GAVE_UP = "gave_up", "Failed, gave up"
-        SKIPPED = "skipped", "Not sent (appointment changed)"
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed, will retry")
+        GAVE_UP = "gave_up", _("Failed, gave up")
+        SKIPPED = "skipped", _("Not sent (appointment changed)")
 
     reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="deliveries")
     # Denormalised so an appointment's page reads its whole log in one query.
@@ -87,7 +90,7 @@ class ReminderDelivery(models.Model):
     error = models.CharField(max_length=500, blank=True)
 
     class Meta:
-        verbose_name_plural = "reminder deliveries"
+        verbose_name_plural = _("reminder deliveries")
         ordering = ["-attempted_at", "-pk"]
 
     def __str__(self) -> str:

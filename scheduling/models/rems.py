@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from scheduling.models.appointments import Appointment
 
@@ -15,9 +16,9 @@ class RemsMonitoringForm(models.Model):
     the total time is computed (scheduling.rems_form.total_minutes). A yes/no answer left blank is null."""
 
     class Sex(models.TextChoices):
-        MALE = "male", "Male"
-        FEMALE = "female", "Female"
-        OTHER = "other", "Other"
+        MALE = "male", _("Male")
+        FEMALE = "female", _("Female")
+        OTHER = "other", _("Other")
 
     appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE, related_name="rems_form")
     patient_sex = models.CharField(max_length=6, choices=Sex.choices, blank=True)
@@ -76,7 +77,7 @@ class RemsMonitoringForm(models.Model):
     )
 
     class Meta:
-        verbose_name = "REMS patient monitoring form"
+        verbose_name = _("REMS patient monitoring form")
         constraints = [
             models.CheckConstraint(
                 condition=Q(monitoring_completed_at__isnull=True)

@@ -4,6 +4,7 @@ The REMS monitoring form has its own record (scheduling.models.rems)."""
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from scheduling.models.appointments import Appointment
 
@@ -18,13 +19,13 @@ class SessionRecord(models.Model):
     """
 
     class Route(models.TextChoices):
-        IV = "iv", "Intravenous infusion"
-        INTRANASAL = "intranasal", "Intranasal (nasal spray)"
+        IV = "iv", _("Intravenous infusion")
+        INTRANASAL = "intranasal", _("Intranasal (nasal spray)")
 
     appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE, related_name="session_record")
     # Check-in checklist
-    escort_name = models.CharField("escort or driver's name", max_length=120, blank=True)
-    escort_phone = models.CharField("escort or driver's phone", max_length=32, blank=True)
+    escort_name = models.CharField(_("escort or driver's name"), max_length=120, blank=True)
+    escort_phone = models.CharField(_("escort or driver's phone"), max_length=32, blank=True)
     escort_confirmed_at = models.DateTimeField(null=True, blank=True)
     fasting_confirmed_at = models.DateTimeField(null=True, blank=True)
     checklist_by = models.ForeignKey(
@@ -40,7 +41,7 @@ class SessionRecord(models.Model):
     # Spravato 56 or 84 mg. Warnings shown when it was planned are kept with it. A plan above the co-signature
     # threshold needs a second, different clinician's co-signature before dosing starts.
     plan_weight_kg = models.DecimalField(
-        "the day's weight (kg)", max_digits=5, decimal_places=1, null=True, blank=True
+        _("the day's weight (kg)"), max_digits=5, decimal_places=1, null=True, blank=True
     )
     plan_mg_per_kg = models.DecimalField(max_digits=5, decimal_places=3, null=True, blank=True)
     plan_dose_mg = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
@@ -146,25 +147,25 @@ class VitalSigns(models.Model):
     """One set of vitals: before dosing, at about 40 minutes, before discharge (REMS form; clinical ref. 3.1, 3.3)."""
 
     class Phase(models.TextChoices):
-        PRE_DOSE = "pre_dose", "Before dosing"
-        DURING_DOSE = "during_dose", "During the dose (infusion)"
-        AT_40_MIN = "at_40_min", "About 40 minutes after dosing"
-        PRE_DISCHARGE = "pre_discharge", "Before discharge"
-        OTHER = "other", "Other check"
+        PRE_DOSE = "pre_dose", _("Before dosing")
+        DURING_DOSE = "during_dose", _("During the dose (infusion)")
+        AT_40_MIN = "at_40_min", _("About 40 minutes after dosing")
+        PRE_DISCHARGE = "pre_discharge", _("Before discharge")
+        OTHER = "other", _("Other check")
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="vitals")
     phase = models.CharField(max_length=20, choices=Phase.choices)
-    systolic = models.PositiveSmallIntegerField("systolic BP (mmHg)")
-    diastolic = models.PositiveSmallIntegerField("diastolic BP (mmHg)")
-    heart_rate = models.PositiveSmallIntegerField("heart rate (beats/min)")
-    spo2 = models.PositiveSmallIntegerField("SpO2 (%)")
+    systolic = models.PositiveSmallIntegerField(_("systolic BP (mmHg)"))
+    diastolic = models.PositiveSmallIntegerField(_("diastolic BP (mmHg)"))
+    heart_rate = models.PositiveSmallIntegerField(_("heart rate (beats/min)"))
+    spo2 = models.PositiveSmallIntegerField(_("SpO2 (%)"))
     recorded_at = models.DateTimeField()
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:
-        verbose_name_plural = "vital signs"
+        verbose_name_plural = _("vital signs")
         ordering = ["appointment", "recorded_at"]
         constraints = [
             models.CheckConstraint(condition=Q(systolic__range=(40, 300)), name="vitals_systolic_plausible"),

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from scheduling.models.appointments import Appointment, TreatmentType
 from scheduling.models.places import Location
@@ -12,10 +13,10 @@ class WaitlistEntry(models.Model):
     """A patient who wants an earlier session. Front desk sees matching free slots and may email an offer."""
 
     class Status(models.TextChoices):
-        WAITING = "waiting", "Waiting"
-        OFFERED = "offered", "Offer sent"
-        BOOKED = "booked", "Booked"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        WAITING = "waiting", _("Waiting")
+        OFFERED = "offered", _("Offer sent")
+        BOOKED = "booked", _("Booked")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     patient = models.ForeignKey("intake.Patient", on_delete=models.CASCADE, related_name="waitlist_entries")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
@@ -24,8 +25,8 @@ class WaitlistEntry(models.Model):
     current_appointment = models.ForeignKey(
         Appointment, null=True, blank=True, on_delete=models.SET_NULL, related_name="waitlist_entries"
     )
-    earliest_date = models.DateField(help_text="The first day the patient can come.")
-    latest_date = models.DateField(help_text="The last day that is still worth offering.")
+    earliest_date = models.DateField(help_text=_("The first day the patient can come."))
+    latest_date = models.DateField(help_text=_("The last day that is still worth offering."))
     notes = models.CharField(max_length=300, blank=True)
     # A free time the patient picked when asking online to move their session: front desk's match while it is free.
     requested_start = models.DateTimeField(null=True, blank=True)
@@ -39,7 +40,7 @@ class WaitlistEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name_plural = "waitlist entries"
+        verbose_name_plural = _("waitlist entries")
         ordering = ["created_at"]
         constraints = [
             models.CheckConstraint(

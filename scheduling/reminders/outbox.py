@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic import policies
 from clinic.celery import app
@@ -473,9 +474,9 @@ def resend_reminder(*, reminder: Reminder, resent_by, now: datetime) -> Reminder
         Reminder.objects.select_for_update(of=("self",)).select_related("appointment").get(pk=reminder.pk)
     )
     if reminder.status != Reminder.Status.FAILED:
-        raise InvalidTransition("Only a reminder that failed can be sent again.")
+        raise InvalidTransition(_("Only a reminder that failed can be sent again."))
     if _skip_reason(reminder, reminder.appointment, now):
-        raise InvalidTransition("This appointment was cancelled, moved or has started: nothing to resend.")
+        raise InvalidTransition(_("This appointment was cancelled, moved or has started: nothing to resend."))
     reminder.status = Reminder.Status.PENDING
     reminder.due_at = now
     reminder.attempts = 0

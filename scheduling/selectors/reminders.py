@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.core import signing
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from scheduling.errors import LinkRefused
 from scheduling.models import Appointment, Location, Reminder
@@ -29,21 +30,21 @@ def reminder_for_link(token: str, *, now: datetime) -> tuple[Reminder, str]:
     try:
         reminder_id, action = read_link_token(token)
     except signing.BadSignature:
-        raise LinkRefused("This link is not valid. Please call the clinic.") from None
+        raise LinkRefused(_("This link is not valid. Please call the clinic.")) from None
     reminder = (
         Reminder.objects.select_related("appointment__location", "appointment__treatment_type")
         .filter(pk=reminder_id)
         .first()
     )
     if reminder is None:
-        raise LinkRefused("This link is not valid. Please call the clinic.")
+        raise LinkRefused(_("This link is not valid. Please call the clinic."))
     appointment = reminder.appointment
     if appointment.start_at != reminder.planned_start_at:
-        raise LinkRefused("This appointment was moved: please use the link in the newest message we sent.")
+        raise LinkRefused(_("This appointment was moved: please use the link in the newest message we sent."))
     if appointment.status == Appointment.Status.CANCELLED:
-        raise LinkRefused("This appointment is cancelled.")
+        raise LinkRefused(_("This appointment is cancelled."))
     if now >= appointment.start_at:
-        raise LinkRefused("This link has expired: the appointment time has passed.")
+        raise LinkRefused(_("This link has expired: the appointment time has passed."))
     if appointment.status not in SENDABLE_APPOINTMENT:
-        raise LinkRefused("This appointment can no longer be changed online. Please call the clinic.")
+        raise LinkRefused(_("This appointment can no longer be changed online. Please call the clinic."))
     return reminder, action

@@ -17,6 +17,7 @@ from datetime import datetime, time, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clinic import policies
 from clinic.local_time import format_local
@@ -152,15 +153,17 @@ def book_series(
     now = now or timezone.now()
     template = series.TEMPLATES.get(template_code)
     if template is None:
-        raise BookingRefused("Unknown treatment series template.", field="template")
+        raise BookingRefused(gettext("Unknown treatment series template."), field="template")
     if selectors.TEMPLATE_MODALITY.get(template.modality) != treatment_type.modality:
         raise BookingRefused(
-            f"{template.label} is not a course of {treatment_type.label}.", field="treatment_type"
+            gettext("%(template)s is not a course of %(treatment_type)s.")
+            % {"template": template.label, "treatment_type": treatment_type.label},
+            field="treatment_type",
         )
     if not sessions:
-        raise BookingRefused("The series has no sessions to book.")
+        raise BookingRefused(gettext("The series has no sessions to book."))
     if len({s.index for s in sessions}) != len(sessions):
-        raise BookingRefused("Each session of the series may be booked once.")
+        raise BookingRefused(gettext("Each session of the series may be booked once."))
     treatment_series = TreatmentSeries.objects.create(
         patient=patient,
         location=location,
@@ -184,8 +187,10 @@ def book_series(
     if unknown:
         # Left empty, the booking would pick a free chair or clinician itself: not what was proposed.
         raise BookingRefused(
-            f"Session {min(unknown)} names a chair, room or clinician the clinic no longer has: propose the "
-            "series again."
+            gettext(
+                "Session %(min)s names a chair, room or clinician the clinic no longer has: propose the series again."
+            )
+            % {"min": min(unknown)}
         )
     for session in sorted(sessions, key=lambda s: s.start):
         try:
@@ -275,7 +280,8 @@ def _move(
     appointment = locked(appointment)
     if appointment.status not in (Status.BOOKED, Status.CONFIRMED):
         raise InvalidTransition(
-            f"A session that is {appointment.get_status_display().lower()} cannot be moved."
+            gettext("A session that is %(appointment)s cannot be moved.")
+            % {"appointment": appointment.get_status_display().lower()}
         )
     treatment_type, location, patient = appointment.treatment_type, appointment.location, appointment.patient
     if end is None and appointment.end_at - appointment.start_at != timedelta(
@@ -362,10 +368,13 @@ def _reassign(
     appointment = locked(appointment)
     if appointment.status not in (Status.BOOKED, Status.CONFIRMED):
         raise InvalidTransition(
-            f"A session that is {appointment.get_status_display().lower()} cannot be handed to another clinician."
+            gettext("A session that is %(appointment)s cannot be handed to another clinician.")
+            % {"appointment": appointment.get_status_display().lower()}
         )
     if appointment.clinician_id == clinician.pk:
-        raise BookingRefused(f"{clinician} already has this session.", field="clinician")
+        raise BookingRefused(
+            gettext("%(clinician)s already has this session.") % {"clinician": clinician}, field="clinician"
+        )
     holds = session_holds(appointment.treatment_type, appointment.start_at, appointment.end_at)
     _, appointment.clinician = choose_and_check(
         patient=appointment.patient,
@@ -401,11 +410,12 @@ def cancel_appointment(
     now = now or timezone.now()
     reason = (reason or "").strip()
     if not reason:
-        raise BookingRefused("Give a reason for the cancellation.", field="reason")
+        raise BookingRefused(gettext("Give a reason for the cancellation."), field="reason")
     appointment = locked(appointment)
     if appointment.status not in (Status.BOOKED, Status.CONFIRMED, Status.CHECKED_IN):
         raise InvalidTransition(
-            f"A session that is {appointment.get_status_display().lower()} cannot be cancelled."
+            gettext("A session that is %(appointment)s cannot be cancelled.")
+            % {"appointment": appointment.get_status_display().lower()}
         )
     appointment.status = Status.CANCELLED
     appointment.cancellation_reason = reason[:300]
@@ -430,10 +440,11 @@ def mark_no_show(*, appointment: Appointment, marked_by, now: datetime | None = 
     appointment = locked(appointment)
     if appointment.status not in (Status.BOOKED, Status.CONFIRMED):
         raise InvalidTransition(
-            f"A session that is {appointment.get_status_display().lower()} cannot be marked as a no-show."
+            gettext("A session that is %(appointment)s cannot be marked as a no-show.")
+            % {"appointment": appointment.get_status_display().lower()}
         )
     if now < appointment.start_at:
-        raise InvalidTransition("A session cannot be marked as a no-show before its start time.")
+        raise InvalidTransition(gettext("A session cannot be marked as a no-show before its start time."))
     appointment.status = Status.NO_SHOW
     appointment.no_show_at = now
     appointment.save(update_fields=["status", "no_show_at", "updated_at"])

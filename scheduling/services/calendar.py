@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from datetime import datetime, time
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from clinic.local_time import format_local
 from scheduling import selectors
@@ -30,8 +32,8 @@ def _in_the_way(
     sessions,
     *,
     lead: str,
-    then: str = "booked then",
-    first: str = "Reschedule or cancel them first (front desk, day view)",
+    then: str | None = None,
+    first: str | None = None,
 ) -> SchedulingError | None:
     """'<lead> 3 sessions <then>: Wed 3 Mar 2027, 10:00 EST Ann Lee (Chair 1); …', if there are any.
     ``sessions``: a queryset or a list."""
@@ -42,9 +44,19 @@ def _in_the_way(
         f"{format_local(a.start_at, a.location)} {a.patient.full_name} ({a.resource.name})"
         for a in sessions[:SESSIONS_LISTED]
     )
-    more = f" and {total - SESSIONS_LISTED} more" if total > SESSIONS_LISTED else ""
+    more = (
+        " " + _("and %(count)s more") % {"count": total - SESSIONS_LISTED} if total > SESSIONS_LISTED else ""
+    )
     return SchedulingError(
-        f"{lead} {total} session{'s' if total != 1 else ''} {then}: {listed}{more}. {first}, then save this again."
+        _("%(lead)s %(sessions)s %(then)s: %(listed)s%(more)s. %(first)s, then save this again.")
+        % {
+            "lead": lead,
+            "sessions": ngettext("%(count)s session", "%(count)s sessions", total) % {"count": total},
+            "then": _("booked then") if then is None else then,
+            "listed": listed,
+            "more": more,
+            "first": _("Reschedule or cancel them first (front desk, day view)") if first is None else first,
+        }
     )
 
 
@@ -62,8 +74,8 @@ def time_off_refusal(
     """Why time off from ``starts_at`` to ``ends_at`` cannot be saved: the clinician's sessions then, or None."""
     return _in_the_way(
         selectors.sessions_held_by_clinician(clinician.pk, starts_at, ends_at),
-        lead=f"{clinician} has",
-        first="Hand them to a colleague (front desk: Clinician cover), reschedule or cancel them first",
+        lead=_("%(clinician)s has") % {"clinician": clinician},
+        first=_("Hand them to a colleague (front desk: Clinician cover), reschedule or cancel them first"),
     )
 
 
@@ -89,7 +101,10 @@ def remove_time_off(*, time_off: ClinicianTimeOff) -> None:
 
 def closure_refusal(*, location: Location, day) -> SchedulingError | None:
     """Why the location cannot close on local ``day``: the sessions holding its chairs or rooms then, or None."""
-    return _in_the_way(selectors.sessions_held_at_location_on(location, day), lead=f"{location.name} has")
+    return _in_the_way(
+        selectors.sessions_held_at_location_on(location, day),
+        lead=_("%(location)s has") % {"location": location.name},
+    )
 
 
 @transaction.atomic
@@ -117,8 +132,8 @@ def opening_hours_refusal(
     upcoming sessions they would leave outside, by the booking rule's own test, or None."""
     return _in_the_way(
         selectors.sessions_outside_opening_hours(location, windows, now=now),
-        lead=f"These hours would leave {location.name} closed for",
-        then="booked",
+        lead=_("These hours would leave %(location)s closed for") % {"location": location.name},
+        then=_("booked"),
     )
 
 
@@ -129,8 +144,8 @@ def working_hours_refusal(
     their hours: the upcoming sessions whose holds they would leave outside, or None."""
     return _in_the_way(
         selectors.sessions_outside_working_hours(clinician.pk, windows, now=now),
-        lead=f"These hours would leave {clinician} off duty for",
-        then="booked",
+        lead=_("These hours would leave %(clinician)s off duty for") % {"clinician": clinician},
+        then=_("booked"),
     )
 
 

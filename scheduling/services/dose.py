@@ -14,6 +14,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic import policies
 from clinic.celery import app
@@ -32,10 +33,13 @@ logger = logging.getLogger(__name__)
 
 def _plausible_weight(weight_kg, field: str) -> Decimal:
     low, high = WEIGHT_KG_RANGE
-    weight = _number(weight_kg, field=field, what="The weight in kg")
+    weight = _number(weight_kg, field=field, what=_("The weight in kg"))
     if not low <= weight <= high:
         raise SessionRefused(
-            f"A weight of {session_rules.shown(weight)} kg is not plausible: give the patient's weight in kg, from {low} to {high}.",
+            _(
+                "A weight of %(shown)s kg is not plausible: give the patient's weight in kg, from %(low)s to %(high)s."
+            )
+            % {"shown": session_rules.shown(weight), "low": low, "high": high},
             field=field,
         )
     return weight.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
@@ -45,9 +49,9 @@ def _number(value, *, field: str, what: str) -> Decimal:
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
-        raise SessionRefused(f"{what} must be a number.", field=field) from None
+        raise SessionRefused(_("%(what)s must be a number.") % {"what": what}, field=field) from None
     if not number.is_finite():
-        raise SessionRefused(f"{what} must be a number.", field=field)
+        raise SessionRefused(_("%(what)s must be a number.") % {"what": what}, field=field)
     return number
 
 
@@ -65,25 +69,30 @@ def plan_dose(
     0.5 mg/kg), a warning above 0.75 mg/kg, a second clinician's co-signature above 1.0 mg/kg (settings).
     Spravato: 56 or 84 mg only, a change against the schedule flagged. A new plan needs a new co-signature."""
     now = now or timezone.now()
-    _require_clinician(planned_by, "record the planned dose")
+    _require_clinician(planned_by, _("record the planned dose"))
     appointment = locked(appointment)
-    _require_status(appointment, {Status.CHECKED_IN}, "planning the dose")
+    _require_status(appointment, {Status.CHECKED_IN}, _("planning the dose"))
     modality = appointment.treatment_type.modality
     record = _session_record(appointment)
     if modality == TreatmentType.Modality.IV_KETAMINE:
         if weight_kg is None or str(weight_kg).strip() == "":
-            raise SessionRefused("Give the patient's weight today, in kg.", field="weight_kg")
+            raise SessionRefused(_("Give the patient's weight today, in kg."), field="weight_kg")
         weight = _plausible_weight(weight_kg, "weight_kg")
         policy = selectors.dose_policy()
         per_kg = (
             policy.default_mg_per_kg
             if mg_per_kg is None
-            else _number(mg_per_kg, field="mg_per_kg", what="The dose in mg/kg")
+            else _number(mg_per_kg, field="mg_per_kg", what=_("The dose in mg/kg"))
         )
         if not 0 < per_kg <= IV_PLAN_MG_PER_KG_AT_MOST:
             raise SessionRefused(
-                f"Give the dose in mg/kg, above 0 and at most {IV_PLAN_MG_PER_KG_AT_MOST} (the standard dose is "
-                f"{policy.default_mg_per_kg} mg/kg).",
+                _(
+                    "Give the dose in mg/kg, above 0 and at most %(iv_plan_mg_per_kg_at_most)s (the standard dose is %(default_mg_per_kg)s mg/kg)."
+                )
+                % {
+                    "iv_plan_mg_per_kg_at_most": IV_PLAN_MG_PER_KG_AT_MOST,
+                    "default_mg_per_kg": policy.default_mg_per_kg,
+                },
                 field="mg_per_kg",
             )
         per_kg = per_kg.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
@@ -92,14 +101,14 @@ def plan_dose(
         record.plan_dose_mg = session_rules.iv_planned_mg(weight, per_kg)
         record.plan_warnings = session_rules.iv_plan_warnings(per_kg, policy)
     elif modality == TreatmentType.Modality.SPRAVATO:
-        dose = _number(dose_mg, field="dose_mg", what="The dose in mg") if dose_mg is not None else None
+        dose = _number(dose_mg, field="dose_mg", what=_("The dose in mg")) if dose_mg is not None else None
         if (
             dose is None
             or dose != dose.to_integral_value()
             or int(dose) not in session_rules.SPRAVATO_DOSES_MG
         ):
             raise SessionRefused(
-                "A Spravato dose is 56 mg (2 devices) or 84 mg (3 devices).", field="dose_mg"
+                _("A Spravato dose is 56 mg (2 devices) or 84 mg (3 devices)."), field="dose_mg"
             )
         first_session, last_given = selectors.spravato_schedule_facts(appointment)
         record.plan_weight_kg = (
@@ -114,7 +123,7 @@ def plan_dose(
             last_given_mg=last_given,
         )
     else:
-        raise SessionRefused("A consultation has no dose.")
+        raise SessionRefused(_("A consultation has no dose."))
     record.planned_at = now
     record.planned_by = planned_by
     record.plan_cosigned_at = None
@@ -146,19 +155,19 @@ def cosign_dose_plan(
     """A second clinician co-signs the planned dose: never the clinician who planned it. ``plan_seen_at`` is the
     plan's time on the page the co-signer read: a plan changed since is not the one they checked."""
     now = now or timezone.now()
-    _require_clinician(cosigned_by, "co-sign the planned dose")
+    _require_clinician(cosigned_by, _("co-sign the planned dose"))
     appointment = locked(appointment)
-    _require_status(appointment, {Status.CHECKED_IN}, "co-signing the planned dose")
+    _require_status(appointment, {Status.CHECKED_IN}, _("co-signing the planned dose"))
     record = _session_record(appointment)
     if not record.dose_planned:
-        raise SessionRefused("There is no planned dose to co-sign yet.")
+        raise SessionRefused(_("There is no planned dose to co-sign yet."))
     if plan_seen_at is not None and plan_seen_at != record.planned_at:
         raise SessionRefused(
-            "The planned dose changed after you opened the page: check the new plan, then co-sign it."
+            _("The planned dose changed after you opened the page: check the new plan, then co-sign it.")
         )
     if record.planned_by_id == cosigned_by.pk:
         raise SessionRefused(
-            "A second clinician must co-sign: the clinician who planned the dose cannot co-sign it."
+            _("A second clinician must co-sign: the clinician who planned the dose cannot co-sign it.")
         )
     record.plan_cosigned_at = now
     record.plan_cosigned_by = cosigned_by
@@ -184,34 +193,38 @@ def record_dose(
     not above 0, a Spravato dose that is not whole 28 mg devices, an implausible weight, times in the future or
     before the session. IV: the weight defaults to the day's weight in the plan; mg/kg is computed."""
     now = now or timezone.now()
-    _require_clinician(recorded_by, "record the dose")
+    _require_clinician(recorded_by, _("record the dose"))
     appointment = locked(appointment)
-    _require_status(appointment, {Status.IN_SESSION, Status.RECOVERING}, "recording the dose")
+    _require_status(appointment, {Status.IN_SESSION, Status.RECOVERING}, _("recording the dose"))
     modality = appointment.treatment_type.modality
-    dose_mg = _number(dose_mg, field="dose_mg", what="The dose in mg")
+    dose_mg = _number(dose_mg, field="dose_mg", what=_("The dose in mg"))
     if dose_mg <= 0:
-        raise SessionRefused("The dose must be more than 0 mg.", field="dose_mg")
+        raise SessionRefused(_("The dose must be more than 0 mg."), field="dose_mg")
     if dose_mg >= DOSE_MG_BELOW:
-        raise SessionRefused(f"The dose must be below {DOSE_MG_BELOW} mg: check the units.", field="dose_mg")
+        raise SessionRefused(
+            _("The dose must be below %(dose_mg_below)s mg: check the units.")
+            % {"dose_mg_below": DOSE_MG_BELOW},
+            field="dose_mg",
+        )
     dose_mg = dose_mg.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     if not lot_number.strip():
-        raise SessionRefused("Give the lot number.", field="lot_number")
+        raise SessionRefused(_("Give the lot number."), field="lot_number")
     if ended_at is not None and ended_at < started_at:
-        raise SessionRefused("The dose cannot end before it starts.", field="ended_at")
+        raise SessionRefused(_("The dose cannot end before it starts."), field="ended_at")
     # A few minutes' grace for a clock on the wall that differs from the server's.
     grace = timedelta(minutes=5)
     if started_at > now + grace or (ended_at is not None and ended_at > now + grace):
         raise SessionRefused(
-            "Record the dose once it is given: its times cannot be in the future.", field="started_at"
+            _("Record the dose once it is given: its times cannot be in the future."), field="started_at"
         )
     if appointment.session_started_at and started_at < appointment.session_started_at - timedelta(minutes=30):
-        raise SessionRefused("The dose cannot start before this session began.", field="started_at")
+        raise SessionRefused(_("The dose cannot start before this session began."), field="started_at")
     record = _session_record(appointment)
     if modality == TreatmentType.Modality.IV_KETAMINE:
         if weight_kg in (None, ""):
             weight_kg = record.plan_weight_kg
         if weight_kg is None:
-            raise SessionRefused("Give the patient's weight in kg for an IV dose.", field="weight_kg")
+            raise SessionRefused(_("Give the patient's weight in kg for an IV dose."), field="weight_kg")
         record.weight_kg = _plausible_weight(weight_kg, "weight_kg")
         record.dose_mg_per_kg = (dose_mg / record.weight_kg).quantize(
             Decimal("0.001"), rounding=ROUND_HALF_UP
@@ -222,8 +235,10 @@ def record_dose(
         devices = dose_mg / session_rules.SPRAVATO_DEVICE_MG
         if devices != devices.to_integral_value() or not 1 <= devices <= 3:
             raise SessionRefused(
-                "A Spravato dose given is whole 28 mg devices: 28 mg (1 device, a dose stopped early), "
-                "56 mg (2 devices) or 84 mg (3 devices).",
+                _(
+                    "A Spravato dose given is whole 28 mg devices: 28 mg (1 device, a dose stopped early), "
+                    "56 mg (2 devices) or 84 mg (3 devices)."
+                ),
                 field="dose_mg",
             )
         record.weight_kg = _plausible_weight(weight_kg, "weight_kg") if weight_kg not in (None, "") else None
@@ -231,7 +246,7 @@ def record_dose(
         record.route = SessionRecord.Route.INTRANASAL
         record.drug = drug.strip() or "Esketamine (Spravato) nasal spray"
     else:
-        raise SessionRefused("A consultation has no dose.")
+        raise SessionRefused(_("A consultation has no dose."))
     record.dose_mg = dose_mg
     record.lot_number = lot_number.strip()[:40]
     record.dose_started_at = started_at

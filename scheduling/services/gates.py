@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from clinic.local_time import format_clock, format_day, format_local, format_time_of_day
@@ -34,11 +35,19 @@ def last_bookable_day(location: Location, now: datetime) -> date:
 
 def _check_resource(resource: Resource, *, location: Location, treatment_type: TreatmentType) -> None:
     if resource.location_id != location.pk or not resource.is_active:
-        raise BookingRefused(f"{resource.name} is not in use at {location.name}.", field="resource")
+        raise BookingRefused(
+            gettext("%(resource)s is not in use at %(location)s.")
+            % {"resource": resource.name, "location": location.name},
+            field="resource",
+        )
     if resource.kind != treatment_type.resource_kind:
         raise BookingRefused(
-            f"{treatment_type.label} needs a {Resource.Kind(treatment_type.resource_kind).label.lower()}, "
-            f"not {resource.name}.",
+            gettext("%(treatment_type)s needs a %(label)s, not %(resource)s.")
+            % {
+                "treatment_type": treatment_type.label,
+                "label": Resource.Kind(treatment_type.resource_kind).label.lower(),
+                "resource": resource.name,
+            },
             field="resource",
         )
 
@@ -63,15 +72,24 @@ def _check_gates(
     when = format_local(holds.start, location)
 
     if not treatment_type.is_active:
-        raise BookingRefused(f"{treatment_type.label} is no longer offered.", field="treatment_type")
+        raise BookingRefused(
+            gettext("%(treatment_type)s is no longer offered.") % {"treatment_type": treatment_type.label},
+            field="treatment_type",
+        )
     if not location.is_active:
-        raise BookingRefused(f"{location.name} is not taking bookings.", field="location")
+        raise BookingRefused(
+            gettext("%(location)s is not taking bookings.") % {"location": location.name}, field="location"
+        )
     if holds.start < now:
-        raise BookingRefused(f"{when} is in the past: choose a time from now on.", field="start")
+        raise BookingRefused(
+            gettext("%(when)s is in the past: choose a time from now on.") % {"when": when}, field="start"
+        )
     if day > (last := last_bookable_day(location, now)):
         raise BookingRefused(
-            f"{when} is too far ahead: sessions are booked up to {booking_horizon_days()} days ahead "
-            f"(until {format_day(last)}).",
+            gettext(
+                "%(when)s is too far ahead: sessions are booked up to %(booking_horizon_days)s days ahead (until %(last)s)."
+            )
+            % {"when": when, "booking_horizon_days": booking_horizon_days(), "last": format_day(last)},
             field="start",
         )
     _check_resource(resource, location=location, treatment_type=treatment_type)
@@ -114,7 +132,8 @@ def _check_gates(
     if facts.closure_reason is not None:
         because = f" ({facts.closure_reason})" if facts.closure_reason else ""
         raise BookingRefused(
-            f"{location.name} is closed on {format_day(day)}{because}.",
+            gettext("%(location)s is closed on %(day)s%(because)s.")
+            % {"location": location.name, "day": format_day(day), "because": because},
             field="start",
         )
     opening = facts.opening_hours
@@ -124,27 +143,49 @@ def _check_gates(
             or "closed all day"
         )
         raise BookingRefused(
-            f"{when} to {format_clock(holds.end, tz)} is outside opening hours on {local_start:%A}s ({hours}).",
+            gettext("%(when)s to %(end)s is outside opening hours on %(local_start)ss (%(hours)s).")
+            % {
+                "when": when,
+                "end": format_clock(holds.end, tz),
+                "local_start": f"{local_start:%A}",
+                "hours": hours,
+            },
             field="start",
         )
 
     if not facts.clinician_works_here:
-        raise BookingRefused(f"{clinician} does not work at {location.name}.", field="clinician")
+        raise BookingRefused(
+            gettext("%(clinician)s does not work at %(location)s.")
+            % {"clinician": clinician, "location": location.name},
+            field="clinician",
+        )
     for span_start, span_end in holds.clinician_spans:
         if not availability.inside_local_windows(
             span_start, span_end, tz=tz, day=day, windows=facts.clinician_hours
         ):
             raise BookingRefused(
-                f"{clinician} is not working at {format_clock(span_start, tz)} on {local_start:%A}s.",
+                gettext("%(clinician)s is not working at %(span_start)s on %(local_start)ss.")
+                % {
+                    "clinician": clinician,
+                    "span_start": format_clock(span_start, tz),
+                    "local_start": f"{local_start:%A}",
+                },
                 field="clinician",
             )
         if any(off.start < span_end and span_start < off.end for off in facts.clinician_time_off):
-            raise BookingRefused(f"{clinician} is on time off then.", field="clinician")
+            raise BookingRefused(
+                gettext("%(clinician)s is on time off then.") % {"clinician": clinician}, field="clinician"
+            )
 
     eligibility = decide_eligibility(facts.eligibility, modality=treatment_type.modality, patient=patient)
     if not eligibility.allowed:
         raise BookingRefused(
-            f"{patient.full_name} cannot be booked for {treatment_type.label}: {eligibility.reason}"
+            gettext("%(patient)s cannot be booked for %(treatment_type)s: %(reason)s")
+            % {
+                "patient": patient.full_name,
+                "treatment_type": treatment_type.label,
+                "reason": eligibility.reason,
+            }
         )
     if consent_refusal := consent_selectors.refusal(patient, treatment_type.modality, row=facts.consent):
         raise BookingRefused(consent_refusal)
@@ -152,12 +193,15 @@ def _check_gates(
         enrollment = facts.rems_enrolled_on
         if enrollment is None:
             raise BookingRefused(
-                f"{patient.full_name} has no Spravato REMS enrollment on record: record the Patient Enrollment "
-                "Form before booking a Spravato session."
+                gettext(
+                    "%(patient)s has no Spravato REMS enrollment on record: record the Patient Enrollment Form before booking a Spravato session."
+                )
+                % {"patient": patient.full_name}
             )
         if enrollment > day:
             raise BookingRefused(
-                f"{patient.full_name}'s REMS enrollment starts {format_day(enrollment)}, after this session."
+                gettext("%(patient)s's REMS enrollment starts %(enrollment)s, after this session.")
+                % {"patient": patient.full_name, "enrollment": format_day(enrollment)}
             )
 
 
@@ -351,7 +395,11 @@ def _pick_resources(
     if resource is not None:
         _check_resource(resource, location=location, treatment_type=treatment_type)
     if clinician is not None and not clinician.locations.filter(pk=location.pk).exists():
-        raise BookingRefused(f"{clinician} does not work at {location.name}.", field="clinician")
+        raise BookingRefused(
+            gettext("%(clinician)s does not work at %(location)s.")
+            % {"clinician": clinician, "location": location.name},
+            field="clinician",
+        )
     option = selectors.free_option_at(
         location=location,
         treatment_type=treatment_type,

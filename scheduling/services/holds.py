@@ -19,6 +19,7 @@ from typing import ParamSpec, TypeVar
 
 from django.db import IntegrityError, OperationalError, connection
 from django.db.backends.postgresql.psycopg_any import DateRange, DateTimeTZRange
+from django.utils.translation import gettext
 
 from clinic.local_time import format_local
 from scheduling.errors import BookingConflict, BookingRefused
@@ -80,22 +81,25 @@ def session_holds(
     """The spans a session holds. ``end`` may extend the chair time (e.g. longer observation); never shorten
     it below the clinician's windows. Zero-length and reversed spans are refused here with a message."""
     if start.utcoffset() is None or (end is not None and end.utcoffset() is None):
-        raise BookingRefused("Times must include their time zone.", field="start")
+        raise BookingRefused(gettext("Times must include their time zone."), field="start")
     lowest, highest = BOOKABLE_YEARS
     for moment, field in ((start, "start"), (end, "end")):
         if moment is not None and not lowest <= moment.year <= highest:
             raise BookingRefused(
-                f"{moment.year} is not a year the clinic books sessions in: choose a date from today on.",
+                gettext("%(year)s is not a year the clinic books sessions in: choose a date from today on.")
+                % {"year": moment.year},
                 field=field,
             )
     start = start.astimezone(UTC)
     end = (start + timedelta(minutes=treatment_type.chair_minutes)) if end is None else end.astimezone(UTC)
     if end == start:
-        raise BookingRefused("The session has no length: it must end after it starts.", field="end")
+        raise BookingRefused(gettext("The session has no length: it must end after it starts."), field="end")
     if end < start:
-        raise BookingRefused("The session ends before it starts: check the start and end times.", field="end")
+        raise BookingRefused(
+            gettext("The session ends before it starts: check the start and end times."), field="end"
+        )
     if end - start > MAX_SESSION_LENGTH:
-        raise BookingRefused("A session cannot last longer than 24 hours.", field="end")
+        raise BookingRefused(gettext("A session cannot last longer than 24 hours."), field="end")
     dosing_start = start + timedelta(minutes=treatment_type.clinician_offset_minutes)
     dosing_end = dosing_start + timedelta(minutes=treatment_type.clinician_minutes)
     spans = [(dosing_start, dosing_end)]
@@ -103,15 +107,24 @@ def session_holds(
         discharge_start = end - timedelta(minutes=treatment_type.discharge_minutes)
         if discharge_start < dosing_end:
             raise BookingRefused(
-                f"The session is too short for {treatment_type.label}: it needs at least "
-                f"{treatment_type.clinician_offset_minutes + treatment_type.clinician_minutes + treatment_type.discharge_minutes}"
-                " minutes.",
+                gettext(
+                    "The session is too short for %(treatment_type)s: it needs at least %(minutes)s minutes."
+                )
+                % {
+                    "treatment_type": treatment_type.label,
+                    "minutes": treatment_type.clinician_offset_minutes
+                    + treatment_type.clinician_minutes
+                    + treatment_type.discharge_minutes,
+                },
                 field="end",
             )
         spans.append((discharge_start, end))
     elif dosing_end > end:
         raise BookingRefused(
-            f"The session is too short for {treatment_type.label}: the clinician's dosing window ends after it.",
+            gettext(
+                "The session is too short for %(treatment_type)s: the clinician's dosing window ends after it."
+            )
+            % {"treatment_type": treatment_type.label},
             field="end",
         )
     return SessionHolds(start=start, end=end, clinician_spans=tuple(spans))
@@ -326,9 +339,17 @@ def _calendar_refusal(exc: IntegrityError, appointment: Appointment) -> BookingR
     constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") or ""
     when = format_local(appointment.start_at, appointment.location)
     if constraint == HOLD_IN_TIME_OFF:
-        return BookingRefused(f"{appointment.clinician} is on time off then ({when}).", field="clinician")
+        return BookingRefused(
+            gettext("%(clinician)s is on time off then (%(when)s).")
+            % {"clinician": appointment.clinician, "when": when},
+            field="clinician",
+        )
     if constraint == HOLD_ON_CLOSURE:
-        return BookingRefused(f"{appointment.location.name} is closed that day ({when}).", field="start")
+        return BookingRefused(
+            gettext("%(location)s is closed that day (%(when)s).")
+            % {"location": appointment.location.name, "when": when},
+            field="start",
+        )
     return None
 
 
@@ -376,8 +397,10 @@ def retry_aborted(service: Callable[P, T]) -> Callable[P, T]:
                     raise
                 if number == ABORT_RETRIES:
                     raise BookingConflict(
-                        "Another change to the same sessions was being saved at the same moment, and this one "
-                        "could not be saved: nothing was changed. Look at the schedule again and retry.",
+                        gettext(
+                            "Another change to the same sessions was being saved at the same moment, and this one "
+                            "could not be saved: nothing was changed. Look at the schedule again and retry."
+                        ),
                         taken="the schedule",
                         taken_kind="schedule",
                     ) from exc

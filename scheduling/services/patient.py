@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 
 from clinic import policies
 from clinic.local_time import format_local
@@ -30,12 +31,13 @@ from scheduling.services.waitlist import add_to_waitlist
 
 logger = logging.getLogger(__name__)
 
+# The patient picks one in their language (the page translates it); the record keeps the English.
 CANCEL_REASONS = {
-    "unwell": "I am unwell",
-    "transport": "I have no driver or escort that day",
-    "conflict": "Something else came up",
-    "stopping": "I want to stop or pause treatment",
-    "other": "Another reason",
+    "unwell": gettext_noop("I am unwell"),
+    "transport": gettext_noop("I have no driver or escort that day"),
+    "conflict": gettext_noop("Something else came up"),
+    "stopping": gettext_noop("I want to stop or pause treatment"),
+    "other": gettext_noop("Another reason"),
 }
 
 
@@ -68,7 +70,7 @@ def cancel_by_patient(
     *, appointment: Appointment, user: User, reason_code: str, now: datetime
 ) -> Appointment:
     if reason_code not in CANCEL_REASONS:
-        raise BookingRefused("Choose a reason for cancelling.", field="reason")
+        raise BookingRefused(gettext("Choose a reason for cancelling."), field="reason")
     appointment = cancel_appointment(
         appointment=appointment,
         reason=f"Cancelled online by the patient: {CANCEL_REASONS[reason_code]}",
@@ -94,7 +96,7 @@ def ask_to_reschedule(
     or later) and tell front desk. With ``preferred_start`` (a free time the patient picked), the entry asks for
     that day and names the time. Asking again for the same session updates the request."""
     if appointment.status not in (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED):
-        raise InvalidTransition("Only a booked or confirmed session can be moved.")
+        raise InvalidTransition(gettext("Only a booked or confirmed session can be moved."))
     location = appointment.location
     local_start = appointment.start_at.astimezone(location.tz).date()
     if preferred_start is not None:
@@ -150,7 +152,7 @@ def move_by_patient(
     patients book online, the session moves there (through the front desk's reschedule, with its gates);
     otherwise front desk is asked to move it there. A time taken meanwhile is refused, with nothing written."""
     if appointment.status not in (Appointment.Status.BOOKED, Appointment.Status.CONFIRMED):
-        raise InvalidTransition("Only a booked or confirmed session can be moved.")
+        raise InvalidTransition(gettext("Only a booked or confirmed session can be moved."))
     location = appointment.location
     first_day = now.astimezone(location.tz).date() + timedelta(days=1)
     last_day = appointment.start_at.astimezone(location.tz).date() + timedelta(
@@ -170,7 +172,8 @@ def move_by_patient(
     )
     if option is None:
         raise BookingConflict(
-            f"{format_local(start, location)} is no longer free. Please choose another time.",
+            gettext("%(start)s is no longer free. Please choose another time.")
+            % {"start": format_local(start, location)},
             taken="time",
             taken_kind="resource",
         )
@@ -188,7 +191,7 @@ def book_by_patient(
     """A patient books their own session (SCHEDULING_PATIENT_SELF_BOOKING), through the same booking service and
     gates as front desk: eligibility, REMS, opening hours, no double booking."""
     if not policies.value("SCHEDULING_PATIENT_SELF_BOOKING"):
-        raise BookingRefused("Please call the clinic to book.")
+        raise BookingRefused(gettext("Please call the clinic to book."))
     return book_appointment(
         patient=patient,
         treatment_type=treatment_type,
@@ -219,12 +222,12 @@ def use_reminder_link(*, token: str, action: str, now: datetime, reason_code: st
     """
     reminder, link_action = selectors.reminder_for_link(token, now=now)
     if action not in LINK_ALLOWS[link_action]:
-        raise LinkRefused("This link is not valid for that. Please call the clinic.")
+        raise LinkRefused(gettext("This link is not valid for that. Please call the clinic."))
     _, created = ReminderLinkUse.objects.get_or_create(
         reminder=reminder, action=link_action, defaults={"used_at": now}
     )
     if not created:
-        raise LinkRefused("This link was already used.")
+        raise LinkRefused(gettext("This link was already used."))
     appointment = reminder.appointment
     try:
         if action == "confirm":

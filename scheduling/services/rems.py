@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from clinic.local_time import format_local
 from intake.export import staff_name
@@ -56,65 +57,87 @@ def _form_session(appointment: Appointment) -> Appointment:
     """The appointment re-read under lock, if it is a discharged Spravato session: only those have a form."""
     appointment = locked(appointment)
     if appointment.treatment_type.modality != TreatmentType.Modality.SPRAVATO:
-        raise SessionRefused("Only Spravato sessions have a REMS monitoring form.")
+        raise SessionRefused(gettext("Only Spravato sessions have a REMS monitoring form."))
     if appointment.status != Appointment.Status.DISCHARGED:
         raise InvalidTransition(
-            f"This session is {appointment.get_status_display().lower()}: its REMS monitoring form is filled in "
-            "once the patient is discharged."
+            gettext(
+                "This session is %(appointment)s: its REMS monitoring form is filled in once the patient is discharged."
+            )
+            % {"appointment": appointment.get_status_display().lower()}
         )
     return appointment
 
 
 def _refuse_if_sent(form: RemsMonitoringForm, appointment: Appointment) -> None:
     if form.submitted_at is not None:
-        raise InvalidTransition(
-            f"This REMS monitoring form was marked sent on {format_local(form.submitted_at, appointment.location)}"
-            f"{' by ' + staff_name(form.submitted_by) if form.submitted_by_id else ''}: it stays as it was sent."
-        )
+        sent = format_local(form.submitted_at, appointment.location)
+        if form.submitted_by_id:
+            message = gettext(
+                "This REMS monitoring form was marked sent on %(sent)s by %(staff)s: it stays as it was sent."
+            ) % {"sent": sent, "staff": staff_name(form.submitted_by)}
+        else:
+            message = gettext(
+                "This REMS monitoring form was marked sent on %(sent)s: it stays as it was sent."
+            ) % {"sent": sent}
+        raise InvalidTransition(message)
 
 
 def _check_answers(answers: Mapping[str, Any]) -> None:
     """Refuse implausible answers with the field they belong to (the database's constraints are the guarantee)."""
     unknown = set(answers) - set(FORM_ANSWERS)
     if unknown:
-        raise SessionRefused(f"The form has no field named {', '.join(sorted(unknown))}.")
+        raise SessionRefused(
+            gettext("The form has no field named %(unknown)s.") % {"unknown": ", ".join(sorted(unknown))}
+        )
     sex = answers.get("patient_sex", "")
     if sex and sex not in RemsMonitoringForm.Sex.values:
-        raise SessionRefused("Sex is male, female or other.", field="patient_sex")
+        raise SessionRefused(gettext("Sex is male, female or other."), field="patient_sex")
     dose = answers.get("dose_mg")
     if dose is not None and not 1 <= dose <= 200:
-        raise SessionRefused("Give the dose administered in mg (56 or 84 for Spravato).", field="dose_mg")
+        raise SessionRefused(
+            gettext("Give the dose administered in mg (56 or 84 for Spravato)."), field="dose_mg"
+        )
     for bp in ("bp_before", "bp_40_min", "bp_at_completion"):
         systolic, diastolic = answers.get(f"{bp}_systolic"), answers.get(f"{bp}_diastolic")
         label = rems_form.FIELDS[bp].label
         if (systolic is None) != (diastolic is None):
-            raise SessionRefused(f"{label}: give both numbers or neither.", field=f"{bp}_systolic")
+            raise SessionRefused(
+                gettext("%(label)s: give both numbers or neither.") % {"label": label}, field=f"{bp}_systolic"
+            )
         if systolic is None:
             continue
         for part, value in (("systolic", systolic), ("diastolic", diastolic)):
             low, high = BP_LIMITS[part]
             if not low <= value <= high:
                 raise SessionRefused(
-                    f"{label}: {part} {value} is not plausible ({low}-{high}).", field=f"{bp}_{part}"
+                    gettext("%(label)s: %(part)s %(value)s is not plausible (%(low)s-%(high)s).")
+                    % {"label": label, "part": part, "value": value, "low": low, "high": high},
+                    field=f"{bp}_{part}",
                 )
         if systolic <= diastolic:
-            raise SessionRefused(f"{label}: systolic must be higher than diastolic.", field=f"{bp}_systolic")
+            raise SessionRefused(
+                gettext("%(label)s: systolic must be higher than diastolic.") % {"label": label},
+                field=f"{bp}_systolic",
+            )
     first, done = answers.get("first_administration_at"), answers.get("monitoring_completed_at")
     if first and done and done < first:
         raise SessionRefused(
-            "Monitoring cannot be completed before the first device was administered.",
+            gettext("Monitoring cannot be completed before the first device was administered."),
             field="monitoring_completed_at",
         )
     ready = answers.get("ready_to_leave_minutes")
     if ready is not None and not 0 <= ready <= 1440:
         raise SessionRefused(
-            "Give the minutes from the start of administration (0 to 1440).", field="ready_to_leave_minutes"
+            gettext("Give the minutes from the start of administration (0 to 1440)."),
+            field="ready_to_leave_minutes",
         )
     total = rems_form.total_minutes(first, done)
     if ready is not None and total is not None and ready > total:
         raise SessionRefused(
-            f"The patient cannot have been ready to leave at {ready} minutes when monitoring was completed at "
-            f"{total} minutes.",
+            gettext(
+                "The patient cannot have been ready to leave at %(ready)s minutes when monitoring was completed at %(total)s minutes."
+            )
+            % {"ready": ready, "total": total},
             field="ready_to_leave_minutes",
         )
 

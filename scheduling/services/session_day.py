@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from clinic.roles import Role
 from intake.consent import selectors as consent_selectors
@@ -41,8 +42,14 @@ def _transition(appointment: Appointment, to: str, *, now: datetime, guard=None)
         allowed_from = allowed_from | {Status.IN_SESSION}  # a consultation has no recovery
     if appointment.status not in allowed_from:
         raise InvalidTransition(
-            f"This session is {appointment.get_status_display().lower()}: it cannot be marked "
-            f"{Status(to).label.lower()}. Allowed next: {next_steps_text(appointment)}."
+            gettext(
+                "This session is %(appointment)s: it cannot be marked %(label)s. Allowed next: %(next_steps_text)s."
+            )
+            % {
+                "appointment": appointment.get_status_display().lower(),
+                "label": Status(to).label.lower(),
+                "next_steps_text": next_steps_text(appointment),
+            }
         )
     if guard is not None:
         guard(appointment)
@@ -72,9 +79,8 @@ def next_steps(appointment: Appointment) -> list[str]:
 
 
 def next_steps_text(appointment: Appointment) -> str:
-    return (
-        ", ".join(Status(s).label.lower() for s in next_steps(appointment))
-        or "nothing (the session is closed)"
+    return ", ".join(Status(s).label.lower() for s in next_steps(appointment)) or gettext(
+        "nothing (the session is closed)"
     )
 
 
@@ -94,7 +100,7 @@ def check_in(*, appointment: Appointment, checked_in_by, now: datetime | None = 
 
     def not_too_early(locked: Appointment) -> None:
         if locked.start_at - now > CHECK_IN_EARLIEST:
-            raise InvalidTransition("Check-in opens 2 hours before the session starts.")
+            raise InvalidTransition(gettext("Check-in opens 2 hours before the session starts."))
         # A session booked before a material consent change or a withdrawal waits for the patient's signature.
         if refusal := consent_selectors.refusal(locked.patient, locked.treatment_type.modality):
             raise InvalidTransition(refusal)
@@ -111,7 +117,9 @@ def start_session(*, appointment: Appointment, started_by, now: datetime | None 
     def may_start(locked: Appointment) -> None:
         blockers = session_rules.start_blockers(selectors.start_facts(locked, starter=started_by, now=now))
         if blockers:
-            raise InvalidTransition("Dosing cannot start yet. " + " ".join(blockers), blockers=blockers)
+            raise InvalidTransition(
+                gettext("Dosing cannot start yet.") + " " + " ".join(blockers), blockers=blockers
+            )
 
     return _transition(appointment, Status.IN_SESSION, now=now, guard=may_start)
 
@@ -137,7 +145,7 @@ def discharge(
     now = now or timezone.now()
     override_reason = (override_reason or "").strip()
     if override_reason:
-        _require_clinician(discharged_by, "override the discharge rules")
+        _require_clinician(discharged_by, gettext("override the discharge rules"))
     if escort_present is not None:
         record = _session_record(appointment)
         record.escort_present_at_discharge = escort_present
@@ -147,13 +155,16 @@ def discharge(
         check = session_rules.discharge_check(selectors.discharge_facts(locked, now=now))
         if check.hard or (check.overridable and not override_reason):
             hint = (
-                " A clinician may discharge before the minimum time or without a reading by recording an override "
-                "with a reason."
+                " "
+                + gettext(
+                    "A clinician may discharge before the minimum time or without a reading by recording an "
+                    "override with a reason."
+                )
                 if check.overridable
                 else ""
             )
             raise InvalidTransition(
-                "The patient cannot be discharged yet. " + " ".join(check.blockers) + hint,
+                gettext("The patient cannot be discharged yet.") + " " + " ".join(check.blockers) + hint,
                 blockers=check.blockers,
             )
         if check.overridable:
@@ -185,13 +196,14 @@ def _session_record(appointment: Appointment) -> SessionRecord:
 def _require_status(appointment: Appointment, allowed: set[str], doing: str) -> None:
     if appointment.status not in allowed:
         raise InvalidTransition(
-            f"This session is {appointment.get_status_display().lower()}: {doing} is not possible now."
+            gettext("This session is %(appointment)s: %(doing)s is not possible now.")
+            % {"appointment": appointment.get_status_display().lower(), "doing": doing}
         )
 
 
 def _require_clinician(user, doing: str) -> None:
     if user is None or getattr(user, "role", None) is not Role.CLINICIAN:
-        raise SessionRefused(f"Only a clinician can {doing}.")
+        raise SessionRefused(gettext("Only a clinician can %(doing)s.") % {"doing": doing})
 
 
 @transaction.atomic
@@ -208,11 +220,11 @@ def record_check_in_checklist(
     """The check-in checklist: who drives the patient home (named, with a phone, confirmed) and fasting."""
     now = now or timezone.now()
     appointment = locked(appointment)
-    _require_status(appointment, {Status.CHECKED_IN}, "the check-in checklist")
+    _require_status(appointment, {Status.CHECKED_IN}, gettext("the check-in checklist"))
     escort_name, escort_phone = escort_name.strip(), escort_phone.strip()
     if escort_confirmed and not (escort_name and escort_phone):
         raise SessionRefused(
-            "Give the escort or driver's name and phone before confirming them.", field="escort_name"
+            gettext("Give the escort or driver's name and phone before confirming them."), field="escort_name"
         )
     record = _session_record(appointment)
     record.escort_name = escort_name[:120]
@@ -234,9 +246,9 @@ def record_check_in_checklist(
 
 VITALS_LIMITS = {"systolic": (40, 300), "diastolic": (20, 200), "heart_rate": (20, 250), "spo2": (50, 100)}
 VITALS_NAMES = {
-    "systolic": "Systolic BP",
-    "diastolic": "Diastolic BP",
-    "heart_rate": "Heart rate",
+    "systolic": gettext_noop("Systolic BP"),
+    "diastolic": gettext_noop("Diastolic BP"),
+    "heart_rate": gettext_noop("Heart rate"),
     "spo2": "SpO2",
 }
 
@@ -257,19 +269,23 @@ def record_vitals(
     now = now or timezone.now()
     appointment = locked(appointment)
     _require_status(
-        appointment, {Status.CHECKED_IN, Status.IN_SESSION, Status.RECOVERING}, "recording vital signs"
+        appointment,
+        {Status.CHECKED_IN, Status.IN_SESSION, Status.RECOVERING},
+        gettext("recording vital signs"),
     )
     values = {"systolic": systolic, "diastolic": diastolic, "heart_rate": heart_rate, "spo2": spo2}
     for name, value in values.items():
         low, high = VITALS_LIMITS[name]
         if not isinstance(value, int) or not low <= value <= high:
             raise SessionRefused(
-                f"{VITALS_NAMES[name]} must be a whole number from {low} to {high}.", field=name
+                gettext("%(name)s must be a whole number from %(low)s to %(high)s.")
+                % {"name": gettext(VITALS_NAMES[name]), "low": low, "high": high},
+                field=name,
             )
     if systolic <= diastolic:
-        raise SessionRefused("Systolic BP must be higher than diastolic BP.", field="systolic")
+        raise SessionRefused(gettext("Systolic BP must be higher than diastolic BP."), field="systolic")
     if phase not in VitalSigns.Phase.values:
-        raise SessionRefused("Choose when these vitals were taken.", field="phase")
+        raise SessionRefused(gettext("Choose when these vitals were taken."), field="phase")
     return VitalSigns.objects.create(
         appointment=appointment, phase=phase, recorded_at=now, recorded_by=recorded_by, **values
     )
@@ -281,12 +297,12 @@ def override_bp_hard_stop(
 ) -> SessionRecord:
     """A clinician accepts a pre-dose BP above 180/100 and says why; the session may then start."""
     now = now or timezone.now()
-    _require_clinician(clinician_user, "override a blood-pressure hard stop")
+    _require_clinician(clinician_user, gettext("override a blood-pressure hard stop"))
     reason = (reason or "").strip()
     if not reason:
-        raise SessionRefused("Say why it is safe to proceed.", field="reason")
+        raise SessionRefused(gettext("Say why it is safe to proceed."), field="reason")
     appointment = locked(appointment)
-    _require_status(appointment, {Status.CHECKED_IN}, "a blood-pressure override")
+    _require_status(appointment, {Status.CHECKED_IN}, gettext("a blood-pressure override"))
     record = _session_record(appointment)
     record.bp_override_reason = reason
     record.bp_override_at = now
@@ -300,13 +316,15 @@ def record_observation_scores(
     *, appointment: Appointment, dissociation_score: int | None, sedation_score: int | None, recorded_by
 ) -> SessionRecord:
     """The clinician's dissociation (CADSS 0-92) and sedation (MOAA/S 0-5) scores."""
-    _require_clinician(recorded_by, "record dissociation and sedation scores")
+    _require_clinician(recorded_by, gettext("record dissociation and sedation scores"))
     appointment = locked(appointment)
-    _require_status(appointment, {Status.IN_SESSION, Status.RECOVERING}, "recording scores")
+    _require_status(appointment, {Status.IN_SESSION, Status.RECOVERING}, gettext("recording scores"))
     if dissociation_score is not None and not 0 <= dissociation_score <= 92:
-        raise SessionRefused("The dissociation score (CADSS) is from 0 to 92.", field="dissociation_score")
+        raise SessionRefused(
+            gettext("The dissociation score (CADSS) is from 0 to 92."), field="dissociation_score"
+        )
     if sedation_score is not None and not 0 <= sedation_score <= 5:
-        raise SessionRefused("The sedation score (MOAA/S) is from 0 to 5.", field="sedation_score")
+        raise SessionRefused(gettext("The sedation score (MOAA/S) is from 0 to 5."), field="sedation_score")
     record = _session_record(appointment)
     record.dissociation_score = dissociation_score
     record.sedation_score = sedation_score

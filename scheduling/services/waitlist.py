@@ -7,6 +7,7 @@ from datetime import date, datetime
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic import policies
 from clinic.celery import app
@@ -38,9 +39,9 @@ def add_to_waitlist(
 ) -> WaitlistEntry:
     """Put a patient on the waitlist for an earlier session of one treatment at one location."""
     if latest_date < earliest_date:
-        raise BookingRefused("The last day must be on or after the first day.", field="latest_date")
+        raise BookingRefused(_("The last day must be on or after the first day."), field="latest_date")
     if current_appointment is not None and current_appointment.patient_id != patient.pk:
-        raise BookingRefused("That appointment belongs to another patient.", field="current_appointment")
+        raise BookingRefused(_("That appointment belongs to another patient."), field="current_appointment")
     try:
         with transaction.atomic():
             return WaitlistEntry.objects.create(
@@ -55,7 +56,8 @@ def add_to_waitlist(
             )
     except IntegrityError:
         raise BookingRefused(
-            f"{patient.full_name} is already on the waitlist for {treatment_type.label}."
+            _("%(patient)s is already on the waitlist for %(treatment_type)s.")
+            % {"patient": patient.full_name, "treatment_type": treatment_type.label}
         ) from None
 
 
@@ -76,7 +78,9 @@ def send_waitlist_offer(
     now = now or timezone.now()
     entry = _locked_entry(entry)
     if entry.status not in (WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED):
-        raise InvalidTransition(f"This waitlist entry is {entry.get_status_display().lower()}.")
+        raise InvalidTransition(
+            _("This waitlist entry is %(entry)s.") % {"entry": entry.get_status_display().lower()}
+        )
     option = selectors.free_option_at(
         location=entry.location,
         treatment_type=entry.treatment_type,
@@ -87,7 +91,9 @@ def send_waitlist_offer(
     )
     if option is None:
         raise BookingConflict(
-            f"{format_local(start, entry.location)} is no longer free.", taken="time", taken_kind="resource"
+            _("%(start)s is no longer free.") % {"start": format_local(start, entry.location)},
+            taken="time",
+            taken_kind="resource",
         )
     entry.status = WaitlistEntry.Status.OFFERED
     entry.offered_start = option.start
@@ -142,7 +148,9 @@ def book_from_waitlist(
     now = now or timezone.now()
     entry = _locked_entry(entry)
     if entry.status not in (WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED):
-        raise InvalidTransition(f"This waitlist entry is {entry.get_status_display().lower()}.")
+        raise InvalidTransition(
+            _("This waitlist entry is %(entry)s.") % {"entry": entry.get_status_display().lower()}
+        )
     current = entry.current_appointment
     if current is not None and current.status in (Status.BOOKED, Status.CONFIRMED):
         appointment = reschedule_appointment(

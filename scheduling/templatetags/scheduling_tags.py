@@ -8,6 +8,7 @@ from django import template
 from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext, gettext_noop
 from django.utils.translation import gettext as _
 
 from clinic.local_time import format_clock, format_day, format_in_zone
@@ -163,6 +164,9 @@ def day_grid_rows(schedule, book_url: str = "") -> str:
     the panel as a page; scheduling.js opens it beside the grid instead.
     """
     before, after = _detail_links()
+    # Translated once for the whole grid, not once a cell.
+    book_text = gettext("Book %(chair)s at %(time)s")
+    late_text = " " + escape(gettext("(late)"))
     out = []
     columns = [(f"&amp;resource={int(r.pk)}", escape(r.name)) for r in schedule.resources] if book_url else []
     for index, row in enumerate(schedule.rows):
@@ -182,13 +186,13 @@ def day_grid_rows(schedule, book_url: str = "") -> str:
                     query, name = columns[col]
                     out.append(
                         f'<td><a class="slot-free" href="{row_href}{query}" data-slot>'
-                        f'<span class="visually-hidden">Book {name} at {row.label}</span></a></td>'
+                        f'<span class="visually-hidden">{book_text % {"chair": name, "time": row.label}}</span></a></td>'
                     )
                 else:
                     out.append("<td></td>")
                 continue
             span = f' rowspan="{cell.rows}"' if cell.rows > 1 else ""
-            late = " (late)" if entry.late_cancellation else ""
+            late = late_text if entry.late_cancellation else ""
             out.append(
                 f'<td{span}><a class="appt appt-{escape(entry.status)}" href="{before}{entry.pk}{after}">'
                 f"<strong>{entry.times}</strong><br>{escape(entry.patient_name)}<br>"
@@ -212,29 +216,33 @@ def location_options(locations, chosen) -> str:
 
 
 @register.simple_tag
-@functools.cache
 def status_legend() -> str:
-    """What each status colour means, every status named in words (the same on every page: built once)."""
+    """What each status colour means, every status named in words (the same on every page: built once a language)."""
+    return _status_legend(get_language())
+
+
+@functools.cache
+def _status_legend(language: str) -> str:
     items = "".join(
-        f'<li><span class="badge appt-badge appt-{value}">{escape(label)}</span></li>'
+        f'<li><span class="badge appt-badge appt-{value}">{escape(str(label))}</span></li>'
         for value, label in Appointment.Status.choices
     )
+    title = escape(gettext("Status colors"))
     return mark_safe(  # noqa: S308 - our own status values and labels, escaped
-        '<h2 class="visually-hidden">Status colors</h2>\n'
-        f'<ul class="legend small mb-3" aria-label="Status colors">\n  {items}\n</ul>\n'
+        f'<h2 class="visually-hidden">{title}</h2>\n<ul class="legend small mb-3" aria-label="{title}">\n  {items}\n</ul>\n'
     )
 
 
 # The schedule pages' own navigation: (link, shown to front desk and clinic admins only). Clinicians see Day and Week.
 SCHEDULE_LINKS = (
-    (NavLink("scheduling:today", "Today"), True),
-    (NavLink("scheduling:day", "Day"), False),
-    (NavLink("scheduling:week", "Week"), False),
-    (NavLink("scheduling:unconfirmed", "Tomorrow: unconfirmed"), True),
-    (NavLink("scheduling:waitlist", "Waitlist"), True),
-    (NavLink("scheduling:cover", "Clinician cover"), True),
-    (NavLink("scheduling:rems_forms_due", "REMS forms due"), True),
-    (NavLink("scheduling:patient_search", "Find a patient"), True),
+    (NavLink("scheduling:today", gettext_noop("Today")), True),
+    (NavLink("scheduling:day", gettext_noop("Day")), False),
+    (NavLink("scheduling:week", gettext_noop("Week")), False),
+    (NavLink("scheduling:unconfirmed", gettext_noop("Tomorrow: unconfirmed")), True),
+    (NavLink("scheduling:waitlist", gettext_noop("Waitlist")), True),
+    (NavLink("scheduling:cover", gettext_noop("Clinician cover")), True),
+    (NavLink("scheduling:rems_forms_due", gettext_noop("REMS forms due")), True),
+    (NavLink("scheduling:patient_search", gettext_noop("Find a patient")), True),
 )
 
 

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import role_required
@@ -75,7 +76,7 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = selectors.appointment_for_user(request.user, pk)
     action = TRANSITION_SERVICES.get(request.POST.get("to", ""))
     if action is None:
-        messages.error(request, "Unknown step.")
+        messages.error(request, _("Unknown step."))
         return redirect("scheduling:appointment_detail", pk=pk)
     try:
         appointment = action(appointment, request.user, timezone.now())
@@ -84,7 +85,9 @@ def transition(request: HttpRequest, pk: int) -> HttpResponse:
             return JsonResponse({"error": exc.message}, status=exc.status_code)
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Marked {appointment.get_status_display().lower()}.")
+        messages.success(
+            request, _("Marked %(appointment)s.") % {"appointment": appointment.get_status_display().lower()}
+        )
     return redirect(next_path(request, reverse("scheduling:appointment_detail", args=[pk])))
 
 
@@ -108,7 +111,9 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
                 status = exc.status_code
             else:
                 late = " It was marked as a late cancellation." if appointment.late_cancellation else ""
-                messages.success(request, f"Cancelled.{late} The chair and clinician are free again.")
+                messages.success(
+                    request, _("Cancelled.%(late)s The chair and clinician are free again.") % {"late": late}
+                )
                 return redirect("scheduling:appointment_detail", pk=pk)
         else:
             status = 400
@@ -130,7 +135,7 @@ def no_show(request: HttpRequest, pk: int) -> HttpResponse:
     except services.SchedulingError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Marked as a no-show. The chair is free for the rest of the session.")
+        messages.success(request, _("Marked as a no-show. The chair is free for the rest of the session."))
     # From the day view's arrivals: back to the day, where the freed time can be offered to the waitlist.
     return redirect(next_path(request, reverse("scheduling:appointment_detail", args=[pk])))
 
@@ -193,7 +198,8 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "scheduling/reschedule.html", context, status=exc.status_code)
     messages.success(
         request,
-        f"Moved to {services.format_local(moved.start_at, location)}. The patient must confirm again.",
+        _("Moved to %(format_local)s. The patient must confirm again.")
+        % {"format_local": services.format_local(moved.start_at, location)},
     )
     return redirect("scheduling:appointment_detail", pk=pk)
 

@@ -9,6 +9,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from clinic.access import role_required
@@ -43,7 +45,7 @@ def cover(request: HttpRequest) -> HttpResponse:
     absent = form.cleaned_data["clinician"]
     chosen = request.POST.getlist("session")
     if not chosen:
-        messages.error(request, "Tick at least one session to hand over.")
+        messages.error(request, _("Tick at least one session to hand over."))
     handed: list[str] = []
     for raw in chosen:
         appointment, colleague = _cover_choice(request, raw, absent=absent)
@@ -53,13 +55,28 @@ def cover(request: HttpRequest) -> HttpResponse:
             services.reassign_clinician(appointment=appointment, clinician=colleague, now=now)
         except services.SchedulingError as exc:
             when = services.format_local(appointment.start_at, appointment.location)
-            messages.error(request, f"{when} ({appointment.patient.full_name}): {exc.message}")
+            messages.error(
+                request,
+                _("%(when)s (%(patient)s): %(message)s")
+                % {"when": when, "patient": appointment.patient.full_name, "message": exc.message},
+            )
             continue
-        handed.append(f"{services.format_local(appointment.start_at, appointment.location)} to {colleague}")
+        handed.append(
+            _("%(when)s to %(colleague)s")
+            % {
+                "when": services.format_local(appointment.start_at, appointment.location),
+                "colleague": colleague,
+            }
+        )
     if handed:
         messages.success(
             request,
-            f"Handed over {len(handed)} session{'s' if len(handed) != 1 else ''}: {'; '.join(handed)}.",
+            ngettext(
+                "Handed over %(count)s session: %(sessions)s.",
+                "Handed over %(count)s sessions: %(sessions)s.",
+                len(handed),
+            )
+            % {"count": len(handed), "sessions": "; ".join(handed)},
         )
     query = {key: request.POST[key] for key in ("clinician", "date_from", "date_to")}
     return redirect(f"{reverse('scheduling:cover')}?{urlencode(query)}")
@@ -74,10 +91,14 @@ def _cover_choice(
         appointment = selectors.appointment_for_user(request.user, int(raw))
         colleague = Clinician.objects.select_related("user").get(pk=int(request.POST.get(f"cover-{raw}", "")))
     except (ValueError, Http404, Clinician.DoesNotExist):
-        messages.error(request, "One of the ticked sessions could not be read; it was left as it was.")
+        messages.error(request, _("One of the ticked sessions could not be read; it was left as it was."))
         return None, None
     if appointment.clinician_id != absent.pk:
         when = services.format_local(appointment.start_at, appointment.location)
-        messages.error(request, f"{when} ({appointment.patient.full_name}) is no longer {absent}'s session.")
+        messages.error(
+            request,
+            _("%(when)s (%(patient)s) is no longer %(absent)s's session.")
+            % {"when": when, "patient": appointment.patient.full_name, "absent": absent},
+        )
         return None, None
     return appointment, colleague

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -35,7 +36,7 @@ def reminder_link(request: HttpRequest, token: str) -> HttpResponse:
         "link_action": link_action,
         "offers_confirm": link_action in ("confirm", "manage"),
         "offers_cancel": link_action in ("cancel", "manage"),
-        "reasons": services.CANCEL_REASONS.items(),
+        "reasons": [(code, _(words)) for code, words in services.CANCEL_REASONS.items()],
     }
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -99,5 +100,5 @@ def resend_reminder(request: HttpRequest, pk: int) -> HttpResponse:
     except services.SchedulingError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "The reminder will be sent again within a minute.")
+        messages.success(request, _("The reminder will be sent again within a minute."))
     return redirect("scheduling:failed_reminders")

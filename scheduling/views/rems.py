@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinic.access import role_required
@@ -108,7 +109,7 @@ def rems_monitoring_form(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(exc.field, exc.message)
             return _render_form(request, appointment, form=form, status=exc.status_code)
         return _render_form(request, appointment, form=form, error=exc, status=exc.status_code)
-    messages.success(request, "REMS monitoring form saved.")
+    messages.success(request, _("REMS monitoring form saved."))
     return redirect("scheduling:rems_form", pk=appointment.pk)
 
 
@@ -121,7 +122,7 @@ def rems_form_submitted(request: HttpRequest, pk: int) -> HttpResponse:
         services.mark_rems_form_submitted(appointment=appointment, submitted_by=request.user)
     except services.SchedulingError as exc:
         return _render_form(request, appointment, error=exc, status=exc.status_code)
-    messages.success(request, "REMS monitoring form marked as sent.")
+    messages.success(request, _("REMS monitoring form marked as sent."))
     return redirect(next_path(request, reverse("scheduling:rems_forms_due")))
 
 

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clinic.access import role_required
@@ -179,7 +180,7 @@ def session_checklist(request: HttpRequest, pk: int) -> HttpResponse:
             escort_confirmed=data["escort_confirmed"], fasting_confirmed=data["fasting_confirmed"],
             recorded_by=request.user,
         )  # fmt: skip
-        return "Checklist saved."
+        return _("Checklist saved.")
 
     return _session_post(request, pk, ChecklistForm, "checklist_form", action)
 
@@ -190,7 +191,11 @@ def session_vitals(request: HttpRequest, pk: int) -> HttpResponse:
     def action(appointment, data):
         vitals = services.record_vitals(appointment=appointment, recorded_by=request.user, **data)
         flag = session_rules.bp_flag(vitals.systolic, vitals.diastolic)
-        return f"Vitals saved: BP {vitals.systolic}/{vitals.diastolic} ({flag.label.lower()})."
+        return _("Vitals saved: BP %(systolic)s/%(diastolic)s (%(flag)s).") % {
+            "systolic": vitals.systolic,
+            "diastolic": vitals.diastolic,
+            "flag": flag.label.lower(),
+        }
 
     return _session_post(request, pk, VitalsForm, "vitals_form", action)
 
@@ -202,7 +207,7 @@ def session_override(request: HttpRequest, pk: int) -> HttpResponse:
         services.override_bp_hard_stop(
             appointment=appointment, reason=data["reason"], clinician_user=request.user
         )
-        return "Override recorded: the session may start."
+        return _("Override recorded: the session may start.")
 
     return _session_post(request, pk, OverrideForm, "override_form", action)
 
@@ -224,14 +229,22 @@ def session_dose(request: HttpRequest, pk: int) -> HttpResponse:
             started_at=_local_moment(appointment, data["started_at"]),
             ended_at=_local_moment(appointment, data["ended_at"]), recorded_by=request.user,
         )  # fmt: skip
-        per_kg = f" ({session_rules.shown(record.dose_mg_per_kg)} mg/kg)" if record.dose_mg_per_kg else ""
+        per_kg = (
+            " " + _("(%(mg_per_kg)s mg/kg)") % {"mg_per_kg": session_rules.shown(record.dose_mg_per_kg)}
+            if record.dose_mg_per_kg
+            else ""
+        )
         flags = selectors.dose_flags(appointment, record)
         if flags:
             return (
-                f"Dose recorded as given: {session_rules.shown(record.dose_mg)} mg{per_kg}. Flagged, and the clinic is told:",
+                _("Dose recorded as given: %(dose)s mg%(per_kg)s. Flagged, and the clinic is told:")
+                % {"dose": session_rules.shown(record.dose_mg), "per_kg": per_kg},
                 flags,
             )
-        return f"Dose recorded: {session_rules.shown(record.dose_mg)} mg{per_kg}, as planned."
+        return _("Dose recorded: %(dose)s mg%(per_kg)s, as planned.") % {
+            "dose": session_rules.shown(record.dose_mg),
+            "per_kg": per_kg,
+        }
 
     return _session_post(request, pk, DoseForm, "dose_form", action)
 
@@ -250,11 +263,17 @@ def session_plan(request: HttpRequest, pk: int) -> HttpResponse:
         )  # fmt: skip
         shown = session_rules.shown
         per_kg = (
-            f" ({shown(record.plan_mg_per_kg)} mg/kg at {shown(record.plan_weight_kg)} kg)"
+            " "
+            + _("(%(mg_per_kg)s mg/kg at %(weight)s kg)")
+            % {"mg_per_kg": shown(record.plan_mg_per_kg), "weight": shown(record.plan_weight_kg)}
             if record.plan_mg_per_kg and record.plan_weight_kg
             else ""
         )
-        return f"Planned dose recorded: {shown(record.plan_dose_mg)} mg{per_kg}.", record.plan_warnings
+        message = _("Planned dose recorded: %(dose)s mg%(per_kg)s.") % {
+            "dose": shown(record.plan_dose_mg),
+            "per_kg": per_kg,
+        }
+        return message, record.plan_warnings
 
     return _session_post(request, pk, form_class, "plan_form", action)
 
@@ -266,7 +285,9 @@ def session_cosign(request: HttpRequest, pk: int) -> HttpResponse:
         record = services.cosign_dose_plan(
             appointment=appointment, cosigned_by=request.user, plan_seen_at=data["plan_seen_at"]
         )
-        return f"Planned dose of {session_rules.shown(record.plan_dose_mg)} mg co-signed."
+        return _("Planned dose of %(dose)s mg co-signed.") % {
+            "dose": session_rules.shown(record.plan_dose_mg)
+        }
 
     return _session_post(request, pk, CosignForm, "cosign_form", action)
 
@@ -276,7 +297,7 @@ def session_cosign(request: HttpRequest, pk: int) -> HttpResponse:
 def session_scores(request: HttpRequest, pk: int) -> HttpResponse:
     def action(appointment, data):
         services.record_observation_scores(appointment=appointment, recorded_by=request.user, **data)
-        return "Scores saved."
+        return _("Scores saved.")
 
     return _session_post(request, pk, ScoresForm, "scores_form", action)
 
@@ -291,8 +312,8 @@ def session_discharge(request: HttpRequest, pk: int) -> HttpResponse:
         )  # fmt: skip
         record = done.session_record if hasattr(done, "session_record") else None
         if record is not None and record.discharge_override_at == done.discharged_at:
-            return "Discharged with a clinician's override:", record.discharge_override_blockers
-        return "Discharged."
+            return _("Discharged with a clinician's override:"), record.discharge_override_blockers
+        return _("Discharged.")
 
     is_clinician = request.user.role is Role.CLINICIAN
     return _session_post(

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from clinic.access import role_required
@@ -44,13 +45,13 @@ def waitlist_add(request: HttpRequest, patient_id: int) -> HttpResponse:
         except services.SchedulingError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, "Added to the waitlist.")
+            messages.success(request, _("Added to the waitlist."))
     else:
         problems = "; ".join(
             f"{form.fields[f].label if f in form.fields else ''}: {' '.join(e)}"
             for f, e in form.errors.items()
         )
-        messages.error(request, f"Not added to the waitlist: {problems}")
+        messages.error(request, _("Not added to the waitlist: %(problems)s") % {"problems": problems})
     return redirect("scheduling:patient_detail", patient_id=patient.pk)
 
 
@@ -93,22 +94,25 @@ def waitlist_action(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         if action == "withdraw":
             services.withdraw_from_waitlist(entry=entry, withdrawn_by=request.user)
-            messages.success(request, "Removed from the waitlist.")
+            messages.success(request, _("Removed from the waitlist."))
         elif action in {"offer", "book"} and start is not None:
             if action == "offer":
                 services.send_waitlist_offer(entry=entry, start=start, offered_by=request.user)
                 messages.success(
                     request,
-                    f"Offer of {services.format_local(start, entry.location)} emailed to the patient.",
+                    _("Offer of %(format_local)s emailed to the patient.")
+                    % {"format_local": services.format_local(start, entry.location)},
                 )
             else:
                 appointment = services.book_from_waitlist(entry=entry, start=start, booked_by=request.user)
                 messages.success(
-                    request, f"Booked {services.format_local(appointment.start_at, entry.location)}."
+                    request,
+                    _("Booked %(format_local)s.")
+                    % {"format_local": services.format_local(appointment.start_at, entry.location)},
                 )
                 return redirect("scheduling:appointment_detail", pk=appointment.pk)
         else:
-            messages.error(request, "Unknown waitlist action.")
+            messages.error(request, _("Unknown waitlist action."))
     except services.SchedulingError as exc:
         messages.error(request, exc.message)
     return redirect(back)
