@@ -78,12 +78,18 @@ def bench_redis_url() -> str:
     return "redis://127.0.0.1:6379/7"
 
 
+def db_name(scale: int | str) -> str:
+    """The benchmark's database for a scale: BENCH_DB_PREFIX (default clinic_bench_s) and the scale, so runs on
+    one server with different prefixes never drop each other's databases."""
+    return f"{os.environ.get('BENCH_DB_PREFIX', 'clinic_bench_s')}{scale}"
+
+
 def env_for(scale: int) -> dict:
     server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     parts = urlsplit(server)
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=urlunsplit(parts._replace(path=f"/clinic_bench_s{scale}")),
+        DATABASE_URL=urlunsplit(parts._replace(path=f"/{db_name(scale)}")),
         REDIS_URL=bench_redis_url(),
         DJANGO_SETTINGS_MODULE="bench.settings",
         SECRET_KEY=os.environ.get(
@@ -115,7 +121,7 @@ def last_json(out: str) -> dict:
 
 
 def create_database(scale: int | str, env: dict) -> None:
-    name = f"clinic_bench_s{scale}"
+    name = db_name(scale)
     admin = urlunsplit(urlsplit(env["DATABASE_URL"])._replace(path="/postgres"))
     script = (
         "import psycopg2,sys; c=psycopg2.connect(sys.argv[1]); c.autocommit=True; k=c.cursor(); "
@@ -263,7 +269,7 @@ def drain(env: dict) -> dict | None:
         return None
     # A database of its own, so the only due reminders are the benchmark's (a seeded one has some due now).
     denv = dict(env, DJANGO_SETTINGS_MODULE="clinic.settings")
-    denv["DATABASE_URL"] = urlunsplit(urlsplit(env["DATABASE_URL"])._replace(path="/clinic_bench_sdrain"))
+    denv["DATABASE_URL"] = urlunsplit(urlsplit(env["DATABASE_URL"])._replace(path=f"/{db_name('drain')}"))
     create_database("drain", denv)
     sh([PY, "manage.py", "migrate", "-v0"], denv)
     try:
@@ -284,8 +290,8 @@ def drain(env: dict) -> dict | None:
 
 def run_scale(scale: int, duration: int) -> dict:
     env = env_for(scale)
-    log(f"SCALE={scale}: database clinic_bench_s{scale}")
-    saved = RESULTS / f".seed_s{scale}.json"
+    log(f"SCALE={scale}: database {db_name(scale)}")
+    saved = RESULTS / f".seed_{db_name(scale)}.json"
     reuse = os.environ.get("BENCH_REUSE") == "1" and saved.exists()
     if not reuse:
         create_database(scale, env)
@@ -325,9 +331,7 @@ def check_seed(scale: int, env: dict) -> dict:
         timeout=1800,
     )
     if done.returncode:
-        sys.exit(
-            f"{done.stdout}{done.stderr}Not measuring: reseed clinic_bench_s{scale} (without BENCH_REUSE)."
-        )
+        sys.exit(f"{done.stdout}{done.stderr}Not measuring: reseed {db_name(scale)} (without BENCH_REUSE).")
     for line in done.stdout.strip().splitlines()[:-1]:
         log(f"    {line}")
     return last_json(done.stdout)
