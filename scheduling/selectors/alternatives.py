@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from itertools import islice
 
 from intake.models import Patient
@@ -13,8 +13,6 @@ from scheduling.selectors.slots import AvailabilityInputs, SlotOption, load_avai
 
 # How far around a taken time the nearest alternatives are looked for.
 ALTERNATIVES_WINDOW_DAYS = 7
-# The days either side read first (``nearest_alternatives``).
-NEAR_ALTERNATIVES_DAYS = 3
 
 
 def nearest_alternatives(
@@ -34,73 +32,33 @@ def nearest_alternatives(
     The same chair or clinician at another time comes first when asked for (front desk asked for that one);
     other chairs at the requested time come next.
     """
-    tz = location.tz
-    local_day = requested_start.astimezone(tz).date()
-    today = now.astimezone(tz).date()
-    full_from = max(local_day - timedelta(days=ALTERNATIVES_WINDOW_DAYS), today)
-    full_to = local_day + timedelta(days=ALTERNATIVES_WINDOW_DAYS)
-    if full_to < full_from:
+    local_day = requested_start.astimezone(location.tz).date()
+    date_from = max(local_day - timedelta(days=ALTERNATIVES_WINDOW_DAYS), now.astimezone(location.tz).date())
+    date_to = local_day + timedelta(days=ALTERNATIVES_WINDOW_DAYS)
+    if date_to < date_from:
         return []
-    # The days near the request first: a week either side is eight times the holds to read and search, and on a
-    # busy calendar the answer is usually within a few days. The wider window is read only when a start outside
-    # the near one could still rank among the answers.
-    for days in (NEAR_ALTERNATIVES_DAYS, ALTERNATIVES_WINDOW_DAYS):
-        date_from = max(local_day - timedelta(days=days), full_from)
-        date_to = min(local_day + timedelta(days=days), full_to)
-        inputs = load_availability_inputs(
-            location=location,
-            treatment_type=treatment_type,
-            date_from=date_from,
-            date_to=date_to,
-            patient=patient,
-            ignore_appointment=ignore_appointment,
-        )
-        nearest, same = _nearest_in(
-            inputs,
-            requested_start,
-            date_from=date_from,
-            date_to=date_to,
-            now=now,
-            limit=limit,
-            resource_id=resource_id,
-            clinician_id=clinician_id,
-        )
-        if (date_from, date_to) == (full_from, full_to) or _settled(
-            requested_start,
-            nearest,
-            same,
-            limit=limit,
-            same_asked=resource_id is not None or clinician_id is not None,
-            earlier_unread=date_from > full_from and datetime.combine(date_from, time(0), tzinfo=tz),
-            later_unread=date_to < full_to
-            and datetime.combine(date_to + timedelta(days=1), time(0), tzinfo=tz),
-        ):
-            break
+    # One read of the whole window. Reading three days either side first and the week only when needed measured
+    # slower in the booking race (bench/README.md): the racing clients take the next days' free starts, so most
+    # losers needed both reads.
+    inputs = load_availability_inputs(
+        location=location,
+        treatment_type=treatment_type,
+        date_from=date_from,
+        date_to=date_to,
+        patient=patient,
+        ignore_appointment=ignore_appointment,
+    )
+    nearest, same = _nearest_in(
+        inputs,
+        requested_start,
+        date_from=date_from,
+        date_to=date_to,
+        now=now,
+        limit=limit,
+        resource_id=resource_id,
+        clinician_id=clinician_id,
+    )
     return (same + [o for o in nearest if o not in same])[:limit]
-
-
-def _settled(
-    requested_start: datetime,
-    nearest: list[SlotOption],
-    same: list[SlotOption],
-    *,
-    limit: int,
-    same_asked: bool,
-    earlier_unread: datetime | bool,
-    later_unread: datetime | bool,
-) -> bool:
-    """Whether the answers found in a window are the wider window's too: no start outside it (before
-    ``earlier_unread`` or from ``later_unread`` on, False for a side with nothing unread) can rank before any of
-    them, nearest first and then earlier."""
-    found = nearest + same
-    if len(nearest) < limit or (same_asked and not same):
-        return False
-    farthest = max(abs(o.start - requested_start) for o in found)
-    # A start before ``earlier_unread`` is strictly farther than ``requested_start - earlier_unread``; one from
-    # ``later_unread`` on may tie with it, and a tie goes to the earlier start: the unread one would win it.
-    if isinstance(earlier_unread, datetime) and farthest > requested_start - earlier_unread:
-        return False
-    return not (isinstance(later_unread, datetime) and farthest >= later_unread - requested_start)
 
 
 def _nearest_in(

@@ -117,10 +117,9 @@ def test_the_same_chair_comes_first_even_days_away(clinic, book):
     assert [o.resource_id for o in found[1:]] == [clinic.chairs[1].pk, clinic.chairs[1].pk]
 
 
-def test_a_nearer_start_beyond_the_first_days_read_still_wins(front_desk):
-    """The days near the request are read first; a start there that a day beyond them could beat sends the search
-    to the whole week. Closed for six days, the one start left three days before is 3 days 15 hours from a request
-    at 23:00; 08:00 four days after is 3 days 9 hours away, and wins."""
+def test_a_start_four_days_after_beats_a_farther_one_three_days_before(front_desk):
+    """Closed for six days: the one start left three days before is 3 days 15 hours from a request at 23:00; 08:00
+    four days after is 3 days 9 hours away, and wins."""
     from scheduling import services
     from tests.factories import Clinic, build_clinic
 
