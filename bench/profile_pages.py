@@ -30,6 +30,11 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from bench import measure  # noqa: E402
 
+# The project's own code in cProfile's listing (this checkout's, wherever it is).
+PROJECT_CODE = (
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + r"/(clinic|intake|scheduling|review)/"
+)
+
 
 def booking() -> None:
     """One client: queries and profile of a winning booking and of a losing attempt (slot already taken)."""
@@ -65,9 +70,7 @@ def booking() -> None:
         for q in ctx.captured_queries:
             print(f"  {q['time']}s  {q['sql'][:160]}")
         out = io.StringIO()
-        pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(
-            r"/work/main/(clinic|intake|scheduling)", 20
-        )
+        pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(PROJECT_CODE, 20)
         print("\n".join(out.getvalue().splitlines()[-24:]))
 
 
@@ -89,9 +92,7 @@ def main() -> None:
     }
     repeat = int(os.environ.get("PROFILE_REPEAT", "0"))
     all_queries = os.environ.get("PROFILE_ALL_QUERIES") == "1"
-    code_filter = (
-        "" if os.environ.get("PROFILE_ALL_CODE") == "1" else r"/work/main/(clinic|intake|scheduling)"
-    )
+    code_filter = "" if os.environ.get("PROFILE_ALL_CODE") == "1" else PROJECT_CODE
     sort_key = os.environ.get("PROFILE_SORT", "cumulative")
     only = sys.argv[1:] or list(pages)
     for name in only:

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from bench.pgcopy import copy_rows, reset_sequence
+from bench.pgcopy import copy_rows, reset_sequence, rules_built_after_load
 
 CHAIRS_PER_LOCATION = 10
 EXTRA_CHAIRS_FIRST_LOCATION = 2
@@ -124,6 +124,17 @@ DAY_HOLD_COLUMNS = ["id", "appointment_id", "patient_id", "days", "active"]
 # scheduling.services releases an appointment's holds when it is cancelled or marked a no-show, and only then: a
 # discharged session keeps its chair, clinician and patient held for the time it took.
 RELEASED_STATUSES = frozenset({"cancelled", "no_show"})
+# The tables the COPY fills, in load order.
+LOADED_TABLES = [
+    "intake_patient",
+    "intake_intake",
+    "intake_intakesubmission",
+    "intake_instrumentresponse",
+    "intake_eligibilitydecision",
+    "scheduling_appointment",
+    "scheduling_allocation",
+    "scheduling_dayhold",
+]
 
 
 class Session(NamedTuple):
@@ -283,6 +294,7 @@ def seeded(scale: int) -> bool:
 
 def seed(scale: int, *, log=print) -> dict:
     """Seed the current database (empty, migrated). Returns the plan with timings and the ids run.py needs."""
+    from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
     from django.db import connection, transaction
     from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -325,7 +337,7 @@ def seed(scale: int, *, log=print) -> dict:
             for ci in range(clinicians_at(li)):
                 user = User.objects.create_user(
                     email=f"clinician{li + 1:02d}.{ci + 1}@bench.invalid",
-                    password=PASSWORD,
+                    password=None,
                     full_name=f"Clinician {li + 1}-{ci + 1}",
                 )
                 user.groups.add(groups["Clinician"])
@@ -340,10 +352,12 @@ def seed(scale: int, *, log=print) -> dict:
                 TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
                 loc_clinicians.append(clinician)
             clinicians.append(loc_clinicians)
-        desk = User.objects.create_user(email="desk@bench.invalid", password=PASSWORD, full_name="Front Desk")
+        desk = User.objects.create_user(email="desk@bench.invalid", password=None, full_name="Front Desk")
         desk.groups.add(groups["Front desk"])
         TOTPDevice.objects.create(user=desk, name="bench", confirmed=True)
         decider_id = clinicians[0][0].user_id
+        # One hash for every account: hashing each (Argon2) took longer than the rest of these tables at SCALE=100.
+        User.objects.filter(email__endswith="@bench.invalid").update(password=make_password(PASSWORD))
     log(f"  small tables: {clock.monotonic() - started:.1f}s")
 
     scores = _score_dicts()
@@ -351,174 +365,183 @@ def seed(scale: int, *, log=print) -> dict:
     n_pat = p["patients"]
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("SET LOCAL session_replication_role = replica")
-        t0 = clock.monotonic()
-        loc_ids = [loc.id for loc in locations]
-        base = now - timedelta(days=5 * 365)
+        # The index and constraint builds after the load sort in memory, not in many passes on disk.
+        cur.execute("SET LOCAL maintenance_work_mem = '1GB'")
+        with rules_built_after_load(cur, LOADED_TABLES, log=log):
+            t0 = clock.monotonic()
+            loc_ids = [loc.id for loc in locations]
+            base = now - timedelta(days=5 * 365)
 
-        def patient_rows():
-            for n in range(1, n_pat + 1):
-                yield (
-                    n,
-                    loc_ids[n % len(loc_ids)],
-                    f"Pat{n}",
-                    f"Bench{n % 997:03d}",
-                    f"p{n}@bench.invalid",
+            def patient_rows():
+                for n in range(1, n_pat + 1):
+                    yield (
+                        n,
+                        loc_ids[n % len(loc_ids)],
+                        f"Pat{n}",
+                        f"Bench{n % 997:03d}",
+                        f"p{n}@bench.invalid",
+                        "email",
+                        base,
+                        date(1960 + n % 40, 1 + n % 12, 1 + n % 28),
+                    )
+
+            copy_rows(
+                cur,
+                "intake_patient",
+                patient_rows(),
+                [
+                    "id",
+                    "location_id",
+                    "legal_first_name",
+                    "legal_last_name",
                     "email",
-                    base,
-                    date(1960 + n % 40, 1 + n % 12, 1 + n % 28),
-                )
+                    "reminder_channel",
+                    "created_at",
+                    "date_of_birth",
+                ],
+            )
 
-        copy_rows(
-            cur,
-            "intake_patient",
-            patient_rows(),
-            [
-                "id",
-                "location_id",
-                "legal_first_name",
-                "legal_last_name",
-                "email",
-                "reminder_channel",
-                "created_at",
-                "date_of_birth",
-            ],
-        )
+            def when(n):
+                return base + timedelta(minutes=n % (4 * 365 * 24 * 60))
 
-        def when(n):
-            return base + timedelta(minutes=n % (4 * 365 * 24 * 60))
+            copy_rows(
+                cur,
+                "intake_intake",
+                ((n, n, "submitted", "{}", when(n), when(n), when(n)) for n in range(1, n_pat + 1)),
+                ["id", "patient_id", "status", "answers", "started_at", "updated_at", "submitted_at"],
+            )
 
-        copy_rows(
-            cur,
-            "intake_intake",
-            ((n, n, "submitted", "{}", when(n), when(n), when(n)) for n in range(1, n_pat + 1)),
-            ["id", "patient_id", "status", "answers", "started_at", "updated_at", "submitted_at"],
-        )
+            def submission_rows():
+                for n in range(1, n_pat + 1):
+                    s = scores[n % 4]
+                    yield (
+                        n,
+                        "intake",
+                        n,
+                        n,
+                        when(n),
+                        json.dumps({"phq9": {"items": s[6]}, "gad7": {"items": s[7]}}),
+                        '{"phq9": "1", "gad7": "1"}',
+                        '{"phq9": ' + s[0] + ', "gad7": ' + s[3] + "}",
+                        "[]",
+                        "low",
+                        0,
+                        False,
+                        False,
+                    )
 
-        def submission_rows():
-            for n in range(1, n_pat + 1):
-                s = scores[n % 4]
-                yield (
-                    n,
-                    "intake",
-                    n,
-                    n,
-                    when(n),
-                    json.dumps({"phq9": {"items": s[6]}, "gad7": {"items": s[7]}}),
-                    '{"phq9": "1", "gad7": "1"}',
-                    '{"phq9": ' + s[0] + ', "gad7": ' + s[3] + "}",
-                    "[]",
-                    "low",
-                    0,
-                    False,
-                    False,
-                )
+            copy_rows(
+                cur,
+                "intake_intakesubmission",
+                submission_rows(),
+                [
+                    "id",
+                    "kind",
+                    "patient_id",
+                    "intake_id",
+                    "submitted_at",
+                    "answers",
+                    "instrument_versions",
+                    "scores",
+                    "findings",
+                    "cssrs_risk",
+                    "phq9_item9",
+                    "has_hard_stop",
+                    "is_urgent",
+                ],
+            )
 
-        copy_rows(
-            cur,
-            "intake_intakesubmission",
-            submission_rows(),
-            [
-                "id",
-                "kind",
-                "patient_id",
-                "intake_id",
-                "submitted_at",
-                "answers",
-                "instrument_versions",
-                "scores",
-                "findings",
-                "cssrs_risk",
-                "phq9_item9",
-                "has_hard_stop",
-                "is_urgent",
-            ],
-        )
+            def response_rows():
+                rid = 0
+                for n in range(1, n_pat + 1):
+                    s = scores[n % 4]
+                    for code, score, total, band, items in (
+                        ("phq9", s[0], s[1], s[2], s[6]),
+                        ("gad7", s[3], s[4], s[5], s[7]),
+                    ):
+                        rid += 1
+                        yield (
+                            rid,
+                            n,
+                            n,
+                            code,
+                            "1",
+                            json.dumps({"items": items}),
+                            score,
+                            total,
+                            band,
+                            when(n),
+                        )
 
-        def response_rows():
-            rid = 0
-            for n in range(1, n_pat + 1):
-                s = scores[n % 4]
-                for code, score, total, band, items in (
-                    ("phq9", s[0], s[1], s[2], s[6]),
-                    ("gad7", s[3], s[4], s[5], s[7]),
-                ):
-                    rid += 1
-                    yield (rid, n, n, code, "1", json.dumps({"items": items}), score, total, band, when(n))
+            copy_rows(
+                cur,
+                "intake_instrumentresponse",
+                response_rows(),
+                [
+                    "id",
+                    "submission_id",
+                    "patient_id",
+                    "instrument",
+                    "version",
+                    "answers",
+                    "score",
+                    "total",
+                    "band",
+                    "answered_at",
+                ],
+            )
 
-        copy_rows(
-            cur,
-            "intake_instrumentresponse",
-            response_rows(),
-            [
-                "id",
-                "submission_id",
-                "patient_id",
-                "instrument",
-                "version",
-                "answers",
-                "score",
-                "total",
-                "band",
-                "answered_at",
-            ],
-        )
+            # 9 in 10 patients are cleared for both treatments; every tenth waits in the clinicians' queue.
+            copy_rows(
+                cur,
+                "intake_eligibilitydecision",
+                (
+                    (n, n, n, "eligible", "both", "", decider_id, when(n) + timedelta(days=1))
+                    for n in range(1, n_pat + 1)
+                    if n % 10
+                ),
+                [
+                    "id",
+                    "patient_id",
+                    "submission_id",
+                    "outcome",
+                    "modality",
+                    "reason",
+                    "decided_by_id",
+                    "decided_at",
+                ],
+            )
+            t1 = clock.monotonic()
+            log(f"  patients, intakes, submissions, responses, decisions: {t1 - t0:.1f}s")
 
-        # 9 in 10 patients are cleared for both treatments; every tenth waits in the clinicians' queue.
-        copy_rows(
-            cur,
-            "intake_eligibilitydecision",
-            (
-                (n, n, n, "eligible", "both", "", decider_id, when(n) + timedelta(days=1))
-                for n in range(1, n_pat + 1)
-                if n % 10
-            ),
-            [
-                "id",
-                "patient_id",
-                "submission_id",
-                "outcome",
-                "modality",
-                "reason",
-                "decided_by_id",
-                "decided_at",
-            ],
-        )
-        t1 = clock.monotonic()
-        log(f"  patients, intakes, submissions, responses, decisions: {t1 - t0:.1f}s")
-
-        # Appointments and allocations.
-        layout: dict[str, Any] = {
-            "now": now,
-            "chair_minutes": iv.chair_minutes,
-            "location_ids": loc_ids,
-            "chair_ids": [[r.id for r in chairs[li]] for li in range(len(locations))],
-            "clinician_ids": [[c.id for c in clinicians[li]] for li in range(len(locations))],
-        }
-        created = now - timedelta(days=30)
-        copy_rows(
-            cur,
-            "scheduling_appointment",
-            appointment_rows(sessions(p, **layout), treatment_type_id=iv.id, created=created),
-            APPOINTMENT_COLUMNS,
-        )
-        t2 = clock.monotonic()
-        log(f"  appointments: {t2 - t1:.1f}s")
-        copy_rows(
-            cur, "scheduling_allocation", allocation_rows(sessions(p, **layout), iv), ALLOCATION_COLUMNS
-        )
-        copy_rows(cur, "scheduling_dayhold", day_hold_rows(sessions(p, **layout), iv), DAY_HOLD_COLUMNS)
-        t3 = clock.monotonic()
-        log(f"  allocations and day holds (exclusion constraints checked): {t3 - t2:.1f}s")
-        for table in (
-            "intake_patient",
-            "intake_intake",
-            "intake_intakesubmission",
-            "intake_instrumentresponse",
-            "intake_eligibilitydecision",
-            "scheduling_appointment",
-            "scheduling_allocation",
-            "scheduling_dayhold",
-        ):
+            # Appointments and allocations.
+            layout: dict[str, Any] = {
+                "now": now,
+                "chair_minutes": iv.chair_minutes,
+                "location_ids": loc_ids,
+                "chair_ids": [[r.id for r in chairs[li]] for li in range(len(locations))],
+                "clinician_ids": [[c.id for c in clinicians[li]] for li in range(len(locations))],
+            }
+            created = now - timedelta(days=30)
+            copy_rows(
+                cur,
+                "scheduling_appointment",
+                appointment_rows(sessions(p, **layout), treatment_type_id=iv.id, created=created),
+                APPOINTMENT_COLUMNS,
+            )
+            t2 = clock.monotonic()
+            log(f"  appointments: {t2 - t1:.1f}s")
+            copy_rows(
+                cur, "scheduling_allocation", allocation_rows(sessions(p, **layout), iv), ALLOCATION_COLUMNS
+            )
+            copy_rows(cur, "scheduling_dayhold", day_hold_rows(sessions(p, **layout), iv), DAY_HOLD_COLUMNS)
+            t3 = clock.monotonic()
+            log(f"  allocations and day holds: {t3 - t2:.1f}s")
+            log(
+                "  indexes and constraints, built after the load (the exclusion constraints check every hold):"
+            )
+        log(f"  indexes and constraints: {clock.monotonic() - t3:.1f}s")
+        for table in LOADED_TABLES:
             reset_sequence(cur, table)
     # The COPY ran with triggers off, so the review queue (kept by triggers) is built from the rows now.
     from review.selectors import rebuild_review_queue

@@ -193,7 +193,10 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "clinic"),
-    }
+    },
+    # Markup that holds no one's data and changes only with the code (a form's choices): per process, so a
+    # deploy starts it afresh.
+    "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"},
 }
 
 CELERY_BROKER_URL = celery_redis_url(REDIS_URL)

@@ -55,6 +55,7 @@ def pytest_configure(config):
 def _isolated_cache_prefix(settings):
     """Each test gets its own cache namespace in the shared Redis, so rate limits and caches never leak."""
     settings.CACHES = {
+        **settings.CACHES,
         "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"},
     }
 

@@ -2,8 +2,9 @@
 
 - ``appointments``: the per-object access gates, patient search, a patient's sessions;
 - ``booking_facts``: the booking gate's one read;
-- ``slots``: availability (free starts, the nearest alternatives, one start's free chair and clinician, a range's
-  free starts by chair and clinician);
+- ``slots``: availability (free starts, one start's free chair and clinician, a range's free starts by chair and
+  clinician);
+- ``alternatives``: the nearest free starts to a taken time;
 - ``series_proposals``: a course laid on the calendar;
 - ``schedule``: the day view, tomorrow's unconfirmed sessions; ``week``: the week grid;
 - ``locations``: the schedule pages' location picker, a patient's booking location, a zone the database knows;
@@ -18,6 +19,7 @@
 Who may see which location is ``scheduling.access``'s rule; the gates here apply it.
 """
 
+from scheduling.selectors.alternatives import nearest_alternatives
 from scheduling.selectors.appointments import (
     ConsentHold,
     appointment_for_user,
@@ -115,7 +117,6 @@ from scheduling.selectors.slots import (
     available_slots,
     free_option_at,
     load_availability_inputs,
-    nearest_alternatives,
     next_available_slot,
     treatment_shape,
 )

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import islice
 
 from django.db import connection
 
@@ -26,8 +25,6 @@ from scheduling import availability
 from scheduling.models import MAX_MIN_DAYS_APART, MAX_SESSION_LENGTH, Appointment, Location, TreatmentType
 
 SLOT_STEP_MINUTES = 15
-# How far around a taken time the nearest alternatives are looked for.
-ALTERNATIVES_WINDOW_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -457,109 +454,6 @@ def next_available_slot(
         if options:
             return options[0]
         week_start = week_end + timedelta(days=1)
-    return None
-
-
-def nearest_alternatives(
-    *,
-    location: Location,
-    treatment_type: TreatmentType,
-    requested_start: datetime,
-    now: datetime,
-    patient: Patient | None = None,
-    ignore_appointment: Appointment | None = None,
-    limit: int = 3,
-    resource_id: int | None = None,
-    clinician_id: int | None = None,
-) -> list[SlotOption]:
-    """Up to ``limit`` free starts nearest to ``requested_start`` within a week either side.
-
-    The same chair or clinician at another time comes first when asked for (front desk asked for that one);
-    other chairs at the requested time come next.
-    """
-    local_day = requested_start.astimezone(location.tz).date()
-    date_from = max(local_day - timedelta(days=ALTERNATIVES_WINDOW_DAYS), now.astimezone(location.tz).date())
-    date_to = local_day + timedelta(days=ALTERNATIVES_WINDOW_DAYS)
-    if date_to < date_from:
-        return []
-    inputs = load_availability_inputs(
-        location=location,
-        treatment_type=treatment_type,
-        date_from=date_from,
-        date_to=date_to,
-        patient=patient,
-        ignore_appointment=ignore_appointment,
-    )
-    nearest, same = _nearest_in(
-        inputs,
-        requested_start,
-        date_from=date_from,
-        date_to=date_to,
-        now=now,
-        limit=limit,
-        resource_id=resource_id,
-        clinician_id=clinician_id,
-    )
-    return (same + [o for o in nearest if o not in same])[:limit]
-
-
-def _nearest_in(
-    inputs: AvailabilityInputs,
-    requested_start: datetime,
-    *,
-    date_from: date,
-    date_to: date,
-    now: datetime,
-    limit: int,
-    resource_id: int | None,
-    clinician_id: int | None,
-) -> tuple[list[SlotOption], list[SlotOption]]:
-    """The ``limit`` options nearest to ``requested_start`` in the range, and the nearest with the chair or
-    clinician asked for (empty if none was asked for or none is free)."""
-    # One search gives both answers: every free start with all its free chairs and clinicians.
-    blocked, tz = inputs.patient_blocked_days, inputs.location_day.tz
-    starts = [
-        free
-        for free in availability.free_starts(**inputs.query(date_from=date_from, date_to=date_to, now=now))
-        if not blocked or free.start.astimezone(tz).date() not in blocked
-    ]
-    starts.sort(key=lambda free: (abs(free.start - requested_start), free.start))
-
-    def options(resource_ids=None, clinician_ids=None) -> Iterator[SlotOption]:
-        for free in starts:
-            option = _option_at(inputs, free, resource_ids=resource_ids, clinician_ids=clinician_ids)
-            if option is not None:
-                yield option
-
-    nearest = list(islice(options(), limit))
-    same: list[SlotOption] = []
-    if resource_id is not None or clinician_id is not None:
-        same = list(
-            islice(
-                options(
-                    resource_ids={resource_id} if resource_id in inputs.resource_names else None,
-                    clinician_ids={clinician_id} if clinician_id in inputs.clinician_names else None,
-                ),
-                1,
-            )
-        )
-    return nearest, same
-
-
-def _option_at(
-    inputs: AvailabilityInputs, free: availability.FreeStart, *, resource_ids=None, clinician_ids=None
-) -> SlotOption | None:
-    """The option ``free_options`` would give at this start (the lowest-id free chair and the lowest-id free
-    clinician whose discharge window is free too), among the chairs and clinicians allowed."""
-    resource = next((r for r in free.resource_ids if resource_ids is None or r in resource_ids), None)
-    if resource is None:
-        return None
-    for clinician in free.clinician_ids:
-        if clinician_ids is not None and clinician not in clinician_ids:
-            continue
-        slot = availability.Slot(free.start, free.end, resource, clinician)
-        if inputs.discharge_window_free(slot):
-            return inputs.option(slot)
     return None
 
 

@@ -138,3 +138,34 @@ def test_the_queue_keeps_a_fixed_query_budget_with_ten_thousand_patients(
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert client.get(reverse("review:queue"), {"finding": "aneurysm"}).status_code == 200
     assert len(large.captured_queries) <= 10, [query["sql"][:120] for query in large.captured_queries]
+
+
+def test_the_filter_form_shows_the_filters_asked_for_each_time(client, clinician, waiting, frozen_clock):
+    """The form's markup is kept per filters: each request shows its own choices selected, and a form with an
+    error is never kept for the next one."""
+
+    def selected(response):
+        html = response.content.decode()
+        return {
+            name: html[html.index(f'name="{name}"') : html.index("</select>", html.index(f'name="{name}"'))]
+            for name in ("reason", "finding")
+        }
+
+    client.force_login(clinician)
+    queue = reverse("review:queue")
+    ptsd = selected(client.get(queue, {"reason": "ptsd"}))
+    assert '<option value="ptsd" selected>' in ptsd["reason"]
+    depression = selected(client.get(queue, {"reason": "depression"}))["reason"]
+    assert '<option value="depression" selected>' in depression
+    assert '"ptsd" selected' not in depression
+    plain = client.get(queue)
+    assert '<option value="" selected>' in selected(plain)["reason"]
+    assert '"ptsd" selected' not in selected(plain)["reason"]
+    assert "Clear filters" not in plain.content.decode()
+    assert (
+        '<option value="aneurysm" selected>'
+        in selected(client.get(queue, {"finding": "aneurysm"}))["finding"]
+    )
+    again = client.get(queue, {"reason": "ptsd"})
+    assert '<option value="ptsd" selected>' in selected(again)["reason"]
+    assert "Clear filters" in again.content.decode()

@@ -115,3 +115,28 @@ def test_the_same_chair_comes_first_even_days_away(clinic, book):
     assert found[0].resource_id == chair.pk
     assert found[0].start == local(LATER - timedelta(days=3), 16)
     assert [o.resource_id for o in found[1:]] == [clinic.chairs[1].pk, clinic.chairs[1].pk]
+
+
+def test_a_start_four_days_after_beats_a_farther_one_three_days_before(front_desk):
+    """Closed for six days: the one start left three days before is 3 days 15 hours from a request at 23:00; 08:00
+    four days after is 3 days 9 hours away, and wins."""
+    from scheduling import services
+    from tests.factories import Clinic, build_clinic
+
+    one = Clinic(*build_clinic(chairs=1, clinicians=1))
+    for offset in range(-2, 4):
+        Closure.objects.create(location=one.location, date=LATER + timedelta(days=offset), reason="Works")
+    before = LATER - timedelta(days=3)
+    for hour in (10, 12, 14, 16):  # that day only 08:00 is free
+        services.book_appointment(
+            patient=make_patient(location=one.location),
+            treatment_type=one.iv,
+            location=one.location,
+            start=local(before, hour),
+            resource=one.chairs[0],
+            clinician=one.clinicians[0],
+            booked_by=front_desk,
+            now=NOW,
+        )
+    found = _alternatives(one, local(LATER, 23), limit=1)
+    assert [o.start for o in found] == [local(LATER + timedelta(days=4), 8)]
