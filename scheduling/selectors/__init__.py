@@ -85,6 +85,8 @@ from scheduling.selectors.schedule import (
 from scheduling.selectors.series_proposals import (
     TEMPLATE_MODALITY,
     ProposedSeriesSession,
+    bookable_course_template,
+    bookable_course_templates,
     propose_treatment_series,
 )
 from scheduling.selectors.session_day import (
@@ -125,6 +127,8 @@ __all__ = [
     "REMS_FORM_DAYS",
     "SLOT_STEP_MINUTES",
     "TEMPLATE_MODALITY",
+    "bookable_course_template",
+    "bookable_course_templates",
     "AvailabilityInputs",
     "BookingFacts",
     "CoverRow",

@@ -53,6 +53,7 @@ from scheduling.services.calendar import (
     time_off_refusal,
     working_hours_refusal,
 )
+from scheduling.services.course_templates import MAX_SESSIONS, save_course_template
 from scheduling.services.dose import (
     TELL_CLINIC_OF_DOSE_TASK,
     cosign_dose_plan,
@@ -202,6 +203,8 @@ __all__ = [
     "save_location",
     "save_resource",
     "save_treatment_type",
+    "save_course_template",
+    "MAX_SESSIONS",
     "set_clinician_locations",
     "set_front_desk_locations",
     "working_hours_refusal",

@@ -25,4 +25,6 @@ urlpatterns = [
     ),
     path("treatments/new/", protocols.treatment_edit, name="treatment_new"),
     path("treatments/<id:pk>/", protocols.treatment_edit, name="treatment_edit"),
+    path("courses/new/", protocols.course_edit, name="course_new"),
+    path("courses/<id:pk>/", protocols.course_edit, name="course_edit"),
 ]
