@@ -139,6 +139,8 @@ class AccountEvent(models.Model):
         AUTHENTICATOR_ADDED = "authenticator_added", "Two-step sign-in turned on"
         AUTHENTICATOR_REPLACED = "authenticator_replaced", "Authenticator replaced"
         SECOND_FACTOR_RESET = "second_factor_reset", "Two-step sign-in reset by an admin"
+        DEACTIVATED = "deactivated", "Account deactivated"
+        REACTIVATED = "reactivated", "Account reactivated"
 
     occurred_at = models.DateTimeField(default=timezone.now)
     account = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="account_events")

@@ -31,8 +31,10 @@ ACCOUNT_CHANGE_SENTENCES = {
     "everywhere. You will set up an authenticator again when you next sign in.",
     "role_changed": "Your role at the clinic was changed ({detail}), and you were signed out everywhere.",
     "superuser_changed": "Superuser status was {detail} for your account, and you were signed out everywhere.",
+    "deactivated": "Your account at the clinic was deactivated, and you were signed out everywhere.",
+    "reactivated": "Your account at the clinic was reactivated: you can sign in again.",
 }
-TOLD_TO_ADMINS = {"second_factor_reset", "role_changed", "superuser_changed"}
+TOLD_TO_ADMINS = {"second_factor_reset", "role_changed", "superuser_changed", "deactivated", "reactivated"}
 
 
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, max_retries=8)

@@ -107,6 +107,7 @@ from scheduling.services.session_day import (
     start_session,
 )
 from scheduling.services.setup import (
+    change_staff_role,
     invite_staff,
     resource_refusal,
     save_location,
@@ -114,6 +115,7 @@ from scheduling.services.setup import (
     save_treatment_type,
     set_clinician_locations,
     set_front_desk_locations,
+    set_staff_active,
 )
 from scheduling.services.waitlist import (
     add_to_waitlist,
@@ -204,6 +206,8 @@ __all__ = [
     "save_resource",
     "save_treatment_type",
     "save_course_template",
+    "change_staff_role",
+    "set_staff_active",
     "MAX_SESSIONS",
     "set_clinician_locations",
     "set_front_desk_locations",

@@ -317,6 +317,12 @@ class StaffInviteForm(AccessibleForm):
         field.queryset = Location.objects.filter(is_active=True).order_by("name")
 
 
+class StaffRoleForm(AccessibleForm):
+    role = forms.ChoiceField(
+        label=gettext_lazy("Role"), choices=StaffInviteForm.ROLES, widget=forms.RadioSelect
+    )
+
+
 class ClinicianForm(AccessibleForm):
     credentials = forms.CharField(label=gettext_lazy("Credentials (optional)"), required=False, max_length=40)
     is_on_call = forms.BooleanField(
