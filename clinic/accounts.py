@@ -75,6 +75,8 @@ def set_active(*, actor: User, user: User, is_active: bool) -> bool:
     audit trail keeps who did what."""
     if user.is_active == is_active:
         return False
+    if user.is_superuser and not actor.is_superuser:
+        raise AccountChangeRefused(_("Only a superuser can change a superuser's account."))
     if not is_active:
         if actor.pk == user.pk:
             raise AccountChangeRefused(_("You cannot deactivate your own account: ask another clinic admin."))

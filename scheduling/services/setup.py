@@ -246,6 +246,8 @@ def change_staff_role(*, changed_by: User, user: User, role: Role, now: datetime
     role."""
     if not role.is_staff_role or user.role is None or not user.role.is_staff_role:
         raise SchedulingError(_("Only staff roles are changed here."), field="role")
+    if user.is_superuser and not changed_by.is_superuser:
+        raise SchedulingError(_("Only a superuser can change a superuser's account."), field="role")
     if user.role is Role.CLINICIAN and role is not Role.CLINICIAN:
         _refuse_clinician_with_sessions(
             user,

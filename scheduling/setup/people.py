@@ -288,7 +288,10 @@ def staff_member(request: SignedInRequest, user_pk: int) -> HttpResponse:
 @require_POST
 def staff_active(request: SignedInRequest, user_pk: int) -> HttpResponse:
     person = _staff_member(user_pk)
-    is_active = request.POST.get("is_active") == "1"
+    if request.POST.get("is_active") not in ("0", "1"):
+        messages.error(request, _("Choose to deactivate or to reactivate the account."))
+        return redirect("setup:staff_member", user_pk=person.pk)
+    is_active = request.POST["is_active"] == "1"
     try:
         services.set_staff_active(
             changed_by=request.user, user=person, is_active=is_active, now=timezone.now()

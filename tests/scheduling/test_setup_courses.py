@@ -187,3 +187,17 @@ def test_a_spravato_maintenance_course_is_added(admin_client):
     )  # fmt: skip
     assert taken.status_code == 400
     assert CourseTemplate.objects.filter(code="spravato-maintenance-q2w").count() == 1
+
+
+def test_an_emptied_database_gets_the_first_run_courses_back_and_edits_are_kept():
+    # A transactional test's flush empties the table, then post_migrate calls this.
+    from scheduling.apps import first_run_course_templates
+
+    CourseTemplate.objects.filter(code=IV).update(label="Edited")
+    first_run_course_templates()
+    assert CourseTemplate.objects.get(code=IV).label == "Edited"
+    CourseTemplate.objects.all().delete()
+    first_run_course_templates()
+    assert {row.code: row.as_series_template() for row in CourseTemplate.objects.all()} == dict(
+        series.TEMPLATES
+    )

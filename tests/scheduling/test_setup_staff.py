@@ -138,8 +138,26 @@ def test_the_last_clinic_admin_stays(clinic_admin, frozen):
     assert not refresh(clinic_admin).is_active
 
 
-def test_garbage_role_writes_nothing(admin_client, front_desk):
+def test_garbage_role_or_account_change_writes_nothing(admin_client, front_desk):
     response = admin_client.post(reverse("setup:staff_member", args=[front_desk.pk]), {"role": "patient"})
     assert response.status_code == 400
+    admin_client.post(reverse("setup:staff_active", args=[front_desk.pk]), {"is_active": "maybe"})
+    assert refresh(front_desk).is_active
     assert refresh(front_desk).role is Role.FRONT_DESK
     assert not AccountEvent.objects.filter(account=front_desk).exists()
+
+
+def test_a_clinic_admin_cannot_change_a_superusers_account(admin_client, clinic_admin):
+    root = make_user(Role.CLINIC_ADMIN, email="root@example.org")
+    root.is_superuser = True
+    root.save(update_fields=["is_superuser"])
+    assert (
+        admin_client.post(reverse("setup:staff_active", args=[root.pk]), {"is_active": "0"}).status_code
+        == 400
+    )
+    assert (
+        admin_client.post(reverse("setup:staff_member", args=[root.pk]), {"role": "front_desk"}).status_code
+        == 400
+    )
+    root = refresh(root)
+    assert root.is_active and root.role is Role.CLINIC_ADMIN
