@@ -42,6 +42,16 @@ def record_account_event(*, account: User, actor: User | None, change: str, deta
     return event
 
 
+def _refuse_last_clinic_admin(user: User) -> None:
+    """The clinic keeps at least one active clinic admin: without one, nobody but a superuser could set it up."""
+    others = User.objects.filter(is_active=True, groups__name=Role.CLINIC_ADMIN.group_name).exclude(
+        pk=user.pk
+    )
+    if user.role is Role.CLINIC_ADMIN and user.is_active and not others.exists():
+        raise AccountChangeRefused(_("%(name)s is the last clinic admin: make someone else clinic admin first.")
+                                   % {"name": user.get_short_name()})  # fmt: skip
+
+
 @transaction.atomic
 def change_role(*, actor: User, user: User, role: Role | None) -> bool:
     """Give ``user`` exactly ``role`` (or none); True when it changed. Changing a role ends the person's sessions
@@ -50,12 +60,34 @@ def change_role(*, actor: User, user: User, role: Role | None) -> bool:
     before = user.role
     if before == role:
         return False
+    if role is not Role.CLINIC_ADMIN:
+        _refuse_last_clinic_admin(user)
     if role is None:
         remove_role(user=user)
     else:
         assign_role(user=user, role=role)
     detail = f"{before.group_name if before else 'No role'} -> {role.group_name if role else 'No role'}"
     record_account_event(account=user, actor=actor, change=AccountEvent.Change.ROLE_CHANGED, detail=detail)
+    return True
+
+
+@transaction.atomic
+def set_active(*, actor: User, user: User, is_active: bool) -> bool:
+    """Deactivate an account (the person cannot sign in, and is signed out everywhere) or reactivate it; True when
+    it changed. Nobody deactivates themselves, nor the last active clinic admin. Accounts are never deleted, so the
+    audit trail keeps who did what."""
+    if user.is_active == is_active:
+        return False
+    if user.is_superuser and not actor.is_superuser:
+        raise AccountChangeRefused(_("Only a superuser can change a superuser's account."))
+    if not is_active:
+        if actor.pk == user.pk:
+            raise AccountChangeRefused(_("You cannot deactivate your own account: ask another clinic admin."))
+        _refuse_last_clinic_admin(user)
+    User.objects.filter(pk=user.pk).update(is_active=is_active, session_epoch=F("session_epoch") + 1)
+    user.is_active = is_active
+    change = AccountEvent.Change.REACTIVATED if is_active else AccountEvent.Change.DEACTIVATED
+    record_account_event(account=user, actor=actor, change=change)
     return True
 
 

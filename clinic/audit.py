@@ -57,6 +57,7 @@ AUDITED_TABLES: dict[str, str] = {
     "scheduling_workinghours": "",
     "scheduling_cliniciantimeoff": "",
     "scheduling_treatmenttype": "",
+    "scheduling_coursetemplate": "",
     # Two patient records flagged as one person (intake.duplicates): who flagged them, and any clearing.
     "intake_possibleduplicate": "patient_id",
     # Rows about a session name the patient through their appointment.

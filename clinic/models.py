@@ -140,6 +140,8 @@ class AccountEvent(models.Model):
         AUTHENTICATOR_ADDED = "authenticator_added", _("Two-step sign-in turned on")
         AUTHENTICATOR_REPLACED = "authenticator_replaced", _("Authenticator replaced")
         SECOND_FACTOR_RESET = "second_factor_reset", _("Two-step sign-in reset by an admin")
+        DEACTIVATED = "deactivated", _("Account deactivated")
+        REACTIVATED = "reactivated", _("Account reactivated")
 
     occurred_at = models.DateTimeField(default=timezone.now)
     account = models.ForeignKey("clinic.User", on_delete=models.PROTECT, related_name="account_events")

@@ -42,8 +42,12 @@ ACCOUNT_CHANGE_SENTENCES = {
     "superuser_changed": gettext_noop(
         "Superuser status was %(detail)s for your account, and you were signed out everywhere."
     ),
+    "deactivated": gettext_noop(
+        "Your account at the clinic was deactivated, and you were signed out everywhere."
+    ),
+    "reactivated": gettext_noop("Your account at the clinic was reactivated: you can sign in again."),
 }
-TOLD_TO_ADMINS = {"second_factor_reset", "role_changed", "superuser_changed"}
+TOLD_TO_ADMINS = {"second_factor_reset", "role_changed", "superuser_changed", "deactivated", "reactivated"}
 
 
 @shared_task(bind=True, autoretry_for=(OSError,), retry_backoff=True, retry_backoff_max=600, max_retries=8)

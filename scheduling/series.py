@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "IV_INDUCTION",
+    "MODALITY_OF",
     "SPRAVATO_INDUCTION",
     "TEMPLATES",
     "PlannedSession",
@@ -145,9 +146,16 @@ SPRAVATO_INDUCTION = SeriesTemplate(
     source="SPRAVATO US prescribing information §2 (TRD dosing schedule)",
 )
 
+# The templates the clinic started with: the data migration that created scheduling.CourseTemplate stored these
+# (its own copy, as migrations must), and the clinic edits the stored ones on the set-up pages. Booking reads the
+# stored templates, never this mapping; it stays as the reference the pure tests plan against.
 TEMPLATES: Mapping[str, SeriesTemplate] = MappingProxyType(
     {template.code: template for template in (IV_INDUCTION, SPRAVATO_INDUCTION)}
 )
+
+
+# A stored template's modality (intake.models.Modality's value) -> the modality word a SeriesTemplate carries.
+MODALITY_OF: Mapping[str, str] = MappingProxyType({"iv": "iv_ketamine", "spravato": "spravato"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,13 +198,14 @@ class SeriesForm(forms.Form):
 
     def __init__(self, *args, locations, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["template"].choices = [(t.code, t.label) for t in series.TEMPLATES.values()]
+        self.templates = {t.code: t for t in selectors.bookable_course_templates()}
+        self.fields["template"].choices = [(code, t.label) for code, t in self.templates.items()]
         _offer_locations(self, locations)
         self.helper = _helper()
 
     def clean(self):
         cleaned = super().clean()
-        template = series.TEMPLATES.get(cleaned.get("template", ""))
+        template = self.templates.get(cleaned.get("template", ""))
         treatment_type = cleaned.get("treatment_type")
         if (
             template

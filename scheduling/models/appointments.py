@@ -19,6 +19,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from intake.models import Modality
+from scheduling import series
 from scheduling.models.places import Clinician, Location, Resource
 from scheduling.session_rules import SPRAVATO_MIN_MONITORING_MINUTES
 
@@ -473,3 +474,58 @@ class DayHold(models.Model):
 
     def __str__(self) -> str:
         return f"Dosing days of appointment {self.appointment_id}"
+
+
+class CourseTemplate(models.Model):
+    """A series template front desk books as one course (IV ketamine x6, Spravato induction and maintenance).
+
+    Clinic data edited on the set-up pages (scheduling.services.save_course_template); booking reads it through
+    ``as_series_template``, the pure ``scheduling.series.SeriesTemplate`` that lays it on the calendar. ``sessions``
+    is a list of ``[week, weekday_slot, note]`` in calendar order (see scheduling/series.py for what they mean).
+    A retired template is no longer offered; series booked from it keep their sessions.
+    """
+
+    code = models.SlugField(max_length=40, unique=True)
+    label = models.CharField(max_length=160)
+    modality = models.CharField(
+        max_length=20, choices=[(m.value, m.label) for m in (Modality.IV_KETAMINE, Modality.SPRAVATO)]
+    )
+    sessions = models.JSONField()
+    min_days_between = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="The fewest local calendar days between two sessions of the course (Monday to Wednesday is 2).",
+    )
+    source = models.CharField(max_length=300, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["modality", "label"]
+        verbose_name = "series template"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_days_between__gte=1, min_days_between__lte=7),
+                name="course_template_min_days_between_range",
+                violation_error_message="Days between sessions must be from 1 to 7.",
+            ),
+            models.CheckConstraint(
+                condition=Q(modality__in=[Modality.IV_KETAMINE, Modality.SPRAVATO]),
+                name="course_template_dosing_modality",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    def as_series_template(self):
+        """The pure template (ValueError if the stored sessions do not make one)."""
+        return series.SeriesTemplate(
+            code=self.code,
+            label=self.label,
+            modality=series.MODALITY_OF[self.modality],
+            sessions=tuple(
+                series.SessionRule(week=int(week), weekday_slot=int(slot), note=str(note))
+                for week, slot, note in self.sessions
+            ),
+            min_days_between=self.min_days_between,
+            source=self.source,
+        )

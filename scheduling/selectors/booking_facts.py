@@ -25,8 +25,10 @@ SELECT
     (SELECT reason FROM scheduling_closure WHERE location_id = %(location)s AND date = %(day)s) AS closure_reason,
     ARRAY(SELECT ARRAY[opens, closes] FROM scheduling_openinghours
            WHERE location_id = %(location)s AND weekday = %(weekday)s ORDER BY opens, id) AS opening_hours,
-    EXISTS(SELECT 1 FROM scheduling_clinician_locations
-            WHERE clinician_id = %(clinician)s AND location_id = %(location)s) AS clinician_works_here,
+    EXISTS(SELECT 1 FROM scheduling_clinician_locations kl
+            JOIN scheduling_clinician k ON k.id = kl.clinician_id
+            JOIN clinic_user u ON u.id = k.user_id AND u.is_active
+            WHERE kl.clinician_id = %(clinician)s AND kl.location_id = %(location)s) AS clinician_works_here,
     ARRAY(SELECT ARRAY[starts, ends] FROM scheduling_workinghours
            WHERE clinician_id = %(clinician)s AND location_id = %(location)s AND weekday = %(weekday)s
            ORDER BY starts, id) AS clinician_hours,

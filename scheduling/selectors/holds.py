@@ -139,6 +139,12 @@ def upcoming_sessions_of_treatment(treatment_type_id: int, *, now: datetime) -> 
     return _held(Q(appointment__treatment_type_id=treatment_type_id, span__startswith__gte=now))
 
 
+def upcoming_sessions_of_clinician(clinician_id: int, *, now: datetime) -> QuerySet:
+    """The clinician's sessions from ``now``, anywhere: what deactivating them or changing their role would
+    orphan."""
+    return _held(Q(clinician_id=clinician_id, span__startswith__gte=now))
+
+
 def upcoming_sessions_of_clinician_at(
     clinician_id: int, location_ids: list[int], *, now: datetime
 ) -> QuerySet:

@@ -11,13 +11,24 @@ from zoneinfo import ZoneInfo
 
 from intake.models import Patient
 from scheduling import series
-from scheduling.models import MAX_SESSION_LENGTH, Appointment, Location, TreatmentType
+from scheduling.models import MAX_SESSION_LENGTH, Appointment, CourseTemplate, Location, TreatmentType
 from scheduling.selectors.slots import SlotOption, free_options, load_availability_inputs
 
 TEMPLATE_MODALITY = {
     "iv_ketamine": TreatmentType.Modality.IV_KETAMINE,
     "spravato": TreatmentType.Modality.SPRAVATO,
 }
+
+
+def bookable_course_templates() -> list[series.SeriesTemplate]:
+    """The series templates front desk may book now (in use), as the pure templates that plan them."""
+    return [row.as_series_template() for row in CourseTemplate.objects.filter(is_active=True)]
+
+
+def bookable_course_template(code: str) -> series.SeriesTemplate | None:
+    """The template in use with this code, or None (unknown or retired)."""
+    row = CourseTemplate.objects.filter(code=code, is_active=True).first()
+    return row.as_series_template() if row else None
 
 
 @dataclass(frozen=True)

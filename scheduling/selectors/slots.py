@@ -164,7 +164,8 @@ SELECT
    JOIN scheduling_clinician k ON k.id = w.clinician_id
    JOIN scheduling_clinician_locations kl ON kl.clinician_id = k.id AND kl.location_id = %(location)s
    JOIN clinic_user u ON u.id = k.user_id
-   WHERE w.location_id = %(location)s),
+   -- A deactivated account's clinician is not offered.
+   WHERE w.location_id = %(location)s AND u.is_active),
   (SELECT coalesce(jsonb_agg(jsonb_build_object('clinician', t.clinician_id, 'starts', t.starts_at,
                                                 'ends', t.ends_at)), '[]')
    FROM scheduling_cliniciantimeoff t

@@ -53,6 +53,7 @@ from scheduling.services.calendar import (
     time_off_refusal,
     working_hours_refusal,
 )
+from scheduling.services.course_templates import MAX_SESSIONS, save_course_template
 from scheduling.services.dose import (
     TELL_CLINIC_OF_DOSE_TASK,
     cosign_dose_plan,
@@ -106,6 +107,7 @@ from scheduling.services.session_day import (
     start_session,
 )
 from scheduling.services.setup import (
+    change_staff_role,
     invite_staff,
     resource_refusal,
     save_location,
@@ -113,6 +115,7 @@ from scheduling.services.setup import (
     save_treatment_type,
     set_clinician_locations,
     set_front_desk_locations,
+    set_staff_active,
 )
 from scheduling.services.waitlist import (
     add_to_waitlist,
@@ -202,6 +205,10 @@ __all__ = [
     "save_location",
     "save_resource",
     "save_treatment_type",
+    "save_course_template",
+    "change_staff_role",
+    "set_staff_active",
+    "MAX_SESSIONS",
     "set_clinician_locations",
     "set_front_desk_locations",
     "working_hours_refusal",

@@ -22,7 +22,7 @@ from django.utils.translation import gettext
 from clinic import policies
 from clinic.local_time import format_local
 from intake.models import Patient
-from scheduling import reminders, selectors, series
+from scheduling import reminders, selectors
 from scheduling.errors import BookingConflict, BookingRefused, InvalidTransition, SchedulingError
 from scheduling.models import Appointment, Clinician, Location, Resource, TreatmentSeries, TreatmentType
 from scheduling.services.gates import choose_and_check, conflict
@@ -151,9 +151,9 @@ def book_series(
 ) -> TreatmentSeries:
     """Book every session of a confirmed proposal, or none: one conflict rolls the whole series back."""
     now = now or timezone.now()
-    template = series.TEMPLATES.get(template_code)
+    template = selectors.bookable_course_template(template_code)
     if template is None:
-        raise BookingRefused(gettext("Unknown treatment series template."), field="template")
+        raise BookingRefused(gettext("Unknown or retired treatment series template."), field="template")
     if selectors.TEMPLATE_MODALITY.get(template.modality) != treatment_type.modality:
         raise BookingRefused(
             gettext("%(template)s is not a course of %(treatment_type)s.")

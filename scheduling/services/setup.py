@@ -217,3 +217,72 @@ __all__ = [
     "set_clinician_locations",
     "set_front_desk_locations",
 ]
+
+
+def _refuse_clinician_with_sessions(user: User, *, now: datetime, lead: str) -> None:
+    """A clinician leaving the calendar (role changed, deactivated) must have no upcoming sessions: they would be
+    orphaned. Taken under the clinician's calendar lock, so no booking slips in before the change is written."""
+    clinician = Clinician.objects.filter(user=user).first()
+    if clinician is None:
+        return
+    lock_calendar("clinician", clinician.pk)
+    _raise_if(
+        _in_the_way(
+            selectors.upcoming_sessions_of_clinician(clinician.pk, now=now),
+            lead=lead,
+            then=_("booked"),
+            first=_(
+                "Hand them to a colleague (front desk: Clinician cover), reschedule or cancel them first"
+            ),
+        )
+    )
+
+
+@transaction.atomic
+def change_staff_role(*, changed_by: User, user: User, role: Role, now: datetime) -> bool:
+    """Give a staff member another staff role (clinic.accounts.change_role: audited, emailed, signed out). A
+    clinician leaving the role must have no upcoming sessions, and stops being offered (their locations go); a new
+    clinician gets their clinician record (locations and hours are set next). Front desk's locations go with the
+    role."""
+    if not role.is_staff_role or user.role is None or not user.role.is_staff_role:
+        raise SchedulingError(_("Only staff roles are changed here."), field="role")
+    if user.is_superuser and not changed_by.is_superuser:
+        raise SchedulingError(_("Only a superuser can change a superuser's account."), field="role")
+    if user.role is Role.CLINICIAN and role is not Role.CLINICIAN:
+        _refuse_clinician_with_sessions(
+            user,
+            now=now,
+            lead=_("%(name)s cannot stop being a clinician: they have")
+            % {"name": user.full_name or user.email},
+        )
+    try:
+        changed = accounts.change_role(actor=changed_by, user=user, role=role)
+    except accounts.AccountChangeRefused as exc:
+        raise SchedulingError(str(exc), field="role") from None
+    if not changed:
+        return False
+    if role is Role.CLINICIAN:
+        Clinician.objects.get_or_create(user=user)
+    else:
+        clinician = Clinician.objects.filter(user=user).first()
+        if clinician is not None:
+            clinician.locations.clear()
+    if role is not Role.FRONT_DESK:
+        FrontDeskAssignment.objects.filter(user=user).delete()
+    return True
+
+
+@transaction.atomic
+def set_staff_active(*, changed_by: User, user: User, is_active: bool, now: datetime) -> bool:
+    """Deactivate a staff member (refused for oneself, the last clinic admin, and a clinician with upcoming
+    sessions, which are listed) or reactivate them. A deactivated clinician is no longer offered for booking."""
+    if not is_active and user.is_active:
+        _refuse_clinician_with_sessions(
+            user,
+            now=now,
+            lead=_("%(name)s cannot be deactivated: they have") % {"name": user.full_name or user.email},
+        )
+    try:
+        return accounts.set_active(actor=changed_by, user=user, is_active=is_active)
+    except accounts.AccountChangeRefused as exc:
+        raise SchedulingError(str(exc)) from None

@@ -18,7 +18,7 @@ from clinic.parsing import CALENDAR_YEARS, CalendarDayField, far_from_today
 from clinic.roles import Role
 from scheduling import selectors
 from scheduling.forms.resource import default_cleaning_minutes, optional_cleaning_minutes
-from scheduling.models import WEEKDAYS, Location, Resource, TreatmentType
+from scheduling.models import WEEKDAYS, CourseTemplate, Location, Resource, TreatmentType
 
 WEEKLY_HOURS_HELP = gettext_lazy(
     "24-hour times, such as 08:00-18:00; several spans with commas (08:00-12:00, 13:00-17:00). Empty: closed."
@@ -216,6 +216,81 @@ class TreatmentTypeForm(AccessibleForm, forms.ModelForm):
         return dose
 
 
+_SESSION_LINE = re.compile(r"^\s*week\s+(\d{1,3})\s*,\s*day\s+(\d)\s*(?::\s*(.*?))?\s*$", re.IGNORECASE)
+
+
+def parse_session_lines(text: str) -> list[list]:
+    """One session a line, 'Week 1, day 2: note' (day N: the course's Nth chosen weekday), as stored
+    ``[week, weekday_slot, note]`` rows; ValueError naming the first unusable line."""
+    sessions: list[list] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = _SESSION_LINE.match(line)
+        if not match or int(match[1]) < 1 or int(match[2]) < 1:
+            raise ValueError(
+                _("Line %(number)d: write each session as Week 1, day 1: a note (the note is optional).")
+                % {"number": number}
+            )
+        sessions.append([int(match[1]), int(match[2]) - 1, (match[3] or "")[:200]])
+    return sessions
+
+
+def session_lines(sessions: list) -> str:
+    """The stored sessions as the lines the form edits."""
+    return "\n".join(
+        f"Week {week}, day {slot + 1}: {note}" if note else f"Week {week}, day {slot + 1}"
+        for week, slot, note in sessions
+    )
+
+
+class CourseTemplateForm(AccessibleForm, forms.ModelForm):
+    """A series template: its sessions by week and chosen weekday, the spacing, and whether it is offered."""
+
+    session_lines = forms.CharField(
+        label=gettext_lazy("Sessions, one a line"),
+        widget=forms.Textarea(attrs={"rows": 12}),
+        help_text=gettext_lazy(
+            "Week 1, day 1: a note. Weeks count from the first session; day 1 is the first weekday front desk "
+            "chooses, day 2 the next, so a course with days 1 to 3 is booked on three weekdays."
+        ),
+    )
+
+    class Meta:
+        model = CourseTemplate
+        fields = ["label", "code", "modality", "min_days_between", "source", "is_active"]
+        labels = {
+            "label": gettext_lazy("Name"),
+            "code": gettext_lazy("Short code"),
+            "modality": gettext_lazy("Treatment"),
+            "min_days_between": gettext_lazy("Fewest days between two sessions"),
+            "source": gettext_lazy("Source (protocol or reference)"),
+            "is_active": gettext_lazy("In use (front desk can book it)"),
+        }
+        help_texts = {
+            "code": gettext_lazy("Letters, digits and hyphens; it cannot change later."),
+            "min_days_between": gettext_lazy("1 to 7. Monday to Wednesday is 2."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            # Booked series name their template by code and were checked for its treatment.
+            self.fields["code"].disabled = True
+            self.fields["modality"].disabled = True
+            self.initial.setdefault("session_lines", session_lines(self.instance.sessions))
+
+    def clean_session_lines(self):
+        try:
+            sessions = parse_session_lines(self.cleaned_data["session_lines"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        if not sessions:
+            raise forms.ValidationError(_("A course needs at least one session."))
+        self.instance.sessions = sessions
+        return sessions
+
+
 class StaffInviteForm(AccessibleForm):
     ROLES = [
         (Role.CLINICIAN.value, gettext_lazy("Clinician")),
@@ -243,6 +318,12 @@ class StaffInviteForm(AccessibleForm):
         field = self.fields["locations"]
         assert isinstance(field, forms.ModelMultipleChoiceField)
         field.queryset = Location.objects.filter(is_active=True).order_by("name")
+
+
+class StaffRoleForm(AccessibleForm):
+    role = forms.ChoiceField(
+        label=gettext_lazy("Role"), choices=StaffInviteForm.ROLES, widget=forms.RadioSelect
+    )
 
 
 class ClinicianForm(AccessibleForm):

@@ -1,4 +1,5 @@
-"""Set-up pages for people: inviting staff, a clinician's locations, working hours and time off."""
+"""Set-up pages for people: inviting staff, their role and whether their account is active, a clinician's
+locations, working hours and time off."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from scheduling.setup.forms import (
     ClinicianForm,
     FrontDeskForm,
     StaffInviteForm,
+    StaffRoleForm,
     TimeOffForm,
     WeeklyHoursForm,
 )
@@ -239,3 +241,71 @@ def front_desk_locations(request: SignedInRequest, user_pk: int) -> HttpResponse
         {"form": form, "person": person},
         status=400 if request.method == "POST" else 200,
     )
+
+
+def _staff_member(user_pk: int) -> User:
+    return get_object_or_404(
+        User.objects.filter(groups__name__in=[r.group_name for r in Role if r.is_staff_role]).distinct(),
+        pk=user_pk,
+    )
+
+
+@role_required(ADMIN)
+@require_http_methods(["GET", "POST"])
+def staff_member(request: SignedInRequest, user_pk: int) -> HttpResponse:
+    """A staff member's role, and deactivating or reactivating their account."""
+    person = _staff_member(user_pk)
+    form = StaffRoleForm(request.POST or None, initial={"role": person.role.value if person.role else None})
+    refusal = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.change_staff_role(
+                changed_by=request.user, user=person, role=Role(form.cleaned_data["role"]), now=timezone.now()
+            )
+        except services.SchedulingError as exc:
+            refusal = exc
+        else:
+            if changed:
+                messages.success(
+                    request,
+                    _("%(name)s is now %(role)s, and was signed out everywhere.")
+                    % {"name": person, "role": person.role.group_name if person.role else ""},
+                )
+            if changed and person.role is Role.CLINICIAN:
+                return redirect("setup:clinician", pk=person.clinician.pk)
+            if changed and person.role is Role.FRONT_DESK:
+                return redirect("setup:front_desk_locations", user_pk=person.pk)
+            return redirect("setup:staff_member", user_pk=person.pk)
+    return render(
+        request,
+        "scheduling/setup/staff_member.html",
+        {"person": person, "form": form, "refusal": refusal},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@role_required(ADMIN)
+@require_POST
+def staff_active(request: SignedInRequest, user_pk: int) -> HttpResponse:
+    person = _staff_member(user_pk)
+    if request.POST.get("is_active") not in ("0", "1"):
+        messages.error(request, _("Choose to deactivate or to reactivate the account."))
+        return redirect("setup:staff_member", user_pk=person.pk)
+    is_active = request.POST["is_active"] == "1"
+    try:
+        services.set_staff_active(
+            changed_by=request.user, user=person, is_active=is_active, now=timezone.now()
+        )
+    except services.SchedulingError as exc:
+        form = StaffRoleForm(initial={"role": person.role.value if person.role else None})
+        return render(
+            request,
+            "scheduling/setup/staff_member.html",
+            {"person": person, "form": form, "refusal": exc},
+            status=400,
+        )
+    if is_active:
+        messages.success(request, _("%(name)s can sign in again.") % {"name": person})
+    else:
+        messages.success(request, _("%(name)s was deactivated and signed out everywhere.") % {"name": person})
+    return redirect("setup:staff_member", user_pk=person.pk)

@@ -15,8 +15,16 @@ from clinic.access import SignedInRequest, role_required
 from clinic.local_time import format_day
 from clinic.models import User
 from clinic.roles import Role
-from scheduling import series, services
-from scheduling.models import Clinician, Closure, Location, OpeningHours, Resource, TreatmentType
+from scheduling import services
+from scheduling.models import (
+    Clinician,
+    Closure,
+    CourseTemplate,
+    Location,
+    OpeningHours,
+    Resource,
+    TreatmentType,
+)
 from scheduling.setup.forms import WEEKDAY_NAMES, ClosureForm, LocationForm, ResourceForm, WeeklyHoursForm
 
 ADMIN = Role.CLINIC_ADMIN
@@ -40,7 +48,7 @@ def home(request: SignedInRequest) -> HttpResponse:
         {
             "locations": locations,
             "treatment_types": TreatmentType.objects.order_by("-is_active", "modality", "label"),
-            "courses": list(series.TEMPLATES.values()),
+            "courses": CourseTemplate.objects.order_by("-is_active", "modality", "label"),
             "staff": staff,
             "front_desk_ids": set(
                 User.objects.filter(groups__name=Role.FRONT_DESK.group_name).values_list("pk", flat=True)

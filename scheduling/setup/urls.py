@@ -15,6 +15,8 @@ urlpatterns = [
     path("locations/<id:location_pk>/chairs/new/", places.resource_edit, name="resource_new"),
     path("locations/<id:location_pk>/chairs/<id:pk>/", places.resource_edit, name="resource_edit"),
     path("staff/invite/", people.staff_invite, name="staff_invite"),
+    path("staff/<id:user_pk>/", people.staff_member, name="staff_member"),
+    path("staff/<id:user_pk>/active/", people.staff_active, name="staff_active"),
     path("staff/<id:user_pk>/resend/", people.staff_resend, name="staff_resend"),
     path("staff/<id:user_pk>/locations/", people.front_desk_locations, name="front_desk_locations"),
     path("clinicians/<id:pk>/", people.clinician_edit, name="clinician"),
@@ -25,4 +27,6 @@ urlpatterns = [
     ),
     path("treatments/new/", protocols.treatment_edit, name="treatment_new"),
     path("treatments/<id:pk>/", protocols.treatment_edit, name="treatment_edit"),
+    path("courses/new/", protocols.course_edit, name="course_new"),
+    path("courses/<id:pk>/", protocols.course_edit, name="course_edit"),
 ]

@@ -199,7 +199,7 @@ def book_series(request: HttpRequest, patient_id: int) -> HttpResponse:
         return _confirm_series(request, patient, now)
 
     initial = {
-        "template": series.IV_INDUCTION.code,
+        "template": series.IV_INDUCTION.code,  # the first-run course; the form offers those in use
         "location": patient.location_id,
         "start_date": _tomorrow_for(patient, now),
         "weekdays": [0, 2, 4],
@@ -213,7 +213,7 @@ def book_series(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 def _propose_series(request, patient, data: dict, now: datetime, *, error=None, status=200) -> HttpResponse:
-    template = series.TEMPLATES[data["template"]]
+    template = data["template_obj"]
     location = data["location"]
     try:
         proposal = selectors.propose_treatment_series(

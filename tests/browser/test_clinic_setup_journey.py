@@ -26,9 +26,10 @@ def test_clinic_admin_sets_up_a_location_to_its_first_booked_session(
     import time_machine
     from django.core import mail
 
+    from clinic.roles import Role
     from intake.models import IntakeSubmission
     from scheduling.models import Appointment, Clinician, Location, OpeningHours, Resource, WorkingHours
-    from tests.factories import clear_for_treatment, make_patient
+    from tests.factories import clear_for_treatment, make_patient, make_user
 
     with time_machine.travel(START, tick=True):
         page = new_page(viewport=DESKTOP)
@@ -114,6 +115,29 @@ def test_clinic_admin_sets_up_a_location_to_its_first_booked_session(
         assert WorkingHours.objects.filter(clinician=clinician, location=location).count() == 5
         assert any("noor.haddad@example.org" in m.to for m in mail.outbox)
 
+        # Her page, with time off listed (Fri, Mar 5, morning), her role and account, a front-desk person's
+        # locations and a series course: each passes axe.
+        page.get_by_label("From (day)").fill("2027-03-05")
+        page.get_by_label("From (time)").fill("08:00")
+        page.get_by_label("Until (day)").fill("2027-03-05")
+        page.get_by_label("Until (time)").fill("12:00")
+        page.get_by_label("Reason (optional)").fill("Training")
+        page.get_by_role("button", name="Add time off").click()
+        page.get_by_text("Time off saved.").wait_for()
+        page.get_by_role("button", name=re.compile("^Remove time off from")).wait_for()
+        assert_accessible(page)
+        page.goto(f"/clinic-settings/setup/staff/{clinician.user_id}/")
+        page.get_by_role("button", name="Deactivate account").wait_for()
+        assert_accessible(page)
+        desk = make_user(Role.FRONT_DESK, email="dana.desk@example.org", full_name="Dana Desk")
+        page.goto(f"/clinic-settings/setup/staff/{desk.pk}/locations/")
+        page.get_by_role("heading", name="Where Dana Desk works").wait_for()
+        assert_accessible(page)
+        page.goto("/clinic-settings/setup/")
+        page.get_by_role("link", name=re.compile("^IV ketamine induction")).click()
+        page.get_by_label("Sessions, one a line").wait_for()
+        assert_accessible(page)
+
         # --- The first session at the new location ----------------------------------------------------------------
         patient = make_patient(first="Robin", last="Riverside", eligible=False, location=location)
         IntakeSubmission.objects.create(
@@ -140,3 +164,9 @@ def test_clinic_admin_sets_up_a_location_to_its_first_booked_session(
             clinician,
         )
         assert session.start_at == datetime(2027, 3, 2, 14, 0, tzinfo=UTC)
+
+        # --- The patient's account section: invited, then the invitation can be withdrawn ------------------------
+        page.goto(f"/front-desk/patients/{patient.pk}/")
+        page.get_by_role("button", name="Send an invitation").click()
+        page.get_by_role("button", name="Withdraw the invitation").wait_for()
+        assert_accessible(page)
