@@ -23,6 +23,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -395,13 +396,13 @@ def _run_step(args: list[str], env: dict[str, str] | None = None) -> int:
     return subprocess.run(args, env=env, cwd=BASE_DIR, check=False).returncode
 
 
-# The suite in three tiers: the fast one first, so a broken change is reported in minutes; then the browser journeys;
-# then the tests that start real worker processes. The fast tier's tests are independent of each other and of time,
-# so it runs in two processes (pytest-xdist), one per core of these machines, each on its own test database. So do
-# the browser journeys, a file to a process (`--dist loadfile`): each test has its own live server and Chromium, and
-# the one file whose journeys start a Celery worker keeps it to itself, as two workers on the one Redis would take
-# each other's tasks. The slow tier's workers share that Redis too, so it stays in one process. `-n 0` in ARGS turns
-# the processes off.
+# The suite in three tiers: the fast one first, so a broken change is reported in minutes; then the browser journeys
+# and, beside them, the tests that start real worker processes (`_browser_and_slow_tiers`). The fast tier's tests
+# are independent of each other and of time, so it runs in two processes (pytest-xdist), one per core of these
+# machines, each on its own test database. So do the browser journeys, a file to a process (`--dist loadfile`): each
+# test has its own live server and Chromium, and the one file whose journeys start a Celery worker keeps it to
+# itself, as two workers on one Redis database would take each other's tasks. The slow tier's workers share a Redis
+# database too, so it stays in one process. `-n 0` in ARGS turns the processes off.
 FAST_TIER = ("fast tier (all but browser and slow)", ["-m", "not browser and not slow", "-n", "2"])
 BROWSER_TIER = ("browser tier", ["-m", "browser", "-n", "2", "--dist", "loadfile"])
 SLOW_TIER = ("slow tier (real workers)", ["-m", "slow and not browser"])
@@ -424,7 +425,6 @@ def test(pytest_args: list[str], *, fast_only: bool = False) -> int:
         if code := _run_step(step):
             say(f"`ruff {' '.join(step[1:])}` failed: fix the lint first (`make format` fixes most of it)")
             return code
-    tiers = [FAST_TIER] if fast_only else [FAST_TIER, BROWSER_TIER, SLOW_TIER]
     results: list[tuple[str, int, float]] = []
     try:
         with services() as env:
@@ -433,18 +433,62 @@ def test(pytest_args: list[str], *, fast_only: bool = False) -> int:
             env.setdefault("SECRET_KEY", "test-" + secrets.token_urlsafe(40))
             env.setdefault("SECURE_SSL_REDIRECT", "0")
             manage(env, "collectstatic", "--noinput", "--verbosity", "0")
-            for name, tier_args in tiers:
-                say(f"{name}: pytest {shlex.join([*tier_args, *pytest_args])}")
-                started = time.monotonic()
-                code = _run_step([PYTHON, "-m", "pytest", *tier_args, *pytest_args], env)
-                results.append((name, code, time.monotonic() - started))
+            started = time.monotonic()
+            name, tier_args = FAST_TIER
+            say(f"{name}: pytest {shlex.join([*tier_args, *pytest_args])}")
+            code = _run_step([PYTHON, "-m", "pytest", *tier_args, *pytest_args], env)
+            results.append((name, code, time.monotonic() - started))
+            if not fast_only:
+                results += _browser_and_slow_tiers(pytest_args, env)
     except StackError as exc:
         say(str(exc))
         return 1
-    return _report(results, selected=bool(pytest_args))
+    return _report(results, selected=bool(pytest_args), total=time.monotonic() - started)
 
 
-def _report(results: list[tuple[str, int, float]], *, selected: bool) -> int:
+def _browser_and_slow_tiers(pytest_args: list[str], env: dict[str, str]) -> list[tuple[str, int, float]]:
+    """The browser tier and the slow tier side by side: the journeys keep both cores busy, the slow tier's tests
+    mostly wait on the workers and servers they start. Each tier is on its own test databases already (xdist's
+    per process, and the slow tier's own); the slow tier also gets a Redis database of its own, so the intake
+    journey's Celery worker and the slow tier's workers never take each other's tasks. The slow tier's output is
+    kept in a file and printed when both are done, so the two do not interleave."""
+    slow_name, slow_args = SLOW_TIER
+    browser_name, browser_args = BROWSER_TIER
+    slow_env = {**env, "REDIS_URL": _another_redis_database(env["REDIS_URL"])}
+    say(f"{slow_name}, beside the browser tier: pytest {shlex.join([*slow_args, *pytest_args])}")
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as slow_output:
+        slow = subprocess.Popen(
+            [PYTHON, "-m", "pytest", *slow_args, *pytest_args],
+            env=slow_env, cwd=BASE_DIR, stdout=slow_output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            say(f"{browser_name}: pytest {shlex.join([*browser_args, *pytest_args])}")
+            browser_code = _run_step([PYTHON, "-m", "pytest", *browser_args, *pytest_args], env)
+            browser_seconds = time.monotonic() - started
+            slow_code = slow.wait()
+        finally:
+            if slow.poll() is None:
+                slow.terminate()
+                slow.wait()
+        slow_seconds = time.monotonic() - started
+        slow_output.seek(0)
+        say(f"{slow_name}: its output")
+        sys.stdout.write(slow_output.read().decode(errors="replace"))
+        sys.stdout.flush()
+    return [(browser_name, browser_code, browser_seconds), (slow_name, slow_code, slow_seconds)]
+
+
+def _another_redis_database(url: str) -> str:
+    """The same Redis server, the next of its 16 databases (redis://host:port/N)."""
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(number + 1) % 16}"))
+
+
+def _report(results: list[tuple[str, int, float]], *, selected: bool, total: float | None = None) -> int:
+    """A line per tier, and one for the whole run: ``total``, the wall time (tiers side by side overlap), else the
+    tiers' sum."""
     ran_tests = any(code != NO_TESTS for _, code, _ in results)
     failed = False
     for name, code, seconds in results:
@@ -460,7 +504,8 @@ def _report(results: list[tuple[str, int, float]], *, selected: bool) -> int:
             failed = True
         say(f"{name}: {verdict} in {_minutes(seconds)}")
     if len(results) > 1:
-        say(f"all tiers: {'FAILED' if failed else 'passed'} in {_minutes(sum(r[2] for r in results))}")
+        whole = total if total is not None else sum(r[2] for r in results)
+        say(f"all tiers: {'FAILED' if failed else 'passed'} in {_minutes(whole)}")
     return 1 if failed else 0
 
 

@@ -196,3 +196,11 @@ def test_the_tiers_verdict(capsys, codes, selected, exit_code, said):
     printed = capsys.readouterr().out
     assert f"clinic: {said}" in printed
     assert "in 1 min 01 s" in printed
+
+
+def test_the_slow_tier_gets_a_redis_database_of_its_own():
+    from clinic import stack
+
+    assert stack._another_redis_database("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/1"
+    assert stack._another_redis_database("redis://127.0.0.1:6379") == "redis://127.0.0.1:6379/1"
+    assert stack._another_redis_database("redis://:secret@host:6380/15") == "redis://:secret@host:6380/0"
