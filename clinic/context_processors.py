@@ -20,6 +20,7 @@ def assets() -> dict[str, str]:
         "scheduling_css": static("scheduling/scheduling.css"),
         "scheduling_js": static("scheduling/scheduling.js"),
         "scheduling_move_js": static("scheduling/move.js"),
+        "calendar_live_js": static("scheduling/calendar_live.js"),
         "scheduling_plan_css": static("scheduling/calendar-plan.css"),
     }
 

@@ -57,8 +57,12 @@ def test_front_desk_moves_sessions_on_the_grid_and_books_a_series_from_its_previ
         desk.keyboard.press("Escape")
         robin_block = grid.locator("a.appt", has_text="Robin Mover")
 
-        # Drag it to Chair 2 at 11:00.
-        robin_block.drag_to(desk.get_by_role("link", name=f"Book {chairs[1].name} at 11:00 AM"))
+        # Drag it to Chair 2 at 11:00. With today's arrivals listed above the grid, that cell starts below the fold:
+        # scrolled to first, as a person would, since Playwright scrolling it into view between pressing and moving
+        # the mouse starts the drag from whatever the page brought under the pointer instead.
+        chair_2_at_11 = desk.get_by_role("link", name=f"Book {chairs[1].name} at 11:00 AM")
+        chair_2_at_11.scroll_into_view_if_needed()
+        robin_block.drag_to(chair_2_at_11)
         see(desk, "Moved Robin Mover")
         session.refresh_from_db()
         assert (session.resource, session.start_at) == (chairs[1], local(TODAY, 11))

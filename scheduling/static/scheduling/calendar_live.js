@@ -1,6 +1,9 @@
-// A calendar kept live (the week view: views/schedule.py week_live). Polls its data-live-url every few seconds
-// while the page is visible, with the ETag it holds: a 304 means nothing changed; a 200 brings the new grid, swapped
-// in with focus kept on the same session. No connection is held open. Without JavaScript the page is a plain grid.
+// A calendar kept live (the day view: views/day_live.py; the week view: views/schedule.py week_live). Polls its
+// data-live-url every few seconds while the page is visible, with the ETag it holds: a 304 means nothing changed; a
+// 200 brings the new grid, swapped in with focus kept on the same session. No connection is held open. Without
+// JavaScript the page is a plain grid. The day view's scripts hook in by events on the live element: "live:refresh"
+// asks for a poll at once (after a booking or a move), "live:swapped" says a new grid is in (scheduling.js resets
+// the arrow keys' tab stop, move.js marks the grid again) before focus is put back.
 (function () {
   var POLL_MS = 5000;
   Array.prototype.forEach.call(document.querySelectorAll("[data-live-poll]"), function (live) {
@@ -10,6 +13,7 @@
       var focused = live.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
       live.innerHTML = html;
       live.dataset.etag = etag || "";
+      live.dispatchEvent(new CustomEvent("live:swapped"));
       if (focused) {
         var again = live.querySelector('a[href="' + CSS.escape(focused) + '"]');
         if (again) {
@@ -58,6 +62,7 @@
         clearTimeout(timer);
       }
     });
+    live.addEventListener("live:refresh", poll);
     timer = setTimeout(poll, POLL_MS);
   });
 })();

@@ -151,7 +151,7 @@
             };
           }
           showMarks();
-          live.dispatchEvent(new CustomEvent("day:refresh")); // scheduling.js polls now
+          live.dispatchEvent(new CustomEvent("live:refresh")); // calendar_live.js polls now
         });
       })
       .catch(function () {
@@ -290,7 +290,7 @@
     }
   });
 
-  live.addEventListener("day:swapped", prepare);
+  live.addEventListener("live:swapped", prepare);
   prepare();
   focusAfterSwap = null;
 })();

@@ -7,16 +7,15 @@ document.addEventListener("click", function (event) {
   }
 });
 
-// The live day view (views/day_live.py). Every page works without this: the cells are links to the booking page.
+// The day view's grid (views/day_live.py), kept live by calendar_live.js. Every page works without this: the cells
+// are links to the booking page.
 (function () {
   var live = document.getElementById("day-live");
   if (!live) {
     return;
   }
   var panel = document.getElementById("book-panel");
-  var POLL_MS = 5000;
   var opener = null; // the address of the cell that opened the panel: focus goes back to it when the panel closes
-  var pollTimer = null;
 
   function ask(url, options) {
     options = options || {};
@@ -33,62 +32,8 @@ document.addEventListener("click", function (event) {
     });
   }
 
-  // --- Live updates: poll while the page is visible; 304 means nothing changed --------------------------------
-  function swapGrid(html, etag) {
-    var focused = live.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
-    live.innerHTML = html;
-    live.dataset.etag = etag || "";
-    rovingTabs();
-    live.dispatchEvent(new CustomEvent("day:swapped")); // move.js marks the grid again
-    if (focused) {
-      var again = live.querySelector('a[href="' + CSS.escape(focused) + '"]');
-      if (again) {
-        again.focus();
-      }
-    }
-  }
-
-  function poll() {
-    clearTimeout(pollTimer);
-    if (document.visibilityState !== "visible") {
-      return; // resumed by visibilitychange
-    }
-    // Passive: a poll is not someone at the desk, so it never keeps an idle session signed in.
-    var headers = { "X-Clinic-Passive": "1" };
-    if (live.dataset.etag) {
-      headers["If-None-Match"] = live.dataset.etag;
-    }
-    ask(live.dataset.liveUrl, { headers: headers })
-      .then(function (response) {
-        if (response.status === 200) {
-          return response.text().then(function (html) {
-            swapGrid(html, response.headers.get("ETag"));
-          });
-        }
-        return null;
-      })
-      .catch(function () {
-        // Offline for a moment: the next poll tries again.
-      })
-      .finally(function () {
-        if (document.visibilityState === "visible") {
-          pollTimer = setTimeout(poll, POLL_MS);
-  // Asked by move.js once a session moved (or a move was refused): show the grid as it is now, at once.
-  live.addEventListener("day:refresh", poll);
-        }
-      });
-  }
-
-  document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible") {
-      poll();
-    } else {
-      clearTimeout(pollTimer);
-    }
-  });
-  pollTimer = setTimeout(poll, POLL_MS);
-  // Asked by move.js once a session moved (or a move was refused): show the grid as it is now, at once.
-  live.addEventListener("day:refresh", poll);
+  // Polled by calendar_live.js: a new grid needs its one tab stop again.
+  live.addEventListener("live:swapped", rovingTabs);
 
   // --- Keyboard: one tab stop for the free cells, arrow keys move between them --------------------------------
   function slots() {
@@ -252,7 +197,7 @@ document.addEventListener("click", function (event) {
         var said = panel.querySelector("#book-done, #book-error");
         (said || panel.querySelector("#book-panel-heading")).focus();
         if (response.status === 201) {
-          poll(); // show the new booking at once
+          live.dispatchEvent(new CustomEvent("live:refresh")); // show the new booking at once
         }
       });
     });
