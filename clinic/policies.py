@@ -200,6 +200,13 @@ POLICIES: tuple[Policy, ...] = (
         "offsets",
     ),
     Policy(
+        "REMINDER_SMS",
+        "Send reminders by text message too",
+        "Off: every reminder goes by email, also to patients who chose text messages. Applies to bookings made or "
+        "moved from now on.",
+        "bool",
+    ),
+    Policy(
         "REMINDER_QUIET_HOURS",
         "No text messages between",
         "Local time at the session's location, such as 21:00-08:00; a text due then waits until it ends.",

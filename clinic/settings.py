@@ -438,6 +438,8 @@ SCHEDULING_BOOKING_HORIZON_DAYS = env_int("SCHEDULING_BOOKING_HORIZON_DAYS", 400
 # Before each appointment, besides the confirmation at booking. Whole days are calendar days at the same local time.
 REMINDER_OFFSETS = env_list("REMINDER_OFFSETS", "72h,24h,2h")
 REMINDER_QUIET_HOURS = os.environ.get("REMINDER_QUIET_HOURS", "21:00-08:00")  # no SMS inside, local time
+# Off: reminders go by email only (a clinic without an SMS provider); a patient who chose text gets email instead.
+REMINDER_SMS = env_bool("REMINDER_SMS", True)
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "scheduling.sms.FileSmsBackend")
 SMS_FILE_PATH = os.environ.get("SMS_FILE_PATH", str(BASE_DIR / ".data" / "sms.jsonl"))
 # Seconds the SMS provider may take to answer; after the request left, no answer is an unknown outcome (no retry).

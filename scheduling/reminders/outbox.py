@@ -88,12 +88,15 @@ def retry_backoff(attempts: int) -> timedelta:
 
 
 def channels_for(patient) -> list[str]:
-    """Email and/or SMS as the patient chose; SMS only with recorded consent and a number."""
+    """Email and/or SMS as the patient chose; SMS only with recorded consent and a number, and only while the
+    clinic sends text messages (the REMINDER_SMS policy): otherwise a patient who chose text alone gets email, so
+    no one is left without reminders."""
     chosen = patient.reminder_channel
+    sms_on = policies.value("REMINDER_SMS")
     channels = []
-    if chosen in ("email", "both") and patient.email:
+    if (chosen in ("email", "both") or (chosen == "sms" and not sms_on)) and patient.email:
         channels.append(Reminder.Channel.EMAIL)
-    if chosen in ("sms", "both") and patient.sms_consent_at and patient.phone:
+    if sms_on and chosen in ("sms", "both") and patient.sms_consent_at and patient.phone:
         channels.append(Reminder.Channel.SMS)
     return channels
 
