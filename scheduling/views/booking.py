@@ -14,6 +14,7 @@ from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from clinic.access import role_required
@@ -255,7 +256,7 @@ def _confirm_series(request, patient, now: datetime) -> HttpResponse:
     try:
         payload = signing.loads(request.POST["proposal"], salt=SERIES_SALT, max_age=SERIES_MAX_AGE)
     except signing.BadSignature:
-        messages.error(request, "That proposal has expired or was changed: propose the series again.")
+        messages.error(request, _("That proposal has expired or was changed: propose the series again."))
         return redirect("scheduling:book_series", patient_id=patient.pk)
     if payload["patient"] != patient.pk:
         raise Http404("No such proposal.")
@@ -271,7 +272,9 @@ def _confirm_series(request, patient, now: datetime) -> HttpResponse:
         locations=access.visible_locations(request.user),
     )
     if not form.is_valid():
-        messages.error(request, "That proposal no longer fits the clinic's set-up: propose the series again.")
+        messages.error(
+            request, _("That proposal no longer fits the clinic's set-up: propose the series again.")
+        )
         return redirect("scheduling:book_series", patient_id=patient.pk)
     data = form.cleaned_data
     sessions = [

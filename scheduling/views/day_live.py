@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.access import role_required
@@ -133,7 +134,7 @@ def book_cell(request: HttpRequest) -> HttpResponse:
     if not cell_ok:
         status = 400
     elif action == "book" and (patient is None or treatment_type is None):
-        error, status = "Choose a patient and a treatment before booking.", 400
+        error, status = _("Choose a patient and a treatment before booking."), 400
     elif patient is not None and treatment_type is not None and not form.errors:
         if action == "book":
             try:
