@@ -146,8 +146,13 @@ def book(request: HttpRequest, patient_id: int) -> HttpResponse:
         return JsonResponse({"appointment": appointment.pk}, status=201)
     messages.success(
         request,
-        f"Booked {treatment_type.label} on {services.format_local(appointment.start_at, location)} "
-        f"in {appointment.resource.name} with {appointment.clinician}.",
+        _("Booked %(treatment)s on %(when)s in %(resource)s with %(clinician)s.")
+        % {
+            "treatment": treatment_type.label,
+            "when": services.format_local(appointment.start_at, location),
+            "resource": appointment.resource.name,
+            "clinician": appointment.clinician,
+        },
     )
     return redirect("scheduling:appointment_detail", pk=appointment.pk)
 
@@ -305,5 +310,8 @@ def _confirm_series(request, patient, now: datetime) -> HttpResponse:
         # Nothing was booked. Propose again from the schedule as it is now.
         return _propose_series(request, patient, data, now, error=exc, status=exc.status_code)
     count = treatment_series.appointments.count()
-    messages.success(request, f"Booked {count} sessions: {treatment_series.label}.")
+    messages.success(
+        request,
+        _("Booked %(count)d sessions: %(series)s.") % {"count": count, "series": treatment_series.label},
+    )
     return redirect("scheduling:patient_detail", patient_id=patient.pk)

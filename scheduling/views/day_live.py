@@ -164,10 +164,15 @@ def book_cell(request: HttpRequest) -> HttpResponse:
     elif action == "book":
         status = 400
     if booked is not None:
-        summary = (
-            f"Booked {booked.treatment_type.label} for {booked.patient.full_name} on "
-            f"{services.format_local(booked.start_at, location)} in {booked.resource.name} with {booked.clinician}."
-        )
+        summary = _(
+            "Booked %(treatment)s for %(patient)s on %(when)s in %(resource)s with %(clinician)s."
+        ) % {
+            "treatment": booked.treatment_type.label,
+            "patient": booked.patient.full_name,
+            "when": services.format_local(booked.start_at, location),
+            "resource": booked.resource.name,
+            "clinician": booked.clinician,
+        }
         if not request.htmx:
             messages.success(request, summary)
             day = booked.start_at.astimezone(location.tz).date()
