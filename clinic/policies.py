@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from clinic.errors import Refused
 from clinic.models import AuditEvent, ClinicPolicy, User
@@ -37,6 +38,15 @@ class Policy:
     minimum: int | None = None
     maximum: int | None = None
 
+    @property
+    def shown_label(self) -> str:
+        """The label in the request's language (the table holds the English, marked with gettext_noop)."""
+        return _(self.label)
+
+    @property
+    def shown_help(self) -> str:
+        return _(self.help) if self.help else ""  # gettext("") is the catalog's header, not ""
+
     def default(self) -> Any:
         return getattr(settings, self.key)
 
@@ -49,12 +59,14 @@ class Policy:
         text = str(raw if raw is not None else "").strip()
         if self.kind in ("text", "long_text"):
             if not text:
-                raise PolicyRefused(_("%(self)s cannot be empty.") % {"self": self.label}, field=self.key)
+                raise PolicyRefused(
+                    _("%(self)s cannot be empty.") % {"self": self.shown_label}, field=self.key
+                )
             return text
         if self.kind == "int":
             if not re.fullmatch(r"-?\d{1,6}", text):
                 raise PolicyRefused(
-                    _("%(self)s: enter a whole number.") % {"self": self.label}, field=self.key
+                    _("%(self)s: enter a whole number.") % {"self": self.shown_label}, field=self.key
                 )
             number = int(text)
             if (self.minimum is not None and number < self.minimum) or (
@@ -62,7 +74,7 @@ class Policy:
             ):
                 raise PolicyRefused(
                     _("%(self)s: from %(minimum)s to %(maximum)s.")
-                    % {"self": self.label, "minimum": self.minimum, "maximum": self.maximum},
+                    % {"self": self.shown_label, "minimum": self.minimum, "maximum": self.maximum},
                     field=self.key,
                 )
             return number
@@ -73,11 +85,13 @@ class Policy:
                     _(
                         "%(self)s: hours or minutes before the session, separated by commas, such as 72h, 24h, 2h."
                     )
-                    % {"self": self.label},
+                    % {"self": self.shown_label},
                     field=self.key,
                 )
             if len(set(parts)) != len(parts):
-                raise PolicyRefused(_("%(self)s: each time once.") % {"self": self.label}, field=self.key)
+                raise PolicyRefused(
+                    _("%(self)s: each time once.") % {"self": self.shown_label}, field=self.key
+                )
             return parts
         if self.kind == "quiet_hours":
             match = re.fullmatch(r"(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})", text)
@@ -89,7 +103,7 @@ class Policy:
                 starts = ends = None
             if starts is None or ends is None:
                 raise PolicyRefused(
-                    _("%(self)s: two 24-hour times, such as 21:00-08:00.") % {"self": self.label},
+                    _("%(self)s: two 24-hour times, such as 21:00-08:00.") % {"self": self.shown_label},
                     field=self.key,
                 )
             return f"{starts:%H:%M}-{ends:%H:%M}"
@@ -131,12 +145,17 @@ def contrast(first: str, second: str) -> float:
 
 def _parse_color(text: str, policy: Policy) -> str:
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", text):
-        raise PolicyRefused(f"{policy.label}: a hex color such as #2f6f6a.", field=policy.key)
+        raise PolicyRefused(
+            _("%(policy)s: a hex color such as #2f6f6a.") % {"policy": policy.shown_label}, field=policy.key
+        )
     color = text.lower()
     if min(contrast(color, WHITE), contrast(color, PAPER)) < MIN_CONTRAST:
         raise PolicyRefused(
-            f"{policy.label}: too light to read. Text and buttons in it need a contrast of at least 4.5 to 1 with "
-            "the page: choose a darker shade.",
+            _(
+                "%(policy)s: too light to read. Text and buttons in it need a contrast of at least 4.5 to 1 with "
+                "the page: choose a darker shade."
+            )
+            % {"policy": policy.shown_label},
             field=policy.key,
         )
     return color
@@ -150,9 +169,15 @@ def _parse_logo(raw: Any, policy: Policy) -> str:
     data = bytes(raw)
     kind = next((kind for magic, kind in LOGO_TYPES.items() if data.startswith(magic)), None)
     if kind is None:
-        raise PolicyRefused(f"{policy.label}: a PNG or JPEG image.", field=policy.key)
+        raise PolicyRefused(
+            _("%(policy)s: a PNG or JPEG image.") % {"policy": policy.shown_label}, field=policy.key
+        )
     if len(data) > LOGO_MAX_BYTES:
-        raise PolicyRefused(f"{policy.label}: at most {LOGO_MAX_BYTES // 1024} KB.", field=policy.key)
+        raise PolicyRefused(
+            _("%(policy)s: at most %(size)d KB.")
+            % {"policy": policy.shown_label, "size": LOGO_MAX_BYTES // 1024},
+            field=policy.key,
+        )
     return f"data:{kind};base64,{base64.b64encode(data).decode()}"
 
 
@@ -173,30 +198,43 @@ def theme_version(color: str, logo: str) -> str:
 
 
 POLICIES: tuple[Policy, ...] = (
-    Policy("CLINIC_NAME", "Clinic name", "In every email, text message and page title.", "text"),
+    Policy(
+        "CLINIC_NAME",
+        gettext_noop("Clinic name"),
+        gettext_noop("In every email, text message and page title."),
+        "text",
+    ),
     Policy(
         "CLINIC_COLOR",
-        "Brand color",
-        "A hex color such as #2f6f6a, for buttons, links and the page header. It must be dark enough to read.",
+        gettext_noop("Brand color"),
+        gettext_noop(
+            "A hex color such as #2f6f6a, for buttons, links and the page header. It must be dark enough to read."
+        ),
         "color",
     ),
     Policy(
         "CLINIC_LOGO",
-        "Logo",
-        "A PNG or JPEG of at most 64 KB, shown next to the clinic name. Leave empty to keep the one in use.",
+        gettext_noop("Logo"),
+        gettext_noop(
+            "A PNG or JPEG of at most 64 KB, shown next to the clinic name. Leave empty to keep the one in use."
+        ),
         "image",
     ),
     Policy(
         "CLINIC_CRISIS_TEXT",
-        "Crisis message",
-        "Shown at once to a patient whose answers show high suicide risk, and in crisis emails.",
+        gettext_noop("Crisis message"),
+        gettext_noop(
+            "Shown at once to a patient whose answers show high suicide risk, and in crisis emails."
+        ),
         "long_text",
     ),
     Policy(
         "REMINDER_OFFSETS",
-        "Reminders before each session",
-        "Hours (h) or minutes (m) before the start, such as 72h, 24h, 2h. Applies to bookings made or moved "
-        "from now on.",
+        gettext_noop("Reminders before each session"),
+        gettext_noop(
+            "Hours (h) or minutes (m) before the start, such as 72h, 24h, 2h. Applies to bookings made or moved "
+            "from now on."
+        ),
         "offsets",
     ),
     Policy(
@@ -208,29 +246,38 @@ POLICIES: tuple[Policy, ...] = (
     ),
     Policy(
         "REMINDER_QUIET_HOURS",
-        "No text messages between",
-        "Local time at the session's location, such as 21:00-08:00; a text due then waits until it ends.",
+        gettext_noop("No text messages between"),
+        gettext_noop(
+            "Local time at the session's location, such as 21:00-08:00; a text due then waits until it ends."
+        ),
         "quiet_hours",
     ),
     Policy(
         "SCHEDULING_LATE_CANCEL_HOURS",
-        "Late-cancellation window (hours)",
-        "A cancellation this many hours or fewer before the session is marked late.",
+        gettext_noop("Late-cancellation window (hours)"),
+        gettext_noop("A cancellation this many hours or fewer before the session is marked late."),
         "int",
         minimum=0,
         maximum=168,
     ),
     Policy(
         "SCHEDULING_PATIENT_SELF_BOOKING",
-        "Patients cleared for treatment may book their own sessions",
+        gettext_noop("Patients cleared for treatment may book their own sessions"),
         "",
         "bool",
     ),
-    Policy("INTAKE_SELF_REGISTRATION", "People may register online without an invitation", "", "bool"),
+    Policy(
+        "INTAKE_SELF_REGISTRATION",
+        gettext_noop("People may register online without an invitation"),
+        "",
+        "bool",
+    ),
     Policy(
         "REVIEW_ALERT_ESCALATION_MINUTES",
-        "Escalate an unacknowledged urgent alert after (minutes)",
-        "The clinic admins are emailed when no clinician has acknowledged an urgent alert by then.",
+        gettext_noop("Escalate an unacknowledged urgent alert after (minutes)"),
+        gettext_noop(
+            "The clinic admins are emailed when no clinician has acknowledged an urgent alert by then."
+        ),
         "int",
         minimum=1,
         maximum=240,
@@ -239,24 +286,28 @@ POLICIES: tuple[Policy, ...] = (
     # where the clinic draws the line is its own choice within the published range.
     Policy(
         "INTAKE_PCL5_PROBABLE_CUTOFF",
-        "PCL-5: probable PTSD from a total of",
-        "The VA gives 31 to 33, depending on the population. Applies to intakes submitted from now on.",
+        gettext_noop("PCL-5: probable PTSD from a total of"),
+        gettext_noop(
+            "The VA gives 31 to 33, depending on the population. Applies to intakes submitted from now on."
+        ),
         "int",
         minimum=31,
         maximum=33,
     ),
     Policy(
         "INTAKE_OCIR_OCD_CUTOFF",
-        "OCI-R: suggests OCD from a total of",
-        "21 in the instrument's validation (Foa et al. 2002). Applies to intakes submitted from now on.",
+        gettext_noop("OCI-R: suggests OCD from a total of"),
+        gettext_noop(
+            "21 in the instrument's validation (Foa et al. 2002). Applies to intakes submitted from now on."
+        ),
         "int",
         minimum=1,
         maximum=72,
     ),
     Policy(
         "INTAKE_BENZODIAZEPINE_BLUNTING_MG",
-        "Benzodiazepines may blunt ketamine above (mg a day, diazepam-equivalent)",
-        "A patient's daily benzodiazepine dose above this is flagged for the clinician.",
+        gettext_noop("Benzodiazepines may blunt ketamine above (mg a day, diazepam-equivalent)"),
+        gettext_noop("A patient's daily benzodiazepine dose above this is flagged for the clinician."),
         "int",
         minimum=1,
         maximum=100,
@@ -356,7 +407,7 @@ def recent_changes(*, limit: int = 20) -> list[PolicyChange]:
         after = policy.as_text(new.get("value")) if "value" in new else "—"
         changes.append(
             PolicyChange(
-                key, policy.label, before, after, event.occurred_at, names.get(event.actor_id or 0, "—")
+                key, policy.shown_label, before, after, event.occurred_at, names.get(event.actor_id or 0, "—")
             )
         )
     return changes

@@ -40,7 +40,7 @@ class PolicyForm(AccessibleForm):
                 field = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), initial=current)
             else:
                 field = forms.CharField(initial=policy.as_text(current), max_length=400)
-            field.label, field.help_text = policy.label, policy.help
+            field.label, field.help_text = policy.shown_label, policy.shown_help
             field.required = False
             self.fields[policy.key] = field
             # The remove box follows its file field.
@@ -73,8 +73,10 @@ def clinic_settings(request: SignedInRequest) -> HttpResponse:
         except policies.PolicyRefused as exc:
             form.add_error(exc.field, exc.message)
         else:
-            words = ", ".join(policies.POLICIES_BY_KEY[key].label for key in changed)
-            messages.success(request, f"Saved: {words}." if changed else "Nothing changed.")
+            words = ", ".join(policies.POLICIES_BY_KEY[key].shown_label for key in changed)
+            messages.success(
+                request, _("Saved: %(words)s.") % {"words": words} if changed else _("Nothing changed.")
+            )
             return redirect("clinic_settings")
     status = 400 if request.method == "POST" else 200
     return render(

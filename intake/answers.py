@@ -132,7 +132,7 @@ def _instrument_lines(code: str, version: str | None, answers: dict[str, Any]) -
         label = f"{item.label}. {item.text}" if item.number else f"{item.label}: {item.text}"
         if value is None:
             shown = item.shown_if is None or same_value(answers.get(item.shown_if.item), item.shown_if.equals)
-            words = "Not answered" if shown else "Not asked (the form skips it after this answer)"
+            words = _("Not answered") if shown else _("Not asked (the form skips it after this answer)")
             lines.append(AnswerLine(label, words))
             continue
         try:
@@ -168,10 +168,10 @@ def answers_by_step(submission: IntakeSubmission) -> list[StepAnswers]:
             if rows:
                 group.tables.append(
                     _row_table(
-                        "Medicines",
+                        _("Medicines"),
                         step_forms["medications.items"],
                         rows,
-                        {"Flag": [medication_flag(row) for row in rows]},
+                        {_("Flag"): [medication_flag(row) for row in rows]},
                     )
                 )
         elif key == "treatment":
@@ -179,15 +179,21 @@ def answers_by_step(submission: IntakeSubmission) -> list[StepAnswers]:
             rows = data.get("trials") or []
             if rows:
                 group.tables.append(
-                    _row_table("Antidepressant trials", step_forms["treatment.trials"], rows, {})
+                    _row_table(_("Antidepressant trials"), step_forms["treatment.trials"], rows, {})
                 )
         elif key == "consent":
             group.lines = _form_lines(step_forms.get(key), data, skip={"consent_id"})
             consent = submission.consent if submission.consent_id else None
             if consent is not None:
-                group.lines.append(AnswerLine("Signed", f"{consent.typed_name}, version {consent.version}"))
                 group.lines.append(
-                    AnswerLine("Consent text fingerprint (SHA-256)", consent.text_sha256[:16] + "…")
+                    AnswerLine(
+                        _("Signed"),
+                        _("%(name)s, version %(version)s")
+                        % {"name": consent.typed_name, "version": consent.version},
+                    )
+                )
+                group.lines.append(
+                    AnswerLine(_("Consent text fingerprint (SHA-256)"), consent.text_sha256[:16] + "…")
                 )
         elif key == "body":  # only the units the patient used
             group.lines = _form_lines(
@@ -203,7 +209,7 @@ def medication_flag(row: dict[str, Any]) -> str:
     """The class a medicine was coded as and, for benzodiazepines, the diazepam-equivalent daily dose."""
     code = medications.medication_class(row.get("name") or "", row.get("medication_class") or "")
     if not code:
-        return "No flag"
+        return _("No flag")
     label = next((m.label for m in rules.MEDICATION_CLASSES if m.code == code), code)
     if code != "benzodiazepine":
         return label
@@ -211,8 +217,8 @@ def medication_flag(row: dict[str, Any]) -> str:
     times = _decimal(row.get("times_per_day"))
     equivalent = medications.diazepam_equivalent_mg_per_day(row.get("name") or "", dose, times)
     if equivalent is None:
-        return f"{label}: diazepam-equivalent dose unknown, confirm it"
-    return f"{label}: about {equivalent} mg/day diazepam-equivalent"
+        return _("%(label)s: diazepam-equivalent dose unknown, confirm it") % {"label": label}
+    return _("%(label)s: about %(dose)s mg/day diazepam-equivalent") % {"label": label, "dose": equivalent}
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -228,4 +234,5 @@ class MedicationFlag:
 def medication_flags(submission: IntakeSubmission) -> list[MedicationFlag]:
     rows = ((submission.answers or {}).get("medications") or {}).get("items") or []
     flagged = [MedicationFlag(row.get("name") or "—", medication_flag(row)) for row in rows]
-    return [item for item in flagged if item.flag != "No flag"]
+    no_flag = _("No flag")
+    return [item for item in flagged if item.flag != no_flag]

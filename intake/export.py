@@ -1,7 +1,8 @@
 """Everything the clinic holds about a patient, for the patient to download (JSON and PDF).
 
 The export is built from sections (settings.PATIENT_EXPORT_SECTIONS), each a function patient -> (title, data), so
-each app contributes what it stores. Internal bookkeeping (row ids of other people, password hashes) is left out.
+each app contributes what it stores. A title is English marked with gettext_noop: the JSON keys stay the same in
+every language, for machines; the PDF translates it. Internal bookkeeping (row ids of other people, password hashes) is left out.
 
 What staff write about a patient is part of the patient's record, and HIPAA's right of access (45 CFR 164.524) and
 the Cures Act's information-blocking rule give the patient a copy of it: a clinician's reasons, notes and ratings
@@ -21,7 +22,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from clinic import policies
 from intake.models import (
@@ -49,7 +51,7 @@ PATIENT_FIELDS = [
 
 
 def details_section(patient: Patient) -> tuple[str, Any]:
-    return "Your details", {name: getattr(patient, name) for name in PATIENT_FIELDS}
+    return gettext_noop("Your details"), {name: getattr(patient, name) for name in PATIENT_FIELDS}
 
 
 def intake_section(patient: Patient) -> tuple[str, Any]:
@@ -71,11 +73,11 @@ def intake_section(patient: Patient) -> tuple[str, Any]:
         }
         for s in IntakeSubmission.objects.filter(patient=patient).order_by("submitted_at")
     ]
-    return "Intake and screenings", {"intake_in_progress": drafts, "submissions": submissions}
+    return gettext_noop("Intake and screenings"), {"intake_in_progress": drafts, "submissions": submissions}
 
 
 def consent_section(patient: Patient) -> tuple[str, Any]:
-    return "Consents you signed", [
+    return gettext_noop("Consents you signed"), [
         {"document": str(c.get_kind_display()), "what": str(c.get_action_display()), "version": c.version,
          "signed_as": c.typed_name, "signed_at": c.agreed_at, "from_address": c.ip_address,
          "text_sha256": c.text_sha256}
@@ -84,7 +86,7 @@ def consent_section(patient: Patient) -> tuple[str, Any]:
 
 
 def sms_consent_section(patient: Patient) -> tuple[str, Any]:
-    return "Text messages", [
+    return gettext_noop("Text messages"), [
         {"what": e.get_change_display(), "how": e.get_source_display(), "number": e.phone, "your_reply": e.reply,
          "at": e.at}
         for e in SmsConsentEvent.objects.filter(patient=patient).order_by("at", "pk")
@@ -93,12 +95,12 @@ def sms_consent_section(patient: Patient) -> tuple[str, Any]:
 
 def staff_name(user) -> str:
     """A member of staff as the patient's record names them (never their email address)."""
-    return (user.full_name or "A member of staff") if user is not None else ""
+    return (user.full_name or _("A member of staff")) if user is not None else ""
 
 
 def alerts_section(patient: Patient) -> tuple[str, Any]:
     alerts = UrgentAlert.objects.filter(patient=patient).select_related("acknowledged_by")
-    return "Safety alerts", [
+    return gettext_noop("Safety alerts"), [
         {"raised_at": a.created_at, "reasons": a.reasons, "acknowledged_at": a.acknowledged_at,
          "acknowledged_by": staff_name(a.acknowledged_by), "what_was_done": a.acknowledgement_note}
         for a in alerts.order_by("created_at")
@@ -119,7 +121,7 @@ def decisions_section(patient: Patient) -> tuple[str, Any]:
              "findings_overridden": [labels.get(code) or code for code in d.overridden_findings],
              "why_treatment_is_safe_despite_them": d.override_justification}
         )  # fmt: skip
-    return "Treatment decisions", rows
+    return gettext_noop("Treatment decisions"), rows
 
 
 def build_export(patient: Patient) -> dict[str, Any]:

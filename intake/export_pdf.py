@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import letter
 from reportlab.lib.styles import StyleSheet1, getSampleStyleSheet
@@ -32,10 +34,10 @@ from intake.models import Intake, IntakeSubmission, Patient
 
 # Details the contact form does not ask for, in the words the document uses.
 _DETAIL_LABELS = {
-    "email_verified_at": "Email address confirmed",
-    "sms_consent_at": "Agreed to text messages",
-    "created_at": "Record created",
-    "reminder_channel": "Appointment reminders by",
+    "email_verified_at": gettext_noop("Email address confirmed"),
+    "sms_consent_at": gettext_noop("Agreed to text messages"),
+    "created_at": gettext_noop("Record created"),
+    "reminder_channel": gettext_noop("Appointment reminders by"),
 }
 
 
@@ -53,7 +55,7 @@ class _Writer:
         if value is None or value == "" or value == [] or value == {}:
             return "—"
         if isinstance(value, bool):
-            return "Yes" if value else "No"
+            return _("Yes") if value else _("No")
         if isinstance(value, datetime):
             return format_in_zone(value, self.zone)
         if isinstance(value, date):
@@ -130,7 +132,11 @@ def _details(writer: _Writer, patient: Patient) -> None:
         elif name == "reminder_channel" and value:
             value = dict(form_fields["reminder_channel"].choices).get(value, value)  # type: ignore[attr-defined]
         form_field = form_fields.get(name)
-        label = _DETAIL_LABELS.get(name) or (str(form_field.label) if form_field and form_field.label else "")
+        label = (
+            _(_DETAIL_LABELS[name])
+            if name in _DETAIL_LABELS
+            else (str(form_field.label) if form_field and form_field.label else "")
+        )
         writer.line(label or humanise(name), writer.words(value))
 
 
@@ -166,18 +172,26 @@ def _screenings(writer: _Writer, patient: Patient) -> None:
         IntakeSubmission.objects.filter(patient=patient).select_related("consent").order_by("submitted_at")
     )
     if not drafts and not submissions:
-        writer.text("Nothing recorded.")
+        writer.text(_("Nothing recorded."))
     for draft in drafts:
-        writer.heading(f"Intake in progress, last saved {writer.words(draft.updated_at)} (not yet sent)", 3)
+        writer.heading(
+            _("Intake in progress, last saved %(when)s (not yet sent)")
+            % {"when": writer.words(draft.updated_at)},
+            3,
+        )
         answers = {key: value for key, value in draft.answers.items() if not key.startswith("_")}
         _steps(writer, answers_by_step(IntakeSubmission(answers=answers, instrument_versions={})))
     for submission in submissions:
-        writer.heading(f"{submission.get_kind_display()} sent {writer.words(submission.submitted_at)}", 3)
+        writer.heading(
+            _("%(kind)s sent %(when)s")
+            % {"kind": submission.get_kind_display(), "when": writer.words(submission.submitted_at)},
+            3,
+        )
         if submission.scores:
-            writer.heading("Scores", 4)
+            writer.heading(_("Scores"), 4)
             _scores(writer, submission)
         if submission.findings:
-            writer.heading("For your clinician to look at", 4)
+            writer.heading(_("For your clinician to look at"), 4)
             for finding in submission.findings:
                 writer.text(str(finding.get("label") or humanise(str(finding.get("code", "")))))
         _steps(writer, answers_by_step(submission))
@@ -188,9 +202,14 @@ def export_pdf(patient: Patient) -> bytes:
     writer = _Writer(zone)
     styles = writer.styles
     writer.story += [
-        Paragraph(escape(f"{policies.value('CLINIC_NAME')}: your record"), styles["Title"]),
         Paragraph(
-            escape(f"{patient.full_name}, downloaded {format_in_zone(timezone.now(), zone)}."),
+            escape(_("%(clinic)s: your record") % {"clinic": policies.value("CLINIC_NAME")}), styles["Title"]
+        ),
+        Paragraph(
+            escape(
+                _("%(name)s, downloaded %(when)s.")
+                % {"name": patient.full_name, "when": format_in_zone(timezone.now(), zone)}
+            ),
             styles["Normal"],
         ),
         Spacer(1, 12),
@@ -198,13 +217,13 @@ def export_pdf(patient: Patient) -> bytes:
     for path in settings.PATIENT_EXPORT_SECTIONS:
         title, data = import_string(path)(patient)
         section_start = len(writer.story)
-        writer.heading(title)
+        writer.heading(_(title))
         if path == "intake.export.details_section":
             _details(writer, patient)
         elif path == "intake.export.intake_section":
             _screenings(writer, patient)
         elif data in ([], {}, None):
-            writer.text("Nothing recorded.")
+            writer.text(_("Nothing recorded."))
         else:
             writer.anything(data)
         # A section's heading never ends a page alone.
@@ -213,6 +232,6 @@ def export_pdf(patient: Patient) -> bytes:
         writer.story.append(Spacer(1, 10))
     buffer = io.BytesIO()
     SimpleDocTemplate(
-        buffer, pagesize=letter, title="Your clinic record", author=policies.value("CLINIC_NAME")
+        buffer, pagesize=letter, title=_("Your clinic record"), author=policies.value("CLINIC_NAME")
     ).build(writer.story)
     return buffer.getvalue()

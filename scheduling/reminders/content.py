@@ -19,6 +19,7 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress
 
 from clinic import policies
@@ -90,9 +91,9 @@ def calendar_file(reminder: Reminder, *, now: datetime) -> bytes:
         tzid=location.time_zone,
         # Calendars sync to outside services: the event names the place, never the treatment (as in the
         # front-desk .ics download); the preparation instructions stay in the email and the portal.
-        summary=f"Appointment at {location.name}",
+        summary=_("Appointment at %(location)s") % {"location": location.name},
         location=", ".join(part for part in (location.name, location.address.replace("\n", ", ")) if part),
-        description="How to prepare is in your reminder email and in the patient portal.",
+        description=_("How to prepare is in your reminder email and in the patient portal."),
         organizer_email=parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "no-reply@clinic.invalid",
         now=now,
         cancelled=reminder.kind == CANCELLATION,
@@ -162,13 +163,14 @@ def reminder_sms_text(reminder: Reminder) -> str:
     when = format_local(appointment.start_at, appointment.location)
     link = link_url(reminder, "manage")
     place = appointment.location.name
+    words = {"clinic": policies.value("CLINIC_NAME"), "when": when, "place": place, "link": link}
     candidates = [
-        f"{policies.value('CLINIC_NAME')}: appointment {when} at {place}. Confirm or change: {link}",
-        f"Appointment {when} at {place}. Confirm or change: {link}",
-        f"{when} at {place}. Confirm/change: {link}",
+        _("%(clinic)s: appointment %(when)s at %(place)s. Confirm or change: %(link)s") % words,
+        _("Appointment %(when)s at %(place)s. Confirm or change: %(link)s") % words,
+        _("%(when)s at %(place)s. Confirm/change: %(link)s") % words,
         # A reminder is days away at most: the year is the first thing it can do without.
-        f"{format_in_zone(appointment.start_at, appointment.location.tz, year=False)} at {place}. "
-        f"Confirm/change: {link}",
+        _("%(when)s at %(place)s. Confirm/change: %(link)s")
+        % {**words, "when": format_in_zone(appointment.start_at, appointment.location.tz, year=False)},
     ]
     # One segment where possible: shed words until it fits, never the time, the place or the link.
     text = next((c for c in candidates if len(c) <= SINGLE_SEGMENT), candidates[-1])
@@ -242,12 +244,14 @@ def appointment_download(appointment: Appointment, *, host: str, now: datetime) 
     event.add("dtstamp", now)
     event.add("dtstart", appointment.start_at)
     event.add("dtend", appointment.end_at)
-    event.add("summary", f"Appointment at {appointment.location.name}")
+    event.add("summary", _("Appointment at %(location)s") % {"location": appointment.location.name})
     if appointment.location.address:
         event.add("location", appointment.location.address)
     event.add(
         "description",
-        "Your preparation instructions are in the patient portal. Call the clinic to change this appointment.",
+        _(
+            "Your preparation instructions are in the patient portal. Call the clinic to change this appointment."
+        ),
     )
     event.add("status", "CANCELLED" if appointment.status == Appointment.Status.CANCELLED else "CONFIRMED")
     calendar.add_component(event)

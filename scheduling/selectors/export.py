@@ -3,6 +3,8 @@ appointments, each with the record of its session, and their REMS enrollment and
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 from intake.export import staff_name
 from scheduling import rems_form
 from scheduling.models import Appointment, RemsEnrollment, WaitlistEntry
@@ -20,7 +22,7 @@ def export_section(patient) -> tuple[str, list[dict]]:
         .prefetch_related("vitals")
         .order_by("start_at")
     )
-    return "Appointments", [
+    return gettext_noop("Appointments"), [
         {
             "starts": appointment.start_at,
             "ends": appointment.end_at,
@@ -87,7 +89,7 @@ def requests_export_section(patient) -> tuple[str, dict]:
     """The patient's SPRAVATO REMS enrollment and waiting-list entries, for their "download my data"."""
     rems = RemsEnrollment.objects.filter(patient=patient).first()
     entries = WaitlistEntry.objects.filter(patient=patient).select_related("location", "treatment_type")
-    return "REMS enrollment and waiting list", {
+    return gettext_noop("REMS enrollment and waiting list"), {
         "rems_enrollment": {"enrolled_on": rems.enrolled_on, "rems_patient_id": rems.rems_patient_id}
         if rems
         else None,

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext as _
+
 from intake.models import Patient
 from scheduling import series
 from scheduling.models import MAX_SESSION_LENGTH, Appointment, CourseTemplate, Location, TreatmentType
@@ -65,7 +67,7 @@ def propose_treatment_series(
     tz: ZoneInfo = location.tz
     today = now.astimezone(tz).date()
     if start_date < today:
-        raise ValueError("The first week cannot start in the past: choose today or a later day.")
+        raise ValueError(_("The first week cannot start in the past: choose today or a later day."))
     planned = series.plan_series(
         template, start_date=start_date, weekdays=weekdays, local_time=local_time, tz=tz
     )

@@ -118,18 +118,28 @@ def deliver_waitlist_offer(*, entry_id: int) -> bool:
             return False
         location = entry.location
         call = (
-            f" Call us on {location.phone} to take it." if location.phone else " Call the clinic to take it."
+            _("Call us on %(phone)s to take it.") % {"phone": location.phone}
+            if location.phone
+            else _("Call the clinic to take it.")
         )
         current = entry.current_appointment
-        which = "another" if current is not None and entry.offered_start > current.start_at else "an earlier"
+        where = {"location": location.name, "when": format_local(entry.offered_start, location)}
+        # Whole sentences for each case: "another" and "an earlier" do not translate as words on their own.
+        if current is not None and entry.offered_start > current.start_at:
+            subject = _("Another appointment is free at %(location)s") % where
+            news = _("Another appointment time is free at %(location)s: %(when)s.") % where
+        else:
+            subject = _("An earlier appointment is free at %(location)s") % where
+            news = _("An earlier appointment time is free at %(location)s: %(when)s.") % where
+        name = entry.patient.preferred_name or entry.patient.legal_first_name
         send_mail(
-            subject=f"{which.capitalize()} appointment is free at {location.name}",
-            message=(
-                f"Hello {entry.patient.preferred_name or entry.patient.legal_first_name},\n\n"
-                f"{which.capitalize()} appointment time is free at {location.name}: "
-                f"{format_local(entry.offered_start, location)}.{call} "
-                "It is not held for you: the first person to book it gets it.\n\n"
-                f"{policies.value('CLINIC_NAME')}"
+            subject=subject,
+            message="\n\n".join(
+                [
+                    _("Hello %(name)s,") % {"name": name},
+                    f"{news} {call} " + _("It is not held for you: the first person to book it gets it."),
+                    policies.value("CLINIC_NAME"),
+                ]
             ),
             from_email=None,
             recipient_list=[entry.patient.email],

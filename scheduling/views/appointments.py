@@ -110,7 +110,9 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error(None, exc.message)
                 status = exc.status_code
             else:
-                late = " It was marked as a late cancellation." if appointment.late_cancellation else ""
+                late = (
+                    " " + _("It was marked as a late cancellation.") if appointment.late_cancellation else ""
+                )
                 messages.success(
                     request, _("Cancelled.%(late)s The chair and clinician are free again.") % {"late": late}
                 )
@@ -151,7 +153,7 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
         "date",
         today=now.astimezone(location.tz).date(),
         fallback=appointment.start_at.astimezone(location.tz).date(),
-        instead="the session's day",
+        instead=_("the session's day"),
     )
     options = selectors.available_slots(
         location=location,

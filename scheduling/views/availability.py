@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic.access import role_required
 from scheduling import selectors
@@ -38,17 +39,17 @@ def free_starts(request: HttpRequest) -> HttpResponse:
     code = request.GET.get("treatment", "")
     treatment = TreatmentType.objects.filter(code=code).first() if code else None
     if treatment is None:
-        return _error("Give treatment: one of the treatment type codes.")
+        return _error(_("Give treatment: one of the treatment type codes."))
     date_from = _date(request.GET.get("from"))
     if date_from is None:
-        return _error("Give from as a date, YYYY-MM-DD.")
+        return _error(_("Give from as a date, YYYY-MM-DD."))
     date_to = _date(request.GET.get("to")) if request.GET.get("to") else date_from
     if date_to is None:
-        return _error("Give to as a date, YYYY-MM-DD.")
+        return _error(_("Give to as a date, YYYY-MM-DD."))
     if date_to < date_from:
-        return _error("to is before from.")
+        return _error(_("to is before from."))
     if date_to - date_from >= timedelta(days=MAX_DAYS):
-        return _error(f"Ask for at most {MAX_DAYS} days at a time.")
+        return _error(_("Ask for at most %(days)d days at a time.") % {"days": MAX_DAYS})
     found = selectors.free_calendar(
         location=location, treatment_type=treatment, date_from=date_from, date_to=date_to, now=timezone.now()
     )

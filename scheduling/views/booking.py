@@ -14,6 +14,7 @@ from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from clinic.access import role_required
@@ -145,8 +146,13 @@ def book(request: HttpRequest, patient_id: int) -> HttpResponse:
         return JsonResponse({"appointment": appointment.pk}, status=201)
     messages.success(
         request,
-        f"Booked {treatment_type.label} on {services.format_local(appointment.start_at, location)} "
-        f"in {appointment.resource.name} with {appointment.clinician}.",
+        _("Booked %(treatment)s on %(when)s in %(resource)s with %(clinician)s.")
+        % {
+            "treatment": treatment_type.label,
+            "when": services.format_local(appointment.start_at, location),
+            "resource": appointment.resource.name,
+            "clinician": appointment.clinician,
+        },
     )
     return redirect("scheduling:appointment_detail", pk=appointment.pk)
 
@@ -255,7 +261,7 @@ def _confirm_series(request, patient, now: datetime) -> HttpResponse:
     try:
         payload = signing.loads(request.POST["proposal"], salt=SERIES_SALT, max_age=SERIES_MAX_AGE)
     except signing.BadSignature:
-        messages.error(request, "That proposal has expired or was changed: propose the series again.")
+        messages.error(request, _("That proposal has expired or was changed: propose the series again."))
         return redirect("scheduling:book_series", patient_id=patient.pk)
     if payload["patient"] != patient.pk:
         raise Http404("No such proposal.")
@@ -271,7 +277,9 @@ def _confirm_series(request, patient, now: datetime) -> HttpResponse:
         locations=access.visible_locations(request.user),
     )
     if not form.is_valid():
-        messages.error(request, "That proposal no longer fits the clinic's set-up: propose the series again.")
+        messages.error(
+            request, _("That proposal no longer fits the clinic's set-up: propose the series again.")
+        )
         return redirect("scheduling:book_series", patient_id=patient.pk)
     data = form.cleaned_data
     sessions = [
@@ -302,5 +310,8 @@ def _confirm_series(request, patient, now: datetime) -> HttpResponse:
         # Nothing was booked. Propose again from the schedule as it is now.
         return _propose_series(request, patient, data, now, error=exc, status=exc.status_code)
     count = treatment_series.appointments.count()
-    messages.success(request, f"Booked {count} sessions: {treatment_series.label}.")
+    messages.success(
+        request,
+        _("Booked %(count)d sessions: %(series)s.") % {"count": count, "series": treatment_series.label},
+    )
     return redirect("scheduling:patient_detail", patient_id=patient.pk)

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.access import role_required
@@ -133,7 +134,7 @@ def book_cell(request: HttpRequest) -> HttpResponse:
     if not cell_ok:
         status = 400
     elif action == "book" and (patient is None or treatment_type is None):
-        error, status = "Choose a patient and a treatment before booking.", 400
+        error, status = _("Choose a patient and a treatment before booking."), 400
     elif patient is not None and treatment_type is not None and not form.errors:
         if action == "book":
             try:
@@ -163,10 +164,15 @@ def book_cell(request: HttpRequest) -> HttpResponse:
     elif action == "book":
         status = 400
     if booked is not None:
-        summary = (
-            f"Booked {booked.treatment_type.label} for {booked.patient.full_name} on "
-            f"{services.format_local(booked.start_at, location)} in {booked.resource.name} with {booked.clinician}."
-        )
+        summary = _(
+            "Booked %(treatment)s for %(patient)s on %(when)s in %(resource)s with %(clinician)s."
+        ) % {
+            "treatment": booked.treatment_type.label,
+            "patient": booked.patient.full_name,
+            "when": services.format_local(booked.start_at, location),
+            "resource": booked.resource.name,
+            "clinician": booked.clinician,
+        }
         if not request.htmx:
             messages.success(request, summary)
             day = booked.start_at.astimezone(location.tz).date()

@@ -12,6 +12,7 @@ from datetime import date
 
 from django.http import Http404, HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clinic.parsing import requested_day
 from clinic.roles import Role
@@ -49,4 +50,4 @@ def day_asked(request: HttpRequest, location: Location, key: str = "date") -> da
     """The local day asked for in ``key``, else today at the location (with a message if it cannot be used:
     clinic.parsing.requested_day)."""
     today = timezone.now().astimezone(location.tz).date()
-    return requested_day(request, key, today=today, fallback=today, instead="today")
+    return requested_day(request, key, today=today, fallback=today, instead=_("today"))

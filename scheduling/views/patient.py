@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic import policies
@@ -29,7 +30,7 @@ def appointment_action(request: SignedInRequest, pk: int, action: str) -> HttpRe
     try:
         if action == "confirm":
             services.confirm_by_patient(appointment=appointment, user=request.user, now=now)
-            messages.success(request, "Thank you: your appointment is confirmed.")
+            messages.success(request, _("Thank you: your appointment is confirmed."))
         elif action == "cancel":
             done = services.cancel_by_patient(
                 appointment=appointment,
@@ -38,14 +39,16 @@ def appointment_action(request: SignedInRequest, pk: int, action: str) -> HttpRe
                 now=now,
             )
             note = (
-                " It was inside the notice window, so the clinic has been told."
+                " " + _("It was inside the notice window, so the clinic has been told.")
                 if done.late_cancellation
                 else ""
             )
-            messages.success(request, "Your appointment is cancelled." + note)
+            messages.success(request, _("Your appointment is cancelled.") + note)
         elif action == "reschedule":
             services.ask_to_reschedule(appointment=appointment, user=request.user, now=now)
-            messages.success(request, "We have told the front desk: they will contact you with a new time.")
+            messages.success(
+                request, _("We have told the front desk: they will contact you with a new time.")
+            )
         else:
             raise Http404("No such action.")
     except services.SchedulingError as exc:
@@ -68,7 +71,7 @@ def move(request: SignedInRequest, pk: int) -> HttpResponse:
     appointment = selectors.appointment_for_user(request.user, pk)
     now = timezone.now()
     if appointment.status not in ("booked", "confirmed"):
-        messages.error(request, "Only a booked or confirmed session can be moved. Please call the clinic.")
+        messages.error(request, _("Only a booked or confirmed session can be moved. Please call the clinic."))
         return redirect("portal:home")
     status = 200
     if request.method == "POST":
@@ -77,22 +80,26 @@ def move(request: SignedInRequest, pk: int) -> HttpResponse:
             if request.POST.get("action") == "call":
                 services.ask_to_reschedule(appointment=appointment, user=request.user, now=now)
                 messages.success(
-                    request, "We have told the front desk: they will call you to find a new time."
+                    request, _("We have told the front desk: they will call you to find a new time.")
                 )
                 return redirect("portal:home")
             if start is None:
-                raise services.BookingRefused("Choose one of the times, or ask the front desk to call you.")
+                raise services.BookingRefused(
+                    _("Choose one of the times, or ask the front desk to call you.")
+                )
             done = services.move_by_patient(appointment=appointment, user=request.user, start=start, now=now)
         except services.SchedulingError as exc:
             messages.error(request, exc.message)
             status = exc.status_code if exc.status_code in (400, 409) else 400
         else:
             if isinstance(done, Appointment):
-                messages.success(request, "Your session is moved. You will get an email with the new time.")
+                messages.success(
+                    request, _("Your session is moved. You will get an email with the new time.")
+                )
             else:
                 messages.success(
                     request,
-                    "We have asked the front desk to move your session to that time. They will call you.",
+                    _("We have asked the front desk to move your session to that time. They will call you."),
                 )
             return redirect("portal:home")
     weekdays = _chosen_weekdays(request)
@@ -134,7 +141,7 @@ def book(request: SignedInRequest) -> HttpResponse:
     if request.method == "POST" and chosen is not None:
         start = requested_moment(request, "start", now=now)
         if start is None:
-            messages.error(request, "Choose one of the free times.")
+            messages.error(request, _("Choose one of the free times."))
             status = 400
         else:
             try:
@@ -150,10 +157,10 @@ def book(request: SignedInRequest) -> HttpResponse:
                 messages.error(request, exc.message)
                 status = 409 if isinstance(exc, services.BookingConflict) else 400
             else:
-                messages.success(request, "Your session is booked. You will get a confirmation.")
+                messages.success(request, _("Your session is booked. You will get a confirmation."))
                 return redirect("portal:home")
     elif request.method == "POST":
-        messages.error(request, "Choose a treatment you are cleared for.")
+        messages.error(request, _("Choose a treatment you are cleared for."))
         status = 400
     slots = []
     if chosen is not None and location is not None:

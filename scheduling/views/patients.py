@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import role_required
@@ -87,9 +88,9 @@ def record_rems(request: HttpRequest, patient_id: int) -> HttpResponse:
             rems_patient_id=form.cleaned_data["rems_patient_id"],
             recorded_by=request.user,
         )
-        messages.success(request, "REMS enrollment recorded.")
+        messages.success(request, _("REMS enrollment recorded."))
     else:
-        messages.error(request, "The REMS enrollment needs the date of the Patient Enrollment Form.")
+        messages.error(request, _("The REMS enrollment needs the date of the Patient Enrollment Form."))
     return redirect("scheduling:patient_detail", patient_id=patient.pk)
 
 
@@ -109,7 +110,9 @@ def invite_patient(request: HttpRequest) -> HttpResponse:
         except IntakeError as exc:
             form.add_error("email", str(exc))
         else:
-            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            messages.success(
+                request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]}
+            )
             return redirect("scheduling:invite_patient")
     return render(
         request, "scheduling/invite_patient.html", {"form": form}, status=400 if form.errors else 200

@@ -41,10 +41,10 @@ def reminder_link(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         action = request.POST.get("action", "")
         if action not in ACTIONS:
-            context["error"] = "Choose what you would like to do."
+            context["error"] = _("Choose what you would like to do.")
             return render(request, "scheduling/reminders/link.html", context, status=400)
         if action == "cancel" and request.POST.get("reason") not in services.CANCEL_REASONS:
-            context["error"] = "Choose a reason for cancelling."
+            context["error"] = _("Choose a reason for cancelling.")
             return render(request, "scheduling/reminders/link.html", context, status=400)
         try:
             appointment = services.use_reminder_link(

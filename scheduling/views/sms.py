@@ -12,6 +12,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
@@ -56,8 +57,9 @@ def sms_reply(request: HttpRequest) -> HttpResponse:
 
 
 def _help_text(phone: str) -> str:
-    call = f"call {phone}" if phone else "call the clinic"
-    return (
-        f"{policies.value('CLINIC_NAME')}: appointment reminders. For help, {call}. Reply STOP to end texts, START to "
-        f"restart. In a crisis call or text {settings.CLINIC_CRISIS_LINE}."
-    )
+    call = _("call %(phone)s") % {"phone": phone} if phone else _("call the clinic")
+    # STOP and START are the carrier keywords: they stay in English whatever the language.
+    return _(
+        "%(clinic)s: appointment reminders. For help, %(call)s. Reply STOP to end texts, START to restart. "
+        "In a crisis call or text %(crisis_line)s."
+    ) % {"clinic": policies.value("CLINIC_NAME"), "call": call, "crisis_line": settings.CLINIC_CRISIS_LINE}
