@@ -239,9 +239,11 @@ POLICIES: tuple[Policy, ...] = (
     ),
     Policy(
         "REMINDER_SMS",
-        "Send reminders by text message too",
-        "Off: every reminder goes by email, also to patients who chose text messages. Applies to bookings made or "
-        "moved from now on.",
+        gettext_noop("Send reminders by text message too"),
+        gettext_noop(
+            "Off: every reminder goes by email, also to patients who chose text messages. Applies to bookings made "
+            "or moved from now on."
+        ),
         "bool",
     ),
     Policy(
