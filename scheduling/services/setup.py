@@ -45,12 +45,24 @@ def save_location(*, location: Location, now: datetime) -> Location:
     """Add a location or change its details; taking it out of use is refused while sessions are booked there."""
     if location.pk is not None:
         lock_calendar("location", location.pk)
-        was_active = Location.objects.filter(pk=location.pk).values_list("is_active", flat=True).first()
+        was_active, was_zone = Location.objects.filter(pk=location.pk).values_list(
+            "is_active", "time_zone"
+        ).first() or (False, "")
         if was_active and not location.is_active:
             _raise_if(
                 _in_the_way(
                     selectors.upcoming_sessions_at_location(location.pk, now=now),
                     lead=_("%(name)s has") % {"name": location.name},
+                    then=_("booked"),
+                    first=str(FIRST),
+                )
+            )
+        if was_zone and was_zone != location.time_zone:
+            # A session is kept as an instant: a new zone would move every booked session's local time.
+            _raise_if(
+                _in_the_way(
+                    selectors.upcoming_sessions_at_location(location.pk, now=now),
+                    lead=_("The time zone of %(name)s cannot change while it has") % {"name": location.name},
                     then=_("booked"),
                     first=str(FIRST),
                 )

@@ -324,3 +324,21 @@ def test_front_desk_locations_are_set_and_none_is_refused(admin_client, clinic, 
     assert list(
         FrontDeskAssignment.objects.filter(user=front_desk).values_list("location_id", flat=True)
     ) == [other.pk]
+
+
+def test_a_locations_time_zone_does_not_change_under_booked_sessions(
+    admin_client, clinic_admin, clinic, booked
+):
+    url = reverse("setup:location_edit", args=[clinic.location.pk])
+    data = {"name": clinic.location.name, "time_zone": "America/Chicago", "address": "", "is_active": "on"}
+    refused = admin_client.post(url, data)
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "time zone" in page and "Pat Inway" in page
+    clinic.location.refresh_from_db()
+    assert clinic.location.time_zone == "America/New_York"
+
+    services.cancel_appointment(appointment=booked, cancelled_by=clinic_admin, reason="moved")
+    assert admin_client.post(url, data).status_code == 302
+    clinic.location.refresh_from_db()
+    assert clinic.location.time_zone == "America/Chicago"
