@@ -63,6 +63,26 @@ def test_a_logo_is_uploaded_shown_and_removed(admin):
     assert admin.get(logo).status_code == 404
 
 
+def test_the_versioned_theme_and_logo_are_cached_and_pages_are_not(admin):
+    upload = SimpleUploadedFile("logo.png", PIXEL, content_type="image/png")
+    assert admin.post(URL, {**policy_form(), "CLINIC_LOGO": upload}).status_code == 302
+    page = admin.get(URL)
+    assert "no-store" in page["Cache-Control"]
+    html = page.content.decode()
+    for address in (
+        re.search(r'href="(/theme/[0-9a-f]+\.css)"', html).group(1),
+        re.search(r'src="(/theme/[0-9a-f]+/logo)"', html).group(1),
+    ):
+        served = admin.get(address)
+        assert served.status_code == 200
+        assert served["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert "Expires" not in served
+
+    assert admin.post(URL, {**policy_form(), "CLINIC_LOGO__remove": "on"}).status_code == 302
+    gone = admin.get(re.search(r'src="(/theme/[0-9a-f]+/logo)"', html).group(1))
+    assert gone.status_code == 404 and "no-store" in gone["Cache-Control"]
+
+
 def test_a_logo_that_is_not_a_png_or_jpeg_is_refused(admin):
     svg = SimpleUploadedFile("logo.svg", b"<svg onload='alert(1)'/>", content_type="image/svg+xml")
     response = admin.post(URL, {**policy_form(), "CLINIC_LOGO": svg})
