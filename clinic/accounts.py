@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
@@ -162,14 +162,23 @@ def invite_staff_member(*, actor: User, email: str, full_name: str, role: Role) 
     if not role.is_staff_role:
         raise AccountChangeRefused(_("Patients are invited from their record, not as staff."))
     email = email.strip().lower()
-    if User.objects.filter(email__iexact=email).exists():
-        raise AccountChangeRefused(_("Someone already has an account with this email address."))
-    user = User.objects.create_user(
-        email=email, password=secrets.token_urlsafe(32), full_name=full_name.strip()
-    )
+    taken = _("Someone already has an account with this email address.")
+    if _email_taken(email):
+        raise AccountChangeRefused(taken)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=email, password=secrets.token_urlsafe(32), full_name=full_name.strip()
+            )
+    except IntegrityError:  # taken since the check, by another request
+        raise AccountChangeRefused(taken) from None
     assign_role(user=user, role=role)
     transaction.on_commit(lambda: send_staff_invitation.delay(user.pk))
     return user
+
+
+def _email_taken(email: str) -> bool:
+    return User.objects.filter(email__iexact=email).exists()
 
 
 def resend_staff_invitation(*, user: User) -> None:

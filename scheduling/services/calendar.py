@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, time
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -111,8 +111,20 @@ def closure_refusal(*, location: Location, day) -> SchedulingError | None:
 def save_closure(*, closure: Closure) -> Closure:
     """Add, or change, a day the location is closed; refused (nothing written) on a day with booked sessions."""
     lock_calendar("location", closure.location_id)
+    # Under the location's lock, two adds of the same day run one after the other: the second sees the first.
+    closed_already = _("The location is already closed that day.")
+    if (
+        Closure.objects.filter(location_id=closure.location_id, date=closure.date)
+        .exclude(pk=closure.pk)
+        .exists()
+    ):
+        raise SchedulingError(closed_already, field="date")
     _raise_if(closure_refusal(location=closure.location, day=closure.date))
-    closure.save()
+    try:
+        with transaction.atomic():
+            closure.save()
+    except IntegrityError:  # written by a path that took no lock
+        raise SchedulingError(closed_already, field="date") from None
     return closure
 
 

@@ -125,6 +125,21 @@ def test_shortening_hours_over_a_booked_session_lists_it_and_changes_nothing(adm
     assert OpeningHours.objects.get(location=clinic.location, weekday=2).opens == time(8)
 
 
+def test_a_day_closed_by_another_admin_meanwhile_is_a_form_error_not_a_500(admin_client, clinic, monkeypatch):
+    """The other admin's closure is committed while this request waits for the location's lock."""
+    from scheduling.services import calendar
+
+    def lock_while_another_admin_closes(kind: str, pk: int) -> None:
+        if not Closure.objects.filter(location=clinic.location).exists():
+            Closure.objects.create(location=clinic.location, date=A_WEDNESDAY, reason="Snow")
+
+    monkeypatch.setattr(calendar, "lock_calendar", lock_while_another_admin_closes)
+    url = reverse("setup:closure_add", args=[clinic.location.pk])
+    response = admin_client.post(url, {"date": A_WEDNESDAY.isoformat(), "reason": "Training"})
+    assert response.status_code == 400 and "already closed that day" in response.content.decode()
+    assert not Closure.objects.filter(reason="Training").exists()
+
+
 def test_closing_a_booked_day_is_refused_and_a_free_day_closes(admin_client, clinic, booked):
     url = reverse("setup:closure_add", args=[clinic.location.pk])
     refused = admin_client.post(url, {"date": A_WEDNESDAY.isoformat(), "reason": "Training"})
@@ -261,6 +276,28 @@ def test_an_invitation_to_a_taken_address_or_without_a_location_writes_nothing(
     )
     assert nowhere.status_code == 400
     assert not User.objects.filter(email="new@example.org").exists()
+    assert not FrontDeskAssignment.objects.exists()
+
+
+def test_an_address_taken_by_another_request_meanwhile_is_a_form_error_not_a_500(
+    admin_client, clinic, front_desk, monkeypatch
+):
+    from clinic import accounts
+
+    monkeypatch.setattr(
+        accounts, "_email_taken", lambda email: False
+    )  # the other account lands after the check
+    response = admin_client.post(
+        reverse("setup:staff_invite"),
+        {
+            "full_name": "Again",
+            "email": front_desk.email,
+            "role": "front_desk",
+            "locations": [clinic.location.pk],
+        },
+    )
+    assert response.status_code == 400 and "already has an account" in response.content.decode()
+    assert User.objects.get(email=front_desk.email).full_name == "Fran Desk"
     assert not FrontDeskAssignment.objects.exists()
 
 
