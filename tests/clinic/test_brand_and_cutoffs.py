@@ -104,3 +104,20 @@ def test_a_changed_cutoff_decides_the_next_scoring():
     ClinicPolicy.objects.create(key="INTAKE_PCL5_PROBABLE_CUTOFF", value=31, changed_at="2027-03-01T12:00Z")
     policies.forget_cached()
     assert services._cutoffs("pcl5") == {"probable_cutoff": 31}
+
+
+@pytest.mark.parametrize("typed", ["red; } body { display: none", "#ffff00"])
+def test_an_unusable_color_from_the_environment_is_not_put_in_the_style_sheet(admin, settings, caplog, typed):
+    settings.CLINIC_COLOR = typed
+    page = admin.get(URL).content.decode()
+    css = admin.get(re.search(r'href="(/theme/[0-9a-f]+\.css)"', page).group(1)).content.decode()
+    assert "--clinic-teal: #2f6f6a;" in css and typed not in css
+    assert policies.value("CLINIC_COLOR") == "#2f6f6a"
+    assert any(
+        "CLINIC_COLOR" in record.getMessage() for record in caplog.records if record.levelname == "WARNING"
+    )
+
+
+def test_a_usable_color_from_the_environment_is_the_first_run_color(admin, settings):
+    settings.CLINIC_COLOR = "#1D4E89"
+    assert policies.value("CLINIC_COLOR") == "#1d4e89"
