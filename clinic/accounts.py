@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
@@ -42,12 +42,20 @@ def record_account_event(*, account: User, actor: User | None, change: str, deta
     return event
 
 
+# The advisory lock every change that could leave the clinic without an active clinic admin takes before it looks,
+# so two admins demoting or deactivating each other at once run one after the other. Scheduling's locks use kinds
+# 1-5 in the top byte; this is kind 6, with nothing below.
+CLINIC_ADMINS_LOCK_KEY = 6 << 56
+
+
 def _refuse_last_clinic_admin(user: User) -> None:
-    """The clinic keeps at least one active clinic admin: without one, nobody but a superuser could set it up."""
-    others = User.objects.filter(is_active=True, groups__name=Role.CLINIC_ADMIN.group_name).exclude(
-        pk=user.pk
-    )
-    if user.role is Role.CLINIC_ADMIN and user.is_active and not others.exists():
+    """The clinic keeps at least one active clinic admin: without one, nobody but a superuser could set it up.
+    Call inside the transaction that makes the change: the lock is held until it ends."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLINIC_ADMINS_LOCK_KEY])
+    admins = User.objects.filter(is_active=True, groups__name=Role.CLINIC_ADMIN.group_name)
+    # Read after the lock: a change committed while this one waited is seen.
+    if admins.filter(pk=user.pk).exists() and not admins.exclude(pk=user.pk).exists():
         raise AccountChangeRefused(_("%(name)s is the last clinic admin: make someone else clinic admin first.")
                                    % {"name": user.get_short_name()})  # fmt: skip
 
@@ -154,14 +162,23 @@ def invite_staff_member(*, actor: User, email: str, full_name: str, role: Role) 
     if not role.is_staff_role:
         raise AccountChangeRefused(_("Patients are invited from their record, not as staff."))
     email = email.strip().lower()
-    if User.objects.filter(email__iexact=email).exists():
-        raise AccountChangeRefused(_("Someone already has an account with this email address."))
-    user = User.objects.create_user(
-        email=email, password=secrets.token_urlsafe(32), full_name=full_name.strip()
-    )
+    taken = _("Someone already has an account with this email address.")
+    if _email_taken(email):
+        raise AccountChangeRefused(taken)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=email, password=secrets.token_urlsafe(32), full_name=full_name.strip()
+            )
+    except IntegrityError:  # taken since the check, by another request
+        raise AccountChangeRefused(taken) from None
     assign_role(user=user, role=role)
     transaction.on_commit(lambda: send_staff_invitation.delay(user.pk))
     return user
+
+
+def _email_taken(email: str) -> bool:
+    return User.objects.filter(email__iexact=email).exists()
 
 
 def resend_staff_invitation(*, user: User) -> None:

@@ -9,7 +9,9 @@ deleted when a change commits: the next read in any process sees the change.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -23,6 +25,8 @@ from django.utils.translation import gettext_noop
 
 from clinic.errors import Refused
 from clinic.models import AuditEvent, ClinicPolicy, User
+
+logger = logging.getLogger(__name__)
 
 
 class PolicyRefused(Refused):
@@ -48,6 +52,8 @@ class Policy:
         return _(self.help) if self.help else ""  # gettext("") is the catalog's header, not ""
 
     def default(self) -> Any:
+        if self.kind == "color":
+            return _default_color(str(getattr(settings, self.key)), self)
         return getattr(settings, self.key)
 
     def parse(self, raw: Any) -> Any:
@@ -159,6 +165,21 @@ def _parse_color(text: str, policy: Policy) -> str:
             field=policy.key,
         )
     return color
+
+
+# What the page uses when the environment's CLINIC_COLOR is unusable (it goes into the theme style sheet).
+BUILT_IN_COLOR = "#2f6f6a"
+
+
+@functools.cache
+def _default_color(text: str, policy: Policy) -> str:
+    """The environment's color, checked like one typed on the settings page; the built-in one if unusable (warned
+    once per process)."""
+    try:
+        return _parse_color(text.strip(), policy)
+    except PolicyRefused as refused:
+        logger.warning("%s=%r is not used: %s Using %s.", policy.key, text, refused.message, BUILT_IN_COLOR)
+        return BUILT_IN_COLOR
 
 
 def _parse_logo(raw: Any, policy: Policy) -> str:

@@ -86,17 +86,31 @@ class RoleMinimumLengthValidator:
 # --- Browser caches ----------------------------------------------------------------------------------------------
 
 
+# Set on a response (by ``allow_browser_cache``) that carries no patient data and sets its own Cache-Control.
+CACHEABLE_ATTR = "clinic_cacheable"
+
+
+def allow_browser_cache(response: HttpResponse, cache_control: str) -> HttpResponse:
+    """Let the browser keep this response as ``cache_control`` says: only for what is the same for everyone and
+    never patient data (the versioned theme style sheet and logo)."""
+    response["Cache-Control"] = cache_control
+    setattr(response, CACHEABLE_ATTR, True)
+    return response
+
+
 class NoStoreMiddleware:
     """Nothing the app renders is kept by the browser: pages, calendar files, PDFs and CSVs may all carry patient
     data, and a shared or lost computer must not show them from its disk cache after sign-out. Static files are
-    served before this (WhiteNoise) and keep their long cache lifetimes."""
+    served before this (WhiteNoise) and keep their long cache lifetimes, and a response marked by
+    ``allow_browser_cache`` keeps its own."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        add_never_cache_headers(response)
+        if not getattr(response, CACHEABLE_ATTR, False):
+            add_never_cache_headers(response)
         return response
 
 

@@ -18,6 +18,7 @@ from clinic.access import SignedInRequest
 from clinic.health import run_checks
 from clinic.models import User
 from clinic.roles import ROLE_HOME_URLS
+from clinic.security import allow_browser_cache
 from clinic.tasks import send_password_reset
 
 
@@ -81,7 +82,7 @@ def theme_css(request: HttpRequest, version: str) -> HttpResponse:
         f" --bs-link-color-rgb: {dark_rgb}; }}\n"
     )
     response = HttpResponse(body, content_type="text/css; charset=utf-8")
-    response["Cache-Control"] = THEME_CACHE
+    allow_browser_cache(response, THEME_CACHE)
     return response
 
 
@@ -91,6 +92,6 @@ def clinic_logo(request: HttpRequest, version: str) -> HttpResponse:
     if logo is None:
         raise Http404("No logo.")
     response = HttpResponse(logo[1], content_type=logo[0])
-    response["Cache-Control"] = THEME_CACHE
+    allow_browser_cache(response, THEME_CACHE)
     response["X-Content-Type-Options"] = "nosniff"
     return response

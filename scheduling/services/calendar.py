@@ -15,55 +15,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, time
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from clinic.local_time import format_local
 from scheduling import selectors
 from scheduling.errors import SchedulingError
 from scheduling.models import Clinician, ClinicianTimeOff, Closure, Location, OpeningHours, WorkingHours
 from scheduling.services.holds import lock_calendar
-
-SESSIONS_LISTED = 8
-
-
-def _in_the_way(
-    sessions,
-    *,
-    lead: str,
-    then: str | None = None,
-    first: str | None = None,
-) -> SchedulingError | None:
-    """'<lead> 3 sessions <then>: Wed 3 Mar 2027, 10:00 EST Ann Lee (Chair 1); …', if there are any.
-    ``sessions``: a queryset or a list."""
-    total = len(sessions) if isinstance(sessions, list) else sessions.count()
-    if not total:
-        return None
-    listed = "; ".join(
-        f"{format_local(a.start_at, a.location)} {a.patient.full_name} ({a.resource.name})"
-        for a in sessions[:SESSIONS_LISTED]
-    )
-    more = (
-        " " + _("and %(count)s more") % {"count": total - SESSIONS_LISTED} if total > SESSIONS_LISTED else ""
-    )
-    return SchedulingError(
-        _("%(lead)s %(sessions)s %(then)s: %(listed)s%(more)s. %(first)s, then save this again.")
-        % {
-            "lead": lead,
-            "sessions": ngettext("%(count)s session", "%(count)s sessions", total) % {"count": total},
-            "then": _("booked then") if then is None else then,
-            "listed": listed,
-            "more": more,
-            "first": _("Reschedule or cancel them first (front desk, day view)") if first is None else first,
-        }
-    )
-
-
-def _raise_if(refusal: SchedulingError | None) -> None:
-    if refusal is not None:
-        raise refusal
-
+from scheduling.services.refusals import raise_if, refusal_for_sessions
 
 # --- Time off -------------------------------------------------------------------------------------------------
 
@@ -72,7 +31,7 @@ def time_off_refusal(
     *, clinician: Clinician, starts_at: datetime, ends_at: datetime
 ) -> SchedulingError | None:
     """Why time off from ``starts_at`` to ``ends_at`` cannot be saved: the clinician's sessions then, or None."""
-    return _in_the_way(
+    return refusal_for_sessions(
         selectors.sessions_held_by_clinician(clinician.pk, starts_at, ends_at),
         lead=_("%(clinician)s has") % {"clinician": clinician},
         first=_("Hand them to a colleague (front desk: Clinician cover), reschedule or cancel them first"),
@@ -83,7 +42,7 @@ def time_off_refusal(
 def save_time_off(*, time_off: ClinicianTimeOff) -> ClinicianTimeOff:
     """Add, or change, a stretch of a clinician's time off; refused (nothing written) over their booked sessions."""
     lock_calendar("clinician", time_off.clinician_id)
-    _raise_if(
+    raise_if(
         time_off_refusal(clinician=time_off.clinician, starts_at=time_off.starts_at, ends_at=time_off.ends_at)
     )
     time_off.save()
@@ -101,7 +60,7 @@ def remove_time_off(*, time_off: ClinicianTimeOff) -> None:
 
 def closure_refusal(*, location: Location, day) -> SchedulingError | None:
     """Why the location cannot close on local ``day``: the sessions holding its chairs or rooms then, or None."""
-    return _in_the_way(
+    return refusal_for_sessions(
         selectors.sessions_held_at_location_on(location, day),
         lead=_("%(location)s has") % {"location": location.name},
     )
@@ -111,8 +70,20 @@ def closure_refusal(*, location: Location, day) -> SchedulingError | None:
 def save_closure(*, closure: Closure) -> Closure:
     """Add, or change, a day the location is closed; refused (nothing written) on a day with booked sessions."""
     lock_calendar("location", closure.location_id)
-    _raise_if(closure_refusal(location=closure.location, day=closure.date))
-    closure.save()
+    # Under the location's lock, two adds of the same day run one after the other: the second sees the first.
+    closed_already = _("The location is already closed that day.")
+    if (
+        Closure.objects.filter(location_id=closure.location_id, date=closure.date)
+        .exclude(pk=closure.pk)
+        .exists()
+    ):
+        raise SchedulingError(closed_already, field="date")
+    raise_if(closure_refusal(location=closure.location, day=closure.date))
+    try:
+        with transaction.atomic():
+            closure.save()
+    except IntegrityError:  # written by a path that took no lock
+        raise SchedulingError(closed_already, field="date") from None
     return closure
 
 
@@ -130,7 +101,7 @@ def opening_hours_refusal(
 ) -> SchedulingError | None:
     """Why the location's weekly opening ``windows`` (weekday -> local windows) cannot replace its hours: the
     upcoming sessions they would leave outside, by the booking rule's own test, or None."""
-    return _in_the_way(
+    return refusal_for_sessions(
         selectors.sessions_outside_opening_hours(location, windows, now=now),
         lead=_("These hours would leave %(location)s closed for") % {"location": location.name},
         then=_("booked"),
@@ -142,7 +113,7 @@ def working_hours_refusal(
 ) -> SchedulingError | None:
     """Why the clinician's weekly working ``windows`` ((location id, weekday) -> local windows) cannot replace
     their hours: the upcoming sessions whose holds they would leave outside, or None."""
-    return _in_the_way(
+    return refusal_for_sessions(
         selectors.sessions_outside_working_hours(clinician.pk, windows, now=now),
         lead=_("These hours would leave %(clinician)s off duty for") % {"clinician": clinician},
         then=_("booked"),
@@ -163,7 +134,7 @@ def set_opening_hours(
     windows: dict[int, list[tuple[time, time]]] = defaultdict(list)
     for row in OpeningHours.objects.filter(location=location):
         windows[row.weekday].append((row.opens, row.closes))
-    _raise_if(opening_hours_refusal(location=location, windows=windows, now=now))
+    raise_if(opening_hours_refusal(location=location, windows=windows, now=now))
 
 
 @transaction.atomic
@@ -180,7 +151,7 @@ def set_working_hours(
     windows: dict[tuple[int, int], list[tuple[time, time]]] = defaultdict(list)
     for row in WorkingHours.objects.filter(clinician=clinician):
         windows[(row.location_id, row.weekday)].append((row.starts, row.ends))
-    _raise_if(working_hours_refusal(clinician=clinician, windows=windows, now=now))
+    raise_if(working_hours_refusal(clinician=clinician, windows=windows, now=now))
 
 
 __all__ = [

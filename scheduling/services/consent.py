@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -16,9 +17,10 @@ from django.utils.translation import gettext as _
 
 from clinic import policies
 from clinic.local_time import format_day, format_local
+from clinic.models import User
 from clinic.roles import Role, emails_of_role
 from intake.models import ConsentKind, ConsentRecord
-from scheduling import selectors
+from scheduling import access, selectors
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +36,12 @@ def tell_clinic_of_consent_withdrawal(*, record_id: int, now: datetime | None = 
     )
     if record is None:
         return False
-    recipients = sorted(set(emails_of_role(Role.CLINIC_ADMIN)) | set(emails_of_role(Role.FRONT_DESK)))
+    sessions = selectors.sessions_needing_consent(record.patient_id, record.kind, now=now or timezone.now())
+    location_ids = {s.location_id for s in sessions} | {record.patient.location_id} - {None}
+    recipients = sorted(set(emails_of_role(Role.CLINIC_ADMIN)) | set(_front_desk_emails(location_ids)))
     if not recipients:
         logger.error("Consent withdrawal %s: nobody to tell.", record.pk)
         return False
-    sessions = selectors.sessions_needing_consent(record.patient_id, record.kind, now=now or timezone.now())
     document = str(ConsentKind(record.kind).label)
     context = {
         "initials": record.patient.initials,
@@ -59,3 +62,19 @@ def tell_clinic_of_consent_withdrawal(*, record_id: int, now: datetime | None = 
         recipient_list=recipients,
     )
     return True
+
+
+def _front_desk_emails(location_ids: set[int]) -> list[str]:
+    """The active front desk who work at one of ``location_ids``: those assigned there, and, when the clinic does
+    not restrict staff to their locations, those assigned nowhere (they work at every location). Front desk of
+    other locations are not told of this patient."""
+    works_there = Q(front_desk_assignments__location__in=location_ids)
+    if not access.restricts_to_locations():
+        works_there |= Q(front_desk_assignments__isnull=True)
+    return sorted(
+        set(
+            User.objects.filter(
+                works_there, is_active=True, groups__name=Role.FRONT_DESK.group_name
+            ).values_list("email", flat=True)
+        )
+    )

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from intake.models import Modality
 from scheduling.errors import SchedulingError
 from scheduling.models import CourseTemplate, TreatmentType
-from scheduling.services.setup import _clean
+from scheduling.services.refusals import clean_or_refuse
 
 MAX_SESSIONS = 52
 # (last week, most sessions a series week may hold); weeks past the last entry take the last limit.
@@ -49,7 +49,7 @@ def save_course_template(*, template: CourseTemplate) -> CourseTemplate:
         if (before.code, before.modality) != (template.code, template.modality):
             # Booked series name their template by code, and their sessions were checked for its modality.
             raise SchedulingError(_("A template's code and treatment cannot change: add a new template."))
-    _clean(template)
+    clean_or_refuse(template)
     sessions = template.sessions
     if not sessions:
         raise SchedulingError(_("A course needs at least one session."), field="sessions")

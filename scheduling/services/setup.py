@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,18 +23,8 @@ from clinic.roles import Role
 from scheduling import selectors
 from scheduling.errors import SchedulingError
 from scheduling.models import Clinician, FrontDeskAssignment, Location, Resource, TreatmentType
-from scheduling.services.calendar import _in_the_way, _raise_if
 from scheduling.services.holds import lock_calendar
-
-
-def _clean(record) -> None:
-    """The model's own checks, as a refusal in words: the form shows them first, this is for any other caller."""
-    try:
-        record.full_clean()
-    except ValidationError as exc:
-        field = next(iter(exc.message_dict), None) if hasattr(exc, "error_dict") else None
-        raise SchedulingError(" ".join(exc.messages), field=field) from None
-
+from scheduling.services.refusals import clean_or_refuse, raise_if, refusal_for_sessions
 
 FIRST = gettext_lazy("Reschedule or cancel them first (front desk, day view)")
 
@@ -45,17 +34,29 @@ def save_location(*, location: Location, now: datetime) -> Location:
     """Add a location or change its details; taking it out of use is refused while sessions are booked there."""
     if location.pk is not None:
         lock_calendar("location", location.pk)
-        was_active = Location.objects.filter(pk=location.pk).values_list("is_active", flat=True).first()
+        was_active, was_zone = Location.objects.filter(pk=location.pk).values_list(
+            "is_active", "time_zone"
+        ).first() or (False, "")
         if was_active and not location.is_active:
-            _raise_if(
-                _in_the_way(
+            raise_if(
+                refusal_for_sessions(
                     selectors.upcoming_sessions_at_location(location.pk, now=now),
                     lead=_("%(name)s has") % {"name": location.name},
                     then=_("booked"),
                     first=str(FIRST),
                 )
             )
-    _clean(location)
+        if was_zone and was_zone != location.time_zone:
+            # A session is kept as an instant: a new zone would move every booked session's local time.
+            raise_if(
+                refusal_for_sessions(
+                    selectors.upcoming_sessions_at_location(location.pk, now=now),
+                    lead=_("The time zone of %(name)s cannot change while it has") % {"name": location.name},
+                    then=_("booked"),
+                    first=str(FIRST),
+                )
+            )
+    clean_or_refuse(location)
     location.save()
     return location
 
@@ -77,7 +78,7 @@ def resource_refusal(
             treatment_type_id__in=kept
         )
         lead = _("%(name)s would no longer take") % {"name": resource.name}
-    return _in_the_way(sessions, lead=lead, then=_("booked"), first=str(FIRST))
+    return refusal_for_sessions(sessions, lead=lead, then=_("booked"), first=str(FIRST))
 
 
 @transaction.atomic
@@ -95,20 +96,20 @@ def save_resource(*, resource: Resource, treatment_types: Iterable[TreatmentType
         lock_calendar("location", resource.location_id)
         before = Resource.objects.get(pk=resource.pk)
         if before.kind != resource.kind:
-            _raise_if(
-                _in_the_way(
+            raise_if(
+                refusal_for_sessions(
                     selectors.upcoming_sessions_on_resource(resource.pk, now=now),
                     lead=_("%(name)s cannot change kind: it has") % {"name": before.name},
                     then=_("booked"),
                     first=str(FIRST),
                 )
             )
-        _raise_if(
+        raise_if(
             resource_refusal(
                 resource=before, is_active=resource.is_active, treatment_types=treatment_types, now=now
             )
         )
-    _clean(resource)
+    clean_or_refuse(resource)
     resource.save()
     resource.treatment_types.set(treatment_types)
     return resource
@@ -124,8 +125,8 @@ def save_treatment_type(*, treatment_type: TreatmentType, now: datetime) -> Trea
     if treatment_type.pk is not None:
         before = TreatmentType.objects.select_for_update().get(pk=treatment_type.pk)
         if (before.resource_kind, before.modality) != (treatment_type.resource_kind, treatment_type.modality):
-            _raise_if(
-                _in_the_way(
+            raise_if(
+                refusal_for_sessions(
                     selectors.upcoming_sessions_of_treatment(treatment_type.pk, now=now),
                     lead=_("%(label)s cannot change its kind of treatment or room: it has")
                     % {"label": before.label},
@@ -133,7 +134,7 @@ def save_treatment_type(*, treatment_type: TreatmentType, now: datetime) -> Trea
                     first=str(FIRST),
                 )
             )
-    _clean(treatment_type)
+    clean_or_refuse(treatment_type)
     treatment_type.save()
     return treatment_type
 
@@ -148,8 +149,8 @@ def set_clinician_locations(
     kept = {location.pk for location in locations}
     gone = set(clinician.locations.values_list("pk", flat=True)) - kept
     if gone:
-        _raise_if(
-            _in_the_way(
+        raise_if(
+            refusal_for_sessions(
                 selectors.upcoming_sessions_of_clinician_at(clinician.pk, sorted(gone), now=now),
                 lead=_("%(name)s has") % {"name": clinician},
                 then=_("booked at the locations taken away"),
@@ -208,17 +209,6 @@ def set_front_desk_locations(*, user: User, locations: Iterable[Location]) -> No
     )
 
 
-__all__ = [
-    "invite_staff",
-    "resource_refusal",
-    "save_location",
-    "save_resource",
-    "save_treatment_type",
-    "set_clinician_locations",
-    "set_front_desk_locations",
-]
-
-
 def _refuse_clinician_with_sessions(user: User, *, now: datetime, lead: str) -> None:
     """A clinician leaving the calendar (role changed, deactivated) must have no upcoming sessions: they would be
     orphaned. Taken under the clinician's calendar lock, so no booking slips in before the change is written."""
@@ -226,8 +216,8 @@ def _refuse_clinician_with_sessions(user: User, *, now: datetime, lead: str) -> 
     if clinician is None:
         return
     lock_calendar("clinician", clinician.pk)
-    _raise_if(
-        _in_the_way(
+    raise_if(
+        refusal_for_sessions(
             selectors.upcoming_sessions_of_clinician(clinician.pk, now=now),
             lead=lead,
             then=_("booked"),
@@ -286,3 +276,16 @@ def set_staff_active(*, changed_by: User, user: User, is_active: bool, now: date
         return accounts.set_active(actor=changed_by, user=user, is_active=is_active)
     except accounts.AccountChangeRefused as exc:
         raise SchedulingError(str(exc)) from None
+
+
+__all__ = [
+    "change_staff_role",
+    "invite_staff",
+    "resource_refusal",
+    "save_location",
+    "save_resource",
+    "save_treatment_type",
+    "set_clinician_locations",
+    "set_front_desk_locations",
+    "set_staff_active",
+]

@@ -69,9 +69,7 @@ def staff_invite(request: SignedInRequest) -> HttpResponse:
 @role_required(ADMIN)
 @require_POST
 def staff_resend(request: SignedInRequest, user_pk: int) -> HttpResponse:
-    user = get_object_or_404(
-        User, pk=user_pk, groups__name__in=[r.group_name for r in Role if r.is_staff_role]
-    )
+    user = _staff_member(user_pk)
     try:
         accounts.resend_staff_invitation(user=user)
     except accounts.AccountChangeRefused as exc:

@@ -165,13 +165,13 @@ def closure_add(request: SignedInRequest, pk: int) -> HttpResponse:
         closure = Closure(
             location=location, date=form.cleaned_data["date"], reason=form.cleaned_data["reason"]
         )
-        if Closure.objects.filter(location=location, date=closure.date).exists():
-            form.add_error("date", _("The location is already closed that day."))
-        else:
-            try:
-                services.save_closure(closure=closure)
-            except services.SchedulingError as exc:
+        try:
+            services.save_closure(closure=closure)
+        except services.SchedulingError as exc:
+            if exc.field != "date":
                 return _location_page(request, location, closure_form=form, refusal=exc, status=400)
+            form.add_error("date", str(exc))
+        else:
             messages.success(request, _("Closed on %(day)s.") % {"day": format_day(closure.date)})
             return redirect("setup:location", pk=location.pk)
     return _location_page(request, location, closure_form=form, status=400)

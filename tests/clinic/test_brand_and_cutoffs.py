@@ -63,6 +63,26 @@ def test_a_logo_is_uploaded_shown_and_removed(admin):
     assert admin.get(logo).status_code == 404
 
 
+def test_the_versioned_theme_and_logo_are_cached_and_pages_are_not(admin):
+    upload = SimpleUploadedFile("logo.png", PIXEL, content_type="image/png")
+    assert admin.post(URL, {**policy_form(), "CLINIC_LOGO": upload}).status_code == 302
+    page = admin.get(URL)
+    assert "no-store" in page["Cache-Control"]
+    html = page.content.decode()
+    for address in (
+        re.search(r'href="(/theme/[0-9a-f]+\.css)"', html).group(1),
+        re.search(r'src="(/theme/[0-9a-f]+/logo)"', html).group(1),
+    ):
+        served = admin.get(address)
+        assert served.status_code == 200
+        assert served["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert "Expires" not in served
+
+    assert admin.post(URL, {**policy_form(), "CLINIC_LOGO__remove": "on"}).status_code == 302
+    gone = admin.get(re.search(r'src="(/theme/[0-9a-f]+/logo)"', html).group(1))
+    assert gone.status_code == 404 and "no-store" in gone["Cache-Control"]
+
+
 def test_a_logo_that_is_not_a_png_or_jpeg_is_refused(admin):
     svg = SimpleUploadedFile("logo.svg", b"<svg onload='alert(1)'/>", content_type="image/svg+xml")
     response = admin.post(URL, {**policy_form(), "CLINIC_LOGO": svg})
@@ -84,3 +104,20 @@ def test_a_changed_cutoff_decides_the_next_scoring():
     ClinicPolicy.objects.create(key="INTAKE_PCL5_PROBABLE_CUTOFF", value=31, changed_at="2027-03-01T12:00Z")
     policies.forget_cached()
     assert services._cutoffs("pcl5") == {"probable_cutoff": 31}
+
+
+@pytest.mark.parametrize("typed", ["red; } body { display: none", "#ffff00"])
+def test_an_unusable_color_from_the_environment_is_not_put_in_the_style_sheet(admin, settings, caplog, typed):
+    settings.CLINIC_COLOR = typed
+    page = admin.get(URL).content.decode()
+    css = admin.get(re.search(r'href="(/theme/[0-9a-f]+\.css)"', page).group(1)).content.decode()
+    assert "--clinic-teal: #2f6f6a;" in css and typed not in css
+    assert policies.value("CLINIC_COLOR") == "#2f6f6a"
+    assert any(
+        "CLINIC_COLOR" in record.getMessage() for record in caplog.records if record.levelname == "WARNING"
+    )
+
+
+def test_a_usable_color_from_the_environment_is_the_first_run_color(admin, settings):
+    settings.CLINIC_COLOR = "#1D4E89"
+    assert policies.value("CLINIC_COLOR") == "#1d4e89"

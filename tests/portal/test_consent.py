@@ -9,9 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import AuditEvent
+from clinic.roles import Role
 from intake.models import ConsentRecord, ConsentVersion
 from scheduling import services
 from scheduling.models import Appointment
+from tests import factories
 from tests.factories import (
     A_WEDNESDAY,
     NOW,
@@ -223,3 +225,28 @@ def test_a_patient_cannot_see_another_patients_consent(client, patient, second_p
     assert client.get(reverse("portal:consent_sign", args=["iv"])).status_code == 404
     assert client.post(reverse("portal:consent_withdraw", args=["general"]), {}).status_code in (302, 404)
     assert not ConsentRecord.objects.filter(patient=second_patient.patient).exists()
+
+
+@pytest.mark.parametrize("restricted", [False, True])
+def test_a_withdrawal_tells_the_front_desk_of_the_patients_locations_only(
+    clinic_admin, front_desk, clinic, record, mailoutbox, settings, restricted
+):
+    from scheduling.models import FrontDeskAssignment, Location
+    from scheduling.services.consent import tell_clinic_of_consent_withdrawal
+
+    settings.REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS = restricted
+    elsewhere = Location.objects.create(name="Elsewhere", time_zone="America/Chicago")
+    here = factories.make_user(Role.FRONT_DESK, email="here@example.org", full_name="Hana Here")
+    there = factories.make_user(Role.FRONT_DESK, email="there@example.org", full_name="Theo There")
+    FrontDeskAssignment.objects.create(user=here, location=clinic.location)
+    FrontDeskAssignment.objects.create(user=there, location=elsewhere)
+    withdrawal = ConsentRecord.objects.create(
+        patient=record, kind="general", version="2026-11", text_sha256="0" * 64, typed_name="Pat One",
+        agreed_at=timezone.now(), action=ConsentRecord.Action.WITHDRAWN,
+    )  # fmt: skip
+
+    assert tell_clinic_of_consent_withdrawal(record_id=withdrawal.pk, now=NOW)
+
+    [email] = mailoutbox
+    unassigned = set() if restricted else {front_desk.email}  # assigned nowhere: works at every location
+    assert set(email.to) == {clinic_admin.email, here.email} | unassigned

@@ -125,6 +125,21 @@ def test_shortening_hours_over_a_booked_session_lists_it_and_changes_nothing(adm
     assert OpeningHours.objects.get(location=clinic.location, weekday=2).opens == time(8)
 
 
+def test_a_day_closed_by_another_admin_meanwhile_is_a_form_error_not_a_500(admin_client, clinic, monkeypatch):
+    """The other admin's closure is committed while this request waits for the location's lock."""
+    from scheduling.services import calendar
+
+    def lock_while_another_admin_closes(kind: str, pk: int) -> None:
+        if not Closure.objects.filter(location=clinic.location).exists():
+            Closure.objects.create(location=clinic.location, date=A_WEDNESDAY, reason="Snow")
+
+    monkeypatch.setattr(calendar, "lock_calendar", lock_while_another_admin_closes)
+    url = reverse("setup:closure_add", args=[clinic.location.pk])
+    response = admin_client.post(url, {"date": A_WEDNESDAY.isoformat(), "reason": "Training"})
+    assert response.status_code == 400 and "already closed that day" in response.content.decode()
+    assert not Closure.objects.filter(reason="Training").exists()
+
+
 def test_closing_a_booked_day_is_refused_and_a_free_day_closes(admin_client, clinic, booked):
     url = reverse("setup:closure_add", args=[clinic.location.pk])
     refused = admin_client.post(url, {"date": A_WEDNESDAY.isoformat(), "reason": "Training"})
@@ -264,6 +279,28 @@ def test_an_invitation_to_a_taken_address_or_without_a_location_writes_nothing(
     assert not FrontDeskAssignment.objects.exists()
 
 
+def test_an_address_taken_by_another_request_meanwhile_is_a_form_error_not_a_500(
+    admin_client, clinic, front_desk, monkeypatch
+):
+    from clinic import accounts
+
+    monkeypatch.setattr(
+        accounts, "_email_taken", lambda email: False
+    )  # the other account lands after the check
+    response = admin_client.post(
+        reverse("setup:staff_invite"),
+        {
+            "full_name": "Again",
+            "email": front_desk.email,
+            "role": "front_desk",
+            "locations": [clinic.location.pk],
+        },
+    )
+    assert response.status_code == 400 and "already has an account" in response.content.decode()
+    assert User.objects.get(email=front_desk.email).full_name == "Fran Desk"
+    assert not FrontDeskAssignment.objects.exists()
+
+
 TREATMENT = {
     "label": "IV ketamine, long", "code": "iv-long", "modality": "iv", "resource_kind": "chair", "chair_minutes": "150",
     "clinician_offset_minutes": "15", "clinician_minutes": "45", "discharge_minutes": "0", "min_days_apart": "1",
@@ -324,3 +361,21 @@ def test_front_desk_locations_are_set_and_none_is_refused(admin_client, clinic, 
     assert list(
         FrontDeskAssignment.objects.filter(user=front_desk).values_list("location_id", flat=True)
     ) == [other.pk]
+
+
+def test_a_locations_time_zone_does_not_change_under_booked_sessions(
+    admin_client, clinic_admin, clinic, booked
+):
+    url = reverse("setup:location_edit", args=[clinic.location.pk])
+    data = {"name": clinic.location.name, "time_zone": "America/Chicago", "address": "", "is_active": "on"}
+    refused = admin_client.post(url, data)
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "time zone" in page and "Pat Inway" in page
+    clinic.location.refresh_from_db()
+    assert clinic.location.time_zone == "America/New_York"
+
+    services.cancel_appointment(appointment=booked, cancelled_by=clinic_admin, reason="moved")
+    assert admin_client.post(url, data).status_code == 302
+    clinic.location.refresh_from_db()
+    assert clinic.location.time_zone == "America/Chicago"
