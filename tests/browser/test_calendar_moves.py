@@ -56,6 +56,9 @@ def test_front_desk_moves_sessions_on_the_grid_and_books_a_series_from_its_previ
         session = Appointment.objects.get(patient=robin)
         desk.keyboard.press("Escape")
         robin_block = grid.locator("a.appt", has_text="Robin Mover")
+        # The booking asks the grid for an immediate refresh; its block appears only once the new grid is in, so no
+        # swap is still on its way to detach the cells used below.
+        robin_block.wait_for()
 
         # Drag it to Chair 2 at 11:00. With today's arrivals listed above the grid, that cell starts below the fold:
         # scrolled to first, as a person would, since Playwright scrolling it into view between pressing and moving

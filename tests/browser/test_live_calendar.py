@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from tests.browser.test_front_desk_journey import DESKTOP, see
-from tests.support import PASSWORD, assert_accessible, sign_in
+from tests.support import PASSWORD, assert_accessible, assert_navigation_on_one_line, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -126,25 +126,6 @@ def test_front_desk_books_from_a_cell_and_sees_another_desks_booking_live(new_pa
         desk.locator(".account-menu > summary").click()
         desk.get_by_role("button", name="Sign out", exact=True).wait_for()
         assert_accessible(desk)
-
-
-def assert_navigation_on_one_line(page) -> None:
-    """No link of the main navigation breaks inside, none starts below another's bottom, nothing spills out."""
-    boxes = page.evaluate(
-        "Array.from(document.querySelectorAll('#main-nav .navbar-nav .nav-link, #main-nav .user-chip'))"
-        ".map(e => { const r = e.getBoundingClientRect(); const s = getComputedStyle(e);"
-        " return [r.top, r.bottom, r.height, parseFloat(s.lineHeight) + parseFloat(s.paddingTop)"
-        " + parseFloat(s.paddingBottom), e.textContent.trim()]; })"
-    )
-    assert len(boxes) >= 4, boxes
-    assert all(height < line * 1.5 for _, _, height, line, _ in boxes), f"a link breaks at 1366 px: {boxes}"
-    assert max(b[0] for b in boxes) < min(b[1] for b in boxes), f"the navigation wraps at 1366 px: {boxes}"
-    widths = page.evaluate(
-        "(() => { const n = document.querySelector('.site-header .container');"
-        " return [n.scrollWidth, n.clientWidth, Array.from(n.querySelectorAll('.navbar-brand, .navbar-nav, .account-menu'))"
-        ".map(e => [e.className, Math.round(e.getBoundingClientRect().width)])]; })()"
-    )
-    assert widths[0] <= widths[1], f"the navigation spills out of the bar at 1366 px: {widths}"
 
 
 @pytest.mark.parametrize("persona", ["clinician", "clinic_admin"])

@@ -8,6 +8,10 @@
   var POLL_MS = 5000;
   Array.prototype.forEach.call(document.querySelectorAll("[data-live-poll]"), function (live) {
     var timer = null;
+    // One poll at a time: a refresh asked for while one is on its way runs when it is back. Two at once could both
+    // swap (the second detaching what the first put in) and would each start a timer, polling twice from then on.
+    var inFlight = false;
+    var askedAgain = false;
 
     function swap(html, etag) {
       var focused = live.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
@@ -27,6 +31,11 @@
       if (document.visibilityState !== "visible") {
         return; // resumed by visibilitychange
       }
+      if (inFlight) {
+        askedAgain = true;
+        return;
+      }
+      inFlight = true;
       // Passive: a poll is not someone at the desk, so it never keeps an idle session signed in.
       var headers = { "HX-Request": "true", "X-Clinic-Passive": "1" };
       if (live.dataset.etag) {
@@ -49,7 +58,12 @@
           // Offline for a moment: the next poll tries again.
         })
         .finally(function () {
-          if (document.visibilityState === "visible") {
+          inFlight = false;
+          clearTimeout(timer);
+          if (askedAgain) {
+            askedAgain = false;
+            poll();
+          } else if (document.visibilityState === "visible") {
             timer = setTimeout(poll, POLL_MS);
           }
         });
