@@ -162,7 +162,7 @@ def _names_read(client, method: str, path: str, valid: Callable[[str], str], spy
     return names
 
 
-@pytest.mark.slow  # every URL and form, as every role: the longest walk; it runs beside the browser journeys
+@pytest.mark.walk
 @pytest.mark.parametrize("role_fixture", ["patient", "front_desk", "clinician", "clinic_admin"])
 def test_crafted_dates_and_numbers_in_every_query_and_form_never_500(
     client, request, monkeypatch, settings, patient_records, role_fixture

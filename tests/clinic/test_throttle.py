@@ -162,7 +162,7 @@ def _checks_a_secret(html: bytes) -> bool:
     return b'autocomplete="current-password"' in html or b'autocomplete="one-time-code"' in html
 
 
-@pytest.mark.slow  # every URL as three users: a walk that runs beside the browser journeys
+@pytest.mark.walk
 def test_every_page_that_checks_a_password_or_code_is_rate_limited(client, patient, clinic_admin):
     """A safety net for new forms: anonymous, patient and clinic admin, every URL; any page that asks for a
     password or a two-step code must be listed. Token pages show their form only with a valid token, so they are
