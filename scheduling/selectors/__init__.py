@@ -55,6 +55,7 @@ from scheduling.selectors.locations import (
     picker_locations,
 )
 from scheduling.selectors.moves import (
+    MOVE_CHOICES_APART,
     MOVE_WINDOW_DAYS,
     WEEKDAY_NAMES,
     MoveAlternatives,
@@ -134,6 +135,7 @@ __all__ = [
     "WeekGrid",
     "week_grid",
     "week_version",
+    "MOVE_CHOICES_APART",
     "MOVE_WINDOW_DAYS",
     "WEEKDAY_NAMES",
     "MoveAlternatives",

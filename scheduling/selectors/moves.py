@@ -15,6 +15,8 @@ from scheduling.selectors.slots import SlotOption, available_slots
 # How far after the session to look (before it, from tomorrow): a move to a month away is a new booking.
 MOVE_WINDOW_DAYS = 14
 MOVE_CHOICES_EACH_SIDE = 3
+# A patient choosing a new time wants different times to choose from, not 09:00, 09:15 and 09:30 of one morning.
+MOVE_CHOICES_APART = timedelta(hours=1)
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -67,9 +69,20 @@ def move_alternatives(
         )
         if option.start.astimezone(location.tz).weekday() in days and option.start != appointment.start_at
     ]
-    earlier = [option for option in options if option.start < appointment.start_at][::-1][:each_side]
-    later = [option for option in options if option.start > appointment.start_at][:each_side]
+    earlier = _spread([option for option in options if option.start < appointment.start_at][::-1], each_side)
+    later = _spread([option for option in options if option.start > appointment.start_at], each_side)
     return MoveAlternatives(weekdays=days, earlier=earlier, later=later)
+
+
+def _spread(nearest_first: list[SlotOption], count: int) -> list[SlotOption]:
+    """The nearest ``count`` options at least ``MOVE_CHOICES_APART`` from every one already chosen."""
+    chosen: list[SlotOption] = []
+    for option in nearest_first:
+        if len(chosen) == count:
+            break
+        if all(abs(option.start - other.start) >= MOVE_CHOICES_APART for other in chosen):
+            chosen.append(option)
+    return chosen
 
 
 def sessions_in_the_way(

@@ -45,6 +45,10 @@ def test_the_alternatives_are_earlier_and_later_on_the_preferred_days_nearest_fi
     assert all(o.start < SESSION_AT for o in found.earlier) and all(o.start > SESSION_AT for o in found.later)
     assert [o.start for o in found.earlier] == sorted((o.start for o in found.earlier), reverse=True)
     assert [o.start for o in found.later] == sorted(o.start for o in found.later)
+    # Times to choose between, not one morning in quarter hours.
+    for side in (found.earlier, found.later):
+        gaps = [abs(a.start - b.start) for a in side for b in side if a is not b]
+        assert min(gaps) >= selectors.MOVE_CHOICES_APART == timedelta(hours=1)
     thursdays = selectors.move_alternatives(session, now=NOW, weekdays=[3])
     assert {
         o.start.astimezone(session.location.tz).weekday() for o in thursdays.later + thursdays.earlier
@@ -60,6 +64,7 @@ def test_the_portal_links_to_the_move_page_which_offers_times(pat, session):
     content = page.content.decode()
     assert "Earlier" in content and "Later" in content and content.count('name="start"') == 6
     assert "No matching free time" not in content
+    assert session.location.time_zone not in content  # each time carries its zone's abbreviation instead
 
 
 @time_machine.travel(NOW, tick=False)
