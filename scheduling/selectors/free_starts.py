@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 from scheduling import availability
 from scheduling.models import Location, TreatmentType
-from scheduling.selectors.slots import load_availability_inputs
+from scheduling.selectors.slots import Gaps, load_availability_inputs
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,11 @@ def free_calendar(
     """Every free start on local dates ``date_from``..``date_to`` with every chair/room and clinician free for it,
     the discharge window included (two queries, as ``available_slots``)."""
     inputs = load_availability_inputs(
-        location=location, treatment_type=treatment_type, date_from=date_from, date_to=date_to
+        location=location,
+        treatment_type=treatment_type,
+        date_from=date_from,
+        date_to=date_to,
+        gaps=Gaps.of(treatment_type),
     )
     starts = availability.free_starts(**inputs.query(date_from=date_from, date_to=date_to, now=now))
     minutes = treatment_type.discharge_minutes

@@ -53,6 +53,31 @@ def treatment_shape(treatment_type: TreatmentType) -> availability.TreatmentShap
     )
 
 
+NO_GAP = timedelta(0)
+
+
+@dataclass(frozen=True)
+class Gaps:
+    """The shortest hold a search will ask each kind of holder about: a gap shorter than that between two of a
+    holder's holds cannot take one, so the two may be read as one stretch, and the search answers the same. A chair's
+    or room's (and the patient's) is the session, a clinician's the shorter of their windows. The default (no gap)
+    reads every hold as it is, for a caller that asks about other lengths."""
+
+    chair: timedelta = NO_GAP
+    clinician: timedelta = NO_GAP
+
+    @classmethod
+    def of(cls, treatment_type: TreatmentType) -> Gaps:
+        windows = [treatment_type.clinician_minutes, treatment_type.discharge_minutes or None]
+        return cls(
+            chair=timedelta(minutes=treatment_type.chair_minutes),
+            clinician=timedelta(minutes=min(m for m in windows if m)),
+        )
+
+
+EXACT = Gaps()
+
+
 @dataclass
 class AvailabilityInputs:
     """Everything availability needs for one location, treatment type and date range, as plain data."""
@@ -72,6 +97,8 @@ class AvailabilityInputs:
     patient_busy: Sequence[availability.BusySpan] = field(default_factory=list)
     # Local days a dosing session of this type may not start on: too close to one of the patient's (DayHold).
     patient_blocked_days: frozenset[date] = frozenset()
+    # How far apart holds had to be to be read apart (``Gaps``): nothing shorter may be asked about.
+    gaps: Gaps = EXACT
 
     def query(self, *, date_from: date, date_to: date, now: datetime, resource_ids=None, clinician_ids=None):
         return {
@@ -117,6 +144,8 @@ class AvailabilityInputs:
     ) -> bool:
         """Whether the clinician could hold ``[start, end)``: inside one of their working windows here on the local
         ``day`` (by default the start's), not on time off and not holding anything else."""
+        if end - start < self.gaps.clinician:
+            raise ValueError("these holds were read joined across shorter gaps than the window asked about")
         tz = self.location_day.tz
         day = day or start.astimezone(tz).date()
         hours = self.clinician_hours.get(clinician_id, {}).get(day.weekday(), ())
@@ -224,38 +253,68 @@ def _location_calendar(
     }
 
 
-# One range scan per holder of its start index (allocation_<kind>_start: holder, lower(span), span included): the
-# holds that start from MAX_SESSION_LENGTH before the range (no hold is longer: allocation_span_bounded) to its end,
-# one row a holder with its starts and ends in order as two arrays (what availability.BusyTimes takes).
-# The epoch as float8 (date_part) is exact to the microsecond for these dates and cheaper than extract's numeric.
+# Each chair's, clinician's and the patient's holds, read by start from their start index
+# (allocation_<kind>_start: holder, lower(span), span included), one scan a holder, already in order: no sort and no
+# ordered aggregate (which took more than the scans). The holds read start MAX_SESSION_LENGTH before the range (no
+# hold is longer: allocation_span_bounded). Consecutive holds with a gap shorter than the kind's gap between them
+# come back as one stretch: a hold starts a stretch when the gap before it is that long or more, ends one when the
+# gap after it is. The row is the holder's stretches as one flat array, start, end, start, end..., in UTC
+# microseconds: on a busy calendar a handful of numbers a day instead of two a hold, and only those are converted.
+# The epoch as float8 (date_part) is exact to the microsecond for these dates, and its cast to bigint rounds.
 _HOLDS_SQL = """
-SELECT h.what, h.holder, array_agg(h.lo ORDER BY h.lo), array_agg(h.hi ORDER BY h.lo)
-FROM (
-  SELECT 0 AS what, a.resource_id AS holder, lower(a.span) AS lower_at,
-         round(date_part('epoch', lower(a.span)) * 1000000)::bigint AS lo,
-         round(date_part('epoch', upper(a.span)) * 1000000)::bigint AS hi
-  FROM scheduling_allocation a
-  WHERE a.active AND a.resource_id IS NOT NULL AND a.resource_id = ANY(%(resources)s::bigint[])
-    AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
-    AND a.appointment_id <> %(ignore)s
-  UNION ALL
-  SELECT 1, a.clinician_id, lower(a.span),
-         round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
-         round(date_part('epoch', upper(a.span)) * 1000000)::bigint
-  FROM scheduling_allocation a
-  WHERE a.active AND a.clinician_id IS NOT NULL AND a.clinician_id = ANY(%(clinicians)s::bigint[])
-    AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
-    AND a.appointment_id <> %(ignore)s
-  UNION ALL
-  SELECT 2, a.patient_id, lower(a.span),
-         round(date_part('epoch', lower(a.span)) * 1000000)::bigint,
-         round(date_part('epoch', upper(a.span)) * 1000000)::bigint
-  FROM scheduling_allocation a
-  WHERE a.active AND a.patient_id IS NOT NULL AND a.patient_id = %(patient)s::bigint
-    AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
-    AND a.appointment_id <> %(ignore)s
-) h
-GROUP BY h.what, h.holder
+SELECT 0, h.id, ARRAY(
+  SELECT unnest(array_remove(ARRAY[
+           CASE WHEN t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(chair_gap)s::interval
+                THEN (date_part('epoch', t.lo) * 1000000)::bigint END,
+           CASE WHEN t.next_lo IS NULL OR t.next_lo >= t.hi + %(chair_gap)s::interval
+                THEN (date_part('epoch', t.hi) * 1000000)::bigint END], NULL))
+  FROM (SELECT lower(a.span) AS lo, upper(a.span) AS hi,
+               lag(upper(a.span)) OVER w AS prev_hi, lead(lower(a.span)) OVER w AS next_lo
+        FROM scheduling_allocation a
+        WHERE a.active AND a.resource_id IS NOT NULL AND a.resource_id = h.id
+          AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
+          AND a.appointment_id <> %(ignore)s
+        WINDOW w AS (ORDER BY lower(a.span))) t
+  WHERE t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(chair_gap)s::interval
+     OR t.next_lo IS NULL OR t.next_lo >= t.hi + %(chair_gap)s::interval
+  ORDER BY t.lo)
+FROM unnest(%(resources)s::bigint[]) AS h(id)
+UNION ALL
+SELECT 1, h.id, ARRAY(
+  SELECT unnest(array_remove(ARRAY[
+           CASE WHEN t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(clinician_gap)s::interval
+                THEN (date_part('epoch', t.lo) * 1000000)::bigint END,
+           CASE WHEN t.next_lo IS NULL OR t.next_lo >= t.hi + %(clinician_gap)s::interval
+                THEN (date_part('epoch', t.hi) * 1000000)::bigint END], NULL))
+  FROM (SELECT lower(a.span) AS lo, upper(a.span) AS hi,
+               lag(upper(a.span)) OVER w AS prev_hi, lead(lower(a.span)) OVER w AS next_lo
+        FROM scheduling_allocation a
+        WHERE a.active AND a.clinician_id IS NOT NULL AND a.clinician_id = h.id
+          AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
+          AND a.appointment_id <> %(ignore)s
+        WINDOW w AS (ORDER BY lower(a.span))) t
+  WHERE t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(clinician_gap)s::interval
+     OR t.next_lo IS NULL OR t.next_lo >= t.hi + %(clinician_gap)s::interval
+  ORDER BY t.lo)
+FROM unnest(%(clinicians)s::bigint[]) AS h(id)
+UNION ALL
+SELECT 2, h.id, ARRAY(
+  SELECT unnest(array_remove(ARRAY[
+           CASE WHEN t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(chair_gap)s::interval
+                THEN (date_part('epoch', t.lo) * 1000000)::bigint END,
+           CASE WHEN t.next_lo IS NULL OR t.next_lo >= t.hi + %(chair_gap)s::interval
+                THEN (date_part('epoch', t.hi) * 1000000)::bigint END], NULL))
+  FROM (SELECT lower(a.span) AS lo, upper(a.span) AS hi,
+               lag(upper(a.span)) OVER w AS prev_hi, lead(lower(a.span)) OVER w AS next_lo
+        FROM scheduling_allocation a
+        WHERE a.active AND a.patient_id IS NOT NULL AND a.patient_id = h.id
+          AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
+          AND a.appointment_id <> %(ignore)s
+        WINDOW w AS (ORDER BY lower(a.span))) t
+  WHERE t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(chair_gap)s::interval
+     OR t.next_lo IS NULL OR t.next_lo >= t.hi + %(chair_gap)s::interval
+  ORDER BY t.lo)
+FROM (SELECT %(patient)s::bigint AS id) AS h WHERE h.id IS NOT NULL
 """
 
 
@@ -267,10 +326,12 @@ def held_spans(
     range_start: datetime,
     range_end: datetime,
     ignore_appointment_id: int | None = None,
-) -> list[tuple[int, int, list[int], list[int]]]:
+    gaps: Gaps = EXACT,
+) -> list[tuple[int, int, list[int]]]:
     """Active holds overlapping ``[range_start, range_end)`` of the chairs, the clinicians and the patient, one row
-    a holder: ``(what, id, starts, ends)``, what 0 for a chair or room, 1 a clinician, 2 the patient; starts and
-    ends in UTC microseconds, in order."""
+    a holder: ``(what, id, edges)``, what 0 for a chair or room, 1 a clinician, 2 the patient; edges the holder's
+    stretches (holds with less than ``gaps`` between them joined) as start, end, start, end... in UTC microseconds,
+    in order."""
     with connection.cursor() as cursor:
         execute_prepared(
             cursor,
@@ -284,6 +345,8 @@ def held_spans(
                 "lo": range_start,
                 "hi": range_end,
                 "ignore": ignore_appointment_id or 0,
+                "chair_gap": gaps.chair,
+                "clinician_gap": gaps.clinician,
             },
             generic=True,
         )
@@ -298,11 +361,14 @@ def load_availability_inputs(
     date_to: date,
     patient: Patient | None = None,
     ignore_appointment: Appointment | None = None,
+    gaps: Gaps = EXACT,
 ) -> AvailabilityInputs:
     """Two queries whatever the range: the location's calendar (hours, closures, chairs, clinicians' hours and
     time off, as arrays in one row) and the active allocations of those chairs, clinicians and the patient.
 
     ``ignore_appointment``'s own holds are left out, so a session can be moved to a time overlapping itself.
+    ``gaps``: holds closer together than that are read as one stretch (``Gaps``); a caller that asks only about
+    ``treatment_type``'s own sessions passes ``Gaps.of(treatment_type)``.
     """
     tz = location.tz
     range_start = datetime.combine(date_from, time(0), tzinfo=tz) - timedelta(days=1)
@@ -345,15 +411,18 @@ def load_availability_inputs(
     clinician_busy: dict[int, Sequence[availability.BusySpan]] = {}
     patient_busy: Sequence[availability.BusySpan] = []
     by_kind = (resource_busy, clinician_busy)
-    for what, holder, starts, ends in held_spans(
+    for what, holder, edges in held_spans(
         resource_ids=resource_names,
         clinician_ids=clinician_names,
         patient_id=patient.pk if patient is not None else None,
         range_start=range_start,
         range_end=range_end,
         ignore_appointment_id=ignore_appointment.pk if ignore_appointment is not None else None,
+        gaps=gaps,
     ):
-        held = availability.BusyTimes(starts, ends)
+        if not edges:
+            continue
+        held = availability.BusyTimes(edges[0::2], edges[1::2])
         if what == 2:
             patient_busy = held
         else:
@@ -372,6 +441,7 @@ def load_availability_inputs(
         clinician_busy=dict(clinician_busy),
         patient_busy=patient_busy,
         patient_blocked_days=blocked,
+        gaps=gaps,
     )
 
 
@@ -426,6 +496,7 @@ def available_slots(
         date_to=date_to,
         patient=patient,
         ignore_appointment=ignore_appointment,
+        gaps=Gaps.of(treatment_type),
     )
     return free_options(inputs, date_from=date_from, date_to=date_to, now=now)
 
