@@ -524,7 +524,6 @@ def available_slots(
         date_to=date_to,
         patient=patient,
         ignore_appointment=ignore_appointment,
-        gaps=Gaps.of(treatment_type),
     )
     return free_options(inputs, date_from=date_from, date_to=date_to, now=now)
 
