@@ -14,8 +14,8 @@ from scheduling.models import Location, TreatmentType
 from scheduling.selectors.slots import Gaps, load_availability_inputs
 
 # The endpoint's treatment, by its code: prepared SQL, as the location picker's read (the ORM's compile of this
-# lookup cost about as much CPU as the day's search). The columns are named, so a field added later is deferred
-# (read when used), never misplaced.
+# lookup took several times the CPU, bench/README.md). The columns are named, in the model's order, so a field added
+# later is deferred (read when used), never misplaced.
 TREATMENT_BY_CODE_SQL = (
     "SELECT id, code, label, modality, resource_kind, chair_minutes, clinician_offset_minutes, clinician_minutes, "
     "discharge_minutes, dose_mg, preparation, min_days_apart, is_active, min_monitoring_minutes, monitoring_from, "
