@@ -34,7 +34,7 @@ from scheduling.selectors.booking_facts import BookingFacts, booking_facts
 from scheduling.selectors.clinician_day import clinician_day
 from scheduling.selectors.cover import COVER_MAX_DAYS, CoverRow, cover_plan
 from scheduling.selectors.export import export_section, requests_export_section
-from scheduling.selectors.free_starts import FreeCalendar, free_calendar
+from scheduling.selectors.free_starts import FreeCalendar, free_calendar, treatment_type_by_code
 from scheduling.selectors.holds import (
     dosing_clash,
     overlapping_active_allocations,
@@ -191,6 +191,7 @@ __all__ = [
     "load_availability_inputs",
     "FreeCalendar",
     "free_calendar",
+    "treatment_type_by_code",
     "local_day_bounds",
     "nearest_alternatives",
     "next_available_slot",

@@ -9,7 +9,7 @@ from itertools import islice
 from intake.models import Patient
 from scheduling import availability
 from scheduling.models import Appointment, Location, TreatmentType
-from scheduling.selectors.slots import AvailabilityInputs, SlotOption, load_availability_inputs
+from scheduling.selectors.slots import AvailabilityInputs, Gaps, SlotOption, load_availability_inputs
 
 # How far around a taken time the nearest alternatives are looked for.
 ALTERNATIVES_WINDOW_DAYS = 7
@@ -47,6 +47,7 @@ def nearest_alternatives(
         date_to=date_to,
         patient=patient,
         ignore_appointment=ignore_appointment,
+        gaps=Gaps.of(treatment_type),  # only this treatment's sessions are asked about
     )
     nearest, same = _nearest_in(
         inputs,

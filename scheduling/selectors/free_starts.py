@@ -6,9 +6,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.db import connection
+
+from clinic.db import execute_prepared
 from scheduling import availability
 from scheduling.models import Location, TreatmentType
-from scheduling.selectors.slots import load_availability_inputs
+from scheduling.selectors.slots import Gaps, load_availability_inputs
+
+# The endpoint's treatment, by its code: prepared SQL, as the location picker's read (the ORM's compile of this
+# lookup took several times the CPU, bench/README.md). The columns are named, in the model's order, so a field added
+# later is deferred (read when used), never misplaced.
+TREATMENT_BY_CODE_SQL = (
+    "SELECT id, code, label, modality, resource_kind, chair_minutes, clinician_offset_minutes, clinician_minutes, "
+    "discharge_minutes, dose_mg, preparation, min_days_apart, is_active, min_monitoring_minutes, monitoring_from, "
+    "vitals_at_40_min_required, vitals_before_discharge_required, vitals_during_dose_every_minutes "
+    "FROM scheduling_treatmenttype WHERE code = %s"
+)
+
+
+def treatment_type_by_code(code: str) -> TreatmentType | None:
+    """The treatment type with ``code`` (retired ones too, as ``TreatmentType.objects.filter(code=...)``), or None."""
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, "treatment_by_code", TREATMENT_BY_CODE_SQL, [code])
+        row = cursor.fetchone()
+        names = [column.name for column in cursor.description]
+    return None if row is None else TreatmentType.from_db(connection.alias, names, row)
 
 
 @dataclass(frozen=True)
@@ -41,7 +63,11 @@ def free_calendar(
     """Every free start on local dates ``date_from``..``date_to`` with every chair/room and clinician free for it,
     the discharge window included (two queries, as ``available_slots``)."""
     inputs = load_availability_inputs(
-        location=location, treatment_type=treatment_type, date_from=date_from, date_to=date_to
+        location=location,
+        treatment_type=treatment_type,
+        date_from=date_from,
+        date_to=date_to,
+        gaps=Gaps.of(treatment_type),
     )
     starts = availability.free_starts(**inputs.query(date_from=date_from, date_to=date_to, now=now))
     minutes = treatment_type.discharge_minutes

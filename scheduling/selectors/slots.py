@@ -53,6 +53,31 @@ def treatment_shape(treatment_type: TreatmentType) -> availability.TreatmentShap
     )
 
 
+NO_GAP = timedelta(0)
+
+
+@dataclass(frozen=True)
+class Gaps:
+    """The shortest hold a search will ask each kind of holder about: a gap shorter than that between two of a
+    holder's holds cannot take one, so the two may be read as one stretch, and the search answers the same. A chair's
+    or room's (and the patient's) is the session, a clinician's the shorter of their windows. The default (no gap)
+    reads every hold as it is, for a caller that asks about other lengths."""
+
+    chair: timedelta = NO_GAP
+    clinician: timedelta = NO_GAP
+
+    @classmethod
+    def of(cls, treatment_type: TreatmentType) -> Gaps:
+        windows = [treatment_type.clinician_minutes, treatment_type.discharge_minutes or None]
+        return cls(
+            chair=timedelta(minutes=treatment_type.chair_minutes),
+            clinician=timedelta(minutes=min(m for m in windows if m)),
+        )
+
+
+EXACT = Gaps()
+
+
 @dataclass
 class AvailabilityInputs:
     """Everything availability needs for one location, treatment type and date range, as plain data."""
@@ -72,6 +97,8 @@ class AvailabilityInputs:
     patient_busy: Sequence[availability.BusySpan] = field(default_factory=list)
     # Local days a dosing session of this type may not start on: too close to one of the patient's (DayHold).
     patient_blocked_days: frozenset[date] = frozenset()
+    # How far apart holds had to be to be read apart (``Gaps``): nothing shorter may be asked about.
+    gaps: Gaps = EXACT
 
     def query(self, *, date_from: date, date_to: date, now: datetime, resource_ids=None, clinician_ids=None):
         return {
@@ -117,6 +144,8 @@ class AvailabilityInputs:
     ) -> bool:
         """Whether the clinician could hold ``[start, end)``: inside one of their working windows here on the local
         ``day`` (by default the start's), not on time off and not holding anything else."""
+        if end - start < self.gaps.clinician:
+            raise ValueError("these holds were read joined across shorter gaps than the window asked about")
         tz = self.location_day.tz
         day = day or start.astimezone(tz).date()
         hours = self.clinician_hours.get(clinician_id, {}).get(day.weekday(), ())
@@ -258,6 +287,68 @@ FROM (
 GROUP BY h.what, h.holder
 """
 
+# The same holds for a caller that asks only about its treatment's own sessions (``Gaps``): consecutive holds with a
+# gap shorter than the kind's gap between them come back as one stretch (a hold starts a stretch when the gap before
+# it is that long or more, ends one when the gap after it is), and only the stretches' edges are converted, as one
+# flat array start, end, start, end... a holder. One scan of the start index per holder, already in order (no sort).
+# On the busy month at 12 chairs: 576 stretches instead of 3,840 holds; PostgreSQL's time is about the same (the
+# window functions cost what the conversions and the sort saved), the converting and parsing of the rest is saved.
+_JOINED_HOLDS_SQL = """
+SELECT 0, h.id, ARRAY(
+  SELECT unnest(array_remove(ARRAY[
+           CASE WHEN t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(chair_gap)s::interval
+                THEN (date_part('epoch', t.lo) * 1000000)::bigint END,
+           CASE WHEN t.next_lo IS NULL OR t.next_lo >= t.hi + %(chair_gap)s::interval
+                THEN (date_part('epoch', t.hi) * 1000000)::bigint END], NULL))
+  FROM (SELECT lower(a.span) AS lo, upper(a.span) AS hi,
+               lag(upper(a.span)) OVER w AS prev_hi, lead(lower(a.span)) OVER w AS next_lo
+        FROM scheduling_allocation a
+        WHERE a.active AND a.resource_id IS NOT NULL AND a.resource_id = h.id
+          AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
+          AND a.appointment_id <> %(ignore)s
+        WINDOW w AS (ORDER BY lower(a.span))) t
+  WHERE t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(chair_gap)s::interval
+     OR t.next_lo IS NULL OR t.next_lo >= t.hi + %(chair_gap)s::interval
+  ORDER BY t.lo)
+FROM unnest(%(resources)s::bigint[]) AS h(id)
+UNION ALL
+SELECT 1, h.id, ARRAY(
+  SELECT unnest(array_remove(ARRAY[
+           CASE WHEN t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(clinician_gap)s::interval
+                THEN (date_part('epoch', t.lo) * 1000000)::bigint END,
+           CASE WHEN t.next_lo IS NULL OR t.next_lo >= t.hi + %(clinician_gap)s::interval
+                THEN (date_part('epoch', t.hi) * 1000000)::bigint END], NULL))
+  FROM (SELECT lower(a.span) AS lo, upper(a.span) AS hi,
+               lag(upper(a.span)) OVER w AS prev_hi, lead(lower(a.span)) OVER w AS next_lo
+        FROM scheduling_allocation a
+        WHERE a.active AND a.clinician_id IS NOT NULL AND a.clinician_id = h.id
+          AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
+          AND a.appointment_id <> %(ignore)s
+        WINDOW w AS (ORDER BY lower(a.span))) t
+  WHERE t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(clinician_gap)s::interval
+     OR t.next_lo IS NULL OR t.next_lo >= t.hi + %(clinician_gap)s::interval
+  ORDER BY t.lo)
+FROM unnest(%(clinicians)s::bigint[]) AS h(id)
+UNION ALL
+SELECT 2, h.id, ARRAY(
+  SELECT unnest(array_remove(ARRAY[
+           CASE WHEN t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(chair_gap)s::interval
+                THEN (date_part('epoch', t.lo) * 1000000)::bigint END,
+           CASE WHEN t.next_lo IS NULL OR t.next_lo >= t.hi + %(chair_gap)s::interval
+                THEN (date_part('epoch', t.hi) * 1000000)::bigint END], NULL))
+  FROM (SELECT lower(a.span) AS lo, upper(a.span) AS hi,
+               lag(upper(a.span)) OVER w AS prev_hi, lead(lower(a.span)) OVER w AS next_lo
+        FROM scheduling_allocation a
+        WHERE a.active AND a.patient_id IS NOT NULL AND a.patient_id = h.id
+          AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
+          AND a.appointment_id <> %(ignore)s
+        WINDOW w AS (ORDER BY lower(a.span))) t
+  WHERE t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(chair_gap)s::interval
+     OR t.next_lo IS NULL OR t.next_lo >= t.hi + %(chair_gap)s::interval
+  ORDER BY t.lo)
+FROM (SELECT %(patient)s::bigint AS id) AS h WHERE h.id IS NOT NULL
+"""
+
 
 def held_spans(
     *,
@@ -267,27 +358,29 @@ def held_spans(
     range_start: datetime,
     range_end: datetime,
     ignore_appointment_id: int | None = None,
+    gaps: Gaps = EXACT,
 ) -> list[tuple[int, int, list[int], list[int]]]:
     """Active holds overlapping ``[range_start, range_end)`` of the chairs, the clinicians and the patient, one row
     a holder: ``(what, id, starts, ends)``, what 0 for a chair or room, 1 a clinician, 2 the patient; starts and
-    ends in UTC microseconds, in order."""
+    ends in UTC microseconds, in order, holds with less than ``gaps`` between them joined into one."""
+    params = {
+        "resources": list(resource_ids),
+        "clinicians": list(clinician_ids),
+        "patient": patient_id,
+        "earliest": range_start - MAX_SESSION_LENGTH,
+        "lo": range_start,
+        "hi": range_end,
+        "ignore": ignore_appointment_id or 0,
+    }
     with connection.cursor() as cursor:
-        execute_prepared(
-            cursor,
-            "availability_holds",
-            _HOLDS_SQL,
-            {
-                "resources": list(resource_ids),
-                "clinicians": list(clinician_ids),
-                "patient": patient_id,
-                "earliest": range_start - MAX_SESSION_LENGTH,
-                "lo": range_start,
-                "hi": range_end,
-                "ignore": ignore_appointment_id or 0,
-            },
-            generic=True,
-        )
-        return cursor.fetchall()
+        if gaps == EXACT:
+            execute_prepared(cursor, "availability_holds", _HOLDS_SQL, params, generic=True)
+            return cursor.fetchall()
+        params.update(chair_gap=gaps.chair, clinician_gap=gaps.clinician)
+        execute_prepared(cursor, "availability_joined_holds", _JOINED_HOLDS_SQL, params, generic=True)
+        return [
+            (what, holder, edges[0::2], edges[1::2]) for what, holder, edges in cursor.fetchall() if edges
+        ]
 
 
 def load_availability_inputs(
@@ -298,11 +391,14 @@ def load_availability_inputs(
     date_to: date,
     patient: Patient | None = None,
     ignore_appointment: Appointment | None = None,
+    gaps: Gaps = EXACT,
 ) -> AvailabilityInputs:
     """Two queries whatever the range: the location's calendar (hours, closures, chairs, clinicians' hours and
     time off, as arrays in one row) and the active allocations of those chairs, clinicians and the patient.
 
     ``ignore_appointment``'s own holds are left out, so a session can be moved to a time overlapping itself.
+    ``gaps``: holds closer together than that are read as one stretch (``Gaps``); a caller that asks only about
+    ``treatment_type``'s own sessions passes ``Gaps.of(treatment_type)``.
     """
     tz = location.tz
     range_start = datetime.combine(date_from, time(0), tzinfo=tz) - timedelta(days=1)
@@ -352,6 +448,7 @@ def load_availability_inputs(
         range_start=range_start,
         range_end=range_end,
         ignore_appointment_id=ignore_appointment.pk if ignore_appointment is not None else None,
+        gaps=gaps,
     ):
         held = availability.BusyTimes(starts, ends)
         if what == 2:
@@ -372,6 +469,7 @@ def load_availability_inputs(
         clinician_busy=dict(clinician_busy),
         patient_busy=patient_busy,
         patient_blocked_days=blocked,
+        gaps=gaps,
     )
 
 

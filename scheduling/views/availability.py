@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 
 from clinic.access import role_required
 from scheduling import selectors
-from scheduling.models import TreatmentType
 from scheduling.views.pages import STAFF, location_asked
 
 # A month and a day either way of a 30-day month: enough for a month view, and it bounds one request's work.
@@ -37,7 +36,7 @@ def _date(raw: str | None) -> date | None:
 def free_starts(request: HttpRequest) -> HttpResponse:
     location = location_asked(request, among=selectors.picker_locations(request.user))
     code = request.GET.get("treatment", "")
-    treatment = TreatmentType.objects.filter(code=code).first() if code else None
+    treatment = selectors.treatment_type_by_code(code) if code else None
     if treatment is None:
         return _error(_("Give treatment: one of the treatment type codes."))
     date_from = _date(request.GET.get("from"))

@@ -113,3 +113,16 @@ def test_a_location_outside_the_persons_reach_is_404(client, front_desk, clinic,
     response = client.get(URL, {"location": other.pk, "treatment": "iv-ketamine", "from": "2027-03-03"})
     assert response.status_code == 404
     assert _ask(client, front_desk, clinic, location="x").status_code == 404
+
+
+def test_the_treatment_is_read_whole_by_its_code(clinic):
+    from django.forms.models import model_to_dict
+
+    from scheduling import selectors
+    from scheduling.models import TreatmentType
+
+    for treatment in TreatmentType.objects.all():
+        read = selectors.treatment_type_by_code(treatment.code)
+        assert read is not None and read.get_deferred_fields() == set()
+        assert model_to_dict(read) == model_to_dict(treatment)
+    assert selectors.treatment_type_by_code("no-such-thing") is None

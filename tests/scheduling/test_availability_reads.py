@@ -10,7 +10,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 
-from scheduling import selectors
+from scheduling import availability, selectors
+from scheduling.availability import to_us
 from scheduling.models import MAX_SESSION_LENGTH, Allocation, Appointment, Closure
 from tests.factories import A_WEDNESDAY, NOW, local, make_patient
 
@@ -140,3 +141,51 @@ def test_a_start_four_days_after_beats_a_farther_one_three_days_before(front_des
         )
     found = _alternatives(one, local(LATER, 23), limit=1)
     assert [o.start for o in found] == [local(LATER + timedelta(days=4), 8)]
+
+
+def test_holds_closer_than_a_session_are_read_as_one_stretch_and_the_answer_is_the_same(clinic, book):
+    """The JSON endpoint, the alternatives and the slot search read a chair's holds with the gaps too short for the
+    session filled in (``Gaps``): fewer numbers, the same free starts. A gap of exactly one session is kept."""
+    from scheduling.selectors.slots import EXACT, Gaps, load_availability_inputs
+
+    chair = clinic.chairs[0]
+    for hour, minute, clinician in ((8, 0, 0), (11, 45, 1), (15, 45, 0)):  # gaps: 1 h 45, then exactly 2 h
+        book(
+            make_patient(location=clinic.location),
+            local(A_WEDNESDAY, hour, minute),
+            chair=0,
+            clinician=clinician,
+        )
+
+    def read(gaps):
+        return load_availability_inputs(
+            location=clinic.location,
+            treatment_type=clinic.iv,
+            date_from=A_WEDNESDAY,
+            date_to=A_WEDNESDAY,
+            gaps=gaps,
+        )
+
+    exact, joined = read(EXACT), read(Gaps.of(clinic.iv))
+    assert len(exact.resource_busy[chair.pk]) == 3
+    assert list(joined.resource_busy[chair.pk]) == [
+        (to_us(local(A_WEDNESDAY, 8)), to_us(local(A_WEDNESDAY, 13, 45))),
+        (to_us(local(A_WEDNESDAY, 15, 45)), to_us(local(A_WEDNESDAY, 17, 45))),
+    ]
+    found = selectors.free_calendar(
+        location=clinic.location,
+        treatment_type=clinic.iv,
+        date_from=A_WEDNESDAY,
+        date_to=A_WEDNESDAY,
+        now=NOW,
+    )
+    assert found.by_resource()[chair.pk] == [local(A_WEDNESDAY, 13, 45)]
+    for inputs in (exact, joined):
+        query = inputs.query(date_from=A_WEDNESDAY, date_to=A_WEDNESDAY, now=NOW)
+        assert availability.free_starts(**query) == found.starts
+    # Joined holds answer nothing shorter than they were read for.
+    clinician = clinic.clinicians[0].pk
+    window = local(A_WEDNESDAY, 13), local(A_WEDNESDAY, 13, 30)
+    assert exact.clinician_free(clinician, *window)
+    with pytest.raises(ValueError, match="shorter gaps"):
+        joined.clinician_free(clinician, *window)
