@@ -92,6 +92,7 @@ from scheduling.selectors.schedule import (
 from scheduling.selectors.series_proposals import (
     TEMPLATE_MODALITY,
     ProposedSeriesSession,
+    SeriesCalendar,
     SeriesCalendarWeek,
     bookable_course_template,
     bookable_course_templates,
@@ -199,6 +200,7 @@ __all__ = [
     "picker_locations",
     "propose_treatment_series",
     "series_calendar",
+    "SeriesCalendar",
     "SeriesCalendarWeek",
     "reminder_for_link",
     "rems_form_due_at",
