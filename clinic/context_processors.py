@@ -22,6 +22,7 @@ def assets() -> dict[str, str]:
         "scheduling_move_js": static("scheduling/move.js"),
         "calendar_live_js": static("scheduling/calendar_live.js"),
         "scheduling_plan_css": static("scheduling/calendar-plan.css"),
+        "scheduling_grid_css": static("scheduling/calendar-grid.css"),
     }
 
 

@@ -1,5 +1,6 @@
-"""The day view's booking panel: one empty cell of the grid (a chair or room at a time) and what front desk adds to
-it: a patient found by name, the treatment, a clinician (or the first free one)."""
+"""The day view's booking panel: one empty cell of the grid (a chair or room at a time, or on the clinician view a
+clinician at a time) and what front desk adds to it: a patient found by name, the treatment, a clinician (or the
+first free one), a chair (or the first free one, when the cell named the clinician)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from scheduling.models import Clinician, Location, Resource, TreatmentType
 
 
 class CellBookingForm(forms.Form):
-    resource = forms.ModelChoiceField(queryset=Resource.objects.none(), widget=forms.HiddenInput)
+    resource = forms.ModelChoiceField(queryset=Resource.objects.none(), required=False)
     start = forms.CharField(max_length=40, widget=forms.HiddenInput)
     # Posted, never in the address: a patient's name must not land in a URL or an access log.
     q = forms.CharField(label=_("Patient: name, email or phone"), max_length=100, required=False)
@@ -49,6 +50,8 @@ class CellBookingForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         resource, treatment_type = cleaned.get("resource"), cleaned.get("treatment_type")
+        if resource is None and cleaned.get("clinician") is None and not self.has_error("resource"):
+            self.add_error("resource", _("The cell names neither a chair nor a clinician."))
         if resource and treatment_type and resource.kind != treatment_type.resource_kind:
             self.add_error(
                 "treatment_type",

@@ -93,6 +93,7 @@ from scheduling.selectors.schedule import (
 from scheduling.selectors.series_proposals import (
     TEMPLATE_MODALITY,
     ProposedSeriesSession,
+    SeriesCalendar,
     SeriesCalendarWeek,
     bookable_course_template,
     bookable_course_templates,
@@ -202,6 +203,7 @@ __all__ = [
     "picker_locations",
     "propose_treatment_series",
     "series_calendar",
+    "SeriesCalendar",
     "SeriesCalendarWeek",
     "reminder_for_link",
     "rems_form_due_at",

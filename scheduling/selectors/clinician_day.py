@@ -9,13 +9,14 @@ from dataclasses import replace
 from django.utils.translation import gettext as _
 
 from clinic.local_time import format_time_of_day
-from scheduling.models import Allocation
+from scheduling.models import Allocation, Clinician
 from scheduling.selectors.schedule import DayColumn, DaySchedule, place_blocks
 
 
 def clinician_day(schedule: DaySchedule) -> DaySchedule:
-    """``schedule`` (the chair view, ``day_schedule``) regridded by clinician: one more query, the day's clinician
-    holds. A clinician with no session that day has no column."""
+    """``schedule`` (the chair view, ``day_schedule``) regridded by clinician: two more queries, the day's clinician
+    holds and the clinicians who work at the location that weekday. Each of those has a column (front desk books
+    from its free cells) as does any other clinician holding a session that day."""
     tz = schedule.location.tz
     by_pk = {entry.pk: entry for entry in schedule.appointments}
     holds = sorted(
@@ -48,8 +49,15 @@ def clinician_day(schedule: DaySchedule) -> DaySchedule:
             )
         )
     names = {entry.clinician_id: entry.clinician_name for entry in schedule.appointments}
+    for clinician in Clinician.objects.filter(
+        working_hours__location=schedule.location, working_hours__weekday=schedule.day.weekday()
+    ).select_related("user"):
+        names.setdefault(clinician.pk, str(clinician))
     columns = sorted(
-        (DayColumn(pk, names.get(pk, "")) for pk in {clinician_id for clinician_id, _entry in blocks}),
+        (
+            DayColumn(pk, names.get(pk, ""))
+            for pk in {clinician_id for clinician_id, _entry in blocks} | (names.keys() - {None})
+        ),
         key=lambda column: (column.name, column.pk),
     )
     index = {column.pk: i for i, column in enumerate(columns)}

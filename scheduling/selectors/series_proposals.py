@@ -12,8 +12,15 @@ from zoneinfo import ZoneInfo
 from django.utils.translation import gettext as _
 
 from intake.models import Patient
-from scheduling import series
-from scheduling.models import MAX_SESSION_LENGTH, Appointment, CourseTemplate, Location, TreatmentType
+from scheduling import series, timeline
+from scheduling.models import (
+    MAX_SESSION_LENGTH,
+    Appointment,
+    CourseTemplate,
+    Location,
+    OpeningHours,
+    TreatmentType,
+)
 from scheduling.selectors.slots import SlotOption, free_options, load_availability_inputs
 
 TEMPLATE_MODALITY = {
@@ -115,13 +122,26 @@ def propose_treatment_series(
 
 
 @dataclass(frozen=True)
+class SeriesBlock:
+    """One block on a day's time strip of the preview: a proposed session (a ghost), one of the patient's sessions
+    already booked, or another session in the chair a proposed session would take (the desk sees what is around
+    it)."""
+
+    kind: str  # "proposed", "booked" or "taken"
+    placement: timeline.Placement
+    session: ProposedSeriesSession | None = None
+    appointment: Appointment | None = None
+
+
+@dataclass(frozen=True)
 class SeriesCalendarDay:
-    """One day of the series preview: the proposed sessions that day (ghost blocks) and the patient's sessions
-    already booked then."""
+    """One day of the series preview: the proposed sessions that day (ghost blocks), the patient's sessions
+    already booked then, and everything on the day's strip, placed by its time."""
 
     day: date
     proposed: list[ProposedSeriesSession]
     booked: list[Appointment]
+    blocks: list[SeriesBlock]
 
 
 @dataclass(frozen=True)
@@ -130,15 +150,27 @@ class SeriesCalendarWeek:
     days: list[SeriesCalendarDay]
 
 
+@dataclass(frozen=True)
+class SeriesCalendar:
+    weeks: list[SeriesCalendarWeek]
+    strip: timeline.Strip  # every day's time axis, as on the week grid
+
+
 def series_calendar(
-    proposal: Sequence[ProposedSeriesSession], *, location: Location, patient: Patient
-) -> list[SeriesCalendarWeek]:
+    proposal: Sequence[ProposedSeriesSession],
+    *,
+    location: Location,
+    patient: Patient,
+    session_length: timedelta,
+) -> SeriesCalendar:
     """The proposal laid on the calendar, a week (Monday to Sunday) a row from the first session's week to the
-    last's, with the patient's active sessions already booked in those weeks (one query). A session with no free
-    time shows on the day it was asked for."""
+    last's, each day a time strip as on the week grid: the proposed sessions as ghost blocks sized by their times,
+    the patient's active sessions already booked, and the other sessions in a proposed session's chair that day
+    (three queries: those sessions and the opening hours). A session with no free time shows at the time it was
+    asked for, ``session_length`` long."""
     tz: ZoneInfo = location.tz
     if not proposal:
-        return []
+        return SeriesCalendar([], timeline.strip_for([]))
     by_day: dict[date, list[ProposedSeriesSession]] = {}
     for session in proposal:
         by_day.setdefault((session.start or session.requested_start).astimezone(tz).date(), []).append(
@@ -149,26 +181,86 @@ def series_calendar(
     sunday = last + timedelta(days=6 - last.weekday())
     span_start = datetime.combine(monday, time(0), tzinfo=tz)
     span_end = datetime.combine(sunday + timedelta(days=1), time(0), tzinfo=tz)
+    in_span = {
+        "status__in": Appointment.ACTIVE_STATUSES,
+        "start_at__gt": span_start - MAX_SESSION_LENGTH,
+        "start_at__lt": span_end,
+        "end_at__gt": span_start,
+    }
     booked: dict[date, list[Appointment]] = {}
     for appointment in (
-        Appointment.objects.filter(
-            patient=patient,
-            status__in=Appointment.ACTIVE_STATUSES,
-            start_at__gt=span_start - MAX_SESSION_LENGTH,
-            start_at__lt=span_end,
-        )
+        Appointment.objects.filter(patient=patient, **in_span)
         .select_related("treatment_type", "resource", "location")
         .order_by("start_at")
     ):
         booked.setdefault(appointment.start_at.astimezone(tz).date(), []).append(appointment)
+    chairs_by_day = {
+        day: {session.option.resource_id for session in sessions if session.option}
+        for day, sessions in by_day.items()
+    }
+    taken: dict[date, list[Appointment]] = {}
+    for appointment in (
+        Appointment.objects.filter(
+            location=location,
+            resource_id__in={pk for chairs in chairs_by_day.values() for pk in chairs},
+            **in_span,
+        )
+        .exclude(patient=patient)
+        .select_related("resource")
+        .order_by("start_at")
+    ):
+        day = appointment.start_at.astimezone(tz).date()
+        if appointment.resource_id in chairs_by_day.get(day, ()):
+            taken.setdefault(day, []).append(appointment)
+
+    def times(session: ProposedSeriesSession) -> tuple[datetime, datetime]:
+        if session.option:
+            return session.option.start, session.option.end
+        return session.requested_start, session.requested_start + session_length
+
+    windows = [
+        (opens.hour * 60 + opens.minute, closes.hour * 60 + closes.minute)
+        for opens, closes in OpeningHours.objects.filter(location=location).values_list("opens", "closes")
+    ]
+    for day, sessions in by_day.items():
+        windows += [
+            (timeline.local_minutes(start, day, tz), timeline.local_minutes(end, day, tz))
+            for start, end in map(times, sessions)
+        ]
+    for day, appointments in [*booked.items(), *taken.items()]:
+        windows += [
+            (timeline.local_minutes(a.start_at, day, tz), timeline.local_minutes(a.end_at, day, tz))
+            for a in appointments
+        ]
+    strip = timeline.strip_for(windows)
+
+    def blocks_on(day: date) -> list[SeriesBlock]:
+        origin = strip.origin(day, tz)
+        blocks = []
+        for session in by_day.get(day, []):
+            placed = timeline.place(*times(session), origin=origin, steps=strip.steps)
+            if placed:
+                blocks.append(SeriesBlock("proposed", placed, session=session))
+        for kind, appointments in (("booked", booked.get(day, [])), ("taken", taken.get(day, []))):
+            for appointment in appointments:
+                placed = timeline.place(
+                    appointment.start_at, appointment.end_at, origin=origin, steps=strip.steps
+                )
+                if placed:
+                    blocks.append(SeriesBlock(kind, placed, appointment=appointment))
+        return blocks
+
     weeks = []
     while monday <= sunday:
         days = [monday + timedelta(days=offset) for offset in range(7)]
         weeks.append(
             SeriesCalendarWeek(
                 monday=monday,
-                days=[SeriesCalendarDay(day, by_day.get(day, []), booked.get(day, [])) for day in days],
+                days=[
+                    SeriesCalendarDay(day, by_day.get(day, []), booked.get(day, []), blocks_on(day))
+                    for day in days
+                ],
             )
         )
         monday += timedelta(days=7)
-    return weeks
+    return SeriesCalendar(weeks, strip)

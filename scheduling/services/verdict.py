@@ -37,7 +37,7 @@ def booking_verdict(
     patient: Patient,
     treatment_type: TreatmentType,
     location: Location,
-    resource: Resource,
+    resource: Resource | None,
     clinician: Clinician | None,
     start: datetime,
     now: datetime,

@@ -151,16 +151,24 @@ def _cleaning_note(entry) -> str:
     return f'<br><span class="small appt-cleaning">{escape(entry.cleaning_label)}</span>'
 
 
+def _book_columns(schedule, by_clinician: bool) -> list[tuple[str, str]]:
+    """Each column's part of a free cell's booking address and its name: the chair or room, or (the clinician view)
+    the clinician, the chair then left to the booking panel."""
+    key = "by=clinician&amp;clinician" if by_clinician else "resource"
+    return [(f"&amp;{key}={int(column.pk)}", escape(column.name)) for column in schedule.resources]
+
+
 @register.simple_tag
-def day_grid_rows(schedule, book_url: str = "") -> str:
+def day_grid_rows(schedule, book_url: str = "", by_clinician: bool = False) -> str:
     """The day grid's table rows (``selectors.DaySchedule.rows``), built here in one pass.
 
     A day is about 40 rows by a dozen chairs; the same markup in template language costs more than the rest of the
     busiest page together (bench/day_grid.py measures both, figures in bench/README.md), so the rows are joined as
     strings. Every text is escaped.
 
-    With ``book_url`` (front desk, a day not yet over) each empty cell is a link to book that chair at that time:
-    the booking panel's address with the chair and the start, nothing about a patient. Without JavaScript it opens
+    With ``book_url`` (front desk, a day not yet over) each empty cell is a link to book that chair (or, with
+    ``by_clinician``, that clinician) at that time: the booking panel's address with the column and the start,
+    nothing about a patient. Without JavaScript it opens
     the panel as a page; scheduling.js opens it beside the grid instead.
     """
     before, after = _detail_links()
@@ -168,7 +176,7 @@ def day_grid_rows(schedule, book_url: str = "") -> str:
     book_text = gettext("Book %(chair)s at %(time)s")
     late_text = " " + escape(gettext("(late)"))
     out = []
-    columns = [(f"&amp;resource={int(r.pk)}", escape(r.name)) for r in schedule.resources] if book_url else []
+    columns = _book_columns(schedule, by_clinician) if book_url else []
     for index, row in enumerate(schedule.rows):
         label = (
             row.label if row.hour_start or index == 0 else f'<span class="visually-hidden">{row.label}</span>'

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from clinic.access import role_required
 from scheduling import selectors, services
 from scheduling.forms.cell_booking import CellBookingForm
-from scheduling.models import Appointment, Location
+from scheduling.models import Appointment, Location, Resource
 from scheduling.services.verdict import booking_verdict
 from scheduling.views.pages import DESK, STAFF, day_asked, location_asked
 
@@ -76,7 +76,7 @@ def day_live(request: HttpRequest) -> HttpResponse:
     day = day_asked(request, location)
     today = timezone.now().astimezone(location.tz).date()
     by_clinician = by_clinician_asked(request)
-    link = "" if by_clinician else book_url(request.user, location, day, today)
+    link = book_url(request.user, location, day, today)
     asked = request.headers.get("If-None-Match", "")
     if asked and asked == etag(selectors.day_version(location, day), bool(link), by_clinician=by_clinician):
         response = HttpResponse(status=304)
@@ -111,14 +111,20 @@ def book_cell(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     if request.method == "GET":
         # Only the cell comes from the address; anything about a patient is posted.
-        data = {"resource": request.GET.get("resource", ""), "start": request.GET.get("start", "")}
+        data = {key: request.GET.get(key, "") for key in ("resource", "start", "clinician", "by")}
         action = ""
     else:
         data, action = request.POST, request.POST.get("action", "")
+    # A cell of the clinician view names the clinician; the chair is the first free one, or chosen in the panel.
+    clinician_cell = data.get("by") == "clinician"
     form = CellBookingForm(data, location=location, now=now)
     form.is_valid()
     cleaned = form.cleaned_data
-    cell_ok = "resource" in cleaned and "start" in cleaned
+    cell_ok = (
+        "start" in cleaned
+        and not form.has_error("resource")
+        and (cleaned.get("resource") is not None or cleaned.get("clinician") is not None)
+    )
     patient = None
     if cleaned.get("patient"):
         patient = selectors.patient_for_booking(request.user, cleaned["patient"])  # 404 if out of reach
@@ -129,7 +135,8 @@ def book_cell(request: HttpRequest) -> HttpResponse:
     treatment_type, clinician = cleaned.get("treatment_type"), cleaned.get("clinician")
     if patient is not None and treatment_type is None and cell_ok and action != "book":
         # A returning patient is usually booked for the same treatment again: chosen first, one click fewer.
-        usual = selectors.usual_treatment_type(patient.pk, cleaned["resource"].kind)
+        kind = cleaned["resource"].kind if cleaned.get("resource") else Resource.Kind.CHAIR
+        usual = selectors.usual_treatment_type(patient.pk, kind)
         treatment_type = next((t for t in form.treatment_choices() if t.pk == usual), None)
     if not cell_ok:
         status = 400
@@ -186,7 +193,9 @@ def book_cell(request: HttpRequest) -> HttpResponse:
         "form": form,
         "location": location,
         "cell_ok": cell_ok,
+        "clinician_cell": clinician_cell,
         "resource": cleaned.get("resource"),
+        "clinician": clinician,
         "start": cleaned.get("start"),
         "patient": patient,
         "results": results,

@@ -35,7 +35,7 @@ def day_view(request: HttpRequest) -> HttpResponse:
     schedule = selectors.day_schedule(location, day)
     today = timezone.now().astimezone(location.tz).date()
     by_clinician = day_live.by_clinician_asked(request)
-    link = "" if by_clinician else day_live.book_url(request.user, location, day, today)
+    link = day_live.book_url(request.user, location, day, today)
     context = {
         "location": location,
         "locations": locations,

@@ -120,7 +120,12 @@ def test_front_desk_moves_sessions_on_the_grid_and_books_a_series_from_its_previ
         desk.get_by_label("Treatment").select_option(str(iv.pk))
         desk.get_by_role("button", name="Propose the sessions").click()
         desk.get_by_role("heading", name="On the calendar").wait_for()
-        assert desk.locator("[data-ghost]").count() == 6
+        ghosts = desk.locator("[data-ghost]")
+        assert ghosts.count() == 6
+        # Each ghost is sized by its proposed time as the week grid sizes sessions: all two-hour infusions at 9:00.
+        assert all("tc-s5 tc-w8" in (ghosts.nth(n).get_attribute("class") or "") for n in range(6))
+        widths = [ghosts.nth(n).bounding_box()["width"] for n in range(6)]
+        assert max(widths) - min(widths) < 2 and min(widths) > 20, widths
         assert not Appointment.objects.filter(patient=sera).exists()
         assert desk.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         assert_accessible(desk)

@@ -1,6 +1,7 @@
-"""Front desk's calendar beyond booking, in a real browser: a no-show marked from the day view's arrivals, the week
-as a grid of chairs by day that shows another desk's booking without a reload, and the day by clinician. Every
-state passes axe-core; at 1024 px the page does not scroll sideways.
+"""Front desk's calendar beyond booking, in a real browser: a no-show marked from the day view's arrivals, the day by
+clinician (a free cell books that clinician, by keyboard), and the week as a grid of chairs by day, each session a
+block placed and sized by its time, that shows another desk's booking without a reload. Every state passes axe-core;
+at 1024 px the page does not scroll sideways.
 
 The clock is Mon, Mar 1, 2027, 09:30 in New York (and ticks): today's 09:00 session has started."""
 
@@ -45,6 +46,12 @@ def test_no_show_from_the_day_and_a_live_week_grid(new_page, live_server, front_
             location=location, start=local(date(2027, 3, 3), 10), resource=chairs[1], clinician=clinicians[1],
             booked_by=front_desk, now=earlier,
         )  # fmt: skip
+        services.book_appointment(
+            patient=make_patient(first="Cora", last="Consult", location=location),
+            treatment_type=treatment_type("consultation"), location=location, start=local(date(2027, 3, 3), 14),
+            resource=_room, clinician=clinicians[0], booked_by=front_desk, now=earlier,
+        )  # fmt: skip
+        cal = make_patient(first="Cal", last="Clinview", location=location)
 
         desk = new_page(viewport=DESKTOP)
         polls: list[int] = []
@@ -68,11 +75,47 @@ def test_no_show_from_the_day_and_a_live_week_grid(new_page, live_server, front_
         desk.locator("#day-live .day-grid").get_by_text("11:15 AM–12:00 PM").wait_for()
         assert_accessible(desk)
 
+        # A free cell of a clinician's column books that clinician (Enter on the focused cell, as on the chair view);
+        # the first free chair is left to the booking checks.
+        cell = desk.get_by_role("link", name=f"Book {clinicians[0]} at 2:00 PM")
+        cell.focus()
+        desk.keyboard.press("Enter")
+        panel = desk.locator("#book-panel")
+        panel.get_by_role("heading", name=f"Book with {clinicians[0]}").wait_for()
+        assert panel.get_by_label("Clinician").input_value() == str(clinicians[0].pk)
+        panel.get_by_label("Treatment").select_option(str(iv.pk))
+        panel.get_by_label("Patient: name, email or phone").press_sequentially("clinview", delay=40)
+        panel.get_by_label("Clinview, Cal").check()
+        see(desk, "Clear to book")
+        assert_accessible(desk)
+        panel.get_by_role("button", name="Book", exact=True).click()
+        see(desk, "Booked IV ketamine infusion for Cal Clinview")
+        booked = Appointment.objects.get(patient=cal)
+        assert (booked.clinician, booked.start_at) == (clinicians[0], local(TODAY, 14))
+        assert booked.resource in chairs
+        desk.keyboard.press("Escape")
+        desk.locator("#day-live .day-grid a.appt", has_text="Cal Clinview").wait_for()
+
         # The week: a grid of chairs by day, live.
         desk.goto(f"/front-desk/week/?location={location.pk}&start=2027-03-01")
         grid = desk.locator("#week-live .week-grid")
         grid.get_by_text("Wes Wednesday").wait_for()
         assert_accessible(desk)
+        # Each block is placed and sized by its time on the day's strip (08:00-18:00 in 15-minute columns): Wes's
+        # two-hour infusion from 10:00 spans twice the columns of Cora's one-hour consultation at 2:00 PM, which
+        # starts at a later column; drawn so, too.
+        wes = grid.locator("a.tblock", has_text="Wes Wednesday")
+        cora = grid.locator("a.tblock", has_text="Cora Consult")
+        wes_at, cora_at = (
+            (int(block.get_attribute("data-column")), int(block.get_attribute("data-span")))
+            for block in (wes, cora)
+        )
+        assert wes_at == (9, 8) and cora_at == (25, 4), (wes_at, cora_at)
+        assert "tc-s9" in wes.get_attribute("class") and "tc-w8" in wes.get_attribute("class")
+        wes_box, cora_box = wes.bounding_box(), cora.bounding_box()
+        assert abs(wes_box["width"] - 2 * cora_box["width"]) < 4, (wes_box, cora_box)
+        assert cora_box["x"] > wes_box["x"] + wes_box["width"]
+        assert "Dosing 10:15 AM–11:00 AM" in (wes.get_attribute("title") or "")  # its parts, in words
         navigations: list[str] = []
         desk.on("framenavigated", lambda f: navigations.append(f.url) if f == desk.main_frame else None)
         services.book_appointment(

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from scheduling.models import FrontDeskAssignment, RemsEnrollment
+from scheduling.models import Appointment, FrontDeskAssignment, RemsEnrollment
 from tests.factories import A_WEDNESDAY, NY, build_clinic, local, make_patient
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,8 @@ def test_clinicians_as_columns_with_blocks_sized_to_their_holds(desk, clinic, bo
     assert response.status_code == 200
     schedule = response.context["schedule"]
     names = [column.name for column in schedule.resources]
-    assert names == sorted([str(clinic.clinicians[0]), str(clinic.clinicians[1])])
+    # Every clinician working here that day has a column (front desk books from its free cells).
+    assert names == sorted(str(clinician) for clinician in clinic.clinicians)
     blocks = {
         (
             schedule.resources[col].name,
@@ -65,7 +66,12 @@ def test_clinicians_as_columns_with_blocks_sized_to_their_holds(desk, clinic, bo
     }
     html = response.content.decode()
     assert "discharge check" in html and "dosing" in html
-    assert "data-slot" not in html  # booking is from the chair view, where a cell names its chair
+    third = clinic.clinicians[2]
+    # A free cell books that clinician at that time; the chair is left to the panel.
+    assert (
+        f'href="{reverse("scheduling:book_cell")}?location={clinic.location.pk}&amp;start=2027-03-03T14:00Z&amp;by=clinician&amp;clinician={third.pk}" data-slot>'
+        in html
+    )
 
 
 def test_the_clinician_view_polls_with_its_own_etag(desk, clinic, book):
@@ -99,3 +105,70 @@ def test_another_locations_day_is_a_404_in_every_view(client, front_desk, clinic
     client.force_login(front_desk)
     for address in (url(clinic, by="clinician"), url(clinic, "scheduling:day_sheet")):
         assert client.get(address).status_code == 404, address
+
+
+def test_a_clinician_cell_opens_the_panel_with_that_clinician_and_books_the_first_free_chair(
+    desk, clinic, book
+):
+    book(make_patient(first="In", last="Chairone"), local(A_WEDNESDAY, 9), chair=0, clinician=0)
+    patient = make_patient(first="Cleo", last="Clinview", location=clinic.location)
+    chosen = clinic.clinicians[2]
+    cell = {
+        "location": clinic.location.pk,
+        "start": "2027-03-03T14:00Z",  # 9:00 AM in New York
+        "by": "clinician",
+        "clinician": chosen.pk,
+    }
+    htmx = {"HTTP_HX_REQUEST": "true"}
+
+    panel = desk.get(reverse("scheduling:book_cell"), cell, **htmx).content.decode()
+
+    assert f"Book with {chosen}" in panel
+    assert f'<option value="{chosen.pk}" selected>' in panel  # the clinician taken from the cell
+    assert 'name="resource"' in panel and "The first free chair or room" in panel
+    checked = desk.post(
+        reverse("scheduling:book_cell"),
+        {**cell, "patient": patient.pk, "treatment_type": clinic.iv.pk, "action": "check"},
+        **htmx,
+    ).content.decode()
+    assert f"passed; {clinic.chairs[1].name} with" in checked  # Chair 1 is taken at 9:00: the next free one
+    booked = desk.post(
+        reverse("scheduling:book_cell"),
+        {**cell, "patient": patient.pk, "treatment_type": clinic.iv.pk, "action": "book"},
+        **htmx,
+    )
+    assert booked.status_code == 201
+    appointment = Appointment.objects.get(patient=patient)
+    assert (appointment.clinician, appointment.resource) == (chosen, clinic.chairs[1])
+
+
+def test_a_chair_chosen_in_the_clinician_panel_is_the_one_booked(desk, clinic):
+    patient = make_patient(first="Cy", last="Chooser", location=clinic.location)
+    chosen = clinic.clinicians[1]
+    booked = desk.post(
+        reverse("scheduling:book_cell"),
+        {
+            "location": clinic.location.pk,
+            "start": "2027-03-03T14:00Z",
+            "by": "clinician",
+            "clinician": chosen.pk,
+            "resource": clinic.chairs[3].pk,
+            "patient": patient.pk,
+            "treatment_type": clinic.iv.pk,
+            "action": "book",
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert booked.status_code == 201
+    appointment = Appointment.objects.get(patient=patient)
+    assert (appointment.clinician, appointment.resource) == (chosen, clinic.chairs[3])
+
+
+def test_a_cell_naming_neither_chair_nor_clinician_is_a_400(desk, clinic):
+    response = desk.get(
+        reverse("scheduling:book_cell"),
+        {"location": clinic.location.pk, "start": "2027-03-03T14:00Z"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 400
+    assert "The cell names neither a chair nor a clinician." in response.content.decode()

@@ -69,3 +69,27 @@ def test_a_taken_time_shows_its_ghost_moved_with_the_reason(client, front_desk, 
     moved = [ghost for ghost in ghosts(html) if "Moved from the time asked" in ghost]
     assert len(moved) == 1, ghosts(html)
     assert "appt-ghost-moved" in html
+
+
+def test_ghosts_are_sized_by_their_time_beside_the_chairs_other_sessions(client, front_desk, clinic, book):
+    """Each ghost sits on its day's time strip as the week grid draws sessions: from its start's column, as wide as
+    the two hours an IV infusion holds; another patient's session in the proposed chair that day is drawn beside it
+    (taken), without the other patient's name."""
+    client.force_login(front_desk)
+    patient = make_patient(first="Sera", last="Ghost", location=clinic.location)
+    book(make_patient(first="Otto", last="Other"), local(date(2027, 3, 8), 13), chair=0)
+    form = {**FORM, "treatment_type": clinic.iv.pk, "location": clinic.location.pk}
+    page = client.post(reverse("scheduling:book_series", args=[patient.pk]), form)
+    calendar = page.context["calendar"]
+    assert (calendar.strip.start_time().hour, calendar.strip.steps) == (8, 40)  # open 08:00-18:00
+    first_day = calendar.weeks[0].days[0]
+    assert first_day.day == date(2027, 3, 8)
+    ghost = next(block for block in first_day.blocks if block.kind == "proposed")
+    assert ghost.session.option.resource_id == clinic.chairs[0].pk
+    assert (ghost.placement.column, ghost.placement.span) == (5, 8)  # 9:00 to 11:00
+    taken = [block for block in first_day.blocks if block.kind == "taken"]
+    assert [(block.placement.column, block.placement.span) for block in taken] == [(21, 8)]  # 1:00 to 3:00 PM
+    html = page.content.decode()
+    assert html.count("appt-ghost tblock tc-s5 tc-w8") == 6  # every ghost at 9:00, two hours wide
+    assert "Chair 1: taken" in html
+    assert "Otto" not in html

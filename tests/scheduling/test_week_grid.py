@@ -58,7 +58,9 @@ def test_each_session_is_in_its_chairs_cell_of_its_day(desk, clinic, book):
     html = response.content.decode()
     assert "Closed: Staff training" in html
     assert 'data-clearance="cleared">Cleared<' in html
-    assert html.count('class="appt appt-booked week-block"') == 2  # coloured by status, and said in words:
+    assert (
+        html.count('class="appt appt-booked week-block tblock ') == 2
+    )  # coloured by status, and said in words:
     assert '<span class="fw-semibold">Booked</span>' in html
 
 
