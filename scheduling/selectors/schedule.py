@@ -6,6 +6,7 @@ history."""
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from clinic.db import execute_prepared
@@ -49,7 +51,11 @@ def appointments_between(location: Location, start: datetime, end: datetime) -> 
     )
 
 
-STATUS_LABELS = dict(Appointment.Status.choices)
+@functools.cache
+def _status_words(language: str) -> dict[str, str]:
+    """Each status in words, translated once per language and process (a lazy label is translated again at every
+    use, and a busy day shows each session's status three times)."""
+    return {value: str(label) for value, label in Appointment.Status.choices}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +90,7 @@ class DayEntry:
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, self.status)
+        return _status_words(get_language() or "").get(self.status, self.status)
 
     @property
     def is_active(self) -> bool:

@@ -110,31 +110,42 @@ def day_list_items(schedule) -> str:
     )
 
 
-def _clearance_words() -> dict[str, str]:
-    return {CLEARED: _("Cleared"), NOT_CLEARED: _("Not cleared"), PENDING: _("Clearance pending")}
+@functools.cache
+def _badge_words(language: str) -> dict[str, str]:
+    """The badges' words, escaped, translated once per language and process: a busy day has a hundred badges on
+    the grid and the list, and a gettext() each cost more than the rest of the badge."""
+    return {
+        CLEARED: escape(_("Cleared")),
+        NOT_CLEARED: escape(_("Not cleared")),
+        PENDING: escape(_("Clearance pending")),
+        "rems_missing": escape(_("No REMS enrollment")),
+        "rems_enrolled": escape(_("REMS enrolled")),
+        "risk": _("Suicide risk: %(risk)s"),
+    }
 
 
 def _risk_badge(entry) -> str:
     """The patient's badges on a session: clearance for its treatment (``DayEntry.clearance``, words and colour),
     their current suicide risk when there is one (``DayEntry.risk``, with an open urgent alert said), and for a
     Spravato session the REMS enrollment or its absence (``DayEntry.rems_missing``)."""
+    words = _badge_words(get_language() or "")
     clearance = ""
     if entry.clearance:
         clearance = (
             f'<br><span class="badge badge-clearance badge-clearance-{escape(entry.clearance)} text-wrap" '
-            f'data-clearance="{escape(entry.clearance)}">{escape(_clearance_words()[entry.clearance])}</span>'
+            f'data-clearance="{escape(entry.clearance)}">{words[entry.clearance]}</span>'
         )
     if entry.rems_missing:
-        rems = f'<br><span class="badge badge-rems text-wrap">{escape(_("No REMS enrollment"))}</span>'
+        rems = f'<br><span class="badge badge-rems text-wrap">{words["rems_missing"]}</span>'
     elif entry.rems_enrolled and entry.is_spravato:
-        rems = f'<br><span class="badge badge-rems-ok text-wrap">{escape(_("REMS enrolled"))}</span>'
+        rems = f'<br><span class="badge badge-rems-ok text-wrap">{words["rems_enrolled"]}</span>'
     else:
         rems = ""
     if not entry.risk:
         return clearance + rems
     return (
         f'{clearance}<br><span class="badge badge-risk-{escape(entry.risk_level)} text-wrap" data-current-risk>'
-        f"{escape(_('Suicide risk: %(risk)s') % {'risk': entry.risk})}</span>{rems}"
+        f"{escape(words['risk'] % {'risk': entry.risk})}</span>{rems}"
     )
 
 
