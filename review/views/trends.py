@@ -67,8 +67,9 @@ def _banded(code: str) -> trends.Scale:
 
 
 def trend_scales() -> dict[str, trends.Scale]:
-    pcl5_cutoff = policies.value("INTAKE_PCL5_PROBABLE_CUTOFF")
-    ocir_cutoff = policies.value("INTAKE_OCIR_OCD_CUTOFF")
+    policy = policies.in_force()  # one cache read for both cut-offs
+    pcl5_cutoff = policy["INTAKE_PCL5_PROBABLE_CUTOFF"]
+    ocir_cutoff = policy["INTAKE_OCIR_OCD_CUTOFF"]
     ocir = _banded("ocir")
     return {
         "phq9": _banded("phq9"),
