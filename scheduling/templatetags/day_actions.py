@@ -16,6 +16,8 @@ from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from scheduling.selectors.schedule import status_words
+
 register = template.Library()
 
 
@@ -44,6 +46,7 @@ def arrival_items(context, arrivals, day_path: str, now) -> SafeString:
     no_show_before, no_show_after = _url("scheduling:no_show")
     csrf = _csrf_input(context)
     back = f'<input type="hidden" name="next" value="{escape(day_path)}">'
+    statuses = status_words()
     check_in = escape(gettext("Check in"))
     no_show = escape(gettext("No-show"))
     out = []
@@ -63,7 +66,7 @@ def arrival_items(context, arrivals, day_path: str, now) -> SafeString:
             '      <li class="list-group-item d-flex flex-wrap align-items-center justify-content-between gap-2" '
             f'data-arrival="{pk}">\n'
             f"        <span><strong>{escape(entry.start_label)}</strong> · {escape(entry.resource_name)} · "
-            f'<a href="{detail_before}{pk}{detail_after}">{name}</a> · {escape(entry.status_label)}</span>\n'
+            f'<a href="{detail_before}{pk}{detail_after}">{name}</a> · {escape(statuses.get(entry.status, entry.status))}</span>\n'
             '        <span class="d-flex gap-2">\n'
             f'          <form method="post" action="{move_before}{pk}{move_after}">{csrf}\n'
             f'            <input type="hidden" name="to" value="checked_in">{back}\n'
@@ -81,6 +84,7 @@ def arrival_items(context, arrivals, day_path: str, now) -> SafeString:
 def freed_items(freed) -> SafeString:
     """The day's freed times still to come as list items, each offered to the waitlist."""
     gap_before, gap_after = _url("scheduling:waitlist_gap")
+    statuses = status_words()
     offer = escape(gettext("Offer to the waitlist"))
     out = []
     for entry in freed:
@@ -88,7 +92,7 @@ def freed_items(freed) -> SafeString:
         out.append(
             '      <li class="list-group-item d-flex flex-wrap align-items-center justify-content-between gap-2">\n'
             f"        <span><strong>{times}</strong> · {chair} · {escape(entry.treatment_label)} "
-            f"({escape(entry.status_label.lower())})</span>\n"
+            f"({escape(statuses.get(entry.status, entry.status).lower())})</span>\n"
             f'        <a class="btn btn-sm btn-outline-primary" href="{gap_before}{int(entry.pk)}{gap_after}">{offer}'
             f'<span class="visually-hidden">: {times}, {chair}</span></a>\n'
             "      </li>\n"

@@ -16,6 +16,7 @@ from clinic.navigation import NavLink, nav_items
 from clinic.roles import Role
 from intake.eligibility import CLEARED, NOT_CLEARED, PENDING
 from scheduling.models import Appointment
+from scheduling.selectors.schedule import status_words
 
 register = template.Library()
 
@@ -99,12 +100,13 @@ def day_list_items(schedule) -> str:
     (``html.escape``: what Django's escape does, without its lazy-string wrapper, which cost more than the rest).
     """
     before, after = _detail_links()
+    words, statuses = _badge_words(get_language() or ""), status_words()
     return mark_safe(  # noqa: S308 - every interpolated text is escaped or our own
         "".join(
             f'<li class="mb-2"><a class="appt appt-{escape(e.status)}" href="{before}{e.pk}{after}">'
             f"<strong>{e.times}</strong> {escape(e.resource_name)} · {escape(e.patient_name)}<br>"
             f"{escape(e.treatment_label)} · {escape(e.clinician_name)} · "
-            f'<span class="fw-semibold">{escape(e.status_label)}</span>{_risk_badge(e)}</a></li>\n'
+            f'<span class="fw-semibold">{escape(statuses.get(e.status, e.status))}</span>{_risk_badge(e, words)}</a></li>\n'
             for e in schedule.appointments
         )
     )
@@ -124,11 +126,11 @@ def _badge_words(language: str) -> dict[str, str]:
     }
 
 
-def _risk_badge(entry) -> str:
+def _risk_badge(entry, words: dict[str, str] | None = None) -> str:
     """The patient's badges on a session: clearance for its treatment (``DayEntry.clearance``, words and colour),
     their current suicide risk when there is one (``DayEntry.risk``, with an open urgent alert said), and for a
     Spravato session the REMS enrollment or its absence (``DayEntry.rems_missing``)."""
-    words = _badge_words(get_language() or "")
+    words = words or _badge_words(get_language() or "")
     clearance = ""
     if entry.clearance:
         clearance = (
@@ -178,6 +180,7 @@ def day_grid_rows(schedule, book_url: str = "") -> str:
     # Translated once for the whole grid, not once a cell.
     book_text = gettext("Book %(chair)s at %(time)s")
     late_text = " " + escape(gettext("(late)"))
+    words, statuses = _badge_words(get_language() or ""), status_words()
     out = []
     columns = [(f"&amp;resource={int(r.pk)}", escape(r.name)) for r in schedule.resources] if book_url else []
     for index, row in enumerate(schedule.rows):
@@ -207,8 +210,8 @@ def day_grid_rows(schedule, book_url: str = "") -> str:
             out.append(
                 f'<td{span}><a class="appt appt-{escape(entry.status)}" href="{before}{entry.pk}{after}">'
                 f"<strong>{entry.times}</strong><br>{escape(entry.patient_name)}<br>"
-                f'{escape(entry.treatment_label)}<br><span class="fw-semibold">{escape(entry.status_label)}</span>{late}'
-                f"{_risk_badge(entry)}{_cleaning_note(entry)}</a></td>"
+                f'{escape(entry.treatment_label)}<br><span class="fw-semibold">{escape(statuses.get(entry.status, entry.status))}</span>{late}'
+                f"{_risk_badge(entry, words)}{_cleaning_note(entry)}</a></td>"
             )
         out.append("</tr>\n")
     return mark_safe("".join(out))  # noqa: S308 - every interpolated text above is escaped or our own
