@@ -46,8 +46,10 @@ def queue(request: SignedInRequest) -> HttpResponse:
     now = timezone.now()
     today = timezone.localdate(now)
     risks = latest_risks(entry.patient_id for entry in entries)
+    words = _row_words()
     rows = [
-        _queue_row(entry, reasons, risks.get(entry.patient_id), now=now, today=today) for entry in entries
+        _queue_row(entry, reasons, risks.get(entry.patient_id), words, now=now, today=today)
+        for entry in entries
     ]
     query = request.GET.copy()
     query.pop("page", None)
@@ -73,20 +75,39 @@ class QueueRow:
     risk: RiskView | None  # the current risk from any source, never the intake's alone
 
 
+def _row_words() -> dict[str, Any]:
+    """The rows' words, translated once a page rather than once a row (a gettext() costs about as much as a row's
+    markup); the risk words are added as rows meet them (``presenters.risk_view``)."""
+    return {
+        "risk_texts": {},
+        "hard_stop": gettext("Hard stop: %(finding)s"),
+        "alert_since": gettext("Urgent alert open since %(since)s"),
+        "age": gettext("%(age)s years"),
+        "no_location": gettext("No location yet"),
+        "submitted": gettext("submitted %(submitted)s, waiting %(waiting)s"),
+    }
+
+
 def _queue_row(
-    entry: Any, reasons: dict[str, str], risk: LatestRisk | None, *, now: datetime, today: date
+    entry: Any,
+    reasons: dict[str, str],
+    risk: LatestRisk | None,
+    words: dict[str, Any],
+    *,
+    now: datetime,
+    today: date,
 ) -> QueueRow:
     zone = zone_of(entry.time_zone)
     findings = [f for f in entry.findings or [] if isinstance(f, dict)]
     age = age_in_years(entry.date_of_birth, today)
     badges = [
-        ("badge-risk-high", gettext("Hard stop: %(finding)s") % {"finding": f.get("label")})
+        ("badge-risk-high", words["hard_stop"] % {"finding": f.get("label")})
         for f in findings
         if f.get("severity") == "hard_stop"
     ]
     if entry.open_alert_at:
         since = format_in_zone(entry.open_alert_at, zone, year=False)
-        badges.insert(0, ("badge-risk-high", gettext("Urgent alert open since %(since)s") % {"since": since}))
+        badges.insert(0, ("badge-risk-high", words["alert_since"] % {"since": since}))
     to_review = sum(1 for f in findings if f.get("severity") == "review")
     if to_review:
         badges.append(
@@ -100,9 +121,9 @@ def _queue_row(
         patient_id=entry.patient_id,
         name=f"{entry.first_name} {entry.last_name}",
         about=[
-            *([gettext("%(age)s years") % {"age": age}] if age is not None else []),
-            entry.location_name or gettext("No location yet"),
-            gettext("submitted %(submitted)s, waiting %(waiting)s")
+            *([words["age"] % {"age": age}] if age is not None else []),
+            entry.location_name or words["no_location"],
+            words["submitted"]
             % {
                 "submitted": format_in_zone(entry.submitted_at, zone),
                 "waiting": timesince(entry.submitted_at, now),
@@ -111,7 +132,7 @@ def _queue_row(
         badges=badges,
         reasons=", ".join(reasons.get(code, code) for code in _codes(entry.reasons)) or "—",
         phq9=_phq9_words(entry.phq9, entry.phq9_version),
-        risk=risk_view(risk, zone),
+        risk=risk_view(risk, zone, texts=words["risk_texts"]),
     )
 
 
