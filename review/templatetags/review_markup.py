@@ -8,24 +8,17 @@ escaped (``html.escape``: what Django's escape does).
 
 from __future__ import annotations
 
-import functools
 from html import escape
 
 from django import template
-from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from clinic.local_time import format_day
+from clinic.navigation import around_id
 from review.templatetags.trend_charts import trend_chart_svg
 
 register = template.Library()
-
-
-@functools.cache
-def _patient_url(script_prefix: str) -> tuple[str, str]:
-    before, _, after = reverse("review:patient", args=(0,)).rpartition("/0/")
-    return f"{before}/", f"/{after}"
 
 
 def _risk(risk, from_the: str, none_yet: str) -> str:
@@ -53,7 +46,7 @@ def current_risk(risk) -> SafeString:
 @register.simple_tag
 def queue_rows(rows) -> SafeString:
     """The review queue's cards (``views.queue.QueueRow``), as list items."""
-    before, after = _patient_url(get_script_prefix())
+    before, after = around_id("review:patient")
     reason, phq9, risk_label = (
         escape(gettext("Reason for care")),
         escape(gettext("PHQ-9")),

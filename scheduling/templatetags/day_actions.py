@@ -8,42 +8,33 @@ placeholder id, each word translated once per render, and every text escaped (``
 
 from __future__ import annotations
 
-import functools
 from html import escape
 
 from django import template
-from django.urls import get_script_prefix, reverse
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from clinic.navigation import around_id
 from scheduling.selectors.schedule import status_words
 
 register = template.Library()
 
 
-@functools.cache
-def _around_id(name: str, script_prefix: str) -> tuple[str, str]:
-    """The URL ``name`` for an object as (before, after) its id: one reverse() for every link on a page."""
-    before, _, after = reverse(name, args=(0,)).rpartition("/0/")
-    return f"{before}/", f"/{after}"
-
-
-def _url(name: str) -> tuple[str, str]:
-    return _around_id(name, get_script_prefix())
-
-
 def _csrf_input(context) -> str:
-    # What {% csrf_token %} writes; the token is the request's, read once for every form.
-    return f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(str(context.get("csrf_token", "")))}">'
+    """What ``{% csrf_token %}`` writes; the token is the request's, read once for every form."""
+    token = context.get("csrf_token")
+    if not token or token == "NOTPROVIDED":  # noqa: S105 - Django's marker, not a secret
+        return ""
+    return f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(str(token))}">'
 
 
 @register.simple_tag(takes_context=True)
 def arrival_items(context, arrivals, day_path: str, now) -> SafeString:
     """Today's arrivals as list items, each with Check in and (once the session has started, the service's rule)
     No-show."""
-    detail_before, detail_after = _url("scheduling:appointment_detail")
-    move_before, move_after = _url("scheduling:transition")
-    no_show_before, no_show_after = _url("scheduling:no_show")
+    detail_before, detail_after = around_id("scheduling:appointment_detail")
+    move_before, move_after = around_id("scheduling:transition")
+    no_show_before, no_show_after = around_id("scheduling:no_show")
     csrf = _csrf_input(context)
     back = f'<input type="hidden" name="next" value="{escape(day_path)}">'
     statuses = status_words()
@@ -83,7 +74,7 @@ def arrival_items(context, arrivals, day_path: str, now) -> SafeString:
 @register.simple_tag
 def freed_items(freed) -> SafeString:
     """The day's freed times still to come as list items, each offered to the waitlist."""
-    gap_before, gap_after = _url("scheduling:waitlist_gap")
+    gap_before, gap_after = around_id("scheduling:waitlist_gap")
     statuses = status_words()
     offer = escape(gettext("Offer to the waitlist"))
     out = []

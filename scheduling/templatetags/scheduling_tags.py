@@ -5,14 +5,13 @@ from datetime import date, datetime
 from html import escape
 
 from django import template
-from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext, gettext_noop
 from django.utils.translation import gettext as _
 
 from clinic.local_time import format_clock, format_day, format_in_zone
-from clinic.navigation import NavLink, nav_items
+from clinic.navigation import NavLink, around_id, nav_items, reverse_once
 from clinic.roles import Role
 from intake.eligibility import CLEARED, NOT_CLEARED, PENDING
 from scheduling.models import Appointment
@@ -74,22 +73,16 @@ def status_badge(appointment) -> str:
     )
 
 
-@functools.cache
-def _reversed(name: str, script_prefix: str, args: tuple = ()) -> str:
-    return reverse(name, args=args)
-
-
 @register.simple_tag
 def nav_url(name: str) -> str:
     """``{% url name %}`` for a URL without arguments, reversed once per process (and script prefix): the schedule
     pages' navigation is on the busiest page, where reversing it every time cost as much as the page's own rows."""
-    return _reversed(name, get_script_prefix())
+    return reverse_once(name)
 
 
 def _detail_links() -> tuple[str, str]:
     """The appointment detail URL as (before, after) around the id: one reverse() for every link on a page."""
-    before, _, after = _reversed("scheduling:appointment_detail", get_script_prefix(), (0,)).rpartition("/0/")
-    return f"{before}/", f"/{after}"
+    return around_id("scheduling:appointment_detail")
 
 
 @register.simple_tag
