@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.timesince import timesince
+from django.utils.timesince import TIME_STRINGS, timesince
 from django.utils.translation import gettext, ngettext
 
 from clinic.access import SignedInRequest, role_required
@@ -85,7 +85,23 @@ def _row_words() -> dict[str, Any]:
         "age": gettext("%(age)s years"),
         "no_location": gettext("No location yet"),
         "submitted": gettext("submitted %(submitted)s, waiting %(waiting)s"),
+        "time_strings": {name: _Counted(words) for name, words in TIME_STRINGS.items()},
     }
+
+
+class _Counted:
+    """One of timesince's units ("%(num)d day" / "%(num)d days") for a page: each count translated once (the rows'
+    waits repeat the same few counts), where the lazy original is translated again at every use."""
+
+    def __init__(self, words: Any) -> None:
+        self.words = words
+        self.made: dict[Any, str] = {}
+
+    def __mod__(self, values: dict[str, Any]) -> str:
+        count = values["num"]
+        if count not in self.made:
+            self.made[count] = self.words % values
+        return self.made[count]
 
 
 def _queue_row(
@@ -126,7 +142,7 @@ def _queue_row(
             words["submitted"]
             % {
                 "submitted": format_in_zone(entry.submitted_at, zone),
-                "waiting": timesince(entry.submitted_at, now),
+                "waiting": timesince(entry.submitted_at, now, time_strings=words["time_strings"]),
             },
         ],
         badges=badges,
