@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.timesince import TIME_STRINGS, timesince
 from django.utils.translation import gettext, ngettext
 
@@ -53,15 +54,32 @@ def queue(request: SignedInRequest) -> HttpResponse:
     ]
     query = request.GET.copy()
     query.pop("page", None)
-    if form is None or not form.errors:
-        # Valid or no filters: the form shows what was asked for (cleaned values are the choices' own keys).
-        form = QueueFilterForm({name: value for name, value in filters.__dict__.items() if value})
-        form.is_valid()
+    errors = form is not None and bool(form.errors)
+    shown: Any = form
+    if not errors:
+        # Valid or no filters: the form shows what was asked for (cleaned values are the choices' own keys). Its
+        # markup is kept per filters (queue.html), so the form is built only when that markup is made.
+        chosen = {name: value for name, value in filters.__dict__.items() if value}
+        shown = SimpleLazyObject(lambda: _shown_form(chosen))
     return render(
         request,
         "review/queue.html",
-        {"form": form, "page": page, "rows": rows, "filtered": filtered, "query": query.urlencode()},
+        {
+            "form": shown,
+            "form_errors": errors,
+            "chosen_filters": [filters.reason, filters.modality, filters.finding],
+            "page": page,
+            "rows": rows,
+            "filtered": filtered,
+            "query": query.urlencode(),
+        },
     )
+
+
+def _shown_form(chosen: dict[str, str]) -> QueueFilterForm:
+    form = QueueFilterForm(chosen)
+    form.is_valid()
+    return form
 
 
 @dataclass
