@@ -1,5 +1,5 @@
 """The main navigation as data: each role's links, in order, rendered by the ``main_navigation`` tag
-(clinic/templatetags/clinic_navigation.py) through templates/clinic/_nav_links.html.
+(clinic/templatetags/clinic_navigation.py) and its ``nav_links`` tag.
 
 A link names its page by URL name and, where it shows a figure (the clinician's queue size, the open alerts), the
 template that shows it. That template reads what its own app's context processor put in the page's context, so this
@@ -8,11 +8,12 @@ module needs no app above clinic.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.urls import reverse
-from django.utils.translation import gettext, gettext_noop
+from django.urls import get_script_prefix, reverse
+from django.utils.translation import get_language, gettext, gettext_noop
 
 from clinic.roles import Role
 
@@ -62,9 +63,28 @@ MAIN_NAVIGATION: dict[Role, tuple[NavLink, ...]] = {
 }
 
 
-def nav_items(links: Iterable[NavLink], *, here: str) -> list[NavItem]:
-    """``links`` as shown on the page whose view name is ``here``."""
-    return [
+@functools.lru_cache(maxsize=512)
+def _reversed(name: str, args: tuple, script_prefix: str) -> str:
+    return reverse(name, args=args)
+
+
+def reverse_once(name: str, *args: object) -> str:
+    """``reverse(name, args=args)``, once per process and script prefix: the same on every request, and a reverse()
+    costs about as much as a dozen lines of a page's markup. For names every page links to (the navigation, the
+    account menu), not for ids from the data."""
+    return _reversed(name, args, get_script_prefix())
+
+
+def around_id(name: str) -> tuple[str, str]:
+    """The URL ``name`` of an object as (before, after) its id, for markup that links many objects: one reverse()
+    (of a placeholder id) for every link on a page."""
+    before, _, after = reverse_once(name, 0).rpartition("/0/")
+    return f"{before}/", f"/{after}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _items(links: tuple[NavLink, ...], here: str, language: str, script_prefix: str) -> tuple[NavItem, ...]:
+    return tuple(
         NavItem(
             href=reverse(link.url_name),
             words=gettext(link.words),
@@ -72,4 +92,10 @@ def nav_items(links: Iterable[NavLink], *, here: str) -> list[NavItem]:
             badge=link.badge,
         )
         for link in links
-    ]
+    )
+
+
+def nav_items(links: Iterable[NavLink], *, here: str) -> list[NavItem]:
+    """``links`` as shown on the page whose view name is ``here``: the same for every request of that page in one
+    language, so made once per process (each link's reverse() and gettext() were a tenth of a short page)."""
+    return list(_items(tuple(links), here, get_language() or "", get_script_prefix()))

@@ -56,17 +56,29 @@ class RiskView:
     source: str  # "urgent alert (open), Mon 7 Dec, 09:05 EST"
 
 
-def risk_view(risk: LatestRisk | None, zone) -> RiskView | None:
-    """The current risk (``intake.selectors.latest_risks``) in words, with its source and time in ``zone``."""
+def risk_view(
+    risk: LatestRisk | None, zone, *, texts: dict[tuple[str, str, bool], tuple[str, str]] | None = None
+) -> RiskView | None:
+    """The current risk (``intake.selectors.latest_risks``) in words, with its source and time in ``zone``.
+
+    ``texts``, a dict kept by the caller for one page, holds the translated label and source by level, source and
+    whether the alert is open: a list of many patients translates each only once."""
     if risk is None:
         return None
-    words = risk.label
+    key = (risk.level, risk.source, risk.alert_open)
+    if texts is not None and key in texts:
+        label, source_label = texts[key]
+    else:
+        label, source_label = risk.label, risk.source_label
+        if texts is not None:
+            texts[key] = (label, source_label)
+    words = label
     if risk.source == "alert" and risk.reasons:
-        words = f"{risk.label}: {'; '.join(risk.reasons)}"
+        words = f"{label}: {'; '.join(risk.reasons)}"
     return RiskView(
         words=words,
         badge=RISK_BADGES.get(risk.level, "badge-risk-none"),
-        source=f"{risk.source_label}, {format_in_zone(risk.at, zone, year=False)}",
+        source=f"{source_label}, {format_in_zone(risk.at, zone, year=False)}",
     )
 
 

@@ -10,7 +10,8 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.timesince import timesince
+from django.utils.functional import SimpleLazyObject
+from django.utils.timesince import TIME_STRINGS, timesince
 from django.utils.translation import gettext, ngettext
 
 from clinic.access import SignedInRequest, role_required
@@ -46,20 +47,39 @@ def queue(request: SignedInRequest) -> HttpResponse:
     now = timezone.now()
     today = timezone.localdate(now)
     risks = latest_risks(entry.patient_id for entry in entries)
+    words = _row_words()
     rows = [
-        _queue_row(entry, reasons, risks.get(entry.patient_id), now=now, today=today) for entry in entries
+        _queue_row(entry, reasons, risks.get(entry.patient_id), words, now=now, today=today)
+        for entry in entries
     ]
     query = request.GET.copy()
     query.pop("page", None)
-    if form is None or not form.errors:
-        # Valid or no filters: the form shows what was asked for (cleaned values are the choices' own keys).
-        form = QueueFilterForm({name: value for name, value in filters.__dict__.items() if value})
-        form.is_valid()
+    errors = form is not None and bool(form.errors)
+    shown: Any = form
+    if not errors:
+        # Valid or no filters: the form shows what was asked for (cleaned values are the choices' own keys). Its
+        # markup is kept per filters (queue.html), so the form is built only when that markup is made.
+        chosen = {name: value for name, value in filters.__dict__.items() if value}
+        shown = SimpleLazyObject(lambda: _shown_form(chosen))
     return render(
         request,
         "review/queue.html",
-        {"form": form, "page": page, "rows": rows, "filtered": filtered, "query": query.urlencode()},
+        {
+            "form": shown,
+            "form_errors": errors,
+            "chosen_filters": [filters.reason, filters.modality, filters.finding],
+            "page": page,
+            "rows": rows,
+            "filtered": filtered,
+            "query": query.urlencode(),
+        },
     )
+
+
+def _shown_form(chosen: dict[str, str]) -> QueueFilterForm:
+    form = QueueFilterForm(chosen)
+    form.is_valid()
+    return form
 
 
 @dataclass
@@ -73,20 +93,55 @@ class QueueRow:
     risk: RiskView | None  # the current risk from any source, never the intake's alone
 
 
+def _row_words() -> dict[str, Any]:
+    """The rows' words, translated once a page rather than once a row (a gettext() costs about as much as a row's
+    markup); the risk words are added as rows meet them (``presenters.risk_view``)."""
+    return {
+        "risk_texts": {},
+        "hard_stop": gettext("Hard stop: %(finding)s"),
+        "alert_since": gettext("Urgent alert open since %(since)s"),
+        "age": gettext("%(age)s years"),
+        "no_location": gettext("No location yet"),
+        "submitted": gettext("submitted %(submitted)s, waiting %(waiting)s"),
+        "time_strings": {name: _Counted(words) for name, words in TIME_STRINGS.items()},
+    }
+
+
+class _Counted:
+    """One of timesince's units ("%(num)d day" / "%(num)d days") for a page: each count translated once (the rows'
+    waits repeat the same few counts), where the lazy original is translated again at every use."""
+
+    def __init__(self, words: Any) -> None:
+        self.words = words
+        self.made: dict[Any, str] = {}
+
+    def __mod__(self, values: dict[str, Any]) -> str:
+        count = values["num"]
+        if count not in self.made:
+            self.made[count] = self.words % values
+        return self.made[count]
+
+
 def _queue_row(
-    entry: Any, reasons: dict[str, str], risk: LatestRisk | None, *, now: datetime, today: date
+    entry: Any,
+    reasons: dict[str, str],
+    risk: LatestRisk | None,
+    words: dict[str, Any],
+    *,
+    now: datetime,
+    today: date,
 ) -> QueueRow:
     zone = zone_of(entry.time_zone)
     findings = [f for f in entry.findings or [] if isinstance(f, dict)]
     age = age_in_years(entry.date_of_birth, today)
     badges = [
-        ("badge-risk-high", gettext("Hard stop: %(finding)s") % {"finding": f.get("label")})
+        ("badge-risk-high", words["hard_stop"] % {"finding": f.get("label")})
         for f in findings
         if f.get("severity") == "hard_stop"
     ]
     if entry.open_alert_at:
         since = format_in_zone(entry.open_alert_at, zone, year=False)
-        badges.insert(0, ("badge-risk-high", gettext("Urgent alert open since %(since)s") % {"since": since}))
+        badges.insert(0, ("badge-risk-high", words["alert_since"] % {"since": since}))
     to_review = sum(1 for f in findings if f.get("severity") == "review")
     if to_review:
         badges.append(
@@ -100,18 +155,18 @@ def _queue_row(
         patient_id=entry.patient_id,
         name=f"{entry.first_name} {entry.last_name}",
         about=[
-            *([gettext("%(age)s years") % {"age": age}] if age is not None else []),
-            entry.location_name or gettext("No location yet"),
-            gettext("submitted %(submitted)s, waiting %(waiting)s")
+            *([words["age"] % {"age": age}] if age is not None else []),
+            entry.location_name or words["no_location"],
+            words["submitted"]
             % {
                 "submitted": format_in_zone(entry.submitted_at, zone),
-                "waiting": timesince(entry.submitted_at, now),
+                "waiting": timesince(entry.submitted_at, now, time_strings=words["time_strings"]),
             },
         ],
         badges=badges,
         reasons=", ".join(reasons.get(code, code) for code in _codes(entry.reasons)) or "—",
         phq9=_phq9_words(entry.phq9, entry.phq9_version),
-        risk=risk_view(risk, zone),
+        risk=risk_view(risk, zone, texts=words["risk_texts"]),
     )
 
 

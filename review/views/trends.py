@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -67,8 +68,14 @@ def _banded(code: str) -> trends.Scale:
 
 
 def trend_scales() -> dict[str, trends.Scale]:
-    pcl5_cutoff = policies.value("INTAKE_PCL5_PROBABLE_CUTOFF")
-    ocir_cutoff = policies.value("INTAKE_OCIR_OCD_CUTOFF")
+    policy = policies.in_force()  # one cache read for both cut-offs
+    return dict(_scales(policy["INTAKE_PCL5_PROBABLE_CUTOFF"], policy["INTAKE_OCIR_OCD_CUTOFF"]))
+
+
+@functools.lru_cache(maxsize=16)
+def _scales(pcl5_cutoff: int, ocir_cutoff: int) -> dict[str, trends.Scale]:
+    """The scales for the cut-offs in force, made once per process and pair of cut-offs (from the instruments'
+    data files, which change only with the code)."""
     ocir = _banded("ocir")
     return {
         "phq9": _banded("phq9"),

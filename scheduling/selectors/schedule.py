@@ -6,6 +6,7 @@ history."""
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from clinic.db import execute_prepared
@@ -49,7 +51,16 @@ def appointments_between(location: Location, start: datetime, end: datetime) -> 
     )
 
 
-STATUS_LABELS = dict(Appointment.Status.choices)
+@functools.cache
+def _status_words(language: str) -> dict[str, str]:
+    return {value: str(label) for value, label in Appointment.Status.choices}
+
+
+def status_words() -> dict[str, str]:
+    """Each status in words in the active language, translated once per language and process: a lazy label is
+    translated again at every use, and a busy day shows each session's status three times. Markup built in a loop
+    reads this once (``get_language()`` itself costs about as much as a short string's markup)."""
+    return _status_words(get_language() or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +95,7 @@ class DayEntry:
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, self.status)
+        return status_words().get(self.status, self.status)
 
     @property
     def is_active(self) -> bool:
@@ -286,6 +297,13 @@ def day_schedule(
     modality_of = dict(zip(type_ids, type_modalities, strict=True))
     spravato = {pk for pk, modality in modality_of.items() if modality == "spravato"}
     clinician_name = dict(zip(clinician_ids, clinician_names, strict=True))
+    # Translated once for the day, not once a session.
+    cleaning_until = _("Cleaning until %(time)s")
+    # The words depend on the level and whether an alert is open only: a few distinct ones a day.
+    worded: dict[tuple[str, bool], str] = {}
+    for risk in risks.values():
+        if (risk.level, risk.alert_open) not in worded:
+            worded[(risk.level, risk.alert_open)] = _risk_words(risk)
     entries = []
     for row in json.loads(sessions or "[]"):
         (
@@ -320,7 +338,7 @@ def day_schedule(
                 clinician_name=clinician_name.get(clinician_id, ""),
                 late_cancellation=late,
                 cancellation_reason=reason,
-                risk=_risk_words(risk),
+                risk=worded[(risk.level, risk.alert_open)] if risk else "",
                 risk_level=risk.level if risk else "",
                 # Spravato needs the REMS enrollment on or before the session's day (the booking gate's rule).
                 held_until=held_until,
@@ -329,7 +347,7 @@ def day_schedule(
                 rems_enrolled=rems_enrolled_on is not None,
                 is_spravato=type_id in spravato,
                 cleaning_label=(
-                    _("Cleaning until %(time)s") % {"time": _clock(held_until.astimezone(tz))}
+                    cleaning_until % {"time": _clock(held_until.astimezone(tz))}
                     if held_until > end_at
                     else ""
                 ),

@@ -5,17 +5,17 @@ from datetime import date, datetime
 from html import escape
 
 from django import template
-from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext, gettext_noop
 from django.utils.translation import gettext as _
 
 from clinic.local_time import format_clock, format_day, format_in_zone
-from clinic.navigation import NavLink, nav_items
+from clinic.navigation import NavLink, around_id, nav_items, reverse_once
 from clinic.roles import Role
 from intake.eligibility import CLEARED, NOT_CLEARED, PENDING
 from scheduling.models import Appointment
+from scheduling.selectors.schedule import status_words
 
 register = template.Library()
 
@@ -73,22 +73,16 @@ def status_badge(appointment) -> str:
     )
 
 
-@functools.cache
-def _reversed(name: str, script_prefix: str, args: tuple = ()) -> str:
-    return reverse(name, args=args)
-
-
 @register.simple_tag
 def nav_url(name: str) -> str:
     """``{% url name %}`` for a URL without arguments, reversed once per process (and script prefix): the schedule
     pages' navigation is on the busiest page, where reversing it every time cost as much as the page's own rows."""
-    return _reversed(name, get_script_prefix())
+    return reverse_once(name)
 
 
 def _detail_links() -> tuple[str, str]:
     """The appointment detail URL as (before, after) around the id: one reverse() for every link on a page."""
-    before, _, after = _reversed("scheduling:appointment_detail", get_script_prefix(), (0,)).rpartition("/0/")
-    return f"{before}/", f"/{after}"
+    return around_id("scheduling:appointment_detail")
 
 
 @register.simple_tag
@@ -99,42 +93,54 @@ def day_list_items(schedule) -> str:
     (``html.escape``: what Django's escape does, without its lazy-string wrapper, which cost more than the rest).
     """
     before, after = _detail_links()
+    words, statuses = _badge_words(get_language() or ""), status_words()
     return mark_safe(  # noqa: S308 - every interpolated text is escaped or our own
         "".join(
             f'<li class="mb-2"><a class="appt appt-{escape(e.status)}" href="{before}{e.pk}{after}">'
             f"<strong>{e.times}</strong> {escape(e.resource_name)} · {escape(e.patient_name)}<br>"
             f"{escape(e.treatment_label)} · {escape(e.clinician_name)} · "
-            f'<span class="fw-semibold">{escape(e.status_label)}</span>{_risk_badge(e)}</a></li>\n'
+            f'<span class="fw-semibold">{escape(statuses.get(e.status, e.status))}</span>{_risk_badge(e, words)}</a></li>\n'
             for e in schedule.appointments
         )
     )
 
 
-def _clearance_words() -> dict[str, str]:
-    return {CLEARED: _("Cleared"), NOT_CLEARED: _("Not cleared"), PENDING: _("Clearance pending")}
+@functools.cache
+def _badge_words(language: str) -> dict[str, str]:
+    """The badges' words, escaped, translated once per language and process: a busy day has a hundred badges on
+    the grid and the list, and a gettext() each cost more than the rest of the badge."""
+    return {
+        CLEARED: escape(_("Cleared")),
+        NOT_CLEARED: escape(_("Not cleared")),
+        PENDING: escape(_("Clearance pending")),
+        "rems_missing": escape(_("No REMS enrollment")),
+        "rems_enrolled": escape(_("REMS enrolled")),
+        "risk": _("Suicide risk: %(risk)s"),
+    }
 
 
-def _risk_badge(entry) -> str:
+def _risk_badge(entry, words: dict[str, str] | None = None) -> str:
     """The patient's badges on a session: clearance for its treatment (``DayEntry.clearance``, words and colour),
     their current suicide risk when there is one (``DayEntry.risk``, with an open urgent alert said), and for a
     Spravato session the REMS enrollment or its absence (``DayEntry.rems_missing``)."""
+    words = words or _badge_words(get_language() or "")
     clearance = ""
     if entry.clearance:
         clearance = (
             f'<br><span class="badge badge-clearance badge-clearance-{escape(entry.clearance)} text-wrap" '
-            f'data-clearance="{escape(entry.clearance)}">{escape(_clearance_words()[entry.clearance])}</span>'
+            f'data-clearance="{escape(entry.clearance)}">{words[entry.clearance]}</span>'
         )
     if entry.rems_missing:
-        rems = f'<br><span class="badge badge-rems text-wrap">{escape(_("No REMS enrollment"))}</span>'
+        rems = f'<br><span class="badge badge-rems text-wrap">{words["rems_missing"]}</span>'
     elif entry.rems_enrolled and entry.is_spravato:
-        rems = f'<br><span class="badge badge-rems-ok text-wrap">{escape(_("REMS enrolled"))}</span>'
+        rems = f'<br><span class="badge badge-rems-ok text-wrap">{words["rems_enrolled"]}</span>'
     else:
         rems = ""
     if not entry.risk:
         return clearance + rems
     return (
         f'{clearance}<br><span class="badge badge-risk-{escape(entry.risk_level)} text-wrap" data-current-risk>'
-        f"{escape(_('Suicide risk: %(risk)s') % {'risk': entry.risk})}</span>{rems}"
+        f"{escape(words['risk'] % {'risk': entry.risk})}</span>{rems}"
     )
 
 
@@ -175,6 +181,7 @@ def day_grid_rows(schedule, book_url: str = "", by_clinician: bool = False) -> s
     # Translated once for the whole grid, not once a cell.
     book_text = gettext("Book %(chair)s at %(time)s")
     late_text = " " + escape(gettext("(late)"))
+    words, statuses = _badge_words(get_language() or ""), status_words()
     out = []
     columns = _book_columns(schedule, by_clinician) if book_url else []
     for index, row in enumerate(schedule.rows):
@@ -204,8 +211,8 @@ def day_grid_rows(schedule, book_url: str = "", by_clinician: bool = False) -> s
             out.append(
                 f'<td{span}><a class="appt appt-{escape(entry.status)}" href="{before}{entry.pk}{after}">'
                 f"<strong>{entry.times}</strong><br>{escape(entry.patient_name)}<br>"
-                f'{escape(entry.treatment_label)}<br><span class="fw-semibold">{escape(entry.status_label)}</span>{late}'
-                f"{_risk_badge(entry)}{_cleaning_note(entry)}</a></td>"
+                f'{escape(entry.treatment_label)}<br><span class="fw-semibold">{escape(statuses.get(entry.status, entry.status))}</span>{late}'
+                f"{_risk_badge(entry, words)}{_cleaning_note(entry)}</a></td>"
             )
         out.append("</tr>\n")
     return mark_safe("".join(out))  # noqa: S308 - every interpolated text above is escaped or our own
