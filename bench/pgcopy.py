@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import NamedTuple
 
 
@@ -97,12 +95,15 @@ class _Deferred(NamedTuple):
 
 
 def deferred_rules(cursor, tables: list[str]) -> list[_Deferred]:
-    """The indexes and constraints of ``tables`` a bulk load is faster without: every index but the primary key's,
-    and the exclusion, unique and foreign key constraints, each with the statement that builds it again as the
-    migrations left it. Check constraints stay (a row's check costs next to nothing)."""
+    """The indexes and constraints of ``tables`` a bulk load is faster without: every B-tree index but the primary
+    key's, and the unique and foreign key constraints, each with the statement that builds it again as the
+    migrations left it. Check constraints stay (a row's check costs next to nothing), and so do the GiST indexes
+    and the exclusion constraints behind them: PostgreSQL 15 builds a range GiST index by inserting every row, one
+    at a time, in heap order, so a build after the load costs what the COPY's own inserts cost, and then some
+    (bench/README.md has the figures both ways); the exclusion constraints check each hold as it is copied."""
     cursor.execute(
         "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
-        "WHERE c.conrelid = ANY(%s::regclass[]) AND c.contype IN ('x', 'u', 'f') ORDER BY c.conrelid::regclass::text, c.oid",
+        "WHERE c.conrelid = ANY(%s::regclass[]) AND c.contype IN ('u', 'f') ORDER BY c.conrelid::regclass::text, c.oid",
         [tables],
     )
     out = [
@@ -112,8 +113,8 @@ def deferred_rules(cursor, tables: list[str]) -> list[_Deferred]:
     # Indexes not behind a constraint (a constraint's index comes back with it).
     cursor.execute(
         "SELECT i.indrelid::regclass::text, x.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "JOIN pg_class x ON x.oid = i.indexrelid "
-        "WHERE i.indrelid = ANY(%s::regclass[]) "
+        "JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_am am ON am.oid = x.relam "
+        "WHERE i.indrelid = ANY(%s::regclass[]) AND am.amname <> 'gist' "
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
         "ORDER BY i.indrelid::regclass::text, x.relname",
         [tables],
@@ -122,12 +123,10 @@ def deferred_rules(cursor, tables: list[str]) -> list[_Deferred]:
     return out
 
 
-@contextmanager
-def rules_built_after_load(cursor, tables: list[str], *, log=print) -> Iterator[None]:
-    """Drop ``tables``' indexes and constraints (``deferred_rules``) for the load inside, then build them again,
-    in the same transaction: each constraint checks every loaded row as it is added (an exclusion constraint
-    refuses the load if two active holds overlap), which is one sort or index build instead of one index update
-    per row. Raises if the rules afterwards differ from the rules before."""
+def drop_rules(cursor, tables: list[str]) -> list[_Deferred]:
+    """Drop ``tables``' B-tree indexes, unique and foreign key constraints (``deferred_rules``) for a bulk load;
+    returns them for ``rebuild_rules``. The GiST indexes and exclusion constraints stay and check every row as it
+    is copied (an overlapping active hold fails the COPY)."""
     rules = deferred_rules(cursor, tables)
     for rule in rules:
         if rule.statement.startswith("ALTER TABLE"):
@@ -135,7 +134,13 @@ def rules_built_after_load(cursor, tables: list[str], *, log=print) -> Iterator[
     for rule in rules:
         if not rule.statement.startswith("ALTER TABLE"):
             cursor.execute(f'DROP INDEX "{rule.name}"')
-    yield
+    return rules
+
+
+def rebuild_rules(cursor, tables: list[str], rules: list[_Deferred], *, log=print) -> None:
+    """Build ``rules`` (from ``drop_rules``) again after the load: each constraint checks every loaded row as it is
+    added, which is one sort instead of one index update per row. Raises if the rules afterwards differ from the
+    rules before."""
     for rule in rules:
         started = time.monotonic()
         cursor.execute(rule.statement)

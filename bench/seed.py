@@ -28,6 +28,7 @@ have nothing to refuse: the seed writes no time off and no closures.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sys
 import time as clock
@@ -36,7 +37,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from bench.pgcopy import copy_rows, reset_sequence, rules_built_after_load
+from bench.pgcopy import copy_rows, drop_rules, rebuild_rules, reset_sequence
 
 CHAIRS_PER_LOCATION = 10
 EXTRA_CHAIRS_FIRST_LOCATION = 2
@@ -158,8 +159,11 @@ def sessions(
     location_ids: list[int],
     chair_ids: list[list[int]],
     clinician_ids: list[list[int]],
+    first: int = 0,
+    last: int | None = None,
 ) -> Iterator[Session]:
-    """The plan's appointments in the layout of the module docstring: past sessions discharged, the rest booked."""
+    """The plan's appointments in the layout of the module docstring: past sessions discharged, the rest booked.
+    ``first`` and ``last`` pick a slice (appointment ids first + 1 to last), the same rows a full run gives them."""
     tz = zoneinfo.ZoneInfo(TZ_NAME)
     length = timedelta(minutes=chair_minutes)
     # One day's sessions in appointment order: location, chair, then the chair's sessions in time order.
@@ -173,7 +177,7 @@ def sessions(
     for d in range(p["days"]):
         day = p["first_day"] + timedelta(days=d)
         opens[d] = datetime.combine(day, OPENS, tz).astimezone(UTC)
-    for a in range(p["appointments"]):
+    for a in range(first, p["appointments"] if last is None else last):
         d, r = divmod(a, len(day_layout))
         li, chair, minutes = day_layout[r]
         start = opens[d] + timedelta(minutes=minutes)
@@ -224,7 +228,6 @@ def allocation_rows(seeded: Iterable[Session], treatment_type) -> Iterator[tuple
     session's status is one the services release its holds for."""
     from scheduling.services import session_holds
 
-    hold_id = 0
     for s in seeded:
         holds = session_holds(treatment_type, s.start, s.end)
         active = s.status not in RELEASED_STATUSES
@@ -237,9 +240,11 @@ def allocation_rows(seeded: Iterable[Session], treatment_type) -> Iterator[tuple
                 for lo, hi in holds.clinician_spans
             ),
         ]
-        for kind, resource_id, clinician_id, patient_id, span in rows:
-            hold_id += 1
-            yield (hold_id, s.appointment_id, kind, resource_id, clinician_id, patient_id, span, active)
+        # Every session of a treatment type has as many holds, so the ids follow from the appointment's: a slice
+        # of the sessions (``seed``'s workers) numbers its holds as the whole run does.
+        first_id = (s.appointment_id - 1) * len(rows)
+        for i, (kind, resource_id, clinician_id, patient_id, span) in enumerate(rows, start=1):
+            yield (first_id + i, s.appointment_id, kind, resource_id, clinician_id, patient_id, span, active)
 
 
 def day_hold_rows(seeded: Iterable[Session], treatment_type) -> Iterator[tuple]:
@@ -248,11 +253,11 @@ def day_hold_rows(seeded: Iterable[Session], treatment_type) -> Iterator[tuple]:
     from scheduling.services.holds import dosing_days
 
     tz = zoneinfo.ZoneInfo(TZ_NAME)
-    for hold_id, s in enumerate(seeded, start=1):
+    for s in seeded:
         days = dosing_days(treatment_type, s.start, tz)
         if days is not None:
             text = f"[{days.lower.isoformat()},{days.upper.isoformat()})"
-            yield (hold_id, s.appointment_id, s.patient_id, text, s.status not in RELEASED_STATUSES)
+            yield (s.appointment_id, s.appointment_id, s.patient_id, text, s.status not in RELEASED_STATUSES)
 
 
 def holds_per_session(treatment_type) -> int:
@@ -296,7 +301,7 @@ def seed(scale: int, *, log=print) -> dict:
     """Seed the current database (empty, migrated). Returns the plan with timings and the ids run.py needs."""
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
-    from django.db import connection, transaction
+    from django.db import connection, connections, transaction
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from clinic.models import User
@@ -360,189 +365,41 @@ def seed(scale: int, *, log=print) -> dict:
         User.objects.filter(email__endswith="@bench.invalid").update(password=make_password(PASSWORD))
     log(f"  small tables: {clock.monotonic() - started:.1f}s")
 
-    scores = _score_dicts()
     now = datetime.now(UTC)
-    n_pat = p["patients"]
+    job: dict[str, Any] = {
+        "plan": p,
+        "now": now,
+        "base": now - timedelta(days=5 * 365),
+        "decider_id": decider_id,
+        "treatment_type_id": iv.id,
+        "layout": {
+            "now": now,
+            "chair_minutes": iv.chair_minutes,
+            "location_ids": [loc.id for loc in locations],
+            "chair_ids": [[r.id for r in chairs[li]] for li in range(len(locations))],
+            "clinician_ids": [[c.id for c in clinicians[li]] for li in range(len(locations))],
+        },
+    }
+    workers = int(os.environ.get("BENCH_SEED_WORKERS", "4"))
+    with connection.cursor() as cur:
+        rules = drop_rules(cur, LOADED_TABLES)
+    t0 = clock.monotonic()
+    log(f"  B-tree indexes, unique and foreign keys dropped for the load; {workers} workers copying")
+    # Each worker COPYs a slice of every table on its own connection (the GiST indexes and exclusion constraints,
+    # in place, check each hold across the slices); forked after the parent's connection is closed.
+    connections.close_all()
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        for line in pool.imap_unordered(_load_slice, [(job, w, workers) for w in range(workers)]):
+            log(line)
+    t1 = clock.monotonic()
+    log(f"  loaded in {t1 - t0:.1f}s; B-tree indexes, unique and foreign keys, built after the load:")
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SET LOCAL session_replication_role = replica")
-        # The index and constraint builds after the load sort in memory, not in many passes on disk.
+        # The builds after the load sort in memory, not in many passes on disk.
         cur.execute("SET LOCAL maintenance_work_mem = '1GB'")
-        with rules_built_after_load(cur, LOADED_TABLES, log=log):
-            t0 = clock.monotonic()
-            loc_ids = [loc.id for loc in locations]
-            base = now - timedelta(days=5 * 365)
-
-            def patient_rows():
-                for n in range(1, n_pat + 1):
-                    yield (
-                        n,
-                        loc_ids[n % len(loc_ids)],
-                        f"Pat{n}",
-                        f"Bench{n % 997:03d}",
-                        f"p{n}@bench.invalid",
-                        "email",
-                        base,
-                        date(1960 + n % 40, 1 + n % 12, 1 + n % 28),
-                    )
-
-            copy_rows(
-                cur,
-                "intake_patient",
-                patient_rows(),
-                [
-                    "id",
-                    "location_id",
-                    "legal_first_name",
-                    "legal_last_name",
-                    "email",
-                    "reminder_channel",
-                    "created_at",
-                    "date_of_birth",
-                ],
-            )
-
-            def when(n):
-                return base + timedelta(minutes=n % (4 * 365 * 24 * 60))
-
-            copy_rows(
-                cur,
-                "intake_intake",
-                ((n, n, "submitted", "{}", when(n), when(n), when(n)) for n in range(1, n_pat + 1)),
-                ["id", "patient_id", "status", "answers", "started_at", "updated_at", "submitted_at"],
-            )
-
-            def submission_rows():
-                for n in range(1, n_pat + 1):
-                    s = scores[n % 4]
-                    yield (
-                        n,
-                        "intake",
-                        n,
-                        n,
-                        when(n),
-                        json.dumps({"phq9": {"items": s[6]}, "gad7": {"items": s[7]}}),
-                        '{"phq9": "1", "gad7": "1"}',
-                        '{"phq9": ' + s[0] + ', "gad7": ' + s[3] + "}",
-                        "[]",
-                        "low",
-                        0,
-                        False,
-                        False,
-                    )
-
-            copy_rows(
-                cur,
-                "intake_intakesubmission",
-                submission_rows(),
-                [
-                    "id",
-                    "kind",
-                    "patient_id",
-                    "intake_id",
-                    "submitted_at",
-                    "answers",
-                    "instrument_versions",
-                    "scores",
-                    "findings",
-                    "cssrs_risk",
-                    "phq9_item9",
-                    "has_hard_stop",
-                    "is_urgent",
-                ],
-            )
-
-            def response_rows():
-                rid = 0
-                for n in range(1, n_pat + 1):
-                    s = scores[n % 4]
-                    for code, score, total, band, items in (
-                        ("phq9", s[0], s[1], s[2], s[6]),
-                        ("gad7", s[3], s[4], s[5], s[7]),
-                    ):
-                        rid += 1
-                        yield (
-                            rid,
-                            n,
-                            n,
-                            code,
-                            "1",
-                            json.dumps({"items": items}),
-                            score,
-                            total,
-                            band,
-                            when(n),
-                        )
-
-            copy_rows(
-                cur,
-                "intake_instrumentresponse",
-                response_rows(),
-                [
-                    "id",
-                    "submission_id",
-                    "patient_id",
-                    "instrument",
-                    "version",
-                    "answers",
-                    "score",
-                    "total",
-                    "band",
-                    "answered_at",
-                ],
-            )
-
-            # 9 in 10 patients are cleared for both treatments; every tenth waits in the clinicians' queue.
-            copy_rows(
-                cur,
-                "intake_eligibilitydecision",
-                (
-                    (n, n, n, "eligible", "both", "", decider_id, when(n) + timedelta(days=1))
-                    for n in range(1, n_pat + 1)
-                    if n % 10
-                ),
-                [
-                    "id",
-                    "patient_id",
-                    "submission_id",
-                    "outcome",
-                    "modality",
-                    "reason",
-                    "decided_by_id",
-                    "decided_at",
-                ],
-            )
-            t1 = clock.monotonic()
-            log(f"  patients, intakes, submissions, responses, decisions: {t1 - t0:.1f}s")
-
-            # Appointments and allocations.
-            layout: dict[str, Any] = {
-                "now": now,
-                "chair_minutes": iv.chair_minutes,
-                "location_ids": loc_ids,
-                "chair_ids": [[r.id for r in chairs[li]] for li in range(len(locations))],
-                "clinician_ids": [[c.id for c in clinicians[li]] for li in range(len(locations))],
-            }
-            created = now - timedelta(days=30)
-            copy_rows(
-                cur,
-                "scheduling_appointment",
-                appointment_rows(sessions(p, **layout), treatment_type_id=iv.id, created=created),
-                APPOINTMENT_COLUMNS,
-            )
-            t2 = clock.monotonic()
-            log(f"  appointments: {t2 - t1:.1f}s")
-            copy_rows(
-                cur, "scheduling_allocation", allocation_rows(sessions(p, **layout), iv), ALLOCATION_COLUMNS
-            )
-            copy_rows(cur, "scheduling_dayhold", day_hold_rows(sessions(p, **layout), iv), DAY_HOLD_COLUMNS)
-            t3 = clock.monotonic()
-            log(f"  allocations and day holds: {t3 - t2:.1f}s")
-            log(
-                "  indexes and constraints, built after the load (the exclusion constraints check every hold):"
-            )
-        log(f"  indexes and constraints: {clock.monotonic() - t3:.1f}s")
+        rebuild_rules(cur, LOADED_TABLES, rules, log=log)
         for table in LOADED_TABLES:
             reset_sequence(cur, table)
+    log(f"  indexes and constraints: {clock.monotonic() - t1:.1f}s")
     # The COPY ran with triggers off, so the review queue (kept by triggers) is built from the rows now.
     from review.selectors import rebuild_review_queue
 
@@ -552,11 +409,152 @@ def seed(scale: int, *, log=print) -> dict:
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
     p["seed_seconds"] = round(clock.monotonic() - started, 1)
-    p["location_ids"] = loc_ids
+    p["location_ids"] = job["layout"]["location_ids"]
     p["first_day"] = p["first_day"].isoformat()
     p["last_day"] = p["last_day"].isoformat()
     log(f"  seeded SCALE={scale} in {p['seed_seconds']}s")
     return p
+
+
+def _slice(total: int, worker: int, workers: int) -> tuple[int, int]:
+    """Worker ``worker``'s share of ``total`` rows, as [first, last) indexes: contiguous, so each COPYs in order."""
+    return total * worker // workers, total * (worker + 1) // workers
+
+
+def _load_slice(args: tuple[dict, int, int]) -> str:
+    """One worker's part of the load, on its own connection and in its own transaction: its slice of the patients
+    (intake, submission, responses, decision) and of the appointments (allocations, day holds)."""
+    job, worker, workers = args
+    from django.db import connection, transaction
+
+    from scheduling.models import TreatmentType
+
+    started = clock.monotonic()
+    p, base = job["plan"], job["base"]
+    iv = TreatmentType.objects.get(pk=job["treatment_type_id"])
+    loc_ids = job["layout"]["location_ids"]
+    scores = _score_dicts()
+    lo, hi = _slice(p["patients"], worker, workers)
+    patients = range(lo + 1, hi + 1)
+    first, last = _slice(p["appointments"], worker, workers)
+
+    def when(n):
+        return base + timedelta(minutes=n % (4 * 365 * 24 * 60))
+
+    def patient_rows():
+        for n in patients:
+            yield (
+                n,
+                loc_ids[n % len(loc_ids)],
+                f"Pat{n}",
+                f"Bench{n % 997:03d}",
+                f"p{n}@bench.invalid",
+                "email",
+                base,
+                date(1960 + n % 40, 1 + n % 12, 1 + n % 28),
+            )
+
+    def submission_rows():
+        for n in patients:
+            s = scores[n % 4]
+            yield (
+                n,
+                "intake",
+                n,
+                n,
+                when(n),
+                json.dumps({"phq9": {"items": s[6]}, "gad7": {"items": s[7]}}),
+                '{"phq9": "1", "gad7": "1"}',
+                '{"phq9": ' + s[0] + ', "gad7": ' + s[3] + "}",
+                "[]",
+                "low",
+                0,
+                False,
+                False,
+            )
+
+    def response_rows():
+        for n in patients:
+            s = scores[n % 4]
+            for i, (code, score, total, band, items) in enumerate(
+                (("phq9", s[0], s[1], s[2], s[6]), ("gad7", s[3], s[4], s[5], s[7]))
+            ):
+                yield (
+                    2 * n - 1 + i,
+                    n,
+                    n,
+                    code,
+                    "1",
+                    json.dumps({"items": items}),
+                    score,
+                    total,
+                    band,
+                    when(n),
+                )
+
+    def session_slice():
+        return sessions(p, **job["layout"], first=first, last=last)
+
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL session_replication_role = replica")
+        # One commit at the end of a long load: waiting for its WAL flush is nothing, but no reason to either.
+        cur.execute("SET LOCAL synchronous_commit = off")
+        copy_rows(cur, "intake_patient", patient_rows(), PATIENT_COLUMNS)
+        copy_rows(
+            cur,
+            "intake_intake",
+            ((n, n, "submitted", "{}", when(n), when(n), when(n)) for n in patients),
+            ["id", "patient_id", "status", "answers", "started_at", "updated_at", "submitted_at"],
+        )
+        copy_rows(cur, "intake_intakesubmission", submission_rows(), SUBMISSION_COLUMNS)
+        copy_rows(cur, "intake_instrumentresponse", response_rows(), RESPONSE_COLUMNS)
+        # 9 in 10 patients are cleared for both treatments; every tenth waits in the clinicians' queue.
+        copy_rows(
+            cur,
+            "intake_eligibilitydecision",
+            (
+                (n, n, n, "eligible", "both", "", job["decider_id"], when(n) + timedelta(days=1))
+                for n in patients
+                if n % 10
+            ),
+            [
+                "id",
+                "patient_id",
+                "submission_id",
+                "outcome",
+                "modality",
+                "reason",
+                "decided_by_id",
+                "decided_at",
+            ],
+        )
+        t1 = clock.monotonic()
+        created = job["now"] - timedelta(days=30)
+        copy_rows(
+            cur,
+            "scheduling_appointment",
+            appointment_rows(session_slice(), treatment_type_id=iv.id, created=created),
+            APPOINTMENT_COLUMNS,
+        )
+        t2 = clock.monotonic()
+        copy_rows(cur, "scheduling_allocation", allocation_rows(session_slice(), iv), ALLOCATION_COLUMNS)
+        copy_rows(cur, "scheduling_dayhold", day_hold_rows(session_slice(), iv), DAY_HOLD_COLUMNS)
+        t3 = clock.monotonic()
+    connection.close()
+    return (
+        f"    worker {worker + 1}/{workers}: patients {lo + 1:,}-{hi:,} and their intakes {t1 - started:.1f}s, "
+        f"appointments {first + 1:,}-{last:,} {t2 - t1:.1f}s, their allocations and day holds {t3 - t2:.1f}s"
+    )
+
+
+# fmt: off
+PATIENT_COLUMNS = ["id", "location_id", "legal_first_name", "legal_last_name", "email", "reminder_channel",
+    "created_at", "date_of_birth"]
+SUBMISSION_COLUMNS = ["id", "kind", "patient_id", "intake_id", "submitted_at", "answers", "instrument_versions",
+    "scores", "findings", "cssrs_risk", "phq9_item9", "has_hard_stop", "is_urgent"]
+RESPONSE_COLUMNS = ["id", "submission_id", "patient_id", "instrument", "version", "answers", "score", "total",
+    "band", "answered_at"]
+# fmt: on
 
 
 def main() -> None:

@@ -82,3 +82,28 @@ def test_a_busy_day_leaves_one_free_start_at_the_first_location():
         ]
         roomy += [(chair, a.astimezone(tz).time()) for a, _ in gaps]
     assert [(chair, t.isoformat()) for chair, t in roomy] == [(chair_ids[0][0], "17:00:00")]
+
+
+def test_the_load_workers_slices_together_are_the_whole_calendar():
+    """The seed's workers each copy a slice of the appointments; together they are every session, once."""
+    from bench.seed import _slice
+
+    p = plan(1)
+    p = dict(p, appointments=12 * 5 * 7 + 3)  # a week and a few sessions, not a whole number per worker
+    layout = {
+        "now": datetime.now(UTC),
+        "chair_minutes": CHAIR_MINUTES,
+        "location_ids": [0],
+        "chair_ids": [list(range(12))],
+        "clinician_ids": [list(range(6))],
+    }
+    whole = list(sessions(p, **layout))
+    for workers in (1, 3, 4):
+        parts = [
+            s
+            for w in range(workers)
+            for s in sessions(p, **layout, first=_slice(p["appointments"], w, workers)[0],
+                              last=_slice(p["appointments"], w, workers)[1])
+        ]  # fmt: skip
+        assert parts == whole
+    assert [s.appointment_id for s in whole] == list(range(1, p["appointments"] + 1))

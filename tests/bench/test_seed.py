@@ -11,11 +11,12 @@ from datetime import timedelta
 
 import pytest
 
-from bench.pgcopy import SeedError, copy_columns, table_columns
+from bench.pgcopy import SeedError, copy_columns, deferred_rules, table_columns
 from bench.seed import (
     ALLOCATION_COLUMNS,
     APPOINTMENT_COLUMNS,
     DAY_HOLD_COLUMNS,
+    LOADED_TABLES,
     Session,
     allocation_rows,
     day_hold_rows,
@@ -232,3 +233,42 @@ def test_the_seed_check_stops_on_inactive_holds(booked):
         assert f"A booking of the {kind} over session" in text
     assert Allocation.objects.filter(active=True).count() == 0  # the accepted probes left nothing behind
     assert Allocation.objects.count() == 3
+
+
+def test_the_exclusion_constraints_stay_in_place_during_the_load(db):
+    """The load drops the B-tree indexes, unique and foreign keys (rebuilt after it) but never an exclusion
+    constraint or a GiST index: those check every seeded hold as it is copied."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        dropped = {rule.name for rule in deferred_rules(cursor, LOADED_TABLES)}
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE contype = 'x' AND conrelid = ANY(%s::regclass[])",
+            [LOADED_TABLES],
+        )
+        exclusions = {name for (name,) in cursor.fetchall()}
+        cursor.execute(
+            "SELECT x.relname FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid "
+            "JOIN pg_am am ON am.oid = x.relam WHERE am.amname = 'gist' AND i.indrelid = ANY(%s::regclass[])",
+            [LOADED_TABLES],
+        )
+        gist = {name for (name,) in cursor.fetchall()}
+    assert {
+        "allocation_resource_not_double_booked",
+        "allocation_patient_not_double_booked",
+        "allocation_clinician_not_double_booked",
+    } <= exclusions
+    assert not dropped & (exclusions | gist)
+    assert "allocation_resource_start" in dropped
+    assert any(name.startswith("scheduling_allocation_appointment_id") for name in dropped)
+
+
+def test_a_seeded_sessions_hold_ids_follow_from_its_appointment(booked):
+    """Each load worker numbers the holds of its slice of sessions; the ids never collide between slices."""
+    appointment = booked(9)
+    session = Session(
+        41, appointment.patient_id, appointment.location_id, appointment.resource_id,
+        appointment.clinician_id, appointment.start_at, appointment.end_at, "booked",
+    )  # fmt: skip
+    assert [row[0] for row in allocation_rows([session], appointment.treatment_type)] == [121, 122, 123]
+    assert [row[0] for row in day_hold_rows([session], appointment.treatment_type)] == [41]
