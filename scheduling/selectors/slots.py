@@ -287,67 +287,46 @@ FROM (
 GROUP BY h.what, h.holder
 """
 
+
 # The same holds for a caller that asks only about its treatment's own sessions (``Gaps``): consecutive holds with a
 # gap shorter than the kind's gap between them come back as one stretch (a hold starts a stretch when the gap before
 # it is that long or more, ends one when the gap after it is), and only the stretches' edges are converted, as one
 # flat array start, end, start, end... a holder. One scan of the start index per holder, already in order (no sort).
 # On the busy month at 12 chairs: 576 stretches instead of 3,840 holds; PostgreSQL's time is about the same (the
 # window functions cost what the conversions and the sort saved), the converting and parsing of the rest is saved.
-_JOINED_HOLDS_SQL = """
-SELECT 0, h.id, ARRAY(
+def _joined_holds_part(what: int, column: str, gap: str, holders: str) -> str:
+    """One kind's part of ``_JOINED_HOLDS_SQL``: ``column`` names the holder, ``gap`` the parameter of its gap."""
+    gap_after_prev = f"t.prev_hi IS NULL OR t.lo >= t.prev_hi + %({gap})s::interval"
+    gap_before_next = f"t.next_lo IS NULL OR t.next_lo >= t.hi + %({gap})s::interval"
+    return f"""
+SELECT {what}, h.id, ARRAY(
   SELECT unnest(array_remove(ARRAY[
-           CASE WHEN t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(chair_gap)s::interval
+           CASE WHEN {gap_after_prev}
                 THEN (date_part('epoch', t.lo) * 1000000)::bigint END,
-           CASE WHEN t.next_lo IS NULL OR t.next_lo >= t.hi + %(chair_gap)s::interval
+           CASE WHEN {gap_before_next}
                 THEN (date_part('epoch', t.hi) * 1000000)::bigint END], NULL))
   FROM (SELECT lower(a.span) AS lo, upper(a.span) AS hi,
                lag(upper(a.span)) OVER w AS prev_hi, lead(lower(a.span)) OVER w AS next_lo
         FROM scheduling_allocation a
-        WHERE a.active AND a.resource_id IS NOT NULL AND a.resource_id = h.id
+        WHERE a.active AND a.{column} IS NOT NULL AND a.{column} = h.id
           AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
           AND a.appointment_id <> %(ignore)s
         WINDOW w AS (ORDER BY lower(a.span))) t
-  WHERE t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(chair_gap)s::interval
-     OR t.next_lo IS NULL OR t.next_lo >= t.hi + %(chair_gap)s::interval
+  WHERE {gap_after_prev}
+     OR {gap_before_next}
   ORDER BY t.lo)
-FROM unnest(%(resources)s::bigint[]) AS h(id)
-UNION ALL
-SELECT 1, h.id, ARRAY(
-  SELECT unnest(array_remove(ARRAY[
-           CASE WHEN t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(clinician_gap)s::interval
-                THEN (date_part('epoch', t.lo) * 1000000)::bigint END,
-           CASE WHEN t.next_lo IS NULL OR t.next_lo >= t.hi + %(clinician_gap)s::interval
-                THEN (date_part('epoch', t.hi) * 1000000)::bigint END], NULL))
-  FROM (SELECT lower(a.span) AS lo, upper(a.span) AS hi,
-               lag(upper(a.span)) OVER w AS prev_hi, lead(lower(a.span)) OVER w AS next_lo
-        FROM scheduling_allocation a
-        WHERE a.active AND a.clinician_id IS NOT NULL AND a.clinician_id = h.id
-          AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
-          AND a.appointment_id <> %(ignore)s
-        WINDOW w AS (ORDER BY lower(a.span))) t
-  WHERE t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(clinician_gap)s::interval
-     OR t.next_lo IS NULL OR t.next_lo >= t.hi + %(clinician_gap)s::interval
-  ORDER BY t.lo)
-FROM unnest(%(clinicians)s::bigint[]) AS h(id)
-UNION ALL
-SELECT 2, h.id, ARRAY(
-  SELECT unnest(array_remove(ARRAY[
-           CASE WHEN t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(chair_gap)s::interval
-                THEN (date_part('epoch', t.lo) * 1000000)::bigint END,
-           CASE WHEN t.next_lo IS NULL OR t.next_lo >= t.hi + %(chair_gap)s::interval
-                THEN (date_part('epoch', t.hi) * 1000000)::bigint END], NULL))
-  FROM (SELECT lower(a.span) AS lo, upper(a.span) AS hi,
-               lag(upper(a.span)) OVER w AS prev_hi, lead(lower(a.span)) OVER w AS next_lo
-        FROM scheduling_allocation a
-        WHERE a.active AND a.patient_id IS NOT NULL AND a.patient_id = h.id
-          AND lower(a.span) >= %(earliest)s AND lower(a.span) < %(hi)s AND upper(a.span) > %(lo)s
-          AND a.appointment_id <> %(ignore)s
-        WINDOW w AS (ORDER BY lower(a.span))) t
-  WHERE t.prev_hi IS NULL OR t.lo >= t.prev_hi + %(chair_gap)s::interval
-     OR t.next_lo IS NULL OR t.next_lo >= t.hi + %(chair_gap)s::interval
-  ORDER BY t.lo)
-FROM (SELECT %(patient)s::bigint AS id) AS h WHERE h.id IS NOT NULL
-"""
+FROM {holders}"""  # noqa: S608 - constant column and parameter names, no input
+
+
+_JOINED_HOLDS_SQL = "\nUNION ALL".join(
+    (
+        _joined_holds_part(0, "resource_id", "chair_gap", "unnest(%(resources)s::bigint[]) AS h(id)"),
+        _joined_holds_part(1, "clinician_id", "clinician_gap", "unnest(%(clinicians)s::bigint[]) AS h(id)"),
+        _joined_holds_part(
+            2, "patient_id", "chair_gap", "(SELECT %(patient)s::bigint AS id) AS h WHERE h.id IS NOT NULL"
+        ),
+    )
+)
 
 
 def held_spans(
