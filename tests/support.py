@@ -266,6 +266,17 @@ def _axe_source() -> str:
     return (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
 
 
+def assert_times_inside(block) -> None:
+    """A time-sized calendar block (week grid, series preview) draws its start and end times wholly within it:
+    neither cut off nor spilling over, however narrow the block."""
+    box = block.bounding_box()
+    times = block.locator(".tblock-times > span").all()
+    assert len(times) == 2, f"{len(times)} times in {block.inner_text()!r}"
+    for part in times:
+        inner = part.bounding_box()
+        assert box["x"] <= inner["x"] and inner["x"] + inner["width"] <= box["x"] + box["width"], (box, inner)
+
+
 def assert_accessible(page) -> None:
     """Run axe-core on the page; serious or critical violations fail the test, with what and where."""
     # Evaluated through the DevTools protocol, which the page's CSP does not govern (an injected <script> would be

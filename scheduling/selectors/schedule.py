@@ -105,6 +105,10 @@ class DayEntry:
     def start_label(self) -> str:
         return self.times.partition("–")[0]
 
+    @property
+    def end_label(self) -> str:
+        return self.times.partition("–")[2]
+
 
 @dataclass(frozen=True, slots=True)
 class DayColumn:

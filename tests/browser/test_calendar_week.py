@@ -1,7 +1,8 @@
 """Front desk's calendar beyond booking, in a real browser: a no-show marked from the day view's arrivals, the day by
 clinician (a free cell books that clinician, by keyboard), and the week as a grid of chairs by day, each session a
-block placed and sized by its time, that shows another desk's booking without a reload. Every state passes axe-core;
-at 1024 px the page does not scroll sideways.
+block placed and sized by its time and wide enough to read at 1280 and at 390 px, that shows another desk's booking
+without a reload. Every state passes axe-core; at 1024 and 390 px the page does not scroll sideways (the grid scrolls
+inside its region).
 
 The clock is Mon, Mar 1, 2027, 09:30 in New York (and ticks): today's 09:00 session has started."""
 
@@ -12,7 +13,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from tests.browser.test_front_desk_journey import DESKTOP, see
-from tests.support import PASSWORD, assert_accessible, sign_in
+from tests.support import PASSWORD, assert_accessible, assert_times_inside, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -116,6 +117,9 @@ def test_no_show_from_the_day_and_a_live_week_grid(new_page, live_server, front_
         assert abs(wes_box["width"] - 2 * cora_box["width"]) < 4, (wes_box, cora_box)
         assert cora_box["x"] > wes_box["x"] + wes_box["width"]
         assert "Dosing 10:15 AM–11:00 AM" in (wes.get_attribute("title") or "")  # its parts, in words
+        # Readable: a two-hour block is wide enough for its times (on at most two lines), drawn wholly inside it.
+        assert wes_box["width"] >= 100, wes_box
+        assert_times_inside(wes)
         navigations: list[str] = []
         desk.on("framenavigated", lambda f: navigations.append(f.url) if f == desk.main_frame else None)
         services.book_appointment(
@@ -128,5 +132,12 @@ def test_no_show_from_the_day_and_a_live_week_grid(new_page, live_server, front_
         assert 304 in polls or 200 in polls, polls
 
         desk.set_viewport_size({"width": 1024, "height": 800})
+        assert desk.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_accessible(desk)
+
+        # On a phone each day stacks its blocks as cards in time order, each a readable width.
+        desk.set_viewport_size({"width": 390, "height": 844})
+        assert wes.bounding_box()["width"] >= 160, wes.bounding_box()
+        assert_times_inside(wes)
         assert desk.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         assert_accessible(desk)

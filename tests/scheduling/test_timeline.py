@@ -96,14 +96,16 @@ def test_a_dst_day_keeps_its_wall_clock_columns():
 
 
 def test_the_style_sheet_holds_every_placement_class():
-    """The strip, start and span classes a block can be given are all in the static file, as the generator writes
-    them: a missing class would silently draw a block at the wrong place."""
+    """The strip, start and span classes a block can be given, and the table's step count that sizes its days, are
+    all in the static file, as the generator writes them: a missing class would silently draw a block at the wrong
+    place or too narrow to read."""
     sheet = Path(settings.BASE_DIR, "scheduling/static/scheduling/calendar-grid.css").read_text()
     assert sheet == timeline.placement_css()
     for n in (1, 40, timeline.MAX_STEPS):
         assert f".tg-n{n} {{ grid-template-columns: repeat({n}, minmax(0, 1fr)); }}" in sheet
         assert f".tc-s{n} {{ grid-column-start: {n}; }}" in sheet
         assert f".tc-w{n} {{ grid-column-end: span {n}; }}" in sheet
+        assert f".tw-n{n} {{ --tsteps: {n}; }}" in sheet
     assert (
         ".tstrip.tg-n40 { background-size: calc(100% * 4 / 40) 100%; }" in sheet
     )  # an hour line every 4 steps
@@ -148,6 +150,7 @@ def test_week_blocks_are_placed_by_their_holds(clinic, book, client, front_desk)
             reverse("scheduling:week") + f"?location={clinic.location.pk}&start={A_WEDNESDAY.isoformat()}"
         ).content.decode()
     assert 'class="tstrip tg-n40"' in html
+    assert "week-grid tw-n40" in html  # the days as wide as their 40 steps need
     assert "week-block tblock tc-s5 tc-w8" in html
     assert "week-block tblock tc-s25 tc-w4" in html
     assert "Dosing 9:15 AM–10:00 AM" in html
