@@ -40,6 +40,16 @@ def format_in_zone(moment: datetime, tz: tzinfo | None, *, year: bool = True) ->
     return f"{day}, {format_time_of_day(local.time())} {local:%Z}"
 
 
+def format_span_in_zone(start: datetime, end: datetime, tz: tzinfo | None) -> str:
+    """'Wed, Mar 3, 2027, 9:00 AM–11:00 AM EST' in ``tz``: the day once, the zone of the end (the end's day and
+    zone in full when it falls on another day)."""
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    if local_end.date() != local_start.date():
+        return f"{format_in_zone(start, tz)}–{format_in_zone(end, tz)}"
+    clock = f"{format_time_of_day(local_start.time())}–{format_time_of_day(local_end.time())}"
+    return f"{format_day(local_start)}, {clock} {local_end:%Z}"
+
+
 def format_local(moment: datetime, location: HasZone) -> str:
     """'Wed, Mar 3, 2027, 9:00 AM EST' at ``location`` (anything with a ``tz``: a Location)."""
     return format_in_zone(moment, location.tz)

@@ -235,20 +235,23 @@ def series_calendar(
     strip = timeline.strip_for(windows)
 
     def blocks_on(day: date) -> list[SeriesBlock]:
+        """The day's blocks in the order of their starts: the keyboard reaches them in time order."""
         origin = strip.origin(day, tz)
-        blocks = []
+        blocks: list[tuple[datetime, SeriesBlock]] = []
         for session in by_day.get(day, []):
-            placed = timeline.place(*times(session), origin=origin, steps=strip.steps)
+            start, end = times(session)
+            placed = timeline.place(start, end, origin=origin, steps=strip.steps)
             if placed:
-                blocks.append(SeriesBlock("proposed", placed, session=session))
+                blocks.append((start, SeriesBlock("proposed", placed, session=session)))
         for kind, appointments in (("booked", booked.get(day, [])), ("taken", taken.get(day, []))):
             for appointment in appointments:
                 placed = timeline.place(
                     appointment.start_at, appointment.end_at, origin=origin, steps=strip.steps
                 )
                 if placed:
-                    blocks.append(SeriesBlock(kind, placed, appointment=appointment))
-        return blocks
+                    blocks.append((appointment.start_at, SeriesBlock(kind, placed, appointment=appointment)))
+        blocks.sort(key=lambda pair: pair[0])
+        return [block for _start, block in blocks]
 
     weeks = []
     while monday <= sunday:

@@ -1,19 +1,21 @@
 """Front desk works the day grid in a real browser: books a session by clicking an empty cell, moves it by dragging
 and by keyboard (M, the arrow keys, Enter), sees another desk's booking appear without a reload, sees a move that
 clashes shown on the grid (the session in the way and the free cells marked), and books a series from its preview
-on the calendar. Axe-clean at 1280 and 1024 px.
+on the calendar, whose blocks the keyboard reaches one by one in time order, each said as one item and readable at
+1280 and at 390 px. Axe-clean at 1280, 1024 and 390 px.
 
 The clock is Mon, Mar 1, 2027, 07:30 in New York (and ticks): today's sessions are still ahead.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
 
 from tests.browser.test_front_desk_journey import DESKTOP, see
-from tests.support import PASSWORD, assert_accessible, sign_in
+from tests.support import PASSWORD, assert_accessible, assert_times_inside, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,6 +27,7 @@ def test_front_desk_moves_sessions_on_the_grid_and_books_a_series_from_its_previ
     new_page, live_server, front_desk
 ):
     import time_machine
+    from playwright.sync_api import expect
 
     from scheduling import services
     from scheduling.models import Appointment
@@ -115,20 +118,64 @@ def test_front_desk_moves_sessions_on_the_grid_and_books_a_series_from_its_previ
         assert_accessible(desk)
         assert navigations == [], f"the page was reloaded: {navigations}"
 
-        # A series, previewed on the calendar before it is booked, then booked all at once.
+        # A series, previewed on the calendar before it is booked, then booked all at once. Another patient has
+        # Chair 1 on the first Wednesday afternoon: the preview shows it taken, beside the proposed morning session.
+        services.book_appointment(
+            patient=make_patient(first="Otto", last="Other", location=location), treatment_type=iv,
+            location=location, start=local(date(2027, 3, 3), 13), resource=chairs[0], clinician=clinicians[1],
+            booked_by=front_desk, now=START,
+        )  # fmt: skip
         desk.goto(f"/front-desk/patients/{sera.pk}/series/")
         desk.get_by_label("Treatment").select_option(str(iv.pk))
         desk.get_by_role("button", name="Propose the sessions").click()
         desk.get_by_role("heading", name="On the calendar").wait_for()
         ghosts = desk.locator("[data-ghost]")
         assert ghosts.count() == 6
-        # Each ghost is sized by its proposed time as the week grid sizes sessions: all two-hour infusions at 9:00.
+        # Each ghost is sized by its proposed time as the week grid sizes sessions: all two-hour infusions at 9:00,
+        # each wide enough to read (its times on at most two lines) and wholly inside its block.
         assert all("tc-s5 tc-w8" in (ghosts.nth(n).get_attribute("class") or "") for n in range(6))
         widths = [ghosts.nth(n).bounding_box()["width"] for n in range(6)]
-        assert max(widths) - min(widths) < 2 and min(widths) > 20, widths
+        assert max(widths) - min(widths) < 2 and min(widths) >= 100, widths
+        assert_times_inside(ghosts.first)
         assert not Appointment.objects.filter(patient=sera).exists()
         assert desk.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         assert_accessible(desk)
+
+        # By keyboard, from the preview's scrolling region: every block in time order, each one item that says what
+        # it is (a proposed session's day, times, chair and clinician; the taken time, without the other patient),
+        # with a visible focus ring.
+        clinician = f"({'|'.join(re.escape(str(c)) for c in clinicians)})"
+        proposed = [
+            ("Wed, Mar 3, 2027", "EST"), ("Fri, Mar 5, 2027", "EST"), ("Mon, Mar 8, 2027", "EST"),
+            ("Wed, Mar 10, 2027", "EST"), ("Fri, Mar 12, 2027", "EST"), ("Mon, Mar 15, 2027", "EDT"),
+        ]  # fmt: skip
+        expected = [
+            re.compile(
+                rf"Proposed session {n}: {re.escape(day)}, 9:00 AM–11:00 AM {zone}, Chair 1 with {clinician}"
+            )
+            for n, (day, zone) in enumerate(proposed, start=1)
+        ]
+        expected.insert(1, re.compile(re.escape("Chair 1: taken, Wed, Mar 3, 2027, 1:00 PM–3:00 PM EST")))
+        desk.get_by_role("region", name="The proposed series by week").focus()
+        for name in expected:
+            desk.keyboard.press("Tab")
+            focused = desk.locator(":focus")
+            expect(focused).to_have_role("group")
+            expect(focused).to_have_accessible_name(name)
+            assert focused.evaluate("e => parseFloat(getComputedStyle(e).outlineWidth) >= 2"), name
+        assert "Otto" not in desk.locator("section[aria-labelledby=series-calendar-heading]").inner_text()
+        desk.keyboard.press("Tab")  # past the last block: out of the preview
+        assert desk.evaluate("!document.activeElement.closest('.series-calendar')")
+        assert_accessible(desk)
+
+        # On a phone the days stack their blocks as cards, each a readable width.
+        desk.set_viewport_size({"width": 390, "height": 844})
+        widths = [ghosts.nth(n).bounding_box()["width"] for n in range(6)]
+        assert min(widths) >= 160, widths
+        assert_times_inside(ghosts.first)
+        assert desk.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert_accessible(desk)
+        desk.set_viewport_size(DESKTOP)
         desk.get_by_role("button", name="Book all 6 sessions").click()
         see(desk, "Booked 6 sessions")
         assert Appointment.objects.filter(patient=sera, series__isnull=False).count() == 6
