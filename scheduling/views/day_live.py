@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -102,48 +102,22 @@ def _code_version() -> str:
     return digest.hexdigest()
 
 
-def day_markup(
-    request: HttpRequest,
-    statement: selectors.DayStatement,
-    *,
-    today: date,
-    book_url: str,
-    by_clinician: bool,
-) -> SafeString:
-    """The day's sessions (``_day_live.html``: arrivals and freed times, the list, the grid, the cancellations) for
-    the day view and its poll, made once for everyone who reads the same day and kept in the cache.
-
-    The key holds everything the markup is made from: the day statement's row as sent (``statement.fingerprint``:
-    sessions, names, chairs, latest risk, clearance facts, closure, and how many sessions have started by now,
-    which is all the markup knows of the clock), the clinician holds and working clinicians for the clinician view,
-    the location's name and zone, the day and today, the booking link (front desk or not), the language, the
-    script prefix and the code. A change to any of them is another key, so a cached answer is never stale. The
-    markup holds nobody's identity; its forms carry ``CSRF_STAND_IN``, replaced by this reader's own token."""
+def _key(kind: str, statement: selectors.DayStatement, facts, *parts) -> str:
+    """The cache key of markup made from ``statement`` (and the clinician view's ``facts``) and ``parts``."""
     location = statement.location
-    facts = selectors.clinician_day_facts(location, statement.day) if by_clinician else None
-    key = (
-        "day-markup:"
-        + hashlib.sha256(
-            repr(
-                (
-                    _code_version(),
-                    get_language(),
-                    get_script_prefix(),
-                    location.pk,
-                    location.name,
-                    location.time_zone,
-                    statement.day,
-                    today,
-                    book_url,
-                    by_clinician,
-                    statement.fingerprint,
-                    facts.fingerprint if facts else "",
-                )
-            ).encode()
-        ).hexdigest()
-    )
+    inputs = (_code_version(), get_language(), get_script_prefix(), location.pk, location.name, location.time_zone,
+              statement.day, statement.fingerprint, facts.fingerprint if facts else "", *parts)  # fmt: skip
+    return f"day-{kind}:{hashlib.sha256(repr(inputs).encode()).hexdigest()}"
+
+
+def _live_markup(
+    statement: selectors.DayStatement, facts, *, today: date, book_url: str, by_clinician: bool
+) -> str:
+    """``_day_live.html`` for the day, its forms carrying ``CSRF_STAND_IN``: from the cache, or made and kept."""
+    key = _key("live", statement, facts, today, book_url, by_clinician)
     markup = cache.get(key)
     if markup is None:
+        location = statement.location
         schedule = selectors.day_schedule(location, statement.day, statement=statement)
         markup = render_to_string(
             "scheduling/_day_live.html",
@@ -158,7 +132,70 @@ def day_markup(
             },
         )
         cache.set(key, markup, DAY_MARKUP_SECONDS)
+    return markup
+
+
+def day_markup(
+    request: HttpRequest,
+    statement: selectors.DayStatement,
+    *,
+    today: date,
+    book_url: str,
+    by_clinician: bool,
+) -> SafeString:
+    """The day's sessions (``_day_live.html``: arrivals and freed times, the list, the grid, the cancellations) for
+    the poll, made once for everyone who reads the same day and kept in the cache.
+
+    The key holds everything the markup is made from: the day statement's row as sent (``statement.fingerprint``:
+    sessions, names, chairs, latest risk, clearance facts, closure, and how many sessions have started by now,
+    which is all the markup knows of the clock), the clinician holds and working clinicians for the clinician view,
+    the location's name and zone, the day and today, the booking link (front desk or not), the language, the
+    script prefix and the code. A change to any of them is another key, so a cached answer is never stale. The
+    markup holds nobody's identity; its forms carry ``CSRF_STAND_IN``, replaced by this reader's own token."""
+    facts = selectors.clinician_day_facts(statement.location, statement.day) if by_clinician else None
+    markup = _live_markup(statement, facts, today=today, book_url=book_url, by_clinician=by_clinician)
     return with_csrf_token(markup, request)
+
+
+def day_page_markup(
+    request: HttpRequest,
+    statement: selectors.DayStatement,
+    *,
+    locations: list[Location],
+    today: date,
+    book_url: str,
+    by_clinician: bool,
+) -> SafeString:
+    """The day view's own part of the page (``_day_page.html``: its heading, the location picker, the help, and the
+    sessions), kept in the cache like ``day_markup``'s sessions, under the same inputs and the reader's locations
+    (the picker's choices). What is the reader's own (the navigation, the name, the sign-out form, the CSP nonce)
+    is drawn around it by ``day.html`` on every request."""
+    facts = selectors.clinician_day_facts(statement.location, statement.day) if by_clinician else None
+    picker = tuple((location.pk, location.name) for location in locations)
+    key = _key("page", statement, facts, today, book_url, by_clinician, picker)
+    page = cache.get(key)
+    if page is None:
+        day = statement.day
+        live = _live_markup(statement, facts, today=today, book_url=book_url, by_clinician=by_clinician)
+        page = render_to_string(
+            "scheduling/_day_page.html",
+            {
+                "location": statement.location,
+                "locations": locations,
+                "day": day,
+                "closed_reason": statement.closed_reason,
+                "by_clinician": by_clinician,
+                "previous_day": day - timedelta(days=1),
+                "next_day": day + timedelta(days=1),
+                "today": today,
+                "book_url": book_url,
+                "etag": etag(statement.version, bool(book_url), by_clinician=by_clinician),
+                "day_live": mark_safe(live),  # noqa: S308 - made by _day_live.html
+                "csrf_token": CSRF_STAND_IN,
+            },
+        )
+        cache.set(key, page, DAY_MARKUP_SECONDS)
+    return with_csrf_token(page, request)
 
 
 @role_required(*STAFF)

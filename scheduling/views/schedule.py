@@ -39,18 +39,12 @@ def day_view(request: HttpRequest) -> HttpResponse:
     link = day_live.book_url(request.user, location, day, today)
     context = {
         "location": location,
-        "locations": locations,
         "day": day,
-        "closed_reason": statement.closed_reason,
         "by_clinician": by_clinician,
-        "previous_day": day - timedelta(days=1),
-        "next_day": day + timedelta(days=1),
-        "today": today,
         "book_url": link,
-        "etag": day_live.etag(statement.version, bool(link), by_clinician=by_clinician),
-        # The sessions' markup, made once for every reader of the same day (day_live.day_markup).
-        "day_live": day_live.day_markup(
-            request, statement, today=today, book_url=link, by_clinician=by_clinician
+        # The day's own part of the page, made once for every reader of the same day (day_live.day_page_markup).
+        "day_page": day_live.day_page_markup(
+            request, statement, locations=locations, today=today, book_url=link, by_clinician=by_clinician
         ),
     }
     return render(request, "scheduling/day.html", context)

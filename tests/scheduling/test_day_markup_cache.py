@@ -17,8 +17,9 @@ from clinic.roles import Role
 from intake.models import IntakeSubmission
 from review.decisions import record_decision
 from scheduling import services
+from scheduling.models import FrontDeskAssignment
 from tests.clinic.test_translation import write_mo
-from tests.factories import A_WEDNESDAY, give_rescreen, local, make_patient, make_user
+from tests.factories import A_WEDNESDAY, Clinic, build_clinic, give_rescreen, local, make_patient, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -207,3 +208,24 @@ def test_the_day_and_its_clinician_view_stay_within_their_query_budget(
         # With the clinician view's holds and working clinicians: one more.
         with django_assert_max_num_queries(4):
             assert "Qu Budget" in day_page(desk, clinic, by_clinician=True)
+
+
+def test_the_location_picker_lists_each_reader_s_own_locations(settings, clinic, book, front_desk):
+    settings.REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS = True
+    bayside = Clinic(*build_clinic())
+    bayside.location.name = "Bayside"
+    bayside.location.save(update_fields=["name"])
+    book(make_patient(first="Pia", last="Picker"), local(A_WEDNESDAY, 9), chair=0)
+    FrontDeskAssignment.objects.create(user=front_desk, location=clinic.location)
+    both = make_user(Role.FRONT_DESK, email="both.desks@example.org")
+    FrontDeskAssignment.objects.create(user=both, location=clinic.location)
+    FrontDeskAssignment.objects.create(user=both, location=bayside.location)
+    pickers = {}
+    for user in (front_desk, both, front_desk):
+        reader = Client()
+        reader.force_login(user)
+        html = day_page(reader, clinic)
+        assert "Pia Picker" in html
+        pickers[user.pk] = html[html.index('id="pick-location"') : html.index("</select>")]
+    assert "Bayside" not in pickers[front_desk.pk]
+    assert "Bayside" in pickers[both.pk]
