@@ -31,7 +31,7 @@ from scheduling.selectors.appointments import (
     upcoming_appointments_for_patient,
 )
 from scheduling.selectors.booking_facts import BookingFacts, booking_facts
-from scheduling.selectors.clinician_day import clinician_day
+from scheduling.selectors.clinician_day import clinician_day, clinician_day_facts
 from scheduling.selectors.cover import COVER_MAX_DAYS, CoverRow, cover_plan
 from scheduling.selectors.export import export_section, requests_export_section
 from scheduling.selectors.free_starts import FreeCalendar, free_calendar, treatment_type_by_code
@@ -82,8 +82,10 @@ from scheduling.selectors.schedule import (
     DayEntry,
     DayRow,
     DaySchedule,
+    DayStatement,
     appointments_between,
     day_schedule,
+    day_statement,
     day_version,
     local_day_bounds,
     patient_sessions_on,
@@ -130,6 +132,7 @@ from scheduling.selectors.week import WeekGrid, week_grid, week_version
 
 __all__ = [
     "clinician_day",
+    "clinician_day_facts",
     "waitlist_for_gap",
     "PatientOverview",
     "patient_overview",
@@ -157,6 +160,7 @@ __all__ = [
     "DayEntry",
     "DayRow",
     "DaySchedule",
+    "DayStatement",
     "DueForm",
     "ProposedSeriesSession",
     "RemsFormPage",
@@ -172,6 +176,7 @@ __all__ = [
     "cover_plan",
     "database_knows_time_zone",
     "day_schedule",
+    "day_statement",
     "day_version",
     "patient_sessions_on",
     "usual_treatment_type",

@@ -4,35 +4,105 @@ handed over), so the view shows what the exclusion constraints hold, not a recom
 
 from __future__ import annotations
 
-from dataclasses import replace
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
+from django.db import connection
 from django.utils.translation import gettext as _
 
+from clinic.db import execute_prepared
 from clinic.local_time import format_time_of_day
-from scheduling.models import Allocation, Clinician
-from scheduling.selectors.schedule import DayColumn, DaySchedule, place_blocks
+from scheduling.models import MAX_SESSION_LENGTH, Location
+from scheduling.selectors.schedule import DayColumn, DaySchedule, local_day_bounds, place_blocks
+
+# One round trip, written as SQL and prepared like the day statement (the ORM's compile of these two reads cost more
+# than running them): the active clinician holds of the sessions overlapping the day (the day statement's bounds,
+# so every session it shows), as a JSON array in time order per session, and the clinicians who work at the location
+# that weekday with their names as Clinician.__str__ writes them.
+CLINICIAN_DAY_SQL = """
+SELECT
+    (SELECT json_agg(json_build_array(al.appointment_id, al.clinician_id, lower(al.span), upper(al.span))
+                     ORDER BY al.appointment_id, lower(al.span), al.clinician_id, upper(al.span))
+       FROM scheduling_allocation al
+       JOIN scheduling_appointment a ON a.id = al.appointment_id
+      WHERE a.location_id = %(location)s
+        AND a.start_at > %(earliest)s AND a.start_at < %(end)s AND a.end_at > %(start)s
+        AND al.kind = 'clinician' AND al.active)::text,
+    ARRAY(SELECT c.id FROM scheduling_clinician c
+           WHERE c.id IN (SELECT clinician_id FROM scheduling_workinghours
+                           WHERE location_id = %(location)s AND weekday = %(weekday)s)
+           ORDER BY c.id),
+    ARRAY(SELECT COALESCE(NULLIF(u.full_name, ''), u.email) || COALESCE(', ' || NULLIF(c.credentials, ''), '')
+            FROM scheduling_clinician c JOIN clinic_user u ON u.id = c.user_id
+           WHERE c.id IN (SELECT clinician_id FROM scheduling_workinghours
+                           WHERE location_id = %(location)s AND weekday = %(weekday)s)
+           ORDER BY c.id)
+"""
 
 
-def clinician_day(schedule: DaySchedule) -> DaySchedule:
-    """``schedule`` (the chair view, ``day_schedule``) regridded by clinician: two more queries, the day's clinician
-    holds and the clinicians who work at the location that weekday. Each of those has a column (front desk books
-    from its free cells) as does any other clinician holding a session that day."""
+@dataclass(frozen=True)
+class ClinicianDayFacts:
+    """What the clinician view reads besides the day statement (``CLINICIAN_DAY_SQL``'s row as sent)."""
+
+    holds_json: str | None
+    working_ids: list[int]
+    working_names: list[str]
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(
+            repr((self.holds_json, self.working_ids, self.working_names)).encode()
+        ).hexdigest()
+
+    def holds(self) -> list[tuple[int, int, datetime, datetime]]:
+        """(appointment, clinician, start, end) of each hold, a session's holds in time order."""
+        return [
+            (appointment_id, clinician_id, datetime.fromisoformat(start), datetime.fromisoformat(end))
+            for appointment_id, clinician_id, start, end in json.loads(self.holds_json or "[]")
+        ]
+
+
+def clinician_day_facts(location: Location, day: date) -> ClinicianDayFacts:
+    """One query: ``CLINICIAN_DAY_SQL`` for ``location`` and ``day``."""
+    day_start, day_end = local_day_bounds(location, day)
+    with connection.cursor() as cursor:
+        execute_prepared(
+            cursor,
+            "clinician_day",
+            CLINICIAN_DAY_SQL,
+            {
+                "location": location.pk,
+                "earliest": day_start - MAX_SESSION_LENGTH,
+                "start": day_start,
+                "end": day_end,
+                "weekday": day.weekday(),
+            },
+            generic=True,  # one plan fits every location and day
+        )
+        holds_json, working_ids, working_names = cursor.fetchone()
+    return ClinicianDayFacts(holds_json=holds_json, working_ids=working_ids, working_names=working_names)
+
+
+def clinician_day(schedule: DaySchedule, facts: ClinicianDayFacts | None = None) -> DaySchedule:
+    """``schedule`` (the chair view, ``day_schedule``) regridded by clinician: one more query
+    (``clinician_day_facts``, unless given), the day's clinician holds and the clinicians who work at the location
+    that weekday. Each of those has a column (front desk books from its free cells) as does any other clinician
+    holding a session that day."""
+    if facts is None:
+        facts = clinician_day_facts(schedule.location, schedule.day)
     tz = schedule.location.tz
     by_pk = {entry.pk: entry for entry in schedule.appointments}
-    holds = sorted(
-        Allocation.objects.filter(
-            appointment_id__in=list(by_pk), kind=Allocation.Kind.CLINICIAN, active=True
-        ).values_list("appointment_id", "clinician_id", "span"),
-        key=lambda hold: (hold[0], hold[2].lower),
-    )
     blocks = []
     seen: set[int] = set()
-    for appointment_id, clinician_id, span in holds:
-        entry = by_pk[appointment_id]
+    for appointment_id, clinician_id, start, end in facts.holds():
+        entry = by_pk.get(appointment_id)
+        if entry is None:
+            continue  # a session the day does not show (cancelled, or a no-show)
         # The first hold of a session is its dosing window; a second (Spravato) is the discharge check.
         what = _("discharge check") if appointment_id in seen else _("dosing")
         seen.add(appointment_id)
-        start, end = span.lower, span.upper
         blocks.append(
             (
                 clinician_id,
@@ -49,10 +119,8 @@ def clinician_day(schedule: DaySchedule) -> DaySchedule:
             )
         )
     names = {entry.clinician_id: entry.clinician_name for entry in schedule.appointments}
-    for clinician in Clinician.objects.filter(
-        working_hours__location=schedule.location, working_hours__weekday=schedule.day.weekday()
-    ).select_related("user"):
-        names.setdefault(clinician.pk, str(clinician))
+    for pk, name in zip(facts.working_ids, facts.working_names, strict=True):
+        names.setdefault(pk, name)
     columns = sorted(
         (
             DayColumn(pk, names.get(pk, ""))

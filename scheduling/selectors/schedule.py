@@ -7,6 +7,7 @@ history."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -213,7 +214,8 @@ SELECT
            WHERE c.id IN (SELECT clinician_id FROM day) ORDER BY c.id),
     (SELECT json_agg(risk) FROM intake_latest_risk(ARRAY(SELECT DISTINCT patient_id FROM day)) risk)::text,
     (SELECT {VERSION_COLUMNS} FROM day),
-    ({CLEARANCE_SQL})::text
+    ({CLEARANCE_SQL})::text,
+    (SELECT count(*) FROM day WHERE start_at <= %(now)s)
 """  # noqa: S608 - a constant column list, no input
 
 
@@ -254,19 +256,38 @@ def _clock(local: datetime) -> str:
     return format_time_of_day(local.time())
 
 
-def day_schedule(
-    location: Location,
-    day: date,
-    *,
-    row_minutes: int = 15,
-    include_cancelled: bool = False,
-    now: datetime | None = None,
-) -> DaySchedule:
-    """The day view: chairs and rooms as columns, local time as rows (one query).
+@dataclass(frozen=True)
+class DayStatement:
+    """The day statement's row as PostgreSQL sent it (JSON as text, arrays as lists), before any parsing.
 
-    A session running past midnight shows on both days, clipped to the day's rows.
-    """
-    tz = location.tz
+    Everything the day view shows of the day comes from these columns, the location, the day and the moment
+    ``now`` they were read at (the clearance facts are as of it; ``started`` counts the sessions begun by then), so
+    ``fingerprint`` identifies the markup made from them (views.day_live caches it under that)."""
+
+    location: Location
+    day: date
+    now: datetime
+    columns: tuple
+
+    @property
+    def closed_reason(self) -> str | None:
+        closure = self.columns[1]
+        return None if closure is None else (closure or "Closed")
+
+    @property
+    def version(self) -> str:
+        """``DaySchedule.version`` (the live day view's ETag), without parsing the sessions."""
+        return _version_token(self.location, self.day, self.columns[13])
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        # repr of text, numbers, booleans, dates, times and lists of them is exact and stable.
+        return hashlib.sha256(repr(self.columns).encode()).hexdigest()
+
+
+def day_statement(location: Location, day: date, *, now: datetime | None = None) -> DayStatement:
+    """Run the day statement (one round trip) for ``day_schedule``; its row unparsed."""
+    now = now or timezone.now()
     day_start, day_end = local_day_bounds(location, day)
     with connection.cursor() as cursor:
         execute_prepared(
@@ -280,14 +301,35 @@ def day_schedule(
                 "end": day_end,
                 "day": day,
                 "weekday": day.weekday(),
-                "now": now or timezone.now(),  # the clearance badges: as of this moment
+                "now": now,  # the clearance badges and the started sessions: as of this moment
             },
             generic=True,  # one plan fits every location and day
         )
-        (
-            sessions, closure, hours, resource_ids, resource_names, resource_active, resource_cleaning, type_ids, type_labels,
-            type_modalities, clinician_ids, clinician_names, risks_json, version, clearance_json,
-        ) = cursor.fetchone()  # fmt: skip
+        columns = cursor.fetchone()
+    return DayStatement(location=location, day=day, now=now, columns=tuple(columns))
+
+
+def day_schedule(
+    location: Location,
+    day: date,
+    *,
+    row_minutes: int = 15,
+    include_cancelled: bool = False,
+    now: datetime | None = None,
+    statement: DayStatement | None = None,
+) -> DaySchedule:
+    """The day view: chairs and rooms as columns, local time as rows (one query, or none given ``statement``).
+
+    A session running past midnight shows on both days, clipped to the day's rows.
+    """
+    tz = location.tz
+    day_start, day_end = local_day_bounds(location, day)
+    if statement is None:
+        statement = day_statement(location, day, now=now)
+    (
+        sessions, _closure, hours, resource_ids, resource_names, resource_active, resource_cleaning, type_ids, type_labels,
+        type_modalities, clinician_ids, clinician_names, risks_json, _version, clearance_json, _started,
+    ) = statement.columns  # fmt: skip
     clearance_facts = clearance_facts_from_json(clearance_json)
     risks = risks_from_json(risks_json)
     resources = [
@@ -363,7 +405,6 @@ def day_schedule(
             )
         )
     entries.sort(key=lambda entry: (entry.start_at, entry.resource_name))
-    closed_reason = None if closure is None else (closure or "Closed")
 
     shown = [
         e for e in entries if include_cancelled or e.is_active or e.status == Appointment.Status.DISCHARGED
@@ -403,12 +444,12 @@ def day_schedule(
         resources=resources,
         appointments=shown,
         rows=rows,
-        closed_reason=closed_reason,
+        closed_reason=statement.closed_reason,
         row_minutes=row_minutes,
         cancelled=[
             e for e in entries if e.status in (Appointment.Status.CANCELLED, Appointment.Status.NO_SHOW)
         ],
-        version=_version_token(location, day, version),
+        version=statement.version,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from django import template
+from django.middleware.csrf import get_token
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
@@ -26,6 +27,20 @@ def _csrf_input(context) -> str:
     if not token or token == "NOTPROVIDED":  # noqa: S105 - Django's marker, not a secret
         return ""
     return f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(str(token))}">'
+
+
+# What the forms carry instead of the request's CSRF token when their markup is made to be shared (the day view's
+# cached sessions, views.day_live): ``with_csrf_token`` puts each reader's own token in its place.
+CSRF_STAND_IN = "csrf-stand-in"
+
+
+def with_csrf_token(markup: str, request) -> SafeString:
+    """``markup`` made with ``CSRF_STAND_IN`` as its token, with ``request``'s token instead. The stand-in is
+    replaced as the whole hidden input, which begins with "<": no escaped text (a patient's name) can hold it."""
+    stand_in = _csrf_input({"csrf_token": CSRF_STAND_IN})
+    if stand_in not in markup:
+        return mark_safe(markup)  # noqa: S308 - markup made by our templates
+    return mark_safe(markup.replace(stand_in, _csrf_input({"csrf_token": get_token(request)})))  # noqa: S308
 
 
 @register.simple_tag(takes_context=True)

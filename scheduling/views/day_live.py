@@ -7,14 +7,22 @@ The patient search is posted, never put in the address: a patient's name must no
 
 from __future__ import annotations
 
-from datetime import date
+import functools
+import hashlib
+from datetime import date, timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -23,6 +31,7 @@ from scheduling import selectors, services
 from scheduling.forms.cell_booking import CellBookingForm
 from scheduling.models import Appointment, Location, Resource
 from scheduling.services.verdict import booking_verdict
+from scheduling.templatetags.day_actions import CSRF_STAND_IN, with_csrf_token
 from scheduling.views.pages import DESK, STAFF, day_asked, location_asked
 
 # How many patients the panel offers as front desk types: enough to pick from, few enough to read.
@@ -65,6 +74,130 @@ def etag(version: str, bookable: bool, *, by_clinician: bool = False) -> str:
     return f'"{version}{"-b" if bookable else ""}{"-c" if by_clinician else ""}"'
 
 
+# How long a made day's markup is kept. Its key changes with anything it shows (``day_markup``), so this only bounds
+# the memory a busy morning's versions take.
+DAY_MARKUP_SECONDS = 120
+
+
+@functools.cache
+def _code_version() -> str:
+    """A digest of the code, templates and translations the day's markup is made with, read once per process: markup
+    cached by the release before is never served by this one."""
+    root = settings.BASE_DIR
+    files = [
+        path
+        for pattern in (
+            "clinic/**/*.py",
+            "intake/**/*.py",
+            "scheduling/**/*.py",
+            "templates/scheduling/*.html",
+        )
+        for path in sorted(root.glob(pattern))
+    ]
+    files += [path for folder in settings.LOCALE_PATHS for path in sorted(Path(folder).glob("**/*.mo"))]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _key(kind: str, statement: selectors.DayStatement, facts, *parts) -> str:
+    """The cache key of markup made from ``statement`` (and the clinician view's ``facts``) and ``parts``."""
+    location = statement.location
+    inputs = (_code_version(), get_language(), get_script_prefix(), location.pk, location.name, location.time_zone,
+              statement.day, statement.fingerprint, facts.fingerprint if facts else "", *parts)  # fmt: skip
+    return f"day-{kind}:{hashlib.sha256(repr(inputs).encode()).hexdigest()}"
+
+
+def _live_markup(
+    statement: selectors.DayStatement, facts, *, today: date, book_url: str, by_clinician: bool
+) -> str:
+    """``_day_live.html`` for the day, its forms carrying ``CSRF_STAND_IN``: from the cache, or made and kept."""
+    key = _key("live", statement, facts, today, book_url, by_clinician)
+    markup = cache.get(key)
+    if markup is None:
+        location = statement.location
+        schedule = selectors.day_schedule(location, statement.day, statement=statement)
+        markup = render_to_string(
+            "scheduling/_day_live.html",
+            {
+                "schedule": selectors.clinician_day(schedule, facts) if facts else schedule,
+                "by_clinician": by_clinician,
+                "location": location,
+                "day": statement.day,
+                "book_url": book_url,
+                "csrf_token": CSRF_STAND_IN,
+                **desk_actions(schedule, bookable=bool(book_url), today=today, now=statement.now),
+            },
+        )
+        cache.set(key, markup, DAY_MARKUP_SECONDS)
+    return markup
+
+
+def day_markup(
+    request: HttpRequest,
+    statement: selectors.DayStatement,
+    *,
+    today: date,
+    book_url: str,
+    by_clinician: bool,
+) -> SafeString:
+    """The day's sessions (``_day_live.html``: arrivals and freed times, the list, the grid, the cancellations) for
+    the poll, made once for everyone who reads the same day and kept in the cache.
+
+    The key holds everything the markup is made from: the day statement's row as sent (``statement.fingerprint``:
+    sessions, names, chairs, latest risk, clearance facts, closure, and how many sessions have started by now,
+    which is all the markup knows of the clock), the clinician holds and working clinicians for the clinician view,
+    the location's name and zone, the day and today, the booking link (front desk or not), the language, the
+    script prefix and the code. A change to any of them is another key, so a cached answer is never stale. The
+    markup holds nobody's identity; its forms carry ``CSRF_STAND_IN``, replaced by this reader's own token."""
+    facts = selectors.clinician_day_facts(statement.location, statement.day) if by_clinician else None
+    markup = _live_markup(statement, facts, today=today, book_url=book_url, by_clinician=by_clinician)
+    return with_csrf_token(markup, request)
+
+
+def day_page_markup(
+    request: HttpRequest,
+    statement: selectors.DayStatement,
+    *,
+    locations: list[Location],
+    today: date,
+    book_url: str,
+    by_clinician: bool,
+) -> SafeString:
+    """The day view's own part of the page (``_day_page.html``: its heading, the location picker, the help, and the
+    sessions), kept in the cache like ``day_markup``'s sessions, under the same inputs and the reader's locations
+    (the picker's choices). What is the reader's own (the navigation, the name, the sign-out form, the CSP nonce)
+    is drawn around it by ``day.html`` on every request."""
+    facts = selectors.clinician_day_facts(statement.location, statement.day) if by_clinician else None
+    picker = tuple((location.pk, location.name) for location in locations)
+    key = _key("page", statement, facts, today, book_url, by_clinician, picker)
+    page = cache.get(key)
+    if page is None:
+        day = statement.day
+        live = _live_markup(statement, facts, today=today, book_url=book_url, by_clinician=by_clinician)
+        page = render_to_string(
+            "scheduling/_day_page.html",
+            {
+                "location": statement.location,
+                "locations": locations,
+                "day": day,
+                "closed_reason": statement.closed_reason,
+                "by_clinician": by_clinician,
+                "previous_day": day - timedelta(days=1),
+                "next_day": day + timedelta(days=1),
+                "today": today,
+                "book_url": book_url,
+                "etag": etag(statement.version, bool(book_url), by_clinician=by_clinician),
+                "day_live": mark_safe(live),  # noqa: S308 - made by _day_live.html
+                "csrf_token": CSRF_STAND_IN,
+            },
+        )
+        cache.set(key, page, DAY_MARKUP_SECONDS)
+    return with_csrf_token(page, request)
+
+
 @role_required(*STAFF)
 @require_GET
 def day_live(request: HttpRequest) -> HttpResponse:
@@ -74,7 +207,8 @@ def day_live(request: HttpRequest) -> HttpResponse:
     (``selectors.day_version``) and no rendering."""
     location = location_asked(request, among=selectors.picker_locations(request.user))
     day = day_asked(request, location)
-    today = timezone.now().astimezone(location.tz).date()
+    now = timezone.now()
+    today = now.astimezone(location.tz).date()
     by_clinician = by_clinician_asked(request)
     link = book_url(request.user, location, day, today)
     asked = request.headers.get("If-None-Match", "")
@@ -82,20 +216,11 @@ def day_live(request: HttpRequest) -> HttpResponse:
         response = HttpResponse(status=304)
         response["ETag"] = asked
     else:
-        schedule = selectors.day_schedule(location, day)
-        response = render(
-            request,
-            "scheduling/_day_live.html",
-            {
-                "schedule": selectors.clinician_day(schedule) if by_clinician else schedule,
-                "by_clinician": by_clinician,
-                "location": location,
-                "day": day,
-                "book_url": link,
-                **desk_actions(schedule, bookable=bool(link), today=today, now=timezone.now()),
-            },
+        statement = selectors.day_statement(location, day, now=now)
+        response = HttpResponse(
+            day_markup(request, statement, today=today, book_url=link, by_clinician=by_clinician)
         )
-        response["ETag"] = etag(schedule.version, bool(link), by_clinician=by_clinician)
+        response["ETag"] = etag(statement.version, bool(link), by_clinician=by_clinician)
     # Each answer is this person's (their locations): no shared cache, and ask again every time.
     response["Cache-Control"] = "private, no-cache"
     return response

@@ -32,22 +32,20 @@ def day_view(request: HttpRequest) -> HttpResponse:
         )
     location = location_asked(request, among=locations)
     day = day_asked(request, location)
-    schedule = selectors.day_schedule(location, day)
-    today = timezone.now().astimezone(location.tz).date()
+    now = timezone.now()
+    statement = selectors.day_statement(location, day, now=now)
+    today = now.astimezone(location.tz).date()
     by_clinician = day_live.by_clinician_asked(request)
     link = day_live.book_url(request.user, location, day, today)
     context = {
         "location": location,
-        "locations": locations,
         "day": day,
-        "schedule": selectors.clinician_day(schedule) if by_clinician else schedule,
         "by_clinician": by_clinician,
-        "previous_day": day - timedelta(days=1),
-        "next_day": day + timedelta(days=1),
-        "today": today,
         "book_url": link,
-        "etag": day_live.etag(schedule.version, bool(link), by_clinician=by_clinician),
-        **day_live.desk_actions(schedule, bookable=bool(link), today=today, now=timezone.now()),
+        # The day's own part of the page, made once for every reader of the same day (day_live.day_page_markup).
+        "day_page": day_live.day_page_markup(
+            request, statement, locations=locations, today=today, book_url=link, by_clinician=by_clinician
+        ),
     }
     return render(request, "scheduling/day.html", context)
 
