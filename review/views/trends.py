@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -67,8 +67,8 @@ def _banded(code: str) -> trends.Scale:
     return trends.Scale(code, definition.short_title, _maximum(code), cutpoints)
 
 
-def trend_scales() -> dict[str, trends.Scale]:
-    policy = policies.in_force()  # one cache read for both cut-offs
+def trend_scales(request: HttpRequest | None = None) -> dict[str, trends.Scale]:
+    policy = policies.in_force(request)  # one cache read for both cut-offs, and the page's context shares it
     return dict(_scales(policy["INTAKE_PCL5_PROBABLE_CUTOFF"], policy["INTAKE_OCIR_OCD_CUTOFF"]))
 
 
@@ -120,7 +120,7 @@ def patient_trends(request: SignedInRequest, pk: int) -> HttpResponse:
     starts = [start for start, _ in sessions]
     session_index = {appointment_id: index for index, (_, appointment_id) in enumerate(sessions)}
     observations: dict[str, list[tuple[trends.Observation, Any]]] = {}
-    scales = trend_scales()
+    scales = trend_scales(request)
     for response in inputs.responses:
         if response.total is None:
             continue
