@@ -15,6 +15,7 @@ triggers off.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -33,9 +34,10 @@ from clinic.db import execute_prepared
 from clinic.parsing import object_id
 from clinic.roles import Role
 from intake.models import EligibilityDecision, IntakeSubmission, Patient, UrgentAlert
+from intake.selectors import LatestRisk, risks_from_json
 from review.models import ReviewQueueCount, ReviewQueueEntry
 from scheduling import access
-from scheduling.models import Appointment, TreatmentType
+from scheduling.models import Appointment, Location, TreatmentType
 
 QUEUE_PAGE_SIZE = 25
 BANNER_ALERT_LIMIT = 5
@@ -73,10 +75,44 @@ def patient_for_clinician(user, pk) -> Patient:
     pk = object_id(pk)
     if not _is_clinician(user) or pk is None:
         raise Http404("No such patient.")
-    visible = Patient.objects.filter(visible_patient_filter(user, now=timezone.now()))
-    patient = visible.select_related("location").filter(pk=pk).first()
+    if access.sees_every_location(user):  # every patient: the lookup by id alone, prepared
+        patient = _patient_with_location(pk)
+    else:
+        visible = Patient.objects.filter(visible_patient_filter(user, now=timezone.now()))
+        patient = visible.select_related("location").filter(pk=pk).first()
     if patient is None:
         raise Http404("No such patient.")
+    return patient
+
+
+_PATIENT_FIELDS = [field.attname for field in Patient._meta.concrete_fields]
+_PATIENT_COLUMNS = [field.column for field in Patient._meta.concrete_fields]
+_LOCATION_FIELDS = [field.attname for field in Location._meta.concrete_fields]
+_LOCATION_COLUMNS = [field.column for field in Location._meta.concrete_fields]
+# Every page of a patient's record reads this first; the ORM's compile of the same select_related() cost more than
+# PostgreSQL spent on it. The columns are the models' own, so the instances are those the ORM would have made.
+_PATIENT_SQL = f"""
+SELECT {", ".join(f"patient.{column}" for column in _PATIENT_COLUMNS)},
+       {", ".join(f"location.{column}" for column in _LOCATION_COLUMNS)}
+  FROM {Patient._meta.db_table} patient
+  LEFT JOIN {Location._meta.db_table} location ON location.id = patient.location_id
+ WHERE patient.id = %s
+"""  # noqa: S608 - column and table names from the models, no input
+
+
+def _patient_with_location(pk: int) -> Patient | None:
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, "review_patient", _PATIENT_SQL, [pk], generic=True)  # a key lookup: one plan
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    patient = Patient.from_db(connection.alias, _PATIENT_FIELDS, row[: len(_PATIENT_FIELDS)])
+    location_row = row[len(_PATIENT_FIELDS) :]
+    patient.location = (
+        None
+        if location_row[0] is None
+        else Location.from_db(connection.alias, _LOCATION_FIELDS, location_row)
+    )
     return patient
 
 
@@ -235,6 +271,59 @@ def queue_page(user, filters: QueueFilters, *, offset: int, limit: int = QUEUE_P
         )[offset : offset + limit]
     )
     return [QueueRow(*row) for row in rows]
+
+
+# The first page of the whole queue, the clinician's home and the page they come back to most, in one round trip:
+# the page's rows as one JSON array, and their patients' current risk (intake's own function, as
+# ``intake.selectors.latest_risks`` reads it). Written as SQL and prepared: the ORM spent longer compiling the page
+# query than PostgreSQL spent running it, and PostgreSQL planned both statements on every request. The order is
+# ``_QUEUE_ORDER``'s, review_queue_order_idx's; the LIMIT is a constant, so the one plan is the index scan.
+_FIRST_PAGE_SQL = f"""
+WITH page AS MATERIALIZED (
+    SELECT entry.submission_id, entry.patient_id, entry.open_alert_at, entry.reasons, entry.submitted_at,
+           submission.instrument_versions -> 'phq9' AS phq9_version, submission.scores -> 'phq9' AS phq9,
+           submission.findings, patient.legal_first_name, patient.legal_last_name, patient.date_of_birth,
+           location.name AS location_name, location.time_zone, entry.has_hard_stop
+      FROM {ReviewQueueEntry._meta.db_table} entry
+      JOIN intake_intakesubmission submission ON submission.id = entry.submission_id
+      JOIN intake_patient patient ON patient.id = entry.patient_id
+      LEFT JOIN scheduling_location location ON location.id = patient.location_id
+     ORDER BY entry.open_alert_at ASC NULLS LAST, entry.has_hard_stop DESC, entry.submitted_at, entry.submission_id
+     LIMIT {QUEUE_PAGE_SIZE}
+)
+SELECT
+    (SELECT json_agg(json_build_array(submission_id, patient_id, open_alert_at, reasons, submitted_at, phq9_version,
+                                      phq9, findings, legal_first_name, legal_last_name, date_of_birth, location_name,
+                                      time_zone)
+                     ORDER BY open_alert_at ASC NULLS LAST, has_hard_stop DESC, submitted_at, submission_id)
+       FROM page)::text,
+    (SELECT json_agg(risk) FROM intake_latest_risk(ARRAY(SELECT patient_id FROM page)) risk)::text
+"""  # noqa: S608 - table names from the models, no input
+
+
+def first_queue_page(user) -> tuple[list[QueueRow], dict[int, LatestRisk]] | None:
+    """The whole queue's first page (``queue_page`` without filters, at offset 0) and each of its patients' current
+    risk (``intake.selectors.latest_risks``), for a clinician who sees every location; None for anyone else (their
+    location rule is the ORM's, ``queue_page``)."""
+    if not _is_clinician(user) or not access.sees_every_location(user):
+        return None
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, "review_first_queue_page", _FIRST_PAGE_SQL)
+        rows_json, risks_json = cursor.fetchone()
+    rows = [
+        QueueRow(
+            submission_id, patient_id, _instant(alert_at), reasons, datetime.fromisoformat(submitted_at),
+            phq9_version, phq9, findings, first_name, last_name, None if born is None else date.fromisoformat(born), location_name,
+            time_zone,
+        )  # fmt: skip
+        for (submission_id, patient_id, alert_at, reasons, submitted_at, phq9_version, phq9, findings, first_name,
+             last_name, born, location_name, time_zone) in json.loads(rows_json or "[]")
+    ]  # fmt: skip
+    return rows, risks_from_json(risks_json)
+
+
+def _instant(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
 
 
 def queue_size(user, filters: QueueFilters) -> int:

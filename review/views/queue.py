@@ -24,6 +24,7 @@ from review.presenters import RiskView, humanise, risk_view
 from review.selectors import (
     QUEUE_PAGE_SIZE,
     QueueFilters,
+    first_queue_page,
     queue_page,
     queue_size,
     review_navigation,
@@ -42,11 +43,16 @@ def queue(request: SignedInRequest) -> HttpResponse:
     # The whole queue's size is the navigation's badge (read once, from the kept counts); a filtered one is counted.
     size = review_navigation(request).queue_count if not filtered else queue_size(request.user, filters)
     page = Paginator(range(size), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    entries = queue_page(request.user, filters, offset=page.start_index() - 1 if size else 0)
+    # The whole queue's first page, the common case, comes with its risks in one prepared statement.
+    first = None if filtered or page.number != 1 else first_queue_page(request.user)
+    if first is not None:
+        entries, risks = first
+    else:
+        entries = queue_page(request.user, filters, offset=page.start_index() - 1 if size else 0)
+        risks = latest_risks(entry.patient_id for entry in entries)
     reasons = dict(reasons_for_care())
     now = timezone.now()
     today = timezone.localdate(now)
-    risks = latest_risks(entry.patient_id for entry in entries)
     words = _row_words()
     rows = [
         _queue_row(entry, reasons, risks.get(entry.patient_id), words, now=now, today=today)
