@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -15,7 +16,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import get_language, gettext, ngettext
 from django.views.decorators.http import require_http_methods
 
 from clinic import policies
@@ -116,11 +118,48 @@ def patient_trends(request: SignedInRequest, pk: int) -> HttpResponse:
     log_view(request, person, "review: score trends")
     zone = patient_zone(person)
     inputs = trend_inputs(person.pk)
+    scales = trend_scales(request)
+    definitions = {code: outcome_definition(code) for code in scales}
+    place = zone_context(person)
+    scored = {response.instrument for response in inputs.responses if response.total is not None}
+    scored.update(rating.scale for rating in inputs.ratings)
+    # The page's content is kept (the "fragments" cache, in this process) under a digest of everything it is made
+    # from: the patient's name and id, every row read for the page, the scales' cut-offs and the outcome definitions
+    # in force, the zone and its note, and the language. Anything new (a score, a rating, a session, a correction,
+    # a renamed patient or rater) makes another key, so a kept copy is never shown stale; it holds no one's session,
+    # CSRF token or nonce (base.html adds those around it). Nothing in it depends on the clock.
+    content_key = hashlib.sha256(
+        repr(
+            (get_language(), person.pk, person.full_name, str(zone), place, inputs, scales, definitions)
+        ).encode()
+    ).hexdigest()
+    return render(
+        request,
+        "review/trends.html",
+        {
+            "patient": person,
+            "content_key": content_key,
+            # Built only when the kept content is missing.
+            "charts": SimpleLazyObject(lambda: _trend_charts(person, zone, inputs, scales, definitions)),
+            "session_count": len(inputs.sessions),
+            "missing": [scale.title for code, scale in scales.items() if code not in scored],
+            **place,
+        },
+    )
+
+
+def _trend_charts(
+    person: Any,
+    zone: Any,
+    inputs: Any,
+    scales: dict[str, trends.Scale],
+    definitions: dict[str, trends.OutcomeDefinition],
+) -> list[TrendSection]:
+    """Each scale's section with its points, from the page's reads."""
     sessions = inputs.sessions
     starts = [start for start, _ in sessions]
     session_index = {appointment_id: index for index, (_, appointment_id) in enumerate(sessions)}
     observations: dict[str, list[tuple[trends.Observation, Any]]] = {}
-    scales = trend_scales(request)
     for response in inputs.responses:
         if response.total is None:
             continue
@@ -165,24 +204,14 @@ def patient_trends(request: SignedInRequest, pk: int) -> HttpResponse:
         if code not in observations:
             continue
         pairs = sorted(observations[code], key=lambda pair: pair[0].when)
-        trend = trends.build_trend(scale, [obs for obs, _ in pairs], outcome_definition(code))
+        trend = trends.build_trend(scale, [obs for obs, _ in pairs], definitions[code])
         rating_for = {id(obs): rating for obs, rating in pairs}
         rows = [
             _trend_row(point, scale, rating_for.get(id(point.observation)), correct_url)
             for point in trend.points
         ]
         charts.append(_trend_section(trend, rows))
-    return render(
-        request,
-        "review/trends.html",
-        {
-            "patient": person,
-            "charts": charts,
-            "session_count": len(sessions),
-            "missing": [scale.title for code, scale in scales.items() if code not in observations],
-            **zone_context(person),
-        },
-    )
+    return charts
 
 
 @dataclass
