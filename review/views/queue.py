@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.timesince import TIME_STRINGS, timesince
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 
 from clinic.access import SignedInRequest, role_required
 from clinic.local_time import format_in_zone
@@ -50,14 +52,28 @@ def queue(request: SignedInRequest) -> HttpResponse:
     else:
         entries = queue_page(request.user, filters, offset=page.start_index() - 1 if size else 0)
         risks = latest_risks(entry.patient_id for entry in entries)
-    reasons = dict(reasons_for_care())
     now = timezone.now()
     today = timezone.localdate(now)
     words = _row_words()
-    rows = [
-        _queue_row(entry, reasons, risks.get(entry.patient_id), words, now=now, today=today)
-        for entry in entries
-    ]
+    # How long each has waited is the rows' one part that moves with the clock: worked out on every request.
+    waits = [timesince(entry.submitted_at, now, time_strings=words["time_strings"]) for entry in entries]
+    page_risks = [risks.get(entry.patient_id) for entry in entries]
+    # The rows' markup is kept (the "fragments" cache, in this process) under a digest of everything it is made
+    # from: the rows read (patient, submission, location and alert values), their current risks, the waits, today
+    # (the ages), the default zone and the language. A new submission, alert, decision or rescreen changes the
+    # rows read, so another key; the markup holds nothing of the clinician who asked (no name, token or nonce),
+    # and is only ever found by someone whose own read returned the same rows.
+    rows_key = hashlib.sha256(
+        repr((get_language(), settings.TIME_ZONE, today, entries, page_risks, waits)).encode()
+    ).hexdigest()
+
+    def made_rows() -> list[QueueRow]:
+        reasons = dict(reasons_for_care())
+        return [
+            _queue_row(entry, reasons, risk, words, waiting=waiting, today=today)
+            for entry, risk, waiting in zip(entries, page_risks, waits, strict=True)
+        ]
+
     query = request.GET.copy()
     query.pop("page", None)
     errors = form is not None and bool(form.errors)
@@ -75,7 +91,9 @@ def queue(request: SignedInRequest) -> HttpResponse:
             "form_errors": errors,
             "chosen_filters": [filters.reason, filters.modality, filters.finding],
             "page": page,
-            "rows": rows,
+            "rows": SimpleLazyObject(made_rows),  # built only when the kept markup is missing
+            "rows_key": rows_key,
+            "has_rows": bool(entries),
             "filtered": filtered,
             "query": query.urlencode(),
         },
@@ -134,7 +152,7 @@ def _queue_row(
     risk: LatestRisk | None,
     words: dict[str, Any],
     *,
-    now: datetime,
+    waiting: str,
     today: date,
 ) -> QueueRow:
     zone = zone_of(entry.time_zone)
@@ -166,7 +184,7 @@ def _queue_row(
             words["submitted"]
             % {
                 "submitted": format_in_zone(entry.submitted_at, zone),
-                "waiting": timesince(entry.submitted_at, now, time_strings=words["time_strings"]),
+                "waiting": waiting,
             },
         ],
         badges=badges,
