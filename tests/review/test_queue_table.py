@@ -16,12 +16,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from intake.models import EligibilityDecision, IntakeSubmission, UrgentAlert
+from intake.selectors import latest_risks
 from intake.services import save_intake_step, submit_intake
 from review.alerts import acknowledge_alert
 from review.decisions import record_decision
 from review.models import ReviewQueueCount, ReviewQueueEntry
 from review.selectors import (
     QueueFilters,
+    first_queue_page,
     queue_count,
     queue_page,
     queue_size,
@@ -429,6 +431,10 @@ class QueueMachine(RuleBasedStateMachine):
         assert kept_queue() == defined_queue()
         page = queue_page(self.clinician, QueueFilters(), offset=0)
         assert [row.submission_id for row in page] == [entry[0] for entry in kept_queue()]
+        # The first page's own statement shows the same rows, and the same current risks as the one source.
+        first = first_queue_page(self.clinician)
+        assert first is not None
+        assert first == (page, latest_risks(row.patient_id for row in page))
         assert kept_counts() == counted_entries()
 
 
