@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from functools import cached_property, lru_cache
 from typing import Any
@@ -273,6 +273,13 @@ def queue_page(user, filters: QueueFilters, *, offset: int, limit: int = QUEUE_P
     return [QueueRow(*row) for row in rows]
 
 
+# The navigation's two figures for a clinician who sees every location (``navigation_counts``): the intakes waiting,
+# from the per-location counts the triggers keep, and the open alerts, on a partial index that holds only those.
+# The statements that read a page's own data for such a clinician carry them too (``ReviewNavigation.counted``):
+# one round trip fewer on every such page.
+_ALL_NAVIGATION_COUNTS = f"""(SELECT COALESCE(SUM(waiting), 0) FROM {ReviewQueueCount._meta.db_table})::bigint,
+       (SELECT count(*) FROM {UrgentAlert._meta.db_table} WHERE acknowledged_at IS NULL)::bigint"""  # noqa: S608
+
 # The first page of the whole queue, the clinician's home and the page they come back to most, in one round trip:
 # the page's rows as one JSON array, and their patients' current risk (intake's own function, as
 # ``intake.selectors.latest_risks`` reads it). Written as SQL and prepared: the ORM spent longer compiling the page
@@ -297,19 +304,27 @@ SELECT
                                       time_zone)
                      ORDER BY open_alert_at ASC NULLS LAST, has_hard_stop DESC, submitted_at, submission_id)
        FROM page)::text,
-    (SELECT json_agg(risk) FROM intake_latest_risk(ARRAY(SELECT patient_id FROM page)) risk)::text
+    (SELECT json_agg(risk) FROM intake_latest_risk(ARRAY(SELECT patient_id FROM page)) risk)::text,
+    {_ALL_NAVIGATION_COUNTS}
 """  # noqa: S608 - table names from the models, no input
 
 
-def first_queue_page(user) -> tuple[list[QueueRow], dict[int, LatestRisk]] | None:
-    """The whole queue's first page (``queue_page`` without filters, at offset 0) and each of its patients' current
-    risk (``intake.selectors.latest_risks``), for a clinician who sees every location; None for anyone else (their
-    location rule is the ORM's, ``queue_page``)."""
+@dataclass(frozen=True)
+class FirstQueuePage:
+    rows: list[QueueRow]
+    risks: dict[int, LatestRisk]  # the current risk of each row's patient that has any
+    navigation_counts: tuple[int, int]  # as ``navigation_counts`` reads them, in the same statement
+
+
+def first_queue_page(user) -> FirstQueuePage | None:
+    """The whole queue's first page (``queue_page`` without filters, at offset 0), each of its patients' current
+    risk (``intake.selectors.latest_risks``) and the navigation's counts, for a clinician who sees every location;
+    None for anyone else (their location rule is the ORM's, ``queue_page``)."""
     if not _is_clinician(user) or not access.sees_every_location(user):
         return None
     with connection.cursor() as cursor:
         execute_prepared(cursor, "review_first_queue_page", _FIRST_PAGE_SQL)
-        rows_json, risks_json = cursor.fetchone()
+        rows_json, risks_json, waiting, alerts = cursor.fetchone()
     rows = [
         QueueRow(
             submission_id, patient_id, _instant(alert_at), reasons, datetime.fromisoformat(submitted_at),
@@ -319,7 +334,7 @@ def first_queue_page(user) -> tuple[list[QueueRow], dict[int, LatestRisk]] | Non
         for (submission_id, patient_id, alert_at, reasons, submitted_at, phq9_version, phq9, findings, first_name,
              last_name, born, location_name, time_zone) in json.loads(rows_json or "[]")
     ]  # fmt: skip
-    return rows, risks_from_json(risks_json)
+    return FirstQueuePage(rows, risks_from_json(risks_json), (int(waiting), int(alerts)))
 
 
 def _instant(text: str | None) -> datetime | None:
@@ -339,10 +354,7 @@ def queue_count(user) -> int:
 
 
 # Every clinician page shows these: compiling the two ORM queries cost several times running them.
-_NAVIGATION_COUNTS_SQL = f"""
-SELECT (SELECT COALESCE(SUM(waiting), 0) FROM {ReviewQueueCount._meta.db_table}),
-       (SELECT count(*) FROM {UrgentAlert._meta.db_table} WHERE acknowledged_at IS NULL)
-"""  # noqa: S608 - table names from the models, no input
+_NAVIGATION_COUNTS_SQL = f"SELECT {_ALL_NAVIGATION_COUNTS}"  # noqa: S608 - constant SQL, no input
 
 
 def navigation_counts(user) -> tuple[int, int]:
@@ -440,24 +452,28 @@ JOIN scheduling_treatmenttype treatment ON treatment.id = appointment.treatment_
 WHERE appointment.patient_id = %s AND appointment.status = ANY(%s) AND treatment.modality = ANY(%s)
 """
 # The trend page's three reads in one round trip: the sessions, the self-rated totals (with whether they came with
-# an intake or a re-screen) and the clinician ratings nobody corrected (with the rater's name).
+# an intake or a re-screen) and the clinician ratings nobody corrected (with the rater's name); and a last row with
+# the navigation's counts for a clinician who sees every location (``ReviewNavigation.counted``).
 _TRENDS_SQL = f"""
 SELECT 0 AS part, session.start_at AS at, session.id, NULL::text AS code, NULL::int AS total, NULL::text AS band,
-       NULL::text AS kind, NULL::date AS rated_on, NULL::bigint AS appointment_id, NULL::text AS rater
+       NULL::text AS kind, NULL::date AS rated_on, NULL::bigint AS appointment_id, NULL::text AS rater,
+       NULL::bigint[] AS counts
 FROM ({_SESSIONS_SQL}) session
 UNION ALL
 SELECT 1, response.answered_at, response.id, response.instrument, response.total, response.band, submission.kind,
-       NULL, NULL, NULL
+       NULL, NULL, NULL, NULL
 FROM intake_instrumentresponse response
 JOIN intake_intakesubmission submission ON submission.id = response.submission_id
 WHERE response.patient_id = %s AND response.instrument = ANY(%s)
 UNION ALL
 SELECT 2, rating.recorded_at, rating.id, rating.scale, rating.total, NULL, NULL, rating.rated_on,
-       rating.appointment_id, COALESCE(NULLIF(rater.full_name, ''), rater.email)
+       rating.appointment_id, COALESCE(NULLIF(rater.full_name, ''), rater.email), NULL
 FROM intake_clinicianrating rating
 JOIN clinic_user rater ON rater.id = rating.rater_id
 WHERE rating.patient_id = %s
   AND NOT EXISTS (SELECT 1 FROM intake_clinicianrating later WHERE later.corrects_id = rating.id)
+UNION ALL
+SELECT 3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ARRAY[{_ALL_NAVIGATION_COUNTS}]
 ORDER BY part, rated_on, at, id
 """  # noqa: S608 - composed of constant SQL only; every value is a query parameter
 TREND_INSTRUMENTS = ["phq9", "gad7", "pcl5", "ocir"]
@@ -488,6 +504,8 @@ class TrendInputs:
     sessions: list[tuple[datetime, int]]  # (start, appointment id) of each started session, in order
     responses: list[TrendResponse]  # oldest first
     ratings: list[TrendRating]  # by the day rated, then when recorded
+    # What ``navigation_counts`` reads for a clinician who sees every location, in the same statement.
+    navigation_counts: tuple[int, int] = (0, 0)
 
 
 def treatment_starts(patient_id: int) -> list[tuple[datetime, int]]:
@@ -512,13 +530,15 @@ def trend_inputs(patient_id: int) -> TrendInputs:
         )
         rows = cursor.fetchall()
     inputs = TrendInputs([], [], [])
-    for part, at, pk, code, total, band, kind, rated_on, appointment_id, rater in rows:
+    for part, at, pk, code, total, band, kind, rated_on, appointment_id, rater, counts in rows:
         if part == 0:
             inputs.sessions.append((at, pk))
         elif part == 1:
             inputs.responses.append(TrendResponse(code, total, band, at, kind))
-        else:
+        elif part == 2:
             inputs.ratings.append(TrendRating(pk, code, total, rated_on, at, appointment_id, rater))
+        else:
+            inputs = replace(inputs, navigation_counts=(int(counts[0]), int(counts[1])))
     return inputs
 
 
@@ -544,6 +564,13 @@ class ReviewNavigation:
     @cached_property
     def queue_count(self) -> int:
         return self._counts[0]
+
+    def counted(self, counts: tuple[int, int]) -> None:
+        """The navigation's counts as a page's own statement read them with ``_ALL_NAVIGATION_COUNTS``: the same
+        figures as ``navigation_counts`` for a clinician who sees every location, so kept for them only (anyone
+        else's are read with their location rule, when shown)."""
+        if _is_clinician(self.user) and access.sees_every_location(self.user):
+            self.__dict__["_counts"] = counts
 
     def already_read(self, *, alerts: OpenAlerts) -> None:
         """The open alerts the view has just read for this user (it may hold more than the banner shows)."""

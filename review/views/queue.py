@@ -42,13 +42,18 @@ def queue(request: SignedInRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET) if any(name in request.GET for name in QUEUE_FILTER_NAMES) else None
     filters = QueueFilters(**form.cleaned_data) if form is not None and form.is_valid() else QueueFilters()
     filtered = any(filters.__dict__.values())
-    # The whole queue's size is the navigation's badge (read once, from the kept counts); a filtered one is counted.
-    size = review_navigation(request).queue_count if not filtered else queue_size(request.user, filters)
-    page = Paginator(range(size), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    # The whole queue's first page, the common case, comes with its risks in one prepared statement.
-    first = None if filtered or page.number != 1 else first_queue_page(request.user)
+    navigation = review_navigation(request)
+    # The whole queue's first page, the common case, comes with its risks and the navigation's counts in one
+    # prepared statement (a first page starts at the first entry, whatever the queue's size).
+    asked = request.GET.get("page")
+    first = None if filtered or asked not in (None, "", "1") else first_queue_page(request.user)
     if first is not None:
-        entries, risks = first
+        navigation.counted(first.navigation_counts)
+    # The whole queue's size is the navigation's badge (read once, from the kept counts); a filtered one is counted.
+    size = navigation.queue_count if not filtered else queue_size(request.user, filters)
+    page = Paginator(range(size), QUEUE_PAGE_SIZE).get_page(asked)
+    if first is not None:
+        entries, risks = first.rows, first.risks
     else:
         entries = queue_page(request.user, filters, offset=page.start_index() - 1 if size else 0)
         risks = latest_risks(entry.patient_id for entry in entries)

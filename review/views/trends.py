@@ -34,6 +34,7 @@ from review.presenters import humanise
 from review.selectors import (
     patient_for_clinician,
     patient_zone,
+    review_navigation,
     treatment_starts,
     trend_inputs,
 )
@@ -118,6 +119,7 @@ def patient_trends(request: SignedInRequest, pk: int) -> HttpResponse:
     log_view(request, person, "review: score trends")
     zone = patient_zone(person)
     inputs = trend_inputs(person.pk)
+    review_navigation(request).counted(inputs.navigation_counts)
     scales = trend_scales(request)
     definitions = {code: outcome_definition(code) for code in scales}
     place = zone_context(person)
@@ -130,7 +132,18 @@ def patient_trends(request: SignedInRequest, pk: int) -> HttpResponse:
     # CSRF token or nonce (base.html adds those around it). Nothing in it depends on the clock.
     content_key = hashlib.sha256(
         repr(
-            (get_language(), person.pk, person.full_name, str(zone), place, inputs, scales, definitions)
+            (
+                get_language(),
+                person.pk,
+                person.full_name,
+                str(zone),
+                place,
+                inputs.sessions,
+                inputs.responses,
+                inputs.ratings,
+                scales,
+                definitions,
+            )  # fmt: skip
         ).encode()
     ).hexdigest()
     return render(

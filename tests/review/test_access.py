@@ -122,10 +122,17 @@ def test_clinicians_see_only_their_locations_patients_when_restricted(
     assert client.get(reverse("review:patient", args=[unassigned.pk])).status_code == 200
     page = client.get(reverse("review:queue")).content.decode()
     assert "There Reviewee" not in page and "Urgent: 2 suicide-risk alerts" in page
+    # The navigation counts their locations only, on the pages whose own statement can carry the whole clinic's.
+    for url in (reverse("review:queue"), reverse("review:trends", args=[here.pk])):
+        html = client.get(url).content.decode()
+        assert '2<span class="visually-hidden"> waiting</span>' in html and "2 open</span>" in html, url
 
     settings.REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS = False
     assert client.get(reverse("review:patient", args=[there.pk])).status_code == 200
     assert len(open_alerts(clinician).alerts) == 3
+    for url in (reverse("review:queue"), reverse("review:trends", args=[here.pk])):
+        html = client.get(url).content.decode()
+        assert '3<span class="visually-hidden"> waiting</span>' in html and "3 open</span>" in html, url
 
 
 def test_with_restriction_the_on_call_clinicians_of_the_patients_location_are_told_first(
