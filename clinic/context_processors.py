@@ -29,7 +29,7 @@ def assets() -> dict[str, str]:
 def clinic(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     role = user.role if user is not None and user.is_authenticated else None
-    policy = policies.in_force()  # one cache read for the page
+    policy = policies.in_force(request)  # one cache read for the page
     return {
         "clinic_name": policy["CLINIC_NAME"],
         "self_registration": policy["INTAKE_SELF_REGISTRATION"],

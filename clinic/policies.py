@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -360,10 +361,17 @@ def value(key: str) -> Any:
     return saved[key] if key in saved else policy.default()
 
 
-def in_force() -> dict[str, Any]:
-    """Every policy in force, from one read of the cache: for a page that shows several."""
+def in_force(request: HttpRequest | None = None) -> dict[str, Any]:
+    """Every policy in force, from one read of the cache: for a page that shows several. With ``request``, read
+    once for it: the page's view and its context processor share that read."""
+    kept = getattr(request, "_clinic_policies", None)
+    if kept is not None:
+        return kept
     saved = saved_values()
-    return {policy.key: saved.get(policy.key, policy.default()) for policy in POLICIES}
+    values = {policy.key: saved.get(policy.key, policy.default()) for policy in POLICIES}
+    if request is not None:
+        request._clinic_policies = values  # type: ignore[attr-defined]
+    return values
 
 
 def forget_cached() -> None:

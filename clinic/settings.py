@@ -194,8 +194,9 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "clinic"),
     },
-    # Markup that holds no one's data and changes only with the code (a form's choices): per process, so a
-    # deploy starts it afresh.
+    # Markup kept per process, so a deploy starts it afresh: a form's choices (they change only with the code), and
+    # review markup kept under a digest of every value it is made from (docs/review.md), never anything of the
+    # person who asked (no session, CSRF token or nonce).
     "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"},
 }
 

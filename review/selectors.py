@@ -15,8 +15,9 @@ triggers off.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from functools import cached_property, lru_cache
 from typing import Any
@@ -33,9 +34,10 @@ from clinic.db import execute_prepared
 from clinic.parsing import object_id
 from clinic.roles import Role
 from intake.models import EligibilityDecision, IntakeSubmission, Patient, UrgentAlert
+from intake.selectors import LatestRisk, risks_from_json
 from review.models import ReviewQueueCount, ReviewQueueEntry
 from scheduling import access
-from scheduling.models import Appointment, TreatmentType
+from scheduling.models import Appointment, Location, TreatmentType
 
 QUEUE_PAGE_SIZE = 25
 BANNER_ALERT_LIMIT = 5
@@ -73,10 +75,44 @@ def patient_for_clinician(user, pk) -> Patient:
     pk = object_id(pk)
     if not _is_clinician(user) or pk is None:
         raise Http404("No such patient.")
-    visible = Patient.objects.filter(visible_patient_filter(user, now=timezone.now()))
-    patient = visible.select_related("location").filter(pk=pk).first()
+    if access.sees_every_location(user):  # every patient: the lookup by id alone, prepared
+        patient = _patient_with_location(pk)
+    else:
+        visible = Patient.objects.filter(visible_patient_filter(user, now=timezone.now()))
+        patient = visible.select_related("location").filter(pk=pk).first()
     if patient is None:
         raise Http404("No such patient.")
+    return patient
+
+
+_PATIENT_FIELDS = [field.attname for field in Patient._meta.concrete_fields]
+_PATIENT_COLUMNS = [field.column for field in Patient._meta.concrete_fields]
+_LOCATION_FIELDS = [field.attname for field in Location._meta.concrete_fields]
+_LOCATION_COLUMNS = [field.column for field in Location._meta.concrete_fields]
+# Every page of a patient's record reads this first; the ORM's compile of the same select_related() cost more than
+# PostgreSQL spent on it. The columns are the models' own, so the instances are those the ORM would have made.
+_PATIENT_SQL = f"""
+SELECT {", ".join(f"patient.{column}" for column in _PATIENT_COLUMNS)},
+       {", ".join(f"location.{column}" for column in _LOCATION_COLUMNS)}
+  FROM {Patient._meta.db_table} patient
+  LEFT JOIN {Location._meta.db_table} location ON location.id = patient.location_id
+ WHERE patient.id = %s
+"""  # noqa: S608 - column and table names from the models, no input
+
+
+def _patient_with_location(pk: int) -> Patient | None:
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, "review_patient", _PATIENT_SQL, [pk], generic=True)  # a key lookup: one plan
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    patient = Patient.from_db(connection.alias, _PATIENT_FIELDS, row[: len(_PATIENT_FIELDS)])
+    location_row = row[len(_PATIENT_FIELDS) :]
+    patient.location = (
+        None
+        if location_row[0] is None
+        else Location.from_db(connection.alias, _LOCATION_FIELDS, location_row)
+    )
     return patient
 
 
@@ -237,6 +273,74 @@ def queue_page(user, filters: QueueFilters, *, offset: int, limit: int = QUEUE_P
     return [QueueRow(*row) for row in rows]
 
 
+# The navigation's two figures for a clinician who sees every location (``navigation_counts``): the intakes waiting,
+# from the per-location counts the triggers keep, and the open alerts, on a partial index that holds only those.
+# The statements that read a page's own data for such a clinician carry them too (``ReviewNavigation.counted``):
+# one round trip fewer on every such page.
+_ALL_NAVIGATION_COUNTS = f"""(SELECT COALESCE(SUM(waiting), 0) FROM {ReviewQueueCount._meta.db_table})::bigint,
+       (SELECT count(*) FROM {UrgentAlert._meta.db_table} WHERE acknowledged_at IS NULL)::bigint"""  # noqa: S608
+
+# The first page of the whole queue, the clinician's home and the page they come back to most, in one round trip:
+# the page's rows as one JSON array, and their patients' current risk (intake's own function, as
+# ``intake.selectors.latest_risks`` reads it). Written as SQL and prepared: the ORM spent longer compiling the page
+# query than PostgreSQL spent running it, and PostgreSQL planned both statements on every request. The order is
+# ``_QUEUE_ORDER``'s, review_queue_order_idx's; the LIMIT is a constant, so the one plan is the index scan.
+_FIRST_PAGE_SQL = f"""
+WITH page AS MATERIALIZED (
+    SELECT entry.submission_id, entry.patient_id, entry.open_alert_at, entry.reasons, entry.submitted_at,
+           submission.instrument_versions -> 'phq9' AS phq9_version, submission.scores -> 'phq9' AS phq9,
+           submission.findings, patient.legal_first_name, patient.legal_last_name, patient.date_of_birth,
+           location.name AS location_name, location.time_zone, entry.has_hard_stop
+      FROM {ReviewQueueEntry._meta.db_table} entry
+      JOIN intake_intakesubmission submission ON submission.id = entry.submission_id
+      JOIN intake_patient patient ON patient.id = entry.patient_id
+      LEFT JOIN scheduling_location location ON location.id = patient.location_id
+     ORDER BY entry.open_alert_at ASC NULLS LAST, entry.has_hard_stop DESC, entry.submitted_at, entry.submission_id
+     LIMIT {QUEUE_PAGE_SIZE}
+)
+SELECT
+    (SELECT json_agg(json_build_array(submission_id, patient_id, open_alert_at, reasons, submitted_at, phq9_version,
+                                      phq9, findings, legal_first_name, legal_last_name, date_of_birth, location_name,
+                                      time_zone)
+                     ORDER BY open_alert_at ASC NULLS LAST, has_hard_stop DESC, submitted_at, submission_id)
+       FROM page)::text,
+    (SELECT json_agg(risk) FROM intake_latest_risk(ARRAY(SELECT patient_id FROM page)) risk)::text,
+    {_ALL_NAVIGATION_COUNTS}
+"""  # noqa: S608 - table names from the models, no input
+
+
+@dataclass(frozen=True)
+class FirstQueuePage:
+    rows: list[QueueRow]
+    risks: dict[int, LatestRisk]  # the current risk of each row's patient that has any
+    navigation_counts: tuple[int, int]  # as ``navigation_counts`` reads them, in the same statement
+
+
+def first_queue_page(user) -> FirstQueuePage | None:
+    """The whole queue's first page (``queue_page`` without filters, at offset 0), each of its patients' current
+    risk (``intake.selectors.latest_risks``) and the navigation's counts, for a clinician who sees every location;
+    None for anyone else (their location rule is the ORM's, ``queue_page``)."""
+    if not _is_clinician(user) or not access.sees_every_location(user):
+        return None
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, "review_first_queue_page", _FIRST_PAGE_SQL)
+        rows_json, risks_json, waiting, alerts = cursor.fetchone()
+    rows = [
+        QueueRow(
+            submission_id, patient_id, _instant(alert_at), reasons, datetime.fromisoformat(submitted_at),
+            phq9_version, phq9, findings, first_name, last_name, None if born is None else date.fromisoformat(born), location_name,
+            time_zone,
+        )  # fmt: skip
+        for (submission_id, patient_id, alert_at, reasons, submitted_at, phq9_version, phq9, findings, first_name,
+             last_name, born, location_name, time_zone) in json.loads(rows_json or "[]")
+    ]  # fmt: skip
+    return FirstQueuePage(rows, risks_from_json(risks_json), (int(waiting), int(alerts)))
+
+
+def _instant(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
 def queue_size(user, filters: QueueFilters) -> int:
     """How many entries ``review_queue`` holds: for the unfiltered queue, the kept counts (``queue_count``)."""
     if not any(filters.__dict__.values()):
@@ -250,10 +354,7 @@ def queue_count(user) -> int:
 
 
 # Every clinician page shows these: compiling the two ORM queries cost several times running them.
-_NAVIGATION_COUNTS_SQL = f"""
-SELECT (SELECT COALESCE(SUM(waiting), 0) FROM {ReviewQueueCount._meta.db_table}),
-       (SELECT count(*) FROM {UrgentAlert._meta.db_table} WHERE acknowledged_at IS NULL)
-"""  # noqa: S608 - table names from the models, no input
+_NAVIGATION_COUNTS_SQL = f"SELECT {_ALL_NAVIGATION_COUNTS}"  # noqa: S608 - constant SQL, no input
 
 
 def navigation_counts(user) -> tuple[int, int]:
@@ -351,24 +452,28 @@ JOIN scheduling_treatmenttype treatment ON treatment.id = appointment.treatment_
 WHERE appointment.patient_id = %s AND appointment.status = ANY(%s) AND treatment.modality = ANY(%s)
 """
 # The trend page's three reads in one round trip: the sessions, the self-rated totals (with whether they came with
-# an intake or a re-screen) and the clinician ratings nobody corrected (with the rater's name).
+# an intake or a re-screen) and the clinician ratings nobody corrected (with the rater's name); and a last row with
+# the navigation's counts for a clinician who sees every location (``ReviewNavigation.counted``).
 _TRENDS_SQL = f"""
 SELECT 0 AS part, session.start_at AS at, session.id, NULL::text AS code, NULL::int AS total, NULL::text AS band,
-       NULL::text AS kind, NULL::date AS rated_on, NULL::bigint AS appointment_id, NULL::text AS rater
+       NULL::text AS kind, NULL::date AS rated_on, NULL::bigint AS appointment_id, NULL::text AS rater,
+       NULL::bigint[] AS counts
 FROM ({_SESSIONS_SQL}) session
 UNION ALL
 SELECT 1, response.answered_at, response.id, response.instrument, response.total, response.band, submission.kind,
-       NULL, NULL, NULL
+       NULL, NULL, NULL, NULL
 FROM intake_instrumentresponse response
 JOIN intake_intakesubmission submission ON submission.id = response.submission_id
 WHERE response.patient_id = %s AND response.instrument = ANY(%s)
 UNION ALL
 SELECT 2, rating.recorded_at, rating.id, rating.scale, rating.total, NULL, NULL, rating.rated_on,
-       rating.appointment_id, COALESCE(NULLIF(rater.full_name, ''), rater.email)
+       rating.appointment_id, COALESCE(NULLIF(rater.full_name, ''), rater.email), NULL
 FROM intake_clinicianrating rating
 JOIN clinic_user rater ON rater.id = rating.rater_id
 WHERE rating.patient_id = %s
   AND NOT EXISTS (SELECT 1 FROM intake_clinicianrating later WHERE later.corrects_id = rating.id)
+UNION ALL
+SELECT 3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ARRAY[{_ALL_NAVIGATION_COUNTS}]
 ORDER BY part, rated_on, at, id
 """  # noqa: S608 - composed of constant SQL only; every value is a query parameter
 TREND_INSTRUMENTS = ["phq9", "gad7", "pcl5", "ocir"]
@@ -399,6 +504,8 @@ class TrendInputs:
     sessions: list[tuple[datetime, int]]  # (start, appointment id) of each started session, in order
     responses: list[TrendResponse]  # oldest first
     ratings: list[TrendRating]  # by the day rated, then when recorded
+    # What ``navigation_counts`` reads for a clinician who sees every location, in the same statement.
+    navigation_counts: tuple[int, int] = (0, 0)
 
 
 def treatment_starts(patient_id: int) -> list[tuple[datetime, int]]:
@@ -423,13 +530,15 @@ def trend_inputs(patient_id: int) -> TrendInputs:
         )
         rows = cursor.fetchall()
     inputs = TrendInputs([], [], [])
-    for part, at, pk, code, total, band, kind, rated_on, appointment_id, rater in rows:
+    for part, at, pk, code, total, band, kind, rated_on, appointment_id, rater, counts in rows:
         if part == 0:
             inputs.sessions.append((at, pk))
         elif part == 1:
             inputs.responses.append(TrendResponse(code, total, band, at, kind))
-        else:
+        elif part == 2:
             inputs.ratings.append(TrendRating(pk, code, total, rated_on, at, appointment_id, rater))
+        else:
+            inputs = replace(inputs, navigation_counts=(int(counts[0]), int(counts[1])))
     return inputs
 
 
@@ -455,6 +564,13 @@ class ReviewNavigation:
     @cached_property
     def queue_count(self) -> int:
         return self._counts[0]
+
+    def counted(self, counts: tuple[int, int]) -> None:
+        """The navigation's counts as a page's own statement read them with ``_ALL_NAVIGATION_COUNTS``: the same
+        figures as ``navigation_counts`` for a clinician who sees every location, so kept for them only (anyone
+        else's are read with their location rule, when shown)."""
+        if _is_clinician(self.user) and access.sees_every_location(self.user):
+            self.__dict__["_counts"] = counts
 
     def already_read(self, *, alerts: OpenAlerts) -> None:
         """The open alerts the view has just read for this user (it may hold more than the banner shows)."""

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.timesince import TIME_STRINGS, timesince
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 
 from clinic.access import SignedInRequest, role_required
 from clinic.local_time import format_in_zone
@@ -24,6 +26,7 @@ from review.presenters import RiskView, humanise, risk_view
 from review.selectors import (
     QUEUE_PAGE_SIZE,
     QueueFilters,
+    first_queue_page,
     queue_page,
     queue_size,
     review_navigation,
@@ -39,19 +42,43 @@ def queue(request: SignedInRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET) if any(name in request.GET for name in QUEUE_FILTER_NAMES) else None
     filters = QueueFilters(**form.cleaned_data) if form is not None and form.is_valid() else QueueFilters()
     filtered = any(filters.__dict__.values())
+    navigation = review_navigation(request)
+    # The whole queue's first page, the common case, comes with its risks and the navigation's counts in one
+    # prepared statement (a first page starts at the first entry, whatever the queue's size).
+    asked = request.GET.get("page")
+    first = None if filtered or asked not in (None, "", "1") else first_queue_page(request.user)
+    if first is not None:
+        navigation.counted(first.navigation_counts)
     # The whole queue's size is the navigation's badge (read once, from the kept counts); a filtered one is counted.
-    size = review_navigation(request).queue_count if not filtered else queue_size(request.user, filters)
-    page = Paginator(range(size), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    entries = queue_page(request.user, filters, offset=page.start_index() - 1 if size else 0)
-    reasons = dict(reasons_for_care())
+    size = navigation.queue_count if not filtered else queue_size(request.user, filters)
+    page = Paginator(range(size), QUEUE_PAGE_SIZE).get_page(asked)
+    if first is not None:
+        entries, risks = first.rows, first.risks
+    else:
+        entries = queue_page(request.user, filters, offset=page.start_index() - 1 if size else 0)
+        risks = latest_risks(entry.patient_id for entry in entries)
     now = timezone.now()
     today = timezone.localdate(now)
-    risks = latest_risks(entry.patient_id for entry in entries)
     words = _row_words()
-    rows = [
-        _queue_row(entry, reasons, risks.get(entry.patient_id), words, now=now, today=today)
-        for entry in entries
-    ]
+    # How long each has waited is the rows' one part that moves with the clock: worked out on every request.
+    waits = [timesince(entry.submitted_at, now, time_strings=words["time_strings"]) for entry in entries]
+    page_risks = [risks.get(entry.patient_id) for entry in entries]
+    # The rows' markup is kept (the "fragments" cache, in this process) under a digest of everything it is made
+    # from: the rows read (patient, submission, location and alert values), their current risks, the waits, today
+    # (the ages), the default zone and the language. A new submission, alert, decision or rescreen changes the
+    # rows read, so another key; the markup holds nothing of the clinician who asked (no name, token or nonce),
+    # and is only ever found by someone whose own read returned the same rows.
+    rows_key = hashlib.sha256(
+        repr((get_language(), settings.TIME_ZONE, today, entries, page_risks, waits)).encode()
+    ).hexdigest()
+
+    def made_rows() -> list[QueueRow]:
+        reasons = dict(reasons_for_care())
+        return [
+            _queue_row(entry, reasons, risk, words, waiting=waiting, today=today)
+            for entry, risk, waiting in zip(entries, page_risks, waits, strict=True)
+        ]
+
     query = request.GET.copy()
     query.pop("page", None)
     errors = form is not None and bool(form.errors)
@@ -69,7 +96,9 @@ def queue(request: SignedInRequest) -> HttpResponse:
             "form_errors": errors,
             "chosen_filters": [filters.reason, filters.modality, filters.finding],
             "page": page,
-            "rows": rows,
+            "rows": SimpleLazyObject(made_rows),  # built only when the kept markup is missing
+            "rows_key": rows_key,
+            "has_rows": bool(entries),
             "filtered": filtered,
             "query": query.urlencode(),
         },
@@ -128,7 +157,7 @@ def _queue_row(
     risk: LatestRisk | None,
     words: dict[str, Any],
     *,
-    now: datetime,
+    waiting: str,
     today: date,
 ) -> QueueRow:
     zone = zone_of(entry.time_zone)
@@ -160,7 +189,7 @@ def _queue_row(
             words["submitted"]
             % {
                 "submitted": format_in_zone(entry.submitted_at, zone),
-                "waiting": timesince(entry.submitted_at, now, time_strings=words["time_strings"]),
+                "waiting": waiting,
             },
         ],
         badges=badges,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -11,11 +12,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import get_language, gettext, ngettext
 from django.views.decorators.http import require_http_methods
 
 from clinic import policies
@@ -32,6 +34,7 @@ from review.presenters import humanise
 from review.selectors import (
     patient_for_clinician,
     patient_zone,
+    review_navigation,
     treatment_starts,
     trend_inputs,
 )
@@ -67,8 +70,8 @@ def _banded(code: str) -> trends.Scale:
     return trends.Scale(code, definition.short_title, _maximum(code), cutpoints)
 
 
-def trend_scales() -> dict[str, trends.Scale]:
-    policy = policies.in_force()  # one cache read for both cut-offs
+def trend_scales(request: HttpRequest | None = None) -> dict[str, trends.Scale]:
+    policy = policies.in_force(request)  # one cache read for both cut-offs, and the page's context shares it
     return dict(_scales(policy["INTAKE_PCL5_PROBABLE_CUTOFF"], policy["INTAKE_OCIR_OCD_CUTOFF"]))
 
 
@@ -116,11 +119,60 @@ def patient_trends(request: SignedInRequest, pk: int) -> HttpResponse:
     log_view(request, person, "review: score trends")
     zone = patient_zone(person)
     inputs = trend_inputs(person.pk)
+    review_navigation(request).counted(inputs.navigation_counts)
+    scales = trend_scales(request)
+    definitions = {code: outcome_definition(code) for code in scales}
+    place = zone_context(person)
+    scored = {response.instrument for response in inputs.responses if response.total is not None}
+    scored.update(rating.scale for rating in inputs.ratings)
+    # The page's content is kept (the "fragments" cache, in this process) under a digest of everything it is made
+    # from: the patient's name and id, every row read for the page, the scales' cut-offs and the outcome definitions
+    # in force, the zone and its note, and the language. Anything new (a score, a rating, a session, a correction,
+    # a renamed patient or rater) makes another key, so a kept copy is never shown stale; it holds no one's session,
+    # CSRF token or nonce (base.html adds those around it). Nothing in it depends on the clock.
+    content_key = hashlib.sha256(
+        repr(
+            (
+                get_language(),
+                person.pk,
+                person.full_name,
+                str(zone),
+                place,
+                inputs.sessions,
+                inputs.responses,
+                inputs.ratings,
+                scales,
+                definitions,
+            )  # fmt: skip
+        ).encode()
+    ).hexdigest()
+    return render(
+        request,
+        "review/trends.html",
+        {
+            "patient": person,
+            "content_key": content_key,
+            # Built only when the kept content is missing.
+            "charts": SimpleLazyObject(lambda: _trend_charts(person, zone, inputs, scales, definitions)),
+            "session_count": len(inputs.sessions),
+            "missing": [scale.title for code, scale in scales.items() if code not in scored],
+            **place,
+        },
+    )
+
+
+def _trend_charts(
+    person: Any,
+    zone: Any,
+    inputs: Any,
+    scales: dict[str, trends.Scale],
+    definitions: dict[str, trends.OutcomeDefinition],
+) -> list[TrendSection]:
+    """Each scale's section with its points, from the page's reads."""
     sessions = inputs.sessions
     starts = [start for start, _ in sessions]
     session_index = {appointment_id: index for index, (_, appointment_id) in enumerate(sessions)}
     observations: dict[str, list[tuple[trends.Observation, Any]]] = {}
-    scales = trend_scales()
     for response in inputs.responses:
         if response.total is None:
             continue
@@ -165,24 +217,14 @@ def patient_trends(request: SignedInRequest, pk: int) -> HttpResponse:
         if code not in observations:
             continue
         pairs = sorted(observations[code], key=lambda pair: pair[0].when)
-        trend = trends.build_trend(scale, [obs for obs, _ in pairs], outcome_definition(code))
+        trend = trends.build_trend(scale, [obs for obs, _ in pairs], definitions[code])
         rating_for = {id(obs): rating for obs, rating in pairs}
         rows = [
             _trend_row(point, scale, rating_for.get(id(point.observation)), correct_url)
             for point in trend.points
         ]
         charts.append(_trend_section(trend, rows))
-    return render(
-        request,
-        "review/trends.html",
-        {
-            "patient": person,
-            "charts": charts,
-            "session_count": len(sessions),
-            "missing": [scale.title for code, scale in scales.items() if code not in observations],
-            **zone_context(person),
-        },
-    )
+    return charts
 
 
 @dataclass

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from intake.models import UrgentAlert
+from intake.models import Patient, UrgentAlert
 from review.models import ClinicianRating
-from review.selectors import open_alerts, review_queue
+from review.selectors import first_queue_page, open_alerts, patient_for_clinician, review_queue
 from tests.factories import REVIEW_NOW as NOW
 from tests.factories import make_intake, rescreen
 from tests.factories import make_review_patient as make_patient
@@ -122,10 +122,17 @@ def test_clinicians_see_only_their_locations_patients_when_restricted(
     assert client.get(reverse("review:patient", args=[unassigned.pk])).status_code == 200
     page = client.get(reverse("review:queue")).content.decode()
     assert "There Reviewee" not in page and "Urgent: 2 suicide-risk alerts" in page
+    # The navigation counts their locations only, on the pages whose own statement can carry the whole clinic's.
+    for url in (reverse("review:queue"), reverse("review:trends", args=[here.pk])):
+        html = client.get(url).content.decode()
+        assert '2<span class="visually-hidden"> waiting</span>' in html and "2 open</span>" in html, url
 
     settings.REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS = False
     assert client.get(reverse("review:patient", args=[there.pk])).status_code == 200
     assert len(open_alerts(clinician).alerts) == 3
+    for url in (reverse("review:queue"), reverse("review:trends", args=[here.pk])):
+        html = client.get(url).content.decode()
+        assert '3<span class="visually-hidden"> waiting</span>' in html and "3 open</span>" in html, url
 
 
 def test_with_restriction_the_on_call_clinicians_of_the_patients_location_are_told_first(
@@ -142,3 +149,24 @@ def test_with_restriction_the_on_call_clinicians_of_the_patients_location_are_to
     notify_on_call(alert_id=UrgentAlert.objects.get().pk, now=NOW)
     [message] = smtp_server.wait_for(1)
     assert message["To"] == "west@example.org"
+
+
+def test_the_gate_reads_the_patient_and_location_the_orm_would(clinician, records, second_patient):
+    person = records[0]
+    for pk in (person.pk, second_patient.patient.pk):  # with a location, and without one
+        read = patient_for_clinician(clinician, pk)
+        expected = Patient.objects.select_related("location").get(pk=pk)
+        assert [getattr(read, f.attname) for f in Patient._meta.concrete_fields] == [
+            getattr(expected, f.attname) for f in Patient._meta.concrete_fields
+        ]
+        assert read.location == expected.location
+        if expected.location is not None:
+            assert (read.location.name, read.location.time_zone) == (
+                expected.location.name,
+                expected.location.time_zone,
+            )
+
+
+def test_a_restricted_clinician_never_gets_the_prepared_first_page(clinician, records, settings):
+    settings.REVIEW_RESTRICT_TO_CLINICIAN_LOCATIONS = True
+    assert first_queue_page(clinician) is None  # the ORM path, with the location rule
