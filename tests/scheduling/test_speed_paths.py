@@ -104,6 +104,30 @@ def test_a_booking_reads_every_gate_in_one_query_and_a_loser_stops_at_its_first_
     assert not Allocation.objects.filter(patient=loser).exists()
 
 
+def test_a_booking_written_in_few_statements_is_audited_under_its_actor(clinic, front_desk):
+    """The appointment row goes in with its reminders in one query string, after the holds' own: the audit trail
+    still names who booked it, and a booking that lost left nothing in it."""
+    from clinic.audit import acting_as
+    from clinic.models import AuditEvent
+
+    winner, loser = make_patient(), make_patient()
+    with acting_as(actor_id=front_desk.pk, actor_ip="10.0.0.7", context="web POST scheduling:book"):
+        appointment = _book(clinic, front_desk, winner, local(A_WEDNESDAY, 9))
+        with pytest.raises(services.BookingConflict):
+            _book(clinic, front_desk, loser, local(A_WEDNESDAY, 10), clinician=1, with_alternatives=False)
+    (event,) = AuditEvent.objects.filter(table_name="scheduling_appointment", action="INSERT")
+    assert event.row_pk == str(appointment.pk) and event.patient_id == winner.pk
+    assert (event.actor_id, str(event.actor_ip), event.context) == (
+        front_desk.pk,
+        "10.0.0.7",
+        "web POST scheduling:book",
+    )
+    assert event.new_data["created_by_id"] == front_desk.pk and event.new_data["status"] == "booked"
+    appointment.refresh_from_db()
+    assert appointment.created_at is not None and appointment.updated_at is not None
+    assert not AuditEvent.objects.filter(patient_id=loser.pk, table_name__startswith="scheduling_").exists()
+
+
 def test_the_eligibility_gate_is_one_query(clinic, django_assert_num_queries):
     patient = make_patient()
     with django_assert_num_queries(1):
