@@ -1,7 +1,8 @@
 """The reminder outbox (engineering guide section 3): reminders are rows, not timers.
 
-- ``plan_reminders_for`` runs inside every booking change (book, reschedule, cancel, confirm), in the same
-  transaction, so a rolled-back booking leaves no reminder behind and a committed one never lacks its plan.
+- ``plan_reminders_for`` runs inside every booking change (reschedule, cancel, confirm), in the same transaction,
+  so a rolled-back booking leaves no reminder behind and a committed one never lacks its plan; a new booking
+  writes the same plan's rows (``new_booking_reminders``) in its appointment's own statement.
 - ``sweep_due_reminders`` (Celery beat, every minute, UTC) claims due rows with FOR UPDATE SKIP LOCKED, marks them
   ``sending`` and, once the claim has committed, hands their ids in small batches to the ``send_reminders`` task.
   It also reaps rows left in ``sending`` by a dead worker.
