@@ -1,7 +1,8 @@
 """The reminder outbox (engineering guide section 3): reminders are rows, not timers.
 
-- ``plan_reminders_for`` runs inside every booking change (book, reschedule, cancel, confirm), in the same
-  transaction, so a rolled-back booking leaves no reminder behind and a committed one never lacks its plan.
+- ``plan_reminders_for`` runs inside every booking change (reschedule, cancel, confirm), in the same transaction,
+  so a rolled-back booking leaves no reminder behind and a committed one never lacks its plan; a new booking
+  writes the same plan's rows (``new_booking_reminders``) in its appointment's own statement.
 - ``sweep_due_reminders`` (Celery beat, every minute, UTC) claims due rows with FOR UPDATE SKIP LOCKED, marks them
   ``sending`` and, once the claim has committed, hands their ids in small batches to the ``send_reminders`` task.
   It also reaps rows left in ``sending`` by a dead worker.
@@ -25,6 +26,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -64,12 +66,13 @@ SEND_TASK = "scheduling.tasks.send_reminders"
 # --- Settings ---------------------------------------------------------------------------------------------------
 
 
-def reminder_offsets() -> list[ReminderOffset]:
-    return [ReminderOffset.parse(text) for text in policies.value("REMINDER_OFFSETS") if text.strip()]
+def reminder_offsets(in_force: Mapping[str, Any] | None = None) -> list[ReminderOffset]:
+    offsets = (in_force or policies.in_force())["REMINDER_OFFSETS"]
+    return [ReminderOffset.parse(text) for text in offsets if text.strip()]
 
 
-def quiet_hours() -> QuietHours:
-    starts, ends = policies.value("REMINDER_QUIET_HOURS").split("-")
+def quiet_hours(in_force: Mapping[str, Any] | None = None) -> QuietHours:
+    starts, ends = (in_force or policies.in_force())["REMINDER_QUIET_HOURS"].split("-")
     return QuietHours(starts=time.fromisoformat(starts.strip()), ends=time.fromisoformat(ends.strip()))
 
 
@@ -87,12 +90,12 @@ def retry_backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 3600))
 
 
-def channels_for(patient) -> list[str]:
+def channels_for(patient, in_force: Mapping[str, Any] | None = None) -> list[str]:
     """Email and/or SMS as the patient chose; SMS only with recorded consent and a number, and only while the
     clinic sends text messages (the REMINDER_SMS policy): otherwise a patient who chose text alone gets email, so
-    no one is left without reminders."""
+    no one is left without reminders. ``in_force``: the policies already read for this change."""
     chosen = patient.reminder_channel
-    sms_on = policies.value("REMINDER_SMS")
+    sms_on = (in_force or policies.in_force())["REMINDER_SMS"]
     channels = []
     if (chosen in ("email", "both") or (chosen == "sms" and not sms_on)) and patient.email:
         channels.append(Reminder.Channel.EMAIL)
@@ -151,16 +154,35 @@ def plan_reminders_for(appointment: Appointment, *, now: datetime) -> list[Remin
     else:
         sequence, first_kind = 0, CONFIRMATION
 
+    return Reminder.objects.bulk_create(
+        _planned_rows(
+            appointment, patient=appointment.patient, now=now, sequence=sequence, first_kind=first_kind
+        )
+    )
+
+
+def new_booking_reminders(appointment: Appointment, *, patient, now: datetime) -> list[Reminder]:
+    """The reminder rows of an appointment booked in this transaction (no rows of its own yet), unsaved: the
+    booking writes them in the same statement as the appointment. The plan is ``plan_reminders_for``'s for a new
+    appointment, from ``patient`` as the booking read it."""
+    return _planned_rows(appointment, patient=patient, now=now, sequence=0, first_kind=CONFIRMATION)
+
+
+def _planned_rows(
+    appointment: Appointment, *, patient, now: datetime, sequence: int, first_kind: str
+) -> list[Reminder]:
+    """The rows of one plan version, unsaved. The policies are read once (one cache read) for all three."""
+    in_force = policies.in_force()
     planned = plan_reminders(
         start=appointment.start_at,
         booked_at=now,
         now=now,
         tz=appointment.location.tz,
-        channels=channels_for(appointment.patient),
-        offsets=reminder_offsets(),
-        quiet=quiet_hours(),
+        channels=channels_for(patient, in_force),
+        offsets=reminder_offsets(in_force),
+        quiet=quiet_hours(in_force),
     )
-    return Reminder.objects.bulk_create(
+    return [
         Reminder(
             appointment=appointment,
             channel=item.channel,
@@ -170,7 +192,7 @@ def plan_reminders_for(appointment: Appointment, *, now: datetime) -> list[Remin
             due_at=item.due_at,
         )
         for item in planned
-    )
+    ]
 
 
 # --- The sweep (Celery beat, every minute) ---------------------------------------------------------------------

@@ -69,8 +69,9 @@ def book_appointment(
     """Book one session. Leave ``resource`` / ``clinician`` out to take the first free ones at ``start``.
 
     Raises BookingRefused (a gate said no) or BookingConflict (something is taken; nothing was written).
-    One transaction: one read for every gate (``selectors.booking_facts``), the holds, the appointment and its
-    reminder rows. A conflict rolls it back first and reads the alternatives after, so no savepoint is needed.
+    One transaction: one read for every gate (``selectors.booking_facts``), the holds (with the new id and the
+    lock wait, one round trip), then the appointment and its reminder rows (one more). A conflict rolls it back
+    first and reads the alternatives after, so no savepoint is needed.
     """
     now = now or timezone.now()
     holds = session_holds(treatment_type, start, end)
@@ -103,8 +104,14 @@ def book_appointment(
                 notes=notes,
                 created_by=booked_by,
             )
-            hold(appointment, holds, short_wait=short_wait)
-            reminders.plan_reminders_for(appointment, now=now)  # the outbox rows, in this transaction
+            # The outbox rows, in this transaction and in the appointment's own statement; planned only once the
+            # holds are in, so a booking that loses the race reads no policy.
+            hold(
+                appointment,
+                holds,
+                short_wait=short_wait,
+                with_rows=lambda: reminders.new_booking_reminders(appointment, patient=patient, now=now),
+            )
         return appointment
 
     try:

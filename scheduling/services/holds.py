@@ -12,6 +12,7 @@ holds until a clash is decided (see HOLD_ATTEMPTS).
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from typing import ParamSpec, TypeVar
 
 from django.db import IntegrityError, OperationalError, connection
 from django.db.backends.postgresql.psycopg_any import DateRange, DateTimeTZRange
+from django.db.models import Model
 from django.utils.translation import gettext
 
 from clinic.local_time import format_local
@@ -186,17 +188,26 @@ def dosing_days(treatment_type: TreatmentType, start: datetime, tz) -> DateRange
     return DateRange(day, day + timedelta(days=treatment_type.min_days_apart), "[)")
 
 
-def _insert_holds(
-    cursor, appointment: Appointment, holds: SessionHolds, chair: DateTimeTZRange | None = None
-) -> None:
+def _holds_insert(
+    appointment: Appointment,
+    holds: SessionHolds,
+    chair: DateTimeTZRange | None = None,
+    *,
+    appointment_id: str = "%s",
+) -> tuple[str, list]:
+    """The statement inserting the appointment's holds (and a dosing session's day hold), and its parameters.
+    ``appointment_id``: the appointment's id in SQL, a parameter (``appointment.pk``) unless told otherwise."""
     rows = _allocation_rows(appointment, holds, chair)
-    values = [value for row in rows for value in (appointment.pk, *row)]
+    by_parameter = appointment_id == "%s"
+    ids = (appointment.pk,) if by_parameter else ()
+    row_sql = HOLD_ROW_SQL.replace("%s", appointment_id, 1)
+    values = [value for row in rows for value in (*ids, *row)]
     days = dosing_days(appointment.treatment_type, holds.start, appointment.location.tz)
     prefix = ""
     if days is not None:
-        prefix = DAY_HOLD_SQL
-        values = [appointment.pk, appointment.patient_id, days, *values]
-    cursor.execute(prefix + HOLDS_INSERT_SQL + ", ".join([HOLD_ROW_SQL] * len(rows)), values)
+        prefix = DAY_HOLD_SQL.replace("%s", appointment_id, 1)
+        values = [*ids, appointment.patient_id, days, *values]
+    return prefix + HOLDS_INSERT_SQL + ", ".join([row_sql] * len(rows)), values
 
 
 def _is_exclusion_violation(exc: IntegrityError | OperationalError) -> bool:
@@ -230,14 +241,19 @@ def until_decided(attempt: Callable[[bool], T]) -> T:
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-# Before the holds' insert: the caller's lock_timeout (to be put back after the insert), the short one for the
-# insert (SET LOCAL: a rollback undoes it), and for a new appointment its id from the sequence.
-SHORT_LOCK_WAIT_SQL = "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)"
-SHORT_LOCK_WAIT_AND_ID_SQL = (
-    "SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true), "
-    "nextval(pg_get_serial_sequence('scheduling_appointment', 'id'))"
+# Around the holds' insert: the short lock wait for the insert alone (SET LOCAL: a rollback undoes it). The caller's
+# own lock_timeout is kept in a setting of the transaction and put back in the same query string as the insert, so
+# the wait costs no round trip of its own.
+SHORT_LOCK_WAIT_SQL = (
+    "SELECT set_config('clinic.caller_lock_timeout', current_setting('lock_timeout'), true), "
+    "set_config('lock_timeout', %s, true); "
 )
-NEW_ID_SQL = "SELECT nextval(pg_get_serial_sequence('scheduling_appointment', 'id'))"
+CALLER_LOCK_WAIT_SQL = (
+    "; SELECT set_config('lock_timeout', current_setting('clinic.caller_lock_timeout'), true)"
+)
+# A new appointment's id: taken from its sequence in the holds' query string, used by the holds, and returned.
+NEW_ID_SQL = "SELECT nextval(pg_get_serial_sequence('scheduling_appointment', 'id')); "
+NEW_ID = "currval(pg_get_serial_sequence('scheduling_appointment', 'id'))"
 # A second try's place in the queue: one advisory lock per thing it holds, taken in the order of the keys.
 HOLD_QUEUE_SQL = "SELECT pg_advisory_xact_lock(key) FROM unnest(%s::bigint[]) AS key"
 
@@ -273,56 +289,59 @@ def hold(
     short_wait: bool,
     update_fields: Sequence[str] | None = None,
     keep_chair: bool = False,
+    with_rows: Callable[[], Sequence[Model]] | None = None,
 ) -> None:
     """Save the appointment and insert its allocation rows: the exclusion constraints decide, not a read.
 
-    A new appointment's holds go in first, under an id taken from the appointment's sequence, and the appointment
-    row after them (the foreign key is checked at commit: Django makes every PostgreSQL foreign key DEFERRABLE
-    INITIALLY DEFERRED). A booking that loses the race then stops at its first write, before it has inserted
-    (and had audited) an appointment that is rolled back anyway: when fifty desks want one slot, forty-nine lose.
+    A new appointment's holds go in first, in one query string with its id (taken from the appointment's sequence)
+    and the lock wait around them, and the appointment row after them, in one statement with ``with_rows()``: rows
+    of its own (its reminders), made only once the holds are in (the foreign keys are checked at commit: Django
+    makes every PostgreSQL foreign key DEFERRABLE INITIALLY DEFERRED). A booking that loses the race then stops at
+    its first write, before it has inserted (and had audited) an appointment that is rolled back anyway, or planned
+    its reminders: when fifty desks want one slot, forty-nine lose.
     ``short_wait``: the insert waits at most HOLD_LOCK_TIMEOUT for a clashing booking in flight; otherwise it
     first queues behind other second tries for the same things (see HOLD_ATTEMPTS) and then waits as needed.
     ``keep_chair``: a change that leaves the chair and the times alone (a clinician handed over) keeps the chair's
     hold as it is, so a session booked before its chair had a cleaning time is not refused for it now.
     """
     new = update_fields is None
+    before, after = (SHORT_LOCK_WAIT_SQL, CALLER_LOCK_WAIT_SQL) if short_wait else ("", "")
+    params: list = [HOLD_LOCK_TIMEOUT]
+    if not short_wait:
+        before = HOLD_QUEUE_SQL + "; "
+        params = [
+            hold_queue_keys(
+                resource_id=appointment.resource_id,
+                clinician_id=appointment.clinician_id,
+                patient_id=appointment.patient_id,
+            )
+        ]
     try:
         with connection.cursor() as cursor:
-            if not short_wait:
-                keys = hold_queue_keys(
-                    resource_id=appointment.resource_id,
-                    clinician_id=appointment.clinician_id,
-                    patient_id=appointment.patient_id,
+            if new:
+                insert, values = _holds_insert(appointment, holds, appointment_id=NEW_ID)
+                cursor.execute(
+                    before + NEW_ID_SQL + insert + after + "; SELECT " + NEW_ID, [*params, *values]
                 )
-                cursor.execute(HOLD_QUEUE_SQL, [keys])
-                cursor.fetchall()
-            if new and short_wait:
-                cursor.execute(SHORT_LOCK_WAIT_AND_ID_SQL, [HOLD_LOCK_TIMEOUT])
-                lock_timeout, _, appointment.pk = cursor.fetchone()
-            elif new:
-                cursor.execute(NEW_ID_SQL)
                 (appointment.pk,) = cursor.fetchone()
-            elif short_wait:
-                cursor.execute(SHORT_LOCK_WAIT_SQL, [HOLD_LOCK_TIMEOUT])
-                lock_timeout, _ = cursor.fetchone()
+                _insert_new(cursor, [appointment, *(with_rows() if with_rows is not None else ())])
+                return
+            # A change of an existing appointment's holds waits (or queues) from the start, as its updates may too.
+            cursor.execute(before, params)
             chair = None
-            if not new:
-                if keep_chair:
-                    chair = (
-                        Allocation.objects.filter(
-                            appointment=appointment, kind=Allocation.Kind.RESOURCE, active=True
-                        )
-                        .values_list("span", flat=True)
-                        .first()
+            if keep_chair:
+                chair = (
+                    Allocation.objects.filter(
+                        appointment=appointment, kind=Allocation.Kind.RESOURCE, active=True
                     )
-                Allocation.objects.filter(appointment=appointment, active=True).update(active=False)
-                DayHold.objects.filter(appointment=appointment, active=True).update(active=False)
-                appointment.save(update_fields=update_fields)
-            _insert_holds(cursor, appointment, holds, chair)
-            if short_wait:
-                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
-        if new:
-            appointment.save(force_insert=True)
+                    .values_list("span", flat=True)
+                    .first()
+                )
+            Allocation.objects.filter(appointment=appointment, active=True).update(active=False)
+            DayHold.objects.filter(appointment=appointment, active=True).update(active=False)
+            appointment.save(update_fields=update_fields)
+            insert, values = _holds_insert(appointment, holds, chair)
+            cursor.execute(insert + after, values)
     except (IntegrityError, OperationalError) as exc:
         code = getattr(exc.__cause__, "pgcode", None)
         if code == CHECK_VIOLATION and (refusal := _calendar_refusal(exc, appointment)) is not None:
@@ -331,6 +350,27 @@ def hold(
             raise
         # The constraint's refusal is final; a wait that deadlocked or ran out has not been decided yet.
         raise Taken(exc, undecided=code != EXCLUSION_VIOLATION) from exc
+
+
+def _insert_new(cursor, rows: Sequence[Model]) -> None:
+    """Insert new model instances in one query string, one INSERT a model, as ``save(force_insert=True)`` and
+    ``bulk_create`` would write them (``pre_save`` fills the creation times), without their compile: written
+    inside the booking's race, where every millisecond is a millisecond its holds keep the others waiting. A row
+    without a primary key takes the table's; rows of one model are expected side by side."""
+    statements, params = [], []
+    for model, group in itertools.groupby(rows, key=type):
+        objs = list(group)
+        meta = model._meta
+        fields = [f for f in meta.concrete_fields if not (f.primary_key and objs[0].pk is None)]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        table = connection.ops.quote_name(meta.db_table)
+        # The model's own table and column names, no input.
+        statements.append(f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([one] * len(objs)))  # noqa: S608
+        params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields)
+    cursor.execute("; ".join(statements), params)
+    for obj in rows:
+        obj._state.adding, obj._state.db = False, connection.alias
 
 
 def _calendar_refusal(exc: IntegrityError, appointment: Appointment) -> BookingRefused | None:

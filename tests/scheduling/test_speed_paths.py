@@ -51,25 +51,36 @@ def _book(clinic, front_desk, patient, start, *, chair=0, clinician=0, treatment
 # --- Query shapes ---------------------------------------------------------------------------------------------
 
 
-def test_a_booking_reads_every_gate_in_one_query_and_a_loser_stops_at_its_first_write(clinic, front_desk):
+def test_a_booking_reads_every_gate_in_one_query_and_a_loser_stops_at_its_first_write(
+    clinic, front_desk, monkeypatch
+):
     iv = clinic.iv  # read (or made) here, not inside the measured blocks
     winner, loser = make_patient(), make_patient()
     policies.saved_values()  # cached in Redis, as in a clinic that has been running: read once, here
+    policy_reads = []
+    read_policies = policies.saved_values
+    monkeypatch.setattr(policies, "saved_values", lambda: policy_reads.append(1) or read_policies())
 
     with CaptureQueriesContext(connection) as won:
         appointment = _book(clinic, front_desk, winner, local(A_WEDNESDAY, 9), treatment_type=iv)
     statements = _statements(won)
     first_write = next(i for i, sql in enumerate(statements) if "INSERT INTO" in sql)
-    # One read for every gate (location, clinician, REMS, eligibility, dosing days), one for the lock wait and
-    # the new id.
-    assert first_write == 2, statements[:first_write]
-    # The infusion's day hold and its allocations: one statement.
+    # One read for every gate (location, clinician, REMS, eligibility, dosing days), then the holds.
+    assert first_write == 1, statements[:first_write]
+    # The lock wait, the new id, the infusion's day hold and its allocations: one query string.
     holds_write = statements[first_write].replace('"', "")
-    assert holds_write.startswith("WITH day_hold AS (INSERT INTO scheduling_dayhold")
+    assert holds_write.startswith("SELECT set_config('clinic.caller_lock_timeout'")
+    assert "SELECT nextval(pg_get_serial_sequence('scheduling_appointment', 'id'))" in holds_write
+    assert "WITH day_hold AS (INSERT INTO scheduling_dayhold" in holds_write
     assert ") INSERT INTO scheduling_allocation" in holds_write
-    # Holds, lock wait restored, appointment, and the reminder planning (at most three statements, its own).
-    assert len(statements) <= 8, statements
+    # Then the appointment and its reminder rows, one query string; nothing else.
+    rows_write = statements[first_write + 1].replace('"', "")
+    assert rows_write.startswith("INSERT INTO scheduling_appointment")
+    assert "; INSERT INTO scheduling_reminder" in rows_write
+    assert len(statements) == 3, statements
     assert appointment.allocations.filter(active=True).count() == 3
+    assert appointment.reminders.filter(kind="confirmation").exists()
+    assert len(policy_reads) == 1  # the three reminder policies, from one cache read
     # The short lock wait was the holds' own: the caller's setting is back.
     with connection.cursor() as cursor:
         cursor.execute("SHOW lock_timeout")
@@ -87,9 +98,34 @@ def test_a_booking_reads_every_gate_in_one_query_and_a_loser_stops_at_its_first_
             with_alternatives=False,
         )
     statements = _statements(lost)
-    assert len(statements) == 3, statements  # the gates, the lock wait and id, the refused holds
+    assert len(statements) == 2, statements  # the gates, the refused holds (with the lock wait and id)
+    assert len(policy_reads) == 1  # a loser plans no reminders
     assert not Appointment.objects.filter(patient=loser).exists()
     assert not Allocation.objects.filter(patient=loser).exists()
+
+
+def test_a_booking_written_in_few_statements_is_audited_under_its_actor(clinic, front_desk):
+    """The appointment row goes in with its reminders in one query string, after the holds' own: the audit trail
+    still names who booked it, and a booking that lost left nothing in it."""
+    from clinic.audit import acting_as
+    from clinic.models import AuditEvent
+
+    winner, loser = make_patient(), make_patient()
+    with acting_as(actor_id=front_desk.pk, actor_ip="10.0.0.7", context="web POST scheduling:book"):
+        appointment = _book(clinic, front_desk, winner, local(A_WEDNESDAY, 9))
+        with pytest.raises(services.BookingConflict):
+            _book(clinic, front_desk, loser, local(A_WEDNESDAY, 10), clinician=1, with_alternatives=False)
+    (event,) = AuditEvent.objects.filter(table_name="scheduling_appointment", action="INSERT")
+    assert event.row_pk == str(appointment.pk) and event.patient_id == winner.pk
+    assert (event.actor_id, str(event.actor_ip), event.context) == (
+        front_desk.pk,
+        "10.0.0.7",
+        "web POST scheduling:book",
+    )
+    assert event.new_data["created_by_id"] == front_desk.pk and event.new_data["status"] == "booked"
+    appointment.refresh_from_db()
+    assert appointment.created_at is not None and appointment.updated_at is not None
+    assert not AuditEvent.objects.filter(patient_id=loser.pk, table_name__startswith="scheduling_").exists()
 
 
 def test_the_eligibility_gate_is_one_query(clinic, django_assert_num_queries):
@@ -296,15 +332,15 @@ def test_a_desk_that_waits_for_a_slow_winner_gets_a_conflict_once_it_commits(fro
     first, second = make_patient(first="First"), make_patient(first="Second")
     start = local(A_WEDNESDAY, 9)
     holds_in = threading.Event()
-    plan = reminders.plan_reminders_for
+    plan = reminders.new_booking_reminders
 
-    def slow_plan(appointment, *, now):
+    def slow_plan(appointment, **kwargs):
         if threading.current_thread().name == "slow-desk":
             holds_in.set()
             time.sleep(0.5)  # the holds are in and not committed while the other desk books
-        return plan(appointment, now=now)
+        return plan(appointment, **kwargs)
 
-    monkeypatch.setattr(reminders, "plan_reminders_for", slow_plan)
+    monkeypatch.setattr(reminders, "new_booking_reminders", slow_plan)
     booked = {}
 
     def slow_desk() -> None:
