@@ -3,6 +3,7 @@ rebuilt from those answers when the patient comes back (`initial`). Rules live i
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic.forms import AccessibleForm
 from clinic.phones import normalise_phone
 from intake import addresses, rules
-from intake.instruments import InstrumentDefinition
+from intake.instruments import InstrumentDefinition, Item
 
 YES_NO_UNSURE = [("yes", _("Yes")), ("no", _("No")), ("unsure", _("Not sure"))]
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
@@ -452,6 +453,7 @@ class InstrumentForm(StepForm):
         super().__init__(*args, **kwargs)
         self.definition = definition
         self.hidden_items: list[str] = []
+        questions = _question_fields(definition)
         for item in definition.items:
             if item.shown_if is not None:
                 parent = _encode(item.shown_if.equals)
@@ -462,15 +464,7 @@ class InstrumentForm(StepForm):
                 if str(given) != parent:
                     self.hidden_items.append(item.key)
                     continue
-            label = f"{item.number}. {item.text}" if item.number else item.text
-            self.fields[item.key] = forms.ChoiceField(
-                label=label,
-                choices=[(_encode(option.value), option.label) for option in item.options],
-                widget=forms.RadioSelect,
-                required=item.required,
-                help_text=item.help_text,
-                error_messages={"required": _("Please choose an answer to this question.")},
-            )
+            self.fields[item.key] = copy.deepcopy(questions[item.key])
         self.initial = {key: _encode(value) for key, value in self.initial.items() if value is not None}
         self.style_fields()
 
@@ -488,6 +482,46 @@ class InstrumentForm(StepForm):
             raw = self.cleaned_data.get(item.key)
             decoded[item.key] = None if raw in (None, "") else _decode(raw, item.values)
         return decoded
+
+
+class QuestionField(forms.ChoiceField):
+    """One question of a questionnaire, made once per instrument (``_question_fields``) and copied for each form.
+    Its choices come from the instrument's file and are never changed, so the copies share them: Django's deepcopy
+    of every question's choices, for every form, was most of a questionnaire form's cost (bench/README.md). Each copy
+    has its own widget attributes, which the form marks with its errors and descriptions."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> QuestionField:
+        result = copy.copy(self)
+        memo[id(self)] = result
+        result.widget = copy.copy(self.widget)
+        result.widget.attrs = self.widget.attrs.copy()
+        result.error_messages = self.error_messages.copy()
+        result.validators = self.validators[:]
+        return result
+
+
+# The definitions are loaded once per process (intake.instruments), so this holds one entry per instrument; keyed by
+# identity, since two definitions may share a code and version (a test's own) and hashing one walks every item.
+_QUESTIONS: dict[int, tuple[InstrumentDefinition, dict[str, QuestionField]]] = {}
+
+
+def _question_fields(definition: InstrumentDefinition) -> dict[str, QuestionField]:
+    entry = _QUESTIONS.get(id(definition))
+    if entry is None or entry[0] is not definition:
+        entry = (definition, {item.key: _question_field(item) for item in definition.items})
+        _QUESTIONS[id(definition)] = entry
+    return entry[1]
+
+
+def _question_field(item: Item) -> QuestionField:
+    return QuestionField(
+        label=f"{item.number}. {item.text}" if item.number else item.text,
+        choices=[(_encode(option.value), option.label) for option in item.options],
+        widget=forms.RadioSelect,
+        required=item.required,
+        help_text=item.help_text,
+        error_messages={"required": _("Please choose an answer to this question.")},
+    )
 
 
 def _encode(value: Any) -> str:

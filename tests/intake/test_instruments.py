@@ -252,3 +252,30 @@ def test_parse_instrument_round_trips_a_good_file():
 def test_the_top_level_must_be_an_object():
     with pytest.raises(InstrumentDefinitionError, match="object"):
         parse_instrument([1, 2, 3])
+
+
+def test_each_questionnaire_form_has_its_own_questions_though_they_are_made_once():
+    """The questions are made once per instrument and copied for each form: one patient's errors, answers and
+    descriptions must never show on another's form, and a definition of the same code is never given another's
+    questions."""
+    from intake.forms import InstrumentForm
+
+    phq9 = load_instrument("phq9")
+    refused = InstrumentForm({"item1": "9"}, definition=phq9)
+    assert not refused.is_valid()
+    assert refused.fields["item1"].widget.attrs["aria-invalid"] == "true"
+    assert "Please choose an answer to this question." in refused.errors["item2"]
+    fresh = InstrumentForm(initial={"item1": 2}, definition=phq9)
+    assert "aria-invalid" not in fresh.fields["item1"].widget.attrs
+    assert "checked" in str(fresh["item1"]) and "checked" not in str(InstrumentForm(definition=phq9)["item1"])
+    answered = InstrumentForm(
+        {key: "1" for key in refused.fields} | {"functional": "not_difficult"}, definition=phq9
+    )
+    assert answered.is_valid(), answered.errors
+    assert answered.answers()["item1"] == 1
+
+    data = raw("phq9")
+    data["items"][0]["text"] = "Reworded for this test"
+    reworded = InstrumentForm(definition=parse_instrument(data, origin="test"))
+    assert reworded.fields["item1"].label == "1. Reworded for this test"
+    assert InstrumentForm(definition=phq9).fields["item1"].label != reworded.fields["item1"].label

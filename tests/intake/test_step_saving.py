@@ -65,3 +65,28 @@ def test_the_step_write_is_attributed_to_the_patient(patient_client, patient, in
     assert event.actor_id == patient.pk
     assert event.context == "web POST intake:step"
     assert "phq9" in event.new_data["answers"]
+
+
+def test_the_intake_gate_reads_every_field_as_the_orm_does(
+    patient, intake, second_patient, django_assert_num_queries
+):
+    """The gate is written as SQL for speed; it must still give the same intake and patient as the ORM, every
+    field (its columns follow the models), with the patient read in the same query, and refuse anyone else's."""
+    from django.http import Http404
+
+    from intake.models import Patient
+    from intake.selectors import intake_for_user
+
+    services.save_intake_step(intake=intake, step_key="phq9", answers={"item1": 1}, now=timezone.now())
+    Patient.objects.filter(pk=intake.patient_id).update(date_of_birth="1980-02-29", phone="+16175550100")
+    with django_assert_num_queries(1):
+        gated = intake_for_user(patient, intake.pk)
+        person = gated.patient
+    expected = Intake.objects.select_related("patient").get(pk=intake.pk)
+    for field in Intake._meta.concrete_fields:
+        assert getattr(gated, field.attname) == getattr(expected, field.attname), field.name
+    for field in Patient._meta.concrete_fields:
+        assert getattr(person, field.attname) == getattr(expected.patient, field.attname), field.name
+    assert gated.answers["phq9"] == {"item1": 1} and not gated._state.adding
+    with pytest.raises(Http404):
+        intake_for_user(second_patient, intake.pk)
