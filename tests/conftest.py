@@ -56,6 +56,12 @@ def pytest_configure(config):
     OWNER.update({key: default[key] for key in ("USER", "PASSWORD", "HOST", "PORT")})
 
 
+def pytest_collection_modifyitems(config, items):
+    """The walks of every URL first: they are the browser tier's longest tests, and its processes take tests in
+    this order, so started last they would leave one process walking while the other has nothing left to do."""
+    items.sort(key=lambda item: item.get_closest_marker("walk") is None)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache_prefix(settings):
     """Each test gets its own cache namespace in the shared Redis, so rate limits and caches never leak."""
