@@ -400,13 +400,13 @@ def _run_step(args: list[str], env: dict[str, str] | None = None) -> int:
 # and, beside them, the tests that start real worker processes (`_browser_and_slow_tiers`). The fast tier's tests
 # are independent of each other and of time, so it runs in two processes (pytest-xdist), one per core of these
 # machines, each on its own test database; a process that runs out of tests takes half of what the other has left
-# (`--dist worksteal`), so neither is left with a queue of long tests while the other waits. So do the browser journeys, joined by the two longest walks of every URL
-# as every role (marked `walk`), which would push the fast tier past its four minutes: a test at a time to whichever
-# process is free (`--dist loadgroup`), the walks first (tests/conftest.py), so that the longest tests do not end
-# up in one process, as they did a file to a process. Each journey has its own live server and Chromium, and the
-# journeys that start a Celery worker share one process (their `xdist_group`), as two workers on one Redis
-# database would take each other's tasks. The slow tier's workers share a Redis database too, so it stays in one
-# process. `-n 0` in ARGS turns the processes off.
+# (`--dist worksteal`), so neither is left with a queue of long tests while the other waits. So do the browser
+# journeys, joined by the two longest walks of every URL as every role (marked `walk`), which would push the fast
+# tier past its four minutes: a test at a time to whichever process is free (`--dist loadgroup`), the walks first
+# (tests/conftest.py), so that the longest tests do not end up in one process, as they did a file to a process.
+# Each journey has its own live server and Chromium, and the journeys that start a Celery worker share one process
+# (their `xdist_group`), as two workers on one Redis database would take each other's tasks. The slow tier's
+# workers share a Redis database too, so it stays in one process. `-n 0` in ARGS turns the processes off.
 FAST_TIER = (
     "fast tier (all but browser and slow)",
     ["-m", "not browser and not slow and not walk", "-n", "2", "--dist", "worksteal"],
