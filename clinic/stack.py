@@ -399,16 +399,19 @@ def _run_step(args: list[str], env: dict[str, str] | None = None) -> int:
 # The suite in three tiers: the fast one first, so a broken change is reported in minutes; then the browser journeys
 # and, beside them, the tests that start real worker processes (`_browser_and_slow_tiers`). The fast tier's tests
 # are independent of each other and of time, so it runs in two processes (pytest-xdist), one per core of these
-# machines, each on its own test database. So do the browser journeys, a file to a process (`--dist loadfile`),
-# joined by the two longest walks of every URL as every role (marked `walk`), which would push the fast tier past
-# its four minutes. Each journey has its own live server and Chromium, and the one file whose journeys start a
-# Celery worker keeps it to itself, as two workers on one Redis database would take each other's tasks. The slow
-# tier's workers share a Redis database too, so it stays in one process. `-n 0` in ARGS turns the processes off.
+# machines, each on its own test database; a process that runs out of tests takes half of what the other has left
+# (`--dist worksteal`), so neither is left with a queue of long tests while the other waits. So do the browser
+# journeys, joined by the two longest walks of every URL as every role (marked `walk`), which would push the fast
+# tier past its four minutes: a test at a time to whichever process is free (`--dist loadgroup`), the walks first
+# (tests/conftest.py), so that the longest tests do not end up in one process, as they did a file to a process.
+# Each journey has its own live server and Chromium, and the journeys that start a Celery worker share one process
+# (their `xdist_group`), as two workers on one Redis database would take each other's tasks. The slow tier's
+# workers share a Redis database too, so it stays in one process. `-n 0` in ARGS turns the processes off.
 FAST_TIER = (
     "fast tier (all but browser and slow)",
-    ["-m", "not browser and not slow and not walk", "-n", "2"],
+    ["-m", "not browser and not slow and not walk", "-n", "2", "--dist", "worksteal"],
 )
-BROWSER_TIER = ("browser tier", ["-m", "browser or walk", "-n", "2", "--dist", "loadfile"])
+BROWSER_TIER = ("browser tier", ["-m", "browser or walk", "-n", "2", "--dist", "loadgroup"])
 SLOW_TIER = ("slow tier (real workers)", ["-m", "slow and not browser"])
 NO_TESTS = 5  # pytest's exit code when nothing was collected
 
@@ -438,16 +441,51 @@ def test(pytest_args: list[str], *, fast_only: bool = False) -> int:
             env.setdefault("SECURE_SSL_REDIRECT", "0")
             manage(env, "collectstatic", "--noinput", "--verbosity", "0")
             started = time.monotonic()
-            name, tier_args = FAST_TIER
-            say(f"{name}: pytest {shlex.join([*tier_args, *pytest_args])}")
-            code = _run_step([PYTHON, "-m", "pytest", *tier_args, *pytest_args], env)
-            results.append((name, code, time.monotonic() - started))
-            if not fast_only:
-                results += _browser_and_slow_tiers(pytest_args, env)
+            template_url = _migrated_template(env)
+            env["TEST_DATABASE_TEMPLATE"] = urlsplit(template_url).path.lstrip("/")
+            try:
+                name, tier_args = FAST_TIER
+                say(f"{name}: pytest {shlex.join([*tier_args, *pytest_args])}")
+                code = _run_step([PYTHON, "-m", "pytest", *tier_args, *pytest_args], env)
+                results.append((name, code, time.monotonic() - started))
+                if not fast_only:
+                    results += _browser_and_slow_tiers(pytest_args, env)
+            finally:
+                _drop_database(template_url)
     except StackError as exc:
         say(str(exc))
         return 1
     return _report(results, selected=bool(pytest_args), total=time.monotonic() - started)
+
+
+def _migrated_template(env: dict[str, str]) -> str:
+    """A database migrated once, as the tables' owner, that every tier's test databases are copied from
+    (CREATE DATABASE ... TEMPLATE, read by tests/conftest.py from TEST_DATABASE_TEMPLATE): five test databases
+    (two per tier with two processes, one for the slow tier) would otherwise each run every migration, which on
+    two cores costs more than most tests. pytest-django still runs `migrate` on each copy, which finds nothing to
+    apply and runs the post-migrate handlers (roles' groups, audit triggers) as on a fresh database. Its URL."""
+    owner_url = env.get("MIGRATION_DATABASE_URL") or env["DATABASE_URL"]
+    parts = urlsplit(owner_url)
+    name = f"test_{parts.path.strip('/') or DATABASE_NAME}_template"
+    url = urlunsplit(parts._replace(path=f"/{name}"))
+    # A template left by an interrupted run may predate a migration: always start from an empty database.
+    _drop_database(url)
+    ensure_database_exists(url)
+    migrate_env = {**env, "DATABASE_URL": url}
+    migrate_env.pop("MIGRATION_DATABASE_URL", None)
+    say(f"migrating {name}, the tiers' test databases' template")
+    manage(migrate_env, "migrate", "--noinput", "--verbosity", "0")
+    return url
+
+
+def _drop_database(url: str) -> None:
+    conn = _pg_connect(url, "postgres")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{urlsplit(url).path.strip("/")}" WITH (FORCE)')
+    finally:
+        conn.close()
 
 
 def _browser_and_slow_tiers(pytest_args: list[str], env: dict[str, str]) -> list[tuple[str, int, float]]:

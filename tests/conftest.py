@@ -16,6 +16,7 @@ set-up only an owner can do.
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import date
 
@@ -48,7 +49,17 @@ def pytest_configure(config):
     REAL_DATABASE_NAME[:] = [default["NAME"]]
     # The test database is created and migrated by the tables' owner; the app's role takes over once it exists.
     default.update(settings.DATABASE_OWNER)
+    # `make test` migrates one database before its tiers (clinic/stack.py, _migrated_template) and each test database
+    # starts as a copy of it: pytest-django's migrate then finds nothing to apply.
+    if template := os.environ.get("TEST_DATABASE_TEMPLATE"):
+        default.setdefault("TEST", {})["TEMPLATE"] = template
     OWNER.update({key: default[key] for key in ("USER", "PASSWORD", "HOST", "PORT")})
+
+
+def pytest_collection_modifyitems(config, items):
+    """The walks of every URL first: they are the browser tier's longest tests, and its processes take tests in
+    this order, so started last they would leave one process walking while the other has nothing left to do."""
+    items.sort(key=lambda item: item.get_closest_marker("walk") is None)
 
 
 @pytest.fixture(autouse=True)

@@ -21,7 +21,8 @@ from tests.browser.patient_steps import (
 )
 from tests.support import PASSWORD, assert_accessible, sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# Both journeys start a Celery worker on the tests' Redis database: in one process, never two workers at once.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("celery_worker")]
 
 
 def invitation_link(smtp_server, email: str, count: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -589,17 +590,29 @@ DAYS = [SPRING_FORWARD, FALL_BACK, date(2027, 6, 9)]
 ALL_DAY = [(time(0), time(23, 30))]
 
 
+# The strategies below are built once, not at every draw: hypothesis validates each new strategy object when it is
+# first drawn from, which took most of these property tests' time. The values drawn are the same.
+OPENS = st.integers(0, 46) | st.integers(0, 6)
+
+
+@functools.cache
+def closes_after(opens: int) -> st.SearchStrategy[int]:
+    return st.integers(opens + 1, 47) | st.integers(opens + 1, opens + 8).filter(lambda n: n <= 47)
+
+
 @st.composite
 def wall_windows(draw, min_windows=0):
     """0-2 local windows on a 30-minute grid, often in the small hours so the DST gap and repeat get hit."""
     windows = []
     for _ in range(draw(st.integers(min_windows, 2))):
-        opens = draw(st.integers(0, 46) | st.integers(0, 6))
-        closes = draw(
-            st.integers(opens + 1, 47) | st.integers(opens + 1, opens + 8).filter(lambda n: n <= 47)
-        )
+        opens = draw(OPENS)
+        closes = draw(closes_after(opens))
         windows.append((time(opens // 2, 30 * (opens % 2)), time(closes // 2, 30 * (closes % 2), 0)))
     return windows
+
+
+OPENING_DAY = wall_windows(min_windows=1)
+CLINICIAN_DAY = st.just(ALL_DAY) | wall_windows()
 
 
 @st.composite
@@ -634,15 +647,14 @@ def scheduling_inputs(draw):
         ),
         "location": LocationDay(
             tz=NY,
-            opening_hours={weekday: draw(wall_windows(min_windows=1)) for weekday in weekdays},
+            opening_hours={weekday: draw(OPENING_DAY) for weekday in weekdays},
             closures=closures,
         ),
         "resources": resources,
         "resource_busy": {resource: spans(4) for resource in resources},
         "clinicians": clinicians,
         "clinician_hours": {
-            clinician: {weekday: draw(st.just(ALL_DAY) | wall_windows()) for weekday in weekdays}
-            for clinician in clinicians
+            clinician: {weekday: draw(CLINICIAN_DAY) for weekday in weekdays} for clinician in clinicians
         },
         "clinician_time_off": {clinician: spans(1) for clinician in clinicians},
         "clinician_busy": {clinician: spans(3) for clinician in clinicians},
