@@ -324,6 +324,13 @@ class IntakeSubmission(models.Model):
         indexes = [
             models.Index(fields=["patient", "-submitted_at"], name="submission_patient_idx"),
             models.Index(fields=["kind", "-submitted_at"], name="submission_kind_idx"),
+            # The eligibility gate's latest intake (intake_eligibility_facts), read for every patient of the day
+            # view on each request: the first index entry is the answer, read without visiting the table.
+            models.Index(
+                fields=["patient", "-submitted_at", "-id"],
+                condition=Q(kind="intake"),
+                name="submission_latest_intake_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -462,7 +469,15 @@ class EligibilityDecision(models.Model):
     )
 
     class Meta:
-        indexes = [models.Index(fields=["patient", "-decided_at"], name="decision_patient_idx")]
+        # The decision in force (intake_eligibility_facts), read for every patient of the day view on each request:
+        # the first index entry is the answer, with the columns the gate reads, without visiting the table.
+        indexes = [
+            models.Index(
+                fields=["patient", "-decided_at", "-id"],
+                include=["submission", "outcome", "modality"],
+                name="decision_patient_idx",
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(outcome="eligible", modality__in=["iv", "spravato", "both"])

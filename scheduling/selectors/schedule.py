@@ -175,7 +175,11 @@ def _version_token(location: Location, day: date, columns: list[str]) -> str:
 # and the names of the day's clinicians (as Clinician.__str__). Joining those to every session instead cost more in
 # planning than the query itself.
 # Each patient's clearance facts (intake's own function, as the booking gate reads them), as of now: the blocks'
-# cleared / not cleared / pending badge. One call per patient of the day, in the same statement.
+# cleared / not cleared / pending badge. One call per patient of the day, in the same statement; intake's indexes
+# make each an index-only read of one entry.
+# The latest risk takes the day's patients from a column, not from a subquery in its argument: PostgreSQL inlines a
+# SQL function into the statement only when its arguments hold no subquery, and otherwise plans its body again on
+# every run, which cost more than reading the risks.
 CLEARANCE_SQL = """SELECT json_agg(json_build_array(d.patient_id, f.open_alert_at, f.latest_id, f.latest_submitted_at,
                                   f.decision_submission_id, f.decision_outcome, f.decision_modality,
                                   f.decision_decided_at))
@@ -212,7 +216,9 @@ SELECT
     ARRAY(SELECT COALESCE(NULLIF(u.full_name, ''), u.email) || COALESCE(', ' || NULLIF(c.credentials, ''), '')
             FROM scheduling_clinician c JOIN clinic_user u ON u.id = c.user_id
            WHERE c.id IN (SELECT clinician_id FROM day) ORDER BY c.id),
-    (SELECT json_agg(risk) FROM intake_latest_risk(ARRAY(SELECT DISTINCT patient_id FROM day)) risk)::text,
+    (SELECT json_agg(risk)
+       FROM (SELECT array_agg(DISTINCT patient_id) AS patients FROM day) d
+            CROSS JOIN LATERAL intake_latest_risk(d.patients) risk)::text,
     (SELECT {VERSION_COLUMNS} FROM day),
     ({CLEARANCE_SQL})::text,
     (SELECT count(*) FROM day WHERE start_at <= %(now)s)
