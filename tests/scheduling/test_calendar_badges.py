@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime
 import time_machine
 from django.urls import reverse
 
+from clinic.roles import Role
 from intake.models import IntakeSubmission, UrgentAlert
+from review.decisions import record_decision
 from scheduling.models import RemsEnrollment
-from tests.factories import A_WEDNESDAY, NOW, local, make_patient
+from tests.factories import A_WEDNESDAY, NOW, give_rescreen, local, make_patient, make_user
 
 
 def _newer_intake(patient) -> IntakeSubmission:
@@ -95,3 +97,31 @@ def test_the_badge_says_cleared_exactly_when_the_booking_gate_allows():
         assert (word == CLEARED) == decide(facts, modality=modality, patient=Patient()).allowed
         seen.add(word)
     assert seen == {CLEARED, NOT_CLEARED, PENDING}
+
+
+def test_a_re_screen_leaves_the_badge_and_the_decision_recorded_last_is_in_force(
+    client, front_desk, clinic, book
+):
+    # The clearance reads the latest *intake* and the latest decision: a newer re-screen is not an intake waiting
+    # for review, and of two decisions made at the same moment the one recorded last stands.
+    rescreened = make_patient(first="Rita", last="Rescreened")
+    give_rescreen(rescreened, at=datetime(2027, 2, 1, tzinfo=UTC))
+    reversed_same_moment = make_patient(first="Tim", last="Twice")
+    book(rescreened, local(A_WEDNESDAY, 9), chair=0, clinician=0)
+    book(reversed_same_moment, local(A_WEDNESDAY, 9), chair=1, clinician=1)
+    # After booking: a second decision, at the very moment of make_patient's clearance.
+    record_decision(
+        patient=reversed_same_moment,
+        decided_by=make_user(Role.CLINICIAN, email="second.look@example.org"),
+        outcome="not_eligible",
+        reason="Uncontrolled hypertension",
+        now=datetime(2027, 1, 2, tzinfo=UTC),
+    )
+    client.force_login(front_desk)
+
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(reverse("scheduling:day"), {"location": clinic.location.pk, "date": "2027-03-03"})
+
+    html = page.content.decode()
+    assert 'data-clearance="cleared">Cleared<' in _cell(html, "Rita Rescreened")
+    assert 'data-clearance="not_cleared">Not cleared<' in _cell(html, "Tim Twice")
