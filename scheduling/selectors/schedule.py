@@ -188,17 +188,19 @@ CLEARANCE_SQL = """SELECT json_agg(json_build_array(d.patient_id, f.open_alert_a
 DAY_SQL = f"""
 WITH day AS MATERIALIZED (
     SELECT a.id, a.status, a.start_at, a.end_at, a.resource_id, a.treatment_type_id, a.clinician_id,
-           p.legal_first_name, p.legal_last_name, a.late_cancellation, a.cancellation_reason, a.patient_id,
-           a.updated_at, r.enrolled_on AS rems_enrolled_on
+           -- One primary-key probe per session: as a join, the one plan made for every location and day read the
+           -- whole patient table into a hash whenever it had fewer pages than a busy day's sessions times a probe.
+           (SELECT ARRAY[p.legal_first_name, p.legal_last_name] FROM intake_patient p WHERE p.id = a.patient_id)
+               AS patient_name,
+           a.late_cancellation, a.cancellation_reason, a.patient_id, a.updated_at, r.enrolled_on AS rems_enrolled_on
       FROM scheduling_appointment a
-      JOIN intake_patient p ON p.id = a.patient_id
       LEFT JOIN scheduling_remsenrollment r ON r.patient_id = a.patient_id
      WHERE a.location_id = %(location)s
        AND a.start_at > %(earliest)s AND a.start_at < %(end)s AND a.end_at > %(start)s
 )
 SELECT
     (SELECT json_agg(json_build_array(id, status, start_at, end_at, resource_id, treatment_type_id, clinician_id,
-                                      legal_first_name, legal_last_name, late_cancellation, cancellation_reason,
+                                      patient_name[1], patient_name[2], late_cancellation, cancellation_reason,
                                       patient_id, rems_enrolled_on)
                      ORDER BY start_at, id)
        FROM day)::text,
