@@ -304,7 +304,9 @@ SELECT
                                       time_zone)
                      ORDER BY open_alert_at ASC NULLS LAST, has_hard_stop DESC, submitted_at, submission_id)
        FROM page)::text,
-    (SELECT json_agg(risk) FROM intake_latest_risk(ARRAY(SELECT patient_id FROM page)) risk)::text,
+    (SELECT json_agg(risk)
+       FROM (SELECT array_agg(DISTINCT patient_id) AS patients FROM page) p
+            CROSS JOIN LATERAL intake_latest_risk(p.patients) risk)::text,
     {_ALL_NAVIGATION_COUNTS}
 """  # noqa: S608 - table names from the models, no input
 
