@@ -383,7 +383,7 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "clinic.sessions"
 
 # --- The clinic ------------------------------------------------------------------------------------------------
 CLINIC_NAME = os.environ.get("CLINIC_NAME", "Harbor Ketamine Clinic")
