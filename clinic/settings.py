@@ -133,6 +133,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
+                "clinic.context_processors.csrf",
                 # Each app's own part of every page (clinic imports none of them).
                 "review.context_processors.review",
             ],
