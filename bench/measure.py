@@ -21,7 +21,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 django.setup()
 
 from django.conf import settings  # noqa: E402
-from django.contrib.sessions.backends.cached_db import SessionStore  # noqa: E402
 from django.db import OperationalError, connection, connections  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -31,6 +30,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 from bench.seed import PASSWORD, TZ_NAME, plan  # noqa: E402
 from clinic.models import User  # noqa: E402
 from clinic.security import SESSION_SEEN, SESSION_STARTED  # noqa: E402
+from clinic.sessions import SessionStore  # noqa: E402
 from intake.models import Intake, Patient  # noqa: E402
 from scheduling.models import Allocation, Appointment, Clinician, Location, Resource, TreatmentType  # noqa: E402
 

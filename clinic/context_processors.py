@@ -2,7 +2,9 @@ from functools import cache
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.templatetags.static import static
+from django.utils.functional import SimpleLazyObject
 
 from clinic import policies
 from clinic.roles import Role
@@ -48,3 +50,23 @@ def clinic(request: HttpRequest) -> dict:
             "lifeline": settings.CLINIC_CRISIS_LINE,
         },
     }
+
+
+def page_csrf_token(request: HttpRequest) -> str:
+    """The request's CSRF token, masked once for everything the response shows. Django's ``get_token`` masks the
+    secret anew at each call (each template render, each ``get_token``); a page's forms may share one masking, as
+    the forms of one template render already do: the masking varies the token between responses (BREACH), and one
+    response holds it however many times. A new secret (sign-in rotates it) is masked anew."""
+    secret = request.META.get("CSRF_COOKIE")
+    kept = getattr(request, "_page_csrf_token", None)
+    if kept is not None and kept[0] == secret:
+        return kept[1]
+    token = get_token(request)
+    request._page_csrf_token = (request.META.get("CSRF_COOKIE"), token)  # type: ignore[attr-defined]
+    return token
+
+
+def csrf(request: HttpRequest) -> dict:
+    """Django's ``csrf_token`` for templates (django.template.context_processors.csrf, which every engine runs
+    first and this one overrides), from ``page_csrf_token``."""
+    return {"csrf_token": SimpleLazyObject(lambda: page_csrf_token(request))}

@@ -133,6 +133,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clinic.context_processors.clinic",
+                "clinic.context_processors.csrf",
                 # Each app's own part of every page (clinic imports none of them).
                 "review.context_processors.review",
             ],
@@ -190,7 +191,7 @@ def celery_redis_url(redis_url: str) -> str:
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "clinic.redis_cache.KeptClientRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "clinic"),
     },
@@ -383,7 +384,7 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_ENGINE = "clinic.sessions"
 
 # --- The clinic ------------------------------------------------------------------------------------------------
 CLINIC_NAME = os.environ.get("CLINIC_NAME", "Harbor Ketamine Clinic")

@@ -11,10 +11,10 @@ from __future__ import annotations
 from html import escape
 
 from django import template
-from django.middleware.csrf import get_token
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from clinic.context_processors import page_csrf_token
 from clinic.navigation import around_id
 from scheduling.selectors.schedule import status_words
 
@@ -40,7 +40,7 @@ def with_csrf_token(markup: str, request) -> SafeString:
     stand_in = _csrf_input({"csrf_token": CSRF_STAND_IN})
     if stand_in not in markup:
         return mark_safe(markup)  # noqa: S308 - markup made by our templates
-    return mark_safe(markup.replace(stand_in, _csrf_input({"csrf_token": get_token(request)})))  # noqa: S308
+    return mark_safe(markup.replace(stand_in, _csrf_input({"csrf_token": page_csrf_token(request)})))  # noqa: S308
 
 
 @register.simple_tag(takes_context=True)

@@ -120,3 +120,18 @@ def _now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+def test_a_change_shows_on_the_signed_in_desks_next_page(client, front_desk, clinic_admin):
+    """The policy is read with the session (clinic.sessions), one round trip for both: still the one in force."""
+    client.force_login(front_desk)
+    client.get("/front-desk/")  # the session and the policy now cached as they are
+    policies.change_policies(changes={"CLINIC_NAME": "Harbor Spravato Centre"}, by=clinic_admin, now=_now())
+    assert "<span>Harbor Spravato Centre</span>" in client.get("/front-desk/").content.decode()
+    page = client.get("/front-desk/")  # the changed policy cached again by the page before
+    assert page.status_code == 200
+    assert "<span>Harbor Spravato Centre</span>" in page.content.decode()
+    # The name came from the read made with the session, not from a read of its own.
+    assert page.wsgi_request.session.policies_read == {"CLINIC_NAME": "Harbor Spravato Centre"}
+    policies.change_policies(changes={"CLINIC_NAME": "Harbor Clinic Two"}, by=clinic_admin, now=_now())
+    assert "<span>Harbor Clinic Two</span>" in client.get("/front-desk/").content.decode()
