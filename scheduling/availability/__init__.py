@@ -84,6 +84,7 @@ __all__ = [
     "FreeStart",
     "find_slots",
     "free_starts",
+    "free_starts_by_day",
     "nearest_alternatives",
     "next_available",
     "to_us",
@@ -440,6 +441,26 @@ def free_starts(**search: Unpack[SlotSearch]) -> list[FreeStart]:
         FreeStart(start, end, tuple(resource_ids), tuple(clinician_ids))
         for start, end, resource_ids, clinician_ids in _iter_starts(_prepare(**search), one_per_start=False)
     ]
+
+
+def free_starts_by_day(days: Iterable[date], **search: Unpack[SlotSearch]) -> Iterator[list[FreeStart]]:
+    """``free_starts`` one local day at a time, in the order of ``days`` (each inside the search's date range):
+    a caller after the starts nearest a time searches the nearest days first and stops when it has its answer,
+    with the search prepared once."""
+    query = _prepare(**search)
+    for day in days:
+        if not query.date_from <= day <= query.date_to:
+            raise ValueError(f"{day.isoformat()} is outside the searched dates")
+        windows = query.opening.get(day.weekday())
+        if not query.resources or not query.clinicians or not windows or day in query.closed_dates:
+            yield []
+            continue
+        yield [
+            FreeStart(start, end, tuple(resource_ids), tuple(clinician_ids))
+            for start, end, resource_ids, clinician_ids in _slots_on_day(
+                query, day, windows, one_per_start=False
+            )
+        ]
 
 
 @dataclass(frozen=True, slots=True)

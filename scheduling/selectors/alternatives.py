@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import islice
 
 from intake.models import Patient
@@ -74,35 +74,75 @@ def _nearest_in(
     clinician_id: int | None,
 ) -> tuple[list[SlotOption], list[SlotOption]]:
     """The ``limit`` options nearest to ``requested_start`` in the range, and the nearest with the chair or
-    clinician asked for (empty if none was asked for or none is free)."""
-    # One search gives both answers: every free start with all its free chairs and clinicians.
+    clinician asked for (empty if none was asked for or none is free).
+
+    The days are searched nearest first (the requested day, then a day either side, then two...), and the search
+    stops once every answer is nearer than any start on a day not yet searched could be: on a busy calendar the
+    answers are a few days away, and searching the whole window cost more CPU than reading it."""
     blocked, tz = inputs.patient_blocked_days, inputs.location_day.tz
-    starts = [
-        free
-        for free in availability.free_starts(**inputs.query(date_from=date_from, date_to=date_to, now=now))
-        if not blocked or free.start.astimezone(tz).date() not in blocked
+    asked_same = resource_id is not None or clinician_id is not None
+    same_resources = {resource_id} if resource_id in inputs.resource_names else None
+    same_clinicians = {clinician_id} if clinician_id in inputs.clinician_names else None
+    requested_day = requested_start.astimezone(tz).date()
+    rings = [
+        [
+            day
+            for day in (requested_day - timedelta(days=k), requested_day + timedelta(days=k))
+            if date_from <= day <= date_to
+        ]
+        for k in range(max((requested_day - date_from).days, (date_to - requested_day).days) + 1)
     ]
-    starts.sort(key=lambda free: (abs(free.start - requested_start), free.start))
+    days = [day for ring in rings for day in dict.fromkeys(ring)]
+    by_day = availability.free_starts_by_day(
+        days, **inputs.query(date_from=date_from, date_to=date_to, now=now)
+    )
 
-    def options(resource_ids=None, clinician_ids=None) -> Iterator[SlotOption]:
-        for free in starts:
-            option = _option_at(inputs, free, resource_ids=resource_ids, clinician_ids=clinician_ids)
-            if option is not None:
-                yield option
+    def distance(option) -> timedelta:
+        return abs(option.start - requested_start)
 
-    nearest = list(islice(options(), limit))
+    starts: list[availability.FreeStart] = []
+    nearest: list[SlotOption] = []
     same: list[SlotOption] = []
-    if resource_id is not None or clinician_id is not None:
-        same = list(
-            islice(
-                options(
-                    resource_ids={resource_id} if resource_id in inputs.resource_names else None,
-                    clinician_ids={clinician_id} if clinician_id in inputs.clinician_names else None,
-                ),
-                1,
-            )
+    for k, ring in enumerate(rings):
+        for day in dict.fromkeys(ring):
+            if blocked and day in blocked:
+                next(by_day)
+                continue
+            starts.extend(next(by_day))
+        starts.sort(key=lambda free: (abs(free.start - requested_start), free.start))
+        nearest = list(islice(_options(inputs, starts), limit))
+        same = (
+            list(islice(_options(inputs, starts, same_resources, same_clinicians), 1)) if asked_same else []
         )
+        # A start on a day not yet searched is at least this far from the request.
+        unsearched = min(
+            requested_start - _local_midnight(requested_day - timedelta(days=k), tz)
+            if requested_day - timedelta(days=k) > date_from
+            else timedelta.max,
+            _local_midnight(requested_day + timedelta(days=k + 1), tz) - requested_start
+            if requested_day + timedelta(days=k) < date_to
+            else timedelta.max,
+        )
+        if (
+            len(nearest) == limit
+            and all(distance(option) < unsearched for option in nearest)
+            and (not asked_same or (same and distance(same[0]) < unsearched))
+        ):
+            break
     return nearest, same
+
+
+def _local_midnight(day: date, tz) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def _options(
+    inputs: AvailabilityInputs, starts, resource_ids=None, clinician_ids=None
+) -> Iterator[SlotOption]:
+    for free in starts:
+        option = _option_at(inputs, free, resource_ids=resource_ids, clinician_ids=clinician_ids)
+        if option is not None:
+            yield option
 
 
 def _option_at(

@@ -19,6 +19,7 @@ from scheduling.availability import (
     TreatmentShape,
     find_slots,
     free_starts,
+    free_starts_by_day,
     nearest_alternatives,
     next_available,
     to_us,
@@ -742,6 +743,22 @@ def test_free_starts_list_every_free_pair_once_per_start(inputs):
         for clinician_id in free.clinician_ids
     ]
     assert pairs == brute_force_slots(**inputs, one_per_start=False)
+
+
+@PROPERTY_SETTINGS
+@given(inputs=scheduling_inputs(), data=st.data())
+def test_free_starts_day_by_day_in_any_order_are_the_same_starts(inputs, data):
+    """The alternatives search the nearest days first, one at a time: each day's starts are that day's share of
+    the whole range's, whatever order the days are asked in."""
+    days = [
+        inputs["date_from"] + timedelta(days=n)
+        for n in range((inputs["date_to"] - inputs["date_from"]).days + 1)
+    ]
+    order = data.draw(st.permutations(days))
+    tz = inputs["location"].tz
+    whole = free_starts(**inputs)
+    for day, found in zip(order, free_starts_by_day(order, **inputs), strict=True):
+        assert found == [free for free in whole if free.start.astimezone(tz).date() == day]
 
 
 @PROPERTY_SETTINGS

@@ -189,3 +189,54 @@ def test_holds_closer_than_a_session_are_read_as_one_stretch_and_the_answer_is_t
     assert exact.clinician_free(clinician, *window)
     with pytest.raises(ValueError, match="shorter gaps"):
         joined.clinician_free(clinician, *window)
+
+
+def test_the_nearest_days_searched_first_give_what_the_whole_week_gives(front_desk):
+    """The alternatives search the requested day first, then the days either side, and stop once nothing on a day
+    not yet searched could be nearer. One chair with a free start or two a day, some closed days and a day with
+    none: at every hour of three days, with one to five answers, they are the week's nearest free starts by time,
+    ties to the earlier."""
+    from scheduling import services
+    from tests.factories import Clinic, build_clinic
+
+    one = Clinic(*build_clinic(chairs=1, clinicians=1))
+    for offset in (-4, 2, 3):
+        Closure.objects.create(location=one.location, date=LATER + timedelta(days=offset), reason="Works")
+    free_hours = {-3: (16,), -2: (8,), -1: (), 0: (12,), 1: (8, 16), 4: (10,), 5: (14,)}
+    for offset, free in free_hours.items():
+        day = LATER + timedelta(days=offset)
+        for hour in (8, 10, 12, 14, 16):
+            if hour not in free:
+                services.book_appointment(
+                    patient=make_patient(location=one.location),
+                    treatment_type=one.iv,
+                    location=one.location,
+                    start=local(day, hour),
+                    resource=one.chairs[0],
+                    clinician=one.clinicians[0],
+                    booked_by=front_desk,
+                    now=NOW,
+                )
+    week = selectors.available_slots(
+        location=one.location,
+        treatment_type=one.iv,
+        date_from=LATER - timedelta(days=8),
+        date_to=LATER + timedelta(days=8),
+        now=NOW,
+    )
+    checked = 0
+    for offset in (-1, 0, 1):
+        for hour in range(24):
+            requested = local(LATER + timedelta(days=offset), hour)
+            requested_day = requested.astimezone(one.location.tz).date()
+            in_window = [
+                o.start
+                for o in week
+                if abs(o.start.astimezone(one.location.tz).date() - requested_day) <= timedelta(days=7)
+            ]
+            by_time = sorted(in_window, key=lambda start, at=requested: (abs(start - at), start))
+            for limit in (1, 3, 5):
+                found = _alternatives(one, requested, limit=limit)
+                assert [o.start for o in found] == by_time[:limit], (requested, limit)
+                checked += 1
+    assert checked == 3 * 24 * 3
