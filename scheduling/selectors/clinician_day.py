@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 
 from clinic.db import execute_prepared
 from clinic.local_time import format_time_of_day
-from scheduling.models import MAX_SESSION_LENGTH, Location
-from scheduling.selectors.schedule import DayColumn, DaySchedule, local_day_bounds, place_blocks
+from scheduling.models import Location
+from scheduling.selectors.schedule import DayColumn, DaySchedule, day_overlap_bounds, place_blocks
 
 # One round trip, written as SQL and prepared like the day statement (the ORM's compile of these two reads cost more
 # than running them): the active clinician holds of the sessions overlapping the day (the day statement's bounds,
@@ -66,19 +66,12 @@ class ClinicianDayFacts:
 
 def clinician_day_facts(location: Location, day: date) -> ClinicianDayFacts:
     """One query: ``CLINICIAN_DAY_SQL`` for ``location`` and ``day``."""
-    day_start, day_end = local_day_bounds(location, day)
     with connection.cursor() as cursor:
         execute_prepared(
             cursor,
             "clinician_day",
             CLINICIAN_DAY_SQL,
-            {
-                "location": location.pk,
-                "earliest": day_start - MAX_SESSION_LENGTH,
-                "start": day_start,
-                "end": day_end,
-                "weekday": day.weekday(),
-            },
+            {**day_overlap_bounds(location, day), "weekday": day.weekday()},
             generic=True,  # one plan fits every location and day
         )
         holds_json, working_ids, working_names = cursor.fetchone()

@@ -34,6 +34,19 @@ def local_day_bounds(location: Location, day: date) -> tuple[datetime, datetime]
     )
 
 
+def day_overlap_bounds(location: Location, day: date) -> dict[str, object]:
+    """The parameters of a read of the sessions overlapping ``day``: the local day's bounds, and the earliest start
+    such a session can have (it started less than MAX_SESSION_LENGTH before the day), which keeps the read an
+    index range scan on (location, start_at) whatever the history."""
+    day_start, day_end = local_day_bounds(location, day)
+    return {
+        "location": location.pk,
+        "earliest": day_start - MAX_SESSION_LENGTH,
+        "start": day_start,
+        "end": day_end,
+    }
+
+
 def appointments_between(location: Location, start: datetime, end: datetime) -> QuerySet[Appointment]:
     """Sessions at ``location`` overlapping ``[start, end)``.
 
@@ -296,17 +309,13 @@ class DayStatement:
 def day_statement(location: Location, day: date, *, now: datetime | None = None) -> DayStatement:
     """Run the day statement (one round trip) for ``day_schedule``; its row unparsed."""
     now = now or timezone.now()
-    day_start, day_end = local_day_bounds(location, day)
     with connection.cursor() as cursor:
         execute_prepared(
             cursor,
             "day_schedule",
             DAY_SQL,
             {
-                "location": location.pk,
-                "earliest": day_start - MAX_SESSION_LENGTH,
-                "start": day_start,
-                "end": day_end,
+                **day_overlap_bounds(location, day),
                 "day": day,
                 "weekday": day.weekday(),
                 "now": now,  # the clearance badges and the started sessions: as of this moment
@@ -505,18 +514,12 @@ SELECT {VERSION_COLUMNS}
 def day_version(location: Location, day: date) -> str:
     """``DaySchedule.version`` without reading the day: one index range scan on (location, start_at), the same
     bounds as ``day_schedule``. The live day view answers "nothing changed" (304) from it."""
-    day_start, day_end = local_day_bounds(location, day)
     with connection.cursor() as cursor:
         execute_prepared(
             cursor,
             "day_version",
             DAY_VERSION_SQL,
-            {
-                "location": location.pk,
-                "earliest": day_start - MAX_SESSION_LENGTH,
-                "start": day_start,
-                "end": day_end,
-            },
+            day_overlap_bounds(location, day),
             generic=True,
         )
         (columns,) = cursor.fetchone()
