@@ -485,10 +485,9 @@ class InstrumentForm(StepForm):
 
 
 class QuestionField(forms.ChoiceField):
-    """One question of a questionnaire, made once per instrument (``_question_fields``) and copied for each form.
-    Its choices come from the instrument's file and are never changed, so the copies share them: Django's deepcopy
-    of every question's choices, for every form, was most of a questionnaire form's cost (bench/README.md). Each copy
-    has its own widget attributes, which the form marks with its errors and descriptions."""
+    """One question, made once per instrument (``_question_fields``) and copied for each form. The copies share the
+    choices, which never change (Django's deepcopy of them was most of a form's cost, bench/README.md), but not the
+    widget attributes, which each form marks with its errors and descriptions."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> QuestionField:
         result = copy.copy(self)
@@ -500,8 +499,7 @@ class QuestionField(forms.ChoiceField):
         return result
 
 
-# The definitions are loaded once per process (intake.instruments), so this holds one entry per instrument; keyed by
-# identity, since two definitions may share a code and version (a test's own) and hashing one walks every item.
+# One entry per loaded definition, by identity: two may share a code and version, and hashing one walks every item.
 _QUESTIONS: dict[int, tuple[InstrumentDefinition, dict[str, QuestionField]]] = {}
 
 

@@ -2,11 +2,12 @@
 clock).
 
 A strip is a CSS grid whose columns are ``STEP_MINUTES`` steps of one local day, from ``Strip.origin_minutes``. A
-block gets the classes ``tc-s<column>`` (its first column, from 1) and ``tc-w<span>`` (how many columns it covers);
-the strip gets ``tg-n<steps>``, and the table of strips ``tw-n<steps>``, which sets ``--tsteps`` so the style sheet
+block gets the classes ``tc-sN`` (N: its first column, from 1) and ``tc-wN`` (N: how many columns it covers); the
+strip gets ``tg-nN`` and the table of strips ``tw-nN`` (N: its steps), which sets ``--tsteps`` so the style sheet
 can give each step a minimum width (a block stays readable however long the day). The Content Security Policy
-forbids inline styles, so every size is one of these classes, written to ``scheduling/static/scheduling/calendar-grid.css`` by ``placement_css`` (a day holds at most
-``MAX_STEPS`` steps, so the file is finite): ``python -m scheduling.timeline > scheduling/static/scheduling/calendar-grid.css``.
+forbids inline styles, so every size is one of these classes, written to the style sheet by ``placement_css`` (a
+day holds at most ``MAX_STEPS`` steps, so the file is finite):
+``python -m scheduling.timeline > scheduling/static/scheduling/calendar-grid.css``.
 """
 
 from __future__ import annotations

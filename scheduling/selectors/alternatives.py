@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from itertools import islice
 
 from intake.models import Patient
 from scheduling import availability
 from scheduling.models import Appointment, Location, TreatmentType
+from scheduling.selectors.schedule import local_midnight
 from scheduling.selectors.slots import AvailabilityInputs, Gaps, SlotOption, load_availability_inputs
 
 # How far around a taken time the nearest alternatives are looked for.
@@ -116,10 +117,10 @@ def _nearest_in(
         )
         # A start on a day not yet searched is at least this far from the request.
         unsearched = min(
-            requested_start - _local_midnight(requested_day - timedelta(days=k), tz)
+            requested_start - local_midnight(requested_day - timedelta(days=k), tz)
             if requested_day - timedelta(days=k) > date_from
             else timedelta.max,
-            _local_midnight(requested_day + timedelta(days=k + 1), tz) - requested_start
+            local_midnight(requested_day + timedelta(days=k + 1), tz) - requested_start
             if requested_day + timedelta(days=k) < date_to
             else timedelta.max,
         )
@@ -130,10 +131,6 @@ def _nearest_in(
         ):
             break
     return nearest, same
-
-
-def _local_midnight(day: date, tz) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
 def _options(

@@ -25,13 +25,14 @@ from intake.selectors import LatestRisk, risks_from_json
 from scheduling.models import MAX_SESSION_LENGTH, Appointment, Location
 
 
+def local_midnight(day: date, tz) -> datetime:
+    """The UTC instant of the midnight that starts ``day`` in the zone ``tz``."""
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
 def local_day_bounds(location: Location, day: date) -> tuple[datetime, datetime]:
     """The UTC instants of the local midnights that start and end ``day`` (23 or 25 h apart on DST days)."""
-    tz = location.tz
-    return (
-        datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC),
-        datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC),
-    )
+    return local_midnight(day, location.tz), local_midnight(day + timedelta(days=1), location.tz)
 
 
 def day_overlap_bounds(location: Location, day: date) -> dict[str, object]:
